@@ -1,0 +1,39 @@
+"""Exceptions raised by planner.
+
+Every specific error subclasses both :class:`PlannerError` and a built-in exception, so callers
+can catch either (``except planner.InputError`` or ``except ValueError``).
+"""
+
+from __future__ import annotations
+
+
+class PlannerError(Exception):
+    """Base class of every error planner raises on purpose."""
+
+
+class InputError(PlannerError, ValueError):
+    """Input data is unusable: the message names the file, column or rows and the fix."""
+
+
+class InputFileError(InputError, FileNotFoundError):
+    """An input file is missing or cannot be read."""
+
+
+class CRSError(InputError):
+    """A coordinate reference system is missing, unknown or inconsistent with the data."""
+
+
+class NetworkError(PlannerError, ValueError):
+    """The road network cannot be built or used for the request."""
+
+
+class OptimizationError(PlannerError, ValueError):
+    """An optimization request cannot be answered as posed."""
+
+
+class InfeasibleError(OptimizationError):
+    """No solution satisfies the request (e.g. a coverage target no candidate set can reach)."""
+
+
+class ScenarioError(PlannerError, ValueError):
+    """A scenario file or object is invalid."""
