@@ -1,0 +1,592 @@
+"""Travel times to facilities: reach sets, nearest-facility times, isochrones and rasters.
+
+Times run **from the resident to the facility**: the searches start at the facilities on the
+reversed graph. A facility joins the network in the middle of its nearest edge, so each search is
+seeded at both end nodes with the time of the partial edge plus the off-network leg, and a point on
+the same edge as a facility may reach it directly along the edge.
+
+Examples
+--------
+>>> import planner                                                     # doctest: +SKIP
+>>> ds = planner.load_demo()                                           # doctest: +SKIP
+>>> net = planner.build_network(ds.roads, mode="walk")                 # doctest: +SKIP
+>>> iso = planner.isochrones(net, ds.facilities, minutes=(5, 10, 15))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import _engine
+from ._errors import NetworkError
+from .network import Attachment, Network
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float], None] | None
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Facilities joined to a network: seed sets for the reverse searches."""
+
+    attachment: Attachment
+    src_ptr: np.ndarray
+    seed_nodes: np.ndarray
+    seed_times: np.ndarray
+
+    @property
+    def reachable(self) -> np.ndarray:
+        return self.attachment.reachable
+
+    def __len__(self) -> int:
+        return len(self.attachment)
+
+
+def facility_sources(network: Network, facilities: Any) -> Sources:
+    """Join facilities to the network and build their seed sets (reverse direction).
+
+    A facility farther than ``access_max_m`` from every road gets an empty seed set (it reaches
+    nobody); :func:`planner.coverage.analyze` reports such facilities.
+    """
+    att = facilities if isinstance(facilities, Attachment) else network.snap(facilities)
+    n = len(att)
+    # to reach the facility from node u one travels u->point: from_u_s
+    nodes = np.column_stack([att.u, att.v]).ravel()
+    times = np.column_stack([att.from_u_s, att.from_v_s]).ravel()
+    ok = np.isfinite(times) & (nodes >= 0)
+    counts = ok.reshape(n, 2).sum(axis=1)
+    src_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=src_ptr[1:])
+    return Sources(att, src_ptr, nodes[ok].astype(np.int32), times[ok].astype(np.float64))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Nodes each facility is reachable from within ``cutoff_s`` (CSR-like).
+
+    ``nodes[ptr[i]:ptr[i+1]]`` are the nodes from which facility ``i`` is reached, with the
+    travel times ``time_s`` (node to facility), sorted by time.
+    """
+
+    ptr: np.ndarray
+    nodes: np.ndarray
+    time_s: np.ndarray
+    cutoff_s: float
+
+    def __len__(self) -> int:
+        return len(self.ptr) - 1
+
+    def of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.ptr[i], self.ptr[i + 1]
+        return self.nodes[a:b], self.time_s[a:b]
+
+
+def reach(
+    network: Network,
+    facilities: Any,
+    *,
+    minutes: float = 15.0,
+    threads: int = 2,
+    progress: Progress = None,
+) -> Reach:
+    """Bounded reverse searches from every facility: the nodes within ``minutes`` of each.
+
+    Cost grows with the nodes reached, not with the graph's size. Work is split across
+    ``threads`` (the kernels release the GIL).
+    """
+    src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
+    cutoff = float(minutes) * 60.0
+    n = len(src)
+    t0 = time.perf_counter()
+    chunks = _chunks(n, max(1, threads) * 4 if n > 64 else 1)
+
+    def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, b = bounds
+        ptr = src.src_ptr[a : b + 1] - src.src_ptr[a]
+        s0, s1 = src.src_ptr[a], src.src_ptr[b]
+        return _engine.reach_batch(
+            network.rindptr, network.rindices, network.rweights, ptr,
+            src.seed_nodes[s0:s1], src.seed_times[s0:s1], cutoff,
+        )
+
+    parts = []
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for k, part in enumerate(pool.map(run, chunks)):
+            parts.append(part)
+            if progress:
+                progress((k + 1) / len(chunks))
+    ptrs, nodes, times = [np.zeros(1, dtype=np.int64)], [], []
+    offset = 0
+    for p, nn, tt in parts:
+        ptrs.append(p[1:] + offset)
+        offset += len(nn)
+        nodes.append(nn)
+        times.append(tt)
+    out = Reach(
+        np.concatenate(ptrs),
+        np.concatenate(nodes) if nodes else np.zeros(0, np.int32),
+        np.concatenate(times) if times else np.zeros(0),
+        cutoff,
+    )
+    log.info(
+        "reach: %d facilities, %s node-times within %.0f min in %.2f s",
+        n, f"{len(out.nodes):,}", minutes, time.perf_counter() - t0,
+    )
+    return out
+
+
+def _chunks(n: int, k: int) -> list[tuple[int, int]]:
+    k = max(1, min(k, n)) if n else 1
+    edges = np.linspace(0, n, k + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+@dataclass(frozen=True)
+class NearestResult:
+    """Time from each point to its nearest facility (``inf`` when none is reachable)."""
+
+    time_s: np.ndarray
+    facility: np.ndarray  # position of the nearest facility in the input, -1 if none
+    attachment: Attachment
+
+    @property
+    def minutes(self) -> np.ndarray:
+        return self.time_s / 60.0
+
+
+def node_nearest(network: Network, sources: Sources, *, max_minutes: float | None = None):
+    """Multi-source reverse search: for every node the time to the nearest facility and which."""
+    labels = np.repeat(np.arange(len(sources)), np.diff(sources.src_ptr))
+    cutoff = np.inf if max_minutes is None else float(max_minutes) * 60.0
+    return _engine.nearest_source(
+        network.rindptr, network.rindices, network.rweights,
+        sources.seed_nodes, sources.seed_times, labels.astype(np.int64), cutoff,
+    )
+
+
+def nearest_facility(
+    network: Network,
+    facilities: Any,
+    points: Any,
+    *,
+    max_minutes: float | None = None,
+) -> NearestResult:
+    """Time from every point to the nearest facility, on the network.
+
+    Parameters
+    ----------
+    network : Network
+    facilities : GeoDataFrame, Attachment or Sources
+    points : GeoDataFrame/GeoSeries (any CRS; polygons use a point on their surface), or an
+        :class:`~planner.network.Attachment` from ``network.snap``.
+    max_minutes : float, optional
+        Stop searching beyond this time (faster; farther points get ``inf``).
+
+    Returns
+    -------
+    NearestResult
+        ``time_s`` and ``facility`` (index into ``facilities``) per point.
+    """
+    src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
+    att = points if isinstance(points, Attachment) else network.snap(points)
+    dist, label = node_nearest(network, src, max_minutes=max_minutes)
+    best, who = _combine(att, dist, label)
+    best, who = _same_edge(att, src.attachment, best, who)
+    if max_minutes is not None:
+        far = best > float(max_minutes) * 60.0
+        best[far], who[far] = np.inf, -1
+    return NearestResult(best, who, att)
+
+
+def _combine(att: Attachment, dist: np.ndarray, label: np.ndarray):
+    n = len(att)
+    best = np.full(n, np.inf)
+    who = np.full(n, -1, dtype=np.int64)
+    ok = att.reachable
+    u, v = att.u[ok], att.v[ok]
+    tu = att.to_u_s[ok] + dist[u]
+    tv = att.to_v_s[ok] + dist[v]
+    pick_v = tv < tu
+    t = np.where(pick_v, tv, tu)
+    lab = np.where(pick_v, label[v], label[u])
+    best[ok] = t
+    who[ok] = np.where(np.isfinite(t), lab, -1)
+    return best, who
+
+
+def _same_edge(pts: Attachment, fac: Attachment, best: np.ndarray, who: np.ndarray):
+    """Points on the same edge as a facility may reach it directly along the edge."""
+    fe = fac.edge
+    ok_f = np.flatnonzero(fe >= 0)
+    if not len(ok_f):
+        return best, who
+    order = ok_f[np.argsort(fe[ok_f], kind="stable")]
+    fe_sorted = fe[order]
+    pe = pts.edge
+    lo = np.searchsorted(fe_sorted, pe, side="left")
+    hi = np.searchsorted(fe_sorted, pe, side="right")
+    cand = np.flatnonzero((pe >= 0) & (hi > lo))
+    if not len(cand):
+        return best, who
+    counts = hi[cand] - lo[cand]
+    p = np.repeat(cand, counts)
+    f = order[np.repeat(lo[cand], counts) + _ranges(counts)]
+    # time along the edge between the two points, from the point to the facility
+    dfrac = fac.frac[f] - pts.frac[p]
+    t_uv = _edge_time(pts, "uv", p)
+    t_vu = _edge_time(pts, "vu", p)
+    with np.errstate(invalid="ignore"):
+        along = np.where(dfrac > 0, dfrac * t_uv, np.where(dfrac < 0, -dfrac * t_vu, 0.0))
+    t = pts.access_s[p] + along + fac.access_s[f]
+    better = t < best[p]
+    # several facilities on one edge: keep the fastest per point
+    if better.any():
+        p, f, t = p[better], f[better], t[better]
+        o = np.lexsort((t, p))
+        p, f, t = p[o], f[o], t[o]
+        first = np.ones(len(p), dtype=bool)
+        first[1:] = p[1:] != p[:-1]
+        p, f, t = p[first], f[first], t[first]
+        better2 = t < best[p]
+        best[p[better2]] = t[better2]
+        who[p[better2]] = f[better2]
+    return best, who
+
+
+def _edge_time(att: Attachment, direction: str, idx: np.ndarray) -> np.ndarray:
+    """Full edge time in one direction, recovered from the attachment's partial times."""
+    # to_v = access + (1-frac) t_uv and from_u = access + frac t_uv -> t_uv = (to_v - a) + (from_u - a)
+    a = att.access_s[idx]
+    if direction == "uv":
+        return (att.to_v_s[idx] - a) + (att.from_u_s[idx] - a)
+    return (att.to_u_s[idx] - a) + (att.from_v_s[idx] - a)
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+# -- isochrone polygons --------------------------------------------------------------------------
+
+
+def isochrones(
+    network: Network,
+    facilities: gpd.GeoDataFrame,
+    *,
+    minutes: Sequence[float] = (5, 10, 15),
+    id_column: str = "facility_id",
+    quad_segs: int = 4,
+    threads: int = 2,
+    progress: Progress = None,
+) -> gpd.GeoDataFrame:
+    """Isochrone polygons per facility and threshold that follow the road network.
+
+    Each polygon is the union, over every road point from which the facility is reached in time
+    (the partial edge at the cutoff included), of a disc whose radius is the off-network distance
+    that can still be covered with the time left (capped at ``access_max_m``). Polygons have
+    holes where nothing is reached, and the thresholds nest (the 10-minute polygon lies inside
+    the 15-minute one).
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``facility_id``, ``tier`` (when the facilities have one), ``minutes``,
+        ``area_km2``; EPSG:4326.
+    """
+    t0 = time.perf_counter()
+    mins = sorted({float(m) for m in minutes})
+    if not mins or mins[0] <= 0:
+        raise NetworkError(f"minutes must be positive numbers, got {list(minutes)!r}.")
+    src = facility_sources(network, facilities)
+    r = reach(network, src, minutes=mins[-1], threads=threads)
+    n_fac = len(src)
+    polys = np.empty((len(mins), n_fac), dtype=object)
+    fac_att = src.attachment
+    v_off = network.mode.access_speed_kmh / 3.6
+    cap = network.mode.access_max_m
+    # incident edges per node (both directions) for the reached-edge lookup
+    inc_ptr, inc_edge = _incidence(network)
+    seg = _segments(network)
+    done = 0
+    step = max(1, n_fac // 50)
+    for i in range(n_fac):
+        nodes, times = r.of(i)
+        for k, m in enumerate(mins):
+            budget = m * 60.0
+            sel = times <= budget
+            polys[k, i] = _facility_polygon(
+                network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget,
+                fac_att, i, v_off, cap, quad_segs,
+            )
+        done += 1
+        if progress and (done % step == 0 or done == n_fac):
+            progress(done / n_fac)
+    # enforce nesting against floating-point noise
+    for k in range(len(mins) - 2, -1, -1):
+        polys[k] = shapely.intersection(polys[k], polys[k + 1])
+    ids = facilities[id_column].to_numpy() if id_column in facilities.columns else np.arange(n_fac)
+    rows = {
+        id_column: np.tile(ids, len(mins)),
+        "minutes": np.repeat(mins, n_fac),
+    }
+    if "tier" in facilities.columns:
+        rows["tier"] = np.tile(facilities["tier"].to_numpy(), len(mins))
+    geom = polys.ravel()
+    out = gpd.GeoDataFrame(rows, geometry=geom, crs=network.crs)
+    out["area_km2"] = shapely.area(geom) / 1e6
+    out = out.to_crs("EPSG:4326")
+    log.info(
+        "isochrones: %d facilities x %d thresholds in %.2f s", n_fac, len(mins), time.perf_counter() - t0
+    )
+    return out
+
+
+def isochrones_by_tier(iso: gpd.GeoDataFrame, *, crs: Any = None) -> gpd.GeoDataFrame:
+    """Union of isochrones per tier and threshold (columns ``tier``, ``minutes``, ``area_km2``)."""
+    if "tier" not in iso.columns:
+        raise NetworkError("isochrones have no 'tier' column. Fix: pass facilities with a tier column.")
+    metric = crs or iso.estimate_utm_crs()
+    g = iso.to_crs(metric)
+    parts = []
+    for (tier, m), grp in g.groupby(["tier", "minutes"], sort=True):
+        parts.append((tier, m, shapely.union_all(grp.geometry.values)))
+    out = gpd.GeoDataFrame(
+        {"tier": [p[0] for p in parts], "minutes": [p[1] for p in parts]},
+        geometry=[p[2] for p in parts],
+        crs=metric,
+    )
+    out["area_km2"] = out.geometry.area / 1e6
+    return out.to_crs("EPSG:4326")
+
+
+@dataclass(frozen=True)
+class _Segments:
+    edge_ptr: np.ndarray  # segments of edge e: edge_ptr[e]:edge_ptr[e+1]
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    s0: np.ndarray  # fraction along the edge at the segment start
+    s1: np.ndarray
+
+
+def _segments(network: Network) -> _Segments:
+    cached = getattr(network, "_segments_cache", None)
+    if cached is not None:
+        return cached
+    coords, idx = shapely.get_coordinates(network.edge_geometry, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a = np.flatnonzero(same)
+    e = idx[a]
+    x0, y0 = coords[a, 0], coords[a, 1]
+    x1, y1 = coords[a + 1, 0], coords[a + 1, 1]
+    ln = np.hypot(x1 - x0, y1 - y0)
+    total = np.bincount(e, weights=ln, minlength=network.n_edges)
+    edge_start = np.cumsum(total) - total
+    cum = np.cumsum(ln) - edge_start[e]  # position along its edge of each segment's end
+    tot = np.where(total[e] > 0, total[e], 1.0)
+    s1 = cum / tot
+    s0 = (cum - ln) / tot
+    ptr = np.zeros(network.n_edges + 1, dtype=np.int64)
+    np.cumsum(np.bincount(e, minlength=network.n_edges), out=ptr[1:])
+    seg = _Segments(ptr, x0, y0, x1, y1, s0, s1)
+    network._segments_cache = seg
+    return seg
+
+
+def _incidence(network: Network) -> tuple[np.ndarray, np.ndarray]:
+    cached = getattr(network, "_incidence_cache", None)
+    if cached is not None:
+        return cached
+    n = network.n_nodes
+    ends = np.concatenate([network.edge_u, network.edge_v])
+    edges = np.concatenate([np.arange(network.n_edges), np.arange(network.n_edges)])
+    order = np.argsort(ends, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=n), out=ptr[1:])
+    out = (ptr, edges[order])
+    network._incidence_cache = out
+    return out
+
+
+def _facility_polygon(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i, v_off, cap, quad_segs):
+    """Union of the tapered buffers of every reached piece of road for one facility."""
+    if fac_att.edge[i] < 0:
+        return shapely.Polygon()
+    # time-to-facility at each end of each incident edge
+    counts = inc_ptr[nodes + 1] - inc_ptr[nodes]
+    edges = inc_edge[np.repeat(inc_ptr[nodes], counts) + _ranges(counts)]
+    edges = np.unique(edges)
+    node_time = pd.Series(times, index=nodes)
+    tu = node_time.reindex(net.edge_u[edges]).to_numpy(dtype=float, na_value=np.inf)
+    tv = node_time.reindex(net.edge_v[edges]).to_numpy(dtype=float, na_value=np.inf)
+    # along the edge from end u: a point at fraction s reaches u in s * t_vu, then the facility
+    pieces_e, pieces_a, pieces_b, pieces_ta, pieces_rate = [], [], [], [], []
+    t_vu = net.edge_time_vu_s[edges]
+    t_uv = net.edge_time_uv_s[edges]
+    # via u: time(s) = tu + s * t_vu ; reached for s <= (budget - tu) / t_vu
+    ok = np.isfinite(tu)
+    pieces_e.append(edges[ok])
+    pieces_a.append(np.zeros(ok.sum()))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pieces_b.append(np.clip(np.where(np.isfinite(t_vu[ok]) & (t_vu[ok] > 0), (budget - tu[ok]) / t_vu[ok], 0.0), 0, 1))
+    pieces_ta.append(tu[ok])  # time at s = a
+    pieces_rate.append(np.where(np.isfinite(t_vu[ok]), t_vu[ok], 0.0))  # d time / d s (moving away from u)
+    # via v: time(s) = tv + (1 - s) * t_uv ; parametrise from s = 1 downward
+    ok = np.isfinite(tv)
+    pieces_e.append(edges[ok])
+    pieces_a.append(np.ones(ok.sum()))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pieces_b.append(np.clip(1 - np.where(np.isfinite(t_uv[ok]) & (t_uv[ok] > 0), (budget - tv[ok]) / t_uv[ok], 0.0), 0, 1))
+    pieces_ta.append(tv[ok])
+    pieces_rate.append(np.where(np.isfinite(t_uv[ok]), t_uv[ok], 0.0))
+    # the facility's own edge: reached directly along it from both sides
+    fe = fac_att.edge[i]
+    ff = fac_att.frac[i]
+    fac_t_uv, fac_t_vu = net.edge_time_uv_s[fe], net.edge_time_vu_s[fe]
+    a_off = fac_att.access_s[i]
+    # from s < ff travelling u->v direction to the facility: time = a_off + (ff - s) * t_uv
+    if np.isfinite(fac_t_uv):
+        pieces_e.append(np.array([fe]))
+        pieces_a.append(np.array([ff]))
+        b = ff - (budget - a_off) / fac_t_uv if fac_t_uv > 0 else 0.0
+        pieces_b.append(np.array([np.clip(b, 0, ff)]))
+        pieces_ta.append(np.array([a_off]))
+        pieces_rate.append(np.array([fac_t_uv]))
+    if np.isfinite(fac_t_vu):
+        pieces_e.append(np.array([fe]))
+        pieces_a.append(np.array([ff]))
+        b = ff + (budget - a_off) / fac_t_vu if fac_t_vu > 0 else 1.0
+        pieces_b.append(np.array([np.clip(b, ff, 1)]))
+        pieces_ta.append(np.array([a_off]))
+        pieces_rate.append(np.array([fac_t_vu]))
+    e = np.concatenate(pieces_e)
+    sa = np.concatenate(pieces_a)
+    sb = np.concatenate(pieces_b)
+    ta = np.concatenate(pieces_ta)
+    rate = np.concatenate(pieces_rate)
+    keep = ta <= budget
+    e, sa, sb, ta, rate = e[keep], sa[keep], sb[keep], ta[keep], rate[keep]
+    lo = np.minimum(sa, sb)
+    hi = np.maximum(sa, sb)
+    # expand each piece into the edge's segments it overlaps
+    counts = seg.edge_ptr[e + 1] - seg.edge_ptr[e]
+    pid = np.repeat(np.arange(len(e)), counts)
+    sidx = np.repeat(seg.edge_ptr[e], counts) + _ranges(counts)
+    c0 = np.maximum(seg.s0[sidx], lo[pid])
+    c1 = np.minimum(seg.s1[sidx], hi[pid])
+    live = c1 >= c0
+    pid, sidx, c0, c1 = pid[live], sidx[live], c0[live], c1[live]
+    span = seg.s1[sidx] - seg.s0[sidx]
+    span = np.where(span > 0, span, 1.0)
+    w0 = (c0 - seg.s0[sidx]) / span
+    w1 = (c1 - seg.s0[sidx]) / span
+    px0 = seg.x0[sidx] + w0 * (seg.x1[sidx] - seg.x0[sidx])
+    py0 = seg.y0[sidx] + w0 * (seg.y1[sidx] - seg.y0[sidx])
+    px1 = seg.x0[sidx] + w1 * (seg.x1[sidx] - seg.x0[sidx])
+    py1 = seg.y0[sidx] + w1 * (seg.y1[sidx] - seg.y0[sidx])
+    # time at each end of the clipped piece
+    t0 = ta[pid] + np.abs(c0 - sa[pid]) * rate[pid]
+    t1 = ta[pid] + np.abs(c1 - sa[pid]) * rate[pid]
+    # radius left at each end; where the cap starts to bind inside a piece, split it there so
+    # each part has a linear radius and the hull of its end discs is exact
+    R0 = (budget - t0) * v_off
+    R1 = (budget - t1) * v_off
+    split = (R0 - cap) * (R1 - cap) < 0
+    if split.any():
+        w = (R0[split] - cap) / (R0[split] - R1[split])
+        mx = px0[split] + w * (px1[split] - px0[split])
+        my = py0[split] + w * (py1[split] - py0[split])
+        px0 = np.concatenate([px0, mx])
+        py0 = np.concatenate([py0, my])
+        R0 = np.concatenate([R0, np.full(len(mx), cap)])
+        px1 = np.concatenate([px1, px1[split]])
+        py1 = np.concatenate([py1, py1[split]])
+        R1 = np.concatenate([R1, R1[split]])
+        px1[np.flatnonzero(split)] = mx
+        py1[np.flatnonzero(split)] = my
+        R1[np.flatnonzero(split)] = cap
+    r0 = np.clip(R0, 0.5, max(cap, 0.5))
+    r1 = np.clip(R1, 0.5, max(cap, 0.5))
+    polys = _hulls(px0, py0, r0, px1, py1, r1, quad_segs)
+    if len(polys) == 0:
+        return shapely.Polygon()
+    return shapely.union_all(polys)
+
+
+def _hulls(x0, y0, r0, x1, y1, r1, quad_segs):
+    """Convex hulls of pairs of discs (the area swept by a disc of linearly varying radius)."""
+    k = 4 * quad_segs
+    ang = np.linspace(0, 2 * np.pi, k, endpoint=False)
+    ca, sa = np.cos(ang), np.sin(ang)
+    n = len(x0)
+    px = np.concatenate([x0[:, None] + r0[:, None] * ca, x1[:, None] + r1[:, None] * ca], axis=1)
+    py = np.concatenate([y0[:, None] + r0[:, None] * sa, y1[:, None] + r1[:, None] * sa], axis=1)
+    pts = np.stack([px.ravel(), py.ravel()], axis=1)
+    mp = shapely.multipoints(pts, indices=np.repeat(np.arange(n), 2 * k))
+    return shapely.convex_hull(mp)
+
+
+# -- raster ---------------------------------------------------------------------------------------
+
+
+def travel_time_raster(
+    network: Network,
+    facilities: Any,
+    *,
+    cell_m: float = 100.0,
+    bounds: tuple[float, float, float, float] | None = None,
+    max_minutes: float | None = None,
+) -> tuple[np.ndarray, Any, Any]:
+    """Minutes to the nearest facility on a regular grid (cell centres joined to the network).
+
+    Parameters
+    ----------
+    cell_m : float
+        Cell size in metres (grid in ``network.crs``).
+    bounds : (minx, miny, maxx, maxy), optional
+        In ``network.crs``; default: the network's extent.
+
+    Returns
+    -------
+    (array, transform, crs)
+        float32 minutes, NaN where no facility is reachable; an affine transform and the CRS,
+        ready for :func:`planner.report.write_raster`.
+    """
+    from affine import Affine
+
+    if not cell_m > 0:
+        raise NetworkError(f"cell_m must be positive, got {cell_m!r}.")
+    if bounds is None:
+        minx, miny = network.node_xy.min(axis=0)
+        maxx, maxy = network.node_xy.max(axis=0)
+    else:
+        minx, miny, maxx, maxy = bounds
+    ncol = max(1, int(np.ceil((maxx - minx) / cell_m)))
+    nrow = max(1, int(np.ceil((maxy - miny) / cell_m)))
+    if ncol * nrow > 50_000_000:
+        raise NetworkError(
+            f"a {cell_m} m raster over this area has {ncol * nrow:,} cells. Fix: use a larger --raster-cell."
+        )
+    xs = minx + (np.arange(ncol) + 0.5) * cell_m
+    ys = maxy - (np.arange(nrow) + 0.5) * cell_m
+    gx, gy = np.meshgrid(xs, ys)
+    xy = np.column_stack([gx.ravel(), gy.ravel()])
+    res = nearest_facility(network, facilities, network.snap(xy), max_minutes=max_minutes)
+    minutes = np.where(np.isfinite(res.time_s), res.time_s / 60.0, np.nan).astype(np.float32)
+    transform = Affine(cell_m, 0, minx, 0, -cell_m, maxy)
+    return minutes.reshape(nrow, ncol), transform, network.crs

@@ -1,0 +1,709 @@
+"""Travel-time networks per mode: walk, e-bike and drive, held as compact CSR arrays.
+
+:func:`build_network` turns road lines (from :func:`planner.load.read_roads`) into a routable
+graph: lines are split into edges where they share vertices (junctions), each edge gets a
+travel time per direction from the mode's speeds, nodes are renumbered along a Hilbert curve
+(neighbours in space are neighbours in memory) and the graph is stored as forward and reverse
+CSR arrays for the compiled kernels in :mod:`planner._engine`.
+
+:meth:`Network.snap` joins points to the network at the nearest point of the nearest edge (not
+just the nearest node); the straight-line part is travelled at the mode's off-network speed up
+to a maximum distance, and points farther away are reported as unreachable.
+
+Examples
+--------
+>>> import planner
+>>> ds = planner.load_demo()                                   # doctest: +SKIP
+>>> net = planner.build_network(ds.roads, mode="walk")         # doctest: +SKIP
+>>> net.n_nodes > 1000                                         # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from . import _engine
+from ._errors import NetworkError
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["walk", "ebike", "drive"]
+
+#: Default driving speeds (km/h) by OSM highway class, for roads without a ``maxspeed`` tag.
+#: Chinese speed limits: expressways 100-120, national/provincial roads 60-80 outside towns,
+#: urban arterials 50-60, branch streets 30-40, village roads 20-30.
+DRIVE_SPEEDS_KMH: dict[str, float] = {
+    "motorway": 100.0,
+    "motorway_link": 50.0,
+    "trunk": 70.0,
+    "trunk_link": 40.0,
+    "primary": 55.0,
+    "primary_link": 35.0,
+    "secondary": 45.0,
+    "secondary_link": 30.0,
+    "tertiary": 35.0,
+    "tertiary_link": 25.0,
+    "unclassified": 30.0,
+    "residential": 25.0,
+    "living_street": 10.0,
+    "service": 15.0,
+    "road": 25.0,
+    "track": 15.0,
+}
+
+#: Classes nobody may walk or ride an e-bike on.
+MOTOR_ONLY = frozenset({"motorway", "motorway_link"})
+#: Classes cars may not use.
+NON_MOTOR = frozenset(
+    {"footway", "path", "steps", "pedestrian", "cycleway", "bridleway", "corridor", "elevator"}
+)
+
+
+@dataclass(frozen=True)
+class TravelMode:
+    """How one mode moves: speeds, allowed roads, one-way rules and off-network access.
+
+    Parameters
+    ----------
+    name : {"walk", "ebike", "drive"}
+    speed_kmh : float
+        Speed on every allowed road (walk, e-bike); for ``drive`` the fallback speed of classes
+        missing from ``class_speeds_kmh``.
+    class_speeds_kmh : dict, optional
+        Drive speeds by road class (defaults: :data:`DRIVE_SPEEDS_KMH`).
+    use_maxspeed : bool
+        Drive: use the road's ``maxspeed`` when tagged (capped by ``maxspeed_factor``).
+    maxspeed_factor : float
+        Share of the posted limit actually driven (default 0.85).
+    urban_factor : float
+        Drive speeds are multiplied by this inside the urban area given to
+        :func:`build_network` (junctions, lights, traffic). 1.0 disables it.
+    respect_oneway : bool
+        Whether ``oneway`` tags restrict this mode.
+    access_speed_kmh : float
+        Speed of the straight-line part between a point and the road (default: walking).
+    access_max_m : float
+        Points farther than this from every road are reported as unreachable.
+    excluded_classes : frozenset of str
+        Road classes this mode may not use.
+    """
+
+    name: str
+    speed_kmh: float
+    class_speeds_kmh: tuple[tuple[str, float], ...] = ()
+    use_maxspeed: bool = False
+    maxspeed_factor: float = 0.85
+    urban_factor: float = 1.0
+    respect_oneway: bool = False
+    access_speed_kmh: float = 4.8
+    access_max_m: float = 500.0
+    excluded_classes: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not (self.speed_kmh > 0 and math.isfinite(self.speed_kmh)):
+            problems.append(f"speed_kmh must be a positive number, got {self.speed_kmh!r}")
+        if not (self.access_speed_kmh > 0 and math.isfinite(self.access_speed_kmh)):
+            problems.append(f"access_speed_kmh must be positive, got {self.access_speed_kmh!r}")
+        if not (self.access_max_m >= 0):
+            problems.append(f"access_max_m must be >= 0 metres, got {self.access_max_m!r}")
+        if not (0 < self.urban_factor <= 1.5):
+            problems.append(f"urban_factor must be in (0, 1.5], got {self.urban_factor!r}")
+        if not (0 < self.maxspeed_factor <= 1.5):
+            problems.append(f"maxspeed_factor must be in (0, 1.5], got {self.maxspeed_factor!r}")
+        for cls, v in self.class_speeds_kmh:
+            if not (v > 0):
+                problems.append(f"class speed for {cls!r} must be positive, got {v!r}")
+        if problems:
+            raise NetworkError(f"travel mode {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def speeds(self) -> dict[str, float]:
+        """Drive speeds by class (defaults updated with ``class_speeds_kmh``)."""
+        speeds = dict(DRIVE_SPEEDS_KMH)
+        speeds.update(dict(self.class_speeds_kmh))
+        return speeds
+
+    def replace(self, **changes: Any) -> TravelMode:
+        """A copy with some settings changed (``class_speeds_kmh`` may be given as a dict)."""
+        if isinstance(changes.get("class_speeds_kmh"), dict):
+            changes["class_speeds_kmh"] = tuple(sorted(changes["class_speeds_kmh"].items()))
+        return dataclasses.replace(self, **changes)
+
+
+WALK = TravelMode("walk", speed_kmh=4.8, excluded_classes=MOTOR_ONLY | {"trunk_link"})
+EBIKE = TravelMode(
+    "ebike",
+    speed_kmh=15.0,
+    respect_oneway=False,
+    excluded_classes=MOTOR_ONLY | {"steps"},
+)
+DRIVE = TravelMode(
+    "drive",
+    speed_kmh=30.0,
+    use_maxspeed=True,
+    urban_factor=0.7,
+    respect_oneway=True,
+    excluded_classes=NON_MOTOR,
+)
+MODES: dict[str, TravelMode] = {"walk": WALK, "ebike": EBIKE, "drive": DRIVE}
+
+
+def travel_mode(
+    mode: str | TravelMode = "walk",
+    *,
+    speed_kmh: float | None = None,
+    access_max_m: float | None = None,
+    access_speed_factor: float | None = None,
+    **changes: Any,
+) -> TravelMode:
+    """A :class:`TravelMode` preset with settings changed.
+
+    Parameters
+    ----------
+    mode : {"walk", "ebike", "drive"} or TravelMode
+    speed_kmh : float, optional
+        Walk/e-bike speed; for drive, the fallback speed for unknown classes.
+    access_max_m : float, optional
+        Longest straight-line join between a point and the road network.
+    access_speed_factor : float, optional
+        Off-network speed as a factor of ``speed_kmh`` (default: walking speed for every mode).
+    **changes
+        Any other :class:`TravelMode` field.
+
+    Examples
+    --------
+    >>> travel_mode("ebike", speed_kmh=18).speed_kmh
+    18.0
+    >>> travel_mode("walk", access_speed_factor=0.5).access_speed_kmh
+    2.4
+    """
+    if isinstance(mode, TravelMode):
+        base = mode
+    else:
+        if mode not in MODES:
+            raise NetworkError(f"unknown mode {mode!r}. Fix: use one of {', '.join(MODES)}.")
+        base = MODES[mode]
+    if speed_kmh is not None:
+        changes["speed_kmh"] = float(speed_kmh)
+    if access_max_m is not None:
+        changes["access_max_m"] = float(access_max_m)
+    speed = float(changes.get("speed_kmh", base.speed_kmh))
+    if access_speed_factor is not None:
+        if not access_speed_factor > 0:
+            raise NetworkError(
+                f"access_speed_factor must be positive, got {access_speed_factor!r}."
+            )
+        changes["access_speed_kmh"] = round(speed * float(access_speed_factor), 9)
+    return base.replace(**changes) if changes else base
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Where points join the network (arrays of one entry per point).
+
+    ``edge`` is -1 and the times +inf for points farther than ``access_max_m`` from every usable
+    road. ``to_u_s``/``to_v_s`` are the times from the point to the edge's end nodes (off-network
+    leg plus the partial edge, respecting one-way rules); ``from_u_s``/``from_v_s`` the times from
+    the end nodes to the point.
+    """
+
+    edge: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    frac: np.ndarray
+    offset_m: np.ndarray
+    access_s: np.ndarray
+    to_u_s: np.ndarray
+    to_v_s: np.ndarray
+    from_u_s: np.ndarray
+    from_v_s: np.ndarray
+
+    @property
+    def reachable(self) -> np.ndarray:
+        return self.edge >= 0
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+@dataclass(eq=False)
+class Network:
+    """A routable travel-time graph for one mode.
+
+    Attributes
+    ----------
+    mode : TravelMode
+    crs : pyproj.CRS
+        The metric CRS of ``node_xy`` and ``edge_geometry``.
+    node_xy : ndarray (n, 2)
+        Node coordinates, nodes numbered along a Hilbert curve.
+    indptr, indices, weights : CSR arrays of the forward graph (seconds).
+    arc_edge : edge index of each forward arc.
+    rindptr, rindices, rweights, rarc_edge : the reverse graph.
+    edge_u, edge_v : end nodes of each edge (the geometry runs from u to v).
+    edge_length_m, edge_time_uv_s, edge_time_vu_s : lengths and times (+inf where forbidden).
+    edge_class : road class of each edge.
+    edge_geometry : shapely LineStrings in ``crs``.
+    """
+
+    mode: TravelMode
+    crs: pyproj.CRS
+    node_xy: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    arc_edge: np.ndarray
+    rindptr: np.ndarray
+    rindices: np.ndarray
+    rweights: np.ndarray
+    rarc_edge: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length_m: np.ndarray
+    edge_time_uv_s: np.ndarray
+    edge_time_vu_s: np.ndarray
+    edge_class: np.ndarray
+    edge_geometry: np.ndarray
+    _tree: Any = field(default=None, repr=False)
+    _to_crs: Any = field(default=None, repr=False)
+    _from_crs: Any = field(default=None, repr=False)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_xy.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edge_u.shape[0])
+
+    @property
+    def n_arcs(self) -> int:
+        return int(self.indices.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the routing arrays (geometry excluded)."""
+        arrays = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        return int(sum(a.nbytes for a in arrays if isinstance(a, np.ndarray) and a.dtype != object))
+
+    def __repr__(self) -> str:
+        return (
+            f"Network(mode={self.mode.name!r}, nodes={self.n_nodes:,}, edges={self.n_edges:,}, "
+            f"arcs={self.n_arcs:,}, crs={self.crs.to_string()!r})"
+        )
+
+    # -- coordinates -------------------------------------------------------------------------
+    def project(self, geoms: Any) -> np.ndarray:
+        """Points (GeoSeries/GeoDataFrame in any CRS, or lon/lat arrays) to metric x, y arrays."""
+        if isinstance(geoms, gpd.GeoDataFrame | gpd.GeoSeries):
+            if geoms.crs is None:
+                raise NetworkError("points have no CRS. Fix: set one with .set_crs('EPSG:4326').")
+            g = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
+            g = g.to_crs(self.crs)
+            pts = shapely.point_on_surface(g.values) if not (g.geom_type == "Point").all() else g.values
+            xy = shapely.get_coordinates(pts)
+            if len(xy) != len(g):
+                raise NetworkError("some geometries are empty; drop them before joining to the network.")
+            return xy
+        lon, lat = np.asarray(geoms[0], float), np.asarray(geoms[1], float)
+        x, y = self._transformer().transform(lon, lat)
+        return np.column_stack([x, y])
+
+    def _transformer(self) -> pyproj.Transformer:
+        if self._to_crs is None:
+            self._to_crs = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        return self._to_crs
+
+    def to_lonlat(self, xy: np.ndarray) -> np.ndarray:
+        if self._from_crs is None:
+            self._from_crs = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        lon, lat = self._from_crs.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    # -- joining points ----------------------------------------------------------------------
+    @property
+    def tree(self) -> shapely.STRtree:
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.edge_geometry)
+        return self._tree
+
+    def snap(self, points: Any, *, access_max_m: float | None = None) -> Attachment:
+        """Join points to the nearest point of the nearest edge.
+
+        Parameters
+        ----------
+        points : GeoSeries, GeoDataFrame or (n, 2) array of metric x, y in ``self.crs``
+        access_max_m : float, optional
+            Override the mode's maximum off-network distance.
+        """
+        xy = points if isinstance(points, np.ndarray) else self.project(points)
+        max_m = self.mode.access_max_m if access_max_m is None else float(access_max_m)
+        n = len(xy)
+        edge = np.full(n, -1, dtype=np.int64)
+        offset = np.full(n, np.inf)
+        frac = np.zeros(n)
+        if n and self.n_edges:
+            pts = shapely.points(xy)
+            idx, dist = self.tree.query_nearest(
+                pts, max_distance=max_m if max_m > 0 else 1e-9, return_distance=True, all_matches=True
+            )
+            # ties (a point equally near two edges, e.g. at a junction): keep the lowest edge index
+            p_idx, e_idx = idx
+            order = np.lexsort((e_idx, p_idx))
+            p_idx, e_idx, dist = p_idx[order], e_idx[order], dist[order]
+            first = np.ones(len(p_idx), dtype=bool)
+            first[1:] = p_idx[1:] != p_idx[:-1]
+            p_idx, e_idx, dist = p_idx[first], e_idx[first], dist[first]
+            ok = dist <= max_m
+            p_idx, e_idx, dist = p_idx[ok], e_idx[ok], dist[ok]
+            edge[p_idx] = e_idx
+            offset[p_idx] = dist
+            geoms = self.edge_geometry[e_idx]
+            along = shapely.line_locate_point(geoms, pts[p_idx])
+            glen = shapely.length(geoms)
+            frac[p_idx] = np.clip(np.where(glen > 0, along / np.where(glen > 0, glen, 1), 0.0), 0, 1)
+        ok = edge >= 0
+        e = np.where(ok, edge, 0)
+        access_speed = self.mode.access_speed_kmh / 3.6
+        access_s = np.where(ok, offset / access_speed, np.inf)
+        t_uv = self.edge_time_uv_s[e] if self.n_edges else np.zeros(n)
+        t_vu = self.edge_time_vu_s[e] if self.n_edges else np.zeros(n)
+        with np.errstate(invalid="ignore"):
+            # moving from the point toward u runs the edge backwards (v->u) for frac of it
+            to_u = access_s + _partial(frac, t_vu)
+            to_v = access_s + _partial(1 - frac, t_uv)
+            from_u = access_s + _partial(frac, t_uv)
+            from_v = access_s + _partial(1 - frac, t_vu)
+        inf = np.inf
+        return Attachment(
+            edge=edge,
+            u=np.where(ok, self.edge_u[e] if self.n_edges else -1, -1),
+            v=np.where(ok, self.edge_v[e] if self.n_edges else -1, -1),
+            frac=frac,
+            offset_m=np.where(ok, offset, inf),
+            access_s=access_s,
+            to_u_s=np.where(ok, to_u, inf),
+            to_v_s=np.where(ok, to_v, inf),
+            from_u_s=np.where(ok, from_u, inf),
+            from_v_s=np.where(ok, from_v, inf),
+        )
+
+    # -- reference ---------------------------------------------------------------------------
+    def to_networkx(self):
+        """The graph as a networkx MultiDiGraph (edge attribute ``time_s``), for tests and export.
+
+        Never use it on a hot path: it takes ~35x the memory of the CSR arrays.
+        """
+        import networkx as nx
+
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(
+            (i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(self.node_xy)
+        )
+        src = np.repeat(np.arange(self.n_nodes), np.diff(self.indptr))
+        g.add_edges_from(
+            (int(a), int(b), {"time_s": float(w), "edge": int(e)})
+            for a, b, w, e in zip(src, self.indices, self.weights, self.arc_edge, strict=True)
+        )
+        return g
+
+    def edges_frame(self) -> gpd.GeoDataFrame:
+        """Edges as a GeoDataFrame in EPSG:4326 (for maps and export)."""
+        gdf = gpd.GeoDataFrame(
+            {
+                "u": self.edge_u,
+                "v": self.edge_v,
+                "highway": self.edge_class,
+                "length_m": self.edge_length_m,
+                "time_uv_s": self.edge_time_uv_s,
+                "time_vu_s": self.edge_time_vu_s,
+            },
+            geometry=self.edge_geometry,
+            crs=self.crs,
+        )
+        return gdf.to_crs("EPSG:4326")
+
+
+def _partial(share: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """share * full, with 0 * inf = 0 (a point at a node needs no part of a forbidden edge)."""
+    return np.where(share > 0, share * full, 0.0)
+
+
+def local_metric_crs(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> pyproj.CRS:
+    """The UTM zone CRS of the data's centre (what every planner result is computed in)."""
+    g = geoms.to_crs("EPSG:4326") if geoms.crs is not None else geoms
+    minx, miny, maxx, maxy = g.total_bounds
+    lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
+    zone = int((lon + 180) // 6) + 1
+    epsg = (32600 if lat >= 0 else 32700) + zone
+    return pyproj.CRS.from_epsg(epsg)
+
+
+def build_network(
+    roads: gpd.GeoDataFrame,
+    mode: str | TravelMode = "walk",
+    *,
+    crs: pyproj.CRS | str | None = None,
+    urban_area: Any = None,
+    snap_m: float = 0.01,
+    largest_component: bool = True,
+    **mode_options: Any,
+) -> Network:
+    """Build the travel-time graph of one mode from road lines.
+
+    Parameters
+    ----------
+    roads : GeoDataFrame
+        Road lines with columns ``highway``, ``oneway`` (0, 1, -1) and ``maxspeed_kmh``, as
+        returned by :func:`planner.load.read_roads`. Lines are joined where they share a vertex
+        (within ``snap_m``); lines that cross without a shared vertex (bridges) do not connect.
+    mode : {"walk", "ebike", "drive"} or TravelMode
+    crs : CRS, optional
+        Metric CRS to work in (default: the UTM zone of the roads).
+    urban_area : shapely geometry or GeoSeries (EPSG:4326), optional
+        Where the drive ``urban_factor`` applies (e.g. the subdistricts of the county town).
+    snap_m : float
+        Vertices closer than this are one node (rounding grid, metres).
+    largest_component : bool
+        Keep only the largest (strongly, for one-way modes) connected component, so points do
+        not join stray fragments of a clipped extract.
+    **mode_options
+        Passed to :func:`travel_mode` (``speed_kmh``, ``access_max_m``,
+        ``access_speed_factor``, ...).
+
+    Returns
+    -------
+    Network
+    """
+    t0 = time.perf_counter()
+    tm = travel_mode(mode, **mode_options)
+    missing = [c for c in ("highway", "oneway", "maxspeed_kmh") if c not in roads.columns]
+    if missing:
+        raise NetworkError(
+            f"roads lack columns {missing}. Fix: load them with planner.read_roads(), which "
+            "adds highway, oneway and maxspeed_kmh."
+        )
+    if roads.crs is None:
+        raise NetworkError("roads have no CRS. Fix: load them with planner.read_roads().")
+    usable = ~roads["highway"].isin(tm.excluded_classes).to_numpy()
+    geom_ok = roads.geometry.notna().to_numpy() & ~roads.geometry.is_empty.to_numpy()
+    r = roads.loc[usable & geom_ok]
+    if len(r) == 0:
+        raise NetworkError(
+            f"no roads usable by mode {tm.name!r} (excluded classes: {sorted(tm.excluded_classes)})."
+        )
+    metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(r)
+    r = r.to_crs(metric)
+    lines = r.geometry.explode(index_parts=False)
+    row = np.asarray(pd.factorize(lines.index)[0]) if len(lines) else np.zeros(0, int)
+    # map exploded parts back to positions in r
+    pos_of_label = pd.Index(r.index).get_indexer(lines.index)
+    if (pos_of_label < 0).any():  # duplicate labels: fall back to positional explode
+        lines = gpd.GeoSeries(r.geometry.to_numpy(), crs=metric).explode(index_parts=False)
+        pos_of_label = lines.index.to_numpy()
+    del row
+    geoms = lines.to_numpy()
+    keep = shapely.get_type_id(geoms) == 1  # LineString
+    geoms, line_row = geoms[keep], pos_of_label[keep]
+    coords, cidx = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) < 2:
+        raise NetworkError("roads hold no line geometry with two or more points.")
+
+    # -- noding: one node key per distinct (rounded) vertex ---------------------------------
+    key = np.round(coords / snap_m).astype(np.int64)
+    _, vert = np.unique(key, axis=0, return_inverse=True)
+    vert = vert.ravel()
+    first = np.ones(len(cidx), dtype=bool)
+    first[1:] = cidx[1:] != cidx[:-1]
+    last = np.ones(len(cidx), dtype=bool)
+    last[:-1] = cidx[1:] != cidx[:-1]
+    occurrences = np.bincount(vert)
+    is_node = first | last | (occurrences[vert] >= 2)
+    # drop consecutive duplicate vertices inside a line (zero-length segments)
+    seg_ok = ~last  # segment k runs from coordinate k to k+1 within the same line
+    seg_len = np.zeros(len(coords))
+    d = np.diff(coords, axis=0)
+    seg_len[:-1] = np.hypot(d[:, 0], d[:, 1])
+    seg_len[~seg_ok] = 0.0
+    starts = is_node & seg_ok
+    edge_of_seg = np.cumsum(starts) - 1
+    n_edges_raw = int(starts.sum())
+    seg_idx = np.flatnonzero(seg_ok)
+    e_of = edge_of_seg[seg_idx]
+    length = np.bincount(e_of, weights=seg_len[seg_idx], minlength=n_edges_raw)
+    start_coord = np.flatnonzero(starts)
+    # end coordinate of each edge: the last segment's end
+    last_seg = np.zeros(n_edges_raw, dtype=np.int64)
+    np.maximum.at(last_seg, e_of, seg_idx)
+    end_coord = last_seg + 1
+    eu_vert = vert[start_coord]
+    ev_vert = vert[end_coord]
+    e_line = line_row[cidx[start_coord]]
+    # geometry: coordinates start..end of each edge
+    counts = end_coord - start_coord + 1
+    gather = np.repeat(start_coord, counts) + _ranges(counts)
+    egeom = shapely.linestrings(coords[gather], indices=np.repeat(np.arange(n_edges_raw), counts))
+
+    valid = (length > 0) & (eu_vert != ev_vert)
+    # -- attributes and times ----------------------------------------------------------------
+    hw = r["highway"].astype(str).to_numpy()[e_line]
+    oneway = pd.to_numeric(r["oneway"], errors="coerce").fillna(0).astype(np.int8).to_numpy()[e_line]
+    maxspeed = pd.to_numeric(r["maxspeed_kmh"], errors="coerce").to_numpy(dtype=float)[e_line]
+    speed = _edge_speeds(tm, hw, maxspeed)
+    if urban_area is not None and tm.urban_factor != 1.0:
+        ua = _as_geometry(urban_area, metric)
+        inside = shapely.intersects(ua, shapely.line_interpolate_point(egeom, 0.5, normalized=True))
+        speed = np.where(inside, speed * tm.urban_factor, speed)
+    t = length / (speed / 3.6)
+    t_uv = t.copy()
+    t_vu = t.copy()
+    if tm.respect_oneway:
+        t_vu[oneway == 1] = np.inf
+        t_uv[oneway == -1] = np.inf
+
+    eu_vert, ev_vert = eu_vert[valid], ev_vert[valid]
+    length, t_uv, t_vu, hw, egeom = length[valid], t_uv[valid], t_vu[valid], hw[valid], egeom[valid]
+    used, inv = np.unique(np.concatenate([eu_vert, ev_vert]), return_inverse=True)
+    inv = inv.ravel()
+    eu, ev = inv[: len(eu_vert)], inv[len(eu_vert):]
+    # vertex coordinates of used nodes
+    vert_xy = np.zeros((int(vert.max()) + 1, 2))
+    vert_xy[vert] = coords
+    nxy = vert_xy[used]
+
+    if largest_component and len(nxy):
+        keep_node = _largest_component(len(nxy), eu, ev, t_uv, t_vu, strong=tm.respect_oneway)
+        keep_edge = keep_node[eu] & keep_node[ev]
+        eu, ev = eu[keep_edge], ev[keep_edge]
+        length, t_uv, t_vu = length[keep_edge], t_uv[keep_edge], t_vu[keep_edge]
+        hw, egeom = hw[keep_edge], egeom[keep_edge]
+        # a strongly connected component may still hold edges that leave and come back through
+        # forbidden directions; edges between kept nodes stay
+        remap = np.cumsum(keep_node) - 1
+        nxy = nxy[keep_node]
+        eu, ev = remap[eu], remap[ev]
+
+    # -- Hilbert renumbering ------------------------------------------------------------------
+    order = _hilbert_order(nxy)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    nxy = nxy[order]
+    eu, ev = rank[eu], rank[ev]
+    # edges sorted by their first node, for locality of geometry lookups too
+    eorder = np.lexsort((ev, eu))
+    eu, ev = eu[eorder], ev[eorder]
+    length, t_uv, t_vu, hw, egeom = (
+        length[eorder], t_uv[eorder], t_vu[eorder], hw[eorder], egeom[eorder]
+    )
+
+    n = len(nxy)
+    fwd = _csr(n, eu, ev, t_uv, t_vu)
+    rev = _csr(n, ev, eu, t_uv, t_vu)  # reverse graph: arc v->u carries time of u->v
+    net = Network(
+        mode=tm,
+        crs=metric,
+        node_xy=nxy,
+        indptr=fwd[0],
+        indices=fwd[1],
+        weights=fwd[2],
+        arc_edge=fwd[3],
+        rindptr=rev[0],
+        rindices=rev[1],
+        rweights=rev[2],
+        rarc_edge=rev[3],
+        edge_u=eu.astype(np.int32),
+        edge_v=ev.astype(np.int32),
+        edge_length_m=length,
+        edge_time_uv_s=t_uv,
+        edge_time_vu_s=t_vu,
+        edge_class=hw.astype(object),
+        edge_geometry=egeom,
+    )
+    log.info(
+        "built %s graph: %s nodes, %s edges, %s arcs in %.2f s",
+        tm.name, f"{net.n_nodes:,}", f"{net.n_edges:,}", f"{net.n_arcs:,}", time.perf_counter() - t0,
+    )
+    return net
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """Concatenated aranges: [0..c0-1, 0..c1-1, ...]."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total) - offsets
+
+
+def _edge_speeds(tm: TravelMode, hw: np.ndarray, maxspeed: np.ndarray) -> np.ndarray:
+    if tm.name != "drive" and not tm.class_speeds_kmh:
+        return np.full(len(hw), tm.speed_kmh)
+    speeds = tm.speeds if tm.name == "drive" else dict(tm.class_speeds_kmh)
+    s = pd.Series(hw).map(speeds).to_numpy(dtype=float, na_value=np.nan)
+    s = np.where(np.isfinite(s), s, tm.speed_kmh)
+    if tm.use_maxspeed:
+        ms = maxspeed * tm.maxspeed_factor
+        s = np.where(np.isfinite(ms) & (ms > 0), ms, s)
+    return s
+
+
+def _as_geometry(area: Any, crs: pyproj.CRS) -> shapely.Geometry:
+    if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
+        return shapely.union_all(area.to_crs(crs).geometry.values)
+    if isinstance(area, shapely.Geometry):  # assumed lon/lat
+        return gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
+    raise NetworkError("urban_area must be a shapely geometry (lon/lat) or a GeoSeries/GeoDataFrame.")
+
+
+def _largest_component(n, eu, ev, t_uv, t_vu, *, strong: bool) -> np.ndarray:
+    a = np.concatenate([eu[np.isfinite(t_uv)], ev[np.isfinite(t_vu)]])
+    b = np.concatenate([ev[np.isfinite(t_uv)], eu[np.isfinite(t_vu)]])
+    g = sparse.csr_array((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    _, labels = csgraph.connected_components(g, directed=True, connection="strong" if strong else "weak")
+    counts = np.bincount(labels)
+    keep = labels == np.argmax(counts)
+    dropped = n - int(keep.sum())
+    if dropped:
+        log.info("kept the largest connected component: dropped %s of %s nodes", f"{dropped:,}", f"{n:,}")
+    return keep
+
+
+def _hilbert_order(xy: np.ndarray, order: int = 16) -> np.ndarray:
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = xy.min(axis=0)
+    span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
+    g = np.clip(((xy - lo) / span * ((1 << order) - 1)).astype(np.int64), 0, (1 << order) - 1)
+    h = _engine.hilbert_index(g[:, 0], g[:, 1], order)
+    return np.argsort(h, kind="stable")
+
+
+def _csr(n, src, dst, t_uv, t_vu):
+    """CSR arrays (indptr, indices, weights, arc_edge) of arcs src->dst (t_uv) and dst->src (t_vu)."""
+    e = np.arange(len(src))
+    fu = np.isfinite(t_uv)
+    fv = np.isfinite(t_vu)
+    a = np.concatenate([src[fu], dst[fv]])
+    b = np.concatenate([dst[fu], src[fv]])
+    w = np.concatenate([t_uv[fu], t_vu[fv]])
+    ae = np.concatenate([e[fu], e[fv]])
+    order = np.lexsort((b, a))
+    a, b, w, ae = a[order], b[order], w[order], ae[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+    return indptr, b.astype(np.int32), w.astype(np.float64), ae.astype(np.int32)
