@@ -209,3 +209,69 @@ def hilbert_index(ix, iy, order):
             s >>= 1
         out[k] = d
     return out
+
+
+@njit(cache=True, nogil=True)
+def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff,
+                node_ptr, node_demand, node_time, n_demand):
+    """Demand units within ``cutoff`` of each source: sparse (source, demand, time) triples.
+
+    Demand unit ``i`` is attached to nodes: ``node_demand[node_ptr[v]:node_ptr[v+1]]`` lists the
+    units attached at node ``v`` and ``node_time`` the time from the unit to ``v``. A unit's time
+    to a source is the minimum over its attachments of (time to node + node's time to source).
+    Returns ``(ptr, demand, time)`` grouped by source, demand sorted within each source.
+    """
+    n = indptr.shape[0] - 1
+    m = indices.shape[0]
+    n_src = src_ptr.shape[0] - 1
+    dist = np.full(n, INF)
+    settled = np.zeros(n, dtype=np.bool_)
+    heap_cap = m + seed_nodes.shape[0] + 1
+    heap_t = np.empty(heap_cap)
+    heap_n = np.empty(heap_cap, dtype=np.int32)
+    touched = np.empty(n, dtype=np.int32)
+    best = np.full(n_demand, INF)
+    seen = np.empty(n_demand, dtype=np.int64)
+    out_ptr = np.zeros(n_src + 1, dtype=np.int64)
+    cap = max(16, 16 * n_src)
+    out_d = np.empty(cap, dtype=np.int64)
+    out_t = np.empty(cap)
+    total = 0
+    for s in range(n_src):
+        a, b = src_ptr[s], src_ptr[s + 1]
+        count = _bounded_sssp(indptr, indices, weights, seed_nodes[a:b], seed_times[a:b], cutoff,
+                              dist, settled, heap_t, heap_n, touched)
+        k = 0
+        for q in range(count):
+            v = touched[q]
+            dv = dist[v]
+            for r in range(node_ptr[v], node_ptr[v + 1]):
+                i = node_demand[r]
+                t = dv + node_time[r]
+                if t <= cutoff and t < best[i]:
+                    if best[i] == INF:
+                        seen[k] = i
+                        k += 1
+                    best[i] = t
+        for q in range(count):
+            v = touched[q]
+            dist[v] = INF
+            settled[v] = False
+        if total + k > cap:
+            while total + k > cap:
+                cap *= 2
+            nd = np.empty(cap, dtype=np.int64)
+            nt = np.empty(cap)
+            nd[:total] = out_d[:total]
+            nt[:total] = out_t[:total]
+            out_d = nd
+            out_t = nt
+        ids = np.sort(seen[:k])
+        for q in range(k):
+            i = ids[q]
+            out_d[total + q] = i
+            out_t[total + q] = best[i]
+            best[i] = INF
+        total += k
+        out_ptr[s + 1] = total
+    return out_ptr, out_d[:total].copy(), out_t[:total].copy()

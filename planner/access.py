@@ -225,12 +225,13 @@ def _combine(att: Attachment, dist: np.ndarray, label: np.ndarray):
     return best, who
 
 
-def _same_edge(pts: Attachment, fac: Attachment, best: np.ndarray, who: np.ndarray):
-    """Points on the same edge as a facility may reach it directly along the edge."""
+def _same_edge_pairs(pts: Attachment, fac: Attachment):
+    """(point, facility, time) for points on the same edge as a facility, direct along the edge."""
     fe = fac.edge
     ok_f = np.flatnonzero(fe >= 0)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     if not len(ok_f):
-        return best, who
+        return empty
     order = ok_f[np.argsort(fe[ok_f], kind="stable")]
     fe_sorted = fe[order]
     pe = pts.edge
@@ -238,30 +239,124 @@ def _same_edge(pts: Attachment, fac: Attachment, best: np.ndarray, who: np.ndarr
     hi = np.searchsorted(fe_sorted, pe, side="right")
     cand = np.flatnonzero((pe >= 0) & (hi > lo))
     if not len(cand):
-        return best, who
+        return empty
     counts = hi[cand] - lo[cand]
     p = np.repeat(cand, counts)
     f = order[np.repeat(lo[cand], counts) + _ranges(counts)]
-    # time along the edge between the two points, from the point to the facility
     dfrac = fac.frac[f] - pts.frac[p]
     t_uv = _edge_time(pts, "uv", p)
     t_vu = _edge_time(pts, "vu", p)
     with np.errstate(invalid="ignore"):
         along = np.where(dfrac > 0, dfrac * t_uv, np.where(dfrac < 0, -dfrac * t_vu, 0.0))
     t = pts.access_s[p] + along + fac.access_s[f]
+    ok = np.isfinite(t)
+    return p[ok], f[ok].astype(np.int64), t[ok]
+
+
+def _same_edge(pts: Attachment, fac: Attachment, best: np.ndarray, who: np.ndarray):
+    """Points on the same edge as a facility may reach it directly along the edge."""
+    p, f, t = _same_edge_pairs(pts, fac)
     better = t < best[p]
-    # several facilities on one edge: keep the fastest per point
     if better.any():
         p, f, t = p[better], f[better], t[better]
-        o = np.lexsort((t, p))
+        o = np.lexsort((t, p))  # several facilities on one edge: keep the fastest per point
         p, f, t = p[o], f[o], t[o]
         first = np.ones(len(p), dtype=bool)
         first[1:] = p[1:] != p[:-1]
         p, f, t = p[first], f[first], t[first]
-        better2 = t < best[p]
-        best[p[better2]] = t[better2]
-        who[p[better2]] = f[better2]
+        best[p] = t
+        who[p] = f
     return best, who
+
+
+@dataclass(frozen=True)
+class CoverageSets:
+    """Which points each facility (or candidate site) reaches within ``cutoff_s``.
+
+    ``time_s`` is a sparse CSR matrix (n_points x n_facilities) of travel times (point to
+    facility) for the pairs within the cutoff; ``cover`` the same pattern as a 0/1 matrix.
+    Dense matrices are never built.
+    """
+
+    time_s: Any
+    cutoff_s: float
+
+    @property
+    def cover(self):
+        from scipy import sparse
+
+        m = self.time_s
+        return sparse.csr_array((np.ones(m.nnz, dtype=np.int8), m.indices, m.indptr), shape=m.shape)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.time_s.nnz)
+
+
+def coverage_sets(
+    network: Network,
+    facilities: Any,
+    points: Any,
+    *,
+    minutes: float,
+    threads: int = 2,
+) -> CoverageSets:
+    """Sparse point x facility travel times within ``minutes`` (for the siting optimizer).
+
+    One bounded reverse search per facility; each reached node hands its time on to the points
+    attached to it. Exact (same-edge pairs included) and never dense.
+    """
+    from scipy import sparse
+
+    src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
+    att = points if isinstance(points, Attachment) else network.snap(points)
+    cutoff = float(minutes) * 60.0
+    n_pts, n_src = len(att), len(src)
+    ok = np.flatnonzero(att.reachable)
+    node = np.concatenate([att.u[ok], att.v[ok]]).astype(np.int64)
+    pid = np.concatenate([ok, ok]).astype(np.int64)
+    tt = np.concatenate([att.to_u_s[ok], att.to_v_s[ok]])
+    fin = np.isfinite(tt)
+    node, pid, tt = node[fin], pid[fin], tt[fin]
+    order = np.argsort(node, kind="stable")
+    node, pid, tt = node[order], pid[order], tt[order]
+    node_ptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(node, minlength=network.n_nodes), out=node_ptr[1:])
+    chunks = _chunks(n_src, max(1, threads) * 4 if n_src > 64 else 1)
+
+    def run(bounds):
+        a, b = bounds
+        ptr = src.src_ptr[a : b + 1] - src.src_ptr[a]
+        s0, s1 = src.src_ptr[a], src.src_ptr[b]
+        return _engine.cover_pairs(
+            network.rindptr, network.rindices, network.rweights, ptr, src.seed_nodes[s0:s1],
+            src.seed_times[s0:s1], cutoff, node_ptr, pid, tt, n_pts,
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        parts = list(pool.map(run, chunks))
+    fac_idx, dem_idx, times = [], [], []
+    for (a, _b), (ptr, d, t) in zip(chunks, parts, strict=True):
+        fac_idx.append(a + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr)))
+        dem_idx.append(d)
+        times.append(t)
+    sp, sf, st_ = _same_edge_pairs(att, src.attachment)
+    keep = st_ <= cutoff
+    fac_idx.append(sf[keep])
+    dem_idx.append(sp[keep])
+    times.append(st_[keep])
+    f = np.concatenate(fac_idx) if fac_idx else np.zeros(0, np.int64)
+    d = np.concatenate(dem_idx) if dem_idx else np.zeros(0, np.int64)
+    t = np.concatenate(times) if times else np.zeros(0)
+    o = np.lexsort((t, f, d))
+    f, d, t = f[o], d[o], t[o]
+    first = np.ones(len(d), dtype=bool)
+    first[1:] = (d[1:] != d[:-1]) | (f[1:] != f[:-1])
+    f, d, t = f[first], d[first], t[first]
+    indptr = np.zeros(n_pts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(d, minlength=n_pts), out=indptr[1:])
+    mat = sparse.csr_array((t, f.astype(np.int32), indptr), shape=(n_pts, n_src))
+    return CoverageSets(mat, cutoff)
 
 
 def _edge_time(att: Attachment, direction: str, idx: np.ndarray) -> np.ndarray:

@@ -42,8 +42,8 @@ def reference_times(net, demand_xy, facility_xy, *, cutoff_s=np.inf):
         for (fa, a), (fb, b) in zip(stops[:-1], stops[1:], strict=True):
             share = fb - fa
             for (src, dst, full) in ((a, b, net.edge_time_uv_s[e]), (b, a, net.edge_time_vu_s[e])):
-                if np.isfinite(full):
-                    w = share * full
+                if np.isfinite(full) or share == 0:  # a zero-length piece costs nothing
+                    w = share * full if share > 0 else 0.0
                     if not g.has_edge(src, dst) or g[src][dst]["w"] > w:
                         g.add_edge(src, dst, w=w)
     sink = ("sink",)

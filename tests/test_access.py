@@ -168,3 +168,26 @@ def test_raster_matches_nearest(tiny_roads):
     cx, cy = transform @ (0.5, 0.5)
     ref = nearest_facility(net, fac, gpd.GeoSeries([shapely.Point(cx, cy)], crs=UTM))
     assert arr[0, 0] == pytest.approx(ref.time_s[0] / 60, rel=1e-6)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), mode=st.sampled_from(["walk", "drive"]))
+def test_coverage_sets_equal_reference(seed, mode):
+    from planner.access import coverage_sets
+
+    roads = random_roads(seed)
+    net = build_network(roads, mode, crs=UTM, largest_component=False, access_max_m=300)
+    rng = np.random.default_rng(seed)
+    dem = rng.uniform(0, 1800, size=(30, 2)) + [500_000, 3_800_000]
+    fac = rng.uniform(0, 1800, size=(5, 2)) + [500_000, 3_800_000]
+    dem[:3] = fac[:3] + rng.normal(0, 15, size=(3, 2))
+    minutes = 6.0 if mode == "walk" else 1.5
+    cs = coverage_sets(net, gpd.GeoSeries(shapely.points(fac), crs=UTM),
+                       gpd.GeoSeries(shapely.points(dem), crs=UTM), minutes=minutes)
+    dense = np.full((len(dem), len(fac)), np.inf)
+    for j in range(len(fac)):
+        dense[:, j] = reference_times(net, dem, fac[j : j + 1])
+    within = dense <= minutes * 60
+    got = cs.time_s.toarray()
+    assert np.array_equal(cs.cover.toarray().astype(bool), within)
+    assert np.allclose(got[within], dense[within], atol=1e-6)
