@@ -416,20 +416,25 @@ def isochrones(
     # incident edges per node (both directions) for the reached-edge lookup
     inc_ptr, inc_edge = _incidence(network)
     seg = _segments(network)
+    def work(bounds: tuple[int, int]) -> int:
+        for i in range(*bounds):
+            nodes, times = r.of(i)
+            for k, m in enumerate(mins):
+                budget = m * 60.0
+                sel = times <= budget
+                polys[k, i] = _facility_polygon(
+                    network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget,
+                    fac_att, i, v_off, cap, quad_segs,
+                )
+        return bounds[1] - bounds[0]
+
     done = 0
-    step = max(1, n_fac // 50)
-    for i in range(n_fac):
-        nodes, times = r.of(i)
-        for k, m in enumerate(mins):
-            budget = m * 60.0
-            sel = times <= budget
-            polys[k, i] = _facility_polygon(
-                network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget,
-                fac_att, i, v_off, cap, quad_segs,
-            )
-        done += 1
-        if progress and (done % step == 0 or done == n_fac):
-            progress(done / n_fac)
+    chunks = _chunks(n_fac, max(1, min(n_fac, 8 * max(1, threads))))
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # GEOS releases the GIL
+        for count in pool.map(work, chunks):
+            done += count
+            if progress:
+                progress(done / max(n_fac, 1))
     # enforce nesting against floating-point noise
     for k in range(len(mins) - 2, -1, -1):
         polys[k] = shapely.intersection(polys[k], polys[k + 1])
@@ -526,9 +531,8 @@ def _facility_polygon(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att
     counts = inc_ptr[nodes + 1] - inc_ptr[nodes]
     edges = inc_edge[np.repeat(inc_ptr[nodes], counts) + _ranges(counts)]
     edges = np.unique(edges)
-    node_time = pd.Series(times, index=nodes)
-    tu = node_time.reindex(net.edge_u[edges]).to_numpy(dtype=float, na_value=np.inf)
-    tv = node_time.reindex(net.edge_v[edges]).to_numpy(dtype=float, na_value=np.inf)
+    tu = _lookup(nodes, times, net.edge_u[edges])
+    tv = _lookup(nodes, times, net.edge_v[edges])
     # along the edge from end u: a point at fraction s reaches u in s * t_vu, then the facility
     pieces_e, pieces_a, pieces_b, pieces_ta, pieces_rate = [], [], [], [], []
     t_vu = net.edge_time_vu_s[edges]
@@ -623,17 +627,51 @@ def _facility_polygon(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att
     return shapely.union_all(polys)
 
 
+def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """values[keys == q] for each q (inf where absent), without a dense array over all nodes."""
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    pos = np.searchsorted(k, query)
+    pos = np.clip(pos, 0, max(len(k) - 1, 0))
+    hit = (len(k) > 0) & (k[pos] == query) if len(k) else np.zeros(len(query), dtype=bool)
+    return np.where(hit, values[order][pos] if len(k) else np.inf, np.inf)
+
+
 def _hulls(x0, y0, r0, x1, y1, r1, quad_segs):
-    """Convex hulls of pairs of discs (the area swept by a disc of linearly varying radius)."""
-    k = 4 * quad_segs
-    ang = np.linspace(0, 2 * np.pi, k, endpoint=False)
-    ca, sa = np.cos(ang), np.sin(ang)
+    """Convex hulls of pairs of discs (the area swept by a disc of linearly varying radius).
+
+    Built directly from the two outer tangents: an arc around the back of the first disc and
+    one around the front of the second, as one polygon per pair (no intermediate geometries).
+    """
     n = len(x0)
-    px = np.concatenate([x0[:, None] + r0[:, None] * ca, x1[:, None] + r1[:, None] * ca], axis=1)
-    py = np.concatenate([y0[:, None] + r0[:, None] * sa, y1[:, None] + r1[:, None] * sa], axis=1)
-    pts = np.stack([px.ravel(), py.ravel()], axis=1)
-    mp = shapely.multipoints(pts, indices=np.repeat(np.arange(n), 2 * k))
-    return shapely.convex_hull(mp)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    x0, y0, r0 = x0.astype(float).copy(), y0.astype(float).copy(), r0.astype(float).copy()
+    x1, y1, r1 = x1.astype(float).copy(), y1.astype(float).copy(), r1.astype(float).copy()
+    d = np.hypot(x1 - x0, y1 - y0)
+    # one disc inside the other: the hull is the larger disc
+    in0 = d <= r0 - r1
+    in1 = d <= r1 - r0
+    x1[in0], y1[in0], r1[in0] = x0[in0], y0[in0], r0[in0]
+    x0[in1], y0[in1], r0[in1] = x1[in1], y1[in1], r1[in1]
+    d = np.where(in0 | in1, 0.0, d)
+    theta = np.arctan2(y1 - y0, x1 - x0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosa = np.where(d > 0, (r0 - r1) / np.where(d > 0, d, 1.0), 0.0)
+    alpha = np.arccos(np.clip(cosa, -1.0, 1.0))
+    k0 = 4 * quad_segs + 1
+    k1 = 2 * quad_segs + 1
+    t0 = np.linspace(0.0, 1.0, k0)
+    t1 = np.linspace(0.0, 1.0, k1)
+    a0 = (theta + alpha)[:, None] + t0[None, :] * (2 * np.pi - 2 * alpha)[:, None]
+    a1 = (theta - alpha)[:, None] + t1[None, :] * (2 * alpha)[:, None]
+    ring = np.empty((n, k0 + k1 + 1, 2))
+    ring[:, :k0, 0] = x0[:, None] + r0[:, None] * np.cos(a0)
+    ring[:, :k0, 1] = y0[:, None] + r0[:, None] * np.sin(a0)
+    ring[:, k0 : k0 + k1, 0] = x1[:, None] + r1[:, None] * np.cos(a1)
+    ring[:, k0 : k0 + k1, 1] = y1[:, None] + r1[:, None] * np.sin(a1)
+    ring[:, -1] = ring[:, 0]
+    return shapely.polygons(ring)
 
 
 # -- raster ---------------------------------------------------------------------------------------
