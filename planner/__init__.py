@@ -1,4 +1,15 @@
-"""planner: who lives too far from primary health care, and where new stations should go."""
+"""planner: who lives too far from primary health care, and where new stations should go.
+
+Three lines from data to answers::
+
+    import planner
+    result = planner.analyze(planner.load_demo(), mode="walk", minutes=15)
+    result.admin_summary        # covered / uncovered residents per county, township, village
+
+Stages (one module each): :mod:`planner.load` -> :mod:`planner.network` ->
+:mod:`planner.access` -> :mod:`planner.coverage` -> :mod:`planner.optimize` /
+:mod:`planner.siting` -> :mod:`planner.report`; :mod:`planner.pipeline` chains them.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +25,23 @@ from ._errors import (
     PlannerError,
     ScenarioError,
 )
+from .access import coverage_sets, isochrones, isochrones_by_tier, nearest_facility, reach, travel_time_raster
+from .coverage import admin_summary, assign_admin, uncovered_areas
+from .load import download_roads, read_boundaries, read_facilities, read_population, read_roads, to_wgs84
+from .network import DRIVE, EBIKE, WALK, Network, TravelMode, build_network, travel_mode
+from .pipeline import CoverageResult, Dataset, analyze, coverage_curve, load_dataset, load_demo
+from .report import coverage_map, summary_lines, write_outputs
+from .standards import PRIMARY_TIERS, TIER_LABELS, TIERS, Rules, classify_tier
 
 __all__ = [
     "__version__",
-    "CRSError",
-    "InfeasibleError",
-    "InputError",
-    "InputFileError",
-    "NetworkError",
-    "OptimizationError",
-    "PlannerError",
-    "ScenarioError",
+    "CRSError", "InfeasibleError", "InputError", "InputFileError", "NetworkError",
+    "OptimizationError", "PlannerError", "ScenarioError",
+    "coverage_sets", "isochrones", "isochrones_by_tier", "nearest_facility", "reach", "travel_time_raster",
+    "admin_summary", "assign_admin", "uncovered_areas",
+    "download_roads", "read_boundaries", "read_facilities", "read_population", "read_roads", "to_wgs84",
+    "DRIVE", "EBIKE", "WALK", "Network", "TravelMode", "build_network", "travel_mode",
+    "CoverageResult", "Dataset", "analyze", "coverage_curve", "load_dataset", "load_demo",
+    "coverage_map", "summary_lines", "write_outputs",
+    "PRIMARY_TIERS", "TIER_LABELS", "TIERS", "Rules", "classify_tier",
 ]

@@ -1,0 +1,165 @@
+"""The ``planner`` command line.
+
+    planner coverage --out out/            # the embedded demo county, walking, 15 minutes
+    planner coverage --data mycounty/ --mode ebike --minutes 15 --raster-cell 200 --out out/
+
+Errors in the input are printed as one message naming the file, column or rows and the fix
+(exit status 2), never as a traceback (use --debug for one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+log = logging.getLogger("planner")
+
+
+def _progress_bar(enabled: bool):
+    """A callable(stage, fraction) that draws one tqdm bar per stage on stderr."""
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, fraction: float) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=100, desc=f"{stage:<16}", unit="%", leave=False,
+                                     bar_format="{desc} {bar} {percentage:3.0f}%", file=sys.stderr)
+        bar.n = int(round(100 * fraction))
+        bar.refresh()
+        if fraction >= 1.0:
+            bar.close()
+
+    return update
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data (default: the embedded synthetic demo county)")
+    g.add_argument("--data", type=Path, help="folder with roads/, facilities/, population/, boundaries/")
+    g.add_argument("--roads", type=Path, help="roads: OSM .osm/.osm.pbf, or lines (.shp/.gpkg/.geojson)")
+    g.add_argument("--facilities", type=Path, help="facilities: CSV/XLSX/GeoJSON/shapefile/GeoPackage")
+    g.add_argument("--population", type=Path, help="population: GeoTIFF, or polygons/points with a population column")
+    g.add_argument("--boundaries", type=Path, help="admin boundaries with code, name, level")
+    g.add_argument("--facilities-crs", default=None,
+                   help="coordinate system of the facilities: wgs84, gcj02, bd09 or EPSG:N (default: the file's, else wgs84)")
+
+
+def _add_mode_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("travel")
+    g.add_argument("--mode", choices=["walk", "ebike", "drive"], default="walk")
+    g.add_argument("--speed-kmh", type=float, default=None, help="walk/e-bike speed (drive: speed of unknown road classes)")
+    g.add_argument("--access-max-m", type=float, default=None,
+                   help="longest straight-line join from a home or facility to the road (default 500)")
+    g.add_argument("--access-speed-factor", type=float, default=None,
+                   help="off-road speed as a factor of the mode's speed (default: walking speed)")
+    g.add_argument("--minutes", type=float, default=15.0, help="coverage threshold (default 15)")
+    g.add_argument("--tiers", nargs="+", default=None, metavar="TIER",
+                   help="facility tiers that count (default: all primary-care tiers and hospitals)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="planner",
+        description="Who lives too far from primary health care, and where new stations should go.",
+    )
+    parser.add_argument("--version", action="version", version=f"planner {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    cov = sub.add_parser("coverage", help="travel times, isochrones and covered population")
+    _add_data_args(cov)
+    _add_mode_args(cov)
+    cov.add_argument("--add-facilities", type=Path, default=None,
+                     help="proposed stations to evaluate (CSV/GeoJSON; e.g. an optimizer's proposals.csv)")
+    cov.add_argument("--isochrones", type=float, nargs="*", default=[5, 10, 15],
+                     help="isochrone thresholds in minutes (default 5 10 15; --minutes is added)")
+    cov.add_argument("--raster-cell", type=float, default=None, help="also write access.tif with this cell size (metres)")
+    cov.add_argument("--no-map", action="store_true", help="skip map.html")
+    cov.add_argument("--out", type=Path, required=True, help="output folder")
+    for p in (cov,):
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _load(args):
+    from . import pipeline
+
+    if args.data is None and not any((args.roads, args.facilities, args.population, args.boundaries)):
+        return pipeline.load_demo()
+    if args.data is None and (args.roads is None or args.facilities is None):
+        from ._errors import InputError
+
+        raise InputError("without --data, both --roads and --facilities are needed. Fix: pass both, or --data DIR.")
+    return pipeline.load_dataset(
+        args.data, roads=args.roads, facilities=args.facilities, population=args.population,
+        boundaries=args.boundaries, facilities_crs=args.facilities_crs,
+    )
+
+
+def cmd_coverage(args) -> int:
+    from . import load, pipeline, report
+
+    t0 = time.perf_counter()
+    progress = _progress_bar(not args.quiet)
+    ds = _load(args)
+    print(f"loaded {ds!r} in {time.perf_counter() - t0:.1f} s")
+    if ds.synthetic:
+        print("NOTE: this is the embedded SYNTHETIC demo county (示范县), not real data.")
+    added = None
+    if args.add_facilities is not None:
+        added = load.read_facilities(args.add_facilities, crs=args.facilities_crs, default_tier="community_station")
+        print(f"evaluating {len(added)} proposed facilities from {args.add_facilities}")
+    result = pipeline.analyze(
+        ds, mode=args.mode, minutes=args.minutes, tiers=args.tiers,
+        isochrone_minutes=args.isochrones if args.isochrones else None,
+        add_facilities=added, speed_kmh=args.speed_kmh, access_max_m=args.access_max_m,
+        access_speed_factor=args.access_speed_factor, progress=progress,
+    )
+    net = result.network
+    print(f"network ({args.mode}): {net.n_nodes:,} nodes, {net.n_edges:,} edges in {result.seconds.get('network', 0):.1f} s")
+    if result.isochrones is not None:
+        print(f"isochrones: {len(result.isochrones):,} polygons ({', '.join(f'{m:g}' for m in result.settings.isochrone_minutes)} min) "
+              f"in {result.seconds.get('isochrones', 0):.1f} s")
+    if result.has_population:
+        print(f"coverage: {len(result.demand):,} demand units in {result.seconds.get('travel times', 0) + result.seconds.get('coverage', 0):.1f} s")
+    for line in report.summary_lines(result):
+        print(line)
+    t1 = time.perf_counter()
+    written = report.write_outputs(result, args.out, raster_cell_m=args.raster_cell, map_html=not args.no_map)
+    print(f"wrote {', '.join(str(p) for p in written.values())} in {time.perf_counter() - t1:.1f} s")
+    print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "debug", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from ._errors import PlannerError
+
+    try:
+        return {"coverage": cmd_coverage}[args.command](args)
+    except PlannerError as exc:
+        if args.debug:
+            raise
+        print(f"planner: error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        if args.debug:
+            raise
+        print(f"planner: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

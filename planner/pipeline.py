@@ -1,0 +1,388 @@
+"""The end-to-end coverage analysis: data set in, coverage result out.
+
+>>> import planner
+>>> result = planner.analyze(planner.load_demo(), mode="walk", minutes=15)   # doctest: +SKIP
+>>> result.admin_summary.query("level == 'township'")                       # doctest: +SKIP
+
+Each step is a pure function of its inputs (no global state), so a province can be split by
+county with a travel-time halo and the counties run independently with the same answers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import access, coverage, load, standards
+from ._errors import InputError, InputFileError
+from .network import Network, build_network, travel_mode
+
+log = logging.getLogger(__name__)
+
+#: Where the embedded demo county lives (the repository's data/ folder).
+DEMO_DIR = Path(__file__).resolve().parents[1] / "data"
+
+ROAD_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".gpkg", ".shp", ".geojson", ".fgb")
+TABLE_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".shp", ".gpkg")
+POP_SUFFIXES = (".tif", ".tiff", ".gpkg", ".geojson", ".shp", ".csv")
+
+Progress = Callable[[str, float], None] | None
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """The inputs of an analysis, loaded and validated (all in EPSG:4326)."""
+
+    roads: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    population: gpd.GeoDataFrame | None = None
+    boundaries: gpd.GeoDataFrame | None = None
+    name: str = "dataset"
+    synthetic: bool = False
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        pop = "none" if self.population is None else f"{self.population['population'].sum():,.0f} residents"
+        return (
+            f"Dataset({self.name!r}{' [synthetic]' if self.synthetic else ''}: {len(self.roads):,} roads, "
+            f"{len(self.facilities):,} facilities, population {pop}, "
+            f"{0 if self.boundaries is None else len(self.boundaries):,} admin units)"
+        )
+
+    def urban_area(self) -> gpd.GeoDataFrame | None:
+        """Subdistricts (街道): where the drive mode's urban slow-down applies."""
+        b = self.boundaries
+        if b is None or "kind" not in b.columns:
+            return None
+        urban = b[(b["level"] == "township") & (b["kind"] == "subdistrict")]
+        return urban if len(urban) else None
+
+
+def _find(folder: Path, suffixes: Sequence[str], *, prefer: str | None = None, avoid: str | None = None) -> Path | None:
+    if not folder.is_dir():
+        return None
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(tuple(suffixes)))
+    if avoid:
+        files = [p for p in files if avoid not in p.name.lower()] or files
+    if prefer:
+        preferred = [p for p in files if prefer in p.name.lower()]
+        files = preferred or files
+    return files[0] if files else None
+
+
+def load_dataset(
+    data_dir: str | Path | None = None,
+    *,
+    roads: str | Path | None = None,
+    facilities: str | Path | None = None,
+    population: str | Path | None = None,
+    boundaries: str | Path | None = None,
+    facilities_crs: str | None = None,
+    name: str | None = None,
+) -> Dataset:
+    """Load roads, facilities, population and boundaries.
+
+    Files named explicitly win; the rest are looked up in ``data_dir``'s ``roads/``,
+    ``facilities/``, ``population/`` and ``boundaries/`` subfolders (the layout of the bundled demo).
+    Population and boundaries are optional: without population, coverage figures are omitted.
+
+    Raises
+    ------
+    InputFileError
+        When no roads or no facilities can be found, naming where it looked.
+    """
+    d = Path(data_dir) if data_dir is not None else None
+    if d is not None and not d.is_dir():
+        raise InputFileError(f"data folder not found: {d}. Fix: pass a folder with roads/ and facilities/ subfolders.")
+    road_path = Path(roads) if roads else (_find(d / "roads", ROAD_SUFFIXES) if d else None)
+    fac_path = Path(facilities) if facilities else (
+        _find(d / "facilities", TABLE_SUFFIXES, prefer="facilit", avoid="candidate") if d else None)
+    pop_path = Path(population) if population else (_find(d / "population", POP_SUFFIXES) if d else None)
+    bnd_path = Path(boundaries) if boundaries else (_find(d / "boundaries", TABLE_SUFFIXES) if d else None)
+    if road_path is None:
+        raise InputFileError(
+            f"no road file found{' in ' + str(d / 'roads') if d else ''}. Fix: pass --roads FILE "
+            f"(OSM .osm/.pbf, or lines as {', '.join(ROAD_SUFFIXES[5:])})."
+        )
+    if fac_path is None:
+        raise InputFileError(
+            f"no facility file found{' in ' + str(d / 'facilities') if d else ''}. Fix: pass --facilities FILE (CSV with id, name, type, lon, lat)."
+        )
+    t0 = time.perf_counter()
+    r = load.read_roads(road_path)
+    f = load.read_facilities(fac_path, crs=facilities_crs)
+    p = load.read_population(pop_path) if pop_path else None
+    b = load.read_boundaries(bnd_path) if bnd_path else None
+    synthetic = d is not None and d.resolve() == DEMO_DIR.resolve() and roads is None
+    ds = Dataset(
+        roads=r, facilities=f, population=p, boundaries=b,
+        name=name or (d.name if d else road_path.stem),
+        synthetic=synthetic,
+        sources={k: str(v) for k, v in
+                 {"roads": road_path, "facilities": fac_path, "population": pop_path, "boundaries": bnd_path}.items() if v},
+    )
+    log.info("loaded %r in %.2f s", ds, time.perf_counter() - t0)
+    return ds
+
+
+def load_demo() -> Dataset:
+    """The embedded synthetic demo county (示范县, Demo County), ~450k residents.
+
+    It is generated by ``data/make_demo.py``; see ``data/README.md``. No file is downloaded.
+    """
+    if not (DEMO_DIR / "roads").is_dir():
+        raise InputFileError(
+            f"the demo data folder {DEMO_DIR} is missing. Fix: install planner from a clone of its "
+            "repository with `pip install -e .` (the demo data live in the repository's data/ folder)."
+        )
+    ds = load_dataset(DEMO_DIR, name="示范县 Demo County (synthetic)")
+    return dataclasses.replace(ds, synthetic=True)
+
+
+@dataclass(frozen=True)
+class CoverageSettings:
+    """What an analysis computes (hashable: usable as a cache key)."""
+
+    mode: str = "walk"
+    minutes: float = 15.0
+    tiers: tuple[str, ...] = ()
+    isochrone_minutes: tuple[float, ...] = (5.0, 10.0, 15.0)
+    speed_kmh: float | None = None
+    access_max_m: float | None = None
+    access_speed_factor: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.minutes > 0):
+            raise InputError(f"minutes must be positive, got {self.minutes!r}.")
+        unknown = [t for t in self.tiers if t not in standards.TIERS]
+        if unknown:
+            raise InputError(f"unknown tiers {unknown}. Fix: use some of {', '.join(standards.TIERS)}.")
+
+    @property
+    def selected_tiers(self) -> tuple[str, ...]:
+        return self.tiers or tuple(standards.PRIMARY_TIERS)
+
+    def mode_options(self) -> dict[str, Any]:
+        return {k: v for k, v in (("speed_kmh", self.speed_kmh), ("access_max_m", self.access_max_m),
+                                  ("access_speed_factor", self.access_speed_factor)) if v is not None}
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageResult:
+    """Everything one coverage analysis produced (GeoDataFrames in EPSG:4326).
+
+    Attributes
+    ----------
+    facilities : facilities used (selected tiers plus added ones), with ``reachable``,
+        ``access_m`` (distance to the road network) and ``proposed`` columns.
+    isochrones : polygons per facility and threshold (``facility_id, tier, minutes, area_km2``).
+    demand : demand units with ``population, minutes, nearest_facility, covered, reachable``
+        and admin codes per level (``None`` without population).
+    admin_summary : covered/uncovered population per admin unit and level.
+    uncovered : uncovered residential areas ranked by population.
+    """
+
+    settings: CoverageSettings
+    dataset_name: str
+    synthetic: bool
+    network: Network
+    facilities: gpd.GeoDataFrame
+    isochrones: gpd.GeoDataFrame | None
+    demand: gpd.GeoDataFrame | None
+    admin_summary: pd.DataFrame | None
+    uncovered: gpd.GeoDataFrame | None
+    boundaries: gpd.GeoDataFrame | None
+    seconds: dict[str, float]
+
+    @property
+    def has_population(self) -> bool:
+        return self.demand is not None
+
+    @property
+    def total_population(self) -> float:
+        return float(self.demand["population"].sum()) if self.demand is not None else float("nan")
+
+    @property
+    def covered_population(self) -> float:
+        if self.demand is None:
+            return float("nan")
+        return float(self.demand.loc[self.demand["covered"], "population"].sum())
+
+    @property
+    def covered_share(self) -> float:
+        tot = self.total_population
+        return self.covered_population / tot if tot > 0 else float("nan")
+
+    @property
+    def unreachable_population(self) -> float:
+        """Residents farther than ``access_max_m`` from every road (counted as uncovered)."""
+        if self.demand is None:
+            return float("nan")
+        return float(self.demand.loc[~self.demand["reachable"], "population"].sum())
+
+    def unreachable_facilities(self) -> gpd.GeoDataFrame:
+        return self.facilities[~self.facilities["reachable"]]
+
+
+def select_facilities(facilities: gpd.GeoDataFrame, tiers: Sequence[str]) -> gpd.GeoDataFrame:
+    """Facilities of the given tiers (all when ``tiers`` is empty)."""
+    if not tiers:
+        return facilities
+    return facilities[facilities["tier"].isin(list(tiers))]
+
+
+def combine_facilities(existing: gpd.GeoDataFrame, added: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Existing facilities plus proposed ones (column ``proposed``), ids kept unique."""
+    ex = existing.copy()
+    ex["proposed"] = False
+    if added is None or len(added) == 0:
+        return ex
+    ad = added.to_crs(ex.crs).copy()
+    ad["proposed"] = True
+    clash = set(ad["facility_id"].astype(str)) & set(ex["facility_id"].astype(str))
+    if clash:
+        ad["facility_id"] = "P-" + ad["facility_id"].astype(str)
+    cols = [c for c in ("facility_id", "name", "type", "tier", "proposed", "geometry") if c in ad.columns]
+    return gpd.GeoDataFrame(pd.concat([ex, ad[cols]], ignore_index=True), geometry="geometry", crs=ex.crs)
+
+
+def analyze(
+    dataset: Dataset,
+    *,
+    mode: str = "walk",
+    minutes: float = 15.0,
+    tiers: Sequence[str] | None = None,
+    isochrone_minutes: Sequence[float] | None = (5.0, 10.0, 15.0),
+    add_facilities: gpd.GeoDataFrame | None = None,
+    speed_kmh: float | None = None,
+    access_max_m: float | None = None,
+    access_speed_factor: float | None = None,
+    network: Network | None = None,
+    progress: Progress = None,
+) -> CoverageResult:
+    """Coverage of the population by facilities within ``minutes`` of travel.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`load_demo` or :func:`load_dataset`.
+    mode : {"walk", "ebike", "drive"}
+    minutes : float
+        The coverage threshold (the 15-minute circle by default).
+    tiers : sequence of str, optional
+        Facility tiers that count (default: every primary-care tier plus hospitals,
+        :data:`planner.standards.PRIMARY_TIERS`).
+    isochrone_minutes : sequence of float, optional
+        Thresholds of the isochrone polygons (``minutes`` is always added); ``None`` skips them.
+    add_facilities : GeoDataFrame, optional
+        Proposed facilities to evaluate (columns ``facility_id``, ``tier``, points).
+    speed_kmh, access_max_m, access_speed_factor : optional
+        Mode settings (see :func:`planner.network.travel_mode`).
+    network : Network, optional
+        A network built earlier for the same roads and mode settings (saves rebuilding).
+    progress : callable(stage, fraction), optional
+
+    Returns
+    -------
+    CoverageResult
+    """
+    settings = CoverageSettings(
+        mode=mode, minutes=float(minutes), tiers=tuple(tiers or ()),
+        isochrone_minutes=tuple(sorted({float(m) for m in (isochrone_minutes or ())} | ({float(minutes)} if isochrone_minutes is not None else set()))),
+        speed_kmh=speed_kmh, access_max_m=access_max_m, access_speed_factor=access_speed_factor,
+    )
+    seconds: dict[str, float] = {}
+
+    def tick(stage: str, t0: float) -> float:
+        seconds[stage] = round(time.perf_counter() - t0, 3)
+        if progress:
+            progress(stage, 1.0)
+        return time.perf_counter()
+
+    t = time.perf_counter()
+    if network is None:
+        if progress:
+            progress("network", 0.0)
+        network = build_network(dataset.roads, settings.mode, urban_area=dataset.urban_area(),
+                                **settings.mode_options())
+    else:
+        want = travel_mode(settings.mode, **settings.mode_options())
+        if network.mode != want:
+            raise InputError(
+                f"the network given was built for {network.mode} but the analysis asks for {want}. "
+                "Fix: rebuild it with planner.build_network() or drop network=."
+            )
+    t = tick("network", t)
+
+    fac = combine_facilities(select_facilities(dataset.facilities, settings.selected_tiers), add_facilities)
+    if len(fac) == 0:
+        raise InputError(
+            f"no facilities of tiers {list(settings.selected_tiers)} in the data. Fix: choose other tiers "
+            f"(present: {sorted(set(dataset.facilities['tier']))})."
+        )
+    src = access.facility_sources(network, fac)
+    fac = fac.copy()
+    fac["reachable"] = src.reachable
+    fac["access_m"] = src.attachment.offset_m
+    if (~src.reachable).any():
+        log.warning(
+            "%d facilities are farther than %.0f m from every usable road and reach nobody: %s",
+            int((~src.reachable).sum()), network.mode.access_max_m,
+            ", ".join(fac.loc[~src.reachable, "facility_id"].astype(str).head(10)),
+        )
+    t = tick("join facilities", t)
+
+    iso = None
+    if isochrone_minutes is not None:
+        iso = access.isochrones(
+            network, fac, minutes=settings.isochrone_minutes,
+            progress=(lambda f: progress("isochrones", f)) if progress else None,
+        )
+        t = tick("isochrones", t)
+
+    demand = summary = uncovered = None
+    if dataset.population is not None:
+        pts = coverage.demand_points(dataset.population)
+        near = access.nearest_facility(network, src, pts)
+        t = tick("travel times", t)
+        admin = coverage.assign_admin(dataset.population, dataset.boundaries)
+        demand = coverage.coverage_table(
+            dataset.population, near.time_s, near.facility, minutes=settings.minutes,
+            facility_ids=fac["facility_id"].astype(str).to_numpy(), admin=admin,
+        )
+        demand["reachable"] = near.attachment.reachable
+        summary = coverage.admin_summary(demand, dataset.boundaries)
+        uncovered = coverage.uncovered_areas(demand, boundaries=dataset.boundaries, crs=network.crs)
+        t = tick("coverage", t)
+    return CoverageResult(
+        settings=settings, dataset_name=dataset.name, synthetic=dataset.synthetic, network=network,
+        facilities=fac, isochrones=iso, demand=demand, admin_summary=summary, uncovered=uncovered,
+        boundaries=dataset.boundaries, seconds=seconds,
+    )
+
+
+def facility_tier_counts(facilities: gpd.GeoDataFrame) -> pd.Series:
+    """Number of facilities per tier, in the order of :data:`planner.standards.TIERS`."""
+    counts = facilities["tier"].value_counts()
+    return counts.reindex([t for t in standards.TIERS if t in counts.index])
+
+
+def coverage_curve(result: CoverageResult, minutes: Sequence[float]) -> pd.DataFrame:
+    """Covered population at several thresholds (from the times already computed)."""
+    if result.demand is None:
+        raise InputError("no population in this analysis. Fix: load a population file.")
+    pop = result.demand["population"].to_numpy(float)
+    t = result.demand["minutes"].to_numpy(float)
+    tot = pop.sum()
+    rows = [{"minutes": m, "covered_population": float(pop[t <= m].sum()),
+             "covered_share": float(pop[t <= m].sum() / tot) if tot else np.nan} for m in minutes]
+    return pd.DataFrame(rows)

@@ -1,0 +1,172 @@
+"""Outputs: GeoPackage layers, summary tables, the travel-time raster and the offline map.
+
+>>> import planner                                                   # doctest: +SKIP
+>>> result = planner.analyze(planner.load_demo())                    # doctest: +SKIP
+>>> planner.write_outputs(result, "out/", raster_cell_m=200)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._errors import InputError
+
+log = logging.getLogger(__name__)
+
+SUMMARY_COLUMNS = ["admin_code", "admin_name", "level", "population", "covered_population", "covered_share"]
+
+
+def _finite(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    out = df.copy()
+    for c in cols:
+        if c in out.columns:
+            v = out[c].to_numpy(dtype=float)
+            out[c] = np.where(np.isfinite(v), v, np.nan)
+    return out
+
+
+def write_raster(array: np.ndarray, transform: Any, crs: Any, path: str | Path, *, nodata: float = -9999.0) -> Path:
+    """Write a float32 single-band GeoTIFF; NaN cells become ``nodata``."""
+    import rasterio
+
+    path = Path(path)
+    data = np.where(np.isfinite(array), array, nodata).astype(np.float32)
+    with rasterio.open(
+        path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
+        dtype="float32", crs=crs, transform=transform, nodata=nodata, compress="deflate",
+    ) as dst:
+        dst.write(data, 1)
+        dst.update_tags(1, units="minutes", description="travel time to the nearest facility")
+    return path
+
+
+def summary_table(result) -> pd.DataFrame:
+    """``admin_code, admin_name, level, population, covered_population, covered_share``."""
+    if result.admin_summary is None:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    return result.admin_summary[SUMMARY_COLUMNS].copy()
+
+
+def summary_lines(result, *, level: str = "township") -> list[str]:
+    """Human-readable lines: headline and covered/uncovered population per unit of ``level``."""
+    s = result.settings
+    lines = []
+    tag = " [SYNTHETIC DEMO DATA]" if result.synthetic else ""
+    lines.append(f"{result.dataset_name}{tag}: {s.mode}, {s.minutes:g}-minute circle, tiers: {', '.join(s.selected_tiers)}")
+    n_unreach = int((~result.facilities["reachable"]).sum())
+    lines.append(f"facilities: {len(result.facilities):,} ({n_unreach} too far from any road)")
+    if not result.has_population:
+        lines.append("population: none given - population figures are omitted (isochrones and raster only)")
+        return lines
+    lines.append(
+        f"population {result.total_population:,.0f}: covered {result.covered_population:,.0f} "
+        f"({100 * result.covered_share:.1f} %), uncovered {result.total_population - result.covered_population:,.0f}"
+        + (f" (of which {result.unreachable_population:,.0f} farther than {result.network.mode.access_max_m:g} m from any road)"
+           if result.unreachable_population > 0 else "")
+    )
+    tab = result.admin_summary
+    rows = tab[tab["level"] == level]
+    if len(rows):
+        width = max(8, *(len(str(n)) for n in rows["admin_name"]))
+        lines.append(f"{'unit':<{width}}  {'population':>10}  {'covered':>10}  {'uncovered':>10}  {'share':>6}")
+        for r in rows.itertuples():
+            share = "   n/a" if not np.isfinite(r.covered_share) else f"{100 * r.covered_share:5.1f}%"
+            lines.append(
+                f"{r.admin_name:<{width}}  {r.population:>10,.0f}  {r.covered_population:>10,.0f}  "
+                f"{r.uncovered_population:>10,.0f}  {share}"
+            )
+    if result.uncovered is not None and len(result.uncovered):
+        top = result.uncovered.head(5)
+        lines.append("largest uncovered residential areas:")
+        for r in top.itertuples():
+            where = getattr(r, "village_name", "") or getattr(r, "township_name", "") or ""
+            mm = "no facility reachable" if not np.isfinite(r.mean_minutes) else f"mean {r.mean_minutes:.0f} min"
+            lines.append(f"  #{r.rank}: {r.population:,.0f} residents, {r.area_km2:.2f} km2, {mm} {where}".rstrip())
+    return lines
+
+
+def write_outputs(
+    result,
+    out_dir: str | Path,
+    *,
+    raster_cell_m: float | None = None,
+    map_html: bool = True,
+) -> dict[str, Path]:
+    """Write ``coverage.gpkg``, ``summary.csv``, ``access.tif`` (with ``raster_cell_m``) and
+    ``map.html`` into ``out_dir``; return the paths written."""
+    from . import access
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    gpkg = out / "coverage.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    fac = _finite(result.facilities, ["access_m"])
+    fac.to_file(gpkg, layer="facilities", driver="GPKG")
+    if result.isochrones is not None:
+        result.isochrones.to_file(gpkg, layer="isochrones", driver="GPKG")
+    if result.demand is not None:
+        _finite(result.demand, ["minutes"]).to_file(gpkg, layer="demand", driver="GPKG")
+        result.uncovered.to_file(gpkg, layer="uncovered", driver="GPKG")
+        # a table without geometry: pyogrio writes attribute-only layers to GPKG
+        import pyogrio
+
+        pyogrio.write_dataframe(_finite(result.admin_summary, ["covered_share", "mean_minutes"]),
+                                gpkg, layer="admin_summary", driver="GPKG")
+    written["gpkg"] = gpkg
+    summary = out / "summary.csv"
+    summary_table(result).to_csv(summary, index=False, encoding="utf-8")
+    written["summary"] = summary
+    if raster_cell_m:
+        if not raster_cell_m > 0:
+            raise InputError(f"--raster-cell must be positive metres, got {raster_cell_m!r}.")
+        bounds = None
+        if result.boundaries is not None and len(result.boundaries):
+            bounds = tuple(result.boundaries.to_crs(result.network.crs).total_bounds)
+        arr, transform, crs = access.travel_time_raster(
+            result.network, result.facilities, cell_m=raster_cell_m, bounds=bounds
+        )
+        written["raster"] = write_raster(arr, transform, crs, out / "access.tif")
+    if map_html:
+        written["map"] = out / "map.html"
+        save_map(coverage_map(result, assets="inline"), written["map"])
+    log.info("wrote %s", ", ".join(str(p) for p in written.values()))
+    return written
+
+
+def coverage_map(result, *, assets: str = "inline", basemap: str | None = None, proposals=None, lang: str = "en"):
+    """A folium map of the result: boundaries, isochrones, uncovered areas, facilities."""
+    from . import _webmap
+
+    b = result.boundaries if result.boundaries is not None else result.facilities
+    m = _webmap.new_map(tuple(b.total_bounds), assets=assets, basemap=basemap)
+    if result.boundaries is not None:
+        _webmap.add_boundaries(m, result.boundaries)
+    if result.isochrones is not None:
+        _webmap.add_isochrones(m, result.isochrones)
+    if result.uncovered is not None and len(result.uncovered):
+        _webmap.add_uncovered(m, result.uncovered)
+    _webmap.add_facilities(m, result.facilities[~result.facilities["proposed"]])
+    prop = result.facilities[result.facilities["proposed"]]
+    if proposals is not None:
+        _webmap.add_proposals(m, proposals)
+    elif len(prop):
+        p = prop.rename(columns={"facility_id": "site_id"}).copy()
+        p["newly_covered_population"] = np.nan
+        _webmap.add_proposals(m, p)
+    _webmap.add_layer_control(m)
+    return m
+
+
+def save_map(m, path: str | Path) -> Path:
+    from . import _webmap
+
+    _webmap.save_html(m, path)
+    return Path(path)

@@ -1,0 +1,499 @@
+"""Where new stations should go: candidates, siting runs and the what-if of proposed sites.
+
+The solvers in :mod:`planner.optimize` work on sparse matrices; this module builds those from
+the road network (sparse demand x candidate travel times, never dense) and turns answers back
+into places.
+
+>>> import planner                                                                # doctest: +SKIP
+>>> result = planner.analyze(planner.load_demo())                                 # doctest: +SKIP
+>>> run = planner.propose_sites(result, objective="max-coverage", new_sites=5)    # doctest: +SKIP
+>>> run.proposals[["site_id", "newly_covered_population"]]                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import access, load, optimize, standards
+from ._errors import InputError, OptimizationError
+
+log = logging.getLogger(__name__)
+
+OBJECTIVES = ("max-coverage", "min-sites", "min-time", "min-max-time")
+#: Decimals of the lon/lat written for proposals: 1e-9 degrees is ~0.1 mm, so re-reading a
+#: proposals file reproduces the optimizer's figures exactly.
+COORD_DECIMALS = 9
+
+
+def candidate_sites(
+    result,
+    *,
+    source: str = "uncovered",
+    spacing_m: float = 300.0,
+    path: str | Path | None = None,
+    tier: str = "community_station",
+    exclusion: gpd.GeoDataFrame | None = None,
+    min_floor_area: bool = True,
+) -> gpd.GeoDataFrame:
+    """Candidate sites for new facilities.
+
+    Parameters
+    ----------
+    result : CoverageResult
+    source : {"uncovered", "file", "villages", "nodes"}
+        ``uncovered``: road junctions from which an uncovered resident can be reached within the
+        threshold, thinned to one per ``spacing_m`` square; ``file``: premises from ``path`` (CSV
+        or any vector file with lon/lat or points; a ``floor_area_m2`` column is filtered by the
+        size rules of the standards for ``tier``); ``villages``: a point inside each
+        administrative village; ``nodes``: every junction, thinned.
+    tier : str
+        Tier the new sites would have.
+    exclusion : GeoDataFrame, optional
+        Polygons where no site may go (water, protected land...).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``site_id, tier, kind`` (+ ``floor_area_m2`` from files), points in EPSG:4326.
+    """
+    if tier not in standards.TIERS:
+        raise InputError(f"unknown tier {tier!r}. Fix: use one of {', '.join(standards.TIERS)}.")
+    if not spacing_m > 0:
+        raise InputError(f"spacing_m must be positive, got {spacing_m!r}.")
+    net = result.network
+    if source in ("uncovered", "nodes"):
+        if source == "uncovered":
+            if result.demand is None:
+                raise InputError("candidates from uncovered demand need population. Fix: load a population file or use source='nodes'.")
+            unc = result.demand[~result.demand["covered"] & result.demand["reachable"]]
+            nodes = _nodes_near(net, unc, result.settings.minutes)
+        else:
+            nodes = np.arange(net.n_nodes)
+        xy = net.node_xy[nodes]
+        keep = _thin(xy, spacing_m)
+        xy = xy[keep]
+        lonlat = net.to_lonlat(xy)
+        gdf = gpd.GeoDataFrame({"kind": "road junction"}, geometry=shapely.points(lonlat), crs="EPSG:4326")
+    elif source == "villages":
+        b = result.boundaries
+        if b is None or not (b["level"] == "village").any():
+            raise InputError("no village-level boundaries to place candidates in. Fix: load boundaries with villages, or use another source.")
+        v = b[b["level"] == "village"]
+        gdf = gpd.GeoDataFrame({"kind": "village centre", "admin_code": v["admin_code"].to_numpy()},
+                               geometry=v.geometry.representative_point().to_numpy(), crs=b.crs)
+    elif source == "file":
+        if path is None:
+            raise InputError("source='file' needs path=. Fix: pass the premises file (CSV with lon, lat).")
+        prem = load.read_facilities(path, default_tier=tier)
+        gdf = prem.rename(columns={"facility_id": "source_id"})
+        gdf["kind"] = gdf.get("kind", "premises")
+        if min_floor_area and "floor_area_m2" in gdf.columns:
+            need = standards.Rules().min_floor_area_m2.get(tier)
+            if need:
+                area = pd.to_numeric(gdf["floor_area_m2"], errors="coerce")
+                small = ~(area >= need)
+                if small.all():
+                    raise InputError(
+                        f"{path}: none of the {len(gdf)} premises has floor_area_m2 >= {need} m2, the minimum for a new "
+                        f"{tier} (standards rule 7). Fix: choose another tier, or pass min_floor_area=False."
+                    )
+                gdf = gdf[~small]
+        gdf = gdf[[c for c in ("source_id", "name", "kind", "floor_area_m2", "geometry") if c in gdf.columns]]
+    else:
+        raise InputError(f"unknown candidate source {source!r}. Fix: use uncovered, file, villages or nodes.")
+    if exclusion is not None and len(gdf):
+        ex = shapely.union_all(exclusion.to_crs(gdf.crs).geometry.values)
+        gdf = gdf[~gdf.intersects(ex)]
+    gdf = gdf.reset_index(drop=True)
+    gdf.insert(0, "site_id", [f"C{i + 1:04d}" for i in range(len(gdf))])
+    gdf.insert(1, "tier", tier)
+    return gdf
+
+
+def _nodes_near(net, demand: gpd.GeoDataFrame, minutes: float) -> np.ndarray:
+    """Nodes a resident of ``demand`` can reach within ``minutes`` (forward search from them)."""
+    from . import _engine
+
+    if len(demand) == 0:
+        return np.zeros(0, dtype=np.int64)
+    att = net.snap(demand.geometry.representative_point())
+    ok = att.reachable
+    seeds = np.concatenate([att.u[ok], att.v[ok]]).astype(np.int32)
+    times = np.concatenate([att.to_u_s[ok], att.to_v_s[ok]])
+    fin = np.isfinite(times)
+    dist, _ = _engine.nearest_source(net.indptr, net.indices, net.weights, seeds[fin], times[fin],
+                                     np.zeros(int(fin.sum()), dtype=np.int64), float(minutes) * 60)
+    return np.flatnonzero(np.isfinite(dist))
+
+
+def _thin(xy: np.ndarray, spacing: float) -> np.ndarray:
+    """One point per ``spacing`` square: the one nearest the square's centre (deterministic)."""
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    cell = np.floor(xy / spacing).astype(np.int64)
+    centre = (cell + 0.5) * spacing
+    d = np.hypot(*(xy - centre).T)
+    order = np.lexsort((np.arange(len(xy)), d, cell[:, 1], cell[:, 0]))
+    c = cell[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (c[1:] != c[:-1]).any(axis=1)
+    return np.sort(order[first])
+
+
+@dataclass(frozen=True, eq=False)
+class SitingProblem:
+    """Demand, existing coverage and candidate coverage as sparse arrays, ready for a solver."""
+
+    weights: np.ndarray
+    demand_index: np.ndarray  # rows of result.demand used
+    existing_time_s: np.ndarray
+    candidates: gpd.GeoDataFrame
+    sets: access.CoverageSets
+    minutes: float
+
+    @property
+    def covered_by_existing(self) -> np.ndarray:
+        return self.existing_time_s <= self.minutes * 60 + 1e-9
+
+
+def siting_problem(result, candidates: gpd.GeoDataFrame, *, minutes: float | None = None,
+                   cutoff_minutes: float | None = None) -> SitingProblem:
+    """Build the sparse coverage/time structure of demand units x candidate sites."""
+    if result.demand is None:
+        raise InputError("siting needs population. Fix: load a population file.")
+    if len(candidates) == 0:
+        raise OptimizationError("there are no candidate sites. Fix: choose another candidate source or a smaller spacing.")
+    mins = float(minutes or result.settings.minutes)
+    dem = result.demand
+    use = np.flatnonzero((dem["population"].to_numpy() > 0) & dem["reachable"].to_numpy())
+    pts = dem.geometry.iloc[use].representative_point()
+    att = result.network.snap(pts)
+    sets = access.coverage_sets(result.network, candidates, att, minutes=cutoff_minutes or mins)
+    t_exist = dem["minutes"].to_numpy(float)[use] * 60.0
+    return SitingProblem(
+        weights=dem["population"].to_numpy(float)[use], demand_index=use, existing_time_s=t_exist,
+        candidates=candidates, sets=sets, minutes=mins,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class SitingRun:
+    """The answer of :func:`propose_sites`: proposals, the solver's certificate and coverage."""
+
+    proposals: gpd.GeoDataFrame
+    solution: Any
+    objective_name: str
+    covered_population_before: float
+    covered_population_after: float
+    total_population: float
+    candidates: gpd.GeoDataFrame
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        s = self.solution
+        return {
+            "objective": float(s.objective), "bound": float(s.bound), "gap": float(s.gap),
+            "status": s.status, "solver": s.solver, "seconds": round(float(s.seconds), 3),
+            "objective_name": self.objective_name, "new_sites": int(len(self.proposals)),
+            "covered_population_before": self.covered_population_before,
+            "covered_population_after": self.covered_population_after,
+            "total_population": self.total_population,
+        }
+
+
+def propose_sites(
+    result,
+    *,
+    objective: str = "max-coverage",
+    new_sites: int | None = None,
+    budget: float | None = None,
+    costs: Sequence[float] | str | None = None,
+    capacity: float | str | None = None,
+    target_share: float = 1.0,
+    candidates: gpd.GeoDataFrame | None = None,
+    tier: str = "community_station",
+    spacing_m: float = 300.0,
+    time_limit_s: float = 60.0,
+    mip_gap: float = 0.005,
+    method: str = "auto",
+    seed: int = 0,
+    progress=None,
+) -> SitingRun:
+    """Choose new sites for facilities on the road network.
+
+    Parameters
+    ----------
+    result : CoverageResult
+        The coverage of the existing facilities (kept).
+    objective : {"max-coverage", "min-sites", "min-time", "min-max-time"}
+        MCLP (most residents newly within the threshold with ``new_sites`` or ``budget``),
+        LSCP (fewest sites covering ``target_share`` of residents), p-median (least mean
+        time) or p-center (least worst time).
+    costs : array or column name of ``candidates``, optional
+        Site costs for ``budget``.
+    capacity : float or column name, optional
+        Residents one new facility can serve (max-coverage and min-time).
+
+    Returns
+    -------
+    SitingRun
+        Proposals with ``site_id, lon, lat, tier, newly_covered_population`` and the solver's
+        objective, bound and gap; ``covered_population_after`` is recomputed by re-joining the
+        written coordinates, so ``planner coverage --add-facilities proposals.csv`` reproduces it.
+    """
+    t0 = time.perf_counter()
+    if objective not in OBJECTIVES:
+        raise OptimizationError(f"unknown objective {objective!r}. Fix: use one of {', '.join(OBJECTIVES)}.")
+    if candidates is None:
+        candidates = candidate_sites(result, tier=tier, spacing_m=spacing_m)
+    if len(candidates) == 0:
+        raise OptimizationError(
+            "no candidate sites: every resident is already covered or no road junction is near an uncovered one. "
+            "Fix: pass candidates, or raise the threshold."
+        )
+    if progress:
+        progress("coverage sets", 0.0)
+    cut = None if objective in ("max-coverage", "min-sites") else max(result.settings.minutes * 4, 60.0)
+    prob = siting_problem(result, candidates, cutoff_minutes=cut)
+    if progress:
+        progress("coverage sets", 1.0)
+    cost_arr = _column_or_array(candidates, costs, "costs")
+    cap_arr = _column_or_array(candidates, capacity, "capacity")
+    T = prob.minutes * 60
+    cover = prob.sets.time_s
+    if cut is not None:  # times were computed to a longer cutoff: coverage is within T only
+        cover = cover.copy()
+        cover.data = np.where(cover.data <= T + 1e-9, cover.data, 0)
+        cover.eliminate_zeros()
+    from scipy import sparse
+
+    cov01 = sparse.csr_array((np.ones(cover.nnz, dtype=np.int8), cover.indices, cover.indptr), shape=cover.shape)
+    solver_progress = (lambda stage, f: progress(stage, f)) if progress else None
+    common = dict(method=method, time_limit_s=time_limit_s, seed=seed)
+    if objective == "max-coverage":
+        if new_sites is None and budget is None:
+            raise OptimizationError("max-coverage needs new_sites (p) or budget. Fix: pass --new-sites P or --budget B.")
+        sol = optimize.solve_max_coverage(
+            cov01, prob.weights, p=new_sites, budget=budget, costs=cost_arr,
+            covered_by_existing=prob.covered_by_existing, capacities=cap_arr, mip_gap=mip_gap,
+            progress=solver_progress, **common,
+        )
+    elif objective == "min-sites":
+        sol = optimize.solve_set_cover(
+            cov01, prob.weights, target_share=target_share, costs=cost_arr,
+            covered_by_existing=prob.covered_by_existing, progress=solver_progress, **common,
+        )
+    elif objective == "min-time":
+        if new_sites is None:
+            raise OptimizationError("min-time needs new_sites (p). Fix: pass --new-sites P.")
+        sol = optimize.solve_p_median(
+            prob.sets.time_s, prob.weights, p=new_sites, existing_time_s=prob.existing_time_s,
+            penalty_s=cut * 60 if cut else None, capacities=cap_arr, progress=solver_progress, **common,
+        )
+    else:
+        if new_sites is None:
+            raise OptimizationError("min-max-time needs new_sites (p). Fix: pass --new-sites P.")
+        sol = optimize.solve_p_center(
+            prob.sets.time_s, prob.weights, p=new_sites, existing_time_s=prob.existing_time_s,
+            penalty_s=cut * 60 if cut else None, progress=solver_progress, **common,
+        )
+    chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
+    proposals = _proposal_frame(chosen, tier)
+    ev = evaluate_sites(result, proposals)
+    proposals["newly_covered_population"] = ev.per_site["newly_covered_population"].to_numpy()
+    return SitingRun(
+        proposals=proposals, solution=sol, objective_name=objective,
+        covered_population_before=result.covered_population,
+        covered_population_after=ev.covered_population_after,
+        total_population=result.total_population, candidates=candidates,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _column_or_array(cand: gpd.GeoDataFrame, value, what: str):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in cand.columns:
+            raise InputError(f"candidates have no column {value!r} for {what}. Fix: use one of {list(cand.columns)}.")
+        return pd.to_numeric(cand[value], errors="coerce").to_numpy(float)
+    if np.isscalar(value):
+        return np.full(len(cand), float(value))
+    arr = np.asarray(value, dtype=float)
+    if len(arr) != len(cand):
+        raise InputError(f"{what} has {len(arr)} values for {len(cand)} candidates.")
+    return arr
+
+
+def _proposal_frame(chosen: gpd.GeoDataFrame, tier: str) -> gpd.GeoDataFrame:
+    pts = chosen.geometry.to_crs("EPSG:4326")
+    lon = np.round(pts.x.to_numpy(), COORD_DECIMALS)
+    lat = np.round(pts.y.to_numpy(), COORD_DECIMALS)
+    tiers = chosen["tier"].to_numpy() if "tier" in chosen.columns else np.full(len(chosen), tier)
+    out = gpd.GeoDataFrame(
+        {"site_id": chosen["site_id"].astype(str).to_numpy(), "lon": lon, "lat": lat, "tier": tiers},
+        geometry=shapely.points(np.column_stack([lon, lat])), crs="EPSG:4326",
+    )
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class SiteEvaluation:
+    """What proposed sites change (the official's question).
+
+    Attributes
+    ----------
+    per_site : ``site_id, tier, newly_covered_population`` (residents first brought within the
+        threshold by that site alone, shared gains counted once, to the site nearest them),
+        ``catchment_population`` (residents for whom the site becomes the nearest facility),
+        ``overlap_population`` (already-covered residents within its threshold).
+    per_admin : newly covered population per admin unit and level.
+    nearest_changed : demand rows whose nearest facility changes (with old and new times).
+    loads : residents per facility (nearest-facility assignment) before and after.
+    """
+
+    per_site: pd.DataFrame
+    per_admin: pd.DataFrame
+    nearest_changed: pd.DataFrame
+    loads: pd.DataFrame
+    covered_population_before: float
+    covered_population_after: float
+    total_population: float
+    seconds: float
+
+    @property
+    def newly_covered_population(self) -> float:
+        return self.covered_population_after - self.covered_population_before
+
+
+def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = None) -> SiteEvaluation:
+    """Evaluate proposed sites against the existing coverage in ``result`` (fast: one bounded
+    search per site, the existing nearest-facility times are reused)."""
+    t0 = time.perf_counter()
+    if result.demand is None:
+        raise InputError("evaluating sites needs population. Fix: load a population file.")
+    if "site_id" not in sites.columns:
+        sites = sites.assign(site_id=[f"S{i + 1}" for i in range(len(sites))])
+    mins = float(minutes or result.settings.minutes)
+    T = mins * 60.0
+    dem = result.demand
+    pop = dem["population"].to_numpy(float)
+    old_t = dem["minutes"].to_numpy(float) * 60.0
+    old_cov = old_t / 60.0 <= mins + 1e-9  # the same test as coverage.coverage_table
+    n_sites = len(sites)
+    net = result.network
+    # demand attachments are cached on the result's network per demand frame
+    att = _demand_attachment(result)
+    cutoff = max(T, 1.0)
+    # residents whose nearest facility may change are within their current time of a site:
+    # search up to the largest finite current time (bounded by 4x the threshold)
+    fin = old_t[np.isfinite(old_t)]
+    search = max(cutoff, min(float(fin.max()) if len(fin) else cutoff, 4 * T))
+    sets = access.coverage_sets(net, sites, att, minutes=search / 60.0)
+    m = sets.time_s.tocoo()
+    rows, cols, tt = m.row, m.col, m.data
+    # best new time per demand and which site
+    new_t = np.full(len(dem), np.inf)
+    new_site = np.full(len(dem), -1)
+    if len(rows):
+        o = np.lexsort((tt, rows))
+        r_, c_, t_ = rows[o], cols[o], tt[o]
+        first = np.ones(len(r_), dtype=bool)
+        first[1:] = r_[1:] != r_[:-1]
+        new_t[r_[first]] = t_[first]
+        new_site[r_[first]] = c_[first]
+    after_t = np.minimum(old_t, new_t)
+    new_cov = after_t / 60.0 <= mins + 1e-9
+    gained = new_cov & ~old_cov
+    site_ids = sites["site_id"].astype(str).to_numpy()
+    newly = np.bincount(new_site[gained], weights=pop[gained], minlength=n_sites) if gained.any() else np.zeros(n_sites)
+    changed = new_t < old_t
+    catch = np.bincount(new_site[changed], weights=pop[changed], minlength=n_sites) if changed.any() else np.zeros(n_sites)
+    within = tt <= T + 1e-9
+    overlap_rows = rows[within]
+    overlap = np.bincount(cols[within][old_cov[overlap_rows]], weights=pop[overlap_rows][old_cov[overlap_rows]],
+                          minlength=n_sites) if within.any() else np.zeros(n_sites)
+    per_site = pd.DataFrame({
+        "site_id": site_ids,
+        "tier": sites["tier"].to_numpy() if "tier" in sites.columns else "",
+        "newly_covered_population": newly,
+        "catchment_population": catch,
+        "overlap_population": overlap,
+    })
+    # per admin unit
+    per_admin = []
+    for level in ("county", "township", "village"):
+        col = f"{level}_code"
+        if col in dem.columns:
+            g = pd.DataFrame({"admin_code": dem[col].to_numpy(), "gain": np.where(gained, pop, 0.0),
+                              "before": np.where(old_cov, pop, 0.0), "pop": pop})
+            a = g.groupby("admin_code", sort=True)[["gain", "before", "pop"]].sum().reset_index()
+            a = a[a["gain"] > 0]
+            a["level"] = level
+            per_admin.append(a)
+    per_admin_df = (pd.concat(per_admin, ignore_index=True) if per_admin
+                    else pd.DataFrame(columns=["admin_code", "gain", "before", "pop", "level"]))
+    per_admin_df = per_admin_df.rename(columns={"gain": "newly_covered_population", "before": "covered_before",
+                                                "pop": "population"})
+    if result.boundaries is not None and len(per_admin_df):
+        names = result.boundaries.drop_duplicates("admin_code").set_index("admin_code")["admin_name"]
+        per_admin_df.insert(1, "admin_name", per_admin_df["admin_code"].map(names).fillna(""))
+        per_admin_df["covered_share_before"] = per_admin_df["covered_before"] / per_admin_df["population"]
+        per_admin_df["covered_share_after"] = (per_admin_df["covered_before"] + per_admin_df["newly_covered_population"]) / per_admin_df["population"]
+    idx = np.flatnonzero(changed)
+    nearest_changed = pd.DataFrame({
+        "demand_row": idx, "population": pop[idx],
+        "old_facility": dem["nearest_facility"].to_numpy()[idx],
+        "old_minutes": old_t[idx] / 60.0, "new_site": site_ids[new_site[idx]] if len(idx) else [],
+        "new_minutes": new_t[idx] / 60.0,
+    })
+    before_load = pd.Series(pop, index=dem["nearest_facility"].to_numpy()).groupby(level=0).sum()
+    after_owner = np.where(changed, np.where(new_site >= 0, site_ids[np.clip(new_site, 0, None)], ""),
+                           dem["nearest_facility"].to_numpy())
+    after_load = pd.Series(pop, index=after_owner).groupby(level=0).sum()
+    loads = pd.DataFrame({"residents_before": before_load, "residents_after": after_load}).fillna(0.0)
+    loads = loads[loads.index != ""].rename_axis("facility_id").reset_index()
+    before = float(pop[old_cov].sum())
+    after = float(pop[new_cov].sum())
+    return SiteEvaluation(
+        per_site=per_site, per_admin=per_admin_df, nearest_changed=nearest_changed, loads=loads,
+        covered_population_before=before, covered_population_after=after,
+        total_population=float(pop.sum()), seconds=time.perf_counter() - t0,
+    )
+
+
+def _demand_attachment(result):
+    """The demand units joined to the network (cached on the result object)."""
+    cache = result.__dict__.get("_demand_att")
+    if cache is None:
+        cache = result.network.snap(result.demand.geometry.representative_point())
+        object.__setattr__(result, "_demand_att", cache)
+    return cache
+
+
+def write_proposals(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
+    """``proposals.csv``, ``proposals.gpkg`` and ``solution.json`` in ``out_dir``."""
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / "proposals.csv"
+    cols = ["site_id", "lon", "lat", "tier", "newly_covered_population"]
+    run.proposals[cols].to_csv(csv, index=False, float_format=f"%.{COORD_DECIMALS}f")
+    gpkg = out / "proposals.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    run.proposals.to_file(gpkg, layer="proposals", driver="GPKG")
+    js = out / "solution.json"
+    js.write_text(json.dumps(run.summary(), indent=2, ensure_ascii=False), encoding="utf-8")
+    return {"proposals_csv": csv, "proposals_gpkg": gpkg, "solution": js}
