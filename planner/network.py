@@ -100,6 +100,9 @@ class TravelMode:
         Points farther than this from every road are reported as unreachable.
     excluded_classes : frozenset of str
         Road classes this mode may not use.
+    no_access_classes : frozenset of str
+        Road classes the mode may travel on but no home or facility can be joined to
+        (motorways and their ramps: nobody drives onto a motorway from a front door).
     """
 
     name: str
@@ -112,6 +115,7 @@ class TravelMode:
     access_speed_kmh: float = 4.8
     access_max_m: float = 500.0
     excluded_classes: frozenset[str] = frozenset()
+    no_access_classes: frozenset[str] = frozenset({"motorway", "motorway_link"})
 
     def __post_init__(self) -> None:
         problems = []
@@ -338,9 +342,20 @@ class Network:
     # -- joining points ----------------------------------------------------------------------
     @property
     def tree(self) -> shapely.STRtree:
+        """Spatial index over the edges points may join (see ``TravelMode.no_access_classes``)."""
         if self._tree is None:
-            self._tree = shapely.STRtree(self.edge_geometry)
+            self._tree = shapely.STRtree(self.edge_geometry[self.access_edges])
         return self._tree
+
+    @property
+    def access_edges(self) -> np.ndarray:
+        """Indices of the edges points may be joined to."""
+        cached = self.__dict__.get("_access_edges")
+        if cached is None:
+            blocked = np.isin(self.edge_class, list(self.mode.no_access_classes))
+            cached = np.flatnonzero(~blocked)
+            self.__dict__["_access_edges"] = cached
+        return cached
 
     def snap(self, points: Any, *, access_max_m: float | None = None) -> Attachment:
         """Join points to the nearest point of the nearest edge.
@@ -357,13 +372,13 @@ class Network:
         edge = np.full(n, -1, dtype=np.int64)
         offset = np.full(n, np.inf)
         frac = np.zeros(n)
-        if n and self.n_edges:
+        if n and len(self.access_edges):
             pts = shapely.points(xy)
             idx, dist = self.tree.query_nearest(
                 pts, max_distance=max_m if max_m > 0 else 1e-9, return_distance=True, all_matches=True
             )
             # ties (a point equally near two edges, e.g. at a junction): keep the lowest edge index
-            p_idx, e_idx = idx
+            p_idx, e_idx = idx[0], self.access_edges[idx[1]]
             order = np.lexsort((e_idx, p_idx))
             p_idx, e_idx, dist = p_idx[order], e_idx[order], dist[order]
             first = np.ones(len(p_idx), dtype=bool)

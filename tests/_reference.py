@@ -13,12 +13,13 @@ def reference_times(net, demand_xy, facility_xy, *, cutoff_s=np.inf):
     g = nx.DiGraph()
     v_off = net.mode.access_speed_kmh / 3.6
     cap = net.mode.access_max_m
-    tree = shapely.STRtree(net.edge_geometry)
+    joinable = net.access_edges  # motorways and ramps take no homes or facilities
+    tree = shapely.STRtree(net.edge_geometry[joinable])
     on_edge: dict[int, list[tuple[float, object]]] = {}
 
     def attach(x, y, name):
         p = shapely.Point(x, y)
-        cand = tree.query(p.buffer(cap + 1e-6))
+        cand = joinable[tree.query(p.buffer(cap + 1e-6))]
         if len(cand) == 0:
             return None
         d = shapely.distance(net.edge_geometry[cand], p)

@@ -110,3 +110,19 @@ def test_hilbert_order_keeps_neighbours_close():
     net = build_network(roads, "walk", crs=UTM, largest_component=False)
     gap = np.abs(net.edge_u.astype(int) - net.edge_v.astype(int))
     assert np.median(gap) < net.n_nodes / 10
+
+
+def test_points_never_join_a_motorway():
+    import geopandas as gpd
+    import shapely
+
+    roads = gpd.GeoDataFrame(
+        {"highway": ["motorway", "residential"], "oneway": np.array([1, 0], dtype=np.int8),
+         "maxspeed_kmh": [np.nan, np.nan]},
+        geometry=[shapely.LineString([xy(0, 0), xy(2000, 0)]), shapely.LineString([xy(0, 300), xy(2000, 300)])],
+        crs=UTM,
+    )
+    net = build_network(roads, "drive", crs=UTM, largest_component=False)
+    att = net.snap(points((1000, 20)))  # 20 m from the motorway, 280 m from the street
+    assert net.edge_class[att.edge[0]] == "residential"
+    assert att.offset_m[0] == pytest.approx(280.0)
