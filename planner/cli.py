@@ -32,7 +32,7 @@ def _progress_bar(enabled: bool):
     def update(stage: str, fraction: float) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=100, desc=f"{stage:<16}", unit="%", leave=False,
+            bar = bars[stage] = tqdm(total=100, desc=f"{stage:<16}", unit="%", leave=False, disable=None,
                                      bar_format="{desc} {bar} {percentage:3.0f}%", file=sys.stderr)
         bar.n = int(round(100 * fraction))
         bar.refresh()

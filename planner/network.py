@@ -263,6 +263,7 @@ class Network:
     edge_length_m, edge_time_uv_s, edge_time_vu_s : lengths and times (+inf where forbidden).
     edge_class : road class of each edge.
     edge_geometry : shapely LineStrings in ``crs``.
+    edge_source : position (row number) in the input roads of the line each edge comes from.
     """
 
     mode: TravelMode
@@ -283,6 +284,7 @@ class Network:
     edge_time_vu_s: np.ndarray
     edge_class: np.ndarray
     edge_geometry: np.ndarray
+    edge_source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _tree: Any = field(default=None, repr=False)
     _to_crs: Any = field(default=None, repr=False)
     _from_crs: Any = field(default=None, repr=False)
@@ -518,6 +520,7 @@ def build_network(
     usable = ~roads["highway"].isin(tm.excluded_classes).to_numpy()
     geom_ok = roads.geometry.notna().to_numpy() & ~roads.geometry.is_empty.to_numpy()
     r = roads.loc[usable & geom_ok]
+    r_pos = np.flatnonzero(usable & geom_ok)  # row numbers in the input
     if len(r) == 0:
         raise NetworkError(
             f"no roads usable by mode {tm.name!r} (excluded classes: {sorted(tm.excluded_classes)})."
@@ -593,6 +596,7 @@ def build_network(
 
     eu_vert, ev_vert = eu_vert[valid], ev_vert[valid]
     length, t_uv, t_vu, hw, egeom = length[valid], t_uv[valid], t_vu[valid], hw[valid], egeom[valid]
+    esrc = r_pos[e_line][valid]
     used, inv = np.unique(np.concatenate([eu_vert, ev_vert]), return_inverse=True)
     inv = inv.ravel()
     eu, ev = inv[: len(eu_vert)], inv[len(eu_vert):]
@@ -606,7 +610,7 @@ def build_network(
         keep_edge = keep_node[eu] & keep_node[ev]
         eu, ev = eu[keep_edge], ev[keep_edge]
         length, t_uv, t_vu = length[keep_edge], t_uv[keep_edge], t_vu[keep_edge]
-        hw, egeom = hw[keep_edge], egeom[keep_edge]
+        hw, egeom, esrc = hw[keep_edge], egeom[keep_edge], esrc[keep_edge]
         # a strongly connected component may still hold edges that leave and come back through
         # forbidden directions; edges between kept nodes stay
         remap = np.cumsum(keep_node) - 1
@@ -622,8 +626,8 @@ def build_network(
     # edges sorted by their first node, for locality of geometry lookups too
     eorder = np.lexsort((ev, eu))
     eu, ev = eu[eorder], ev[eorder]
-    length, t_uv, t_vu, hw, egeom = (
-        length[eorder], t_uv[eorder], t_vu[eorder], hw[eorder], egeom[eorder]
+    length, t_uv, t_vu, hw, egeom, esrc = (
+        length[eorder], t_uv[eorder], t_vu[eorder], hw[eorder], egeom[eorder], esrc[eorder]
     )
 
     n = len(nxy)
@@ -648,6 +652,7 @@ def build_network(
         edge_time_vu_s=t_vu,
         edge_class=hw.astype(object),
         edge_geometry=egeom,
+        edge_source=esrc.astype(np.int64),
     )
     log.info(
         "built %s graph: %s nodes, %s edges, %s arcs in %.2f s",

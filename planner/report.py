@@ -53,6 +53,17 @@ def summary_table(result) -> pd.DataFrame:
     return result.admin_summary[SUMMARY_COLUMNS].copy()
 
 
+def _width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
 def summary_lines(result, *, level: str = "township") -> list[str]:
     """Human-readable lines: headline and covered/uncovered population per unit of ``level``."""
     s = result.settings
@@ -73,12 +84,12 @@ def summary_lines(result, *, level: str = "township") -> list[str]:
     tab = result.admin_summary
     rows = tab[tab["level"] == level]
     if len(rows):
-        width = max(8, *(len(str(n)) for n in rows["admin_name"]))
-        lines.append(f"{'unit':<{width}}  {'population':>10}  {'covered':>10}  {'uncovered':>10}  {'share':>6}")
+        width = max(8, *(_width(str(n)) for n in rows["admin_name"]))
+        lines.append(f"{_pad('unit', width)}  {'population':>10}  {'covered':>10}  {'uncovered':>10}  {'share':>6}")
         for r in rows.itertuples():
             share = "   n/a" if not np.isfinite(r.covered_share) else f"{100 * r.covered_share:5.1f}%"
             lines.append(
-                f"{r.admin_name:<{width}}  {r.population:>10,.0f}  {r.covered_population:>10,.0f}  "
+                f"{_pad(str(r.admin_name), width)}  {r.population:>10,.0f}  {r.covered_population:>10,.0f}  "
                 f"{r.uncovered_population:>10,.0f}  {share}"
             )
     if result.uncovered is not None and len(result.uncovered):
