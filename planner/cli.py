@@ -84,7 +84,28 @@ def build_parser() -> argparse.ArgumentParser:
     cov.add_argument("--raster-cell", type=float, default=None, help="also write access.tif with this cell size (metres)")
     cov.add_argument("--no-map", action="store_true", help="skip map.html")
     cov.add_argument("--out", type=Path, required=True, help="output folder")
-    for p in (cov,):
+    opt = sub.add_parser("optimize", help="propose new sites (max coverage, fewest sites, least time, least worst time)")
+    _add_data_args(opt)
+    _add_mode_args(opt)
+    opt.add_argument("--scenario", type=Path, default=None,
+                     help="a scenario TOML file (options given here override it); the run's scenario is saved to OUT/scenario.toml")
+    opt.add_argument("--objective", choices=["max-coverage", "min-sites", "min-time", "min-max-time"], default=None)
+    g = opt.add_mutually_exclusive_group()
+    g.add_argument("--new-sites", type=int, default=None, metavar="P", help="number of new sites")
+    g.add_argument("--budget", type=float, default=None, metavar="B", help="total budget (candidates need a cost column)")
+    opt.add_argument("--cost-column", default="cost", help="candidate column with site costs for --budget (default: cost)")
+    opt.add_argument("--target-share", type=float, default=None, help="min-sites: share of residents to cover (default 1.0)")
+    opt.add_argument("--tier", default=None, help="tier of the new sites (default community_station)")
+    opt.add_argument("--candidates", type=Path, default=None,
+                     help="candidate premises (CSV with lon, lat[, floor_area_m2, cost]); default: road junctions near uncovered residents")
+    opt.add_argument("--spacing-m", type=float, default=None, help="spacing of generated candidates (default 300 m)")
+    opt.add_argument("--capacity", type=float, default=None, help="residents one new site can serve")
+    opt.add_argument("--time-limit", type=float, default=None, metavar="S", help="solver time limit in seconds (default 60)")
+    opt.add_argument("--seed", type=int, default=None)
+    opt.add_argument("--no-map", action="store_true", help="skip map.html")
+    opt.add_argument("--out", type=Path, required=True, help="output folder")
+
+    for p in (cov, opt):
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         p.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -105,6 +126,21 @@ def _load(args):
     )
 
 
+def _proposal_columns(path) -> dict:
+    """A proposals.csv written by ``planner optimize`` carries site_id and tier columns."""
+    try:
+        head = Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()[0].split(",")
+    except (OSError, IndexError):
+        return {}
+    cols = {c.strip() for c in head}
+    out = {}
+    if "site_id" in cols:
+        out["id_column"] = "site_id"
+    if "tier" in cols:
+        out["tier_column"] = "tier"
+    return out
+
+
 def cmd_coverage(args) -> int:
     from . import load, pipeline, report
 
@@ -116,7 +152,8 @@ def cmd_coverage(args) -> int:
         print("NOTE: this is the embedded SYNTHETIC demo county (示范县), not real data.")
     added = None
     if args.add_facilities is not None:
-        added = load.read_facilities(args.add_facilities, crs=args.facilities_crs, default_tier="community_station")
+        added = load.read_facilities(args.add_facilities, crs=args.facilities_crs, default_tier="community_station",
+                                     **_proposal_columns(args.add_facilities))
         print(f"evaluating {len(added)} proposed facilities from {args.add_facilities}")
     result = pipeline.analyze(
         ds, mode=args.mode, minutes=args.minutes, tiers=args.tiers,
@@ -140,15 +177,117 @@ def cmd_coverage(args) -> int:
     return 0
 
 
+def _scenario_from_args(args):
+    from .scenario import Scenario
+
+    base = Scenario.load(args.scenario) if args.scenario else Scenario(name="cli")
+    changes = {}
+    for key, attr in (("data_dir", "data"), ("roads", "roads"), ("facilities", "facilities"),
+                      ("population", "population"), ("boundaries", "boundaries"),
+                      ("facilities_crs", "facilities_crs")):
+        v = getattr(args, attr)
+        if v is not None:
+            changes[key] = str(v)
+    for key, attr in (("speed_kmh", "speed_kmh"), ("access_max_m", "access_max_m"),
+                      ("access_speed_factor", "access_speed_factor"), ("objective", "objective"),
+                      ("new_sites", "new_sites"), ("budget", "budget"), ("target_share", "target_share"),
+                      ("new_tier", "tier"), ("spacing_m", "spacing_m"), ("capacity", "capacity"),
+                      ("time_limit_s", "time_limit"), ("seed", "seed")):
+        v = getattr(args, attr)
+        if v is not None:
+            changes[key] = v
+    if args.tiers:
+        changes["tiers"] = tuple(args.tiers)
+    # --mode and --minutes have defaults: they override the scenario only when given explicitly
+    argv = sys.argv[1:] if args._argv is None else args._argv
+    if "--mode" in argv:
+        changes["mode"] = args.mode
+    if "--minutes" in argv:
+        changes["minutes"] = args.minutes
+    if args.candidates is not None:
+        changes["candidates"] = "file"
+        changes["candidates_file"] = str(args.candidates)
+    sc = base.replace(**changes) if changes else base
+    if sc.objective == "none":
+        sc = sc.replace(objective="max-coverage")
+    return sc
+
+
+def cmd_optimize(args) -> int:
+    import json
+
+    from . import pipeline, report, siting
+
+    t0 = time.perf_counter()
+    progress = _progress_bar(not args.quiet)
+    sc = _scenario_from_args(args)
+    if sc.objective in ("max-coverage", "min-time", "min-max-time") and sc.new_sites is None and sc.budget is None:
+        from ._errors import OptimizationError
+
+        raise OptimizationError(f"{sc.objective} needs --new-sites P (or --budget B for max-coverage).")
+    ds = sc.load_data()
+    print(f"loaded {ds!r} in {time.perf_counter() - t0:.1f} s")
+    if ds.synthetic:
+        print("NOTE: this is the embedded SYNTHETIC demo county (示范县), not real data.")
+    before = sc.analyze(ds, progress=progress)
+    print(f"before: {before.covered_population:,.0f} of {before.total_population:,.0f} residents within "
+          f"{sc.minutes:g} min ({100 * before.covered_share:.1f} %)")
+    cands = None
+    if sc.candidates != "uncovered":
+        cands = siting.candidate_sites(before, source=sc.candidates, path=sc.candidates_file or None,
+                                       tier=sc.new_tier, spacing_m=sc.spacing_m)
+    costs = None
+    if sc.budget is not None:
+        if cands is None or args.cost_column not in cands.columns:
+            from ._errors import OptimizationError
+
+            raise OptimizationError(
+                f"--budget needs candidate costs: pass --candidates FILE with a '{args.cost_column}' column "
+                "(or name it with --cost-column)."
+            )
+        costs = args.cost_column
+    run = siting.propose_sites(
+        before, objective=sc.objective, new_sites=sc.new_sites, budget=sc.budget, costs=costs,
+        capacity=sc.capacity, target_share=sc.target_share, candidates=cands, tier=sc.new_tier,
+        spacing_m=sc.spacing_m, time_limit_s=sc.time_limit_s, seed=sc.seed, progress=progress,
+    )
+    s = run.solution
+    print(f"{sc.objective}: {len(run.proposals)} new sites from {len(run.candidates):,} candidates; objective "
+          f"{s.objective:,.1f}, bound {s.bound:,.1f}, gap {100 * s.gap:.2f} % ({s.status}, {s.solver}, {s.seconds:.2f} s)")
+    print(f"after: {run.covered_population_after:,.0f} residents within {sc.minutes:g} min "
+          f"(+{run.covered_population_after - run.covered_population_before:,.0f})")
+    for r in run.proposals.itertuples():
+        print(f"  {r.site_id}: {r.lon:.6f}, {r.lat:.6f} ({r.tier}) +{r.newly_covered_population:,.0f} residents")
+    out = Path(args.out)
+    written = siting.write_proposals(run, out)
+    sc.save(out / "scenario.toml")
+    after = sc.analyze(ds, network=before.network, add_facilities=load_proposals(written["proposals_csv"]))
+    written.update(report.write_outputs(after, out, map_html=not args.no_map))
+    summary = json.loads(written["solution"].read_text(encoding="utf-8"))
+    if abs(summary["covered_population_after"] - after.covered_population) > 1e-6 * max(1.0, after.covered_population):
+        print(f"warning: re-evaluated coverage {after.covered_population:,.3f} differs from the optimizer's "
+              f"{summary['covered_population_after']:,.3f}", file=sys.stderr)
+    print(f"wrote {', '.join(str(p) for p in written.values())}")
+    print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def load_proposals(path):
+    from . import load
+
+    return load.read_facilities(path, id_column="site_id", tier_column="tier")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args._argv = list(argv) if argv is not None else None
     logging.basicConfig(level=logging.INFO if getattr(args, "debug", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from ._errors import PlannerError
 
     try:
-        return {"coverage": cmd_coverage}[args.command](args)
+        return {"coverage": cmd_coverage, "optimize": cmd_optimize}[args.command](args)
     except PlannerError as exc:
         if args.debug:
             raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -209,13 +210,15 @@ class CoverageResult:
 
     @property
     def total_population(self) -> float:
-        return float(self.demand["population"].sum()) if self.demand is not None else float("nan")
+        """Residents in all demand units (exact sum, independent of order)."""
+        return math.fsum(self.demand["population"].to_numpy(float)) if self.demand is not None else float("nan")
 
     @property
     def covered_population(self) -> float:
+        """Residents within the threshold (exact sum, so every path that computes it agrees)."""
         if self.demand is None:
             return float("nan")
-        return float(self.demand.loc[self.demand["covered"], "population"].sum())
+        return math.fsum(self.demand.loc[self.demand["covered"], "population"].to_numpy(float))
 
     @property
     def covered_share(self) -> float:

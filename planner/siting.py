@@ -13,6 +13,7 @@ into places.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,7 +84,8 @@ def candidate_sites(
         keep = _thin(xy, spacing_m)
         xy = xy[keep]
         lonlat = net.to_lonlat(xy)
-        gdf = gpd.GeoDataFrame({"kind": "road junction"}, geometry=shapely.points(lonlat), crs="EPSG:4326")
+        gdf = gpd.GeoDataFrame({"kind": np.full(len(lonlat), "road junction"), "node": nodes[keep]},
+                               geometry=shapely.points(lonlat), crs="EPSG:4326")
     elif source == "villages":
         b = result.boundaries
         if b is None or not (b["level"] == "village").any():
@@ -463,12 +465,12 @@ def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = N
     after_load = pd.Series(pop, index=after_owner).groupby(level=0).sum()
     loads = pd.DataFrame({"residents_before": before_load, "residents_after": after_load}).fillna(0.0)
     loads = loads[loads.index != ""].rename_axis("facility_id").reset_index()
-    before = float(pop[old_cov].sum())
-    after = float(pop[new_cov].sum())
+    before = math.fsum(pop[old_cov])  # exact sums: equal to CoverageResult.covered_population
+    after = math.fsum(pop[new_cov])
     return SiteEvaluation(
         per_site=per_site, per_admin=per_admin_df, nearest_changed=nearest_changed, loads=loads,
         covered_population_before=before, covered_population_after=after,
-        total_population=float(pop.sum()), seconds=time.perf_counter() - t0,
+        total_population=math.fsum(pop), seconds=time.perf_counter() - t0,
     )
 
 
