@@ -25,9 +25,23 @@ from ._errors import (
     PlannerError,
     ScenarioError,
 )
-from .access import coverage_sets, isochrones, isochrones_by_tier, nearest_facility, reach, travel_time_raster
+from .access import (
+    coverage_sets,
+    isochrones,
+    isochrones_by_tier,
+    nearest_facility,
+    reach,
+    travel_time_raster,
+)
 from .coverage import admin_summary, assign_admin, uncovered_areas
-from .load import download_roads, read_boundaries, read_facilities, read_population, read_roads, to_wgs84
+from .load import (
+    download_roads,
+    read_boundaries,
+    read_facilities,
+    read_population,
+    read_roads,
+    to_wgs84,
+)
 from .network import DRIVE, EBIKE, WALK, Network, TravelMode, build_network, travel_mode
 from .pipeline import CoverageResult, Dataset, analyze, coverage_curve, load_dataset, load_demo
 from .report import coverage_map, summary_lines, write_outputs

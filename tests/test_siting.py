@@ -6,12 +6,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 import planner
 from planner import OptimizationError, cli, siting
-from planner.scenario import Scenario
 from planner._errors import ScenarioError
+from planner.scenario import Scenario
 
 
 @pytest.fixture(scope="module")
