@@ -136,3 +136,16 @@ def test_changsha_roads_route_one_way(tmp_path):
     # a routable graph: most nodes are in the largest strongly connected component
     strong = planner.build_network(roads, "drive")
     assert strong.n_nodes > 0.8 * net.n_nodes
+
+
+def test_isochrones_union_per_tier(result):
+    by_tier = planner.isochrones_by_tier(result.isochrones)
+    iso = result.isochrones
+    assert set(by_tier["tier"]) == set(iso["tier"])
+    crs = result.network.crs
+    for row in by_tier[by_tier["minutes"] == 15.0].itertuples():
+        parts = iso[(iso["tier"] == row.tier) & (iso["minutes"] == 15.0)].to_crs(crs).geometry
+        union = gpd.GeoSeries([row.geometry], crs=4326).to_crs(crs).iloc[0]
+        # the union covers each facility's polygon and is no larger than their sum
+        assert all(union.buffer(1e-3).contains(p) for p in parts)
+        assert union.area <= parts.area.sum() + 1e-3
