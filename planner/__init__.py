@@ -33,6 +33,7 @@ from .access import (
     reach,
     travel_time_raster,
 )
+from .compliance import compliance_report, write_compliance
 from .coverage import admin_summary, assign_admin, uncovered_areas
 from .load import (
     download_roads,
@@ -57,5 +58,6 @@ __all__ = [
     "DRIVE", "EBIKE", "WALK", "Network", "TravelMode", "build_network", "travel_mode",
     "CoverageResult", "Dataset", "analyze", "coverage_curve", "load_dataset", "load_demo",
     "coverage_map", "summary_lines", "write_outputs",
+    "compliance_report", "write_compliance",
     "PRIMARY_TIERS", "TIER_LABELS", "TIERS", "Rules", "classify_tier",
 ]

@@ -234,7 +234,7 @@ def compliance_report(
     match_clinics_by_name: bool = True,
     name_match_max_m: float = 5000.0,
     share_min_residents_share: float = 0.5,
-    coverage_target_share: float = 1.0,
+    coverage_target_share: float | None = None,
 ) -> ComplianceReport:
     """Check a coverage result against the rules of the standards.
 
@@ -279,6 +279,8 @@ def compliance_report(
     if not hasattr(result, "facilities") or not hasattr(result, "settings"):
         raise InputError(f"compliance_report needs a CoverageResult from planner.analyze(), not "
                          f"{type(result).__name__}. Fix: result = planner.analyze(dataset).")
+    if coverage_target_share is None:
+        coverage_target_share = r.coverage_target_share
     if not 0 < coverage_target_share <= 1:
         raise InputError(f"coverage_target_share must be in (0, 1], got {coverage_target_share!r}.")
     if not 0 < share_min_residents_share <= 1:

@@ -374,6 +374,10 @@ class Rules:
     """Rule 1: every resident within this many minutes of a primary-care facility (15-minute
     medical service circle, 城区15分钟医疗服务圈)."""
 
+    coverage_target_share: float = 1.0
+    """Rule 1: the share of residents that must be inside the circle (Kaifeng and Qingdao aim
+    at full urban coverage: 1.0)."""
+
     center_per_subdistrict: bool = True
     """Rule 2: one community health service center (社区卫生服务中心) per subdistrict (街道)."""
 
@@ -452,6 +456,8 @@ class Rules:
             object.__setattr__(self, name, value)
         if not self.coverage_minutes > 0:
             problems.append(f"coverage_minutes must be > 0, got {self.coverage_minutes}")
+        if not 0 < self.coverage_target_share <= 1:
+            problems.append(f"coverage_target_share must be in (0, 1], got {self.coverage_target_share}")
         if problems:
             raise ScenarioError("Rules: " + "; ".join(problems))
         object.__setattr__(self, "coverage_minutes", float(self.coverage_minutes))
