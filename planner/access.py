@@ -24,7 +24,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from . import _engine
@@ -109,15 +108,25 @@ def reach(
     cutoff = float(minutes) * 60.0
     n = len(src)
     t0 = time.perf_counter()
+    # -- engine (bench/bench_engine.py): sources go to the threads in Hilbert order of their
+    # first seed (neighbouring searches share cache); each chunk's results stay in its buffer
+    # and one compiled gather writes them in place -------------------------------------------
+    counts = np.diff(src.src_ptr)
+    first_seed = np.zeros(n, dtype=np.int64)
+    if len(src.seed_nodes):
+        first_seed = src.seed_nodes[np.minimum(src.src_ptr[:-1], len(src.seed_nodes) - 1)]
+    by_space = np.argsort(np.where(counts > 0, first_seed, -1), kind="stable")
+    s_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts[by_space], out=s_ptr[1:])
+    pick = np.repeat(src.src_ptr[:-1][by_space], counts[by_space]) + _ranges(counts[by_space])
+    s_nodes, s_times = src.seed_nodes[pick], src.seed_times[pick]
     chunks = _chunks(n, max(1, threads) * 4 if n > 64 else 1)
 
-    def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(bounds: tuple[int, int]):
         a, b = bounds
-        ptr = src.src_ptr[a : b + 1] - src.src_ptr[a]
-        s0, s1 = src.src_ptr[a], src.src_ptr[b]
-        return _engine.reach_batch(
-            network.rindptr, network.rindices, network.rweights, ptr,
-            src.seed_nodes[s0:s1], src.seed_times[s0:s1], cutoff,
+        return _engine.reach_runs(
+            network.rindptr, network.rindices, network.rweights, s_ptr[a : b + 1] - s_ptr[a],
+            s_nodes[s_ptr[a] : s_ptr[b]], s_times[s_ptr[a] : s_ptr[b]], cutoff,
         )
 
     parts = []
@@ -126,19 +135,23 @@ def reach(
             parts.append(part)
             if progress:
                 progress((k + 1) / len(chunks))
-    ptrs, nodes, times = [np.zeros(1, dtype=np.int64)], [], []
-    offset = 0
-    for p, nn, tt in parts:
-        ptrs.append(p[1:] + offset)
-        offset += len(nn)
-        nodes.append(nn)
-        times.append(tt)
-    out = Reach(
-        np.concatenate(ptrs),
-        np.concatenate(nodes) if nodes else np.zeros(0, np.int32),
-        np.concatenate(times) if times else np.zeros(0),
-        cutoff,
-    )
+        sizes = np.zeros(n, dtype=np.int64)
+        for (a, b), part in zip(chunks, parts, strict=True):
+            sizes[by_space[a:b]] = part[1]
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(sizes, out=ptr[1:])
+        nodes = np.empty(int(ptr[-1]), dtype=np.int32)
+        times = np.empty(int(ptr[-1]))
+
+        def place(k: int) -> None:
+            a, b = chunks[k]
+            start, count, buf_n, buf_t = parts[k]
+            _engine.gather_runs(start, count, buf_n, buf_t, by_space[a:b], ptr, nodes, times)
+            parts[k] = None
+
+        list(pool.map(place, range(len(chunks))))
+    out = Reach(ptr, nodes, times, cutoff)
+    # -- end engine --------------------------------------------------------------------------
     log.info(
         "reach: %d facilities, %s node-times within %.0f min in %.2f s",
         n, f"{len(out.nodes):,}", minutes, time.perf_counter() - t0,
@@ -312,6 +325,43 @@ def coverage_sets(
     att = points if isinstance(points, Attachment) else network.snap(points)
     cutoff = float(minutes) * 60.0
     n_pts, n_src = len(att), len(src)
+    # -- engine (bench/bench_engine.py): direct pairs go into the kernel, a compiled transpose
+    # replaces the lexsort; int32 columns, float64 times --------------------------------------
+    node_ptr, pid, tt = _demand_at_nodes(network, att)
+    ex_ptr, ex_dem, ex_t = _direct_pairs(att, src, cutoff)
+    chunks = _chunks(n_src, max(1, threads) * 4 if n_src > 64 else 1)
+
+    def run(bounds):
+        a, b = bounds
+        ptr = src.src_ptr[a : b + 1] - src.src_ptr[a]
+        s0, s1 = src.src_ptr[a], src.src_ptr[b]
+        e0, e1 = ex_ptr[a], ex_ptr[b]
+        return _engine.cover_pairs(
+            network.rindptr, network.rindices, network.rweights, ptr, src.seed_nodes[s0:s1],
+            src.seed_times[s0:s1], cutoff, node_ptr, pid, tt, n_pts,
+            ex_ptr[a : b + 1] - e0, ex_dem[e0:e1], ex_t[e0:e1],
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        parts = list(pool.map(run, chunks))
+    counts = np.zeros(n_pts, dtype=np.int64)
+    for _ptr, d, _t in parts:
+        counts += np.bincount(d, minlength=n_pts)
+    indptr = np.zeros(n_pts + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    data = np.empty(int(indptr[-1]))
+    fill = indptr[:-1].copy()
+    for k, (a, _b) in enumerate(chunks):
+        ptr, d, t = parts[k]
+        _engine.scatter_pairs(ptr, d, t, a, fill, indices, data)
+        parts[k] = None  # free each chunk's pairs once they are in place
+    mat = sparse.csr_array((data, indices, indptr), shape=(n_pts, n_src))
+    return CoverageSets(mat, cutoff)
+
+
+def _demand_at_nodes(network: Network, att: Attachment):
+    """Points listed at the nodes they join: ``pid[node_ptr[v]:node_ptr[v+1]]`` with times ``tt``."""
     ok = np.flatnonzero(att.reachable)
     node = np.concatenate([att.u[ok], att.v[ok]]).astype(np.int64)
     pid = np.concatenate([ok, ok]).astype(np.int64)
@@ -322,41 +372,119 @@ def coverage_sets(
     node, pid, tt = node[order], pid[order], tt[order]
     node_ptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(node, minlength=network.n_nodes), out=node_ptr[1:])
+    return node_ptr, pid, tt
+
+
+def _direct_pairs(att: Attachment, src: Sources, cutoff: float):
+    """Same-edge (point, facility) pairs within ``cutoff``, grouped by facility (CSR)."""
+    sp, sf, st_ = _same_edge_pairs(att, src.attachment)
+    keep = st_ <= cutoff
+    sp, sf, st_ = sp[keep], sf[keep], st_[keep]
+    o = np.argsort(sf, kind="stable")
+    ptr = np.zeros(len(src) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sf, minlength=len(src)), out=ptr[1:])
+    return ptr, sp[o].astype(np.int64), st_[o].astype(np.float64)
+
+
+@dataclass(frozen=True)
+class CoverageBits:
+    """Which points each facility reaches within ``cutoff_s``, as a packed bitset.
+
+    ``bits`` is (n_facilities x ceil(n_points / 64)) uint64: row ``j`` holds the points facility
+    ``j`` covers, point ``i`` in bit ``i % 64`` of word ``i // 64``. 100k points x 5k sites take
+    63 MB whatever the density (a CSR of a 15-minute drive's ~85M pairs with times: ~1 GB).
+    """
+
+    bits: np.ndarray
+    n_points: int
+    cutoff_s: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n_points, n_facilities), as :attr:`CoverageSets.time_s`."""
+        return (self.n_points, int(self.bits.shape[0]))
+
+    @property
+    def nnz(self) -> int:
+        return int(self.facility_counts().sum())
+
+    def facility_counts(self) -> np.ndarray:
+        """Points within reach of each facility."""
+        if hasattr(np, "bitwise_count"):  # numpy >= 2
+            return np.bitwise_count(self.bits).sum(axis=1, dtype=np.int64)
+        return self._unpack(0, self.bits.shape[0]).sum(axis=1, dtype=np.int64)
+
+    def point_counts(self) -> np.ndarray:
+        """Facilities within reach of each point."""
+        out = np.zeros(self.n_points, dtype=np.int64)
+        for a in range(0, self.bits.shape[0], 256):
+            out += self._unpack(a, min(a + 256, self.bits.shape[0])).sum(axis=0, dtype=np.int64)
+        return out
+
+    def point_bits(self) -> np.ndarray:
+        """The transpose, (n_points x ceil(n_facilities / 64)) uint64: row ``i`` holds the
+        facilities that cover point ``i``."""
+        n_fac = self.bits.shape[0]
+        out = np.zeros((self.n_points, (n_fac + 63) // 64), dtype=np.uint64)
+        for w, a in enumerate(range(0, n_fac, 64)):
+            block = np.zeros((64, self.n_points), dtype=np.uint8)
+            block[: min(64, n_fac - a)] = self._unpack(a, min(a + 64, n_fac))
+            packed = np.packbits(block, axis=0, bitorder="little")  # (8, n_points)
+            out[:, w] = np.ascontiguousarray(packed.T).view(np.uint64).ravel()
+        return out
+
+    def covers(self, facility: int) -> np.ndarray:
+        """Indices of the points ``facility`` covers."""
+        return np.flatnonzero(self._unpack(facility, facility + 1)[0])
+
+    def to_dense(self) -> np.ndarray:
+        """(n_points x n_facilities) bool; for small cases and tests."""
+        return self._unpack(0, self.bits.shape[0]).T.astype(bool)
+
+    def _unpack(self, a: int, b: int) -> np.ndarray:
+        rows = np.ascontiguousarray(self.bits[a:b]).view(np.uint8)
+        return np.unpackbits(rows, axis=1, bitorder="little")[:, : self.n_points]
+
+
+def coverage_bitset(
+    network: Network,
+    facilities: Any,
+    points: Any,
+    *,
+    minutes: float,
+    threads: int = 2,
+) -> CoverageBits:
+    """:func:`coverage_sets` without the times, as a packed bitset (for dense drive coverage).
+
+    Same pairs as ``coverage_sets(...).cover``; memory is n_points x n_facilities / 8 bytes
+    whatever the density.
+    """
+    src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
+    att = points if isinstance(points, Attachment) else network.snap(points)
+    cutoff = float(minutes) * 60.0
+    n_pts, n_src = len(att), len(src)
+    node_ptr, pid, tt = _demand_at_nodes(network, att)
+    ex_ptr, ex_dem, ex_t = _direct_pairs(att, src, cutoff)
+    bits = np.zeros((n_src, (n_pts + 63) // 64), dtype=np.uint64)
     chunks = _chunks(n_src, max(1, threads) * 4 if n_src > 64 else 1)
 
     def run(bounds):
         a, b = bounds
         ptr = src.src_ptr[a : b + 1] - src.src_ptr[a]
         s0, s1 = src.src_ptr[a], src.src_ptr[b]
-        return _engine.cover_pairs(
+        e0, e1 = ex_ptr[a], ex_ptr[b]
+        return _engine.cover_bits(
             network.rindptr, network.rindices, network.rweights, ptr, src.seed_nodes[s0:s1],
-            src.seed_times[s0:s1], cutoff, node_ptr, pid, tt, n_pts,
+            src.seed_times[s0:s1], cutoff, node_ptr, pid, tt, bits, a,
+            ex_ptr[a : b + 1] - e0, ex_dem[e0:e1], ex_t[e0:e1],
         )
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        parts = list(pool.map(run, chunks))
-    fac_idx, dem_idx, times = [], [], []
-    for (a, _b), (ptr, d, t) in zip(chunks, parts, strict=True):
-        fac_idx.append(a + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr)))
-        dem_idx.append(d)
-        times.append(t)
-    sp, sf, st_ = _same_edge_pairs(att, src.attachment)
-    keep = st_ <= cutoff
-    fac_idx.append(sf[keep])
-    dem_idx.append(sp[keep])
-    times.append(st_[keep])
-    f = np.concatenate(fac_idx) if fac_idx else np.zeros(0, np.int64)
-    d = np.concatenate(dem_idx) if dem_idx else np.zeros(0, np.int64)
-    t = np.concatenate(times) if times else np.zeros(0)
-    o = np.lexsort((t, f, d))
-    f, d, t = f[o], d[o], t[o]
-    first = np.ones(len(d), dtype=bool)
-    first[1:] = (d[1:] != d[:-1]) | (f[1:] != f[:-1])
-    f, d, t = f[first], d[first], t[first]
-    indptr = np.zeros(n_pts + 1, dtype=np.int64)
-    np.cumsum(np.bincount(d, minlength=n_pts), out=indptr[1:])
-    mat = sparse.csr_array((t, f.astype(np.int32), indptr), shape=(n_pts, n_src))
-    return CoverageSets(mat, cutoff)
+        list(pool.map(run, chunks))
+    return CoverageBits(bits, n_pts, cutoff)
+
+
+# -- end engine ----------------------------------------------------------------------------------
 
 
 def _edge_time(att: Attachment, direction: str, idx: np.ndarray) -> np.ndarray:
