@@ -1,0 +1,1259 @@
+"""planner's map app: who lives more than 15 minutes from primary health care, and where new
+stations should go. Run from the repository root::
+
+    streamlit run app.py
+
+Works with no internet (Leaflet is served from ``/app/static/leaflet``; no tiles by default).
+This file only draws widgets, calls cached functions of :mod:`planner` and renders the answers;
+the work is done in the library (:mod:`planner.app_support` holds the app's helpers).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+import streamlit_folium  # noqa: F401 - registers the map component from the script thread
+
+import planner
+from planner import app_support as aps
+from planner import i18n
+from planner.pipeline import CoverageSettings
+from planner.scenario import Scenario
+from planner.standards import PRIMARY_TIERS, TIERS
+
+log = logging.getLogger("planner.app")
+
+st.set_page_config(page_title="planner · 15-minute primary care", page_icon="🏥", layout="wide")
+ss = st.session_state
+
+MAP_KEY = "map"
+NEW_SITE_TIERS = (
+    "community_station",
+    "community_center",
+    "village_clinic",
+    "township_center",
+    "family_doctor_point",
+    "hospital",
+)
+
+# ---------------------------------------------------------------------------------------------
+# Session state: the working scenario and the widgets' values
+# ---------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def pruned_autosaves() -> int:
+    """Once per server: forget the working scenarios of sessions unused for 30 days."""
+    return aps.prune_autosaves(days=30)
+
+
+@st.cache_resource(show_spinner=False)
+def upload_root() -> Path:
+    """Where this server writes uploaded files (content-addressed, see aps.store_upload)."""
+    return Path(tempfile.mkdtemp(prefix="planner-uploads-"))
+
+
+def widget_values(sc: Scenario) -> dict[str, Any]:
+    """Widget values that show scenario ``sc``."""
+    return {
+        "w_source": "demo" if aps.is_demo(sc) else "files",
+        "w_fac_crs": sc.facilities_crs if sc.facilities_crs in aps.FACILITY_CRS else "wgs84",
+        "w_mode": sc.mode,
+        "w_minutes": int(round(sc.minutes)),
+        "w_tiers": list(sc.tiers) if sc.tiers else list(PRIMARY_TIERS),
+        "w_speed": sc.speed_kmh,
+        "w_access": sc.access_max_m,
+        "w_objective": sc.objective if sc.objective in aps.OBJECTIVES else "max-coverage",
+        "w_constraint": "budget" if sc.budget is not None else "p",
+        "w_p": int(sc.new_sites or 5),
+        "w_budget": float(sc.budget if sc.budget is not None else 5.0),
+        "w_target": float(sc.target_share),
+        "w_opt_tier": sc.new_tier,
+        "w_cand": sc.candidates if sc.candidates in aps.CANDIDATE_SOURCES else "uncovered",
+        "w_spacing": float(sc.spacing_m),
+        "w_time_limit": float(sc.time_limit_s),
+        "w_name": sc.name,
+    }
+
+
+def set_widgets(sc: Scenario, *, only_missing: bool) -> None:
+    for k, v in widget_values(sc).items():
+        if not only_missing or k not in ss:
+            ss[k] = v
+
+
+def init_state() -> None:
+    pruned_autosaves()
+    if "lang" not in ss:
+        headers = st.context.headers or {}
+        ss.lang = i18n.detect_language(st.context.locale, headers.get("Accept-Language"))
+    if "scenario" not in ss:
+        ws = st.query_params.get("ws", "")
+        sc = None
+        try:
+            path = aps.autosave_path(ws)  # refuses anything but a hex id
+        except planner.PlannerError:
+            ws = secrets.token_hex(8)
+            st.query_params["ws"] = ws
+        else:
+            try:
+                sc = aps.load_scenario(path, upload_root=upload_root())
+            except planner.PlannerError as exc:
+                log.info("no working scenario to restore for %s: %s", ws, exc)
+        ss.ws = ws
+        ss.scenario = sc or Scenario(name="scenario 1")
+        ss.autosaved = sc
+        set_widgets(ss.scenario, only_missing=False)
+    set_widgets(ss.scenario, only_missing=True)  # widgets not drawn last run lose their state
+    for k, v in {
+        "w_basemap": False,
+        "w_click_adds": True,
+        "w_new_tier": "community_station",
+        "w_lon": None,
+        "w_lat": None,
+        "w_cost_col": "",
+        "w_compare": [],
+        "w_compare_maps": False,
+        "last_click": None,
+        "notice": None,
+        "opt": None,
+        "just_added": None,
+    }.items():
+        ss.setdefault(k, v)
+
+
+def candidates_file() -> tuple[str, str | None]:
+    """(path of the premises file for the optimizer, error message): the uploaded file, else
+    the demo county's premises when the demo is loaded."""
+    up = ss.get("up_candidates")
+    if up is not None:
+        try:
+            return str(aps.store_upload("candidates", up.name, up.getvalue(), upload_root())), None
+        except planner.PlannerError as exc:
+            return "", str(exc)
+    if aps.is_demo(ss.scenario):
+        return str(aps.demo_candidates_file()), None
+    return "", None
+
+
+def scenario_from_widgets() -> Scenario:
+    """The working scenario with the values of the analysis and optimizer widgets."""
+    cand, cfile = ss.w_cand, ""
+    by_budget = ss.w_objective == "max-coverage" and ss.w_constraint == "budget"
+    if cand == "file":
+        cfile = candidates_file()[0]
+        if not cfile:  # no premises file yet: the scenario keeps its former source
+            cand = ss.scenario.candidates if ss.scenario.candidates != "file" else "uncovered"
+    return ss.scenario.replace(
+        name=(ss.w_name or "").strip() or ss.scenario.name,
+        mode=ss.w_mode,
+        minutes=float(ss.w_minutes),
+        tiers=aps.canonical_tiers(ss.w_tiers or ()),
+        speed_kmh=float(ss.w_speed) if ss.w_speed is not None else None,
+        access_max_m=float(ss.w_access) if ss.w_access is not None else None,
+        objective=ss.w_objective,
+        new_sites=None if (ss.w_objective == "min-sites" or by_budget) else int(ss.w_p),
+        budget=float(ss.w_budget) if by_budget else None,
+        target_share=float(ss.w_target),
+        new_tier=ss.w_opt_tier,
+        candidates=cand,
+        candidates_file=cfile,
+        spacing_m=float(ss.w_spacing),
+        time_limit_s=float(ss.w_time_limit),
+    )
+
+
+init_state()
+T = i18n.Translator(ss.lang)
+
+# ---------------------------------------------------------------------------------------------
+# Errors and progress
+# ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def guard(what: str, where: Any = None) -> Iterator[None]:
+    """Show planner's errors as they are, anything else as a friendly error with details."""
+    target = where if where is not None else st
+    try:
+        yield
+    except planner.PlannerError as exc:
+        target.error(T("error_where", what=what, message=str(exc)))
+    except Exception as exc:  # noqa: BLE001 - the app must never crash
+        log.exception("%s failed", what)
+        target.error(T("error_generic"))
+        with target.expander(T("error_details")):
+            st.code(
+                f"{what}: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}", language=None
+            )
+
+
+@st.cache_resource(show_spinner=False)
+def worker_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="planner-work")
+
+
+class Progress:
+    """One ``st.status`` box for the long steps of a run, created only if something is
+    actually computed (cache hits show nothing). Each step runs in a worker thread and reports
+    ``(stage, fraction)`` through a queue, so cached functions never touch Streamlit."""
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+        self.status: Any = None
+        self.bar: Any = None
+        self.t0 = time.perf_counter()
+        self.steps: list[str] = []
+
+    def run(self, label: str, fn: Callable[..., Any], *args: Any) -> Any:
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        fut = worker_pool().submit(fn, *args, _progress=lambda stage, frac: q.put((stage, frac)))
+        while True:
+            done = bool(wait([fut], timeout=0.05)[0])  # returns at once when the step is done
+            while not q.empty():
+                stage, frac = q.get()
+                if self.status is None:
+                    self.status = self.container.status(label, expanded=True)
+                    self.bar = self.status.progress(0.0)
+                if label not in self.steps:
+                    self.steps.append(label)
+                    self.status.update(label=label)
+                    self.status.write(label)
+                self.bar.progress(min(max(float(frac), 0.0), 1.0), text=f"{label} · {stage}")
+            if done:
+                break
+        try:
+            return fut.result()
+        except BaseException:
+            if self.status is not None:
+                self.status.update(state="error", expanded=True)
+            raise
+
+    def finish(self) -> None:
+        if self.status is not None:
+            self.status.update(
+                label=T(
+                    "done_in", what=" · ".join(self.steps), seconds=time.perf_counter() - self.t0
+                ),
+                state="complete",
+                expanded=False,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached computations (keys: data key tuple, CoverageSettings, small values)
+# ---------------------------------------------------------------------------------------------
+
+
+def _note(progress: Callable | None, stage: str, frac: float) -> None:
+    if progress is not None:
+        progress(stage, frac)
+
+
+def _scenario_of(key: tuple[str, ...]) -> Scenario:
+    d, r, f, p, b, crs = key
+    return Scenario(
+        data_dir=d, roads=r, facilities=f, population=p, boundaries=b, facilities_crs=crs
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_dataset(key: tuple[str, ...], _progress: Callable | None = None) -> planner.Dataset:
+    _note(_progress, "files", 0.0)
+    ds = aps.load_data(_scenario_of(key))
+    _note(_progress, "files", 1.0)
+    return ds
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def cached_network(
+    key: tuple[str, ...], mode: str, options: tuple, _progress: Callable | None = None
+) -> planner.Network:
+    ds = cached_dataset(key, _progress=_progress)
+    _note(_progress, "network", 0.0)
+    return planner.build_network(ds.roads, mode, urban_area=ds.urban_area(), **dict(options))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def cached_result(
+    key: tuple[str, ...], settings: CoverageSettings, _progress: Callable | None = None
+) -> planner.CoverageResult:
+    ds = cached_dataset(key, _progress=_progress)
+    net = cached_network(
+        key, settings.mode, tuple(sorted(settings.mode_options().items())), _progress=_progress
+    )
+    result = planner.analyze(
+        ds,
+        mode=settings.mode,
+        minutes=settings.minutes,
+        tiers=settings.tiers or None,
+        isochrone_minutes=None,
+        network=net,
+        progress=_progress,
+        **settings.mode_options(),
+    )
+    if result.demand is not None and len(result.facilities):
+        # warm up: the first evaluation compiles kernels and joins the demand to the network,
+        # so that the first click on the map answers as fast as the next ones
+        _note(_progress, "what-if warm-up", 0.0)
+        f = result.facilities.iloc[:1]
+        aps.what_if(
+            ds,
+            result,
+            ((float(f.geometry.x.iloc[0]), float(f.geometry.y.iloc[0]), "community_station"),),
+        )
+    return result
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def cached_bands(
+    key: tuple[str, ...], settings: CoverageSettings, _progress: Callable | None = None
+):
+    result = cached_result(key, settings, _progress=_progress)
+    _note(_progress, "isochrones", 0.0)
+    return aps.coverage_bands(result, aps.band_levels(settings.minutes))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def cached_standards(
+    key: tuple[str, ...], settings: CoverageSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ds, result = cached_dataset(key), cached_result(key, settings)
+    units = aps.standards_units(ds, result)
+    return units, aps.standards_summary(units, ds, result)
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def cached_payload(
+    key: tuple[str, ...],
+    settings: CoverageSettings,
+    lang: str,
+    basemap: bool,
+    _progress: Callable | None = None,
+) -> aps.MapPayload:
+    ds, result = cached_dataset(key), cached_result(key, settings)
+    bands = cached_bands(key, settings, _progress=_progress)
+    _note(_progress, "map", 0.5)
+    return aps.map_payload(aps.base_map(ds, result, bands, lang=lang, basemap=basemap))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def cached_whatif(
+    key: tuple[str, ...], settings: CoverageSettings, proposed: tuple[tuple[float, float, str], ...]
+) -> aps.WhatIf | None:
+    ds, result = cached_dataset(key), cached_result(key, settings)
+    if not proposed or result.demand is None:
+        return None
+    return aps.what_if(ds, result, proposed, standards_before=cached_standards(key, settings)[0])
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_cost_columns(path: str) -> list[str]:
+    return aps.numeric_columns(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Actions (callbacks run before the rerun they trigger)
+# ---------------------------------------------------------------------------------------------
+
+
+def add_site(lon: float, lat: float, tier: str, result: planner.CoverageResult) -> bool:
+    try:
+        aps.check_site(result, lon, lat)
+    except planner.InputError:
+        ss.notice = ("warning", T("site_outside"))
+        return False
+    ss.scenario = ss.scenario.replace(
+        proposed=(*ss.scenario.proposed, (round(lon, 6), round(lat, 6), tier))
+    )
+    ss.just_added = len(ss.scenario.proposed)
+    return True
+
+
+def remove_site(i: int) -> None:
+    p = list(ss.scenario.proposed)
+    if 0 <= i < len(p):
+        del p[i]
+    ss.scenario = ss.scenario.replace(proposed=tuple(p))
+    ss.notice = None
+
+
+def remove_all() -> None:
+    ss.scenario = ss.scenario.replace(proposed=())
+    ss.notice = None
+
+
+def adopt_optimizer_sites() -> None:
+    run = (ss.opt or {}).get("run")
+    if run is None:
+        return
+    new = tuple((float(r.lon), float(r.lat), str(r.tier)) for r in run.proposals.itertuples())
+    ss.scenario = ss.scenario.replace(proposed=(*ss.scenario.proposed, *new))
+    ss.opt = None
+
+
+def clear_optimizer() -> None:
+    ss.opt = None
+
+
+def use_demo() -> None:
+    if ss.w_source == "demo" and not aps.is_demo(ss.scenario):
+        ss.scenario = ss.scenario.replace(
+            data_dir="",
+            roads="",
+            facilities="",
+            population="",
+            boundaries="",
+            facilities_crs="",
+            proposed=(),
+        )
+        ss.opt = None
+
+
+def saved_path() -> Path | None:
+    """The saved scenario picked in the list (read when the button is clicked)."""
+    names = {name: p for name, p in aps.list_scenarios()}
+    return names.get(ss.get("w_saved"))
+
+
+def load_saved() -> None:
+    path = saved_path()
+    if path is None:
+        return
+    try:
+        sc = aps.load_scenario(path, upload_root=upload_root())
+    except planner.PlannerError as exc:
+        ss.notice = ("error", T("error_where", what=T("scn_load"), message=str(exc)))
+        return
+    ss.scenario = sc
+    set_widgets(sc, only_missing=False)
+    ss.opt = None
+    ss.notice = ("success", T("scn_loaded", name=sc.name))
+
+
+def delete_saved() -> None:
+    path = saved_path()
+    if path is not None and path.exists():
+        path.unlink()
+        ss.notice = ("success", T("scn_deleted", name=path.stem))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sidebar: language, data, travel settings, map
+# ---------------------------------------------------------------------------------------------
+
+#: Widgets whose option labels are translated. The browser keeps a choice as its label, so after
+#: a language switch their values are set again, which sends the labels in the new language.
+TRANSLATED_WIDGETS = (
+    "w_source",
+    "w_fac_crs",
+    "w_mode",
+    "w_tiers",
+    "w_new_tier",
+    "w_objective",
+    "w_constraint",
+    "w_opt_tier",
+    "w_cand",
+    "w_cost_col",
+    "w_rule_pick",
+)
+
+
+def language_changed() -> None:
+    for k in TRANSLATED_WIDGETS:
+        if k in ss:
+            ss[k] = ss[k]
+
+
+sb = st.sidebar
+sb.radio(
+    T("language"),
+    list(i18n.LANGUAGES),
+    key="lang",
+    horizontal=True,
+    on_change=language_changed,
+    format_func=lambda v: {"zh": "中文", "en": "English"}[v],
+)
+LANG = ss.lang
+T = i18n.Translator(LANG)
+
+
+def tier_name(tier: str) -> str:
+    return aps.tier_label(tier, LANG)
+
+
+sb.header(T("data_header"))
+sb.radio(
+    T("data_source"),
+    ["demo", "files"],
+    key="w_source",
+    on_change=use_demo,
+    format_func=lambda v: T("source_demo") if v == "demo" else T("source_upload"),
+)
+if ss.w_source == "files":
+    uploads = {}
+    for kind in ("roads", "facilities", "boundaries", "population"):
+        uploads[kind] = sb.file_uploader(
+            T(f"upload_{kind}"),
+            type=list(aps.UPLOAD_TYPES[kind]),
+            key=f"up_{kind}",
+            max_upload_size=aps.UPLOAD_LIMIT_MB[kind],
+            help=T("upload_limit", mb=aps.UPLOAD_LIMIT_MB[kind]),
+        )
+    sb.selectbox(
+        T("facilities_crs"),
+        list(aps.FACILITY_CRS),
+        key="w_fac_crs",
+        format_func=lambda v: T(f"crs_{v}"),
+    )
+    if sb.button(T("use_uploads"), key="btn_use_uploads", type="primary"):
+        if uploads["roads"] is None or uploads["facilities"] is None:
+            sb.error(T("need_roads_facilities"))
+        else:
+            with guard(T("use_uploads"), sb):
+                paths = {
+                    k: str(aps.store_upload(k, f.name, f.getvalue(), upload_root()))
+                    for k, f in uploads.items()
+                    if f is not None
+                }
+                candidate = ss.scenario.replace(
+                    data_dir="",
+                    roads=paths["roads"],
+                    facilities=paths["facilities"],
+                    population=paths.get("population", ""),
+                    boundaries=paths.get("boundaries", ""),
+                    facilities_crs=ss.w_fac_crs,
+                    proposed=(),
+                )
+                ds = Progress(sb).run(T("progress_data"), cached_dataset, aps.data_key(candidate))
+                ss.scenario = candidate
+                ss.opt = None
+                ss.notice = ("success", T("uploads_loaded", name=ds.name))
+
+sb.header(T("travel_header"))
+sb.radio(
+    T("mode"), list(aps.MODES), key="w_mode", horizontal=True, format_func=lambda v: T(f"mode_{v}")
+)
+sb.slider(T("minutes"), min_value=5, max_value=60, step=1, key="w_minutes")
+sb.multiselect(T("tiers"), list(TIERS), key="w_tiers", format_func=tier_name)
+with sb.expander(T("advanced")):
+    st.number_input(
+        T("speed"),
+        min_value=0.5,
+        max_value=200.0,
+        step=0.5,
+        key="w_speed",
+        placeholder=f"{aps.MODE_SPEED_KMH[ss.w_mode]:g}",
+        help=T("speed_help"),
+    )
+    st.number_input(
+        T("access_max"),
+        min_value=0.0,
+        max_value=5000.0,
+        step=50.0,
+        key="w_access",
+        placeholder=f"{aps.DEFAULT_ACCESS_MAX_M:g}",
+    )
+sb.header(T("map_header"))
+sb.toggle(T("basemap"), key="w_basemap", help=T("basemap_help"))
+
+# ---------------------------------------------------------------------------------------------
+# Main area: compute (cached), process a map click, then draw
+# ---------------------------------------------------------------------------------------------
+
+try:
+    sc = ss.scenario = scenario_from_widgets()
+except planner.PlannerError as exc:
+    st.error(T("error_where", what=T("tab_scenarios"), message=str(exc)))
+    sc = ss.scenario
+st.title(T("title"))
+st.caption(T("subtitle", minutes=sc.minutes))
+banner = st.container()
+# the map column stays put; messages and progress go to the side column, whose content may move
+col_map, col_side = st.columns([5, 2], gap="medium")
+notices = col_side.container()
+progress = Progress(col_side.container())
+
+if not ss.w_tiers:
+    st.error(T("tiers_empty"))
+    st.stop()
+
+key = aps.data_key(sc)
+settings = aps.coverage_settings(sc)
+ds = result = None
+with guard(T("progress_network")):
+    ds = progress.run(T("progress_data"), cached_dataset, key)
+    result = progress.run(T("progress_network"), cached_result, key, settings)
+if ds is None or result is None:
+    st.stop()
+if ds.synthetic:
+    banner.warning(T("synthetic_banner"))
+if ds.sources.get("warnings"):
+    banner.info(T("data_warning", text=ds.sources["warnings"]))
+
+# a click on the map (stored by the map component before this run) adds a station
+clicked = (ss.get(MAP_KEY) or {}).get("last_clicked")
+if clicked and clicked != ss.last_click:
+    ss.last_click = clicked
+    if ss.w_click_adds and result.demand is not None:
+        add_site(float(clicked["lng"]), float(clicked["lat"]), ss.w_new_tier, result)
+        sc = ss.scenario
+
+if ss.notice:  # from a callback or a click: shown once
+    getattr(notices, ss.notice[0])(ss.notice[1])
+    ss.notice = None
+
+whatif = None
+with guard(T("tab_whatif")):
+    whatif = cached_whatif(key, settings, sc.proposed)
+std_units, std_summary = cached_standards(key, settings)
+
+opt = ss.opt if ss.opt and ss.opt.get("data") == key else None
+opt_run = opt["run"] if opt else None
+
+# the numbers are sent before the map, so that they show first after a click
+# --- headline numbers and the what-if panel --------------------------------------------------
+with col_side:
+    st.subheader(T("headline"))
+    if result.has_population:
+        c1, c2 = st.columns(2)
+        c1.metric(T("share_inside", minutes=sc.minutes), f"{100 * result.covered_share:.1f} %")
+        c2.metric(T("facilities_count"), f"{len(result.facilities):,}")
+        c3, c4 = st.columns(2)
+        c3.metric(T("covered"), f"{result.covered_population:,.0f}")
+        c4.metric(T("uncovered"), f"{result.total_population - result.covered_population:,.0f}")
+        if result.unreachable_population > 0:
+            st.caption(
+                T(
+                    "unreachable_note",
+                    pop=result.unreachable_population,
+                    m=result.network.mode.access_max_m,
+                )
+            )
+        if whatif is not None:
+            c5, c6 = st.columns(2)
+            c5.metric(
+                T("with_proposals"),
+                f"{100 * whatif.covered_share_after:.1f} %",
+                delta=f"{100 * (whatif.covered_share_after - result.covered_share):+.1f} pp",
+            )
+            c6.metric(T("newly_covered"), f"{whatif.newly_covered_population:,.0f}")
+    else:
+        st.info(T("no_population"))
+        st.metric(T("facilities_count"), f"{len(result.facilities):,}")
+
+    st.subheader(T("whatif_header"))
+    if result.has_population:
+        st.caption(T("whatif_help"))
+        a, b = st.columns(2)
+        a.toggle(T("click_adds"), key="w_click_adds")
+        b.selectbox(T("new_tier"), list(NEW_SITE_TIERS), key="w_new_tier", format_func=tier_name)
+        with st.expander(T("add_by_coords")):
+            x, y = st.columns(2)
+            x.number_input(T("lon"), min_value=-180.0, max_value=180.0, format="%.6f", key="w_lon")
+            y.number_input(T("lat"), min_value=-90.0, max_value=90.0, format="%.6f", key="w_lat")
+            if (
+                st.button(T("add_site"), key="btn_add_site")
+                and ss.w_lon is not None
+                and ss.w_lat is not None
+            ):
+                if add_site(float(ss.w_lon), float(ss.w_lat), ss.w_new_tier, result):
+                    st.rerun()
+        if whatif is not None:
+            sites = whatif.sites
+            if ss.just_added and ss.just_added <= len(sites):
+                r = sites.iloc[ss.just_added - 1]
+                st.success(
+                    T(
+                        "site_added",
+                        site=r.site_id,
+                        tier=aps.tier_label(r.tier, LANG),
+                        pop=r.newly_covered_population,
+                    )
+                )
+            for i, r in enumerate(sites.itertuples()):
+                row, btn = st.columns([6, 1], vertical_alignment="center")
+                place = " ".join(v for v in (r.township_name, r.village_name) if v)
+                row.markdown(
+                    T(
+                        "site_row",
+                        site=r.site_id,
+                        tier=aps.tier_label(r.tier, LANG),
+                        place=place or "–",
+                        pop=r.newly_covered_population,
+                    )
+                )
+                btn.button(
+                    "",
+                    icon=":material/close:",
+                    key=f"rm_{i}",
+                    on_click=remove_site,
+                    args=(i,),
+                    help=T("remove"),
+                )
+            st.button(T("remove_all"), key="btn_rm_all", on_click=remove_all)
+            st.caption(T("whatif_timing", ms=whatif.seconds * 1000))
+        else:
+            st.caption(T("no_proposals"))
+    ss.just_added = None
+
+# --- the map ----------------------------------------------------------------------------------
+with col_map:
+    with guard(T("progress_map")):
+        payload = progress.run(
+            T("progress_map"), cached_payload, key, settings, LANG, bool(ss.w_basemap)
+        )
+        groups = aps.whatif_layers(
+            whatif, opt_run.proposals if opt_run is not None else None, lang=LANG
+        )
+        aps.show_map(payload, groups, key=MAP_KEY, height=660)
+progress.finish()
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def fmt_kind(v: str) -> str:
+    return T(f"kind_{v}") if v else ""
+
+
+def fmt_status(v: str) -> str:
+    return T(f"status_{v}")
+
+
+def township_table() -> pd.DataFrame:
+    tab = result.admin_summary
+    t = tab[tab["level"] == "township"].copy()
+    out = pd.DataFrame(
+        {
+            T("col_unit"): t["admin_name"].to_numpy(),
+            T("col_kind"): [fmt_kind(k) for k in t["kind"]],
+            T("col_population"): t["population"].round().to_numpy(),
+            T("col_covered"): t["covered_population"].round().to_numpy(),
+            T("col_uncovered"): t["uncovered_population"].round().to_numpy(),
+            T("col_share"): (100 * t["covered_share"]).round(1).to_numpy(),
+            T("col_mean_minutes"): t["mean_minutes"].round(1).to_numpy(),
+        }
+    )
+    if whatif is not None:
+        pa = whatif.per_admin
+        gain = pa[pa["level"] == "township"].set_index("admin_code")["newly_covered_population"]
+        g = t["admin_code"].map(gain).fillna(0.0).to_numpy()
+        out[T("col_newly")] = g.round()
+        out[T("col_share_after")] = (
+            100 * (t["covered_population"].to_numpy() + g) / t["population"].to_numpy()
+        ).round(1)
+    return out
+
+
+def standards_table(summary: pd.DataFrame) -> pd.DataFrame:
+    rules = planner.Rules()
+    rows = []
+    for r in summary.itertuples():
+        label, req = aps.rule_text(r.rule, LANG, minutes=rules.coverage_minutes)
+        if r.rule == "R1":
+            fig = f"{100 * r.figure:.1f} %"
+        elif r.rule in ("R2", "RF"):
+            fig = f"{r.figure:,.0f}" if pd.notna(r.figure) else "–"
+        else:
+            fig = "–"
+        rows.append(
+            {
+                T("col_rule"): f"{r.rule} {label}",
+                T("col_requirement"): req,
+                T("col_units"): r.units,
+                T("col_met"): r.met,
+                T("col_shared"): r.shared,
+                T("col_missing"): r.missing,
+                T("col_compliance"): round(100 * r.share_met, 1) if pd.notna(r.share_met) else None,
+                T("col_figure"): fig,
+                T("col_source"): aps.RULES[r.rule]["source"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fmt_figure(rule: str, v: float) -> str:
+    if pd.isna(v):
+        return "–"
+    return f"{100 * v:.1f} %" if rule == "R1" else f"{v:,.0f}"
+
+
+tabs = st.tabs(
+    [
+        T("tab_coverage"),
+        T("tab_standards"),
+        T("tab_whatif"),
+        T("tab_optimize"),
+        T("tab_scenarios"),
+        T("tab_export"),
+    ]
+)
+
+with tabs[0]:
+    if result.has_population and result.admin_summary is not None:
+        st.caption(T("coverage_table_caption", minutes=sc.minutes))
+        st.dataframe(
+            township_table(),
+            hide_index=True,
+            key="tbl_townships",
+            column_config={
+                T("col_share"): st.column_config.ProgressColumn(
+                    T("col_share"), min_value=0, max_value=100, format="%.1f %%"
+                ),
+                T("col_population"): st.column_config.NumberColumn(format="localized"),
+                T("col_covered"): st.column_config.NumberColumn(format="localized"),
+                T("col_uncovered"): st.column_config.NumberColumn(format="localized"),
+            },
+        )
+    else:
+        st.info(T("no_population"))
+
+with tabs[1]:
+    if len(std_summary) == 0:
+        st.info(T("no_boundaries"))
+    else:
+        st.caption(T("standards_caption", minutes=planner.Rules().coverage_minutes))
+        st.dataframe(standards_table(std_summary), hide_index=True, key="tbl_standards")
+        if whatif is not None:
+            st.markdown(f"**{T('standards_change')}**")
+            ch = whatif.change
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        T("col_rule"): [
+                            f"{r} {aps.rule_text(r, LANG, minutes=15)[0]}" for r in ch["rule"]
+                        ],
+                        f"{T('col_met')} · {T('col_before')}": ch["met_before"],
+                        f"{T('col_met')} · {T('col_after')}": ch["met_after"],
+                        f"{T('col_missing')} · {T('col_before')}": ch["missing_before"],
+                        f"{T('col_missing')} · {T('col_after')}": ch["missing_after"],
+                        f"{T('col_figure')} · {T('col_before')}": [
+                            fmt_figure(r, v)
+                            for r, v in zip(ch["rule"], ch["figure_before"], strict=True)
+                        ],
+                        f"{T('col_figure')} · {T('col_after')}": [
+                            fmt_figure(r, v)
+                            for r, v in zip(ch["rule"], ch["figure_after"], strict=True)
+                        ],
+                    }
+                ),
+                hide_index=True,
+                key="tbl_standards_change",
+            )
+            uc = whatif.units_changed
+            if len(uc):
+                st.markdown(f"**{T('units_changed')}**")
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            T("col_rule"): uc["rule"],
+                            T("col_unit"): uc["admin_name"],
+                            T("col_before"): [fmt_status(s) for s in uc["status_before"]],
+                            T("col_after"): [fmt_status(s) for s in uc["status_after"]],
+                            f"{T('col_count')} · {T('col_before')}": uc["count_before"],
+                            f"{T('col_count')} · {T('col_after')}": uc["count_after"],
+                            f"{T('col_value')} · {T('col_before')}": uc["value_before"].round(3),
+                            f"{T('col_value')} · {T('col_after')}": uc["value_after"].round(3),
+                        }
+                    ),
+                    hide_index=True,
+                    key="tbl_units_changed",
+                )
+        st.markdown(f"**{T('standards_detail')}**")
+        rule_pick = st.selectbox(
+            T("standards_rule_pick"),
+            list(std_summary["rule"]),
+            key="w_rule_pick",
+            format_func=lambda r: f"{r} {aps.rule_text(r, LANG, minutes=15)[0]}",
+        )
+        units = whatif.standards_after if whatif is not None else std_units
+        u = units[units["rule"] == rule_pick]
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    T("col_unit"): u["admin_name"],
+                    T("col_kind"): [fmt_kind(k) for k in u["kind"]],
+                    T("col_population"): u["population"].round(),
+                    T("col_count"): u["count"],
+                    T("col_value"): u["value"].round(3),
+                    T("col_status"): [fmt_status(s) for s in u["status"]],
+                }
+            ),
+            hide_index=True,
+            key="tbl_standards_units",
+        )
+
+with tabs[2]:
+    if whatif is None:
+        st.caption(T("no_proposals") if result.has_population else T("needs_population"))
+    else:
+        st.markdown(f"**{T('per_site')}**")
+        s = whatif.sites
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    T("col_site"): s["site_id"],
+                    T("col_tier"): [aps.tier_label(t, LANG) for t in s["tier"]],
+                    T("lon"): s["lon"],
+                    T("lat"): s["lat"],
+                    T("col_township"): s["township_name"],
+                    T("col_village"): s["village_name"],
+                    T("col_newly"): s["newly_covered_population"].round(),
+                    T("col_catchment"): s["catchment_population"].round(),
+                    T("col_overlap"): s["overlap_population"].round(),
+                }
+            ),
+            hide_index=True,
+            key="tbl_sites",
+        )
+        st.markdown(f"**{T('per_admin')}**")
+        pa = whatif.per_admin
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    T("col_level"): [T(f"level_{v}") for v in pa["level"]],
+                    T("col_unit"): pa.get("admin_name", pa["admin_code"]),
+                    T("col_newly"): pa["newly_covered_population"].round(),
+                    T("col_population"): pa["population"].round(),
+                    T("col_share"): (100 * pa["covered_share_before"]).round(1),
+                    T("col_share_after"): (100 * pa["covered_share_after"]).round(1),
+                }
+            ),
+            hide_index=True,
+            key="tbl_per_admin",
+        )
+        st.markdown(f"**{T('nearest_changes')}**")
+        nc = whatif.nearest_changes
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    T("col_old_facility"): [
+                        f"{a} {b}".strip()
+                        for a, b in zip(nc["old_facility"], nc["old_name"], strict=True)
+                    ],
+                    T("col_new_site"): nc["new_site"],
+                    T("col_population"): nc["population"].round(),
+                    T("col_old_minutes"): nc["old_minutes"].round(1),
+                    T("col_new_minutes"): nc["new_minutes"].round(1),
+                }
+            ),
+            hide_index=True,
+            key="tbl_nearest",
+        )
+        st.markdown(f"**{T('loads')}**")
+        loads = whatif.evaluation.loads
+        st.dataframe(
+            loads[loads["residents_before"].round() != loads["residents_after"].round()].round(0),
+            hide_index=True,
+            key="tbl_loads",
+        )
+
+# --- optimizer -------------------------------------------------------------------------------------
+with tabs[3]:
+    st.subheader(T("opt_header"))
+    if not result.has_population:
+        st.info(T("needs_population"))
+    else:
+        o1, o2, o3 = st.columns(3)
+        o1.selectbox(
+            T("objective"),
+            list(aps.OBJECTIVES),
+            key="w_objective",
+            format_func=lambda v: T(f"obj_{v}"),
+        )
+        if ss.w_objective == "max-coverage":
+            o1.radio(
+                T("constraint"),
+                ["p", "budget"],
+                key="w_constraint",
+                horizontal=True,
+                format_func=lambda v: T(f"by_{v}"),
+            )
+        if ss.w_objective == "min-sites":
+            o2.slider(T("target_share"), min_value=0.5, max_value=1.0, step=0.01, key="w_target")
+        elif ss.w_objective == "max-coverage" and ss.w_constraint == "budget":
+            o2.number_input(T("budget"), min_value=0.0, step=1.0, key="w_budget")
+        else:
+            o2.number_input(T("new_sites"), min_value=1, max_value=100, step=1, key="w_p")
+        o2.selectbox(T("opt_tier"), list(NEW_SITE_TIERS), key="w_opt_tier", format_func=tier_name)
+        o3.selectbox(
+            T("candidates"),
+            list(aps.CANDIDATE_SOURCES),
+            key="w_cand",
+            format_func=lambda v: T(f"cand_{v}"),
+        )
+        cand_file, cand_error = candidates_file() if ss.w_cand == "file" else ("", None)
+        if ss.w_cand == "file":
+            o3.file_uploader(
+                T("cand_upload"),
+                type=list(aps.UPLOAD_TYPES["candidates"]),
+                key="up_candidates",
+                max_upload_size=aps.UPLOAD_LIMIT_MB["candidates"],
+            )
+            if cand_error:
+                o3.error(T("error_where", what=T("cand_upload"), message=cand_error))
+            elif ss.get("up_candidates") is None and ds.synthetic:
+                o3.caption(T("cand_demo_file", name=aps.demo_candidates_file().name))
+            elif not cand_file:
+                o3.caption(T("cand_need_file"))
+        if ss.w_cand in ("uncovered", "nodes"):
+            o3.number_input(
+                T("spacing"), min_value=50.0, max_value=5000.0, step=50.0, key="w_spacing"
+            )
+        if ss.w_objective == "max-coverage" and ss.w_constraint == "budget":
+            choices = [""] + (cached_cost_columns(cand_file) if cand_file else [])
+            if ss.w_cost_col not in choices:
+                ss.w_cost_col = ""
+            o2.selectbox(
+                T("cost_column"),
+                choices,
+                key="w_cost_col",
+                format_func=lambda v: v or T("cost_each_one"),
+            )
+        o1.number_input(
+            T("time_limit"), min_value=1.0, max_value=3600.0, step=5.0, key="w_time_limit"
+        )
+        sc = ss.scenario = scenario_from_widgets()
+        opt_params = (
+            sc.objective,
+            sc.new_sites,
+            sc.budget,
+            ss.w_cost_col,
+            sc.target_share,
+            sc.new_tier,
+            sc.candidates,
+            cand_file,
+            sc.spacing_m,
+            sc.time_limit_s,
+        )
+        if st.button(T("run_optimizer"), key="btn_optimize", type="primary"):
+            if ss.w_cand == "file" and not cand_file:
+                st.error(T("cand_need_file"))
+            else:
+                with guard(T("progress_optimize")):
+                    box = st.status(T("progress_optimize"), expanded=True)
+                    bar = box.progress(0.0)
+                    run = aps.run_optimizer(
+                        result,
+                        objective=sc.objective,
+                        new_sites=sc.new_sites,
+                        budget=sc.budget,
+                        cost_column=ss.w_cost_col or None,
+                        target_share=sc.target_share,
+                        tier=sc.new_tier,
+                        candidates=sc.candidates,
+                        candidates_file=cand_file or None,
+                        spacing_m=sc.spacing_m,
+                        time_limit_s=sc.time_limit_s,
+                        seed=sc.seed,
+                        progress=lambda stage, f: bar.progress(
+                            min(max(float(f), 0.0), 1.0), text=str(stage)
+                        ),
+                    )
+                    box.update(
+                        label=T("done_in", what=T("progress_optimize"), seconds=run.seconds),
+                        state="complete",
+                        expanded=False,
+                    )
+                    ss.opt = {"data": key, "settings": settings, "params": opt_params, "run": run}
+                    st.rerun()
+        if opt_run is not None:
+            st.markdown(f"**{T('opt_result')}**")
+            if opt["settings"] != settings or opt["params"] != opt_params:
+                st.caption(T("opt_stale"))
+            s = opt_run.summary()
+            unit = {
+                "max-coverage": "opt_units_residents",
+                "min-sites": "opt_units_sites",
+                "min-time": "opt_units_minutes",
+                "min-max-time": "opt_units_worst",
+            }[opt_run.objective_name]
+            scale = (
+                60.0 if opt_run.objective_name in ("min-time", "min-max-time") else 1.0
+            )  # seconds -> minutes
+            digits = 2 if scale > 1 else 0
+            m1, m2, m3 = st.columns(3)
+            m1.metric(
+                T("opt_objective_value"), f"{s['objective'] / scale:,.{digits}f}", help=T(unit)
+            )
+            m2.metric(T("opt_bound"), f"{s['bound'] / scale:,.{digits}f}", help=T(unit))
+            m3.metric(T("opt_gap"), f"{100 * s['gap']:.2f} %", help=T("opt_gap_note"))
+            m4, m5, m6 = st.columns(3)
+            m4.metric(T("opt_status"), s["status"])
+            m5.metric(T("opt_solver"), s["solver"])
+            m6.metric(T("opt_seconds"), f"{s['seconds']:.2f}")
+            st.metric(
+                T("opt_covered_after"),
+                f"{s['covered_population_after']:,.0f}",
+                delta=f"{s['covered_population_after'] - s['covered_population_before']:+,.0f}",
+            )
+            st.caption(f"{T(unit)} · {T('opt_gap_note')}")
+            p = opt_run.proposals
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        T("col_site"): p["site_id"],
+                        T("col_tier"): [aps.tier_label(t, LANG) for t in p["tier"]],
+                        T("lon"): p["lon"],
+                        T("lat"): p["lat"],
+                        T("col_newly"): p["newly_covered_population"].round(),
+                    }
+                ),
+                hide_index=True,
+                key="tbl_opt_sites",
+            )
+            b1, b2 = st.columns(2)
+            b1.button(T("opt_adopt"), key="btn_adopt", on_click=adopt_optimizer_sites)
+            b2.button(T("opt_clear"), key="btn_opt_clear", on_click=clear_optimizer)
+
+# --- scenarios ---------------------------------------------------------------------------------------
+with tabs[4]:
+    folder = aps.scenario_dir()
+    st.caption(T("scn_folder", path=folder))
+    n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
+    n1.text_input(T("scn_name"), key="w_name", max_chars=80)
+    if n2.button(T("scn_save"), key="btn_save", type="primary"):
+        with guard(T("scn_save")):
+            sc = ss.scenario = scenario_from_widgets()
+            path = aps.save_scenario(sc, folder)
+            st.success(T("scn_saved", path=path))
+    saved = aps.list_scenarios(folder)
+    if not saved:
+        st.caption(T("scn_none"))
+    else:
+        names = {p.stem: str(p) for _, p in saved}
+        l1, l2, l3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+        l1.selectbox(T("scn_saved_list"), list(names), key="w_saved")
+        l2.button(T("scn_load"), key="btn_load", on_click=load_saved)
+        l3.button(T("scn_delete"), key="btn_delete", on_click=delete_saved)
+        ss.w_compare = [n for n in ss.w_compare if n in names]
+        st.multiselect(T("scn_compare"), list(names), key="w_compare")
+        st.toggle(T("scn_compare_maps"), key="w_compare_maps")
+        if ss.w_compare:
+            with guard(T("scn_compare")):
+                cmp_progress = Progress(st.container())
+                entries = [(f"{sc.name} {T('scn_current')}", sc)]
+                for n in ss.w_compare:
+                    entries.append(
+                        (n, aps.load_scenario(names[n], folder=folder, upload_root=upload_root()))
+                    )
+                rows, maps = [], []
+                for label, other in entries:
+                    k, s_ = aps.data_key(other), aps.coverage_settings(other)
+                    d = cmp_progress.run(T("progress_compare"), cached_dataset, k)
+                    r = cmp_progress.run(T("progress_compare"), cached_result, k, s_)
+                    w = cached_whatif(k, s_, other.proposed)
+                    row = aps.scenario_row(other, d, r, w, cached_standards(k, s_)[1])
+                    row["name"] = label
+                    rows.append(row)
+                    maps.append((label, k, s_, w))
+                cmp_progress.finish()
+                table = pd.DataFrame(rows).set_index("name").T
+                labels = {
+                    c: T(f"cmp_{c}") for c in rows[0] if c != "name" and not c.endswith("_met")
+                }
+                labels.update(
+                    {
+                        c: f"{c[:2]} {aps.rule_text(c[:2], LANG, minutes=15)[0]}"
+                        for c in rows[0]
+                        if c.endswith("_met")
+                    }
+                )
+                table.index = [labels.get(i, i) for i in table.index]
+                st.dataframe(table.astype(str), key="tbl_compare")
+                if ss.w_compare_maps:
+                    cols = st.columns(min(len(maps), 3))
+                    for i, (label, k, s_, w) in enumerate(maps[:3]):
+                        with cols[i]:
+                            st.markdown(f"**{label}**")
+                            pl = cmp_progress.run(
+                                T("progress_map"), cached_payload, k, s_, LANG, False
+                            )
+                            aps.show_map(
+                                pl, aps.whatif_layers(w, lang=LANG), key=f"cmp_map_{i}", height=380
+                            )
+
+# --- export ------------------------------------------------------------------------------------------
+with tabs[5]:
+    st.subheader(T("exp_header"))
+    st.caption(T("exp_note"))
+    exp_std = whatif.standards_after if whatif is not None else std_units
+    exp_sum = whatif.summary_after if whatif is not None else std_summary
+    safe = aps.scenario_file_name(sc.name)[:-5]
+
+    def tables() -> dict[str, pd.DataFrame]:
+        return aps.export_tables(result, whatif, exp_std, exp_sum, opt_run, lang=LANG)
+
+    def gpkg() -> bytes:
+        return aps.export_gpkg(
+            result, tables(), whatif=whatif, run=opt_run, bands=cached_bands(key, settings)
+        )
+
+    def report_html() -> str:
+        title = T("report_title", name=sc.name, minutes=sc.minutes)
+        return aps.html_report(
+            result,
+            title=title,
+            lines=planner.summary_lines(result),
+            tables=tables(),
+            whatif=whatif,
+            run=opt_run,
+            bands=cached_bands(key, settings),
+            lang=LANG,
+        )
+
+    e1, e2, e3, e4 = st.columns(4)
+    e1.download_button(
+        T("exp_gpkg"),
+        data=gpkg,
+        file_name=f"{safe}.gpkg",
+        mime="application/geopackage+sqlite3",
+        key="dl_gpkg",
+        on_click="ignore",
+    )
+    e2.download_button(
+        T("exp_xlsx"),
+        data=lambda: aps.tables_xlsx(tables()),
+        file_name=f"{safe}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="dl_xlsx",
+        on_click="ignore",
+    )
+    e3.download_button(
+        T("exp_csv"),
+        data=lambda: aps.tables_csv_zip(tables()),
+        file_name=f"{safe}-tables.zip",
+        mime="application/zip",
+        key="dl_csv",
+        on_click="ignore",
+    )
+    e4.download_button(
+        T("exp_html"),
+        data=report_html,
+        file_name=f"{safe}.html",
+        mime="text/html",
+        key="dl_html",
+        on_click="ignore",
+    )
+
+# --- keep the working scenario across page reloads (?ws=<id> in the address) -----------------
+if ss.scenario != ss.autosaved:
+    try:
+        path = aps.autosave_path(ss.ws)
+        aps.persist_uploads(ss.scenario, path.parent.parent).save(path)
+        ss.autosaved = ss.scenario
+    except (OSError, planner.PlannerError) as exc:
+        log.warning("could not autosave the scenario: %s", exc)

@@ -1,0 +1,408 @@
+"""Chinese and English text of the Streamlit app (``app.py``).
+
+>>> from planner.i18n import Translator, detect_language
+>>> Translator("zh")("title")
+'基层医疗15分钟服务圈规划'
+>>> detect_language(None, "zh-CN,zh;q=0.9,en;q=0.8")
+'zh'
+"""
+
+from __future__ import annotations
+
+import re
+
+LANGUAGES = ("zh", "en")
+
+#: Every UI string, ``{key: {"zh": ..., "en": ...}}``; ``{name}`` fields are filled by
+#: :class:`Translator` from keyword arguments.
+STRINGS: dict[str, dict[str, str]] = {
+    # page
+    "title": {"zh": "基层医疗15分钟服务圈规划", "en": "15-minute primary care planner"},
+    "subtitle": {
+        "zh": "谁住在离基层医疗机构{minutes:g}分钟以外？新的站点应该建在哪里？",
+        "en": "Who lives more than {minutes:g} minutes from primary health care, and where should new stations go?",
+    },
+    "synthetic_banner": {
+        "zh": "⚠️ 示范数据：“示范县”是虚构的合成县（道路、人口、机构均为生成数据），仅用于演示，不能用于真实规划。",
+        "en": "⚠️ Synthetic demo data: “示范县 Demo County” does not exist (roads, residents and clinics are "
+        "generated). For demonstration only, never for real planning.",
+    },
+    "language": {"zh": "语言 / Language", "en": "Language / 语言"},
+    # data
+    "data_header": {"zh": "数据", "en": "Data"},
+    "data_source": {"zh": "数据来源", "en": "Data set"},
+    "source_demo": {"zh": "示范县（合成演示数据）", "en": "Demo County (synthetic)"},
+    "source_upload": {"zh": "上传我的数据", "en": "Upload my files"},
+    "upload_roads": {
+        "zh": "道路：OSM .osm/.pbf、GeoPackage/GeoJSON 或压缩的 Shapefile (.zip)",
+        "en": "Roads: OSM .osm/.pbf, GeoPackage/GeoJSON or zipped shapefile (.zip)",
+    },
+    "upload_facilities": {
+        "zh": "医疗机构：CSV/XLSX（lon、lat 列）或 GeoJSON",
+        "en": "Facilities: CSV/XLSX (lon, lat columns) or GeoJSON",
+    },
+    "upload_boundaries": {
+        "zh": "行政区划（可选）：GeoJSON、GeoPackage 或 .zip",
+        "en": "Boundaries (optional): GeoJSON, GeoPackage or .zip",
+    },
+    "upload_population": {
+        "zh": "人口（可选）：栅格 .tif 或面/点数据",
+        "en": "Population (optional): raster .tif or polygons/points",
+    },
+    "upload_limit": {"zh": "每个文件上限 {mb} MB", "en": "at most {mb} MB per file"},
+    "facilities_crs": {"zh": "医疗机构坐标系", "en": "Facility coordinates"},
+    "crs_wgs84": {"zh": "WGS-84（GPS、天地图、OSM）", "en": "WGS-84 (GPS, Tianditu, OSM)"},
+    "crs_gcj02": {"zh": "GCJ-02（高德、腾讯）", "en": "GCJ-02 (Amap, Tencent)"},
+    "crs_bd09": {"zh": "BD-09（百度）", "en": "BD-09 (Baidu)"},
+    "use_uploads": {"zh": "使用这些文件", "en": "Use these files"},
+    "need_roads_facilities": {
+        "zh": "请至少上传道路和医疗机构文件。",
+        "en": "Upload at least the roads and the facilities.",
+    },
+    "uploads_loaded": {"zh": "已载入：{name}", "en": "Loaded: {name}"},
+    "data_warning": {"zh": "数据提示：{text}", "en": "Data note: {text}"},
+    "no_population": {
+        "zh": "没有人口数据：只显示等时圈，不计算覆盖人口。",
+        "en": "No population data: isochrones only, no population figures.",
+    },
+    # analysis
+    "travel_header": {"zh": "出行", "en": "Travel"},
+    "mode": {"zh": "出行方式", "en": "Mode"},
+    "mode_walk": {"zh": "步行", "en": "Walk"},
+    "mode_ebike": {"zh": "电动自行车", "en": "E-bike"},
+    "mode_drive": {"zh": "驾车", "en": "Drive"},
+    "minutes": {"zh": "服务圈（分钟）", "en": "Service circle (minutes)"},
+    "tiers": {"zh": "计入的机构级别", "en": "Facility tiers that count"},
+    "tiers_empty": {"zh": "请至少选择一个机构级别。", "en": "Choose at least one facility tier."},
+    "advanced": {"zh": "高级设置", "en": "Advanced"},
+    "speed": {"zh": "速度（km/h）", "en": "Speed (km/h)"},
+    "speed_help": {
+        "zh": "驾车：无限速道路的车速；各等级道路按默认车速。",
+        "en": "Drive: the speed of roads without a class speed; classes keep their defaults.",
+    },
+    "access_max": {"zh": "到道路的最大距离（米）", "en": "Longest walk to a road (m)"},
+    "map_header": {"zh": "地图", "en": "Map"},
+    "basemap": {"zh": "OpenStreetMap 底图（需联网）", "en": "OpenStreetMap basemap (online)"},
+    "basemap_help": {
+        "zh": "默认不加载任何在线资源；打开后在图层控制中启用底图。",
+        "en": "Nothing is loaded from the internet by default; after this, switch the basemap on in the layer control.",
+    },
+    # progress
+    "progress_data": {"zh": "读取数据", "en": "Reading the data"},
+    "progress_network": {
+        "zh": "构建路网并计算覆盖",
+        "en": "Building the network and computing coverage",
+    },
+    "progress_bands": {"zh": "计算等时圈", "en": "Computing isochrones"},
+    "progress_map": {"zh": "绘制地图", "en": "Drawing the map"},
+    "progress_optimize": {"zh": "优化选址", "en": "Optimizing new sites"},
+    "progress_compare": {"zh": "计算方案对比", "en": "Computing the comparison"},
+    "done_in": {"zh": "{what}：完成（{seconds:.1f} 秒）", "en": "{what}: done in {seconds:.1f} s"},
+    # headline
+    "headline": {"zh": "主要指标", "en": "Headline"},
+    "share_inside": {"zh": "{minutes:g}分钟内居民占比", "en": "Residents within {minutes:g} min"},
+    "covered": {"zh": "已覆盖居民", "en": "Residents covered"},
+    "uncovered": {"zh": "未覆盖居民", "en": "Residents not covered"},
+    "facilities_count": {"zh": "计入的机构", "en": "Facilities counted"},
+    "with_proposals": {"zh": "加上建议站点后", "en": "With proposed sites"},
+    "newly_covered": {"zh": "新增覆盖居民", "en": "Newly covered residents"},
+    "unreachable_note": {
+        "zh": "其中 {pop:,.0f} 人距离道路超过 {m:g} 米。",
+        "en": "{pop:,.0f} of them live more than {m:g} m from any road.",
+    },
+    # what-if
+    "whatif_header": {"zh": "建议新站点（假设分析）", "en": "Proposed stations (what-if)"},
+    "whatif_help": {
+        "zh": "点击地图即可在该处添加一个建议站点。",
+        "en": "Click the map to drop a proposed station there.",
+    },
+    "click_adds": {"zh": "点击添加站点", "en": "Click adds a station"},
+    "new_tier": {"zh": "新站点级别", "en": "Tier of a new station"},
+    "add_by_coords": {"zh": "按坐标添加", "en": "Add by coordinates"},
+    "lon": {"zh": "经度（WGS-84）", "en": "Longitude (WGS-84)"},
+    "lat": {"zh": "纬度（WGS-84）", "en": "Latitude (WGS-84)"},
+    "add_site": {"zh": "添加站点", "en": "Add station"},
+    "remove": {"zh": "删除", "en": "Remove"},
+    "remove_all": {"zh": "全部删除", "en": "Remove all"},
+    "no_proposals": {"zh": "还没有建议站点。", "en": "No proposed stations yet."},
+    "site_added": {
+        "zh": "已添加 {site}（{tier}），新增覆盖 {pop:,.0f} 人",
+        "en": "Added {site} ({tier}): {pop:,.0f} more residents covered",
+    },
+    "site_outside": {
+        "zh": "该位置不在研究区域内，未添加。",
+        "en": "That point is outside the study area; nothing added.",
+    },
+    "site_row": {
+        "zh": "{site} · {tier} · {place} · 新增 {pop:,.0f} 人",
+        "en": "{site} · {tier} · {place} · +{pop:,.0f} residents",
+    },
+    "whatif_timing": {"zh": "假设分析用时 {ms:.0f} 毫秒", "en": "what-if computed in {ms:.0f} ms"},
+    "whatif_details": {"zh": "假设分析详情", "en": "What-if details"},
+    "per_site": {"zh": "各站点", "en": "Per site"},
+    "per_admin": {"zh": "新增覆盖（按行政区）", "en": "Newly covered, per admin unit"},
+    "nearest_changes": {
+        "zh": "最近机构发生变化的居民",
+        "en": "Residents whose nearest facility changes",
+    },
+    "loads": {"zh": "各机构服务人口变化", "en": "Residents per facility, before and after"},
+    "needs_population": {
+        "zh": "假设分析需要人口数据。",
+        "en": "The what-if needs population data.",
+    },
+    # tables / tabs
+    "tab_coverage": {"zh": "按乡镇/街道", "en": "Per township"},
+    "tab_standards": {"zh": "标准对照", "en": "Standards"},
+    "tab_whatif": {"zh": "假设分析", "en": "What-if"},
+    "tab_optimize": {"zh": "优化选址", "en": "Optimizer"},
+    "tab_scenarios": {"zh": "方案", "en": "Scenarios"},
+    "tab_export": {"zh": "导出", "en": "Export"},
+    "col_unit": {"zh": "行政区", "en": "Unit"},
+    "col_kind": {"zh": "类型", "en": "Kind"},
+    "col_population": {"zh": "人口", "en": "Population"},
+    "col_covered": {"zh": "已覆盖", "en": "Covered"},
+    "col_uncovered": {"zh": "未覆盖", "en": "Not covered"},
+    "col_share": {"zh": "覆盖率", "en": "Share covered"},
+    "col_share_after": {"zh": "建议后覆盖率", "en": "Share with proposals"},
+    "col_newly": {"zh": "新增覆盖", "en": "Newly covered"},
+    "col_mean_minutes": {"zh": "平均时间（分钟）", "en": "Mean minutes"},
+    "col_rule": {"zh": "规则", "en": "Rule"},
+    "col_requirement": {"zh": "要求", "en": "Requirement"},
+    "col_units": {"zh": "单元数", "en": "Units"},
+    "col_met": {"zh": "达标", "en": "Met"},
+    "col_shared": {"zh": "共享", "en": "Shared"},
+    "col_missing": {"zh": "缺失", "en": "Missing"},
+    "col_compliance": {"zh": "达标率", "en": "Compliance"},
+    "col_figure": {"zh": "全县数值", "en": "County figure"},
+    "col_source": {"zh": "依据", "en": "Source"},
+    "col_count": {"zh": "机构数", "en": "Facilities"},
+    "col_value": {"zh": "数值", "en": "Value"},
+    "col_status": {"zh": "状态", "en": "Status"},
+    "col_before": {"zh": "之前", "en": "Before"},
+    "col_after": {"zh": "之后", "en": "After"},
+    "col_change": {"zh": "变化", "en": "Change"},
+    "col_site": {"zh": "站点", "en": "Site"},
+    "col_tier": {"zh": "级别", "en": "Tier"},
+    "col_township": {"zh": "乡镇/街道", "en": "Township"},
+    "col_village": {"zh": "村/社区", "en": "Village"},
+    "col_catchment": {"zh": "最近机构变为该站的居民", "en": "Residents for whom it is nearest"},
+    "col_overlap": {"zh": "已被覆盖的重叠居民", "en": "Already covered within reach"},
+    "col_old_facility": {"zh": "原最近机构", "en": "Old nearest facility"},
+    "col_new_site": {"zh": "新最近站点", "en": "New nearest site"},
+    "col_old_minutes": {"zh": "原时间（分钟）", "en": "Minutes before"},
+    "col_new_minutes": {"zh": "新时间（分钟）", "en": "Minutes after"},
+    "col_level": {"zh": "级别", "en": "Level"},
+    "status_met": {"zh": "✅ 达标", "en": "✅ met"},
+    "status_shared": {"zh": "↔️ 共享", "en": "↔️ shared"},
+    "status_missing": {"zh": "❌ 缺失", "en": "❌ missing"},
+    "status_info": {"zh": "ℹ️", "en": "ℹ️"},
+    "level_county": {"zh": "县", "en": "county"},
+    "level_township": {"zh": "乡镇/街道", "en": "township"},
+    "level_village": {"zh": "村/社区", "en": "village"},
+    "kind_subdistrict": {"zh": "街道", "en": "subdistrict"},
+    "kind_town": {"zh": "镇", "en": "town"},
+    "kind_township": {"zh": "乡", "en": "township"},
+    "kind_community": {"zh": "社区", "en": "community"},
+    "kind_village": {"zh": "村", "en": "village"},
+    "kind_county": {"zh": "县", "en": "county"},
+    "coverage_table_caption": {
+        "zh": "各乡镇/街道{minutes:g}分钟内的居民占比。",
+        "en": "Share of residents within {minutes:g} minutes, per township/subdistrict.",
+    },
+    "standards_caption": {
+        "zh": "依据《基层医疗卫生服务体系》地方规划（开封、青岛、保定、郑州二七区）；规则1按{minutes:g}分钟计算（标准值）。机构按所在位置计入行政区。",
+        "en": "Rules from municipal primary-care plans (Kaifeng, Qingdao, Baoding, Zhengzhou Erqi); rule 1 uses "
+        "{minutes:g} minutes (the standard's value). Facilities count for the unit they lie in.",
+    },
+    "standards_detail": {"zh": "各单元明细", "en": "Per unit"},
+    "standards_rule_pick": {"zh": "规则", "en": "Rule"},
+    "standards_change": {"zh": "建议站点带来的变化", "en": "What the proposed sites change"},
+    "units_changed": {"zh": "状态变化的单元", "en": "Units that change"},
+    "no_boundaries": {
+        "zh": "没有行政区划数据，无法按单元对照标准。",
+        "en": "No boundaries: the standards cannot be checked per unit.",
+    },
+    # optimizer
+    "opt_header": {"zh": "优化选址", "en": "Optimize new sites"},
+    "objective": {"zh": "目标", "en": "Objective"},
+    "obj_max-coverage": {
+        "zh": "最大覆盖（给定站点数或预算）",
+        "en": "Max coverage (given p sites or a budget)",
+    },
+    "obj_min-sites": {
+        "zh": "最少站点（达到覆盖目标）",
+        "en": "Fewest sites (reach a coverage target)",
+    },
+    "obj_min-time": {"zh": "平均时间最短（p-中位）", "en": "Least mean time (p-median)"},
+    "obj_min-max-time": {"zh": "最长时间最短（p-中心）", "en": "Least worst time (p-center)"},
+    "constraint": {"zh": "约束", "en": "Limit by"},
+    "by_p": {"zh": "站点数 p", "en": "Number of sites p"},
+    "by_budget": {"zh": "预算", "en": "Budget"},
+    "new_sites": {"zh": "新站点数 p", "en": "New sites p"},
+    "budget": {"zh": "预算（费用单位）", "en": "Budget (cost units)"},
+    "cost_column": {"zh": "费用字段（候选点文件）", "en": "Cost column (candidates file)"},
+    "cost_each_one": {"zh": "每个站点费用为 1", "en": "each site costs 1"},
+    "target_share": {"zh": "覆盖目标（居民占比）", "en": "Coverage target (share of residents)"},
+    "opt_tier": {"zh": "新站点级别", "en": "Tier of the new sites"},
+    "candidates": {"zh": "候选点", "en": "Candidate sites"},
+    "cand_uncovered": {"zh": "未覆盖居民附近的路口", "en": "Junctions near uncovered residents"},
+    "cand_villages": {"zh": "各村/社区中心", "en": "Village and community centres"},
+    "cand_file": {"zh": "候选房源文件", "en": "Premises file"},
+    "cand_nodes": {"zh": "所有路口（抽稀）", "en": "All junctions (thinned)"},
+    "cand_upload": {
+        "zh": "候选房源（CSV/XLSX/GeoJSON，lon、lat）",
+        "en": "Premises (CSV/XLSX/GeoJSON with lon, lat)",
+    },
+    "cand_demo_file": {
+        "zh": "使用示范县闲置房源：{name}",
+        "en": "Using the demo county's vacant premises: {name}",
+    },
+    "cand_need_file": {"zh": "请上传候选房源文件。", "en": "Upload a premises file."},
+    "spacing": {"zh": "候选点间距（米）", "en": "Candidate spacing (m)"},
+    "time_limit": {"zh": "求解时间上限（秒）", "en": "Solver time limit (s)"},
+    "run_optimizer": {"zh": "开始优化", "en": "Run the optimizer"},
+    "opt_result": {"zh": "优化结果", "en": "Optimizer result"},
+    "opt_objective_value": {"zh": "目标值", "en": "Objective"},
+    "opt_bound": {"zh": "最优界", "en": "Bound"},
+    "opt_gap": {"zh": "与最优的差距", "en": "Gap to the best possible"},
+    "opt_status": {"zh": "求解状态", "en": "Status"},
+    "opt_solver": {"zh": "求解器", "en": "Solver"},
+    "opt_seconds": {"zh": "用时（秒）", "en": "Seconds"},
+    "opt_covered_after": {"zh": "优化后覆盖居民", "en": "Residents covered after"},
+    "opt_sites": {"zh": "选出的站点", "en": "Sites chosen"},
+    "opt_adopt": {"zh": "加入建议站点", "en": "Add to the proposed stations"},
+    "opt_clear": {"zh": "清除优化结果", "en": "Clear the optimizer result"},
+    "opt_gap_note": {
+        "zh": "差距 = |最优界 − 目标值| / max(|最优界|, |目标值|)：答案离理论最优最多差这么多。",
+        "en": "Gap = |bound − objective| / max(|bound|, |objective|): the answer is at most this far from the best possible.",
+    },
+    "opt_units_residents": {"zh": "新增覆盖居民（人）", "en": "residents newly covered"},
+    "opt_units_sites": {"zh": "新站点数（个，或总费用）", "en": "new sites (or their total cost)"},
+    "opt_units_minutes": {
+        "zh": "分钟（居民平均出行时间）",
+        "en": "minutes, residents' mean travel time",
+    },
+    "opt_units_worst": {"zh": "分钟（最长出行时间）", "en": "minutes, the longest travel time"},
+    "opt_stale": {
+        "zh": "设置已改变，结果对应之前的设置。",
+        "en": "Settings changed since this result was computed.",
+    },
+    # scenarios
+    "scn_header": {"zh": "方案", "en": "Scenarios"},
+    "scn_name": {"zh": "方案名称", "en": "Scenario name"},
+    "scn_save": {"zh": "保存方案", "en": "Save scenario"},
+    "scn_saved": {"zh": "已保存：{path}", "en": "Saved: {path}"},
+    "scn_saved_list": {"zh": "已保存的方案", "en": "Saved scenarios"},
+    "scn_load": {"zh": "载入", "en": "Load"},
+    "scn_delete": {"zh": "删除", "en": "Delete"},
+    "scn_loaded": {"zh": "已载入方案：{name}", "en": "Loaded scenario: {name}"},
+    "scn_deleted": {"zh": "已删除方案：{name}", "en": "Deleted scenario: {name}"},
+    "scn_none": {"zh": "还没有保存的方案。", "en": "No saved scenarios yet."},
+    "scn_folder": {
+        "zh": "方案保存在 {path}（可用环境变量 PLANNER_SCENARIO_DIR 修改）。",
+        "en": "Scenarios are kept in {path} (set PLANNER_SCENARIO_DIR to change).",
+    },
+    "scn_compare": {"zh": "对比方案", "en": "Compare scenarios"},
+    "scn_current": {"zh": "（当前）", "en": "(current)"},
+    "scn_compare_maps": {"zh": "并排显示地图", "en": "Show maps side by side"},
+    "cmp_name": {"zh": "方案", "en": "Scenario"},
+    "cmp_data": {"zh": "数据", "en": "Data"},
+    "cmp_mode": {"zh": "出行方式", "en": "Mode"},
+    "cmp_minutes": {"zh": "分钟", "en": "Minutes"},
+    "cmp_tiers": {"zh": "机构级别", "en": "Tiers"},
+    "cmp_proposed_sites": {"zh": "建议站点数", "en": "Proposed sites"},
+    "cmp_population": {"zh": "人口", "en": "Population"},
+    "cmp_covered_before": {"zh": "现状覆盖", "en": "Covered now"},
+    "cmp_newly_covered": {"zh": "新增覆盖", "en": "Newly covered"},
+    "cmp_covered_after": {"zh": "建议后覆盖", "en": "Covered with proposals"},
+    "cmp_covered_share_after": {"zh": "建议后覆盖率", "en": "Share with proposals"},
+    # export
+    "exp_header": {"zh": "导出当前方案", "en": "Export the current scenario"},
+    "exp_gpkg": {"zh": "GeoPackage（图层与表格）", "en": "GeoPackage (layers and tables)"},
+    "exp_xlsx": {"zh": "Excel 表格", "en": "Excel tables"},
+    "exp_csv": {"zh": "CSV 表格（zip）", "en": "CSV tables (zip)"},
+    "exp_html": {
+        "zh": "HTML 报告（含地图，可离线打开）",
+        "en": "HTML report with the map (works offline)",
+    },
+    "exp_note": {"zh": "文件在点击时生成。", "en": "Files are made when you click."},
+    "report_title": {
+        "zh": "{name}：{minutes:g}分钟医疗服务圈",
+        "en": "{name}: {minutes:g}-minute medical service circle",
+    },
+    # errors
+    "error_generic": {
+        "zh": "出现意外错误，应用仍可继续使用。请检查输入，或把下面的详情发给维护者。",
+        "en": "Something unexpected went wrong; the app keeps running. Check the inputs, or send the details below to the maintainers.",
+    },
+    "error_details": {"zh": "错误详情", "en": "Details"},
+    "error_where": {"zh": "{what}失败：{message}", "en": "{what} failed: {message}"},
+}
+
+
+class Translator:
+    """``T(key, **fields)``: the text of ``key`` in one language (English if a key has no
+    text in that language, the key itself if it is unknown).
+
+    Examples
+    --------
+    >>> T = Translator("en")
+    >>> T("share_inside", minutes=15)
+    'Residents within 15 min'
+    """
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "en"
+
+    def __call__(self, key: str, **fields: object) -> str:
+        entry = STRINGS.get(key)
+        if entry is None:
+            return key
+        text = entry.get(self.lang) or entry["en"]
+        return text.format(**fields) if fields else text
+
+
+def _tags(accept_language: str) -> list[str]:
+    """Language tags of an Accept-Language header, most preferred first."""
+    out = []
+    for i, part in enumerate(accept_language.split(",")):
+        bits = part.strip().split(";")
+        tag = bits[0].strip()
+        if not tag or tag == "*":
+            continue
+        q = 1.0
+        for b in bits[1:]:
+            m = re.fullmatch(r"\s*q\s*=\s*([0-9.]+)\s*", b)
+            if m:
+                try:
+                    q = float(m.group(1))
+                except ValueError:
+                    q = 0.0
+        out.append((-q, i, tag))
+    return [t for _, _, t in sorted(out)]
+
+
+def detect_language(locale: str | None, accept_language: str | None = None) -> str:
+    """``"zh"`` when the browser asks for Chinese first, else ``"en"``.
+
+    ``locale`` is the browser's language (``st.context.locale``, e.g. ``"zh-CN"``); without it the
+    ``Accept-Language`` header decides (the most preferred of Chinese or English).
+
+    Examples
+    --------
+    >>> detect_language("zh-TW")
+    'zh'
+    >>> detect_language("en-US", "zh-CN")
+    'en'
+    >>> detect_language(None, "fr-FR,en;q=0.8,zh;q=0.5")
+    'en'
+    """
+    if locale:
+        return "zh" if locale.strip().lower().startswith("zh") else "en"
+    for tag in _tags(accept_language or ""):
+        low = tag.lower()
+        if low.startswith("zh"):
+            return "zh"
+        if low.startswith("en"):
+            return "en"
+    return "en"
