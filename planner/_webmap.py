@@ -966,7 +966,8 @@ def _population_colormap(values: np.ndarray) -> branca.colormap.StepColormap:
         vmax = vmin + 1.0
     n_classes = min(len(_UNCOVERED_COLORS), len(np.unique(finite)))
     edges = np.unique(np.round(np.quantile(finite, np.linspace(0, 1, n_classes + 1))))
-    edges = edges[(edges > vmin) & (edges < vmax)]
+    # labels are rounded: an edge that rounds to either end would make an empty '27,700 - 27,700' class
+    edges = edges[(edges > round(vmin)) & (edges < round(vmax))]
     index = [vmin, *edges.tolist(), vmax]
     n = len(index) - 1
     pick = np.linspace(0, len(_UNCOVERED_COLORS) - 1, n).round().astype(int) if n > 1 else [2]

@@ -151,26 +151,29 @@ def write_outputs(
     return written
 
 
-def coverage_map(result, *, assets: str = "inline", basemap: str | None = None, proposals=None, lang: str = "en"):
-    """A folium map of the result: boundaries, isochrones, uncovered areas, facilities."""
+def coverage_map(result, *, assets: str = "inline", basemap: str | None = None, proposals=None, lang: str = "both"):
+    """A folium map of the result: boundaries, isochrones, uncovered areas, facilities.
+
+    ``lang`` is "zh", "en" or "both" (labels and legends in both languages).
+    """
     from . import _webmap
 
     b = result.boundaries if result.boundaries is not None else result.facilities
-    m = _webmap.new_map(tuple(b.total_bounds), assets=assets, basemap=basemap)
+    m = _webmap.new_map(tuple(b.total_bounds), assets=assets, basemap=basemap, lang=lang)
     if result.boundaries is not None:
-        _webmap.add_boundaries(m, result.boundaries)
+        _webmap.add_boundaries(m, result.boundaries, lang=lang)
     if result.isochrones is not None:
-        _webmap.add_isochrones(m, result.isochrones)
+        _webmap.add_isochrones(m, result.isochrones, lang=lang)
     if result.uncovered is not None and len(result.uncovered):
-        _webmap.add_uncovered(m, result.uncovered)
-    _webmap.add_facilities(m, result.facilities[~result.facilities["proposed"]])
+        _webmap.add_uncovered(m, result.uncovered, lang=lang)
+    _webmap.add_facilities(m, result.facilities[~result.facilities["proposed"]], lang=lang)
     prop = result.facilities[result.facilities["proposed"]]
     if proposals is not None:
-        _webmap.add_proposals(m, proposals)
+        _webmap.add_proposals(m, proposals, lang=lang)
     elif len(prop):
         p = prop.rename(columns={"facility_id": "site_id"}).copy()
         p["newly_covered_population"] = np.nan
-        _webmap.add_proposals(m, p)
+        _webmap.add_proposals(m, p, lang=lang)
     _webmap.add_layer_control(m)
     return m
 

@@ -393,6 +393,8 @@ def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = N
     old_t = dem["minutes"].to_numpy(float) * 60.0
     old_cov = old_t / 60.0 <= mins + 1e-9  # the same test as coverage.coverage_table
     n_sites = len(sites)
+    if n_sites == 0:
+        return _no_change(result, dem, pop, old_cov, t0)
     net = result.network
     # demand attachments are cached on the result's network per demand frame
     att = _demand_attachment(result)
@@ -470,6 +472,24 @@ def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = N
     return SiteEvaluation(
         per_site=per_site, per_admin=per_admin_df, nearest_changed=nearest_changed, loads=loads,
         covered_population_before=before, covered_population_after=after,
+        total_population=math.fsum(pop), seconds=time.perf_counter() - t0,
+    )
+
+
+def _no_change(result, dem, pop, old_cov, t0) -> SiteEvaluation:
+    """The evaluation of an empty set of sites: nothing changes."""
+    before = math.fsum(pop[old_cov])
+    loads = pd.Series(pop, index=dem["nearest_facility"].to_numpy()).groupby(level=0).sum()
+    loads = pd.DataFrame({"residents_before": loads, "residents_after": loads})
+    loads = loads[loads.index != ""].rename_axis("facility_id").reset_index()
+    return SiteEvaluation(
+        per_site=pd.DataFrame(columns=["site_id", "tier", "newly_covered_population", "catchment_population",
+                                       "overlap_population"]),
+        per_admin=pd.DataFrame(columns=["admin_code", "admin_name", "newly_covered_population", "covered_before",
+                                        "population", "level"]),
+        nearest_changed=pd.DataFrame(columns=["demand_row", "population", "old_facility", "old_minutes",
+                                              "new_site", "new_minutes"]),
+        loads=loads, covered_population_before=before, covered_population_after=before,
         total_population=math.fsum(pop), seconds=time.perf_counter() - t0,
     )
 

@@ -113,3 +113,11 @@ def test_scenario_roundtrip_and_unknown_keys(tmp_path):
         Scenario(new_sites=0)
     with pytest.raises(ScenarioError, match="budget must be >= 0"):
         Scenario(budget=-5)
+
+
+def test_evaluate_no_sites_changes_nothing(result):
+    empty = gpd.GeoDataFrame({"site_id": [], "tier": []}, geometry=[], crs=4326)
+    ev = siting.evaluate_sites(result, empty)
+    assert ev.newly_covered_population == 0
+    assert ev.covered_population_after == result.covered_population
+    assert len(ev.per_site) == 0 and len(ev.nearest_changed) == 0
