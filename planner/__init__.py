@@ -44,7 +44,15 @@ from .load import (
     to_wgs84,
 )
 from .network import DRIVE, EBIKE, WALK, Network, TravelMode, build_network, travel_mode
-from .pipeline import CoverageResult, Dataset, analyze, coverage_curve, load_dataset, load_demo
+from .pipeline import (
+    CoverageResult,
+    CoverageSettings,
+    Dataset,
+    analyze,
+    coverage_curve,
+    load_dataset,
+    load_demo,
+)
 from .report import coverage_map, summary_lines, write_outputs
 from .standards import PRIMARY_TIERS, TIER_LABELS, TIERS, Rules, classify_tier
 
@@ -56,7 +64,7 @@ __all__ = [
     "admin_summary", "assign_admin", "uncovered_areas",
     "download_roads", "read_boundaries", "read_facilities", "read_population", "read_roads", "to_wgs84",
     "DRIVE", "EBIKE", "WALK", "Network", "TravelMode", "build_network", "travel_mode",
-    "CoverageResult", "Dataset", "analyze", "coverage_curve", "load_dataset", "load_demo",
+    "CoverageResult", "CoverageSettings", "Dataset", "analyze", "coverage_curve", "load_dataset", "load_demo",
     "coverage_map", "summary_lines", "write_outputs",
     "compliance_report", "write_compliance",
     "PRIMARY_TIERS", "TIER_LABELS", "TIERS", "Rules", "classify_tier",
