@@ -140,6 +140,24 @@ def _load(args):
     )
 
 
+def _announce(ds, t0: float):
+    print(f"loaded {ds!r} in {time.perf_counter() - t0:.1f} s")
+    if ds.synthetic:
+        print("NOTE: this is the embedded SYNTHETIC demo county (示范县), not real data.")
+    return ds
+
+
+def _load_and_announce(args, t0: float):
+    return _announce(_load(args), t0)
+
+
+def _read_proposals(path, crs):
+    """Proposed sites from a file: a proposals.csv of ``planner optimize`` or any facility file."""
+    from . import load
+
+    return load.read_facilities(path, crs=crs, default_tier="community_station", **_proposal_columns(path))
+
+
 def _proposal_columns(path) -> dict:
     """A proposals.csv written by ``planner optimize`` carries site_id and tier columns."""
     try:
@@ -156,18 +174,14 @@ def _proposal_columns(path) -> dict:
 
 
 def cmd_coverage(args) -> int:
-    from . import load, pipeline, report
+    from . import pipeline, report
 
     t0 = time.perf_counter()
     progress = _progress_bar(not args.quiet)
-    ds = _load(args)
-    print(f"loaded {ds!r} in {time.perf_counter() - t0:.1f} s")
-    if ds.synthetic:
-        print("NOTE: this is the embedded SYNTHETIC demo county (示范县), not real data.")
+    ds = _load_and_announce(args, t0)
     added = None
     if args.add_facilities is not None:
-        added = load.read_facilities(args.add_facilities, crs=args.facilities_crs, default_tier="community_station",
-                                     **_proposal_columns(args.add_facilities))
+        added = _read_proposals(args.add_facilities, args.facilities_crs)
         print(f"evaluating {len(added)} proposed facilities from {args.add_facilities}")
     result = pipeline.analyze(
         ds, mode=args.mode, minutes=args.minutes, tiers=args.tiers,
@@ -239,10 +253,7 @@ def cmd_optimize(args) -> int:
         from ._errors import OptimizationError
 
         raise OptimizationError(f"{sc.objective} needs --new-sites P (or --budget B for max-coverage).")
-    ds = sc.load_data()
-    print(f"loaded {ds!r} in {time.perf_counter() - t0:.1f} s")
-    if ds.synthetic:
-        print("NOTE: this is the embedded SYNTHETIC demo county (示范县), not real data.")
+    ds = _announce(sc.load_data(), t0)
     before = sc.analyze(ds, progress=progress)
     print(f"before: {before.covered_population:,.0f} of {before.total_population:,.0f} residents within "
           f"{sc.minutes:g} min ({100 * before.covered_share:.1f} %)")
@@ -289,7 +300,7 @@ def cmd_optimize(args) -> int:
 def cmd_report(args) -> int:
     import dataclasses
 
-    from . import compliance, load, pipeline
+    from . import compliance, pipeline
     from .standards import Rules
 
     t0 = time.perf_counter()
@@ -297,14 +308,10 @@ def cmd_report(args) -> int:
     rules = compliance.load_rules(args.rules) if args.rules is not None else Rules()
     if args.minutes is not None:
         rules = dataclasses.replace(rules, coverage_minutes=args.minutes)
-    ds = _load(args)
-    print(f"loaded {ds!r} in {time.perf_counter() - t0:.1f} s")
-    if ds.synthetic:
-        print("NOTE: this is the embedded SYNTHETIC demo county (示范县), not real data.")
+    ds = _load_and_announce(args, t0)
     proposals = None
     if args.proposals is not None:
-        proposals = load.read_facilities(args.proposals, crs=args.facilities_crs, default_tier="community_station",
-                                         **_proposal_columns(args.proposals))
+        proposals = _read_proposals(args.proposals, args.facilities_crs)
         print(f"placing {len(proposals)} proposed sites from {args.proposals}")
     result = pipeline.analyze(
         ds, mode=args.mode, minutes=rules.coverage_minutes, tiers=args.tiers, isochrone_minutes=None,
@@ -321,9 +328,8 @@ def cmd_report(args) -> int:
 
 
 def load_proposals(path):
-    from . import load
-
-    return load.read_facilities(path, id_column="site_id", tier_column="tier")
+    """The proposals.csv written by ``planner optimize``."""
+    return _read_proposals(path, None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
