@@ -630,13 +630,41 @@ def build_network(
         length[eorder], t_uv[eorder], t_vu[eorder], hw[eorder], egeom[eorder], esrc[eorder]
     )
 
-    n = len(nxy)
-    fwd = _csr(n, eu, ev, t_uv, t_vu)
-    rev = _csr(n, ev, eu, t_uv, t_vu)  # reverse graph: arc v->u carries time of u->v
-    net = Network(
-        mode=tm,
-        crs=metric,
-        node_xy=nxy,
+    net = network_from_arrays(
+        tm, metric, nxy, eu, ev, length, t_uv, t_vu, hw.astype(object), egeom, esrc.astype(np.int64)
+    )
+    log.info(
+        "built %s graph: %s nodes, %s edges, %s arcs in %.2f s",
+        tm.name, f"{net.n_nodes:,}", f"{net.n_edges:,}", f"{net.n_arcs:,}", time.perf_counter() - t0,
+    )
+    return net
+
+
+def network_from_arrays(
+    mode: TravelMode,
+    crs: pyproj.CRS | str,
+    node_xy: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    length_m: np.ndarray,
+    time_uv_s: np.ndarray,
+    time_vu_s: np.ndarray,
+    edge_class: np.ndarray,
+    edge_geometry: np.ndarray,
+    edge_source: np.ndarray | None = None,
+) -> Network:
+    """A :class:`Network` from edge arrays (times in seconds, +inf where a direction is forbidden).
+
+    :func:`build_network` ends here; graphs made elsewhere (benchmarks, other routers) start here.
+    Nodes are used in the order given: renumber them along a space-filling curve first for speed.
+    """
+    n = len(node_xy)
+    fwd = _csr(n, edge_u, edge_v, time_uv_s, time_vu_s)
+    rev = _csr(n, edge_v, edge_u, time_uv_s, time_vu_s)  # reverse graph: arc v->u carries time of u->v
+    return Network(
+        mode=mode,
+        crs=pyproj.CRS.from_user_input(crs),
+        node_xy=node_xy,
         indptr=fwd[0],
         indices=fwd[1],
         weights=fwd[2],
@@ -645,20 +673,15 @@ def build_network(
         rindices=rev[1],
         rweights=rev[2],
         rarc_edge=rev[3],
-        edge_u=eu.astype(np.int32),
-        edge_v=ev.astype(np.int32),
-        edge_length_m=length,
-        edge_time_uv_s=t_uv,
-        edge_time_vu_s=t_vu,
-        edge_class=hw.astype(object),
-        edge_geometry=egeom,
-        edge_source=esrc.astype(np.int64),
+        edge_u=np.asarray(edge_u).astype(np.int32),
+        edge_v=np.asarray(edge_v).astype(np.int32),
+        edge_length_m=length_m,
+        edge_time_uv_s=time_uv_s,
+        edge_time_vu_s=time_vu_s,
+        edge_class=edge_class,
+        edge_geometry=edge_geometry,
+        edge_source=(np.arange(len(edge_u)) if edge_source is None else edge_source).astype(np.int64),
     )
-    log.info(
-        "built %s graph: %s nodes, %s edges, %s arcs in %.2f s",
-        tm.name, f"{net.n_nodes:,}", f"{net.n_edges:,}", f"{net.n_arcs:,}", time.perf_counter() - t0,
-    )
-    return net
 
 
 def _ranges(counts: np.ndarray) -> np.ndarray:
