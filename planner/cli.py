@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--budget", type=float, default=None, metavar="B", help="total budget (candidates need a cost column)")
     opt.add_argument("--cost-column", default="cost", help="candidate column with site costs for --budget (default: cost)")
     opt.add_argument("--target-share", type=float, default=None, help="min-sites: share of residents to cover (default 1.0)")
-    opt.add_argument("--tier", default=None, help="tier of the new sites (default community_station)")
+    opt.add_argument("--tier", nargs="+", default=None, metavar="TIER[:P[:MINUTES]]",
+                     help="tier of the new sites (default community_station); several as TIER:P[:MINUTES] "
+                          "site tiers together, e.g. --tier community_station:5 community_center:1")
     opt.add_argument("--candidates", type=Path, default=None,
                      help="candidate premises (CSV with lon, lat[, floor_area_m2, cost]); default: road junctions near uncovered residents")
     opt.add_argument("--spacing-m", type=float, default=None, help="spacing of generated candidates (default 300 m)")
@@ -219,13 +221,18 @@ def _scenario_from_args(args):
     for key, attr in (("speed_kmh", "speed_kmh"), ("access_max_m", "access_max_m"),
                       ("access_speed_factor", "access_speed_factor"), ("objective", "objective"),
                       ("new_sites", "new_sites"), ("budget", "budget"), ("target_share", "target_share"),
-                      ("new_tier", "tier"), ("spacing_m", "spacing_m"), ("capacity", "capacity"),
+                      ("spacing_m", "spacing_m"), ("capacity", "capacity"),
                       ("time_limit_s", "time_limit"), ("seed", "seed")):
         v = getattr(args, attr)
         if v is not None:
             changes[key] = v
     if args.tiers:
         changes["tiers"] = tuple(args.tiers)
+    if args.tier:
+        if len(args.tier) == 1 and ":" not in args.tier[0]:
+            changes["new_tier"] = args.tier[0]
+        else:
+            changes["tier_requests"] = tuple(args.tier)
     # --mode and --minutes have defaults: they override the scenario only when given explicitly
     argv = sys.argv[1:] if args._argv is None else args._argv
     if "--mode" in argv:
@@ -249,7 +256,8 @@ def cmd_optimize(args) -> int:
     t0 = time.perf_counter()
     progress = _progress_bar(not args.quiet)
     sc = _scenario_from_args(args)
-    if sc.objective in ("max-coverage", "min-time", "min-max-time") and sc.new_sites is None and sc.budget is None:
+    if (sc.objective in ("max-coverage", "min-time", "min-max-time") and sc.new_sites is None
+            and sc.budget is None and not sc.tier_requests):
         from ._errors import OptimizationError
 
         raise OptimizationError(f"{sc.objective} needs --new-sites P (or --budget B for max-coverage).")
@@ -271,13 +279,16 @@ def cmd_optimize(args) -> int:
                 "(or name it with --cost-column)."
             )
         costs = args.cost_column
-    run = siting.propose_sites(
-        before, objective=sc.objective, new_sites=sc.new_sites, budget=sc.budget, costs=costs,
-        capacity=sc.capacity, target_share=sc.target_share, candidates=cands, tier=sc.new_tier,
-        spacing_m=sc.spacing_m, time_limit_s=sc.time_limit_s, seed=sc.seed, progress=progress,
-    )
+    if sc.tier_requests:
+        run = sc.optimize(before, progress=progress)
+    else:
+        run = siting.propose_sites(
+            before, objective=sc.objective, new_sites=sc.new_sites, budget=sc.budget, costs=costs,
+            capacity=sc.capacity, target_share=sc.target_share, candidates=cands, tier=sc.new_tier,
+            spacing_m=sc.spacing_m, time_limit_s=sc.time_limit_s, seed=sc.seed, progress=progress,
+        )
     s = run.solution
-    print(f"{sc.objective}: {len(run.proposals)} new sites from {len(run.candidates):,} candidates; objective "
+    print(f"{run.objective_name}: {len(run.proposals)} new sites from {len(run.candidates):,} candidates; objective "
           f"{s.objective:,.1f}, bound {s.bound:,.1f}, gap {100 * s.gap:.2f} % ({s.status}, {s.solver}, {s.seconds:.2f} s)")
     print(f"after: {run.covered_population_after:,.0f} residents within {sc.minutes:g} min "
           f"(+{run.covered_population_after - run.covered_population_before:,.0f})")

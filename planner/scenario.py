@@ -59,6 +59,9 @@ class Scenario:
     seed : int
     proposed : tuple of (lon, lat, tier)
         Sites a person proposed by hand (evaluated, not optimized).
+    tier_requests : tuple of str
+        Multi-tier siting: ``"TIER:P[:MINUTES]"`` per tier (e.g. ``"community_station:5"``,
+        ``"community_center:1"``); when given, ``new_tier`` and ``new_sites`` are not used.
     """
 
     name: str = "scenario"
@@ -86,9 +89,11 @@ class Scenario:
     time_limit_s: float = 60.0
     seed: int = 0
     proposed: tuple[tuple[float, float, str], ...] = ()
+    tier_requests: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tiers", tuple(self.tiers))
+        object.__setattr__(self, "tier_requests", tuple(self.tier_requests))
         object.__setattr__(self, "proposed", tuple((float(a), float(b), str(t)) for a, b, t in self.proposed))
         problems = []
         if self.mode not in MODES:
@@ -118,6 +123,17 @@ class Scenario:
             v = getattr(self, k)
             if v is not None and not (math.isfinite(v) and v >= 0):
                 problems.append(f"{k} must be a non-negative number, got {v!r}")
+        for text in self.tier_requests:
+            from ._errors import InputError
+            from .siting import TierRequest
+
+            try:
+                req = TierRequest.parse(text)
+            except InputError as exc:
+                problems.append(str(exc).rstrip("."))
+                continue
+            if req.tier not in TIERS:
+                problems.append(f"tier_requests: unknown tier {req.tier!r}")
         if problems:
             raise ScenarioError(f"scenario {self.name!r}: " + "; ".join(problems) + ".")
 
@@ -126,6 +142,7 @@ class Scenario:
         """Plain types only; ``None`` fields are left out (TOML has no null)."""
         d = dataclasses.asdict(self)
         d["tiers"] = list(self.tiers)
+        d["tier_requests"] = list(self.tier_requests)
         d["proposed"] = [{"lon": a, "lat": b, "tier": t} for a, b, t in self.proposed]
         return {k: v for k, v in d.items() if v is not None}
 
@@ -144,8 +161,9 @@ class Scenario:
                 d["proposed"] = tuple((p["lon"], p["lat"], p.get("tier", "community_station")) for p in d["proposed"])
             except (TypeError, KeyError) as exc:
                 raise ScenarioError(f"{source}: 'proposed' must be a list of tables with lon, lat, tier ({exc}).") from exc
-        if "tiers" in d:
-            d["tiers"] = tuple(d["tiers"])
+        for key in ("tiers", "tier_requests"):
+            if key in d:
+                d[key] = tuple(d[key])
         try:
             return cls(**d)
         except TypeError as exc:
@@ -225,6 +243,11 @@ class Scenario:
         if self.candidates != "uncovered":
             cands = siting.candidate_sites(result, source=self.candidates, path=self.candidates_file or None,
                                            tier=self.new_tier, spacing_m=self.spacing_m)
+        if self.tier_requests:
+            return siting.propose_multi_tier(
+                result, [siting.TierRequest.parse(t) for t in self.tier_requests], candidates=cands,
+                spacing_m=self.spacing_m, time_limit_s=self.time_limit_s, seed=self.seed, progress=progress,
+            )
         return siting.propose_sites(
             result, objective=self.objective, new_sites=self.new_sites, budget=self.budget,
             target_share=self.target_share, candidates=cands, tier=self.new_tier,

@@ -519,3 +519,105 @@ def write_proposals(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
     js = out / "solution.json"
     js.write_text(json.dumps(run.summary(), indent=2, ensure_ascii=False), encoding="utf-8")
     return {"proposals_csv": csv, "proposals_gpkg": gpkg, "solution": js}
+
+
+#: Which lower tiers' need a facility of a tier also meets (a center also does a station's job).
+SERVES: dict[str, tuple[str, ...]] = {
+    "community_center": ("community_station", "family_doctor_point"),
+    "community_station": ("family_doctor_point",),
+    "township_center": ("village_clinic",),
+    "hospital": ("community_center", "community_station", "family_doctor_point", "township_center",
+                 "village_clinic"),
+}
+
+
+@dataclass(frozen=True)
+class TierRequest:
+    """One tier of a multi-tier siting run: how many new sites and within how many minutes."""
+
+    tier: str
+    new_sites: int
+    minutes: float | None = None  # default: the analysis threshold
+
+    @classmethod
+    def parse(cls, text: str) -> TierRequest:
+        """``"community_station:5"`` or ``"community_center:1:20"`` (tier, p, minutes)."""
+        parts = text.split(":")
+        try:
+            tier = parts[0]
+            p = int(parts[1]) if len(parts) > 1 else 1
+            m = float(parts[2]) if len(parts) > 2 else None
+        except ValueError as exc:
+            raise InputError(f"--tier {text!r}: expected TIER:P[:MINUTES], e.g. community_station:5 ({exc}).") from exc
+        return cls(tier, p, m)
+
+
+def propose_multi_tier(
+    result,
+    requests: Sequence[TierRequest],
+    *,
+    candidates: gpd.GeoDataFrame | None = None,
+    spacing_m: float = 300.0,
+    time_limit_s: float = 60.0,
+    mip_gap: float = 0.005,
+    method: str = "auto",
+    seed: int = 0,
+    progress=None,
+) -> SitingRun:
+    """Site several tiers at once (e.g. stations and centers, or village clinics and township
+    centers), each with its own number of sites and time threshold.
+
+    Each tier's need is met by existing facilities of that tier or of a tier that serves it
+    (:data:`SERVES`), and by new sites likewise; a candidate site hosts at most one tier. The
+    objective is the population covered summed over tiers (:func:`planner.optimize.solve_multi_tier`).
+    """
+    from . import optimize as opt
+
+    t0 = time.perf_counter()
+    if not requests:
+        raise OptimizationError("no tiers requested. Fix: pass e.g. --tier community_station:5 community_center:1.")
+    names = [r.tier for r in requests]
+    bad = [t for t in names if t not in standards.TIERS]
+    if bad:
+        raise InputError(f"unknown tiers {bad}. Fix: use some of {', '.join(standards.TIERS)}.")
+    if len(set(names)) != len(names):
+        raise OptimizationError(f"a tier is requested twice: {names}. Fix: name each tier once.")
+    if candidates is None:
+        candidates = candidate_sites(result, tier=names[0], spacing_m=spacing_m)
+    if len(candidates) == 0:
+        raise OptimizationError("no candidate sites. Fix: pass candidates, or raise the threshold.")
+    minutes = {r.tier: float(r.minutes or result.settings.minutes) for r in requests}
+    prob = siting_problem(result, candidates, cutoff_minutes=max(minutes.values()))
+    dem = result.demand
+    pts = dem.geometry.iloc[prob.demand_index].representative_point()
+    att = result.network.snap(pts)
+    fac = result.facilities
+    specs = []
+    for r in requests:
+        serving = [r.tier] + [t for t, low in SERVES.items() if r.tier in low]
+        ex = fac[fac["tier"].isin(serving)]
+        if len(ex):
+            t_ex = access.nearest_facility(result.network, ex, att, max_minutes=minutes[r.tier]).time_s
+        else:
+            t_ex = np.full(len(att), np.inf)
+        m = prob.sets.time_s.copy()
+        m.data = (m.data <= minutes[r.tier] * 60 + 1e-9).astype(np.int8)
+        m.eliminate_zeros()
+        specs.append(opt.TierSpec(
+            name=r.tier, cover=m, p=r.new_sites, covered_by_existing=t_ex <= minutes[r.tier] * 60 + 1e-9,
+            serves=tuple(t for t in SERVES.get(r.tier, ()) if t in names),
+        ))
+    sol = opt.solve_multi_tier(specs, prob.weights, method=method, time_limit_s=time_limit_s,
+                               mip_gap=mip_gap, seed=seed, progress=progress)
+    chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
+    chosen["tier"] = np.asarray(sol.tier_of_selected, dtype=object)
+    proposals = _proposal_frame(chosen, names[0])
+    ev = evaluate_sites(result, proposals)
+    proposals["newly_covered_population"] = ev.per_site["newly_covered_population"].to_numpy()
+    return SitingRun(
+        proposals=proposals, solution=sol, objective_name="multi-tier max-coverage",
+        covered_population_before=result.covered_population,
+        covered_population_after=ev.covered_population_after,
+        total_population=result.total_population, candidates=candidates,
+        seconds=time.perf_counter() - t0,
+    )

@@ -121,3 +121,21 @@ def test_evaluate_no_sites_changes_nothing(result):
     assert ev.newly_covered_population == 0
     assert ev.covered_population_after == result.covered_population
     assert len(ev.per_site) == 0 and len(ev.nearest_changed) == 0
+
+
+def test_multi_tier_respects_each_tier(result, tmp_path):
+    reqs = [siting.TierRequest("community_station", 3), siting.TierRequest("community_center", 1)]
+    run = siting.propose_multi_tier(result, reqs, time_limit_s=30)
+    tiers = run.proposals["tier"].value_counts()
+    assert tiers.get("community_station", 0) <= 3 and tiers.get("community_center", 0) <= 1
+    assert run.proposals["site_id"].is_unique  # one tier per site
+    assert run.solution.objective <= run.solution.bound + 1e-6
+    assert run.covered_population_after >= run.covered_population_before
+    sc = Scenario(objective="max-coverage", tier_requests=("community_station:3", "community_center:1"))
+    assert Scenario.load(sc.save(tmp_path / "mt.toml")) == sc
+    with pytest.raises(ScenarioError, match="unknown tier 'clinic'"):
+        Scenario(tier_requests=("clinic:2",))
+    with pytest.raises(planner.InputError, match="TIER:P"):
+        siting.TierRequest.parse("community_station:many")
+    with pytest.raises(OptimizationError, match="twice"):
+        siting.propose_multi_tier(result, [reqs[0], reqs[0]])
