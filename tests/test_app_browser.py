@@ -105,6 +105,7 @@ def server(tmp_path_factory):
 
 
 def test_app_in_chromium(server):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import sync_playwright
 
     ds = planner.load_demo()
@@ -188,17 +189,27 @@ def test_app_in_chromium(server):
                 box = frame_loc.locator(
                     ".leaflet-container"
                 ).bounding_box()  # the page may have moved
-                t0 = time.perf_counter()
-                page.mouse.click(box["x"] + x, box["y"] + y)
-                frame.wait_for_function(
-                    "document.querySelectorAll('.planner-pending').length >= 1",
-                    timeout=10_000,
-                    polling=10,
-                )
-                marks.append(time.perf_counter() - t0)
-                page.wait_for_function(
-                    f"() => ({_REMOVE_BUTTONS_JS})() > {before}", timeout=30_000, polling="raf"
-                )
+                # a click that lands while the app is still rerunning (a loaded CI machine) can
+                # be lost: click once more, and time from the click that registered
+                for attempt in range(2):
+                    t0 = time.perf_counter()
+                    page.mouse.click(box["x"] + x, box["y"] + y)
+                    try:
+                        frame.wait_for_function(
+                            "document.querySelectorAll('.planner-pending').length >= 1",
+                            timeout=10_000,
+                            polling=10,
+                        )
+                        mark = time.perf_counter() - t0
+                        page.wait_for_function(
+                            f"() => ({_REMOVE_BUTTONS_JS})() > {before}", timeout=30_000, polling="raf"
+                        )
+                        break
+                    except PlaywrightTimeoutError:
+                        if attempt == 1:
+                            raise
+                        print(f"click {i + 1} was not registered; clicking again")
+                marks.append(mark)
                 t1 = time.perf_counter()
                 frame.wait_for_function(
                     f"document.querySelectorAll('.leaflet-marker-pane .planner-proposal').length >= {i + 1}",
