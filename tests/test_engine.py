@@ -478,3 +478,17 @@ def test_network_from_arrays_equals_build_network():
             assert np.array_equal(getattr(a, name), getattr(b, name)), name
         for name in ("weights", "rweights", "node_xy", "edge_length_m"):
             assert np.allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-9), name
+        # a city-like graph: the bucket kernels equal the heap kernels on 60 sources
+        rng = np.random.default_rng(1)
+        seeds = rng.choice(a.n_nodes, 60, replace=False).astype(np.int32)
+        offs = rng.uniform(0, 30, 60)
+        ptr = np.arange(61, dtype=np.int64)
+        cutoff = 300.0 if mode == "drive" else 900.0
+        out = E.reach_batch(a.rindptr, a.rindices, a.rweights, ptr, seeds, offs, cutoff)
+        heap = E.reach_batch_heap(a.rindptr, a.rindices, a.rweights, ptr, seeds, offs, cutoff)
+        assert np.array_equal(out[0], heap[0]) and np.array_equal(out[2], heap[2])
+        labels = np.arange(60, dtype=np.int64)
+        d, lab = E.nearest_source(a.rindptr, a.rindices, a.rweights, seeds, offs, labels, np.inf)
+        dh, labh = E.nearest_source_heap(a.rindptr, a.rindices, a.rweights, seeds, offs, labels,
+                                         np.inf)
+        assert np.array_equal(d, dh) and np.array_equal(lab, labh)
