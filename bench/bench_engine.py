@@ -877,7 +877,7 @@ def write_results(args: argparse.Namespace, started: float, load_before: str) ->
         "`np.unique(key, axis=0)` over ~5M rounded vertex coordinates (~6 s). A 1-D key "
         "(x_key * (span_y + 1) + y_key, int64) gives the same nodes in the same order in "
         "~0.4 s; `_csr`'s `np.lexsort((b, a))` as `np.argsort(a * n + b, kind='stable')` is "
-        "~2x faster. Shapely geometry creation is ~10 % of the build, not the bottleneck.",
+        "~2x faster. Shapely geometry creation is ~10-20 % of the build, not the bottleneck.",
         "",
         "## Method",
         "",
