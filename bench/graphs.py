@@ -25,7 +25,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from planner import network as _net
@@ -254,28 +253,8 @@ def network_from_arrays(
         egeom = shapely.linestrings(coords, indices=np.repeat(np.arange(len(eu)), 3))
     else:
         egeom = np.full(len(eu), None, dtype=object)
-    n = len(nxy)
-    fwd = _net._csr(n, eu, ev, t_uv, t_vu)
-    rev = _net._csr(n, ev, eu, t_uv, t_vu)
-    return _net.Network(
-        mode=tm,
-        crs=pyproj.CRS.from_user_input(city.crs),
-        node_xy=nxy,
-        indptr=fwd[0],
-        indices=fwd[1],
-        weights=fwd[2],
-        arc_edge=fwd[3],
-        rindptr=rev[0],
-        rindices=rev[1],
-        rweights=rev[2],
-        rarc_edge=rev[3],
-        edge_u=eu.astype(np.int32),
-        edge_v=ev.astype(np.int32),
-        edge_length_m=length,
-        edge_time_uv_s=t_uv,
-        edge_time_vu_s=t_vu,
-        edge_class=np.asarray(classes, dtype=object)[hw],
-        edge_geometry=egeom,
+    return _net.network_from_arrays(
+        tm, city.crs, nxy, eu, ev, length, t_uv, t_vu, np.asarray(classes, dtype=object)[hw], egeom
     )
 
 
