@@ -120,7 +120,7 @@ def reach(
     np.cumsum(counts[by_space], out=s_ptr[1:])
     pick = np.repeat(src.src_ptr[:-1][by_space], counts[by_space]) + _ranges(counts[by_space])
     s_nodes, s_times = src.seed_nodes[pick], src.seed_times[pick]
-    chunks = _chunks(n, max(1, threads) * 4 if n > 64 else 1)
+    chunks = _source_chunks(n, threads)
 
     def run(bounds: tuple[int, int]):
         a, b = bounds
@@ -157,6 +157,11 @@ def reach(
         n, f"{len(out.nodes):,}", minutes, time.perf_counter() - t0,
     )
     return out
+
+
+def _source_chunks(n: int, threads: int) -> list[tuple[int, int]]:
+    """Work units for the thread pool: four per thread, one for small batches."""
+    return _chunks(n, max(1, threads) * 4 if n > 64 else 1)
 
 
 def _chunks(n: int, k: int) -> list[tuple[int, int]]:
@@ -306,6 +311,49 @@ class CoverageSets:
         return int(self.time_s.nnz)
 
 
+@dataclass(frozen=True, eq=False)
+class _CoverJob:
+    """What both coverage kernels need: seeds, demand attached to nodes, same-edge pairs."""
+
+    network: Network
+    src: Sources
+    n_pts: int
+    cutoff: float
+    node_ptr: np.ndarray
+    pid: np.ndarray
+    tt: np.ndarray
+    ex_ptr: np.ndarray
+    ex_dem: np.ndarray
+    ex_t: np.ndarray
+    chunks: list
+
+    @property
+    def n_src(self) -> int:
+        return len(self.src)
+
+    @classmethod
+    def prepare(cls, network, facilities, points, minutes, threads) -> _CoverJob:
+        src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
+        att = points if isinstance(points, Attachment) else network.snap(points)
+        cutoff = float(minutes) * 60.0
+        node_ptr, pid, tt = _demand_at_nodes(network, att)
+        ex_ptr, ex_dem, ex_t = _direct_pairs(att, src, cutoff)
+        return cls(network, src, len(att), cutoff, node_ptr, pid, tt, ex_ptr, ex_dem, ex_t,
+                   _source_chunks(len(src), threads))
+
+    def chunk_args(self, bounds: tuple[int, int]):
+        """Kernel arguments for sources ``a:b``: (search and demand arrays, same-edge pairs)."""
+        a, b = bounds
+        src, net = self.src, self.network
+        s0, s1 = src.src_ptr[a], src.src_ptr[b]
+        e0, e1 = self.ex_ptr[a], self.ex_ptr[b]
+        search = (net.rindptr, net.rindices, net.rweights, src.src_ptr[a : b + 1] - s0,
+                  src.seed_nodes[s0:s1], src.seed_times[s0:s1], self.cutoff,
+                  self.node_ptr, self.pid, self.tt)
+        direct = (self.ex_ptr[a : b + 1] - e0, self.ex_dem[e0:e1], self.ex_t[e0:e1])
+        return search, direct
+
+
 def coverage_sets(
     network: Network,
     facilities: Any,
@@ -321,26 +369,14 @@ def coverage_sets(
     """
     from scipy import sparse
 
-    src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
-    att = points if isinstance(points, Attachment) else network.snap(points)
-    cutoff = float(minutes) * 60.0
-    n_pts, n_src = len(att), len(src)
     # -- engine (bench/bench_engine.py): direct pairs go into the kernel, a compiled transpose
     # replaces the lexsort; int32 columns, float64 times --------------------------------------
-    node_ptr, pid, tt = _demand_at_nodes(network, att)
-    ex_ptr, ex_dem, ex_t = _direct_pairs(att, src, cutoff)
-    chunks = _chunks(n_src, max(1, threads) * 4 if n_src > 64 else 1)
+    job = _CoverJob.prepare(network, facilities, points, minutes, threads)
+    n_pts, n_src, cutoff, chunks = job.n_pts, job.n_src, job.cutoff, job.chunks
 
     def run(bounds):
-        a, b = bounds
-        ptr = src.src_ptr[a : b + 1] - src.src_ptr[a]
-        s0, s1 = src.src_ptr[a], src.src_ptr[b]
-        e0, e1 = ex_ptr[a], ex_ptr[b]
-        return _engine.cover_pairs(
-            network.rindptr, network.rindices, network.rweights, ptr, src.seed_nodes[s0:s1],
-            src.seed_times[s0:s1], cutoff, node_ptr, pid, tt, n_pts,
-            ex_ptr[a : b + 1] - e0, ex_dem[e0:e1], ex_t[e0:e1],
-        )
+        search, direct = job.chunk_args(bounds)
+        return _engine.cover_pairs(*search, n_pts, *direct)
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         parts = list(pool.map(run, chunks))
@@ -459,29 +495,17 @@ def coverage_bitset(
     Same pairs as ``coverage_sets(...).cover``; memory is n_points x n_facilities / 8 bytes
     whatever the density.
     """
-    src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
-    att = points if isinstance(points, Attachment) else network.snap(points)
-    cutoff = float(minutes) * 60.0
-    n_pts, n_src = len(att), len(src)
-    node_ptr, pid, tt = _demand_at_nodes(network, att)
-    ex_ptr, ex_dem, ex_t = _direct_pairs(att, src, cutoff)
-    bits = np.zeros((n_src, (n_pts + 63) // 64), dtype=np.uint64)
-    chunks = _chunks(n_src, max(1, threads) * 4 if n_src > 64 else 1)
+    job = _CoverJob.prepare(network, facilities, points, minutes, threads)
+    bits = np.zeros((job.n_src, (job.n_pts + 63) // 64), dtype=np.uint64)
+    chunks = job.chunks
 
     def run(bounds):
-        a, b = bounds
-        ptr = src.src_ptr[a : b + 1] - src.src_ptr[a]
-        s0, s1 = src.src_ptr[a], src.src_ptr[b]
-        e0, e1 = ex_ptr[a], ex_ptr[b]
-        return _engine.cover_bits(
-            network.rindptr, network.rindices, network.rweights, ptr, src.seed_nodes[s0:s1],
-            src.seed_times[s0:s1], cutoff, node_ptr, pid, tt, bits, a,
-            ex_ptr[a : b + 1] - e0, ex_dem[e0:e1], ex_t[e0:e1],
-        )
+        search, direct = job.chunk_args(bounds)
+        return _engine.cover_bits(*search, bits, bounds[0], *direct)
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(run, chunks))
-    return CoverageBits(bits, n_pts, cutoff)
+    return CoverageBits(bits, job.n_pts, job.cutoff)
 
 
 # -- end engine ----------------------------------------------------------------------------------
