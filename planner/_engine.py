@@ -236,6 +236,16 @@ def _workspace(n, m, n_seeds, n_slots):
 
 
 @njit(cache=True, nogil=True)
+def _bucket_setup(n, indices, weights, seed_nodes, seed_times, cutoff, delta):
+    """Bucket width and work arrays of one batch of bucket-queue searches."""
+    span = _slot_span(weights, seed_times, cutoff)
+    inv = _inv_delta(delta, weights, span)
+    dist, state, order, order_t, head, pool_node, pool_next = _workspace(
+        n, indices.shape[0], seed_nodes.shape[0], _n_slots(span, inv))
+    return inv, dist, state, order, order_t, head, pool_node, pool_next
+
+
+@njit(cache=True, nogil=True)
 def _compact(state, head, pool_node, pool_next, nq):
     """Drop the stale entries of every bucket (only if the pool ever fills up)."""
     keep_node = np.empty(nq, dtype=np.int32)
@@ -432,10 +442,8 @@ def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     """
     n = indptr.shape[0] - 1
     n_src = src_ptr.shape[0] - 1
-    span = _slot_span(weights, seed_times, cutoff)
-    inv = _inv_delta(delta, weights, span)
-    dist, state, order, order_t, head, pool_node, pool_next = _workspace(
-        n, indices.shape[0], seed_nodes.shape[0], _n_slots(span, inv))
+    inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
+        n, indices, weights, seed_nodes, seed_times, cutoff, delta)
     label = np.empty(0, dtype=np.int64)
     start = np.zeros(n_src, dtype=np.int64)
     count_of = np.zeros(n_src, dtype=np.int64)
@@ -537,10 +545,8 @@ def nearest_source(indptr, indices, weights, seed_nodes, seed_times, seed_labels
     lowest of their labels (so the answer does not depend on the order of the search).
     """
     n = indptr.shape[0] - 1
-    span = _slot_span(weights, seed_times, cutoff)
-    inv = _inv_delta(delta, weights, span)
-    dist, state, order, order_t, head, pool_node, pool_next = _workspace(
-        n, indices.shape[0], seed_nodes.shape[0], _n_slots(span, inv))
+    inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
+        n, indices, weights, seed_nodes, seed_times, cutoff, delta)
     label = np.empty(n, dtype=np.int64)
     count = _bucket_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, inv,
                          dist, state, order, order_t, head, pool_node, pool_next, label, seed_labels,
@@ -675,10 +681,8 @@ def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
     """
     n = indptr.shape[0] - 1
     n_src = src_ptr.shape[0] - 1
-    span = _slot_span(weights, seed_times, cutoff)
-    inv = _inv_delta(delta, weights, span)
-    dist, state, order, order_t, head, pool_node, pool_next = _workspace(
-        n, indices.shape[0], seed_nodes.shape[0], _n_slots(span, inv))
+    inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
+        n, indices, weights, seed_nodes, seed_times, cutoff, delta)
     no_label = np.empty(0, dtype=np.int64)
     best = np.full(n_demand, INF)
     seen = np.empty(n_demand, dtype=np.int64)
@@ -735,10 +739,8 @@ def cover_bits(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     threads share nothing when they own different rows. Returns the number of pairs set.
     """
     n = indptr.shape[0] - 1
-    span = _slot_span(weights, seed_times, cutoff)
-    inv = _inv_delta(delta, weights, span)
-    dist, state, order, order_t, head, pool_node, pool_next = _workspace(
-        n, indices.shape[0], seed_nodes.shape[0], _n_slots(span, inv))
+    inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
+        n, indices, weights, seed_nodes, seed_times, cutoff, delta)
     no_label = np.empty(0, dtype=np.int64)
     total = 0
     one = np.uint64(1)
