@@ -244,6 +244,10 @@ class Attachment:
     def __len__(self) -> int:
         return len(self.edge)
 
+    def take(self, rows: np.ndarray) -> Attachment:
+        """The attachment of a subset of the points (no second spatial query)."""
+        return Attachment(**{f.name: getattr(self, f.name)[rows] for f in dataclasses.fields(self)})
+
 
 @dataclass(eq=False)
 class Network:

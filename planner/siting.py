@@ -76,8 +76,8 @@ def candidate_sites(
         if source == "uncovered":
             if result.demand is None:
                 raise InputError("candidates from uncovered demand need population. Fix: load a population file or use source='nodes'.")
-            unc = result.demand[~result.demand["covered"] & result.demand["reachable"]]
-            nodes = _nodes_near(net, unc, result.settings.minutes)
+            rows = np.flatnonzero(~result.demand["covered"].to_numpy() & result.demand["reachable"].to_numpy())
+            nodes = _nodes_near(net, _demand_attachment(result).take(rows), result.settings.minutes)
         else:
             nodes = np.arange(net.n_nodes)
         xy = net.node_xy[nodes]
@@ -122,13 +122,13 @@ def candidate_sites(
     return gdf
 
 
-def _nodes_near(net, demand: gpd.GeoDataFrame, minutes: float) -> np.ndarray:
-    """Nodes a resident of ``demand`` can reach within ``minutes`` (forward search from them)."""
+def _nodes_near(net, att, minutes: float) -> np.ndarray:
+    """Nodes the residents joined to the network by ``att`` can reach within ``minutes``
+    (forward search from them)."""
     from . import _engine
 
-    if len(demand) == 0:
+    if len(att) == 0:
         return np.zeros(0, dtype=np.int64)
-    att = net.snap(demand.geometry.representative_point())
     ok = att.reachable
     seeds = np.concatenate([att.u[ok], att.v[ok]]).astype(np.int32)
     times = np.concatenate([att.to_u_s[ok], att.to_v_s[ok]])
@@ -158,6 +158,7 @@ class SitingProblem:
 
     weights: np.ndarray
     demand_index: np.ndarray  # rows of result.demand used
+    attachment: Any  # those rows joined to the network
     existing_time_s: np.ndarray
     candidates: gpd.GeoDataFrame
     sets: access.CoverageSets
@@ -178,12 +179,12 @@ def siting_problem(result, candidates: gpd.GeoDataFrame, *, minutes: float | Non
     mins = float(minutes or result.settings.minutes)
     dem = result.demand
     use = np.flatnonzero((dem["population"].to_numpy() > 0) & dem["reachable"].to_numpy())
-    pts = dem.geometry.iloc[use].representative_point()
-    att = result.network.snap(pts)
+    att = _demand_attachment(result).take(use)
     sets = access.coverage_sets(result.network, candidates, att, minutes=cutoff_minutes or mins)
     t_exist = dem["minutes"].to_numpy(float)[use] * 60.0
     return SitingProblem(
-        weights=dem["population"].to_numpy(float)[use], demand_index=use, existing_time_s=t_exist,
+        weights=dem["population"].to_numpy(float)[use], demand_index=use, attachment=att,
+        existing_time_s=t_exist,
         candidates=candidates, sets=sets, minutes=mins,
     )
 
@@ -588,9 +589,7 @@ def propose_multi_tier(
         raise OptimizationError("no candidate sites. Fix: pass candidates, or raise the threshold.")
     minutes = {r.tier: float(r.minutes or result.settings.minutes) for r in requests}
     prob = siting_problem(result, candidates, cutoff_minutes=max(minutes.values()))
-    dem = result.demand
-    pts = dem.geometry.iloc[prob.demand_index].representative_point()
-    att = result.network.snap(pts)
+    att = prob.attachment
     fac = result.facilities
     specs = []
     for r in requests:
