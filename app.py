@@ -18,7 +18,8 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -570,62 +571,95 @@ sb.header(T("map_header"))
 sb.toggle(T("basemap"), key="w_basemap", help=T("basemap_help"))
 
 # ---------------------------------------------------------------------------------------------
-# Main area: compute (cached), process a map click, then draw
+# Main area (a fragment): compute (cached), process a map click, then draw the panels
 # ---------------------------------------------------------------------------------------------
 
-try:
-    sc = ss.scenario = scenario_from_widgets()
-except planner.PlannerError as exc:
-    st.error(T("error_where", what=T("tab_scenarios"), message=str(exc)))
-    sc = ss.scenario
-st.title(T("title"))
-st.caption(T("subtitle", minutes=sc.minutes))
-banner = st.container()
-# the map column stays put; messages and progress go to the side column, whose content may move
-col_map, col_side = st.columns([5, 2], gap="medium")
-notices = col_side.container()
-progress = Progress(col_side.container())
 
-if not ss.w_tiers:
-    st.error(T("tiers_empty"))
-    st.stop()
+def fmt_kind(v: str) -> str:
+    return T(f"kind_{v}") if v else ""
 
-key = aps.data_key(sc)
-settings = aps.coverage_settings(sc)
-ds = result = None
-with guard(T("progress_network")):
-    ds = progress.run(T("progress_data"), cached_dataset, key)
-    result = progress.run(T("progress_network"), cached_result, key, settings)
-if ds is None or result is None:
-    st.stop()
-if ds.synthetic:
-    banner.warning(T("synthetic_banner"))
-if ds.sources.get("warnings"):
-    banner.info(T("data_warning", text=ds.sources["warnings"]))
 
-# a click on the map (stored by the map component before this run) adds a station
-clicked = (ss.get(MAP_KEY) or {}).get("last_clicked")
-if clicked and clicked != ss.last_click:
-    ss.last_click = clicked
-    if ss.w_click_adds and result.demand is not None:
-        add_site(float(clicked["lng"]), float(clicked["lat"]), ss.w_new_tier, result)
-        sc = ss.scenario
+def fmt_status(v: str) -> str:
+    return T(f"status_{v}")
 
-if ss.notice:  # from a callback or a click: shown once
-    getattr(notices, ss.notice[0])(ss.notice[1])
-    ss.notice = None
 
-whatif = None
-with guard(T("tab_whatif")):
-    whatif = cached_whatif(key, settings, sc.proposed)
-std_units, std_summary = cached_standards(key, settings)
+def township_table(result: planner.CoverageResult, whatif: aps.WhatIf | None) -> pd.DataFrame:
+    tab = result.admin_summary
+    t = tab[tab["level"] == "township"].copy()
+    out = pd.DataFrame(
+        {
+            T("col_unit"): t["admin_name"].to_numpy(),
+            T("col_kind"): [fmt_kind(k) for k in t["kind"]],
+            T("col_population"): t["population"].round().to_numpy(),
+            T("col_covered"): t["covered_population"].round().to_numpy(),
+            T("col_uncovered"): t["uncovered_population"].round().to_numpy(),
+            T("col_share"): (100 * t["covered_share"]).round(1).to_numpy(),
+            T("col_mean_minutes"): t["mean_minutes"].round(1).to_numpy(),
+        }
+    )
+    if whatif is not None:
+        pa = whatif.per_admin
+        gain = pa[pa["level"] == "township"].set_index("admin_code")["newly_covered_population"]
+        g = t["admin_code"].map(gain).fillna(0.0).to_numpy()
+        out[T("col_newly")] = g.round()
+        out[T("col_share_after")] = (
+            100 * (t["covered_population"].to_numpy() + g) / t["population"].to_numpy()
+        ).round(1)
+    return out
 
-opt = ss.opt if ss.opt and ss.opt.get("data") == key else None
-opt_run = opt["run"] if opt else None
 
-# the numbers are sent before the map, so that they show first after a click
-# --- headline numbers and the what-if panel --------------------------------------------------
-with col_side:
+def standards_table(summary: pd.DataFrame) -> pd.DataFrame:
+    rules = planner.Rules()
+    rows = []
+    for r in summary.itertuples():
+        label, req = aps.rule_text(r.rule, LANG, minutes=rules.coverage_minutes)
+        if r.rule == "R1":
+            fig = f"{100 * r.figure:.1f} %"
+        elif r.rule in ("R2", "RF"):
+            fig = f"{r.figure:,.0f}" if pd.notna(r.figure) else "–"
+        else:
+            fig = "–"
+        rows.append(
+            {
+                T("col_rule"): f"{r.rule} {label}",
+                T("col_requirement"): req,
+                T("col_units"): r.units,
+                T("col_met"): r.met,
+                T("col_shared"): r.shared,
+                T("col_missing"): r.missing,
+                T("col_compliance"): round(100 * r.share_met, 1) if pd.notna(r.share_met) else None,
+                T("col_figure"): fig,
+                T("col_source"): aps.RULES[r.rule]["source"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fmt_figure(rule: str, v: float) -> str:
+    if pd.isna(v):
+        return "–"
+    return f"{100 * v:.1f} %" if rule == "R1" else f"{v:,.0f}"
+
+
+@dataclass(frozen=True)
+class View:
+    """What the panels of one run draw from."""
+
+    sc: Scenario
+    ds: planner.Dataset
+    result: planner.CoverageResult
+    key: tuple[str, ...]
+    settings: CoverageSettings
+    whatif: aps.WhatIf | None
+    std_units: pd.DataFrame
+    std_summary: pd.DataFrame
+    opt: dict | None
+    opt_run: Any
+
+
+def side_panel(v: View) -> None:
+    """Headline numbers and the what-if panel (sent before the map, so they show first)."""
+    sc, result, whatif = v.sc, v.result, v.whatif
     st.subheader(T("headline"))
     if result.has_population:
         c1, c2 = st.columns(2)
@@ -709,8 +743,10 @@ with col_side:
             st.caption(T("no_proposals"))
     ss.just_added = None
 
-# --- the map ----------------------------------------------------------------------------------
-with col_map:
+
+def map_panel(v: View, progress: Progress) -> None:
+    """The map: the cached base map and this run's what-if and optimizer layers."""
+    key, settings, whatif, opt_run = v.key, v.settings, v.whatif, v.opt_run
     with guard(T("progress_map")):
         payload = progress.run(
             T("progress_map"), cached_payload, key, settings, LANG, bool(ss.w_basemap)
@@ -719,94 +755,15 @@ with col_map:
             whatif, opt_run.proposals if opt_run is not None else None, lang=LANG
         )
         aps.show_map(payload, groups, key=MAP_KEY, height=660)
-progress.finish()
 
 
-# --- tables ------------------------------------------------------------------------------------
-
-
-def fmt_kind(v: str) -> str:
-    return T(f"kind_{v}") if v else ""
-
-
-def fmt_status(v: str) -> str:
-    return T(f"status_{v}")
-
-
-def township_table() -> pd.DataFrame:
-    tab = result.admin_summary
-    t = tab[tab["level"] == "township"].copy()
-    out = pd.DataFrame(
-        {
-            T("col_unit"): t["admin_name"].to_numpy(),
-            T("col_kind"): [fmt_kind(k) for k in t["kind"]],
-            T("col_population"): t["population"].round().to_numpy(),
-            T("col_covered"): t["covered_population"].round().to_numpy(),
-            T("col_uncovered"): t["uncovered_population"].round().to_numpy(),
-            T("col_share"): (100 * t["covered_share"]).round(1).to_numpy(),
-            T("col_mean_minutes"): t["mean_minutes"].round(1).to_numpy(),
-        }
-    )
-    if whatif is not None:
-        pa = whatif.per_admin
-        gain = pa[pa["level"] == "township"].set_index("admin_code")["newly_covered_population"]
-        g = t["admin_code"].map(gain).fillna(0.0).to_numpy()
-        out[T("col_newly")] = g.round()
-        out[T("col_share_after")] = (
-            100 * (t["covered_population"].to_numpy() + g) / t["population"].to_numpy()
-        ).round(1)
-    return out
-
-
-def standards_table(summary: pd.DataFrame) -> pd.DataFrame:
-    rules = planner.Rules()
-    rows = []
-    for r in summary.itertuples():
-        label, req = aps.rule_text(r.rule, LANG, minutes=rules.coverage_minutes)
-        if r.rule == "R1":
-            fig = f"{100 * r.figure:.1f} %"
-        elif r.rule in ("R2", "RF"):
-            fig = f"{r.figure:,.0f}" if pd.notna(r.figure) else "–"
-        else:
-            fig = "–"
-        rows.append(
-            {
-                T("col_rule"): f"{r.rule} {label}",
-                T("col_requirement"): req,
-                T("col_units"): r.units,
-                T("col_met"): r.met,
-                T("col_shared"): r.shared,
-                T("col_missing"): r.missing,
-                T("col_compliance"): round(100 * r.share_met, 1) if pd.notna(r.share_met) else None,
-                T("col_figure"): fig,
-                T("col_source"): aps.RULES[r.rule]["source"],
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def fmt_figure(rule: str, v: float) -> str:
-    if pd.isna(v):
-        return "–"
-    return f"{100 * v:.1f} %" if rule == "R1" else f"{v:,.0f}"
-
-
-tabs = st.tabs(
-    [
-        T("tab_coverage"),
-        T("tab_standards"),
-        T("tab_whatif"),
-        T("tab_optimize"),
-        T("tab_scenarios"),
-        T("tab_export"),
-    ]
-)
-
-with tabs[0]:
+def tab_coverage(v: View) -> None:
+    """Coverage per township or subdistrict."""
+    sc, result, whatif = v.sc, v.result, v.whatif
     if result.has_population and result.admin_summary is not None:
         st.caption(T("coverage_table_caption", minutes=sc.minutes))
         st.dataframe(
-            township_table(),
+            township_table(result, whatif),
             hide_index=True,
             key="tbl_townships",
             column_config={
@@ -821,7 +778,10 @@ with tabs[0]:
     else:
         st.info(T("no_population"))
 
-with tabs[1]:
+
+def tab_standards(v: View) -> None:
+    """The standards report, and how the proposed sites change it."""
+    whatif, std_units, std_summary = v.whatif, v.std_units, v.std_summary
     if len(std_summary) == 0:
         st.info(T("no_boundaries"))
     else:
@@ -896,7 +856,10 @@ with tabs[1]:
             key="tbl_standards_units",
         )
 
-with tabs[2]:
+
+def tab_whatif(v: View) -> None:
+    """The proposed sites: per site, per unit, whose nearest facility changes, loads."""
+    result, whatif = v.result, v.whatif
     if whatif is None:
         st.caption(T("no_proposals") if result.has_population else T("needs_population"))
     else:
@@ -961,8 +924,18 @@ with tabs[2]:
             key="tbl_loads",
         )
 
-# --- optimizer -------------------------------------------------------------------------------------
-with tabs[3]:
+
+def tab_optimizer(v: View) -> None:
+    """Ask the optimizer for new sites; show them with the gap to the best."""
+    sc, ds, result, key, settings, opt, opt_run = (
+        v.sc,
+        v.ds,
+        v.result,
+        v.key,
+        v.settings,
+        v.opt,
+        v.opt_run,
+    )
     st.subheader(T("opt_header"))
     if not result.has_population:
         st.info(T("needs_population"))
@@ -1068,7 +1041,12 @@ with tabs[3]:
                         state="complete",
                         expanded=False,
                     )
-                    ss.opt = {"data": key, "settings": settings, "params": opt_params, "run": run}
+                    ss.opt = {
+                        "data": key,
+                        "settings": settings,
+                        "params": opt_params,
+                        "run": run,
+                    }
                     st.rerun()
         if opt_run is not None:
             st.markdown(f"**{T('opt_result')}**")
@@ -1119,8 +1097,10 @@ with tabs[3]:
             b1.button(T("opt_adopt"), key="btn_adopt", on_click=adopt_optimizer_sites)
             b2.button(T("opt_clear"), key="btn_opt_clear", on_click=clear_optimizer)
 
-# --- scenarios ---------------------------------------------------------------------------------------
-with tabs[4]:
+
+def tab_scenarios(v: View) -> None:
+    """Save, load and compare scenarios (kept on disk)."""
+    sc = v.sc
     folder = aps.scenario_dir()
     st.caption(T("scn_folder", path=folder))
     n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -1148,7 +1128,10 @@ with tabs[4]:
                 entries = [(f"{sc.name} {T('scn_current')}", sc)]
                 for n in ss.w_compare:
                     entries.append(
-                        (n, aps.load_scenario(names[n], folder=folder, upload_root=upload_root()))
+                        (
+                            n,
+                            aps.load_scenario(names[n], folder=folder, upload_root=upload_root()),
+                        )
                     )
                 rows, maps = [], []
                 for label, other in entries:
@@ -1183,11 +1166,25 @@ with tabs[4]:
                                 T("progress_map"), cached_payload, k, s_, LANG, False
                             )
                             aps.show_map(
-                                pl, aps.whatif_layers(w, lang=LANG), key=f"cmp_map_{i}", height=380
+                                pl,
+                                aps.whatif_layers(w, lang=LANG),
+                                key=f"cmp_map_{i}",
+                                height=380,
                             )
 
-# --- export ------------------------------------------------------------------------------------------
-with tabs[5]:
+
+def tab_export(v: View) -> None:
+    """Downloads: GeoPackage, Excel, CSV tables and the HTML report."""
+    sc, result, key, settings, whatif, std_units, std_summary, opt_run = (
+        v.sc,
+        v.result,
+        v.key,
+        v.settings,
+        v.whatif,
+        v.std_units,
+        v.std_summary,
+        v.opt_run,
+    )
     st.subheader(T("exp_header"))
     st.caption(T("exp_note"))
     exp_std = whatif.standards_after if whatif is not None else std_units
@@ -1249,11 +1246,105 @@ with tabs[5]:
         on_click="ignore",
     )
 
-# --- keep the working scenario across page reloads (?ws=<id> in the address) -----------------
-if ss.scenario != ss.autosaved:
-    try:
-        path = aps.autosave_path(ss.ws)
-        aps.persist_uploads(ss.scenario, path.parent.parent).save(path)
-        ss.autosaved = ss.scenario
-    except (OSError, planner.PlannerError) as exc:
-        log.warning("could not autosave the scenario: %s", exc)
+
+@st.fragment
+def main_area() -> None:
+    """Everything below the title. A fragment: a click on the map, the what-if buttons and
+    the tabs' widgets rerun only this part (the sidebar and the data stay as they are), so
+    the numbers follow a click sooner; a sidebar change reruns the whole app."""
+    set_widgets(ss.scenario, only_missing=True)  # as init_state does (a fragment run skips it)
+    try:  # the widgets drawn in this fragment may have changed
+        sc = ss.scenario = scenario_from_widgets()
+    except planner.PlannerError as exc:
+        st.error(T("error_where", what=T("tab_scenarios"), message=str(exc)))
+        sc = ss.scenario
+    banner = st.container()
+    # the map column stays put; messages and progress go to the side column, whose content may move
+    col_map, col_side = st.columns([5, 2], gap="medium")
+    notices = col_side.container()
+    progress = Progress(col_side.container())
+
+    if not ss.w_tiers:
+        st.error(T("tiers_empty"))
+        st.stop()
+
+    key = aps.data_key(sc)
+    settings = aps.coverage_settings(sc)
+    ds = result = None
+    with guard(T("progress_network")):
+        ds = progress.run(T("progress_data"), cached_dataset, key)
+        result = progress.run(T("progress_network"), cached_result, key, settings)
+    if ds is None or result is None:
+        st.stop()
+    if ds.synthetic:
+        banner.warning(T("synthetic_banner"))
+    if ds.sources.get("warnings"):
+        banner.info(T("data_warning", text=ds.sources["warnings"]))
+
+    # a click on the map (stored by the map component before this run) adds a station
+    clicked = (ss.get(MAP_KEY) or {}).get("last_clicked")
+    if clicked and clicked != ss.last_click:
+        ss.last_click = clicked
+        if ss.w_click_adds and result.demand is not None:
+            add_site(float(clicked["lng"]), float(clicked["lat"]), ss.w_new_tier, result)
+            sc = ss.scenario
+
+    if ss.notice:  # from a callback or a click: shown once
+        getattr(notices, ss.notice[0])(ss.notice[1])
+        ss.notice = None
+
+    whatif = None
+    with guard(T("tab_whatif")):
+        whatif = cached_whatif(key, settings, sc.proposed)
+    std_units, std_summary = cached_standards(key, settings)
+
+    opt = ss.opt if ss.opt and ss.opt.get("data") == key else None
+    opt_run = opt["run"] if opt else None
+
+    # the numbers are sent before the map, so that they show first after a click
+    v = View(sc, ds, result, key, settings, whatif, std_units, std_summary, opt, opt_run)
+    with col_side:
+        side_panel(v)
+    with col_map:
+        map_panel(v, progress)
+    progress.finish()
+
+    tabs = st.tabs(
+        [
+            T("tab_coverage"),
+            T("tab_standards"),
+            T("tab_whatif"),
+            T("tab_optimize"),
+            T("tab_scenarios"),
+            T("tab_export"),
+        ]
+    )
+
+    with tabs[0]:
+        tab_coverage(v)
+    with tabs[1]:
+        tab_standards(v)
+    with tabs[2]:
+        tab_whatif(v)
+    with tabs[3]:
+        tab_optimizer(v)
+    with tabs[4]:
+        tab_scenarios(v)
+    with tabs[5]:
+        tab_export(v)
+
+    # --- keep the working scenario across page reloads (?ws=<id> in the address) -----------------
+    if ss.scenario != ss.autosaved:
+        try:
+            path = aps.autosave_path(ss.ws)
+            aps.persist_uploads(ss.scenario, path.parent.parent).save(path)
+            ss.autosaved = ss.scenario
+        except (OSError, planner.PlannerError) as exc:
+            log.warning("could not autosave the scenario: %s", exc)
+
+
+with suppress(planner.PlannerError):  # main_area shows the error
+    ss.scenario = scenario_from_widgets()
+st.title(T("title"))
+st.caption(T("subtitle", minutes=ss.scenario.minutes))
+main_area()
