@@ -389,27 +389,23 @@ def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = N
         sites = sites.assign(site_id=[f"S{i + 1}" for i in range(len(sites))])
     mins = float(minutes or result.settings.minutes)
     T = mins * 60.0
-    dem = result.demand
-    pop = dem["population"].to_numpy(float)
-    old_t = dem["minutes"].to_numpy(float) * 60.0
-    old_cov = old_t / 60.0 <= mins + 1e-9  # the same test as coverage.coverage_table
+    base = _evaluation_base(result, mins)
+    pop, old_t, old_cov = base.pop, base.old_t, base.old_cov
     n_sites = len(sites)
     if n_sites == 0:
-        return _no_change(result, dem, pop, old_cov, t0)
+        return _no_change(base, t0)
     net = result.network
-    # demand attachments are cached on the result's network per demand frame
     att = _demand_attachment(result)
     cutoff = max(T, 1.0)
     # residents whose nearest facility may change are within their current time of a site:
     # search up to the largest finite current time (bounded by 4x the threshold)
-    fin = old_t[np.isfinite(old_t)]
-    search = max(cutoff, min(float(fin.max()) if len(fin) else cutoff, 4 * T))
+    search = max(cutoff, min(base.max_finite_s if base.max_finite_s > 0 else cutoff, 4 * T))
     sets = access.coverage_sets(net, sites, att, minutes=search / 60.0)
     m = sets.time_s.tocoo()
     rows, cols, tt = m.row, m.col, m.data
     # best new time per demand and which site
-    new_t = np.full(len(dem), np.inf)
-    new_site = np.full(len(dem), -1)
+    new_t = np.full(len(pop), np.inf)
+    new_site = np.full(len(pop), -1)
     if len(rows):
         o = np.lexsort((tt, rows))
         r_, c_, t_ = rows[o], cols[o], tt[o]
@@ -421,13 +417,13 @@ def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = N
     new_cov = after_t / 60.0 <= mins + 1e-9
     gained = new_cov & ~old_cov
     site_ids = sites["site_id"].astype(str).to_numpy()
-    newly = np.bincount(new_site[gained], weights=pop[gained], minlength=n_sites) if gained.any() else np.zeros(n_sites)
+    newly = np.bincount(new_site[gained], weights=pop[gained], minlength=n_sites)
     changed = new_t < old_t
-    catch = np.bincount(new_site[changed], weights=pop[changed], minlength=n_sites) if changed.any() else np.zeros(n_sites)
+    catch = np.bincount(new_site[changed], weights=pop[changed], minlength=n_sites)
     within = tt <= T + 1e-9
-    overlap_rows = rows[within]
-    overlap = np.bincount(cols[within][old_cov[overlap_rows]], weights=pop[overlap_rows][old_cov[overlap_rows]],
-                          minlength=n_sites) if within.any() else np.zeros(n_sites)
+    o_rows, o_cols = rows[within], cols[within]
+    keep = old_cov[o_rows]
+    overlap = np.bincount(o_cols[keep], weights=pop[o_rows[keep]], minlength=n_sites)
     per_site = pd.DataFrame({
         "site_id": site_ids,
         "tier": sites["tier"].to_numpy() if "tier" in sites.columns else "",
@@ -435,53 +431,101 @@ def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = N
         "catchment_population": catch,
         "overlap_population": overlap,
     })
-    # per admin unit
-    per_admin = []
-    for level in ("county", "township", "village"):
-        col = f"{level}_code"
-        if col in dem.columns:
-            g = pd.DataFrame({"admin_code": dem[col].to_numpy(), "gain": np.where(gained, pop, 0.0),
-                              "before": np.where(old_cov, pop, 0.0), "pop": pop})
-            a = g.groupby("admin_code", sort=True)[["gain", "before", "pop"]].sum().reset_index()
-            a = a[a["gain"] > 0]
-            a["level"] = level
-            per_admin.append(a)
-    per_admin_df = (pd.concat(per_admin, ignore_index=True) if per_admin
-                    else pd.DataFrame(columns=["admin_code", "gain", "before", "pop", "level"]))
-    per_admin_df = per_admin_df.rename(columns={"gain": "newly_covered_population", "before": "covered_before",
-                                                "pop": "population"})
-    if result.boundaries is not None and len(per_admin_df):
-        names = result.boundaries.drop_duplicates("admin_code").set_index("admin_code")["admin_name"]
-        per_admin_df.insert(1, "admin_name", per_admin_df["admin_code"].map(names).fillna(""))
+    # per admin unit: the residents gained, beside the unit's totals (computed once per result)
+    g_rows = np.flatnonzero(gained)
+    parts = []
+    for level, (codes, labels, before, total) in base.levels.items():
+        gain = np.bincount(codes[g_rows], weights=pop[g_rows], minlength=len(labels))
+        u = np.flatnonzero(gain > 0)
+        parts.append(pd.DataFrame({"admin_code": labels[u], "newly_covered_population": gain[u],
+                                   "covered_before": before[u], "population": total[u], "level": level}))
+    per_admin_df = (pd.concat(parts, ignore_index=True) if parts
+                    else pd.DataFrame(columns=["admin_code", "newly_covered_population", "covered_before",
+                                               "population", "level"]))
+    if base.names is not None and len(per_admin_df):
+        per_admin_df.insert(1, "admin_name", per_admin_df["admin_code"].map(base.names).fillna(""))
         per_admin_df["covered_share_before"] = per_admin_df["covered_before"] / per_admin_df["population"]
-        per_admin_df["covered_share_after"] = (per_admin_df["covered_before"] + per_admin_df["newly_covered_population"]) / per_admin_df["population"]
+        per_admin_df["covered_share_after"] = (
+            per_admin_df["covered_before"] + per_admin_df["newly_covered_population"]
+        ) / per_admin_df["population"]
     idx = np.flatnonzero(changed)
     nearest_changed = pd.DataFrame({
         "demand_row": idx, "population": pop[idx],
-        "old_facility": dem["nearest_facility"].to_numpy()[idx],
+        "old_facility": base.owner_labels[base.owner[idx]],
         "old_minutes": old_t[idx] / 60.0, "new_site": site_ids[new_site[idx]] if len(idx) else [],
         "new_minutes": new_t[idx] / 60.0,
     })
-    before_load = pd.Series(pop, index=dem["nearest_facility"].to_numpy()).groupby(level=0).sum()
-    after_owner = np.where(changed, np.where(new_site >= 0, site_ids[np.clip(new_site, 0, None)], ""),
-                           dem["nearest_facility"].to_numpy())
-    after_load = pd.Series(pop, index=after_owner).groupby(level=0).sum()
-    loads = pd.DataFrame({"residents_before": before_load, "residents_after": after_load}).fillna(0.0)
+    # residents per facility before and after: the changed units move to their new site
+    n_own = len(base.owner_labels)
+    after_owner = np.where(changed, n_own + np.clip(new_site, 0, None), base.owner)
+    after_load = np.bincount(after_owner, weights=pop, minlength=n_own + n_sites)
+    moved_to = np.bincount(new_site[changed], minlength=n_sites) > 0  # sites that get anyone
+    labels = np.concatenate([base.owner_labels, site_ids[moved_to]])
+    loads = pd.DataFrame({
+        "residents_before": np.concatenate([base.load_before, np.zeros(int(moved_to.sum()))]),
+        "residents_after": np.concatenate([after_load[:n_own], after_load[n_own:][moved_to]]),
+    }, index=labels).groupby(level=0).sum()
     loads = loads[loads.index != ""].rename_axis("facility_id").reset_index()
-    before = math.fsum(pop[old_cov])  # exact sums: equal to CoverageResult.covered_population
-    after = math.fsum(pop[new_cov])
+    after = math.fsum(pop[new_cov])  # exact sums: equal to CoverageResult.covered_population
     return SiteEvaluation(
         per_site=per_site, per_admin=per_admin_df, nearest_changed=nearest_changed, loads=loads,
-        covered_population_before=before, covered_population_after=after,
-        total_population=math.fsum(pop), seconds=time.perf_counter() - t0,
+        covered_population_before=base.covered_before, covered_population_after=after,
+        total_population=base.total, seconds=time.perf_counter() - t0,
     )
 
 
-def _no_change(result, dem, pop, old_cov, t0) -> SiteEvaluation:
+@dataclass(frozen=True)
+class _EvaluationBase:
+    """What every evaluation against one result and threshold shares (computed once)."""
+
+    pop: np.ndarray
+    old_t: np.ndarray  # current time to the nearest facility, seconds
+    old_cov: np.ndarray
+    max_finite_s: float
+    owner: np.ndarray  # index into owner_labels of each unit's nearest facility
+    owner_labels: np.ndarray
+    load_before: np.ndarray  # residents per owner label
+    levels: dict  # level -> (codes, labels, covered residents, residents) per unit
+    names: pd.Series | None
+    covered_before: float
+    total: float
+
+
+def _evaluation_base(result, mins: float) -> _EvaluationBase:
+    cache = result.__dict__.setdefault("_evaluation_base", {})
+    if mins in cache:
+        return cache[mins]
+    dem = result.demand
+    pop = dem["population"].to_numpy(float)
+    old_t = dem["minutes"].to_numpy(float) * 60.0
+    old_cov = old_t / 60.0 <= mins + 1e-9  # the same test as coverage.coverage_table
+    fin = old_t[np.isfinite(old_t)]
+    owner_labels, owner = np.unique(dem["nearest_facility"].to_numpy().astype(str), return_inverse=True)
+    levels = {}
+    for level in ("county", "township", "village"):
+        col = f"{level}_code"
+        if col in dem.columns:
+            labels, codes = np.unique(dem[col].to_numpy().astype(str), return_inverse=True)
+            levels[level] = (codes, labels, np.bincount(codes, weights=np.where(old_cov, pop, 0.0),
+                                                        minlength=len(labels)),
+                             np.bincount(codes, weights=pop, minlength=len(labels)))
+    names = None
+    if result.boundaries is not None:
+        names = result.boundaries.drop_duplicates("admin_code").set_index("admin_code")["admin_name"]
+    base = _EvaluationBase(
+        pop=pop, old_t=old_t, old_cov=old_cov, max_finite_s=float(fin.max()) if len(fin) else 0.0,
+        owner=owner, owner_labels=owner_labels,
+        load_before=np.bincount(owner, weights=pop, minlength=len(owner_labels)),
+        levels=levels, names=names, covered_before=math.fsum(pop[old_cov]), total=math.fsum(pop),
+    )
+    cache[mins] = base
+    return base
+
+
+def _no_change(base: _EvaluationBase, t0: float) -> SiteEvaluation:
     """The evaluation of an empty set of sites: nothing changes."""
-    before = math.fsum(pop[old_cov])
-    loads = pd.Series(pop, index=dem["nearest_facility"].to_numpy()).groupby(level=0).sum()
-    loads = pd.DataFrame({"residents_before": loads, "residents_after": loads})
+    loads = pd.DataFrame({"residents_before": base.load_before, "residents_after": base.load_before},
+                         index=base.owner_labels)
     loads = loads[loads.index != ""].rename_axis("facility_id").reset_index()
     return SiteEvaluation(
         per_site=pd.DataFrame(columns=["site_id", "tier", "newly_covered_population", "catchment_population",
@@ -490,8 +534,8 @@ def _no_change(result, dem, pop, old_cov, t0) -> SiteEvaluation:
                                         "population", "level"]),
         nearest_changed=pd.DataFrame(columns=["demand_row", "population", "old_facility", "old_minutes",
                                               "new_site", "new_minutes"]),
-        loads=loads, covered_population_before=before, covered_population_after=before,
-        total_population=math.fsum(pop), seconds=time.perf_counter() - t0,
+        loads=loads, covered_population_before=base.covered_before, covered_population_after=base.covered_before,
+        total_population=base.total, seconds=time.perf_counter() - t0,
     )
 
 
