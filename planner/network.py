@@ -522,99 +522,92 @@ def build_network(
     if roads.crs is None:
         raise NetworkError("roads have no CRS. Fix: load them with planner.read_roads().")
     usable = ~roads["highway"].isin(tm.excluded_classes).to_numpy()
-    geom_ok = roads.geometry.notna().to_numpy() & ~roads.geometry.is_empty.to_numpy()
-    r = roads.loc[usable & geom_ok]
+    g = roads.geometry.to_numpy()
+    geom_ok = ~shapely.is_missing(g) & ~shapely.is_empty(g)
+    del g
     r_pos = np.flatnonzero(usable & geom_ok)  # row numbers in the input
-    if len(r) == 0:
+    if len(r_pos) == 0:
         raise NetworkError(
             f"no roads usable by mode {tm.name!r} (excluded classes: {sorted(tm.excluded_classes)})."
         )
-    metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(r)
-    r = r.to_crs(metric)
-    lines = r.geometry.explode(index_parts=False)
-    row = np.asarray(pd.factorize(lines.index)[0]) if len(lines) else np.zeros(0, int)
-    # map exploded parts back to positions in r
-    pos_of_label = pd.Index(r.index).get_indexer(lines.index)
-    if (pos_of_label < 0).any():  # duplicate labels: fall back to positional explode
-        lines = gpd.GeoSeries(r.geometry.to_numpy(), crs=metric).explode(index_parts=False)
-        pos_of_label = lines.index.to_numpy()
-    del row
-    geoms = lines.to_numpy()
-    keep = shapely.get_type_id(geoms) == 1  # LineString
-    geoms, line_row = geoms[keep], pos_of_label[keep]
+    src = roads.geometry.iloc[r_pos]  # the geometry column only: the other columns are read per row
+    metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(src)
+    geoms = src.to_crs(metric).to_numpy()
+    del src
+    line_row = np.arange(len(geoms))  # position in r_pos of the road each line comes from
+    if not (shapely.get_type_id(geoms) == 1).all():  # multi-part or mixed: split into parts
+        geoms, line_row = shapely.get_parts(geoms, return_index=True)
+        keep = shapely.get_type_id(geoms) == 1  # LineString
+        geoms, line_row = geoms[keep], line_row[keep]
     coords, cidx = shapely.get_coordinates(geoms, return_index=True)
+    del geoms
     if len(coords) < 2:
         raise NetworkError("roads hold no line geometry with two or more points.")
 
-    # -- noding: one node key per distinct (rounded) vertex ---------------------------------
-    key = np.round(coords / snap_m).astype(np.int64)
-    _, vert = np.unique(key, axis=0, return_inverse=True)
-    vert = vert.ravel()
+    # -- noding: one node per distinct (rounded) vertex; a junction is a vertex shared by lines
+    vert = _vertex_ids(coords, snap_m)
     first = np.ones(len(cidx), dtype=bool)
     first[1:] = cidx[1:] != cidx[:-1]
     last = np.ones(len(cidx), dtype=bool)
-    last[:-1] = cidx[1:] != cidx[:-1]
-    occurrences = np.bincount(vert)
-    is_node = first | last | (occurrences[vert] >= 2)
-    # drop consecutive duplicate vertices inside a line (zero-length segments)
+    last[:-1] = first[1:]
+    is_node = first | last | (np.bincount(vert)[vert] >= 2)
+    del first
     seg_ok = ~last  # segment k runs from coordinate k to k+1 within the same line
+    del last
     seg_len = np.zeros(len(coords))
     d = np.diff(coords, axis=0)
     seg_len[:-1] = np.hypot(d[:, 0], d[:, 1])
+    del d
     seg_len[~seg_ok] = 0.0
     starts = is_node & seg_ok
-    edge_of_seg = np.cumsum(starts) - 1
-    n_edges_raw = int(starts.sum())
-    seg_idx = np.flatnonzero(seg_ok)
-    e_of = edge_of_seg[seg_idx]
-    length = np.bincount(e_of, weights=seg_len[seg_idx], minlength=n_edges_raw)
+    del is_node
     start_coord = np.flatnonzero(starts)
-    # end coordinate of each edge: the last segment's end
-    last_seg = np.zeros(n_edges_raw, dtype=np.int64)
-    np.maximum.at(last_seg, e_of, seg_idx)
-    end_coord = last_seg + 1
+    n_edges_raw = len(start_coord)
+    seg_idx = np.flatnonzero(seg_ok)
+    del seg_ok
+    e_of = (np.cumsum(starts) - 1)[seg_idx]  # edge of each segment (nondecreasing, none empty)
+    del starts
+    length = np.bincount(e_of, weights=seg_len[seg_idx], minlength=n_edges_raw)
+    del seg_len
+    # end coordinate of each edge: the end of its last segment
+    end_coord = seg_idx[np.r_[np.flatnonzero(e_of[1:] != e_of[:-1]), len(e_of) - 1]] + 1
+    del e_of, seg_idx
     eu_vert = vert[start_coord]
     ev_vert = vert[end_coord]
-    e_line = line_row[cidx[start_coord]]
-    # geometry: coordinates start..end of each edge
-    counts = end_coord - start_coord + 1
-    gather = np.repeat(start_coord, counts) + _ranges(counts)
-    egeom = shapely.linestrings(coords[gather], indices=np.repeat(np.arange(n_edges_raw), counts))
-
-    valid = (length > 0) & (eu_vert != ev_vert)
-    # -- attributes and times ----------------------------------------------------------------
-    hw = r["highway"].astype(str).to_numpy()[e_line]
-    oneway = pd.to_numeric(r["oneway"], errors="coerce").fillna(0).astype(np.int8).to_numpy()[e_line]
-    maxspeed = pd.to_numeric(r["maxspeed_kmh"], errors="coerce").to_numpy(dtype=float)[e_line]
-    speed = _edge_speeds(tm, hw, maxspeed)
-    if urban_area is not None and tm.urban_factor != 1.0:
-        ua = _as_geometry(urban_area, metric)
-        inside = shapely.intersects(ua, shapely.line_interpolate_point(egeom, 0.5, normalized=True))
-        speed = np.where(inside, speed * tm.urban_factor, speed)
-    t = length / (speed / 3.6)
-    t_uv = t.copy()
-    t_vu = t.copy()
-    if tm.respect_oneway:
-        t_vu[oneway == 1] = np.inf
-        t_uv[oneway == -1] = np.inf
-
+    # edges of positive length between two distinct nodes; the others are never built
+    valid = np.flatnonzero((length > 0) & (eu_vert != ev_vert))
+    start_coord, end_coord, length = start_coord[valid], end_coord[valid], length[valid]
     eu_vert, ev_vert = eu_vert[valid], ev_vert[valid]
-    length, t_uv, t_vu, hw, egeom = length[valid], t_uv[valid], t_vu[valid], hw[valid], egeom[valid]
-    esrc = r_pos[e_line][valid]
-    used, inv = np.unique(np.concatenate([eu_vert, ev_vert]), return_inverse=True)
-    inv = inv.ravel()
-    eu, ev = inv[: len(eu_vert)], inv[len(eu_vert):]
-    # vertex coordinates of used nodes
+    e_line = line_row[cidx[start_coord]]  # position in r_pos of each edge's road
+    del valid, cidx, line_row
+
+    # -- attributes and times, per road (then per edge) -------------------------------------
+    hw_road = roads["highway"].iloc[r_pos].astype(str).to_numpy()
+    ow = pd.to_numeric(roads["oneway"].iloc[r_pos], errors="coerce").fillna(0).astype(np.int8)
+    oneway = ow.to_numpy()[e_line]
+    maxspeed = pd.to_numeric(roads["maxspeed_kmh"].iloc[r_pos], errors="coerce")
+    maxspeed = maxspeed.to_numpy(dtype=float)
+    speed = _edge_speeds(tm, hw_road, maxspeed)[e_line]  # elementwise: per road = per edge
+    t_uv, t_vu = _edge_times(tm, length, speed, oneway)
+
+    # nodes: the vertices an edge uses, in the order of their rounded (x, y)
     vert_xy = np.zeros((int(vert.max()) + 1, 2))
-    vert_xy[vert] = coords
-    nxy = vert_xy[used]
+    vert_xy[vert, 0] = coords[:, 0]  # a node's coordinates: its last vertex (all round to the
+    vert_xy[vert, 1] = coords[:, 1]  # same key); one column at a time is ~3x faster than rows
+    del vert
+    is_used = np.zeros(len(vert_xy), dtype=bool)
+    is_used[eu_vert] = True
+    is_used[ev_vert] = True
+    nxy = vert_xy[is_used]
+    new_id = np.cumsum(is_used) - 1
+    eu, ev = new_id[eu_vert], new_id[ev_vert]
+    del vert_xy, is_used, new_id, eu_vert, ev_vert
+    edge = np.arange(len(eu))  # the edges kept, as positions in the arrays above
 
     if largest_component and len(nxy):
         keep_node = _largest_component(len(nxy), eu, ev, t_uv, t_vu, strong=tm.respect_oneway)
         keep_edge = keep_node[eu] & keep_node[ev]
-        eu, ev = eu[keep_edge], ev[keep_edge]
-        length, t_uv, t_vu = length[keep_edge], t_uv[keep_edge], t_vu[keep_edge]
-        hw, egeom, esrc = hw[keep_edge], egeom[keep_edge], esrc[keep_edge]
+        eu, ev, edge = eu[keep_edge], ev[keep_edge], edge[keep_edge]
         # a strongly connected component may still hold edges that leave and come back through
         # forbidden directions; edges between kept nodes stay
         remap = np.cumsum(keep_node) - 1
@@ -628,14 +621,22 @@ def build_network(
     nxy = nxy[order]
     eu, ev = rank[eu], rank[ev]
     # edges sorted by their first node, for locality of geometry lookups too
-    eorder = np.lexsort((ev, eu))
-    eu, ev = eu[eorder], ev[eorder]
-    length, t_uv, t_vu, hw, egeom, esrc = (
-        length[eorder], t_uv[eorder], t_vu[eorder], hw[eorder], egeom[eorder], esrc[eorder]
-    )
+    eorder = _argsort_stable(eu * len(nxy) + ev)
+    eu, ev, edge = eu[eorder], ev[eorder], edge[eorder]
+
+    # -- geometry, built once, for the edges kept ---------------------------------------------
+    egeom = _linestrings(coords, start_coord[edge], end_coord[edge])
+    del coords, start_coord, end_coord
+    length, speed, oneway, e_line = length[edge], speed[edge], oneway[edge], e_line[edge]
+    if urban_area is not None and tm.urban_factor != 1.0:
+        ua = _as_geometry(urban_area, metric)
+        inside = shapely.intersects(ua, shapely.line_interpolate_point(egeom, 0.5, normalized=True))
+        speed = np.where(inside, speed * tm.urban_factor, speed)
+    t_uv, t_vu = _edge_times(tm, length, speed, oneway)
 
     net = network_from_arrays(
-        tm, metric, nxy, eu, ev, length, t_uv, t_vu, hw.astype(object), egeom, esrc.astype(np.int64)
+        tm, metric, nxy, eu, ev, length, t_uv, t_vu, hw_road[e_line].astype(object), egeom,
+        r_pos[e_line].astype(np.int64),
     )
     log.info(
         "built %s graph: %s nodes, %s edges, %s arcs in %.2f s",
@@ -688,6 +689,75 @@ def network_from_arrays(
     )
 
 
+def _vertex_ids(coords: np.ndarray, snap_m: float) -> np.ndarray:
+    """Node number of each vertex: the rank of its rounded (x, y) among the distinct ones.
+
+    The same numbers as ``np.unique(np.round(coords / snap_m).astype(np.int64), axis=0,
+    return_inverse=True)`` (rows ordered by x, then y), from one int64 key per vertex: ~10x
+    faster than sorting rows. Extents too wide for one int64 key fall back to sorting rows.
+    """
+    kx = np.round(coords[:, 0] / snap_m).astype(np.int64)
+    ky = np.round(coords[:, 1] / snap_m).astype(np.int64)
+    if len(kx) == 0:
+        return np.zeros(0, dtype=np.int64)
+    x0, y0 = int(kx.min()), int(ky.min())
+    width_x, width_y = int(kx.max()) - x0 + 1, int(ky.max()) - y0 + 1  # Python ints: exact
+    if width_x * width_y > np.iinfo(np.int64).max:
+        rows = np.column_stack([kx, ky])
+        return np.unique(rows, axis=0, return_inverse=True)[1].ravel()
+    kx -= x0  # key = (x - x0) * width_y + (y - y0): ordered as the rows (x, y), no overflow
+    kx *= width_y
+    ky -= y0
+    kx += ky
+    del ky
+    return np.unique(kx, return_inverse=True)[1].ravel()
+
+
+def _argsort_stable(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")``: a fast unstable sort, then equal keys in input order.
+
+    For keys that rarely repeat (arcs by tail and head node: only parallel edges tie).
+    """
+    order = np.argsort(key)
+    s = key[order]
+    tie = s[1:] == s[:-1]
+    if tie.any():
+        in_run = np.zeros(len(s), dtype=bool)
+        in_run[1:] = tie
+        in_run[:-1] |= tie
+        pos = np.flatnonzero(in_run)  # runs of equal keys: sort each by input position
+        order[pos] = order[pos][np.lexsort((order[pos], s[pos]))]
+    return order
+
+
+def _edge_times(
+    tm: TravelMode, length: np.ndarray, speed_kmh: np.ndarray, oneway: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Travel times (s) along and against each edge's line, +inf where one-way rules forbid."""
+    t = length / (speed_kmh / 3.6)
+    t_uv = t.copy()
+    t_vu = t
+    if tm.respect_oneway:
+        t_vu[oneway == 1] = np.inf
+        t_uv[oneway == -1] = np.inf
+    return t_uv, t_vu
+
+
+def _linestrings(
+    coords: np.ndarray, start: np.ndarray, end: np.ndarray, *, chunk: int = 1 << 18
+) -> np.ndarray:
+    """LineStrings of ``coords[start[i]:end[i] + 1]``, built in chunks to bound the temporaries."""
+    out = np.empty(len(start), dtype=object)
+    for lo in range(0, len(start), chunk):
+        s, e = start[lo : lo + chunk], end[lo : lo + chunk]
+        counts = e - s + 1
+        gather = np.repeat(s, counts) + _ranges(counts)
+        out[lo : lo + chunk] = shapely.linestrings(
+            coords[gather], indices=np.repeat(np.arange(len(s)), counts)
+        )
+    return out
+
+
 def _ranges(counts: np.ndarray) -> np.ndarray:
     """Concatenated aranges: [0..c0-1, 0..c1-1, ...]."""
     total = int(counts.sum())
@@ -701,7 +771,8 @@ def _edge_speeds(tm: TravelMode, hw: np.ndarray, maxspeed: np.ndarray) -> np.nda
     if tm.name != "drive" and not tm.class_speeds_kmh:
         return np.full(len(hw), tm.speed_kmh)
     speeds = tm.speeds if tm.name == "drive" else dict(tm.class_speeds_kmh)
-    s = pd.Series(hw).map(speeds).to_numpy(dtype=float, na_value=np.nan)
+    code, classes = pd.factorize(np.asarray(hw), use_na_sentinel=False)  # look up each class once
+    s = pd.Series(classes).map(speeds).to_numpy(dtype=float, na_value=np.nan)[code]
     s = np.where(np.isfinite(s), s, tm.speed_kmh)
     if tm.use_maxspeed:
         ms = maxspeed * tm.maxspeed_factor
@@ -737,20 +808,28 @@ def _hilbert_order(xy: np.ndarray, order: int = 16) -> np.ndarray:
     span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
     g = np.clip(((xy - lo) / span * ((1 << order) - 1)).astype(np.int64), 0, (1 << order) - 1)
     h = _engine.hilbert_index(g[:, 0], g[:, 1], order)
-    return np.argsort(h, kind="stable")
+    return _argsort_stable(h)
 
 
 def _csr(n, src, dst, t_uv, t_vu):
-    """CSR arrays (indptr, indices, weights, arc_edge) of arcs src->dst (t_uv) and dst->src (t_vu)."""
-    e = np.arange(len(src))
-    fu = np.isfinite(t_uv)
-    fv = np.isfinite(t_vu)
+    """CSR arrays (indptr, indices, weights, arc_edge) of arcs src->dst (t_uv) and dst->src (t_vu).
+
+    Arcs are ordered by tail, then head, then edge position (forward arcs before backward ones).
+    """
+    fu = np.flatnonzero(np.isfinite(t_uv))
+    fv = np.flatnonzero(np.isfinite(t_vu))
     a = np.concatenate([src[fu], dst[fv]])
-    b = np.concatenate([dst[fu], src[fv]])
-    w = np.concatenate([t_uv[fu], t_vu[fv]])
-    ae = np.concatenate([e[fu], e[fv]])
-    order = np.lexsort((b, a))
-    a, b, w, ae = a[order], b[order], w[order], ae[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
-    return indptr, b.astype(np.int32), w.astype(np.float64), ae.astype(np.int32)
+    key = a.astype(np.int64)
+    del a
+    key *= n
+    b = np.concatenate([dst[fu], src[fv]])
+    key += b  # one int64 key per arc: (tail, head), 0 <= head < n
+    order = _argsort_stable(key)
+    del key
+    indices = b[order].astype(np.int32)
+    del b
+    arc_edge = np.concatenate([fu, fv])[order].astype(np.int32)
+    weights = np.concatenate([t_uv[fu], t_vu[fv]])[order].astype(np.float64, copy=False)
+    return indptr, indices, weights, arc_edge

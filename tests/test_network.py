@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 from conftest import UTM, points, random_roads, xy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from planner import NetworkError
 from planner.network import build_network, travel_mode
@@ -126,3 +128,326 @@ def test_points_never_join_a_motorway():
     att = net.snap(points((1000, 20)))  # 20 m from the motorway, 280 m from the street
     assert net.edge_class[att.edge[0]] == "residential"
     assert att.offset_m[0] == pytest.approx(280.0)
+
+
+# =============================================================================================
+# build_network against a slow, obvious reference (the semantics of the row-sorting noding)
+# =============================================================================================
+
+def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=False, urban_area=None):
+    """The graph build_network must give, built line by line in plain Python.
+
+    Nodes are the distinct rounded vertices ``(round(x / snap_m), round(y / snap_m))``, numbered
+    in (x, y) order then renumbered along the Hilbert curve; a node's coordinates are those of its
+    last vertex; lines split at vertices two or more lines (or one line twice) share; edges of zero
+    length or from a node to itself are dropped; edges sorted by (u, v), ties in line order; arcs
+    by (tail, head), ties forward-first then edge order. Returns None when the largest component
+    is ambiguous (two of the same size).
+    """
+    from collections import Counter
+
+    import geopandas as gpd
+    import networkx as nx
+    import pandas as pd
+    import shapely
+
+    from planner import _engine
+    from planner.network import _as_geometry, local_metric_crs
+
+    tm = travel_mode(mode)
+    rows = [
+        i for i, (h, g) in enumerate(zip(roads["highway"], roads.geometry, strict=True))
+        if h not in tm.excluded_classes and g is not None and not g.is_empty
+    ]
+    metric = crs if crs is not None else local_metric_crs(roads.iloc[rows])
+    geoms = gpd.GeoSeries(roads.geometry.iloc[rows].to_numpy(), crs=roads.crs).to_crs(metric)
+    hw = roads["highway"].astype(str).to_numpy()
+    oneway = pd.to_numeric(roads["oneway"], errors="coerce").fillna(0).astype(np.int8).to_numpy()
+    maxspeed = pd.to_numeric(roads["maxspeed_kmh"], errors="coerce").to_numpy(dtype=float)
+    lines = [
+        (row, [tuple(c) for c in shapely.get_coordinates(part)])
+        for row, g in zip(rows, geoms, strict=True)
+        for part in shapely.get_parts(g) if part.geom_type == "LineString"
+    ]
+
+    def key(c):
+        return (round(c[0] / snap_m), round(c[1] / snap_m))
+
+    count = Counter(key(c) for _, cs in lines for c in cs)
+    last_xy = {key(c): c for _, cs in lines for c in cs}
+    edges = []  # (u key, v key, coordinates, length, row)
+    for row, cs in lines:
+        if not cs:
+            continue
+        cut = [0] + [k for k in range(1, len(cs) - 1) if count[key(cs[k])] >= 2] + [len(cs) - 1]
+        for a, b in zip(cut[:-1], cut[1:], strict=True):
+            length = 0.0
+            for p, q in zip(cs[a:b], cs[a + 1:b + 1], strict=True):
+                length += float(np.hypot(q[0] - p[0], q[1] - p[1]))
+            if length > 0 and key(cs[a]) != key(cs[b]):
+                edges.append((key(cs[a]), key(cs[b]), cs[a:b + 1], length, row))
+
+    ua = _as_geometry(urban_area, metric) if urban_area is not None else None
+
+    def times(u, v, cs, length, row):
+        if tm.name != "drive" and not tm.class_speeds_kmh:
+            s = tm.speed_kmh
+        else:
+            table = tm.speeds if tm.name == "drive" else dict(tm.class_speeds_kmh)
+            s = table.get(hw[row], tm.speed_kmh)
+            if tm.use_maxspeed:
+                ms = maxspeed[row] * tm.maxspeed_factor
+                s = ms if np.isfinite(ms) and ms > 0 else s
+        if ua is not None and tm.urban_factor != 1.0:
+            mid = shapely.line_interpolate_point(shapely.LineString(cs), 0.5, normalized=True)
+            s = s * tm.urban_factor if ua.intersects(mid) else s
+        t = length / (s / 3.6)
+        t_uv = np.inf if tm.respect_oneway and oneway[row] == -1 else t
+        t_vu = np.inf if tm.respect_oneway and oneway[row] == 1 else t
+        return t_uv, t_vu
+
+    t = [times(*e) for e in edges]
+    nodes = sorted({e[0] for e in edges} | {e[1] for e in edges})
+    if largest_component and nodes:
+        g = nx.DiGraph()
+        g.add_nodes_from(nodes)
+        for (u, v, *_), (t_uv, t_vu) in zip(edges, t, strict=True):
+            if np.isfinite(t_uv):
+                g.add_edge(u, v)
+            if np.isfinite(t_vu):
+                g.add_edge(v, u)
+        comps = nx.strongly_connected_components(g) if tm.respect_oneway else nx.weakly_connected_components(g)
+        sizes = sorted((len(c), sorted(c)) for c in comps)
+        if len(sizes) > 1 and sizes[-1][0] == sizes[-2][0]:
+            return None
+        keep = set(sizes[-1][1])
+        kept = [i for i, e in enumerate(edges) if e[0] in keep and e[1] in keep]
+        edges, t = [edges[i] for i in kept], [t[i] for i in kept]
+        nodes = [k for k in nodes if k in keep]
+    xy = np.array([last_xy[k] for k in nodes], dtype=float).reshape(-1, 2)
+    if len(xy):
+        lo = xy.min(axis=0)
+        span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
+        grid = np.clip(((xy - lo) / span * 65535).astype(np.int64), 0, 65535)
+        hilbert = np.argsort(_engine.hilbert_index(grid[:, 0], grid[:, 1], 16), kind="stable")
+    else:
+        hilbert = np.zeros(0, dtype=np.int64)
+    number = {nodes[old]: new for new, old in enumerate(hilbert)}
+    order = sorted(range(len(edges)), key=lambda i: (number[edges[i][0]], number[edges[i][1]]))
+    edges, t = [edges[i] for i in order], [t[i] for i in order]
+    eu = [number[e[0]] for e in edges]
+    ev = [number[e[1]] for e in edges]
+    t_uv, t_vu = [x[0] for x in t], [x[1] for x in t]
+
+    def csr(src, dst):
+        arcs = [(src[e], dst[e], t_uv[e], e) for e in range(len(edges)) if np.isfinite(t_uv[e])]
+        arcs += [(dst[e], src[e], t_vu[e], e) for e in range(len(edges)) if np.isfinite(t_vu[e])]
+        arcs.sort(key=lambda a: (a[0], a[1]))
+        indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
+        np.cumsum(np.bincount([a[0] for a in arcs], minlength=len(nodes)), out=indptr[1:])
+        return (indptr, np.array([a[1] for a in arcs], dtype=np.int32),
+                np.array([a[2] for a in arcs], dtype=np.float64), np.array([a[3] for a in arcs], dtype=np.int32))
+
+    fwd, rev = csr(eu, ev), csr(ev, eu)
+    return {
+        "node_xy": xy[hilbert],
+        "edge_u": np.array(eu, dtype=np.int32),
+        "edge_v": np.array(ev, dtype=np.int32),
+        "edge_length_m": np.array([e[3] for e in edges], dtype=np.float64),
+        "edge_time_uv_s": np.array(t_uv, dtype=np.float64),
+        "edge_time_vu_s": np.array(t_vu, dtype=np.float64),
+        "edge_class": np.array([hw[e[4]] for e in edges], dtype=object),
+        "edge_source": np.array([e[4] for e in edges], dtype=np.int64),
+        "geometry": [np.array(e[2], dtype=float).reshape(-1, 2) for e in edges],
+        "indptr": fwd[0], "indices": fwd[1], "weights": fwd[2], "arc_edge": fwd[3],
+        "rindptr": rev[0], "rindices": rev[1], "rweights": rev[2], "rarc_edge": rev[3],
+    }
+
+
+def _assert_same_graph(net, ref):
+    """Bit for bit: same nodes in the same order, same edges, arcs, times and geometry."""
+    import shapely
+
+    for name, want in ref.items():
+        if name == "geometry":
+            assert len(net.edge_geometry) == len(want)
+            for e, (g, cs) in enumerate(zip(net.edge_geometry, want, strict=True)):
+                assert g.geom_type == "LineString", e
+                assert np.array_equal(shapely.get_coordinates(g), cs), e
+            continue
+        got = getattr(net, name)
+        assert got.dtype == want.dtype, name
+        assert got.shape == want.shape, name
+        if want.dtype == object:
+            assert list(got) == list(want), name
+        else:
+            assert np.array_equal(got, want), name
+
+
+def _roads_frame(geoms, highway, oneway, maxspeed, index=None):
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(
+        {"highway": highway, "oneway": np.array(oneway, dtype=np.int8),
+         "maxspeed_kmh": np.array(maxspeed, dtype=float), "name": ""},
+        geometry=geoms, crs=UTM, index=index,
+    )
+
+
+@st.composite
+def _road_sets(draw):
+    """Lines over a small lattice: shared vertices, vertices that round to the same key (or just
+    to the next one), repeated vertices and loops, multi-part rows, empty rows, negative and huge
+    projected coordinates (far apart enough to need the row-sorting fallback)."""
+    import shapely
+
+    snap = draw(st.sampled_from([0.01, 0.01, 0.5, 1.0]))
+    x0, y0 = draw(st.sampled_from([
+        (0.0, 0.0), (-3_250.5, -7_000.25), (612_345.67, 3_123_456.78), (-4.2e7, 9.9e6), (3e13, -2e13),
+    ]))
+    step = draw(st.sampled_from([0.4, 7.0, 130.0, 130.0, 1e11]))
+    nx_, ny_ = draw(st.integers(2, 4)), draw(st.integers(1, 3))
+    jitter = st.sampled_from([0.0, 0.0, 0.0, 0.1, -0.3, 0.49, 0.6, -0.51])
+
+    def walk():
+        n = draw(st.integers(2, 6))
+        pts = [(draw(st.integers(0, nx_ - 1)), draw(st.integers(0, ny_ - 1))) for _ in range(n)]
+        return [(x0 + i * step + draw(jitter) * snap, y0 + j * step + draw(jitter) * snap) for i, j in pts]
+
+    geoms, hw, ow, ms = [], [], [], []
+    for _ in range(draw(st.integers(1, 9))):
+        kind = draw(st.sampled_from(["line", "line", "line", "multi", "empty", "none"]))
+        if kind == "line":
+            geoms.append(shapely.LineString(walk()))
+        elif kind == "multi":
+            geoms.append(shapely.MultiLineString([walk(), walk()]))
+        else:
+            geoms.append(shapely.LineString() if kind == "empty" else None)
+        hw.append(draw(st.sampled_from(["residential", "primary", "footway", "motorway", "track"])))
+        ow.append(draw(st.sampled_from([0, 0, 1, -1])))
+        ms.append(draw(st.sampled_from([np.nan, np.nan, 40.0, 0.0])))
+    index = draw(st.sampled_from([None, "duplicate"]))
+    index = [7] * len(geoms) if index == "duplicate" else None
+    return _roads_frame(geoms, hw, ow, ms, index=index), snap
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_road_sets(), mode=st.sampled_from(["walk", "drive"]), component=st.booleans())
+def test_build_network_equals_reference_on_random_lines(case, mode, component):
+    roads, snap = case
+    tm = travel_mode(mode)
+    usable = [h not in tm.excluded_classes and g is not None and not g.is_empty
+              for h, g in zip(roads["highway"], roads.geometry, strict=True)]
+    if not any(usable):
+        with pytest.raises(NetworkError, match="no roads usable"):
+            build_network(roads, mode, crs=UTM, snap_m=snap)
+        return
+    ref = _reference_build(roads, mode, snap_m=snap, largest_component=component)
+    assume(ref is not None)
+    net = build_network(roads, mode, crs=UTM, snap_m=snap, largest_component=component)
+    _assert_same_graph(net, ref)
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_build_network_equals_reference_on_grids(seed, mode):
+    import shapely
+
+    roads = random_roads(seed, n=9)
+    net = build_network(roads, mode, crs=UTM)
+    _assert_same_graph(net, _reference_build(roads, mode, largest_component=True))
+    # drive speeds are slower inside the urban area (a lon/lat polygon over part of the grid)
+    urban = _to_lonlat(shapely.box(*xy(-100, -100), *xy(1200, 1500)))
+    net = build_network(roads, mode, crs=UTM, urban_area=urban)
+    _assert_same_graph(net, _reference_build(roads, mode, largest_component=True, urban_area=urban))
+
+
+def _to_lonlat(box):
+    import geopandas as gpd
+
+    return gpd.GeoSeries([box], crs=UTM).to_crs("EPSG:4326").iloc[0]
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_build_network_equals_reference_on_changsha_roads(mode):
+    from conftest import shared
+
+    import planner
+
+    roads = planner.read_roads(shared("changsha", "roads.shp"))  # lon/lat: projected to UTM 49N
+    net = build_network(roads, mode)
+    ref = _reference_build(roads, mode, crs=None, largest_component=True)
+    assert ref is not None and net.n_nodes > 1000
+    _assert_same_graph(net, ref)
+
+
+def test_build_network_equals_reference_on_synthetic_city():
+    pytest.importorskip("bench.graphs")
+    from bench.graphs import synthetic_city
+
+    city = synthetic_city(1_500, seed=3)
+    roads = city.roads()
+    net = build_network(roads, "drive", crs=city.crs)
+    _assert_same_graph(net, _reference_build(roads, "drive", crs=city.crs, largest_component=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(-40, 40), st.integers(-40, 40), st.sampled_from([0.0, 0.2, -0.49, 0.51])),
+        min_size=1, max_size=60,
+    ),
+    scale=st.sampled_from([1.0, 0.01, 1e7, 3e13]),
+    shift=st.sampled_from([0.0, -1e6, 5e14]),
+    snap=st.sampled_from([0.01, 1.0]),
+)
+def test_vertex_ids_equal_sorting_rows(rows, scale, shift, snap):
+    """One int64 key per vertex numbers nodes as np.unique over (x, y) rows does (and the
+    fallback for extents too wide for one key, at scale 3e13, too)."""
+    from planner.network import _vertex_ids
+
+    c = np.array([(shift + i * scale + f * snap, shift - j * scale + f * snap) for i, j, f in rows])
+    want = np.unique(np.round(c / snap).astype(np.int64), axis=0, return_inverse=True)[1].ravel()
+    assert np.array_equal(_vertex_ids(c, snap), want)
+
+
+def test_vertex_ids_both_paths():
+    from planner.network import _vertex_ids
+
+    near = np.array([[5.0, 1.0], [-3.0, 2.0], [5.004, 0.996], [5.0, -2.0], [-3.0, 2.0]])
+    assert _vertex_ids(near, 0.01).tolist() == [2, 0, 2, 1, 0]  # (-300, 200) < (500, -200) < (500, 100)
+    wide = np.array([[1e15, 1e15], [-1e15, -1e15], [1e15, -1e15], [-1e15, -1e15]])  # 2e17^2 > 2^63
+    assert _vertex_ids(wide, 0.01).tolist() == [2, 0, 1, 0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.lists(st.integers(-5, 5) | st.integers(-(2**62), 2**62), max_size=80))
+def test_argsort_stable_equals_numpy_stable(key):
+    from planner.network import _argsort_stable
+
+    k = np.array(key, dtype=np.int64)
+    assert np.array_equal(_argsort_stable(k), np.argsort(k, kind="stable"))
+
+
+def test_csr_orders_arcs_like_lexsort_with_int32_input():
+    """network_from_arrays with int32 node numbers past 46,341 nodes (tail * n overflows int32)."""
+    from planner.network import _csr
+
+    rng = np.random.default_rng(4)
+    n, m = 70_000, 5_000
+    u = rng.integers(0, n, m).astype(np.int32)
+    v = rng.integers(0, n, m).astype(np.int32)
+    u[:50], v[:50] = u[50:100], v[50:100]  # parallel edges: ties kept in edge order
+    t_uv, t_vu = rng.random(m), rng.random(m)
+    t_uv[rng.random(m) < 0.2] = np.inf
+    t_vu[rng.random(m) < 0.2] = np.inf
+    indptr, indices, w, ae = _csr(n, u, v, t_uv, t_vu)
+    e = np.arange(m)
+    fu, fv = np.isfinite(t_uv), np.isfinite(t_vu)
+    a = np.concatenate([u[fu], v[fv]]).astype(np.int64)
+    b = np.concatenate([v[fu], u[fv]])
+    o = np.lexsort((b, a))
+    assert np.array_equal(indices, b[o]) and indices.dtype == np.int32
+    assert np.array_equal(ae, np.concatenate([e[fu], e[fv]])[o]) and ae.dtype == np.int32
+    assert np.array_equal(w, np.concatenate([t_uv[fu], t_vu[fv]])[o]) and w.dtype == np.float64
+    assert np.array_equal(indptr, np.r_[0, np.cumsum(np.bincount(a, minlength=n))])
