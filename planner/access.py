@@ -26,7 +26,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from . import _engine
+from . import _engine, _isochrone
 from ._errors import NetworkError
 from .network import Attachment, Network
 
@@ -529,6 +529,9 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
 
 # -- isochrone polygons --------------------------------------------------------------------------
 
+#: Isochrone drawing methods (see :func:`isochrones`).
+ISOCHRONE_METHODS = ("grid", "exact")
+
 
 def isochrones(
     network: Network,
@@ -539,50 +542,95 @@ def isochrones(
     quad_segs: int = 4,
     threads: int = 2,
     progress: Progress = None,
+    method: str = "grid",
+    cell_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons per facility and threshold that follow the road network.
 
     Each polygon is the union, over every road point from which the facility is reached in time
     (the partial edge at the cutoff included), of a disc whose radius is the off-network distance
-    that can still be covered with the time left (capped at ``access_max_m``). Polygons have
-    holes where nothing is reached, and the thresholds nest (the 10-minute polygon lies inside
-    the 15-minute one).
+    that can still be covered with the time left (capped at ``access_max_m``, at least 0.5 m).
+    Polygons have holes where nothing is reached, and the thresholds nest (the 10-minute polygon
+    lies inside the 15-minute one).
+
+    Parameters
+    ----------
+    minutes : sequence of float
+        Thresholds, in minutes.
+    quad_segs : int
+        Vertices per quarter circle of the discs drawn as polygons (all of them with
+        ``method="exact"``, the thin tips with ``"grid"``).
+    threads : int
+        Facilities are drawn on this many threads.
+    progress : callable, optional
+        Called with the fraction of facilities done.
+    method : {"grid", "exact"}
+        ``"grid"`` (default) traces the union on a grid of ``cell_m`` cells from its distance
+        field, with linear interpolation, and draws the thin tips of the roads (where the disc is
+        narrower than 1.5 cells) exactly. Every point of its polygon lies within
+        ``cell_m * sqrt(2)`` (+0.5 m) of the exact union and every point of the exact union within
+        that of its polygon (Hausdorff bound); in practice the error is a fraction of a cell and
+        the area is within a fraction of a percent. It is 20-40 times faster than ``"exact"`` for
+        driving. ``"exact"`` builds one polygon per reached piece of road and unions them with
+        GEOS (exact up to ``quad_segs``; seconds per facility for a 15-minute drive).
+    cell_m : float, optional
+        Grid cell of ``method="grid"`` in metres. Default: 5 m walking, 10 m by e-bike, 15 m
+        driving, scaled down with ``access_max_m`` below 500 m (at least 1 m). The error bound
+        scales with it; the time grows as it shrinks.
 
     Returns
     -------
     GeoDataFrame
         Columns ``facility_id``, ``tier`` (when the facilities have one), ``minutes``,
         ``area_km2``; EPSG:4326.
+
+    Examples
+    --------
+    >>> import planner
+    >>> ds = planner.load_demo()                                           # doctest: +SKIP
+    >>> net = planner.build_network(ds.roads, mode="drive")                # doctest: +SKIP
+    >>> iso = planner.isochrones(net, ds.facilities, minutes=(5, 10, 15))  # doctest: +SKIP
+    >>> exact = planner.isochrones(net, ds.facilities.head(3), method="exact")  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     mins = sorted({float(m) for m in minutes})
     if not mins or mins[0] <= 0:
         raise NetworkError(f"minutes must be positive numbers, got {list(minutes)!r}.")
+    if method not in ISOCHRONE_METHODS:
+        raise NetworkError(f"method must be one of {ISOCHRONE_METHODS}, got {method!r}.")
+    cap = network.mode.access_max_m
+    if cell_m is None:
+        cell_m = _default_cell_m(network)
+    elif not (np.isfinite(cell_m) and cell_m > 0):
+        raise NetworkError(f"cell_m must be a positive number of metres, got {cell_m!r}.")
     src = facility_sources(network, facilities)
     r = reach(network, src, minutes=mins[-1], threads=threads)
     n_fac = len(src)
     polys = np.empty((len(mins), n_fac), dtype=object)
     fac_att = src.attachment
     v_off = network.mode.access_speed_kmh / 3.6
-    cap = network.mode.access_max_m
     # incident edges per node (both directions) for the reached-edge lookup
-    inc_ptr, inc_edge = _incidence(network)
-    seg = _segments(network)
+    inc_ptr, inc_edge = _isochrone.incidence(network)
+    seg = _isochrone.segments(network)
+
     def work(bounds: tuple[int, int]) -> int:
         for i in range(*bounds):
             nodes, times = r.of(i)
             for k, m in enumerate(mins):
                 budget = m * 60.0
                 sel = times <= budget
-                polys[k, i] = _facility_polygon(
-                    network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget,
-                    fac_att, i, v_off, cap, quad_segs,
+                p = _isochrone.pieces(
+                    network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget, fac_att, i, v_off, cap
                 )
+                if method == "exact":
+                    polys[k, i] = _isochrone.exact_polygon(p, quad_segs)
+                else:
+                    polys[k, i] = _isochrone.grid_polygon(p, cell_m, quad_segs)
         return bounds[1] - bounds[0]
 
     done = 0
     chunks = _chunks(n_fac, max(1, min(n_fac, 8 * max(1, threads))))
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # GEOS releases the GIL
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # numba and GEOS release the GIL
         for count in pool.map(work, chunks):
             done += count
             if progress:
@@ -602,9 +650,20 @@ def isochrones(
     out["area_km2"] = shapely.area(geom) / 1e6
     out = out.to_crs("EPSG:4326")
     log.info(
-        "isochrones: %d facilities x %d thresholds in %.2f s", n_fac, len(mins), time.perf_counter() - t0
+        "isochrones (%s): %d facilities x %d thresholds in %.2f s",
+        method, n_fac, len(mins), time.perf_counter() - t0,
     )
     return out
+
+
+#: Default grid cell of ``method="grid"`` per mode with the 500 m default ``access_max_m`` (metres).
+_CELL_M = {"walk": 5.0, "ebike": 10.0, "drive": 15.0}
+
+
+def _default_cell_m(network: Network) -> float:
+    """Default grid cell of :func:`isochrones` (``method="grid"``) for this network, in metres."""
+    scale = min(1.0, network.mode.access_max_m / 500.0)
+    return max(1.0, _CELL_M.get(network.mode.name, 15.0) * scale)
 
 
 def isochrones_by_tier(iso: gpd.GeoDataFrame, *, crs: Any = None) -> gpd.GeoDataFrame:
@@ -623,207 +682,6 @@ def isochrones_by_tier(iso: gpd.GeoDataFrame, *, crs: Any = None) -> gpd.GeoData
     )
     out["area_km2"] = out.geometry.area / 1e6
     return out.to_crs("EPSG:4326")
-
-
-@dataclass(frozen=True)
-class _Segments:
-    edge_ptr: np.ndarray  # segments of edge e: edge_ptr[e]:edge_ptr[e+1]
-    x0: np.ndarray
-    y0: np.ndarray
-    x1: np.ndarray
-    y1: np.ndarray
-    s0: np.ndarray  # fraction along the edge at the segment start
-    s1: np.ndarray
-
-
-def _segments(network: Network) -> _Segments:
-    cached = getattr(network, "_segments_cache", None)
-    if cached is not None:
-        return cached
-    coords, idx = shapely.get_coordinates(network.edge_geometry, return_index=True)
-    same = idx[1:] == idx[:-1]
-    a = np.flatnonzero(same)
-    e = idx[a]
-    x0, y0 = coords[a, 0], coords[a, 1]
-    x1, y1 = coords[a + 1, 0], coords[a + 1, 1]
-    ln = np.hypot(x1 - x0, y1 - y0)
-    total = np.bincount(e, weights=ln, minlength=network.n_edges)
-    edge_start = np.cumsum(total) - total
-    cum = np.cumsum(ln) - edge_start[e]  # position along its edge of each segment's end
-    tot = np.where(total[e] > 0, total[e], 1.0)
-    s1 = cum / tot
-    s0 = (cum - ln) / tot
-    ptr = np.zeros(network.n_edges + 1, dtype=np.int64)
-    np.cumsum(np.bincount(e, minlength=network.n_edges), out=ptr[1:])
-    seg = _Segments(ptr, x0, y0, x1, y1, s0, s1)
-    network._segments_cache = seg
-    return seg
-
-
-def _incidence(network: Network) -> tuple[np.ndarray, np.ndarray]:
-    cached = getattr(network, "_incidence_cache", None)
-    if cached is not None:
-        return cached
-    n = network.n_nodes
-    ends = np.concatenate([network.edge_u, network.edge_v])
-    edges = np.concatenate([np.arange(network.n_edges), np.arange(network.n_edges)])
-    order = np.argsort(ends, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ends, minlength=n), out=ptr[1:])
-    out = (ptr, edges[order])
-    network._incidence_cache = out
-    return out
-
-
-def _facility_polygon(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i, v_off, cap, quad_segs):
-    """Union of the tapered buffers of every reached piece of road for one facility."""
-    if fac_att.edge[i] < 0:
-        return shapely.Polygon()
-    # time-to-facility at each end of each incident edge
-    counts = inc_ptr[nodes + 1] - inc_ptr[nodes]
-    edges = inc_edge[np.repeat(inc_ptr[nodes], counts) + _ranges(counts)]
-    edges = np.unique(edges)
-    tu = _lookup(nodes, times, net.edge_u[edges])
-    tv = _lookup(nodes, times, net.edge_v[edges])
-    # along the edge from end u: a point at fraction s reaches u in s * t_vu, then the facility
-    pieces_e, pieces_a, pieces_b, pieces_ta, pieces_rate = [], [], [], [], []
-    t_vu = net.edge_time_vu_s[edges]
-    t_uv = net.edge_time_uv_s[edges]
-    # via u: time(s) = tu + s * t_vu ; reached for s <= (budget - tu) / t_vu
-    ok = np.isfinite(tu)
-    pieces_e.append(edges[ok])
-    pieces_a.append(np.zeros(ok.sum()))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pieces_b.append(np.clip(np.where(np.isfinite(t_vu[ok]) & (t_vu[ok] > 0), (budget - tu[ok]) / t_vu[ok], 0.0), 0, 1))
-    pieces_ta.append(tu[ok])  # time at s = a
-    pieces_rate.append(np.where(np.isfinite(t_vu[ok]), t_vu[ok], 0.0))  # d time / d s (moving away from u)
-    # via v: time(s) = tv + (1 - s) * t_uv ; parametrise from s = 1 downward
-    ok = np.isfinite(tv)
-    pieces_e.append(edges[ok])
-    pieces_a.append(np.ones(ok.sum()))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pieces_b.append(np.clip(1 - np.where(np.isfinite(t_uv[ok]) & (t_uv[ok] > 0), (budget - tv[ok]) / t_uv[ok], 0.0), 0, 1))
-    pieces_ta.append(tv[ok])
-    pieces_rate.append(np.where(np.isfinite(t_uv[ok]), t_uv[ok], 0.0))
-    # the facility's own edge: reached directly along it from both sides
-    fe = fac_att.edge[i]
-    ff = fac_att.frac[i]
-    fac_t_uv, fac_t_vu = net.edge_time_uv_s[fe], net.edge_time_vu_s[fe]
-    a_off = fac_att.access_s[i]
-    # from s < ff travelling u->v direction to the facility: time = a_off + (ff - s) * t_uv
-    if np.isfinite(fac_t_uv):
-        pieces_e.append(np.array([fe]))
-        pieces_a.append(np.array([ff]))
-        b = ff - (budget - a_off) / fac_t_uv if fac_t_uv > 0 else 0.0
-        pieces_b.append(np.array([np.clip(b, 0, ff)]))
-        pieces_ta.append(np.array([a_off]))
-        pieces_rate.append(np.array([fac_t_uv]))
-    if np.isfinite(fac_t_vu):
-        pieces_e.append(np.array([fe]))
-        pieces_a.append(np.array([ff]))
-        b = ff + (budget - a_off) / fac_t_vu if fac_t_vu > 0 else 1.0
-        pieces_b.append(np.array([np.clip(b, ff, 1)]))
-        pieces_ta.append(np.array([a_off]))
-        pieces_rate.append(np.array([fac_t_vu]))
-    e = np.concatenate(pieces_e)
-    sa = np.concatenate(pieces_a)
-    sb = np.concatenate(pieces_b)
-    ta = np.concatenate(pieces_ta)
-    rate = np.concatenate(pieces_rate)
-    keep = ta <= budget
-    e, sa, sb, ta, rate = e[keep], sa[keep], sb[keep], ta[keep], rate[keep]
-    lo = np.minimum(sa, sb)
-    hi = np.maximum(sa, sb)
-    # expand each piece into the edge's segments it overlaps
-    counts = seg.edge_ptr[e + 1] - seg.edge_ptr[e]
-    pid = np.repeat(np.arange(len(e)), counts)
-    sidx = np.repeat(seg.edge_ptr[e], counts) + _ranges(counts)
-    c0 = np.maximum(seg.s0[sidx], lo[pid])
-    c1 = np.minimum(seg.s1[sidx], hi[pid])
-    live = c1 >= c0
-    pid, sidx, c0, c1 = pid[live], sidx[live], c0[live], c1[live]
-    span = seg.s1[sidx] - seg.s0[sidx]
-    span = np.where(span > 0, span, 1.0)
-    w0 = (c0 - seg.s0[sidx]) / span
-    w1 = (c1 - seg.s0[sidx]) / span
-    px0 = seg.x0[sidx] + w0 * (seg.x1[sidx] - seg.x0[sidx])
-    py0 = seg.y0[sidx] + w0 * (seg.y1[sidx] - seg.y0[sidx])
-    px1 = seg.x0[sidx] + w1 * (seg.x1[sidx] - seg.x0[sidx])
-    py1 = seg.y0[sidx] + w1 * (seg.y1[sidx] - seg.y0[sidx])
-    # time at each end of the clipped piece
-    t0 = ta[pid] + np.abs(c0 - sa[pid]) * rate[pid]
-    t1 = ta[pid] + np.abs(c1 - sa[pid]) * rate[pid]
-    # radius left at each end; where the cap starts to bind inside a piece, split it there so
-    # each part has a linear radius and the hull of its end discs is exact
-    R0 = (budget - t0) * v_off
-    R1 = (budget - t1) * v_off
-    split = (R0 - cap) * (R1 - cap) < 0
-    if split.any():
-        w = (R0[split] - cap) / (R0[split] - R1[split])
-        mx = px0[split] + w * (px1[split] - px0[split])
-        my = py0[split] + w * (py1[split] - py0[split])
-        px0 = np.concatenate([px0, mx])
-        py0 = np.concatenate([py0, my])
-        R0 = np.concatenate([R0, np.full(len(mx), cap)])
-        px1 = np.concatenate([px1, px1[split]])
-        py1 = np.concatenate([py1, py1[split]])
-        R1 = np.concatenate([R1, R1[split]])
-        px1[np.flatnonzero(split)] = mx
-        py1[np.flatnonzero(split)] = my
-        R1[np.flatnonzero(split)] = cap
-    r0 = np.clip(R0, 0.5, max(cap, 0.5))
-    r1 = np.clip(R1, 0.5, max(cap, 0.5))
-    polys = _hulls(px0, py0, r0, px1, py1, r1, quad_segs)
-    if len(polys) == 0:
-        return shapely.Polygon()
-    return shapely.union_all(polys)
-
-
-def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """values[keys == q] for each q (inf where absent), without a dense array over all nodes."""
-    order = np.argsort(keys, kind="stable")
-    k = keys[order]
-    pos = np.searchsorted(k, query)
-    pos = np.clip(pos, 0, max(len(k) - 1, 0))
-    hit = (len(k) > 0) & (k[pos] == query) if len(k) else np.zeros(len(query), dtype=bool)
-    return np.where(hit, values[order][pos] if len(k) else np.inf, np.inf)
-
-
-def _hulls(x0, y0, r0, x1, y1, r1, quad_segs):
-    """Convex hulls of pairs of discs (the area swept by a disc of linearly varying radius).
-
-    Built directly from the two outer tangents: an arc around the back of the first disc and
-    one around the front of the second, as one polygon per pair (no intermediate geometries).
-    """
-    n = len(x0)
-    if n == 0:
-        return np.empty(0, dtype=object)
-    x0, y0, r0 = x0.astype(float).copy(), y0.astype(float).copy(), r0.astype(float).copy()
-    x1, y1, r1 = x1.astype(float).copy(), y1.astype(float).copy(), r1.astype(float).copy()
-    d = np.hypot(x1 - x0, y1 - y0)
-    # one disc inside the other: the hull is the larger disc
-    in0 = d <= r0 - r1
-    in1 = d <= r1 - r0
-    x1[in0], y1[in0], r1[in0] = x0[in0], y0[in0], r0[in0]
-    x0[in1], y0[in1], r0[in1] = x1[in1], y1[in1], r1[in1]
-    d = np.where(in0 | in1, 0.0, d)
-    theta = np.arctan2(y1 - y0, x1 - x0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cosa = np.where(d > 0, (r0 - r1) / np.where(d > 0, d, 1.0), 0.0)
-    alpha = np.arccos(np.clip(cosa, -1.0, 1.0))
-    k0 = 4 * quad_segs + 1
-    k1 = 2 * quad_segs + 1
-    t0 = np.linspace(0.0, 1.0, k0)
-    t1 = np.linspace(0.0, 1.0, k1)
-    a0 = (theta + alpha)[:, None] + t0[None, :] * (2 * np.pi - 2 * alpha)[:, None]
-    a1 = (theta - alpha)[:, None] + t1[None, :] * (2 * alpha)[:, None]
-    ring = np.empty((n, k0 + k1 + 1, 2))
-    ring[:, :k0, 0] = x0[:, None] + r0[:, None] * np.cos(a0)
-    ring[:, :k0, 1] = y0[:, None] + r0[:, None] * np.sin(a0)
-    ring[:, k0 : k0 + k1, 0] = x1[:, None] + r1[:, None] * np.cos(a1)
-    ring[:, k0 : k0 + k1, 1] = y1[:, None] + r1[:, None] * np.sin(a1)
-    ring[:, -1] = ring[:, 0]
-    return shapely.polygons(ring)
 
 
 # -- raster ---------------------------------------------------------------------------------------

@@ -1,0 +1,522 @@
+"""Isochrone polygons of one facility: the reached pieces of road and the shape they sweep.
+
+Only :mod:`planner.access` uses this module. For one facility and one threshold, every reached
+piece of road (an edge's segment, cut where the time runs out and where the off-network radius
+reaches ``access_max_m``) carries a disc whose radius falls linearly along it: the off-network
+distance that can still be covered with the time left. The isochrone is the union of the convex
+hulls of each piece's two end discs (the area swept by the disc). Two ways to draw it:
+
+- ``"exact"``: every hull as a polygon (``quad_segs`` vertices per quarter circle) and
+  ``shapely.union_all`` of them. Exact up to the polygonised arcs; GEOS does most of the work.
+- ``"grid"``: a field on a grid of ``cell_m`` cells,
+  ``f(x) = min over pieces of (min over the piece of |x - p(s)| - r(s))``, which is the Euclidean
+  distance to the union outside it (the min over one piece has a closed form,
+  :func:`_piece_field`), is traced at its zero level with contourpy (marching squares with linear
+  interpolation along the cell edges). Only nodes within a band of the boundary get exact
+  values: blocks of cells deep inside one hull are filled at once.
+
+Error bound of ``"grid"``, with ``delta = cell_m * sqrt(2)`` (the cell diagonal). Every grid node
+is classified exactly (inside or outside the union), so:
+
+- every point of the grid polygon lies within ``delta`` of the exact union (it lies in a cell
+  with a corner inside the union);
+- every point of the exact union deeper than ``delta`` inside it is in the grid polygon (all four
+  corners of its cell are inside), so the grid polygon contains the union eroded by ``delta``;
+- hence every point of the exact union lies within ``delta`` of the grid polygon, except in the
+  needle-like tips narrower than ``2 * delta`` that the union has along the roads where time runs
+  out: those may be cut short or dropped. Going back along the road the radius grows by at least
+  ``k = access_speed / fastest road speed`` per metre, so there the distance is at most
+  ``delta * (1 + 1 / k)`` (k = 1 walking: no needles; about 0.3 by e-bike, 0.05-0.2 driving).
+
+On smooth stretches of boundary the linear interpolation makes the error a small fraction of a
+cell, and arcs come out closer to circles than the ``quad_segs`` polygons of ``"exact"``. When
+no disc is wider than ``THIN_CELLS`` cells (a tiny ``access_max_m``) the exact union is used.
+
+The field kernel is compiled with numba and releases the GIL, so threads help.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numba import njit
+
+from .network import _ranges
+
+#: With no disc wider than this many cells, ``"grid"`` falls back to the exact union.
+THIN_CELLS = 1.5
+#: Coarse blocks of the field kernel, in cells (a block wholly inside one hull is filled at once).
+BLOCK = 8
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Straight segments of every edge's geometry."""
+
+    edge_ptr: np.ndarray  # segments of edge e: edge_ptr[e]:edge_ptr[e+1]
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    s0: np.ndarray  # fraction along the edge at the segment start
+    s1: np.ndarray
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Reached pieces of road: segment ends and the radius left at each (metres)."""
+
+    x0: np.ndarray
+    y0: np.ndarray
+    r0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    r1: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x0)
+
+    def take(self, idx: np.ndarray) -> Pieces:
+        return Pieces(
+            self.x0[idx], self.y0[idx], self.r0[idx], self.x1[idx], self.y1[idx], self.r1[idx]
+        )
+
+
+def segments(network) -> Segments:
+    """The segments of every edge (cached on the network)."""
+    cached = getattr(network, "_segments_cache", None)
+    if cached is not None:
+        return cached
+    coords, idx = shapely.get_coordinates(network.edge_geometry, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a = np.flatnonzero(same)
+    e = idx[a]
+    x0, y0 = coords[a, 0], coords[a, 1]
+    x1, y1 = coords[a + 1, 0], coords[a + 1, 1]
+    ln = np.hypot(x1 - x0, y1 - y0)
+    total = np.bincount(e, weights=ln, minlength=network.n_edges)
+    edge_start = np.cumsum(total) - total
+    cum = np.cumsum(ln) - edge_start[e]  # position along its edge of each segment's end
+    tot = np.where(total[e] > 0, total[e], 1.0)
+    s1 = cum / tot
+    s0 = (cum - ln) / tot
+    ptr = np.zeros(network.n_edges + 1, dtype=np.int64)
+    np.cumsum(np.bincount(e, minlength=network.n_edges), out=ptr[1:])
+    seg = Segments(ptr, x0, y0, x1, y1, s0, s1)
+    network._segments_cache = seg
+    return seg
+
+
+def incidence(network) -> tuple[np.ndarray, np.ndarray]:
+    """Incident edges per node, both directions, as CSR (cached on the network)."""
+    cached = getattr(network, "_incidence_cache", None)
+    if cached is not None:
+        return cached
+    n = network.n_nodes
+    ends = np.concatenate([network.edge_u, network.edge_v])
+    edges = np.concatenate([np.arange(network.n_edges), np.arange(network.n_edges)])
+    order = np.argsort(ends, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=n), out=ptr[1:])
+    out = (ptr, edges[order])
+    network._incidence_cache = out
+    return out
+
+
+def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """values[keys == q] for each q (inf where absent), without a dense array over all nodes."""
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    pos = np.searchsorted(k, query)
+    pos = np.clip(pos, 0, max(len(k) - 1, 0))
+    hit = (len(k) > 0) & (k[pos] == query) if len(k) else np.zeros(len(query), dtype=bool)
+    return np.where(hit, values[order][pos] if len(k) else np.inf, np.inf)
+
+
+def pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i, v_off, cap) -> Pieces:
+    """Every reached piece of road for facility ``i`` within ``budget`` seconds.
+
+    ``nodes``/``times`` are the facility's reach set cut at ``budget``. The radius is linear along
+    each piece (pieces are split where the radius reaches ``cap``) and floored at 0.5 m.
+    """
+    if fac_att.edge[i] < 0:
+        return _no_pieces()
+    # time-to-facility at each end of each incident edge
+    counts = inc_ptr[nodes + 1] - inc_ptr[nodes]
+    edges = inc_edge[np.repeat(inc_ptr[nodes], counts) + _ranges(counts)]
+    edges = np.unique(edges)
+    tu = lookup(nodes, times, net.edge_u[edges])
+    tv = lookup(nodes, times, net.edge_v[edges])
+    # along the edge from end u: a point at fraction s reaches u in s * t_vu, then the facility
+    pieces_e, pieces_a, pieces_b, pieces_ta, pieces_rate = [], [], [], [], []
+    t_vu = net.edge_time_vu_s[edges]
+    t_uv = net.edge_time_uv_s[edges]
+    # via u: time(s) = tu + s * t_vu ; reached for s <= (budget - tu) / t_vu
+    ok = np.isfinite(tu)
+    pieces_e.append(edges[ok])
+    pieces_a.append(np.zeros(ok.sum()))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pieces_b.append(
+            np.clip(
+                np.where(np.isfinite(t_vu[ok]) & (t_vu[ok] > 0), (budget - tu[ok]) / t_vu[ok], 0.0),
+                0,
+                1,
+            )
+        )
+    pieces_ta.append(tu[ok])  # time at s = a
+    pieces_rate.append(
+        np.where(np.isfinite(t_vu[ok]), t_vu[ok], 0.0)
+    )  # d time / d s (moving away from u)
+    # via v: time(s) = tv + (1 - s) * t_uv ; parametrise from s = 1 downward
+    ok = np.isfinite(tv)
+    pieces_e.append(edges[ok])
+    pieces_a.append(np.ones(ok.sum()))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pieces_b.append(
+            np.clip(
+                1
+                - np.where(
+                    np.isfinite(t_uv[ok]) & (t_uv[ok] > 0), (budget - tv[ok]) / t_uv[ok], 0.0
+                ),
+                0,
+                1,
+            )
+        )
+    pieces_ta.append(tv[ok])
+    pieces_rate.append(np.where(np.isfinite(t_uv[ok]), t_uv[ok], 0.0))
+    # the facility's own edge: reached directly along it from both sides
+    fe = fac_att.edge[i]
+    ff = fac_att.frac[i]
+    fac_t_uv, fac_t_vu = net.edge_time_uv_s[fe], net.edge_time_vu_s[fe]
+    a_off = fac_att.access_s[i]
+    # from s < ff travelling u->v direction to the facility: time = a_off + (ff - s) * t_uv
+    if np.isfinite(fac_t_uv):
+        pieces_e.append(np.array([fe]))
+        pieces_a.append(np.array([ff]))
+        b = ff - (budget - a_off) / fac_t_uv if fac_t_uv > 0 else 0.0
+        pieces_b.append(np.array([np.clip(b, 0, ff)]))
+        pieces_ta.append(np.array([a_off]))
+        pieces_rate.append(np.array([fac_t_uv]))
+    if np.isfinite(fac_t_vu):
+        pieces_e.append(np.array([fe]))
+        pieces_a.append(np.array([ff]))
+        b = ff + (budget - a_off) / fac_t_vu if fac_t_vu > 0 else 1.0
+        pieces_b.append(np.array([np.clip(b, ff, 1)]))
+        pieces_ta.append(np.array([a_off]))
+        pieces_rate.append(np.array([fac_t_vu]))
+    e = np.concatenate(pieces_e)
+    sa = np.concatenate(pieces_a)
+    sb = np.concatenate(pieces_b)
+    ta = np.concatenate(pieces_ta)
+    rate = np.concatenate(pieces_rate)
+    keep = ta <= budget
+    e, sa, sb, ta, rate = e[keep], sa[keep], sb[keep], ta[keep], rate[keep]
+    lo = np.minimum(sa, sb)
+    hi = np.maximum(sa, sb)
+    # expand each piece into the edge's segments it overlaps
+    counts = seg.edge_ptr[e + 1] - seg.edge_ptr[e]
+    pid = np.repeat(np.arange(len(e)), counts)
+    sidx = np.repeat(seg.edge_ptr[e], counts) + _ranges(counts)
+    c0 = np.maximum(seg.s0[sidx], lo[pid])
+    c1 = np.minimum(seg.s1[sidx], hi[pid])
+    live = c1 >= c0
+    pid, sidx, c0, c1 = pid[live], sidx[live], c0[live], c1[live]
+    span = seg.s1[sidx] - seg.s0[sidx]
+    span = np.where(span > 0, span, 1.0)
+    w0 = (c0 - seg.s0[sidx]) / span
+    w1 = (c1 - seg.s0[sidx]) / span
+    px0 = seg.x0[sidx] + w0 * (seg.x1[sidx] - seg.x0[sidx])
+    py0 = seg.y0[sidx] + w0 * (seg.y1[sidx] - seg.y0[sidx])
+    px1 = seg.x0[sidx] + w1 * (seg.x1[sidx] - seg.x0[sidx])
+    py1 = seg.y0[sidx] + w1 * (seg.y1[sidx] - seg.y0[sidx])
+    # time at each end of the clipped piece
+    t0 = ta[pid] + np.abs(c0 - sa[pid]) * rate[pid]
+    t1 = ta[pid] + np.abs(c1 - sa[pid]) * rate[pid]
+    # radius left at each end; where the cap starts to bind inside a piece, split it there so
+    # each part has a linear radius and the hull of its end discs is exact
+    R0 = (budget - t0) * v_off
+    R1 = (budget - t1) * v_off
+    px0, py0, R0, px1, py1, R1 = _split_at(px0, py0, R0, px1, py1, R1, cap)
+    r0 = np.clip(R0, 0.5, max(cap, 0.5))
+    r1 = np.clip(R1, 0.5, max(cap, 0.5))
+    return Pieces(px0, py0, r0, px1, py1, r1)
+
+
+def _no_pieces() -> Pieces:
+    z = np.zeros(0)
+    return Pieces(z, z, z, z, z, z)
+
+
+def _split_at(px0, py0, R0, px1, py1, R1, level):
+    """Split the pieces whose (linear) radius crosses ``level`` at the crossing."""
+    split = (R0 - level) * (R1 - level) < 0
+    if not split.any():
+        return px0, py0, R0, px1, py1, R1
+    at = np.flatnonzero(split)
+    w = (R0[at] - level) / (R0[at] - R1[at])
+    mx = px0[at] + w * (px1[at] - px0[at])
+    my = py0[at] + w * (py1[at] - py0[at])
+    px0 = np.concatenate([px0, mx])
+    py0 = np.concatenate([py0, my])
+    R0 = np.concatenate([R0, np.full(len(mx), float(level))])
+    px1 = np.concatenate([px1, px1[at]])
+    py1 = np.concatenate([py1, py1[at]])
+    R1 = np.concatenate([R1, R1[at]])
+    px1[at] = mx
+    py1[at] = my
+    R1[at] = level
+    return px0, py0, R0, px1, py1, R1
+
+
+# -- exact ------------------------------------------------------------------------------------
+
+
+def exact_polygon(p: Pieces, quad_segs: int):
+    """Union of the hulls of every piece, each drawn with ``quad_segs`` vertices per quarter."""
+    if len(p) == 0:
+        return shapely.Polygon()
+    return shapely.union_all(hulls(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, quad_segs))
+
+
+def hulls(x0, y0, r0, x1, y1, r1, quad_segs):
+    """Convex hulls of pairs of discs (the area swept by a disc of linearly varying radius).
+
+    Built directly from the two outer tangents: an arc around the back of the first disc and
+    one around the front of the second, as one polygon per pair (no intermediate geometries).
+    """
+    n = len(x0)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    x0, y0, r0 = x0.astype(float).copy(), y0.astype(float).copy(), r0.astype(float).copy()
+    x1, y1, r1 = x1.astype(float).copy(), y1.astype(float).copy(), r1.astype(float).copy()
+    d = np.hypot(x1 - x0, y1 - y0)
+    # one disc inside the other: the hull is the larger disc
+    in0 = d <= r0 - r1
+    in1 = d <= r1 - r0
+    x1[in0], y1[in0], r1[in0] = x0[in0], y0[in0], r0[in0]
+    x0[in1], y0[in1], r0[in1] = x1[in1], y1[in1], r1[in1]
+    d = np.where(in0 | in1, 0.0, d)
+    theta = np.arctan2(y1 - y0, x1 - x0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosa = np.where(d > 0, (r0 - r1) / np.where(d > 0, d, 1.0), 0.0)
+    alpha = np.arccos(np.clip(cosa, -1.0, 1.0))
+    k0 = 4 * quad_segs + 1
+    k1 = 2 * quad_segs + 1
+    t0 = np.linspace(0.0, 1.0, k0)
+    t1 = np.linspace(0.0, 1.0, k1)
+    a0 = (theta + alpha)[:, None] + t0[None, :] * (2 * np.pi - 2 * alpha)[:, None]
+    a1 = (theta - alpha)[:, None] + t1[None, :] * (2 * alpha)[:, None]
+    ring = np.empty((n, k0 + k1 + 1, 2))
+    ring[:, :k0, 0] = x0[:, None] + r0[:, None] * np.cos(a0)
+    ring[:, :k0, 1] = y0[:, None] + r0[:, None] * np.sin(a0)
+    ring[:, k0 : k0 + k1, 0] = x1[:, None] + r1[:, None] * np.cos(a1)
+    ring[:, k0 : k0 + k1, 1] = y1[:, None] + r1[:, None] * np.sin(a1)
+    ring[:, -1] = ring[:, 0]
+    return shapely.polygons(ring)
+
+
+# -- grid -------------------------------------------------------------------------------------
+
+
+def grid_polygon(p: Pieces, cell_m: float, quad_segs: int):
+    """The union of the hulls traced on a ``cell_m`` grid; see the module docstring.
+
+    When no disc is wider than ``THIN_CELLS`` cells (a tiny ``access_max_m``) the grid cannot
+    draw the union at all and the exact union is returned instead.
+    """
+    if len(p) == 0:
+        return shapely.Polygon()
+    if max(float(p.r0.max()), float(p.r1.max())) < THIN_CELLS * cell_m:
+        return exact_polygon(p, quad_segs)
+    return _traced(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, cell_m)
+
+
+def _traced(x0, y0, r0, x1, y1, r1, cell_m):
+    """The zero level of the field of these pieces, as a (Multi)Polygon."""
+    import contourpy
+
+    h = float(cell_m)
+    pad = 2.0 * h
+    rmax = max(float(r0.max()), float(r1.max()))
+    lo_x = min(float(x0.min()), float(x1.min())) - rmax - pad
+    lo_y = min(float(y0.min()), float(y1.min())) - rmax - pad
+    hi_x = max(float(x0.max()), float(x1.max())) + rmax + pad
+    hi_y = max(float(y0.max()), float(y1.max())) + rmax + pad
+    # nodes on a lattice of multiples of h (the same grid for every threshold and facility)
+    gx0 = math.floor(lo_x / h) * h
+    gy0 = math.floor(lo_y / h) * h
+    nx = int(math.ceil((hi_x - gx0) / h)) + 1
+    ny = int(math.ceil((hi_y - gy0) / h)) + 1
+    band = (
+        2.0 * h
+    )  # |f| is exact up to here: every cell the zero level crosses has |f| <= h*sqrt(2)
+    z = np.empty((ny, nx))
+    _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, BLOCK, z)
+    gen = contourpy.contour_generator(
+        gx0 + h * np.arange(nx),
+        gy0 + h * np.arange(ny),
+        z,
+        name="serial",
+        fill_type=contourpy.FillType.OuterOffset,
+    )
+    points, offsets = gen.filled(-4.0 * band, 0.0)
+    polys = []
+    for pts, off in zip(points, offsets, strict=True):
+        ring_id = np.repeat(np.arange(len(off) - 1), np.diff(off))
+        rings = shapely.linearrings(pts, indices=ring_id)
+        polys.append(shapely.polygons(rings, indices=np.zeros(len(rings), dtype=np.int64))[0])
+    if not polys:
+        return shapely.Polygon()
+    if len(polys) == 1:
+        return polys[0]
+    return shapely.MultiPolygon(polys)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _piece_field(px, py, x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1):
+    """min over the piece of |x - p(s)| - r(s), r linear in s with slope k (|k| < 1 unless ln < 0)."""
+    dx = px - x0
+    dy = py - y0
+    if ln < 0.0:  # one end disc holds the other (or a point piece): the larger disc
+        g0 = math.sqrt(dx * dx + dy * dy) - r0
+        ex = px - x1
+        ey = py - y1
+        g1 = math.sqrt(ex * ex + ey * ey) - r1
+        return g0 if g0 < g1 else g1
+    a = dx * ux + dy * uy
+    hp = abs(dx * uy - dy * ux)
+    s = a + c * hp  # the minimiser of the convex |x - p(s)| - r(s), then clamped to the piece
+    if s < 0.0:
+        s = 0.0
+    elif s > ln:
+        s = ln
+    q = a - s
+    return math.sqrt(q * q + hp * hp) - r0 - k * s
+
+
+@njit(cache=True, nogil=True)
+def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
+    """Fill ``z[j, i]`` (node ``(gx0 + i h, gy0 + j h)``) with the field clamped to [-band, band].
+
+    Two passes over the pieces. The first marks the coarse blocks of ``block`` x ``block`` cells
+    that lie deeper than ``band`` inside one hull (its field at the block centre is below
+    ``-(band + half diagonal)``, the field being 1-Lipschitz). The second evaluates each piece at
+    the nodes near it, skipping the marked blocks, which are then filled with ``-band``.
+    """
+    ny, nx = z.shape
+    nbx = (nx + block - 1) // block
+    nby = (ny + block - 1) // block
+    full = np.zeros((nby, nbx), dtype=np.bool_)
+    n = len(x0)
+    ux = np.empty(n)
+    uy = np.empty(n)
+    ln = np.empty(n)
+    k = np.empty(n)
+    c = np.empty(n)
+    for p in range(n):
+        dx = x1[p] - x0[p]
+        dy = y1[p] - y0[p]
+        d = math.sqrt(dx * dx + dy * dy)
+        ln[p] = d
+        if d > abs(r1[p] - r0[p]):
+            ux[p] = dx / d
+            uy[p] = dy / d
+            k[p] = (r1[p] - r0[p]) / d
+            c[p] = k[p] / math.sqrt(1.0 - k[p] * k[p])
+        else:
+            ux[p] = 0.0
+            uy[p] = 0.0
+            k[p] = 0.0
+            c[p] = 0.0
+            ln[p] = -1.0
+    bw = block * h
+    half_diag = 0.5 * bw * math.sqrt(2.0)
+    # pass 1: blocks deep inside one hull
+    for p in range(n):
+        rin = min(r0[p], r1[p])
+        if rin <= half_diag + band:
+            continue
+        bx0 = max(0, int(math.floor((min(x0[p], x1[p]) - gx0) / bw)))
+        bx1 = min(nbx - 1, int(math.floor((max(x0[p], x1[p]) - gx0) / bw)))
+        by0 = max(0, int(math.floor((min(y0[p], y1[p]) - gy0) / bw)))
+        by1 = min(nby - 1, int(math.floor((max(y0[p], y1[p]) - gy0) / bw)))
+        rr = max(r0[p], r1[p])
+        ext = int(math.ceil(rr / bw))
+        bx0 = max(0, bx0 - ext)
+        by0 = max(0, by0 - ext)
+        bx1 = min(nbx - 1, bx1 + ext)
+        by1 = min(nby - 1, by1 + ext)
+        for bj in range(by0, by1 + 1):
+            cy = gy0 + (bj + 0.5) * bw
+            for bi in range(bx0, bx1 + 1):
+                if full[bj, bi]:
+                    continue
+                cx = gx0 + (bi + 0.5) * bw
+                g = _piece_field(
+                    cx,
+                    cy,
+                    x0[p],
+                    y0[p],
+                    ux[p],
+                    uy[p],
+                    ln[p],
+                    r0[p],
+                    k[p],
+                    c[p],
+                    x1[p],
+                    y1[p],
+                    r1[p],
+                )
+                if g <= -(band + half_diag):
+                    full[bj, bi] = True
+    z[:, :] = band
+    # pass 2: each piece at the nodes within its radius + band, outside the full blocks
+    for p in range(n):
+        rr = max(r0[p], r1[p]) + band
+        i0 = max(0, int(math.ceil((min(x0[p], x1[p]) - rr - gx0) / h)))
+        i1 = min(nx - 1, int(math.floor((max(x0[p], x1[p]) + rr - gx0) / h)))
+        j0 = max(0, int(math.ceil((min(y0[p], y1[p]) - rr - gy0) / h)))
+        j1 = min(ny - 1, int(math.floor((max(y0[p], y1[p]) + rr - gy0) / h)))
+        if i0 > i1 or j0 > j1:
+            continue
+        for bj in range(j0 // block, j1 // block + 1):
+            ja = max(j0, bj * block)
+            jb = min(j1, bj * block + block - 1)
+            for bi in range(i0 // block, i1 // block + 1):
+                if full[bj, bi]:
+                    continue
+                ia = max(i0, bi * block)
+                ib = min(i1, bi * block + block - 1)
+                for j in range(ja, jb + 1):
+                    py = gy0 + j * h
+                    for i in range(ia, ib + 1):
+                        g = _piece_field(
+                            gx0 + i * h,
+                            py,
+                            x0[p],
+                            y0[p],
+                            ux[p],
+                            uy[p],
+                            ln[p],
+                            r0[p],
+                            k[p],
+                            c[p],
+                            x1[p],
+                            y1[p],
+                            r1[p],
+                        )
+                        if g < z[j, i]:
+                            z[j, i] = g
+    for bj in range(nby):
+        for bi in range(nbx):
+            if full[bj, bi]:
+                for j in range(bj * block, min(ny, bj * block + block)):
+                    for i in range(bi * block, min(nx, bi * block + block)):
+                        z[j, i] = -band
+    for j in range(ny):
+        for i in range(nx):
+            if z[j, i] < -band:
+                z[j, i] = -band
