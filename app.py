@@ -442,6 +442,9 @@ def load_saved() -> None:
     set_widgets(sc, only_missing=False)
     ss.opt = None
     ss.notice = ("success", T("scn_loaded", name=sc.name))
+    # the sidebar's widgets (mode, minutes, tiers...) changed too: a fragment run would leave
+    # them showing the old values, and the browser would send those back on the next change
+    st.rerun()  # from a callback: the whole app reruns instead of the fragment
 
 
 def delete_saved() -> None:
@@ -1247,6 +1250,17 @@ def tab_export(v: View) -> None:
     )
 
 
+def autosave() -> None:
+    """Keep the working scenario across page reloads (``?ws=<id>`` in the address)."""
+    if ss.scenario != ss.autosaved:
+        try:
+            path = aps.autosave_path(ss.ws)
+            aps.persist_uploads(ss.scenario, path.parent.parent).save(path)
+            ss.autosaved = ss.scenario
+        except (OSError, planner.PlannerError) as exc:
+            log.warning("could not autosave the scenario: %s", exc)
+
+
 @st.fragment
 def main_area() -> None:
     """Everything below the title. A fragment: a click on the map, the what-if buttons and
@@ -1305,6 +1319,9 @@ def main_area() -> None:
     v = View(sc, ds, result, key, settings, whatif, std_units, std_summary, opt, opt_run)
     with col_side:
         side_panel(v)
+    # saved once the numbers are out (a click's answer is not delayed by the file write), before
+    # the map and tabs: a reload that cuts this run short still finds it
+    autosave()
     with col_map:
         map_panel(v, progress)
     progress.finish()
@@ -1333,14 +1350,7 @@ def main_area() -> None:
     with tabs[5]:
         tab_export(v)
 
-    # --- keep the working scenario across page reloads (?ws=<id> in the address) -----------------
-    if ss.scenario != ss.autosaved:
-        try:
-            path = aps.autosave_path(ss.ws)
-            aps.persist_uploads(ss.scenario, path.parent.parent).save(path)
-            ss.autosaved = ss.scenario
-        except (OSError, planner.PlannerError) as exc:
-            log.warning("could not autosave the scenario: %s", exc)
+    autosave()  # again: the tabs' widgets and buttons may have changed it
 
 
 with suppress(planner.PlannerError):  # main_area shows the error

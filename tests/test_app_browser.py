@@ -22,7 +22,10 @@ from pathlib import Path
 import pytest
 
 import planner
-from planner.i18n import STRINGS
+from planner import app_support as aps
+from planner.i18n import STRINGS, Translator
+from planner.scenario import Scenario
+from planner.standards import PRIMARY_TIERS
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO / "test-output"
@@ -203,7 +206,9 @@ def test_app_in_chromium(server):
                         )
                         mark = time.perf_counter() - t0
                         page.wait_for_function(
-                            f"() => ({_REMOVE_BUTTONS_JS})() > {before}", timeout=30_000, polling="raf"
+                            f"() => ({_REMOVE_BUTTONS_JS})() > {before}",
+                            timeout=30_000,
+                            polling="raf",
                         )
                         break
                     except PlaywrightTimeoutError:
@@ -275,8 +280,170 @@ def test_app_in_chromium(server):
     assert statistics.median(latencies) < 3.0, latencies
 
 
-#: The number of "remove" buttons (widget keys rm_0, rm_1...): one per proposed station.
-_REMOVE_BUTTONS_JS = """() => document.querySelectorAll('[class*="st-key-rm_"] button').length"""
+def test_optimizer_adopt_and_scenarios_in_chromium(server):
+    """Optimizer -> adopt -> remove one -> save -> sidebar change -> reload -> load -> compare,
+    in one session, with the numbers a person sees equal to the library's. These widgets live
+    in the main area's fragment; AppTest reruns the whole script and cannot see that."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ds = planner.load_demo()
+    walk15 = planner.analyze(ds, isochrone_minutes=None)
+    default = Scenario(name="scenario 1")  # the app's settings when it opens
+    run = aps.run_optimizer(
+        walk15,
+        objective="max-coverage",
+        new_sites=3,
+        target_share=default.target_share,
+        tier=default.new_tier,
+        candidates=default.candidates,
+        spacing_m=default.spacing_m,
+        time_limit_s=default.time_limit_s,
+        seed=default.seed,
+    )
+    s = run.summary()
+    adopted = tuple((float(r.lon), float(r.lat), str(r.tier)) for r in run.proposals.itertuples())
+    assert len(adopted) == 3
+    kept = (adopted[0], adopted[2])  # P2 is removed with its ✕
+    w_all, w_kept = aps.what_if(ds, walk15, adopted), aps.what_if(ds, walk15, kept)
+    no_clinics = planner.analyze(
+        ds, tiers=[t for t in PRIMARY_TIERS if t != "village_clinic"], isochrone_minutes=None
+    )
+    w_no_clinics = aps.what_if(ds, no_clinics, kept)
+    T = Translator("en")
+    share, newly = T("share_inside", minutes=15.0), T("newly_covered")
+    name = "Optimizer plan"
+    attempted: list[str] = []
+    problems: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(server):
+            r.continue_()
+        else:
+            attempted.append(r.request.url)
+            r.abort()
+
+    t_start = time.perf_counter()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="en-US")
+            ctx.route("**/*", route)
+            page = ctx.new_page()
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on(
+                "console", lambda m: m.type == "error" and problems.append(f"console: {m.text}")
+            )
+            page.goto(server)
+            _wait_for_map(page)
+            _wait_metric(page, share, f"{100 * walk15.covered_share:.1f} %")
+
+            # The optimizer: p = 3, run; a status box shows the progress, then the result.
+            page.get_by_role("tab", name=T("tab_optimize")).click()
+            p_input = page.locator(".st-key-w_p input")
+            p_input.fill("3")
+            p_input.press("Enter")
+            _wait_until_idle(page)
+            page.evaluate(_WATCH_STATUS_JS, T("progress_optimize"))
+            page.get_by_role("button", name=T("run_optimizer")).click()
+            _wait_metric(page, T("opt_gap"), f"{100 * s['gap']:.2f} %")
+            assert page.evaluate("window.__statusSeen") is True  # the box with the progress bar
+            assert _metric(page, T("opt_objective_value")) == f"{s['objective']:,.0f}"
+            assert _metric(page, T("opt_covered_after")) == f"{s['covered_population_after']:,.0f}"
+            frame = _map_frame(page)
+            frame.wait_for_function(
+                "document.querySelectorAll('.leaflet-marker-pane .planner-optimized').length == 3",
+                timeout=30_000,
+            )
+            shown_sites = _grid(page, T("col_site"), T("col_newly"))
+            assert [r[-1] for r in shown_sites[1:]] == [
+                f"{v:.0f}" for v in run.proposals["newly_covered_population"].round()
+            ], shown_sites
+
+            # Adopt them: three proposed stations, the what-if numbers of the library.
+            page.get_by_role("button", name=T("opt_adopt")).click()
+            _wait_metric(page, newly, f"{w_all.newly_covered_population:,.0f}")
+            _wait_remove_buttons(page, 3)
+            page.get_by_text(T("opt_result"), exact=True).wait_for(state="detached", timeout=60_000)
+            frame = _map_frame(page)
+            frame.wait_for_function(
+                "document.querySelectorAll('.leaflet-marker-pane .planner-proposal').length == 3"
+                " && document.querySelectorAll('.leaflet-marker-pane .planner-optimized').length == 0",
+                timeout=30_000,
+            )
+
+            # Remove P2 with its ✕: the other two keep their numbers.
+            page.locator(".st-key-rm_1 button:visible").click()
+            _wait_metric(page, newly, f"{w_kept.newly_covered_population:,.0f}")
+            _wait_remove_buttons(page, 2)
+            rows = _site_rows(page)
+            assert [r.split(" · ")[0] for r in rows] == ["P1", "P2"], rows
+            assert [r.rsplit("+", 1)[1] for r in rows] == [
+                T("site_row", site="", tier="", place="", pop=v).rsplit("+", 1)[1]
+                for v in w_kept.sites["newly_covered_population"]
+            ], rows
+
+            # Save it under a name.
+            page.get_by_role("tab", name=T("tab_scenarios")).click()
+            name_input = page.locator(".st-key-w_name input")
+            name_input.fill(name)
+            name_input.press("Enter")
+            _wait_until_idle(page)
+            page.get_by_role("button", name=T("scn_save")).click()
+            page.get_by_text(T("scn_saved", path="")).wait_for(timeout=30_000)
+            expect(page.get_by_role("combobox", name=T("scn_saved_list"))).to_have_value(
+                name, timeout=30_000
+            )
+
+            # A sidebar change (a full rerun): the same two stations, counted against fewer
+            # facilities.
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            clinic = aps.tier_label("village_clinic", "en")
+            sidebar.get_by_role("button", name=f"Remove {clinic}").click()
+            _wait_metric(page, share, f"{100 * no_clinics.covered_share:.1f} %")
+            _wait_metric(page, newly, f"{w_no_clinics.newly_covered_population:,.0f}")
+            _wait_remove_buttons(page, 2)
+
+            # Reload the page: the working scenario comes back from ?ws=.
+            assert "ws=" in page.url
+            page.reload()
+            _wait_for_map(page)
+            _wait_metric(page, share, f"{100 * no_clinics.covered_share:.1f} %")
+            _wait_metric(page, newly, f"{w_no_clinics.newly_covered_population:,.0f}")
+            _wait_remove_buttons(page, 2)
+            assert sidebar.get_by_role("button", name=f"Remove {clinic}").count() == 0
+            page.get_by_role("tab", name=T("tab_scenarios")).click()
+            assert page.locator(".st-key-w_name input").input_value() == name
+
+            # Load the saved scenario: numbers and the sidebar show it (village clinics count).
+            expect(page.get_by_role("combobox", name=T("scn_saved_list"))).to_have_value(name)
+            page.get_by_role("button", name=T("scn_load"), exact=True).click()
+            page.get_by_text(T("scn_loaded", name=name)).wait_for(timeout=30_000)
+            _wait_metric(page, share, f"{100 * walk15.covered_share:.1f} %")
+            _wait_metric(page, newly, f"{w_kept.newly_covered_population:,.0f}")
+            sidebar.get_by_role("button", name=f"Remove {clinic}").wait_for(timeout=30_000)
+            _wait_remove_buttons(page, 2)
+
+            # Compare the working scenario with the saved one: a table with both.
+            page.get_by_role("combobox", name=T("scn_compare")).click()
+            page.get_by_role("option", name=name, exact=True).click()
+            page.keyboard.press("Escape")
+            current = f"{name} {T('scn_current')}"
+            cmp = _grid(page, current, timeout=60_000)
+            assert cmp[0][1:] == [current, name], cmp
+            proposed_row = next(r for r in cmp if r[0] == T("cmp_proposed_sites"))
+            assert proposed_row[1:] == ["2", "2"], cmp
+            _wait_until_idle(page)
+        finally:
+            browser.close()
+
+    assert attempted == [], f"requests outside the local server: {attempted}"
+    assert problems == [], problems
+    print(f"\noptimizer, adopt, scenarios in chromium: {time.perf_counter() - t_start:.1f} s")
+
+
+#: The number of "remove" buttons (widget keys rm_0, rm_1...): one per proposed station (a
+#: button with help text has two <button> elements, one of them hidden, so count the keys).
+_REMOVE_BUTTONS_JS = """() => document.querySelectorAll('[class*="st-key-rm_"]').length"""
 
 
 def _wait_until_idle(page) -> None:
@@ -292,12 +459,80 @@ def _remove_buttons(page) -> int:
     return page.evaluate(_REMOVE_BUTTONS_JS)
 
 
+_METRIC_JS = """(label) => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+        const l = m.querySelector('[data-testid="stMetricLabel"]');
+        if (l && l.innerText.trim() === label) {
+            return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); } }
+    return null; }"""
+
+
+def _wait_remove_buttons(page, n: int, timeout: float = 60_000) -> None:
+    """Until the what-if list has ``n`` stations (the metrics may be drawn a moment before)."""
+    try:
+        page.wait_for_function(f"() => ({_REMOVE_BUTTONS_JS})() === {n}", timeout=timeout)
+    except Exception as exc:
+        raise AssertionError(f"{_remove_buttons(page)} stations listed, expected {n}") from exc
+
+
 def _metric(page, label: str) -> str | None:
+    return page.evaluate(_METRIC_JS, label)
+
+
+def _wait_for_map(page) -> None:
+    """Until the map shows the facilities and Streamlit has finished the run."""
+    page.frame_locator(MAP_FRAME).locator(".leaflet-marker-pane .planner-symbol").first.wait_for(
+        state="attached", timeout=180_000
+    )
+    _wait_until_idle(page)
+
+
+def _map_frame(page):
+    page.frame_locator(MAP_FRAME).locator(".leaflet-container").wait_for(state="attached")
+    return [f for f in page.frames if "streamlit_folium" in f.url][-1]
+
+
+def _wait_metric(page, label: str, value: str, timeout: float = 120_000) -> None:
+    """Until the metric ``label`` shows ``value`` (the message says what it showed)."""
+    try:
+        page.wait_for_function(
+            f"([label, value]) => ({_METRIC_JS})(label) === value",
+            arg=[label, value],
+            timeout=timeout,
+        )
+    except Exception as exc:
+        raise AssertionError(f"{label!r}: {_metric(page, label)!r}, expected {value!r}") from exc
+
+
+#: Remembers whether a status box labelled ``label`` was ever drawn (it may be gone soon).
+_WATCH_STATUS_JS = """(label) => {
+    window.__statusSeen = false;
+    const seen = () => Array.from(document.querySelectorAll('[data-testid="stExpander"]'))
+        .some(e => e.innerText.includes(label) && e.querySelector('[data-testid="stProgress"]'));
+    new MutationObserver((_, obs) => { if (seen()) { window.__statusSeen = true; obs.disconnect(); } })
+        .observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def _grid(page, *headers: str, timeout: float = 30_000) -> list[list[str]]:
+    """The cells of the first visible table whose header row has every one of ``headers``."""
+    js = """(headers) => {
+        for (const e of document.querySelectorAll('[data-testid="stDataFrame"]')) {
+            if (!e.getBoundingClientRect().height) continue;
+            const rows = Array.from(e.querySelectorAll('[role=row]')).map(r =>
+                Array.from(r.querySelectorAll('[role=columnheader],[role=gridcell]'))
+                    .map(c => c.innerText.trim()));
+            if (rows.length > 1 && headers.every(h => rows[0].includes(h))) return rows;
+        }
+        return null; }"""
+    page.wait_for_function(js, arg=list(headers), timeout=timeout)
+    return page.evaluate(js, list(headers))
+
+
+def _site_rows(page) -> list[str]:
+    """The lines of the what-if list, one per proposed station ("P1 · tier · place · +n ...")."""
     return page.evaluate(
-        """(label) => { for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-               const l = m.querySelector('[data-testid="stMetricLabel"]');
-               if (l && l.innerText.trim() === label) {
-                   return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); } }
-           return null; }""",
-        label,
+        """() => Array.from(document.querySelectorAll('[class*="st-key-rm_"]')).map(b => {
+               let row = b.closest('[data-testid="stHorizontalBlock"]');
+               return row.querySelector('[data-testid="stMarkdownContainer"]').innerText.trim(); })"""
     )
