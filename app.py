@@ -1337,18 +1337,10 @@ def main_area() -> None:
         ]
     )
 
-    with tabs[0]:
-        tab_coverage(v)
-    with tabs[1]:
-        tab_standards(v)
-    with tabs[2]:
-        tab_whatif(v)
-    with tabs[3]:
-        tab_optimizer(v)
-    with tabs[4]:
-        tab_scenarios(v)
-    with tabs[5]:
-        tab_export(v)
+    panels = (tab_coverage, tab_standards, tab_whatif, tab_optimizer, tab_scenarios, tab_export)
+    for tab, panel in zip(tabs, panels, strict=True):
+        with tab:
+            panel(v)
 
     autosave()  # again: the tabs' widgets and buttons may have changed it
 

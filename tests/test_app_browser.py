@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -108,16 +109,13 @@ def server(tmp_path_factory):
         log.close()
 
 
-def test_app_in_chromium(server):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+@contextmanager
+def _chromium(server: str, locale: str):
+    """A chromium page on ``server`` in ``locale`` that may not leave the local server:
+    yields ``(page, attempted, problems)``, the requests it blocked and the page and console
+    errors it saw."""
     from playwright.sync_api import sync_playwright
 
-    ds = planner.load_demo()
-    n_facilities = len(ds.facilities)
-    n_boundaries = len(ds.boundaries)
-    # click where residents live that no facility covers now: the three largest uncovered areas
-    uncovered = planner.analyze(ds, isochrone_minutes=None).uncovered.head(3)
-    clicks = [(p.y, p.x) for p in uncovered.geometry.representative_point()]
     attempted: list[str] = []
     problems: list[str] = []
 
@@ -128,139 +126,150 @@ def test_app_in_chromium(server):
             attempted.append(r.request.url)
             r.abort()
 
-    TEST_OUTPUT.mkdir(exist_ok=True)
-    t_start = time.perf_counter()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            # A browser that asks for Chinese gets the Chinese app.
-            ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
+            ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, locale=locale)
             ctx.route("**/*", route)
             page = ctx.new_page()
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on(
                 "console", lambda m: m.type == "error" and problems.append(f"console: {m.text}")
             )
-            page.goto(server)
-            page.get_by_role("heading", name=STRINGS["title"]["zh"]).wait_for(timeout=180_000)
-
-            # The map: Leaflet from /app/static, every facility drawn, every layer and legend.
-            frame_loc = page.frame_locator(MAP_FRAME)
-            frame_loc.locator(".leaflet-marker-pane .planner-symbol").first.wait_for(
-                state="attached", timeout=180_000
-            )
-            frame = next(f for f in page.frames if "streamlit_folium" in f.url)
-            frame.wait_for_function(
-                f"document.querySelectorAll('.leaflet-marker-pane .planner-symbol').length >= {n_facilities}",
-                timeout=60_000,
-            )
-            t_loaded = time.perf_counter() - t_start
-            assert frame.evaluate("L.version") == "1.9.3"
-            markers = frame.evaluate(
-                "document.querySelectorAll('.leaflet-marker-pane .planner-symbol').length"
-            )
-            outlines = frame.evaluate(
-                "document.querySelectorAll('.leaflet-plannerBoundaries-pane svg path').length"
-            )
-            overlay = frame.evaluate(
-                "document.querySelectorAll('.leaflet-overlay-pane svg path').length"
-            )
-            legends = frame.evaluate("document.querySelectorAll('.planner-legend').length")
-            layers = frame.evaluate(
-                "document.querySelectorAll('.leaflet-control-layers-overlays label').length"
-            )
-            tiles = frame.evaluate("document.querySelectorAll('.leaflet-tile').length")
-            assert markers == n_facilities, markers
-            assert outlines == n_boundaries, outlines
-            assert overlay >= 3 + 1, overlay  # isochrone bands (3) and the uncovered areas
-            assert legends == 4 and layers == 4, (
-                legends,
-                layers,
-            )  # facilities, bands, uncovered, proposals
-            assert tiles == 0  # no basemap unless asked for
-            _wait_until_idle(page)
-            page.screenshot(path=str(TEST_OUTPUT / "app_zh.png"), full_page=False)
-
-            # Click the map: a station is added and the numbers change.
-            zh_newly = STRINGS["newly_covered"]["zh"]
-            latencies, star_latencies, marks, newly = [], [], [], []
-            for i, (lat, lng) in enumerate(clicks):
-                x, y = frame.evaluate(
-                    f"(() => {{ const p = window.map.latLngToContainerPoint([{lat}, {lng}]); "
-                    "return [p.x, p.y]; })()"
-                )
-                before = _remove_buttons(page)
-                box = frame_loc.locator(
-                    ".leaflet-container"
-                ).bounding_box()  # the page may have moved
-                # a click that lands while the app is still rerunning (a loaded CI machine) can
-                # be lost: click once more, and time from the click that registered
-                for attempt in range(2):
-                    t0 = time.perf_counter()
-                    page.mouse.click(box["x"] + x, box["y"] + y)
-                    try:
-                        frame.wait_for_function(
-                            "document.querySelectorAll('.planner-pending').length >= 1",
-                            timeout=10_000,
-                            polling=10,
-                        )
-                        mark = time.perf_counter() - t0
-                        page.wait_for_function(
-                            f"() => ({_REMOVE_BUTTONS_JS})() > {before}",
-                            timeout=30_000,
-                            polling="raf",
-                        )
-                        break
-                    except PlaywrightTimeoutError:
-                        if attempt == 1:
-                            raise
-                        print(f"click {i + 1} was not registered; clicking again")
-                marks.append(mark)
-                t1 = time.perf_counter()
-                frame.wait_for_function(
-                    f"document.querySelectorAll('.leaflet-marker-pane .planner-proposal').length >= {i + 1}",
-                    timeout=30_000,
-                    polling="raf",
-                )
-                t2 = time.perf_counter()
-                latencies.append(t1 - t0)
-                star_latencies.append(t2 - t0)
-                newly.append(_metric(page, zh_newly))
-                page.mouse.move(5, 5)
-                page.wait_for_timeout(600)
-            assert all(v and int(v.replace(",", "")) > 0 for v in newly), newly
-            assert len({v for v in newly}) == len(newly), newly  # each station adds residents
-            green = frame.evaluate("document.querySelectorAll('path.planner-newly-covered').length")
-            # the click marks are gone once the answers are drawn
-            assert frame.evaluate("document.querySelectorAll('.planner-pending').length") == 0
-            assert green == len(clicks), green
-            page.screenshot(path=str(TEST_OUTPUT / "app_zh_whatif.png"), full_page=False)
-
-            # Switch the language.
-            page.locator('[data-testid="stSidebar"] label').filter(has_text="English").click()
-            page.get_by_role("heading", name=STRINGS["title"]["en"]).wait_for(timeout=120_000)
-            frame_loc.locator(
-                ".leaflet-control-layers-overlays label", has_text="Facilities"
-            ).wait_for(state="attached", timeout=120_000)
-            frame = next(f for f in page.frames if "streamlit_folium" in f.url)
-            frame.wait_for_function(
-                f"document.querySelectorAll('.leaflet-marker-pane .planner-proposal').length >= {len(clicks)}",
-                timeout=60_000,
-            )
-            assert _metric(page, STRINGS["newly_covered"]["en"]) == newly[-1]
-            _wait_until_idle(page)
-            # the translated choices still show what was chosen, in English now
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            assert sidebar.get_by_role("radio", name="Walk").is_checked()
-            assert sidebar.get_by_role("radio", name="Demo County (synthetic)").is_checked()
-            assert sidebar.get_by_text("Village clinic").count() >= 1  # a chip of the tiers list
-            assert sidebar.get_by_text(STRINGS["mode_walk"]["zh"]).count() == 0
-            page.mouse.move(5, 5)
-            page.wait_for_timeout(800)
-            shot = TEST_OUTPUT / "app_en.png"
-            page.screenshot(path=str(shot), full_page=False)
+            yield page, attempted, problems
         finally:
             browser.close()
+
+
+def test_app_in_chromium(server):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    ds = planner.load_demo()
+    n_facilities = len(ds.facilities)
+    n_boundaries = len(ds.boundaries)
+    # click where residents live that no facility covers now: the three largest uncovered areas
+    uncovered = planner.analyze(ds, isochrone_minutes=None).uncovered.head(3)
+    clicks = [(p.y, p.x) for p in uncovered.geometry.representative_point()]
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    t_start = time.perf_counter()
+    with _chromium(server, "zh-CN") as (page, attempted, problems):
+        # a browser that asks for Chinese gets the Chinese app
+        page.goto(server)
+        page.get_by_role("heading", name=STRINGS["title"]["zh"]).wait_for(timeout=180_000)
+
+        # The map: Leaflet from /app/static, every facility drawn, every layer and legend.
+        frame_loc = page.frame_locator(MAP_FRAME)
+        frame_loc.locator(".leaflet-marker-pane .planner-symbol").first.wait_for(
+            state="attached", timeout=180_000
+        )
+        frame = next(f for f in page.frames if "streamlit_folium" in f.url)
+        frame.wait_for_function(
+            f"document.querySelectorAll('.leaflet-marker-pane .planner-symbol').length >= {n_facilities}",
+            timeout=60_000,
+        )
+        t_loaded = time.perf_counter() - t_start
+        assert frame.evaluate("L.version") == "1.9.3"
+        markers = frame.evaluate(
+            "document.querySelectorAll('.leaflet-marker-pane .planner-symbol').length"
+        )
+        outlines = frame.evaluate(
+            "document.querySelectorAll('.leaflet-plannerBoundaries-pane svg path').length"
+        )
+        overlay = frame.evaluate(
+            "document.querySelectorAll('.leaflet-overlay-pane svg path').length"
+        )
+        legends = frame.evaluate("document.querySelectorAll('.planner-legend').length")
+        layers = frame.evaluate(
+            "document.querySelectorAll('.leaflet-control-layers-overlays label').length"
+        )
+        tiles = frame.evaluate("document.querySelectorAll('.leaflet-tile').length")
+        assert markers == n_facilities, markers
+        assert outlines == n_boundaries, outlines
+        assert overlay >= 3 + 1, overlay  # isochrone bands (3) and the uncovered areas
+        assert legends == 4 and layers == 4, (
+            legends,
+            layers,
+        )  # facilities, bands, uncovered, proposals
+        assert tiles == 0  # no basemap unless asked for
+        _wait_until_idle(page)
+        page.screenshot(path=str(TEST_OUTPUT / "app_zh.png"), full_page=False)
+
+        # Click the map: a station is added and the numbers change.
+        zh_newly = STRINGS["newly_covered"]["zh"]
+        latencies, star_latencies, marks, newly = [], [], [], []
+        for i, (lat, lng) in enumerate(clicks):
+            x, y = frame.evaluate(
+                f"(() => {{ const p = window.map.latLngToContainerPoint([{lat}, {lng}]); "
+                "return [p.x, p.y]; })()"
+            )
+            before = _remove_buttons(page)
+            box = frame_loc.locator(".leaflet-container").bounding_box()  # the page may have moved
+            # a click that lands while the app is still rerunning (a loaded CI machine) can
+            # be lost: click once more, and time from the click that registered
+            for attempt in range(2):
+                t0 = time.perf_counter()
+                page.mouse.click(box["x"] + x, box["y"] + y)
+                try:
+                    frame.wait_for_function(
+                        "document.querySelectorAll('.planner-pending').length >= 1",
+                        timeout=10_000,
+                        polling=10,
+                    )
+                    mark = time.perf_counter() - t0
+                    page.wait_for_function(
+                        f"() => ({_REMOVE_BUTTONS_JS})() > {before}",
+                        timeout=30_000,
+                        polling="raf",
+                    )
+                    break
+                except PlaywrightTimeoutError:
+                    if attempt == 1:
+                        raise
+                    print(f"click {i + 1} was not registered; clicking again")
+            marks.append(mark)
+            t1 = time.perf_counter()
+            frame.wait_for_function(
+                f"document.querySelectorAll('.leaflet-marker-pane .planner-proposal').length >= {i + 1}",
+                timeout=30_000,
+                polling="raf",
+            )
+            t2 = time.perf_counter()
+            latencies.append(t1 - t0)
+            star_latencies.append(t2 - t0)
+            newly.append(_metric(page, zh_newly))
+            page.mouse.move(5, 5)
+            page.wait_for_timeout(600)
+        assert all(v and int(v.replace(",", "")) > 0 for v in newly), newly
+        assert len({v for v in newly}) == len(newly), newly  # each station adds residents
+        green = frame.evaluate("document.querySelectorAll('path.planner-newly-covered').length")
+        # the click marks are gone once the answers are drawn
+        assert frame.evaluate("document.querySelectorAll('.planner-pending').length") == 0
+        assert green == len(clicks), green
+        page.screenshot(path=str(TEST_OUTPUT / "app_zh_whatif.png"), full_page=False)
+
+        # Switch the language.
+        page.locator('[data-testid="stSidebar"] label').filter(has_text="English").click()
+        page.get_by_role("heading", name=STRINGS["title"]["en"]).wait_for(timeout=120_000)
+        frame_loc.locator(".leaflet-control-layers-overlays label", has_text="Facilities").wait_for(
+            state="attached", timeout=120_000
+        )
+        frame = next(f for f in page.frames if "streamlit_folium" in f.url)
+        frame.wait_for_function(
+            f"document.querySelectorAll('.leaflet-marker-pane .planner-proposal').length >= {len(clicks)}",
+            timeout=60_000,
+        )
+        assert _metric(page, STRINGS["newly_covered"]["en"]) == newly[-1]
+        _wait_until_idle(page)
+        # the translated choices still show what was chosen, in English now
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert sidebar.get_by_role("radio", name="Walk").is_checked()
+        assert sidebar.get_by_role("radio", name="Demo County (synthetic)").is_checked()
+        assert sidebar.get_by_text("Village clinic").count() >= 1  # a chip of the tiers list
+        assert sidebar.get_by_text(STRINGS["mode_walk"]["zh"]).count() == 0
+        page.mouse.move(5, 5)
+        page.wait_for_timeout(800)
+        shot = TEST_OUTPUT / "app_en.png"
+        page.screenshot(path=str(shot), full_page=False)
 
     assert attempted == [], f"requests outside the local server: {attempted}"
     assert problems == [], problems
@@ -284,7 +293,7 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
     """Optimizer -> adopt -> remove one -> save -> sidebar change -> reload -> load -> compare,
     in one session, with the numbers a person sees equal to the library's. These widgets live
     in the main area's fragment; AppTest reruns the whole script and cannot see that."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     ds = planner.load_demo()
     walk15 = planner.analyze(ds, isochrone_minutes=None)
@@ -312,129 +321,108 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
     T = Translator("en")
     share, newly = T("share_inside", minutes=15.0), T("newly_covered")
     name = "Optimizer plan"
-    attempted: list[str] = []
-    problems: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith(server):
-            r.continue_()
-        else:
-            attempted.append(r.request.url)
-            r.abort()
-
     t_start = time.perf_counter()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="en-US")
-            ctx.route("**/*", route)
-            page = ctx.new_page()
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on(
-                "console", lambda m: m.type == "error" and problems.append(f"console: {m.text}")
-            )
-            page.goto(server)
-            _wait_for_map(page)
-            _wait_metric(page, share, f"{100 * walk15.covered_share:.1f} %")
+    with _chromium(server, "en-US") as (page, attempted, problems):
+        page.goto(server)
+        _wait_for_map(page)
+        _wait_metric(page, share, f"{100 * walk15.covered_share:.1f} %")
 
-            # The optimizer: p = 3, run; a status box shows the progress, then the result.
-            page.get_by_role("tab", name=T("tab_optimize")).click()
-            p_input = page.locator(".st-key-w_p input")
-            p_input.fill("3")
-            p_input.press("Enter")
-            _wait_until_idle(page)
-            page.evaluate(_WATCH_STATUS_JS, T("progress_optimize"))
-            page.get_by_role("button", name=T("run_optimizer")).click()
-            _wait_metric(page, T("opt_gap"), f"{100 * s['gap']:.2f} %")
-            assert page.evaluate("window.__statusSeen") is True  # the box with the progress bar
-            assert _metric(page, T("opt_objective_value")) == f"{s['objective']:,.0f}"
-            assert _metric(page, T("opt_covered_after")) == f"{s['covered_population_after']:,.0f}"
-            frame = _map_frame(page)
-            frame.wait_for_function(
-                "document.querySelectorAll('.leaflet-marker-pane .planner-optimized').length == 3",
-                timeout=30_000,
-            )
-            shown_sites = _grid(page, T("col_site"), T("col_newly"))
-            assert [r[-1] for r in shown_sites[1:]] == [
-                f"{v:.0f}" for v in run.proposals["newly_covered_population"].round()
-            ], shown_sites
+        # The optimizer: p = 3, run; a status box shows the progress, then the result.
+        page.get_by_role("tab", name=T("tab_optimize")).click()
+        p_input = page.locator(".st-key-w_p input")
+        p_input.fill("3")
+        p_input.press("Enter")
+        _wait_until_idle(page)
+        page.evaluate(_WATCH_STATUS_JS, T("progress_optimize"))
+        page.get_by_role("button", name=T("run_optimizer")).click()
+        _wait_metric(page, T("opt_gap"), f"{100 * s['gap']:.2f} %")
+        assert page.evaluate("window.__statusSeen") is True  # the box with the progress bar
+        assert _metric(page, T("opt_objective_value")) == f"{s['objective']:,.0f}"
+        assert _metric(page, T("opt_covered_after")) == f"{s['covered_population_after']:,.0f}"
+        frame = _map_frame(page)
+        frame.wait_for_function(
+            "document.querySelectorAll('.leaflet-marker-pane .planner-optimized').length == 3",
+            timeout=30_000,
+        )
+        shown_sites = _grid(page, T("col_site"), T("col_newly"))
+        assert [r[-1] for r in shown_sites[1:]] == [
+            f"{v:.0f}" for v in run.proposals["newly_covered_population"].round()
+        ], shown_sites
 
-            # Adopt them: three proposed stations, the what-if numbers of the library.
-            page.get_by_role("button", name=T("opt_adopt")).click()
-            _wait_metric(page, newly, f"{w_all.newly_covered_population:,.0f}")
-            _wait_remove_buttons(page, 3)
-            page.get_by_text(T("opt_result"), exact=True).wait_for(state="detached", timeout=60_000)
-            frame = _map_frame(page)
-            frame.wait_for_function(
-                "document.querySelectorAll('.leaflet-marker-pane .planner-proposal').length == 3"
-                " && document.querySelectorAll('.leaflet-marker-pane .planner-optimized').length == 0",
-                timeout=30_000,
-            )
+        # Adopt them: three proposed stations, the what-if numbers of the library.
+        page.get_by_role("button", name=T("opt_adopt")).click()
+        _wait_metric(page, newly, f"{w_all.newly_covered_population:,.0f}")
+        _wait_remove_buttons(page, 3)
+        page.get_by_text(T("opt_result"), exact=True).wait_for(state="detached", timeout=60_000)
+        frame = _map_frame(page)
+        frame.wait_for_function(
+            "document.querySelectorAll('.leaflet-marker-pane .planner-proposal').length == 3"
+            " && document.querySelectorAll('.leaflet-marker-pane .planner-optimized').length == 0",
+            timeout=30_000,
+        )
 
-            # Remove P2 with its ✕: the other two keep their numbers.
-            page.locator(".st-key-rm_1 button:visible").click()
-            _wait_metric(page, newly, f"{w_kept.newly_covered_population:,.0f}")
-            _wait_remove_buttons(page, 2)
-            rows = _site_rows(page)
-            assert [r.split(" · ")[0] for r in rows] == ["P1", "P2"], rows
-            assert [r.rsplit("+", 1)[1] for r in rows] == [
-                T("site_row", site="", tier="", place="", pop=v).rsplit("+", 1)[1]
-                for v in w_kept.sites["newly_covered_population"]
-            ], rows
+        # Remove P2 with its ✕: the other two keep their numbers.
+        page.locator(".st-key-rm_1 button:visible").click()
+        _wait_metric(page, newly, f"{w_kept.newly_covered_population:,.0f}")
+        _wait_remove_buttons(page, 2)
+        rows = _site_rows(page)
+        assert [r.split(" · ")[0] for r in rows] == ["P1", "P2"], rows
+        assert [r.rsplit("+", 1)[1] for r in rows] == [
+            T("site_row", site="", tier="", place="", pop=v).rsplit("+", 1)[1]
+            for v in w_kept.sites["newly_covered_population"]
+        ], rows
 
-            # Save it under a name.
-            page.get_by_role("tab", name=T("tab_scenarios")).click()
-            name_input = page.locator(".st-key-w_name input")
-            name_input.fill(name)
-            name_input.press("Enter")
-            _wait_until_idle(page)
-            page.get_by_role("button", name=T("scn_save")).click()
-            page.get_by_text(T("scn_saved", path="")).wait_for(timeout=30_000)
-            expect(page.get_by_role("combobox", name=T("scn_saved_list"))).to_have_value(
-                name, timeout=30_000
-            )
+        # Save it under a name.
+        page.get_by_role("tab", name=T("tab_scenarios")).click()
+        name_input = page.locator(".st-key-w_name input")
+        name_input.fill(name)
+        name_input.press("Enter")
+        _wait_until_idle(page)
+        page.get_by_role("button", name=T("scn_save")).click()
+        page.get_by_text(T("scn_saved", path="")).wait_for(timeout=30_000)
+        expect(page.get_by_role("combobox", name=T("scn_saved_list"))).to_have_value(
+            name, timeout=30_000
+        )
 
-            # A sidebar change (a full rerun): the same two stations, counted against fewer
-            # facilities.
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            clinic = aps.tier_label("village_clinic", "en")
-            sidebar.get_by_role("button", name=f"Remove {clinic}").click()
-            _wait_metric(page, share, f"{100 * no_clinics.covered_share:.1f} %")
-            _wait_metric(page, newly, f"{w_no_clinics.newly_covered_population:,.0f}")
-            _wait_remove_buttons(page, 2)
+        # A sidebar change (a full rerun): the same two stations, counted against fewer
+        # facilities.
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        clinic = aps.tier_label("village_clinic", "en")
+        sidebar.get_by_role("button", name=f"Remove {clinic}").click()
+        _wait_metric(page, share, f"{100 * no_clinics.covered_share:.1f} %")
+        _wait_metric(page, newly, f"{w_no_clinics.newly_covered_population:,.0f}")
+        _wait_remove_buttons(page, 2)
 
-            # Reload the page: the working scenario comes back from ?ws=.
-            assert "ws=" in page.url
-            page.reload()
-            _wait_for_map(page)
-            _wait_metric(page, share, f"{100 * no_clinics.covered_share:.1f} %")
-            _wait_metric(page, newly, f"{w_no_clinics.newly_covered_population:,.0f}")
-            _wait_remove_buttons(page, 2)
-            assert sidebar.get_by_role("button", name=f"Remove {clinic}").count() == 0
-            page.get_by_role("tab", name=T("tab_scenarios")).click()
-            assert page.locator(".st-key-w_name input").input_value() == name
+        # Reload the page: the working scenario comes back from ?ws=.
+        assert "ws=" in page.url
+        page.reload()
+        _wait_for_map(page)
+        _wait_metric(page, share, f"{100 * no_clinics.covered_share:.1f} %")
+        _wait_metric(page, newly, f"{w_no_clinics.newly_covered_population:,.0f}")
+        _wait_remove_buttons(page, 2)
+        assert sidebar.get_by_role("button", name=f"Remove {clinic}").count() == 0
+        page.get_by_role("tab", name=T("tab_scenarios")).click()
+        assert page.locator(".st-key-w_name input").input_value() == name
 
-            # Load the saved scenario: numbers and the sidebar show it (village clinics count).
-            expect(page.get_by_role("combobox", name=T("scn_saved_list"))).to_have_value(name)
-            page.get_by_role("button", name=T("scn_load"), exact=True).click()
-            page.get_by_text(T("scn_loaded", name=name)).wait_for(timeout=30_000)
-            _wait_metric(page, share, f"{100 * walk15.covered_share:.1f} %")
-            _wait_metric(page, newly, f"{w_kept.newly_covered_population:,.0f}")
-            sidebar.get_by_role("button", name=f"Remove {clinic}").wait_for(timeout=30_000)
-            _wait_remove_buttons(page, 2)
+        # Load the saved scenario: numbers and the sidebar show it (village clinics count).
+        expect(page.get_by_role("combobox", name=T("scn_saved_list"))).to_have_value(name)
+        page.get_by_role("button", name=T("scn_load"), exact=True).click()
+        page.get_by_text(T("scn_loaded", name=name)).wait_for(timeout=30_000)
+        _wait_metric(page, share, f"{100 * walk15.covered_share:.1f} %")
+        _wait_metric(page, newly, f"{w_kept.newly_covered_population:,.0f}")
+        sidebar.get_by_role("button", name=f"Remove {clinic}").wait_for(timeout=30_000)
+        _wait_remove_buttons(page, 2)
 
-            # Compare the working scenario with the saved one: a table with both.
-            page.get_by_role("combobox", name=T("scn_compare")).click()
-            page.get_by_role("option", name=name, exact=True).click()
-            page.keyboard.press("Escape")
-            current = f"{name} {T('scn_current')}"
-            cmp = _grid(page, current, timeout=60_000)
-            assert cmp[0][1:] == [current, name], cmp
-            proposed_row = next(r for r in cmp if r[0] == T("cmp_proposed_sites"))
-            assert proposed_row[1:] == ["2", "2"], cmp
-            _wait_until_idle(page)
-        finally:
-            browser.close()
+        # Compare the working scenario with the saved one: a table with both.
+        page.get_by_role("combobox", name=T("scn_compare")).click()
+        page.get_by_role("option", name=name, exact=True).click()
+        page.keyboard.press("Escape")
+        current = f"{name} {T('scn_current')}"
+        cmp = _grid(page, current, timeout=60_000)
+        assert cmp[0][1:] == [current, name], cmp
+        proposed_row = next(r for r in cmp if r[0] == T("cmp_proposed_sites"))
+        assert proposed_row[1:] == ["2", "2"], cmp
+        _wait_until_idle(page)
 
     assert attempted == [], f"requests outside the local server: {attempted}"
     assert problems == [], problems
