@@ -1050,6 +1050,9 @@ def tab_optimizer(v: View) -> None:
                         "params": opt_params,
                         "run": run,
                     }
+                    # the box goes with the rerun (which draws the sites on the map): say it here
+                    done = T("done_in", what=T("progress_optimize"), seconds=run.seconds)
+                    ss.notice = ("success", done)
                     st.rerun()
         if opt_run is not None:
             st.markdown(f"**{T('opt_result')}**")
