@@ -1150,7 +1150,7 @@ def tab_scenarios(v: View) -> None:
                     rows.append(row)
                     maps.append((label, k, s_, w))
                 cmp_progress.finish()
-                table = pd.DataFrame(rows).set_index("name").T
+                table = pd.DataFrame([aps.scenario_row_text(r) for r in rows]).set_index("name").T
                 labels = {
                     c: T(f"cmp_{c}") for c in rows[0] if c != "name" and not c.endswith("_met")
                 }
@@ -1162,7 +1162,7 @@ def tab_scenarios(v: View) -> None:
                     }
                 )
                 table.index = [labels.get(i, i) for i in table.index]
-                st.dataframe(table.astype(str), key="tbl_compare")
+                st.dataframe(table, key="tbl_compare")
                 if ss.w_compare_maps:
                     cols = st.columns(min(len(maps), 3))
                     for i, (label, k, s_, w) in enumerate(maps[:3]):

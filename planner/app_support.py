@@ -24,7 +24,7 @@ import re
 import shutil
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -1598,6 +1598,23 @@ def scenario_row(
                 f"{int(s.at[rule, 'met'] + s.at[rule, 'shared'])}/{int(s.at[rule, 'units'])}"
             )
     return row
+
+
+def scenario_row_text(row: Mapping[str, Any]) -> dict[str, str]:
+    """A :func:`scenario_row` as a person reads it: residents as whole numbers with thousands
+    separators, the share in per cent, minutes without trailing zeros."""
+    people = ("population", "covered_before", "newly_covered", "covered_after")
+    out: dict[str, str] = {}
+    for k, v in row.items():
+        if k in people:
+            out[k] = f"{v:,.0f}"
+        elif k == "covered_share_after":
+            out[k] = f"{100 * v:.1f} %" if np.isfinite(v) else "–"
+        elif k == "minutes":
+            out[k] = f"{v:g}"
+        else:
+            out[k] = str(v)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

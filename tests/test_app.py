@@ -836,10 +836,10 @@ def test_scenarios_save_load_compare_and_survive_a_reload(scn_dir, demo, walk15)
     assert cmp.shape[1] == 3
     b10 = planner.analyze(demo, minutes=10, isochrone_minutes=None)
     wb = aps.what_if(demo, b10, saved.proposed)
-    assert cmp.loc[EN("cmp_covered_before"), "Plan B"] == str(b10.covered_population)
-    assert float(cmp.loc[EN("cmp_newly_covered"), "Plan B"]) == pytest.approx(
-        wb.newly_covered_population
-    )
+    assert cmp.loc[EN("cmp_covered_before"), "Plan B"] == f"{b10.covered_population:,.0f}"
+    assert cmp.loc[EN("cmp_newly_covered"), "Plan B"] == f"{wb.newly_covered_population:,.0f}"
+    share = (b10.covered_population + wb.newly_covered_population) / b10.total_population
+    assert cmp.loc[EN("cmp_covered_share_after"), "Plan B"] == f"{100 * share:.1f} %"
     assert len(at.get("component_instance")) == 1 + 3  # the main map and one per scenario
 
     # delete

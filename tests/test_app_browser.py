@@ -425,6 +425,8 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
         assert cmp[0][1:] == [current, name], cmp
         proposed_row = next(r for r in cmp if r[0] == T("cmp_proposed_sites"))
         assert proposed_row[1:] == ["2", "2"], cmp
+        newly_row = next(r for r in cmp if r[0] == T("cmp_newly_covered"))
+        assert newly_row[1:] == [f"{w_kept.newly_covered_population:,.0f}"] * 2, cmp
         _wait_until_idle(page)
 
     assert attempted == [], f"requests outside the local server: {attempted}"
