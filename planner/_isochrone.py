@@ -154,39 +154,18 @@ def pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i, v_off,
     pieces_e, pieces_a, pieces_b, pieces_ta, pieces_rate = [], [], [], [], []
     t_vu = net.edge_time_vu_s[edges]
     t_uv = net.edge_time_uv_s[edges]
-    # via u: time(s) = tu + s * t_vu ; reached for s <= (budget - tu) / t_vu
-    ok = np.isfinite(tu)
-    pieces_e.append(edges[ok])
-    pieces_a.append(np.zeros(ok.sum()))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pieces_b.append(
-            np.clip(
-                np.where(np.isfinite(t_vu[ok]) & (t_vu[ok] > 0), (budget - tu[ok]) / t_vu[ok], 0.0),
-                0,
-                1,
-            )
-        )
-    pieces_ta.append(tu[ok])  # time at s = a
-    pieces_rate.append(
-        np.where(np.isfinite(t_vu[ok]), t_vu[ok], 0.0)
-    )  # d time / d s (moving away from u)
-    # via v: time(s) = tv + (1 - s) * t_uv ; parametrise from s = 1 downward
-    ok = np.isfinite(tv)
-    pieces_e.append(edges[ok])
-    pieces_a.append(np.ones(ok.sum()))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pieces_b.append(
-            np.clip(
-                1
-                - np.where(
-                    np.isfinite(t_uv[ok]) & (t_uv[ok] > 0), (budget - tv[ok]) / t_uv[ok], 0.0
-                ),
-                0,
-                1,
-            )
-        )
-    pieces_ta.append(tv[ok])
-    pieces_rate.append(np.where(np.isfinite(t_uv[ok]), t_uv[ok], 0.0))
+    # via u: time(s) = tu + s * t_vu, reached for s <= (budget - tu) / t_vu;
+    # via v: time(s) = tv + (1 - s) * t_uv, parametrised from s = 1 downward
+    for t_end, t_edge, start in ((tu, t_vu, 0.0), (tv, t_uv, 1.0)):
+        ok = np.isfinite(t_end)
+        te, tt = t_end[ok], t_edge[ok]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reach = np.clip(np.where(np.isfinite(tt) & (tt > 0), (budget - te) / tt, 0.0), 0, 1)
+        pieces_e.append(edges[ok])
+        pieces_a.append(np.full(len(te), start))
+        pieces_b.append(reach if start == 0.0 else 1.0 - reach)
+        pieces_ta.append(te)  # time at s = a
+        pieces_rate.append(np.where(np.isfinite(tt), tt, 0.0))  # d time / d s, away from the end
     # the facility's own edge: reached directly along it from both sides
     fe = fac_att.edge[i]
     ff = fac_att.frac[i]
@@ -376,25 +355,30 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _piece_field(px, py, x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1):
-    """min over the piece of |x - p(s)| - r(s), r linear in s with slope k (|k| < 1 unless ln < 0)."""
-    dx = px - x0
-    dy = py - y0
+def _piece_field(px, py, row):
+    """min over the piece of |x - p(s)| - r(s), r linear in s with slope k (|k| < 1 unless ln < 0).
+
+    ``row`` is the piece's row of :func:`_field`'s table: x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1.
+    """
+    dx = px - row[0]
+    dy = py - row[1]
+    ln = row[4]
     if ln < 0.0:  # one end disc holds the other (or a point piece): the larger disc
-        g0 = math.sqrt(dx * dx + dy * dy) - r0
-        ex = px - x1
-        ey = py - y1
-        g1 = math.sqrt(ex * ex + ey * ey) - r1
+        g0 = math.sqrt(dx * dx + dy * dy) - row[5]
+        ex = px - row[8]
+        ey = py - row[9]
+        g1 = math.sqrt(ex * ex + ey * ey) - row[10]
         return g0 if g0 < g1 else g1
+    ux, uy = row[2], row[3]
     a = dx * ux + dy * uy
     hp = abs(dx * uy - dy * ux)
-    s = a + c * hp  # the minimiser of the convex |x - p(s)| - r(s), then clamped to the piece
+    s = a + row[7] * hp  # the minimiser of the convex |x - p(s)| - r(s), then clamped to the piece
     if s < 0.0:
         s = 0.0
     elif s > ln:
         s = ln
     q = a - s
-    return math.sqrt(q * q + hp * hp) - r0 - k * s
+    return math.sqrt(q * q + hp * hp) - row[5] - row[6] * s
 
 
 @njit(cache=True, nogil=True)
@@ -411,27 +395,31 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     nby = (ny + block - 1) // block
     full = np.zeros((nby, nbx), dtype=np.bool_)
     n = len(x0)
-    ux = np.empty(n)
-    uy = np.empty(n)
-    ln = np.empty(n)
-    k = np.empty(n)
-    c = np.empty(n)
+    # one row per piece: x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1 (see _piece_field)
+    q = np.zeros((n, 11))
     for p in range(n):
         dx = x1[p] - x0[p]
         dy = y1[p] - y0[p]
         d = math.sqrt(dx * dx + dy * dy)
-        ln[p] = d
+        q[p, 0], q[p, 1], q[p, 5], q[p, 8], q[p, 9], q[p, 10] = (
+            x0[p],
+            y0[p],
+            r0[p],
+            x1[p],
+            y1[p],
+            r1[p],
+        )
         if d > abs(r1[p] - r0[p]):
-            ux[p] = dx / d
-            uy[p] = dy / d
-            k[p] = (r1[p] - r0[p]) / d
-            c[p] = k[p] / math.sqrt(1.0 - k[p] * k[p])
+            kp = (r1[p] - r0[p]) / d
+            q[p, 2], q[p, 3], q[p, 4], q[p, 6], q[p, 7] = (
+                dx / d,
+                dy / d,
+                d,
+                kp,
+                kp / math.sqrt(1.0 - kp * kp),
+            )
         else:
-            ux[p] = 0.0
-            uy[p] = 0.0
-            k[p] = 0.0
-            c[p] = 0.0
-            ln[p] = -1.0
+            q[p, 4] = -1.0  # one end disc holds the other: no direction
     bw = block * h
     half_diag = 0.5 * bw * math.sqrt(2.0)
     # pass 1: blocks deep inside one hull
@@ -455,21 +443,7 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
                 if full[bj, bi]:
                     continue
                 cx = gx0 + (bi + 0.5) * bw
-                g = _piece_field(
-                    cx,
-                    cy,
-                    x0[p],
-                    y0[p],
-                    ux[p],
-                    uy[p],
-                    ln[p],
-                    r0[p],
-                    k[p],
-                    c[p],
-                    x1[p],
-                    y1[p],
-                    r1[p],
-                )
+                g = _piece_field(cx, cy, q[p])
                 if g <= -(band + half_diag):
                     full[bj, bi] = True
     z[:, :] = band
@@ -493,21 +467,7 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
                 for j in range(ja, jb + 1):
                     py = gy0 + j * h
                     for i in range(ia, ib + 1):
-                        g = _piece_field(
-                            gx0 + i * h,
-                            py,
-                            x0[p],
-                            y0[p],
-                            ux[p],
-                            uy[p],
-                            ln[p],
-                            r0[p],
-                            k[p],
-                            c[p],
-                            x1[p],
-                            y1[p],
-                            r1[p],
-                        )
+                        g = _piece_field(gx0 + i * h, py, q[p])
                         if g < z[j, i]:
                             z[j, i] = g
     for bj in range(nby):
