@@ -424,6 +424,7 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     half_diag = 0.5 * bw * math.sqrt(2.0)
     # pass 1: blocks deep inside one hull
     for p in range(n):
+        row = q[p]
         rin = min(r0[p], r1[p])
         if rin <= half_diag + band:
             continue
@@ -443,12 +444,13 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
                 if full[bj, bi]:
                     continue
                 cx = gx0 + (bi + 0.5) * bw
-                g = _piece_field(cx, cy, q[p])
+                g = _piece_field(cx, cy, row)
                 if g <= -(band + half_diag):
                     full[bj, bi] = True
     z[:, :] = band
     # pass 2: each piece at the nodes within its radius + band, outside the full blocks
     for p in range(n):
+        row = q[p]
         rr = max(r0[p], r1[p]) + band
         i0 = max(0, int(math.ceil((min(x0[p], x1[p]) - rr - gx0) / h)))
         i1 = min(nx - 1, int(math.floor((max(x0[p], x1[p]) + rr - gx0) / h)))
@@ -467,7 +469,7 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
                 for j in range(ja, jb + 1):
                     py = gy0 + j * h
                     for i in range(ia, ib + 1):
-                        g = _piece_field(gx0 + i * h, py, q[p])
+                        g = _piece_field(gx0 + i * h, py, row)
                         if g < z[j, i]:
                             z[j, i] = g
     for bj in range(nby):
