@@ -679,14 +679,18 @@ def side_panel(v: View) -> None:
                     m=result.network.mode.access_max_m,
                 )
             )
+        # drawn before any proposal too, so that a click updates them rather than adding them
+        c5, c6 = st.columns(2)
         if whatif is not None:
-            c5, c6 = st.columns(2)
             c5.metric(
                 T("with_proposals"),
                 f"{100 * whatif.covered_share_after:.1f} %",
                 delta=f"{100 * (whatif.covered_share_after - result.covered_share):+.1f} pp",
             )
             c6.metric(T("newly_covered"), f"{whatif.newly_covered_population:,.0f}")
+        else:
+            c5.metric(T("with_proposals"), "–")
+            c6.metric(T("newly_covered"), "–")
     else:
         st.info(T("no_population"))
         st.metric(T("facilities_count"), f"{len(result.facilities):,}")
