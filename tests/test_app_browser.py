@@ -193,6 +193,7 @@ def test_app_in_chromium(server):
         assert tiles == 0  # no basemap unless asked for
         _wait_until_idle(page)
         page.screenshot(path=str(TEST_OUTPUT / "app_zh.png"), full_page=False)
+        page.wait_for_timeout(500)  # as a person would: not a click in the screenshot's wake
 
         # Click the map: a station is added and the numbers change.
         zh_newly = STRINGS["newly_covered"]["zh"]
