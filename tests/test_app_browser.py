@@ -17,10 +17,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _browser import chromium_page, need_chromium
 
 import planner
 from planner import app_support as aps
@@ -31,15 +31,6 @@ from planner.standards import PRIMARY_TIERS
 REPO = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO / "test-output"
 SCREENSHOT = REPO / "docs" / "screenshots" / "app.png"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 # the app's map (while a new map replaces an old one, e.g. after switching the language, both exist)
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"] >> nth=-1'
 
@@ -55,12 +46,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``streamlit run app.py`` on a free local port; always stopped afterwards."""
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
-    pytest.importorskip(
-        "playwright.sync_api",
-        reason="needs the playwright Python package (pip install playwright; never `playwright install`)",
-    )
+    need_chromium()
     port = _free_port()
     env = {**os.environ, "PLANNER_SCENARIO_DIR": str(tmp_path_factory.mktemp("scenarios"))}
     log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
@@ -109,38 +95,6 @@ def server(tmp_path_factory):
         log.close()
 
 
-@contextmanager
-def _chromium(server: str, locale: str):
-    """A chromium page on ``server`` in ``locale`` that may not leave the local server:
-    yields ``(page, attempted, problems)``, the requests it blocked and the page and console
-    errors it saw."""
-    from playwright.sync_api import sync_playwright
-
-    attempted: list[str] = []
-    problems: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith(server):
-            r.continue_()
-        else:
-            attempted.append(r.request.url)
-            r.abort()
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, locale=locale)
-            ctx.route("**/*", route)
-            page = ctx.new_page()
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on(
-                "console", lambda m: m.type == "error" and problems.append(f"console: {m.text}")
-            )
-            yield page, attempted, problems
-        finally:
-            browser.close()
-
-
 def test_app_in_chromium(server):
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -152,7 +106,7 @@ def test_app_in_chromium(server):
     clicks = [(p.y, p.x) for p in uncovered.geometry.representative_point()]
     TEST_OUTPUT.mkdir(exist_ok=True)
     t_start = time.perf_counter()
-    with _chromium(server, "zh-CN") as (page, attempted, problems):
+    with chromium_page(server, locale="zh-CN") as (page, attempted, problems):
         # a browser that asks for Chinese gets the Chinese app
         page.goto(server)
         page.get_by_role("heading", name=STRINGS["title"]["zh"]).wait_for(timeout=180_000)
@@ -327,7 +281,7 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
     share, newly = T("share_inside", minutes=15.0), T("newly_covered")
     name = "Optimizer plan"
     t_start = time.perf_counter()
-    with _chromium(server, "en-US") as (page, attempted, problems):
+    with chromium_page(server, locale="en-US") as (page, attempted, problems):
         page.goto(server)
         _wait_for_map(page)
         _wait_metric(page, share, f"{100 * walk15.covered_share:.1f} %")

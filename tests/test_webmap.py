@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _browser import chromium_page, need_chromium
 from branca.colormap import ColorMap
 from shapely.geometry import MultiPolygon, Point, box, shape
 
@@ -503,25 +504,10 @@ def test_save_html_needs_a_planner_map(tmp_path):
 # Real browser
 # ------------------------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
 
 @pytest.mark.browser
 def test_saved_map_renders_offline_in_chromium(tmp_path, layers):
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api",
-        reason="needs the playwright Python package (pip install playwright; never `playwright install`)",
-    )
+    need_chromium()
     start = time.perf_counter()
     m, _ = full_map(layers)
     path = wm.save_html(m, tmp_path / "map.html")
@@ -530,64 +516,46 @@ def test_saved_map_renders_offline_in_chromium(tmp_path, layers):
     n_outlines = len(layers["boundaries"])
     n_markers = len(layers["facilities"]) + len(layers["proposals"])
 
-    attempted: list[str] = []
-    problems: list[str] = []
+    with chromium_page("file:", viewport=(1100, 800)) as (page, attempted, problems):
+        page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-container", timeout=15_000)
+        page.wait_for_selector(".leaflet-marker-pane .planner-symbol", timeout=15_000)
+        page.wait_for_function(
+            f"document.querySelectorAll('.leaflet-overlay-pane path').length >= {n_poly}",
+            timeout=15_000,
+        )
 
-    def route(r):
-        if r.request.url.startswith("file:"):
-            r.continue_()
-        else:
-            attempted.append(r.request.url)
-            r.abort()
+        overlay_paths = page.locator(".leaflet-overlay-pane svg path").count()
+        outline_paths = page.locator(".leaflet-plannerBoundaries-pane svg path").count()
+        markers = page.locator(".leaflet-marker-pane .planner-symbol").count()
+        stars = page.locator(".leaflet-marker-pane .planner-proposal").count()
+        legends = page.locator(".planner-legend").count()
+        overlays = page.locator(".leaflet-control-layers-overlays label").count()
+        background = page.evaluate(
+            "getComputedStyle(document.querySelector('.leaflet-container')).backgroundColor"
+        )
+        assert page.evaluate("L.version") == wm.LEAFLET_VERSION
+        font_size = page.evaluate(
+            "getComputedStyle(document.querySelector('.leaflet-control-layers')).fontSize"
+        )
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 800})
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
-            page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
-            page.route("**/*", route)
-            page.goto(path.as_uri())
-            page.wait_for_selector(".leaflet-container", timeout=15_000)
-            page.wait_for_selector(".leaflet-marker-pane .planner-symbol", timeout=15_000)
-            page.wait_for_function(
-                f"document.querySelectorAll('.leaflet-overlay-pane path').length >= {n_poly}",
-                timeout=15_000,
-            )
+        # Uncovered cells lie under the boundary pane: their tooltips must still work.
+        cell = page.locator(".leaflet-overlay-pane svg path[fill='#bd0026']").first
+        cell.hover(force=True)
+        page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
+        tooltip = page.locator(".leaflet-tooltip").inner_text()
 
-            overlay_paths = page.locator(".leaflet-overlay-pane svg path").count()
-            outline_paths = page.locator(".leaflet-plannerBoundaries-pane svg path").count()
-            markers = page.locator(".leaflet-marker-pane .planner-symbol").count()
-            stars = page.locator(".leaflet-marker-pane .planner-proposal").count()
-            legends = page.locator(".planner-legend").count()
-            overlays = page.locator(".leaflet-control-layers-overlays label").count()
-            background = page.evaluate(
-                "getComputedStyle(document.querySelector('.leaflet-container')).backgroundColor"
-            )
-            assert page.evaluate("L.version") == wm.LEAFLET_VERSION
-            font_size = page.evaluate(
-                "getComputedStyle(document.querySelector('.leaflet-control-layers')).fontSize"
-            )
+        # Switching a layer off in the layer control also hides its legend.
+        page.locator(".leaflet-control-layers-overlays label", has_text="Facilities").click()
+        page.wait_for_function("document.querySelectorAll('.planner-legend').length === 4")
+        markers_after_toggle = page.locator(".leaflet-marker-pane .planner-symbol").count()
+        page.locator(".leaflet-control-layers-overlays label", has_text="Facilities").click()
+        page.wait_for_function("document.querySelectorAll('.planner-legend').length === 5")
 
-            # Uncovered cells lie under the boundary pane: their tooltips must still work.
-            cell = page.locator(".leaflet-overlay-pane svg path[fill='#bd0026']").first
-            cell.hover(force=True)
-            page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
-            tooltip = page.locator(".leaflet-tooltip").inner_text()
-
-            # Switching a layer off in the layer control also hides its legend.
-            page.locator(".leaflet-control-layers-overlays label", has_text="Facilities").click()
-            page.wait_for_function("document.querySelectorAll('.planner-legend').length === 4")
-            markers_after_toggle = page.locator(".leaflet-marker-pane .planner-symbol").count()
-            page.locator(".leaflet-control-layers-overlays label", has_text="Facilities").click()
-            page.wait_for_function("document.querySelectorAll('.planner-legend').length === 5")
-
-            TEST_OUTPUT.mkdir(exist_ok=True)
-            shot = TEST_OUTPUT / "webmap_offline.png"
-            page.screenshot(path=str(shot))
-        finally:
-            browser.close()
+        TEST_OUTPUT.mkdir(exist_ok=True)
+        shot = TEST_OUTPUT / "webmap_offline.png"
+        page.screenshot(path=str(shot))
     elapsed = time.perf_counter() - start
 
     assert attempted == [], f"network requests attempted: {attempted}"
