@@ -429,6 +429,18 @@ def _check_p(p: Any, n_cols: int, probs: _Problems, *, name: str = "p") -> int |
     return p
 
 
+def _check_cover_inputs(where: str, cover: Any, weights: Any, covered_by_existing: Any
+                        ) -> tuple[sp.csr_array, _Problems, np.ndarray | None, np.ndarray]:
+    """``cover`` as CSR, a fresh problem list, and the checked ``weights`` and
+    ``covered_by_existing`` (one per row) of a coverage entry point."""
+    A = _as_csr(cover, name="cover", where=where, pattern=True)
+    probs = _Problems(where)
+    w = _check_vector(weights, A.shape[0], name="weights", what="demand unit (row of cover)",
+                      probs=probs, allow_none=False)
+    ex = _check_mask(covered_by_existing, A.shape[0], name="covered_by_existing", probs=probs)
+    return A, probs, w, ex
+
+
 def _check_cover_nonempty(a: sp.csr_array, probs: _Problems, *, name: str = "cover") -> None:
     if a.shape[1] == 0:
         probs.add(f"{name} has no candidate columns", "generate candidate sites first")
@@ -544,6 +556,13 @@ def _group_rows(a: sp.csr_array, *, values: bool, key: np.ndarray | None = None
     new_id = np.empty(rep.size, dtype=np.int64)
     new_id[perm] = np.arange(rep.size)
     return new_id[group], rep[perm]
+
+
+def _merge_rows(a: sp.csr_array, w: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
+    """Rows of ``a`` with the same covering set merged (in order of first appearance) and
+    their weights ``w`` summed."""
+    group, first = _group_rows(a, values=False)
+    return a[first], np.bincount(group, weights=w, minlength=first.size)
 
 
 def merge_identical_rows(cover: Any, weights: Any) -> MergedRows:
@@ -1376,7 +1395,7 @@ def _solve_lp(model: _Model, *, time_limit: float, seed: int) -> _HighsOut:
     if sol.value_valid:
         x = np.asarray(sol.col_value)
     if ipm and status != "optimal" and not np.isfinite(bound):
-        # interior point stopped early: fall back to dual simplex with the time left
+        # interior point stopped early: the caller falls back to a weaker bound
         logger.debug("IPM LP status %s; no usable duals", status)
     obj = h.getInfo().objective_function_value
     return _HighsOut(status, x, float(obj), float(bound), time.perf_counter() - t, red)
@@ -1593,11 +1612,9 @@ class _CovAnswer:
 _NO_LIMIT = np.iinfo(np.int64).max // 4
 
 
-def _cov_structs(prob: _CovProblem) -> tuple:
-    r_ptr, r_idx = _parts(prob.A)
-    AC = prob.A.tocsc()
-    c_ptr, c_idx = _parts(AC)
-    return r_ptr, r_idx, c_ptr, c_idx
+def _cov_structs(A: sp.csr_array) -> tuple:
+    """(r_ptr, r_idx, c_ptr, c_idx): ``A`` by rows and by columns, for the covering kernels."""
+    return (*_parts(A), *_parts(A.tocsc()))
 
 
 def _cov_objective(prob: _CovProblem, selected: np.ndarray) -> float:
@@ -1871,11 +1888,10 @@ def _cov_bound(prob: _CovProblem, objective: float, clock: _Clock, seed: int,
                bound_method: str) -> tuple[float, _HighsOut | None]:
     """Certified upper bound, and the LP result when the LP was solved (for fixing)."""
     total = float(prob.w.sum())
-    lagr_ok = (prob.n_sites == prob.A.shape[1])  # no site groups
-    use_lagr = bound_method == "lagrangian" or (
-        bound_method == "auto" and prob.A.nnz > _LAGRANGIAN_NNZ and lagr_ok)
-    if use_lagr and not lagr_ok:
-        use_lagr = False  # site groups (multi-tier): only the LP bound is implemented
+    # site groups (multi-tier): only the LP bound is implemented
+    lagr_ok = (prob.n_sites == prob.A.shape[1])
+    use_lagr = lagr_ok and (bound_method == "lagrangian" or (
+        bound_method == "auto" and prob.A.nnz > _LAGRANGIAN_NNZ))
     bound = total
     lp = None
     if not use_lagr:
@@ -1887,7 +1903,7 @@ def _cov_bound(prob: _CovProblem, objective: float, clock: _Clock, seed: int,
             use_lagr = True
         if lp.status == "time_limit" and not np.isfinite(lp.bound):
             clock.timed_out = True
-    if use_lagr and lagr_ok:
+    if use_lagr:
         bound = min(bound, _cov_lagrangian(prob, objective, clock,
                                            cap_s=max(1.0, min(20.0, 0.5 * clock.left()))))
     return max(bound, objective), lp
@@ -1899,7 +1915,7 @@ def _cov_solve(prob: _CovProblem, *, method: str, mip_gap: float, seed: int, clo
     if n_rows == 0 or prob.A.nnz == 0:
         clock.note(0.0, 0.0)
         return _CovAnswer(_EMPTY_INT.copy(), 0.0, 0.0, "optimal", "none")
-    structs = _cov_structs(prob)
+    structs = _cov_structs(prob.A)
     sel, obj, solver = _cov_heuristic(prob, structs, swap=method != "greedy", seed=seed,
                                       clock=clock)
     clock.stage("bound", 0.35)
@@ -1958,10 +1974,9 @@ def _cov_restrict(prob: _CovProblem, cols: np.ndarray) -> _CovProblem:
     keep = np.flatnonzero(np.diff(sub.indptr) > 0)
     sub = sub[keep]
     sub.sort_indices()
-    group, first = _group_rows(sub, values=False)
+    merged, mw = _merge_rows(sub, prob.w[keep])
     sites, site = np.unique(prob.site[cols], return_inverse=True)
-    return _CovProblem(sub[first], np.bincount(group, weights=prob.w[keep], minlength=first.size),
-                       prob.costs[cols], prob.label[cols], prob.limit,
+    return _CovProblem(merged, mw, prob.costs[cols], prob.label[cols], prob.limit,
                        site.astype(np.int32), int(sites.size), prob.budget, prob.has_costs)
 
 
@@ -2114,7 +2129,7 @@ def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock
                ) -> tuple[np.ndarray, float, float, np.ndarray, str, str]:
     """Returns selected, value (benefit), bound on value, loads per column, status, solver."""
     tol = 1e-12 * max(1.0, float(cp.w.sum()))
-    costs = np.where(np.isinf(cp.costs), _INF, cp.costs)
+    costs = cp.costs
     budget = cp.budget if np.isfinite(cp.budget) else 1e300
     sel, val = _cap_greedy(cp.pr_row, cp.pr_col, cp.pr_ben, cp.w, cp.caps, costs, float(budget),
                            cp.p, cp.ub_gain, tol)
@@ -2332,12 +2347,8 @@ def solve_max_coverage(
     """
     where = "solve_max_coverage"
     clock = _Clock(time_limit_s, progress)
-    A = _as_csr(cover, name="cover", where=where, pattern=True)
+    A, probs, w, ex = _check_cover_inputs(where, cover, weights, covered_by_existing)
     n_rows, n_cols = A.shape
-    probs = _Problems(where)
-    w = _check_vector(weights, n_rows, name="weights", what="demand unit (row of cover)",
-                      probs=probs, allow_none=False)
-    ex = _check_mask(covered_by_existing, n_rows, name="covered_by_existing", probs=probs)
     c = _check_vector(costs, n_cols, name="costs", what="candidate (column of cover)",
                       probs=probs, allow_inf=True)
     caps = _check_vector(capacities, n_cols, name="capacities",
@@ -2360,16 +2371,13 @@ def solve_max_coverage(
     before = float(w[ex].sum())
     uncoverable = np.flatnonzero(~ex & (deg == 0) & (w > 0))
     active = np.flatnonzero(~ex & (deg > 0) & (w > 0))
-    sub = A[active]
-    group, first = _group_rows(sub, values=False)
-    M = sub[first]
-    mw = np.bincount(group, weights=w[active], minlength=first.size)
+    M, mw = _merge_rows(A[active], w[active])
     has_costs = budget is not None
     cost_arr = c if c is not None else np.ones(n_cols)
     bud = float(budget) if budget is not None else _INF
     limit_p = pp if pp is not None else _NO_LIMIT
     logger.debug("%s: %d demand units -> %d active -> %d merged rows; %d candidates",
-                  where, n_rows, active.size, first.size, n_cols)
+                  where, n_rows, active.size, M.shape[0], n_cols)
 
     if caps is not None:
         pr_row, pr_col, pr_ben, ub = _cap_pairs_cover(M, mw, caps)
@@ -2485,12 +2493,8 @@ def solve_set_cover(
     """
     where = "solve_set_cover"
     clock = _Clock(time_limit_s, progress)
-    A = _as_csr(cover, name="cover", where=where, pattern=True)
+    A, probs, w, ex = _check_cover_inputs(where, cover, weights, covered_by_existing)
     n_rows, n_cols = A.shape
-    probs = _Problems(where)
-    w = _check_vector(weights, n_rows, name="weights", what="demand unit (row of cover)",
-                      probs=probs, allow_none=False)
-    ex = _check_mask(covered_by_existing, n_rows, name="covered_by_existing", probs=probs)
     c = _check_vector(costs, n_cols, name="costs", what="candidate (column of cover)",
                       probs=probs, allow_inf=True)
     if not (_is_number(target_share) and 0 < target_share <= 1):
@@ -2530,26 +2534,24 @@ def solve_set_cover(
             )
         need = max(0.0, need_total - before)
     sub = A_ok[active]
-    group, first = _group_rows(sub, values=False)
-    M = sub[first]
-    mw = np.bincount(group, weights=w[active], minlength=first.size)
+    M, mw = _merge_rows(sub, w[active])
     if full:
-        val = np.ones(first.size)
-        need_v = float(first.size)
+        val = np.ones(M.shape[0])
+        need_v = float(M.shape[0])
     else:
         val = mw
         need_v = need
-    if first.size == 0 or need_v <= 1e-12:
+    if M.shape[0] == 0 or need_v <= 1e-12:
         clock.note(0.0, 0.0)
         return _finish("set_cover", clock, selected=_EMPTY_INT, objective=0.0, bound=0.0,
                        status="optimal", solver="none", before=before, after=before,
                        uncoverable=uncoverable)
-    sel, obj, bnd, status, solver = _setcover_solve(M, val, mw, cost_arr, need_v, full,
+    sel, obj, bnd, status, solver = _setcover_solve(M, val, cost_arr, need_v, full,
                                                     method=method, mip_gap=mip_gap, seed=seed,
-                                                    clock=clock, unit=c is None)
+                                                    clock=clock)
     hit = np.zeros(n_cols, dtype=bool)
     hit[sel] = True
-    cov_rows = (A_ok[active] @ hit.astype(np.float64)) > 0
+    cov_rows = (sub @ hit.astype(np.float64)) > 0
     after = before + float(w[active][cov_rows].sum())
     return _finish("set_cover", clock, selected=sel, objective=obj, bound=bnd, status=status,
                    solver=solver, before=before, after=after, uncoverable=uncoverable)
@@ -2625,12 +2627,10 @@ def _setcover_heuristic(structs: tuple, val: np.ndarray, costs: np.ndarray, need
     return best, best_cost
 
 
-def _setcover_solve(M: sp.csr_array, val: np.ndarray, mw: np.ndarray, costs: np.ndarray,
-                    need: float, full: bool, *, method: str, mip_gap: float, seed: int,
-                    clock: _Clock, unit: bool) -> tuple[np.ndarray, float, float, str, str]:
-    r_ptr, r_idx = _parts(M)
-    c_ptr, c_idx = _parts(M.tocsc())
-    structs = (r_ptr, r_idx, c_ptr, c_idx)
+def _setcover_solve(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: float,
+                    full: bool, *, method: str, mip_gap: float, seed: int, clock: _Clock
+                    ) -> tuple[np.ndarray, float, float, str, str]:
+    structs = _cov_structs(M)
     sel, obj = _setcover_heuristic(structs, val, costs, need, improve=method != "greedy",
                                    seed=seed, clock=clock)
     solver = "greedy" if method == "greedy" else "greedy+swap"
@@ -3020,7 +3020,7 @@ def solve_p_median(
         sel = np.sort(sel_list[: istate[0]])
         is_sel[:] = False
         is_sel[sel] = True
-        _, _, _, _, _, obj = _pm_state(r_ptr, r_idx, r_t, is_sel, tp.base, tp.w, n_cols)
+        d1, f1, _, _, _, obj = _pm_state(r_ptr, r_idx, r_t, is_sel, tp.base, tp.w, n_cols)
         savings = merged_base - obj
         solver = "greedy+swap"
         clock.note(to_mean(savings))
@@ -3033,11 +3033,8 @@ def solve_p_median(
         lp = _solve_lp(model, time_limit=max(clock.left(), 0.05), seed=seed)
         ub = lp.bound
         use_lagr = not np.isfinite(ub)
-    if use_lagr:
-        is_sel[:] = False
-        is_sel[sel] = True
-        d1s = _pm_state(r_ptr, r_idx, r_t, is_sel, tp.base, tp.w, n_cols)[0]
-        ub = min(ub, _pm_lagrangian(tp, pp, savings, tp.w * (tp.base - d1s), clock,
+    if use_lagr:  # d1, f1: the state of ``sel`` (the heuristic's answer)
+        ub = min(ub, _pm_lagrangian(tp, pp, savings, tp.w * (tp.base - d1), clock,
                                     cap_s=max(0.5, min(20.0, 0.5 * clock.left()))))
     ub = max(ub, savings)
     clock.note(to_mean(savings), to_mean(ub))
@@ -3048,10 +3045,7 @@ def solve_p_median(
             model = _cap_model(cp, integer=True, capacitated=False)
             start = np.zeros(model.c.size)
             start[sel] = 1.0
-            is_sel[:] = False
-            is_sel[sel] = True
-            _, f1s, _, _, _, _ = _pm_state(r_ptr, r_idx, r_t, is_sel, tp.base, tp.w, n_cols)
-            zq = (f1s[cp.pr_row] == cp.pr_col)
+            zq = (f1[cp.pr_row] == cp.pr_col)
             start[n_cols:] = zq.astype(np.float64)
 
             def evaluate(x: np.ndarray) -> float | None:
@@ -3196,8 +3190,7 @@ def solve_p_center(
             return None
         if S.shape[0] == 0:
             return _EMPTY_INT
-        structs = (*_parts(S), *_parts(S.tocsc()))
-        sel, _ = _setcover_heuristic(structs, np.ones(S.shape[0]), np.ones(n_cols),
+        sel, _ = _setcover_heuristic(_cov_structs(S), np.ones(S.shape[0]), np.ones(n_cols),
                                      float(S.shape[0]), improve=True, seed=seed, clock=clock,
                                      rounds=10)
         return sel if sel.size <= pp else None
@@ -3437,9 +3430,7 @@ def solve_multi_tier(
     keep = np.diff(S.indptr) > 0
     S = S[np.flatnonzero(keep)]
     sw = sw[keep]
-    group, first = _group_rows(S, values=False)
-    M = S[first]
-    mw = np.bincount(group, weights=sw, minlength=first.size)
+    M, mw = _merge_rows(S, sw)
     costs = np.concatenate(tier_costs)
     has_costs = budget is not None
     limit = np.array([p if p is not None else _NO_LIMIT for p in ps], dtype=np.int64)
@@ -3503,12 +3494,8 @@ def evaluate_sites(
     ([30.0, 50.0], [30.0, 30.0], [10.0, 30.0], 60.0)
     """
     where = "evaluate_sites"
-    A = _as_csr(cover, name="cover", where=where, pattern=True)
+    A, probs, w, ex = _check_cover_inputs(where, cover, weights, covered_by_existing)
     n_rows, n_cols = A.shape
-    probs = _Problems(where)
-    w = _check_vector(weights, n_rows, name="weights", what="demand unit (row of cover)",
-                      probs=probs, allow_none=False)
-    ex = _check_mask(covered_by_existing, n_rows, name="covered_by_existing", probs=probs)
     sel = np.asarray(selected).ravel()
     if sel.size and not np.issubdtype(sel.dtype, np.integer):
         probs.add("selected must hold integer candidate indices", "pass column numbers of cover")

@@ -63,7 +63,6 @@ def random_times(seed: int, n: int | None = None, m: int | None = None):
     src = rng.integers(0, n, n)
     t[dup] = t[src[dup]]
     stored[dup] = stored[src[dup]]
-    T = sp.csr_array(np.where(stored, t, 0.0))
     T = sp.csr_array((t[stored], np.nonzero(stored)[1], np.r_[0, np.cumsum(stored.sum(1))]),
                      shape=t.shape)
     dense = np.where(stored, t, np.inf)
