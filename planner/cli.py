@@ -149,10 +149,6 @@ def _announce(ds, t0: float):
     return ds
 
 
-def _load_and_announce(args, t0: float):
-    return _announce(_load(args), t0)
-
-
 def _read_proposals(path, crs):
     """Proposed sites from a file: a proposals.csv of ``planner optimize`` or any facility file."""
     from . import load
@@ -180,7 +176,7 @@ def cmd_coverage(args) -> int:
 
     t0 = time.perf_counter()
     progress = _progress_bar(not args.quiet)
-    ds = _load_and_announce(args, t0)
+    ds = _announce(_load(args), t0)
     added = None
     if args.add_facilities is not None:
         added = _read_proposals(args.add_facilities, args.facilities_crs)
@@ -319,7 +315,7 @@ def cmd_report(args) -> int:
     rules = compliance.load_rules(args.rules) if args.rules is not None else Rules()
     if args.minutes is not None:
         rules = dataclasses.replace(rules, coverage_minutes=args.minutes)
-    ds = _load_and_announce(args, t0)
+    ds = _announce(_load(args), t0)
     proposals = None
     if args.proposals is not None:
         proposals = _read_proposals(args.proposals, args.facilities_crs)

@@ -672,7 +672,7 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
                             f"(+{gain:,.0f} residents)")
                     if props:
                         fix += f" from sites {props}"
-            elif after is not None and ctx.proposal_eval is not None:
+            elif after is not None:
                 gain = ctx.proposal_eval.newly_covered_population
                 fix += f"; with the proposals {100 * (c + gain) / p:.1f} % (+{gain:,.0f} residents)"
             elif len(groups) > 1:
@@ -887,7 +887,7 @@ def _village_clinics(ctx: _Context, by_name: bool, max_m: float, min_share: floa
 def _shared(ctx: _Context, df: pd.DataFrame, need: pd.Index, vil_m: gpd.GeoDataFrame,
             clinics: gpd.GeoDataFrame, min_share: float) -> None:
     """Fill the shared-clinic columns of ``df`` for the villages ``need`` (a network query)."""
-    from . import access
+    from . import access, siting
 
     res = ctx.result
     dem = res.demand
@@ -903,8 +903,7 @@ def _shared(ctx: _Context, df: pd.DataFrame, need: pd.Index, vil_m: gpd.GeoDataF
         neighbours[c] = {str(all_codes[h]) for h in hit}
     if len(rows) == 0:
         return
-    pts = dem.geometry.iloc[rows].representative_point()
-    att = res.network.snap(pts)
+    att = siting._demand_attachment(res).take(rows)  # joined once per result, shared with siting
     sets = access.coverage_sets(res.network, clinics, att, minutes=ctx.rules.coverage_minutes)
     m = sets.time_s.tocoo()
     pop = dem["population"].to_numpy(float)[rows]

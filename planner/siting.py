@@ -311,11 +311,16 @@ def propose_sites(
             penalty_s=cut * 60 if cut else None, progress=solver_progress, **common,
         )
     chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
-    proposals = _proposal_frame(chosen, tier)
+    return _siting_run(result, _proposal_frame(chosen, tier), sol, objective, candidates, t0)
+
+
+def _siting_run(result, proposals: gpd.GeoDataFrame, sol, objective_name: str,
+                candidates: gpd.GeoDataFrame, t0: float) -> SitingRun:
+    """The run of the chosen sites, its coverage recomputed from the written proposals."""
     ev = evaluate_sites(result, proposals)
     proposals["newly_covered_population"] = ev.per_site["newly_covered_population"].to_numpy()
     return SitingRun(
-        proposals=proposals, solution=sol, objective_name=objective,
+        proposals=proposals, solution=sol, objective_name=objective_name,
         covered_population_before=result.covered_population,
         covered_population_after=ev.covered_population_after,
         total_population=result.total_population, candidates=candidates,
@@ -654,13 +659,5 @@ def propose_multi_tier(
                                mip_gap=mip_gap, seed=seed, progress=progress)
     chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
     chosen["tier"] = np.asarray(sol.tier_of_selected, dtype=object)
-    proposals = _proposal_frame(chosen, names[0])
-    ev = evaluate_sites(result, proposals)
-    proposals["newly_covered_population"] = ev.per_site["newly_covered_population"].to_numpy()
-    return SitingRun(
-        proposals=proposals, solution=sol, objective_name="multi-tier max-coverage",
-        covered_population_before=result.covered_population,
-        covered_population_after=ev.covered_population_after,
-        total_population=result.total_population, candidates=candidates,
-        seconds=time.perf_counter() - t0,
-    )
+    return _siting_run(result, _proposal_frame(chosen, names[0]), sol, "multi-tier max-coverage",
+                       candidates, t0)
