@@ -261,7 +261,7 @@ def record(row: Row) -> Row:
 
 
 class Context:
-    """Graphs, facilities and references built on demand and shared by the jobs."""
+    """Graphs and references built on demand and shared by the jobs."""
 
     def __init__(self, quick: bool) -> None:
         self.quick = quick
@@ -291,16 +291,6 @@ class Context:
                 del self.nets[key]
         gc.collect()
 
-    def facilities(self, size: str, mode: str, k: int, seed: int = 11):
-        """``k`` facilities on random junctions: (Sources, junction of each facility)."""
-        from planner.access import facility_sources
-
-        net = self.net(size, mode)
-        rng = np.random.default_rng(seed)
-        nodes = rng.choice(net.n_nodes, size=k, replace=False)
-        src = facility_sources(net, net.node_xy[nodes])
-        return src, nodes
-
     def nx_graph(self, size: str, mode: str):
         """networkx DiGraph of the reverse graph (weight ``w``) and its RSS in MB."""
         key = (size, mode)
@@ -323,6 +313,15 @@ class Context:
             gc.collect()
             self.nx[key] = (g, rss_mb() - base, secs)
         return self.nx[key]
+
+
+def random_sources(net, k: int, seed: int = 11):
+    """``k`` facilities on random junctions of ``net``: (Sources, junction of each facility)."""
+    from planner.access import facility_sources
+
+    rng = np.random.default_rng(seed)
+    nodes = rng.choice(net.n_nodes, size=k, replace=False)
+    return facility_sources(net, net.node_xy[nodes]), nodes
 
 
 def scipy_matrix(net):
@@ -385,7 +384,7 @@ def job_warmup(ctx: Context) -> None:
     city = graphs.synthetic_city(2_500, seed=5)
     net = graphs.network_from_arrays(city, "drive")
     pts = graphs.random_points(city, 50)
-    src = ctx_free_sources(net, 70)
+    src, _ = random_sources(net, 70, seed=3)
     reach(net, src, minutes=5)
     node_nearest(net, src)
     att = net.snap(pts)
@@ -393,13 +392,6 @@ def job_warmup(ctx: Context) -> None:
     coverage_bitset(net, src, att, minutes=5)
     NOTES.append(f"Kernels compiled or loaded from numba's cache in {time.perf_counter() - t:.1f} s "
                  "before any timing.")
-
-
-def ctx_free_sources(net, k: int, seed: int = 3):
-    from planner.access import facility_sources
-
-    rng = np.random.default_rng(seed)
-    return facility_sources(net, net.node_xy[rng.choice(net.n_nodes, size=k, replace=False)])
 
 
 @job("build")
@@ -509,7 +501,7 @@ def _reach_job(ctx: Context, mode: str, target_s: float, *, size: str | None = N
 
     size = size or ctx.big
     net = ctx.net(size, mode)
-    src, nodes = ctx.facilities(size, mode, k)
+    src, nodes = random_sources(net, k)
     r, secs, peak, _ = measure(lambda: reach(net, src, minutes=CUTOFF_S / 60), _reps(ctx.quick, True))
     cpu = LAST_CPU[0]
     per_src = len(r.nodes) / k
@@ -565,7 +557,7 @@ def job_nearest(ctx: Context) -> None:
 
     size = ctx.big
     net = ctx.net(size, "drive")
-    src, nodes = ctx.facilities(size, "drive", 1000)
+    src, nodes = random_sources(net, 1000)
     (dist, label), secs, peak, _ = measure(lambda: node_nearest(net, src), _reps(ctx.quick, True))
     cpu = LAST_CPU[0]
     labels = np.repeat(np.arange(len(src)), np.diff(src.src_ptr)).astype(np.int64)
@@ -669,7 +661,7 @@ def job_memory(ctx: Context) -> None:
         # work arrays of one thread (dist float64, state int8, order int32 per node; the
         # bucket entries and heads grow with the nodes reached, not with the graph)
         work = net.n_nodes * 13 / 2**20
-        src = ctx_free_sources(net, 125)
+        src, _ = random_sources(net, 125, seed=3)
         _, _, batch_peak, _ = measure(lambda net=net, src=src: _engine.reach_batch(
             net.rindptr, net.rindices, net.rweights, src.src_ptr, src.seed_nodes, src.seed_times,
             CUTOFF_S), 1)
@@ -736,12 +728,6 @@ def job_changsha(ctx: Context) -> None:
         record(Row(job="real roads: central Changsha", graph="-", planner_s=None, status="SKIP",
                    note=f"{graphs.CHANGSHA_ROADS} is absent"))
         return
-    try:
-        from planner.load import read_roads  # noqa: F401
-    except ImportError:
-        record(Row(job="real roads: central Changsha", graph="-", planner_s=None, status="SKIP",
-                   note="planner.load.read_roads does not exist yet"))
-        return
     t = time.perf_counter()
     roads = graphs.changsha_roads()
     t_read = time.perf_counter() - t
@@ -750,7 +736,7 @@ def job_changsha(ctx: Context) -> None:
         net = build_network(roads, mode)
         t_build = time.perf_counter() - t
         k = min(1000, net.n_nodes)
-        src = ctx_free_sources(net, k)
+        src, _ = random_sources(net, k, seed=3)
         r, secs, peak, _ = measure(lambda net=net, src=src: reach(net, src, minutes=15),
                                    _reps(ctx.quick, True))
         cpu = LAST_CPU[0]
@@ -829,7 +815,7 @@ def job_scaling(ctx: Context) -> None:
     for size in ctx.sizes:
         net = ctx.net(size, "drive")
         for k in (100, 1000):
-            src, _ = ctx.facilities(size, "drive", k)
+            src, _ = random_sources(net, k)
             _, secs, _, _ = measure(lambda net=net, src=src: node_nearest(net, src), 3)
             cpu = LAST_CPU[0]
             SCALING.append((f"nearest facility for every node, drive, {k:,} facilities", size,

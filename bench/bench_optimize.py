@@ -174,35 +174,15 @@ def time_matrix(inst: Instance, cutoff_factor: float = 2.0) -> sp.csr_array:
 
 
 def _rss_peak_mb() -> float:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
+    """The process's resident-memory high-water mark (MB) since :func:`bench_engine.measure`
+    last reset it."""
+    return bench_engine._status_kb("VmHWM") / 1024
 
 
 def measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """(result, seconds, peak resident memory in MB during the call; process-wide high-water
-    mark when it cannot be reset)."""
-    gc.collect()
-    _reset_peak()
-    t = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t, _rss_peak_mb()
+    """(result, seconds, peak resident memory in MB during the call) of one run."""
+    out, secs, _, _ = bench_engine.measure(fn, 1)
+    return out, secs, _rss_peak_mb()
 
 
 ROWS: list[dict[str, Any]] = []
@@ -283,16 +263,12 @@ def _stage_times(sol: opt.Solution) -> str:
 
 def run_lp_only(inst: Instance, p: int, with_existing: bool = True) -> None:
     """Time of the LP relaxation alone (the bound step)."""
-    from planner.optimize import _cov_model, _CovProblem, _group_rows, _solve_lp
+    from planner.optimize import _cov_model, _CovProblem, _solve_lp
 
-    A = sp.csr_array(inst.cover)
+    A = inst.cover
     ex = inst.covered_by_existing if with_existing else np.zeros(A.shape[0], bool)
     act = np.flatnonzero(~ex & (np.diff(A.indptr) > 0) & (inst.weights > 0))
-    sub = A[act]
-    sub.sort_indices()
-    g, f = _group_rows(sub, values=False)
-    M = sub[f]
-    mw = np.bincount(g, weights=inst.weights[act], minlength=f.size)
+    M, mw, _, _ = opt.merge_identical_rows(A[act], inst.weights[act])
     n = A.shape[1]
     prob = _CovProblem(M, mw, np.ones(n), np.zeros(n, np.int32), np.array([p]),
                        np.arange(n, dtype=np.int32), n, math.inf, False)

@@ -50,7 +50,7 @@ def run(clicks: int, seed: int = 7) -> dict[str, Any]:
     ds = stage("data", lambda: aps.load_data(sc))
     net = stage("network", lambda: planner.build_network(
         ds.roads, settings.mode, urban_area=ds.urban_area(),
-        **dict(tuple(sorted(settings.mode_options().items())))))
+        **settings.mode_options()))
     result = stage("analyze", lambda: planner.analyze(
         ds, mode=settings.mode, minutes=settings.minutes, tiers=settings.tiers or None,
         isochrone_minutes=None, network=net, **settings.mode_options()))

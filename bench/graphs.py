@@ -217,12 +217,7 @@ def network_from_arrays(
     xy = city.node_xy
     length = np.hypot(*(mid - xy[eu]).T) + np.hypot(*(xy[ev] - mid).T)
     hw = code[ew].astype(np.int8)
-    t = length / (way_speed[ew] / 3.6)
-    t_uv, t_vu = t.copy(), t.copy()
-    if tm.respect_oneway:
-        ow = city.way_oneway[ew]
-        t_vu[ow == 1] = np.inf
-        t_uv[ow == -1] = np.inf
+    t_uv, t_vu = _net._edge_times(tm, length, way_speed[ew], city.way_oneway[ew])
     # nodes: those used by an edge, in build_network's order (sorted by rounded coordinates)
     used = np.flatnonzero(np.bincount(np.concatenate([eu, ev]), minlength=len(xy)))
     key = np.round(xy[used] / 0.01).astype(np.int64)
@@ -270,10 +265,8 @@ def changsha_roads() -> gpd.GeoDataFrame | None:
     """The real central-Changsha roads via :func:`planner.load.read_roads`, or None if absent."""
     if not CHANGSHA_ROADS.exists():
         return None
-    try:
-        from planner.load import read_roads
-    except ImportError:
-        return None
+    from planner.load import read_roads
+
     return read_roads(CHANGSHA_ROADS)
 
 
