@@ -357,7 +357,8 @@ def cached_whatif(
     ds, result = cached_dataset(key), cached_result(key, settings)
     if not proposed or result.demand is None:
         return None
-    return aps.what_if(ds, result, proposed, standards_before=cached_standards(key, settings)[0])
+    units, summary = cached_standards(key, settings)
+    return aps.what_if(ds, result, proposed, standards_before=units, summary_before=summary)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -496,6 +497,11 @@ T = i18n.Translator(LANG)
 
 def tier_name(tier: str) -> str:
     return aps.tier_label(tier, LANG)
+
+
+def rule_name(rule: str) -> str:
+    """``R1 <label>`` (the label does not depend on the minutes)."""
+    return f"{rule} {aps.rule_text(rule, LANG, minutes=15)[0]}"
 
 
 sb.header(T("data_header"))
@@ -800,9 +806,7 @@ def tab_standards(v: View) -> None:
             st.dataframe(
                 pd.DataFrame(
                     {
-                        T("col_rule"): [
-                            f"{r} {aps.rule_text(r, LANG, minutes=15)[0]}" for r in ch["rule"]
-                        ],
+                        T("col_rule"): [rule_name(r) for r in ch["rule"]],
                         f"{T('col_met')} · {T('col_before')}": ch["met_before"],
                         f"{T('col_met')} · {T('col_after')}": ch["met_after"],
                         f"{T('col_missing')} · {T('col_before')}": ch["missing_before"],
@@ -844,7 +848,7 @@ def tab_standards(v: View) -> None:
             T("standards_rule_pick"),
             list(std_summary["rule"]),
             key="w_rule_pick",
-            format_func=lambda r: f"{r} {aps.rule_text(r, LANG, minutes=15)[0]}",
+            format_func=rule_name,
         )
         units = whatif.standards_after if whatif is not None else std_units
         u = units[units["rule"] == rule_pick]
@@ -1043,11 +1047,8 @@ def tab_optimizer(v: View) -> None:
                             min(max(float(f), 0.0), 1.0), text=str(stage)
                         ),
                     )
-                    box.update(
-                        label=T("done_in", what=T("progress_optimize"), seconds=run.seconds),
-                        state="complete",
-                        expanded=False,
-                    )
+                    done = T("done_in", what=T("progress_optimize"), seconds=run.seconds)
+                    box.update(label=done, state="complete", expanded=False)
                     ss.opt = {
                         "data": key,
                         "settings": settings,
@@ -1055,7 +1056,6 @@ def tab_optimizer(v: View) -> None:
                         "run": run,
                     }
                     # the box goes with the rerun (which draws the sites on the map): say it here
-                    done = T("done_in", what=T("progress_optimize"), seconds=run.seconds)
                     ss.notice = ("success", done)
                     st.rerun()
         if opt_run is not None:
@@ -1158,13 +1158,7 @@ def tab_scenarios(v: View) -> None:
                 labels = {
                     c: T(f"cmp_{c}") for c in rows[0] if c != "name" and not c.endswith("_met")
                 }
-                labels.update(
-                    {
-                        c: f"{c[:2]} {aps.rule_text(c[:2], LANG, minutes=15)[0]}"
-                        for c in rows[0]
-                        if c.endswith("_met")
-                    }
-                )
+                labels.update({c: rule_name(c[:2]) for c in rows[0] if c.endswith("_met")})
                 table.index = [labels.get(i, i) for i in table.index]
                 st.dataframe(table, key="tbl_compare")
                 if ss.w_compare_maps:

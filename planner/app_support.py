@@ -862,19 +862,35 @@ class WhatIf:
         )
 
 
+def _admin_names(dataset: Dataset) -> pd.Series:
+    bnd = dataset.boundaries
+    if bnd is None:
+        return pd.Series(dtype=str)
+    return bnd.drop_duplicates("admin_code").set_index("admin_code")["admin_name"]
+
+
+def _facility_names(dataset: Dataset) -> pd.Series:
+    fac = dataset.facilities.drop_duplicates("facility_id")
+    return pd.Series(
+        fac["name"].astype(str).to_numpy(), index=fac["facility_id"].astype(str).to_numpy()
+    )
+
+
 def what_if(
     dataset: Dataset,
     result: CoverageResult,
     proposed: Sequence[tuple[float, float, str]],
     *,
     standards_before: pd.DataFrame | None = None,
+    summary_before: pd.DataFrame | None = None,
     rules: Rules = DEFAULT_RULES,
 ) -> WhatIf:
     """Evaluate hand-proposed sites ``(lon, lat, tier)`` against ``result``.
 
     The coverage part is :func:`planner.siting.evaluate_sites`; this adds names, the newly
     covered areas, the residents whose nearest facility changes and the standards table before
-    and after. Pass ``standards_before`` (from :func:`standards_units`) to skip recomputing it.
+    and after. Pass ``standards_before`` (from :func:`standards_units`) and ``summary_before``
+    (its :func:`standards_summary`) to skip recomputing them: they do not depend on the sites.
     """
     t0 = time.perf_counter()
     if result.demand is None:
@@ -890,11 +906,7 @@ def what_if(
     after[rows] = np.minimum(after[rows], nc["new_minutes"].to_numpy(float))
     # names
     bnd = dataset.boundaries
-    names = (
-        bnd.drop_duplicates("admin_code").set_index("admin_code")["admin_name"]
-        if bnd is not None
-        else pd.Series(dtype=str)
-    )
+    names = _memo(dataset, "admin_names", partial(_admin_names, dataset))
     per_site = ev.per_site.copy()
     out_sites = sites[["site_id", "lon", "lat", "tier", "geometry"]].merge(
         per_site.drop(columns=["tier"]), on="site_id", how="left"
@@ -904,16 +916,11 @@ def what_if(
         if bnd is not None and len(bnd)
         else pd.DataFrame(index=pd.RangeIndex(len(sites)))
     )
-    out_sites["township_name"] = (
-        where["township_code"].map(names).fillna("").to_numpy()
-        if "township_code" in where.columns
-        else ""
-    )
-    out_sites["village_name"] = (
-        where["village_code"].map(names).fillna("").to_numpy()
-        if "village_code" in where.columns
-        else ""
-    )
+    for level in ("township", "village"):
+        col = f"{level}_code"
+        out_sites[f"{level}_name"] = (
+            where[col].map(names).fillna("").to_numpy() if col in where.columns else ""
+        )
     out_sites = gpd.GeoDataFrame(out_sites, geometry="geometry", crs="EPSG:4326")
     # per admin unit
     pa = ev.per_admin.copy()
@@ -952,10 +959,7 @@ def what_if(
         agg = g.groupby(["old_facility", "new_site"], sort=False).sum().reset_index()
         agg["old_minutes"] = np.where(agg["infinite"] > 0, np.inf, agg["w_old"] / agg["population"])
         agg["new_minutes"] = agg["w_new"] / agg["population"]
-        fac = dataset.facilities.drop_duplicates("facility_id")
-        fac_names = pd.Series(
-            fac["name"].astype(str).to_numpy(), index=fac["facility_id"].astype(str).to_numpy()
-        )
+        fac_names = _memo(dataset, "facility_names", partial(_facility_names, dataset))
         agg["old_name"] = agg["old_facility"].astype(str).map(fac_names).fillna("")
         changes = agg[
             ["old_facility", "old_name", "new_site", "population", "old_minutes", "new_minutes"]
@@ -997,7 +1001,11 @@ def what_if(
     std_after = standards_units(
         dataset, result, extra_facilities=sites, extra_units=where, minutes_after=after, rules=rules
     )
-    sum_before = standards_summary(standards_before, dataset, result, rules=rules)
+    sum_before = (
+        summary_before
+        if summary_before is not None
+        else standards_summary(standards_before, dataset, result, rules=rules)
+    )
     sum_after = standards_summary(std_after, dataset, result, minutes_after=after, rules=rules)
     return WhatIf(
         sites=out_sites,

@@ -620,35 +620,32 @@ def demo_bytes() -> dict[str, tuple[str, bytes]]:
     return {k: (name, path.read_bytes()) for k, (name, path) in DEMO_FILES.items()}
 
 
-def test_uploaded_files_give_the_library_numbers(scn_dir, tmp_path, demo):
-    at = start()
-    upload(at, demo_bytes())
-    sc = at.session_state["scenario"]
-    assert not aps.is_demo(sc) and Path(sc.roads).name == "demo_county.osm"
+def library_result(sc: Scenario, crs: str) -> planner.CoverageResult:
+    """The library's answer for the files the app stored (read by the library, not the app)."""
     ds = planner.load_dataset(
         None,
         roads=sc.roads,
         facilities=sc.facilities,
         population=sc.population,
         boundaries=sc.boundaries,
-        facilities_crs="wgs84",
+        facilities_crs=crs,
     )
-    assert_headline(at, planner.analyze(ds, isochrone_minutes=None))
+    return planner.analyze(ds, isochrone_minutes=None)
+
+
+def test_uploaded_files_give_the_library_numbers(scn_dir, tmp_path, demo):
+    at = start()
+    upload(at, demo_bytes())
+    sc = at.session_state["scenario"]
+    assert not aps.is_demo(sc) and Path(sc.roads).name == "demo_county.osm"
+    assert_headline(at, library_result(sc, "wgs84"))
     assert not any("Synthetic demo data" in w.value for w in at.warning)
 
     # the same facilities read as GCJ-02 (Amap) coordinates
     upload(at, demo_bytes(), crs="gcj02")
     sc = at.session_state["scenario"]
     assert sc.facilities_crs == "gcj02"
-    ds = planner.load_dataset(
-        None,
-        roads=sc.roads,
-        facilities=sc.facilities,
-        population=sc.population,
-        boundaries=sc.boundaries,
-        facilities_crs="gcj02",
-    )
-    assert_headline(at, planner.analyze(ds, isochrone_minutes=None))
+    assert_headline(at, library_result(sc, "gcj02"))
 
     # roads as a zipped shapefile
     shp = tmp_path / "shp"
@@ -666,15 +663,7 @@ def test_uploaded_files_give_the_library_numbers(scn_dir, tmp_path, demo):
     upload(at, files)
     sc = at.session_state["scenario"]
     assert sc.roads.endswith("roads.shp")
-    ds = planner.load_dataset(
-        None,
-        roads=sc.roads,
-        facilities=sc.facilities,
-        population=sc.population,
-        boundaries=sc.boundaries,
-        facilities_crs="wgs84",
-    )
-    assert_headline(at, planner.analyze(ds, isochrone_minutes=None))
+    assert_headline(at, library_result(sc, "wgs84"))
 
     # back to the demo
     at.sidebar.radio(key="w_source").set_value("demo")
