@@ -8,7 +8,8 @@ It loads the app's default scenario (the demo county, walk, 15 minutes, the prim
 the way ``app.py``'s cached functions do (``cached_dataset``, ``cached_network``,
 ``cached_result`` with its what-if warm-up, ``cached_standards``), then times what a click on
 the map runs: ``app_support.check_site`` (``add_site``), ``app_support.what_if`` with
-``standards_before`` (``cached_whatif``) and ``app_support.whatif_layers`` (the map's layers);
+``standards_before`` and ``summary_before`` (``cached_whatif``) and
+``app_support.whatif_layers`` (the map's layers);
 Streamlit's rendering and the browser are not counted. Each click proposes one community
 station at a random point on the demo's roads inside the study area.
 """
@@ -61,10 +62,9 @@ def run(clicks: int, seed: int = 7) -> dict[str, Any]:
 
     def standards():
         u = aps.standards_units(ds, result)
-        aps.standards_summary(u, ds, result)
-        return u
+        return u, aps.standards_summary(u, ds, result)
 
-    units = stage("standards", standards)
+    units, summary = stage("standards", standards)
     load_s = sum(stages.values())
 
     # random points on the roads (uniform by length), inside the study area
@@ -84,7 +84,8 @@ def run(clicks: int, seed: int = 7) -> dict[str, Any]:
     def click() -> None:
         lon, lat = next(todo)
         aps.check_site(result, lon, lat)
-        w = aps.what_if(ds, result, ((lon, lat, "community_station"),), standards_before=units)
+        w = aps.what_if(ds, result, ((lon, lat, "community_station"),),
+                        standards_before=units, summary_before=summary)
         aps.whatif_layers(w, None, lang="en")
         gained.append(w.newly_covered_population)
 
