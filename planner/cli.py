@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, required=True, help="output folder")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     rep.add_argument("--debug", action="store_true", help="show tracebacks")
+    from . import batch
+
+    batch.add_parser(sub, add_data_args=_add_data_args, add_mode_args=_add_mode_args)
     return parser
 
 
@@ -348,7 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._errors import PlannerError
 
     try:
-        return {"coverage": cmd_coverage, "optimize": cmd_optimize, "report": cmd_report}[args.command](args)
+        from .batch import cmd_batch
+
+        commands = {"coverage": cmd_coverage, "optimize": cmd_optimize, "report": cmd_report, "batch": cmd_batch}
+        return commands[args.command](args)
     except PlannerError as exc:
         if args.debug:
             raise

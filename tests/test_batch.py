@@ -1,0 +1,209 @@
+"""planner batch: many counties on Dask equal one analysis of the whole region."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import planner
+from planner import batch, coverage
+from planner._errors import InputError, InputFileError
+from planner.synthetic import make_region
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory) -> Path:
+    return make_region(tmp_path_factory.mktemp("region4"), cols=2, rows=2)
+
+
+@pytest.fixture(scope="module")
+def region_ds(region):
+    return planner.load_dataset(region)
+
+
+def _single(ds, mode, minutes, horizon):
+    """One analysis of the merged region, times beyond the horizon set to inf (what a region knows)."""
+    res = planner.analyze(ds, mode=mode, minutes=minutes, isochrone_minutes=None)
+    d = res.demand.copy()
+    d.loc[d["minutes"] > horizon, "minutes"] = np.inf
+    return res, d
+
+
+@pytest.mark.parametrize("mode,minutes,horizon", [("walk", 15, None), ("drive", 10, 20), ("ebike", 15, None)])
+def test_batch_equals_single_analysis_unit_by_unit(region, region_ds, tmp_path, mode, minutes, horizon):
+    st = batch.BatchSettings(mode=mode, minutes=minutes, horizon_minutes=horizon)
+    res = batch.run_batch(region / "regions.gpkg", data=region_ds, settings=st, out_dir=tmp_path, executor="serial")
+    single, d = _single(region_ds, mode, minutes, st.horizon)
+    # every demand unit: same covered flag, same time (within the horizon), counted once
+    bd = batch.read_layer(tmp_path, "demand")
+    assert len(bd) == len(d)
+    m = d.merge(bd, on=["row", "col"], suffixes=("_s", "_b"), validate="one_to_one")
+    assert (m["covered_s"] == m["covered_b"]).all()
+    fin = np.isfinite(m["minutes_s"].to_numpy(float))
+    assert (fin == np.isfinite(m["minutes_b"].to_numpy(float))).all()
+    np.testing.assert_allclose(m.loc[fin, "minutes_b"], m.loc[fin, "minutes_s"], rtol=0, atol=1e-6 / 60)
+    # every admin unit of every level: same population and covered population
+    want = coverage.admin_summary(d, region_ds.boundaries).set_index(["level", "admin_code"])
+    got = res.admin_summary.set_index(["level", "admin_code"])
+    want = want[want.index.get_level_values(1) != ""]
+    got = got.loc[want.index]
+    np.testing.assert_allclose(got["population"], want["population"], rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(got["covered_population"], want["covered_population"], rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(got["mean_minutes"], want["mean_minutes"], rtol=1e-9, equal_nan=True)
+    # the merged summary has planner coverage's columns, a row for all, each region and each unit
+    s = pd.read_csv(tmp_path / "summary.csv", dtype={"admin_code": str})
+    assert list(s.columns) == batch.SUMMARY_COLUMNS
+    assert s.iloc[0]["population"] == pytest.approx(single.total_population, rel=1e-12)
+    assert s.iloc[0]["covered_population"] == pytest.approx(single.covered_population, rel=1e-12)
+    assert set(s.loc[s["level"] == "region", "admin_code"]) == set(res.regions["admin_code"])
+
+
+def test_halo_matters_border_facility_serves_next_county(region, region_ds, tmp_path):
+    """Some residents are covered only by a facility of the neighbouring county."""
+    res, d = _single(region_ds, "drive", 10, 10)
+    fac_ids = res.facilities["facility_id"].astype(str).to_numpy()
+    own_county = d["county_code"].astype(str).to_numpy()
+    nearest = d["nearest_facility"].astype(str).to_numpy()
+    across = d["covered"].to_numpy() & (np.char.find(nearest.astype(str), "-") > 0) & np.array(
+        [not n.startswith(c) for n, c in zip(nearest, own_county, strict=True)])
+    assert across.sum() > 0, "the synthetic region should have residents served across a border"
+    assert set(nearest[across]) <= set(fac_ids)
+    # a region cut without its halo loses them
+    reg = batch.read_regions(region / "regions.gpkg")
+    code = own_county[across][0]
+    i = int(np.flatnonzero(reg["admin_code"].to_numpy() == code)[0])
+    st = batch.BatchSettings(mode="drive", minutes=10)
+    cut, own = batch.cut_region(region_ds, reg, i, st)
+    inside = batch.assign_regions(cut.facilities.geometry, reg.iloc[[i]]) == 0
+    no_halo = planner.Dataset(roads=cut.roads, facilities=cut.facilities[inside], population=cut.population,
+                              boundaries=cut.boundaries)
+    with_halo = planner.analyze(cut, mode="drive", minutes=10, isochrone_minutes=None)
+    without = planner.analyze(no_halo, mode="drive", minutes=10, isochrone_minutes=None)
+    assert with_halo.covered_population > without.covered_population
+    assert with_halo.covered_population == pytest.approx(
+        float(d.loc[own_county == code, "population"][d.loc[own_county == code, "covered"]].sum()), rel=1e-12)
+
+
+def test_resume_skips_unchanged_regions(region, region_ds, tmp_path):
+    st = batch.BatchSettings(mode="walk", minutes=15)
+    first = batch.run_batch(region / "regions.gpkg", data=region_ds, settings=st, out_dir=tmp_path, executor="serial")
+    assert not first.regions["skipped"].any()
+    again = batch.run_batch(region / "regions.gpkg", data=region_ds, settings=st, out_dir=tmp_path, executor="serial")
+    assert again.regions["skipped"].all()
+    pd.testing.assert_frame_equal(first.summary, again.summary)
+    # drop one facility deep inside county 4: only that county is recomputed
+    fac = region_ds.facilities
+    reg = batch.read_regions(region / "regions.gpkg")
+    where = batch.assign_regions(fac.geometry, reg)
+    centre = reg.geometry.iloc[3].centroid
+    cand = np.flatnonzero(where == 3)
+    d2 = (fac.geometry.x.iloc[cand] - centre.x) ** 2 + (fac.geometry.y.iloc[cand] - centre.y) ** 2
+    victim = cand[int(np.argmin(d2.to_numpy()))]
+    changed = planner.Dataset(roads=region_ds.roads, facilities=fac.drop(fac.index[victim]),
+                              population=region_ds.population, boundaries=region_ds.boundaries)
+    third = batch.run_batch(region / "regions.gpkg", data=changed, settings=st, out_dir=tmp_path, executor="serial")
+    assert third.regions["skipped"].tolist() == [True, True, True, False]
+
+
+def test_dask_local_cluster_survives_a_killed_worker(region, region_ds, tmp_path, monkeypatch):
+    """A worker dies mid-write: Dask retries it, the outputs equal an undisturbed run, no partial files."""
+    st = batch.BatchSettings(mode="drive", minutes=10)
+    ref = batch.run_batch(region / "regions.gpkg", data=region_ds, settings=st, out_dir=tmp_path / "ref",
+                          executor="serial")
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(batch.FAULT_ENV, f"419902:{marker}")
+    res = batch.run_batch(region / "regions.gpkg", data=region_ds, settings=st, out_dir=tmp_path / "dask",
+                          workers=2)
+    assert marker.exists(), "the fault hook should have killed one worker"
+    pd.testing.assert_frame_equal(res.summary, ref.summary)
+    assert not list((tmp_path / "dask" / "regions").glob(".*"))
+    for code in res.regions["admin_code"]:
+        a = pd.read_parquet(tmp_path / "dask" / "regions" / code / "demand.parquet")
+        b = pd.read_parquet(tmp_path / "ref" / "regions" / code / "demand.parquet")
+        pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+
+
+def _wait_for(path: Path, seconds: float) -> None:
+    end = time.time() + seconds
+    while time.time() < end:
+        if path.exists() and path.stat().st_size > 0:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(path)
+
+
+@pytest.mark.slow
+def test_cli_against_a_separately_started_scheduler(region, tmp_path):
+    """`dask scheduler` and two `dask worker` processes on 127.0.0.1, then `planner batch --scheduler`."""
+    dask_cli = shutil.which("dask") or str(Path(sys.executable).with_name("dask"))
+    if not Path(dask_cli).exists():
+        pytest.skip("the dask command is not installed")
+    sfile = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(sfile)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
+    try:
+        _wait_for(sfile, 60)
+        for _ in range(2):
+            procs.append(subprocess.Popen([dask_cli, "worker", "--scheduler-file", str(sfile), "--nthreads", "1",
+                                           "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        address = json.loads(sfile.read_text())["address"]
+        from dask.distributed import Client
+
+        with Client(address, timeout="60s") as c:
+            c.wait_for_workers(2, timeout=60)
+        from planner.cli import main
+
+        rc = main(["batch", "--regions", str(region / "regions.gpkg"), "--data", str(region), "--mode", "walk",
+                   "--scheduler", address, "--out", str(tmp_path / "out"), "--quiet"])
+        assert rc == 0
+        ref = batch.run_batch(region / "regions.gpkg", data=region, settings=batch.BatchSettings(),
+                              out_dir=tmp_path / "ref", executor="serial")
+        got = pd.read_csv(tmp_path / "out" / "summary.csv", dtype={"admin_code": str})
+        pd.testing.assert_frame_equal(got, pd.read_csv(ref.written["summary"], dtype={"admin_code": str}))
+    finally:
+        for p in procs[::-1]:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_halo_covers_the_fastest_trip():
+    walk = batch.BatchSettings(mode="walk", minutes=15).travel_mode()
+    assert batch.halo_m(walk, 15) == pytest.approx(4.8 / 3.6 * 900 + 2 * walk.access_max_m)
+    drive = batch.BatchSettings(mode="drive").travel_mode()
+    roads = gpd.GeoDataFrame({"highway": ["residential", "primary"], "maxspeed_kmh": [np.nan, 120.0]},
+                             geometry=gpd.GeoSeries.from_wkt(["LINESTRING(0 0,1 1)"] * 2), crs=4326)
+    v = batch.fastest_speed_kmh(drive, roads)
+    assert v >= 55.0
+    if drive.use_maxspeed:
+        assert v == pytest.approx(120 * drive.maxspeed_factor)
+
+
+def test_regions_file_errors(tmp_path, region):
+    reg = gpd.read_file(region / "regions.gpkg")
+    bad = reg.rename(columns={"admin_code": "code"})
+    with pytest.raises(InputFileError, match="admin_code"):
+        batch.read_regions(bad)
+    dup = pd.concat([reg, reg.iloc[[0]]])
+    with pytest.raises(InputFileError, match="repeats"):
+        batch.read_regions(gpd.GeoDataFrame(dup, crs=reg.crs))
+    with pytest.raises(InputFileError, match="not found"):
+        batch.read_regions(tmp_path / "nope.gpkg")
+    with pytest.raises(InputError, match="horizon"):
+        batch.BatchSettings(minutes=15, horizon_minutes=5)
