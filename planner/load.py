@@ -1469,8 +1469,19 @@ _DIRECTION_CANDIDATES = ("oneway", "direction", "dir", "方向", "单行")
 _SPEED_CANDIDATES = ("maxspeed", "maxspeed_kmh", "speed_kmh", "speed", "限速", "设计速度")
 _ROAD_NAME_CANDIDATES = ("name", "名称", "road_name", "路名", "道路名称", "roadname")
 
+CHANGSHA_DIRECTIONS: dict[str, int] = {"0": 0, "1": 1, "2": 1, "3": 0}
+"""Numeric ``direction`` codes of the Changsha HiAccess roads (the default for numbers).
+
+1 and 2 are both one-way **along** the digitised direction (the two carriageways of a divided
+road: one is coded 1, its partner 2), 3 (and 0) both ways. Measured on ``changsha/roads.*``: the
+9 roundabouts are digitised counter-clockwise under both codes, and 667 of 684 paired one-way
+carriageways have their partner on their left, as right-hand traffic needs. Data whose 2 means
+"against the digitised direction" pass ``direction_map={1: 1, 2: -1, 3: 0}`` to
+:func:`read_roads`.
+"""
+
 _DIRECTION_DEFAULT = {
-    "0": 0, "1": 1, "2": -1, "3": 0, "-1": -1,
+    **CHANGSHA_DIRECTIONS, "-1": -1,
     "yes": 1, "true": 1, "no": 0, "false": 0, "reverse": -1, "both": 0, "": 0,
     "ft": 1, "tf": -1, "b": 0, "f": 1, "t": -1,
 }
@@ -1629,6 +1640,11 @@ def _guard_xml(path: Path, suffix: str, source: str) -> None:
         raise InputFileError(f"{source}: cannot read the file ({exc}). Fix: check that it is a valid OSM file.") from None
 
 
+#: OSM tags kept as columns of :func:`read_roads`: the access tags the travel modes read (see
+#: :func:`planner.network.usable_roads`) and ``service``. Missing tags are "".
+OSM_ACCESS_TAGS = ("access", "foot", "bicycle", "vehicle", "motor_vehicle", "motorcar", "service")
+
+
 def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     import osmium
 
@@ -1645,6 +1661,12 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
     oneways: list[int] = []
     speeds: list[float] = []
     names: list[str] = []
+    tag_values: dict[str, list[str]] = {k: [] for k in OSM_ACCESS_TAGS}
+    # OSM node id of every vertex of every line, flat (lines in order): the network joins lines
+    # at shared node ids, never at coordinates alone (two nodes at one position on different
+    # levels, e.g. footways stacked in a tunnel, are no junction)
+    node_refs: list[int] = []
+    n_vertices: list[int] = []
     wkbs: list[str] = []
     wkb_pos: list[int] = []
     cut_coords: list[tuple[float, float]] = []
@@ -1662,6 +1684,8 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
             speed_cache[ms] = parse_maxspeed(ms)
         speeds.append(speed_cache[ms])
         names.append(tags.get("name") or tags.get("name:zh") or tags.get("ref") or "")
+        for k, values in tag_values.items():
+            values.append(tags.get(k) or "")
 
     try:
         for obj in fp:
@@ -1679,33 +1703,42 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
                 # libosmium silently skips missing nodes at the ends of a way and repeated
                 # locations: when points were skipped, look at the nodes ourselves (rare).
                 order: Literal["little", "big"] = "little" if wkb[:2] == "01" else "big"
-                if int.from_bytes(bytes.fromhex(wkb[10:18]), order) == len(way.nodes):
+                n_pts = int.from_bytes(bytes.fromhex(wkb[10:18]), order)
+                if n_pts == len(way.nodes):
                     wkb_pos.append(len(osm_ids))
                     wkbs.append(wkb)
+                    node_refs.extend([nd.ref for nd in way.nodes])
+                    n_vertices.append(n_pts)
                     add(way.id, tags)
                     continue
             runs: list[list[tuple[float, float]]] = [[]]
+            run_refs: list[list[int]] = [[]]
             missing = 0
             for nd in way.nodes:
                 loc = nd.location
                 if loc.valid():
                     pt = (loc.lon, loc.lat)
+                    # a repeated position is one vertex: it keeps its first node id
                     if not runs[-1] or runs[-1][-1] != pt:
                         runs[-1].append(pt)
+                        run_refs[-1].append(nd.ref)
                 else:
                     missing += 1
                     if runs[-1]:
                         runs.append([])
-            kept = [r for r in runs if len(r) >= 2]
+                        run_refs.append([])
+            kept = [(r, ids) for r, ids in zip(runs, run_refs, strict=True) if len(r) >= 2]
             if missing:
                 stats["missing_nodes"] += missing
                 stats["cut_ways" if kept else "outside"] += 1
             elif not kept:
                 stats["degenerate"] += 1
-            for run in kept:
+            for run, ids in kept:
                 cut_pos.append(len(osm_ids))
                 cut_coords.extend(run)
                 cut_index.extend([len(cut_pos) - 1] * len(run))
+                node_refs.extend(ids)
+                n_vertices.append(len(ids))
                 add(way.id, tags)
     except RuntimeError as exc:
         raise InputFileError(f"{source}: cannot read the OSM file ({exc}). Fix: check that it is a valid .osm/.pbf file.") from None
@@ -1715,6 +1748,11 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
         geoms[np.asarray(wkb_pos)] = shapely.from_wkb(wkbs)
     if cut_pos:
         geoms[np.asarray(cut_pos)] = shapely.linestrings(np.asarray(cut_coords), indices=np.asarray(cut_index))
+    # one int64 array per line, all views of one flat array (no per-line allocation)
+    flat_refs = np.asarray(node_refs, dtype=np.int64)
+    node_ids = np.empty(len(osm_ids), dtype=object)
+    for i, ids in enumerate(np.split(flat_refs, np.cumsum(n_vertices)[:-1]) if n_vertices else []):
+        node_ids[i] = ids  # item by item: a list of equal-length arrays would broadcast as 2-D
     gdf = gpd.GeoDataFrame(
         {
             "osm_id": np.asarray(osm_ids, dtype=np.int64),
@@ -1722,6 +1760,8 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
             "oneway": np.asarray(oneways, dtype=np.int8),
             "maxspeed_kmh": np.asarray(speeds, dtype=float),
             "name": pd.Series(names, dtype=str),
+            **{k: pd.Series(v, dtype=str) for k, v in tag_values.items()},
+            "node_ids": node_ids,
         },
         geometry=geoms, crs=WGS84,
     )
@@ -1766,9 +1806,14 @@ def read_roads(
     ``raceway``, ``elevator``, ``corridor`` ...) and areas (``area=yes``). ``oneway``
     (yes/true/1 -> 1, -1/reverse -> -1, no -> 0; ``junction=roundabout`` -> 1; motorways are only
     one-way when tagged), ``maxspeed`` (see :func:`parse_maxspeed`) and ``name`` (else
-    ``name:zh``, else ``ref``) are read, and the way id is kept as ``osm_id``. Ways of clipped
-    extracts that reference missing nodes are cut into their runs of >= 2 present nodes.
-    XML files with ``<!DOCTYPE``/``<!ENTITY`` declarations are refused.
+    ``name:zh``, else ``ref``) are read, and the way id is kept as ``osm_id``. The access tags
+    (:data:`OSM_ACCESS_TAGS`: ``access``, ``foot``, ``bicycle``, ``vehicle``, ``motor_vehicle``,
+    ``motorcar``, ``service``) are kept as text columns ("" where untagged): each travel mode
+    reads its own (:func:`planner.network.usable_roads`). ``node_ids`` holds the OSM node id of
+    every vertex (an int64 array per line): the network joins lines at shared nodes, not at
+    shared positions. Ways of clipped extracts that reference missing nodes are cut into their
+    runs of >= 2 present nodes. XML files with ``<!DOCTYPE``/``<!ENTITY`` declarations are
+    refused.
 
     **Vector** files (``.shp``, ``.gpkg``, ``.geojson``, ``.json``, ``.fgb``) are read with pyogrio
     in any CRS; MultiLineStrings are split into LineStrings.
@@ -1780,11 +1825,13 @@ def read_roads(
       unclassified, 快速路 trunk, 主干路 primary, 次干路 secondary, 支路 residential, 辅路
       tertiary ...); the Changsha ``subtype`` codes (:data:`CHANGSHA_SUBTYPES`).
     - *Direction* (auto: oneway, direction, dir) becomes ``oneway`` by ``direction_map``, else by
-      the default: numbers 0/3 both ways, 1 one-way along the digitised direction, 2 against it
-      (the Changsha convention), -1 against; text yes/true 1, no/false 0, FT 1, TF -1, and the
-      HERE-style B (both) / F (from the reference node: 1) / T (towards it: -1). A column holding
-      only T and F is read as a true/false flag (T one-way along the line). Missing values are
-      two-way. NavInfo and other suppliers use other numbers: pass ``direction_map``.
+      the default: numbers 0/3 both ways, 1 **and 2** one-way along the digitised direction (the
+      Changsha coding, :data:`CHANGSHA_DIRECTIONS`: 1 and 2 mark the two carriageways of a
+      divided road), -1 against; text yes/true 1, no/false 0, FT 1, TF -1, and the HERE-style
+      B (both) / F (from the reference node: 1) / T (towards it: -1). A column holding only T and
+      F is read as a true/false flag (T one-way along the line). Missing values are two-way.
+      Numeric codes differ between suppliers (in some, 2 means against the line, or 1 both
+      ways): check a roundabout or a divided road, and pass ``direction_map`` when they differ.
     - *Speed* (auto: maxspeed, speed_kmh, speed, 限速) in km/h; *name* (auto: name, 名称).
 
     Parameters
@@ -1800,7 +1847,9 @@ def read_roads(
     default_class : str, optional
         Class for unmapped or missing class values (else they are an error).
     direction_map : mapping, optional
-        ``{source value: 1, 0 or -1}`` (1 one-way along the digitised direction, -1 against it).
+        ``{source value: 1, 0 or -1}`` (1 one-way along the digitised direction, -1 against it,
+        0 both ways); values it does not name keep the default reading. For data where 2 means
+        "against the line": ``direction_map={1: 1, 2: -1, 3: 0}``.
     crs : optional
         Overrides the file's CRS; needed when it has none. ``"gcj02"``/``"bd09"`` allowed.
     encoding : str, optional
@@ -1812,8 +1861,10 @@ def read_roads(
     -------
     GeoDataFrame
         ``highway`` (str), ``oneway`` (int8: 0, 1, -1), ``maxspeed_kmh`` (float, NaN if unknown),
-        ``name`` (str) and, for OSM, ``osm_id``; vector files keep their other columns. LineString
-        geometry in EPSG:4326, RangeIndex.
+        ``name`` (str) and, for OSM, ``osm_id``, the access tag columns and ``node_ids``;
+        vector files keep their other columns (``layer``, ``bridge`` and ``tunnel`` among them
+        decide where lines join: :func:`planner.network.road_levels`). LineString geometry in
+        EPSG:4326, RangeIndex.
 
     Raises
     ------
@@ -1825,7 +1876,7 @@ def read_roads(
     --------
     >>> roads = read_roads("../shared/data/changsha/roads.shp")  # doctest: +SKIP
     >>> roads["oneway"].value_counts().to_dict()  # doctest: +SKIP
-    {0: 1477, 1: 391, -1: 389}
+    {0: 1477, 1: 780}
     """
     t0 = time.perf_counter()
     p = require_file(path, what="roads", suffixes=_OSM_SUFFIXES + _VECTOR_SUFFIXES)
@@ -2005,7 +2056,12 @@ def _read_vector_roads(
         frame = frame.rename_geometry("geometry")
     notes.append(f"class from '{class_col}'" if class_col is not None else f"class '{default_class}'")
     if dir_col is not None:
-        notes.append(f"direction from '{dir_col}'")
+        note = f"direction from '{dir_col}'"
+        codes = {_class_key(v) for v in pd.unique(df[dir_col].dropna())} if direction_map is None else set()
+        if codes & {"1", "2"} and codes <= set(_DIRECTION_DEFAULT):
+            # supplier codes are not universal: say how numbers were read, and how to change it
+            note += " (numeric codes: 1 and 2 one-way along the line, 3 both ways; other codings: pass direction_map=)"
+        notes.append(note)
     return frame, ", ".join(notes)
 
 

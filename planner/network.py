@@ -1,7 +1,9 @@
 """Travel-time networks per mode: walk, e-bike and drive, held as compact CSR arrays.
 
 :func:`build_network` turns road lines (from :func:`planner.load.read_roads`) into a routable
-graph: lines are split into edges where they share vertices (junctions), each edge gets a
+graph: the rows a mode may use are chosen by class and OSM access tags (:func:`usable_roads`),
+lines are split into edges where they share vertices (junctions: shared OSM nodes, or shared
+vertices on the same ``layer``), each edge gets a
 travel time per direction from the mode's speeds, nodes are renumbered along a Hilbert curve
 (neighbours in space are neighbours in memory) and the graph is stored as forward and reverse
 CSR arrays for the compiled kernels in :mod:`planner._engine`.
@@ -67,10 +69,25 @@ DRIVE_SPEEDS_KMH: dict[str, float] = {
 
 #: Classes nobody may walk or ride an e-bike on.
 MOTOR_ONLY = frozenset({"motorway", "motorway_link"})
-#: Classes cars may not use.
+#: Classes only buses may use (OSM ``busway``, ``bus_guideway``).
+BUS_ONLY = frozenset({"bus_guideway", "busway"})
+#: Classes cars may not use (OSM routing practice: OSRM's car profile and osmnx's ``drive``
+#: network type route none of them). ``track`` stays drivable: Chinese farm roads (机耕路) and
+#: sub-standard roads (等外公路) are tracks, and often the only road to a village.
 NON_MOTOR = frozenset(
-    {"footway", "path", "steps", "pedestrian", "cycleway", "bridleway", "corridor", "elevator"}
+    {"footway", "path", "steps", "pedestrian", "cycleway", "bridleway", "corridor", "elevator",
+     "escalator", "trail", "via_ferrata", "platform", "sidewalk", "crossing", "escape"}
+) | BUS_ONLY
+
+#: Access values that forbid a way to the mode the tag applies to. Every other value (``yes``,
+#: ``designated``, ``permissive``, ``destination``, ``customers``, ...) allows it.
+ACCESS_DENIED = frozenset(
+    {"no", "private", "agricultural", "forestry", "delivery", "military", "emergency", "psv",
+     "bus", "use_sidepath"}
 )
+#: Values of a mode's own tag (``foot=``, ``bicycle=``) that open a way whose class the mode
+#: otherwise avoids (``highway=trunk_link`` + ``foot=yes``, ``highway=steps`` + ``bicycle=yes``).
+ACCESS_GRANTED = frozenset({"yes", "designated", "permissive", "destination", "customers", "official"})
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,16 @@ class TravelMode:
     no_access_classes : frozenset of str
         Road classes the mode may travel on but no home or facility can be joined to
         (motorways and their ramps: nobody drives onto a motorway from a front door).
+    access_tags : tuple of str
+        OSM access tags that apply to this mode, most specific first (walk: ``foot``,
+        ``access``). Where roads carry these columns, the first non-empty one decides: a value
+        in :data:`ACCESS_DENIED` (``no``, ``private``, ...) excludes the way; any other value
+        allows it. See :func:`usable_roads`.
+    tags_override_class : bool
+        Whether the mode's own tag (``access_tags[0]``) with a value in :data:`ACCESS_GRANTED`
+        opens a way of an excluded class (walk, e-bike: yes; drive: no).
+    excluded_services : frozenset of str
+        OSM ``service=`` values this mode may not use.
     """
 
     name: str
@@ -116,6 +143,9 @@ class TravelMode:
     access_max_m: float = 500.0
     excluded_classes: frozenset[str] = frozenset()
     no_access_classes: frozenset[str] = frozenset({"motorway", "motorway_link"})
+    access_tags: tuple[str, ...] = ("access",)
+    tags_override_class: bool = False
+    excluded_services: frozenset[str] = frozenset({"private"})
 
     def __post_init__(self) -> None:
         problems = []
@@ -149,12 +179,22 @@ class TravelMode:
         return dataclasses.replace(self, **changes)
 
 
-WALK = TravelMode("walk", speed_kmh=4.8, excluded_classes=MOTOR_ONLY | {"trunk_link"})
+WALK = TravelMode(
+    "walk",
+    speed_kmh=4.8,
+    excluded_classes=MOTOR_ONLY | BUS_ONLY | {"trunk_link"},
+    access_tags=("foot", "access"),
+    tags_override_class=True,
+)
+# E-bikes (电动自行车) are non-motor vehicles in Chinese law (GB 17761-2018: pedals, <= 25 km/h):
+# they ride where bicycles ride, so they follow the bicycle tags, not motor_vehicle/moped ones.
 EBIKE = TravelMode(
     "ebike",
     speed_kmh=15.0,
     respect_oneway=False,
-    excluded_classes=MOTOR_ONLY | {"steps"},
+    excluded_classes=MOTOR_ONLY | BUS_ONLY | {"steps"},
+    access_tags=("bicycle", "vehicle", "access"),
+    tags_override_class=True,
 )
 DRIVE = TravelMode(
     "drive",
@@ -163,6 +203,8 @@ DRIVE = TravelMode(
     urban_factor=0.7,
     respect_oneway=True,
     excluded_classes=NON_MOTOR,
+    access_tags=("motorcar", "motor_vehicle", "vehicle", "access"),
+    excluded_services=frozenset({"private", "emergency_access"}),
 )
 MODES: dict[str, TravelMode] = {"walk": WALK, "ebike": EBIKE, "drive": DRIVE}
 
@@ -475,6 +517,172 @@ def local_metric_crs(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> pyproj.CRS:
     return pyproj.CRS.from_epsg(epsg)
 
 
+def _tag_values(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Factorised, normalised tag values: codes and the distinct values ("" for missing).
+
+    ``"No"`` is ``no``; ``"no;yes"`` (several values) counts by its first.
+    """
+    codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=False)
+    text = np.array(
+        ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).split(";")[0].strip().lower()
+         for v in uniques],
+        dtype=object,
+    )
+    return codes, text
+
+
+def usable_roads(roads: pd.DataFrame, mode: str | TravelMode = "walk") -> np.ndarray:
+    """Which road rows a mode may use: road class, OSM access tags and ``service=``.
+
+    The rules (a table is in ``docs/network-rules.md``):
+
+    1. A row whose ``highway`` is in ``mode.excluded_classes`` is not used, unless the mode's
+       own tag (``foot=`` for walk, ``bicycle=`` for e-bike; ``mode.access_tags[0]``) grants it
+       with a value in :data:`ACCESS_GRANTED` and ``mode.tags_override_class`` is set (drive: never).
+    2. Access tags, most specific first (walk ``foot > access``; e-bike ``bicycle > vehicle >
+       access``; drive ``motorcar > motor_vehicle > vehicle > access``): the first one present
+       decides. A value in :data:`ACCESS_DENIED` (``no``, ``private``, ``agricultural``,
+       ``forestry``, ``delivery``, ``military``, ``emergency``, ``psv``, ``bus``,
+       ``use_sidepath``) excludes the row; any other (``yes``, ``designated``, ``permissive``,
+       ``destination``, ``customers``, ...) allows it. So ``access=no`` + ``foot=yes`` is a
+       footpath walkers may use and cars may not.
+    3. A ``service=`` value in ``mode.excluded_services`` (drive: ``emergency_access``,
+       ``private``; walk, e-bike: ``private``) excludes the row.
+
+    Tag columns that the roads do not have are taken as absent: road files without OSM tags
+    (shapefiles, Chinese data) are filtered by class only.
+
+    Parameters
+    ----------
+    roads : DataFrame
+        Rows with a ``highway`` column and, optionally, the tag columns :func:`planner.read_roads`
+        keeps from OSM files (``access``, ``foot``, ``bicycle``, ``vehicle``,
+        ``motor_vehicle``, ``motorcar``, ``service``; "" where absent).
+    mode : {"walk", "ebike", "drive"} or TravelMode
+
+    Returns
+    -------
+    ndarray of bool, one per row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> roads = pd.DataFrame({"highway": ["service", "footway", "trunk_link"],
+    ...                       "access": ["private", "no", ""], "foot": ["", "yes", "yes"]})
+    >>> usable_roads(roads, "walk").tolist(), usable_roads(roads, "drive").tolist()
+    ([False, True, True], [False, False, False])
+    """
+    tm = travel_mode(mode)
+    n = len(roads)
+    allowed = ~roads["highway"].isin(tm.excluded_classes).to_numpy()
+    # the first access tag present decides: +1 granted, -1 denied, 0 undecided (or plain allowed)
+    verdict = np.zeros(n, dtype=np.int8)
+    decided = np.zeros(n, dtype=bool)
+    for k, tag in enumerate(tm.access_tags):
+        if tag not in roads.columns:
+            continue
+        codes, values = _tag_values(roads[tag].to_numpy())
+        present = (values != "")[codes] & ~decided
+        denied = np.isin(values, list(ACCESS_DENIED))[codes]
+        verdict[present & denied] = -1
+        if k == 0 and tm.tags_override_class:
+            granted = np.isin(values, list(ACCESS_GRANTED))[codes]
+            verdict[present & granted] = 1
+        decided |= present
+    usable = (allowed | (verdict == 1)) & (verdict >= 0)
+    if "service" in roads.columns and tm.excluded_services:
+        codes, values = _tag_values(roads["service"].to_numpy())
+        usable &= ~np.isin(values, list(tm.excluded_services))[codes]
+    return usable
+
+
+_FALSE_FLAGS = frozenset({"", "f", "false", "no", "n", "0", "0.0", "none", "nan"})
+
+
+def road_levels(roads: pd.DataFrame) -> np.ndarray | None:
+    """The vertical level of each road row from its ``layer``, ``bridge`` and ``tunnel`` columns.
+
+    ``layer`` when it is a non-zero number, else 1 on a bridge and -1 in a tunnel (the OSM
+    defaults ``bridge=yes`` -> ``layer=1``, ``tunnel=yes`` -> ``layer=-1``), else 0. Bridge and
+    tunnel flags are true unless empty or ``F``/``false``/``no``/``0`` (Geofabrik writes ``T``/``F``).
+    None when the roads have none of the three columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> road_levels(pd.DataFrame({"layer": [0, 2, 0, 0], "bridge": ["F", "T", "T", "F"],
+    ...                           "tunnel": ["F", "F", "F", "T"]})).tolist()
+    [0, 2, 1, -1]
+    """
+    if not {"layer", "bridge", "tunnel"} & set(roads.columns):
+        return None
+    n = len(roads)
+
+    def flag(col: str) -> np.ndarray:
+        if col not in roads.columns:
+            return np.zeros(n, dtype=bool)
+        codes, values = _tag_values(roads[col].to_numpy())
+        return ~np.isin(values, list(_FALSE_FLAGS))[codes]
+
+    layer = np.zeros(n, dtype=np.int64)
+    if "layer" in roads.columns:
+        lay = pd.to_numeric(roads["layer"], errors="coerce").to_numpy(dtype=float)
+        layer = np.where(np.isfinite(lay), np.round(lay), 0).astype(np.int64)
+    return np.where(layer != 0, layer, np.where(flag("bridge"), 1, np.where(flag("tunnel"), -1, 0)))
+
+
+def _vertex_levels(
+    roads: pd.DataFrame, r_pos: np.ndarray, line_row: np.ndarray, cidx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per vertex: a level key, and whether the vertex joins every level at its position.
+
+    - OSM roads (a ``node_ids`` column: one OSM node id per vertex): the key is the node id, so
+      lines join at shared nodes only. Lines whose ids do not match their vertices (edited
+      geometry, multi-part rows, no ids) join by position.
+    - Road lines with ``layer``/``bridge``/``tunnel`` columns: the key is the level
+      (:func:`road_levels`); line ends join every line at their position (a bridge meets the
+      road at grade at its ends), other vertices only lines on the same level.
+    - Otherwise None: every vertex joins by position.
+    """
+    n_lines = len(line_row)
+    first = np.ones(len(cidx), dtype=bool)
+    first[1:] = cidx[1:] != cidx[:-1]
+    last = np.ones(len(cidx), dtype=bool)
+    last[:-1] = first[1:]
+    if "node_ids" in roads.columns:
+        ids = roads["node_ids"].iloc[r_pos].to_numpy()
+        lens = np.fromiter(
+            (len(a) if isinstance(a, np.ndarray | list | tuple) else -1 for a in ids), np.int64, len(ids)
+        )
+        counts = np.bincount(cidx, minlength=n_lines)
+        single = np.bincount(line_row, minlength=len(r_pos)) == 1
+        ok_line = single[line_row] & (lens[line_row] == counts)
+        level = np.full(len(cidx), np.iinfo(np.int64).min, dtype=np.int64)
+        ok_vertex = ok_line[cidx]
+        if ok_line.any():
+            try:
+                level[ok_vertex] = np.concatenate([np.asarray(a) for a in ids[line_row[ok_line]]]).astype(np.int64)
+            except (TypeError, ValueError):  # ids that are not integers: join by position
+                ok_vertex[:] = False
+        return level, ~ok_vertex
+    row_level = road_levels(roads)
+    if row_level is None:
+        return None
+    return row_level[r_pos][line_row][cidx], first | last
+
+
+def _split_by_level(xy_id: np.ndarray, level: np.ndarray, joins_all: np.ndarray) -> np.ndarray:
+    """Node number of each vertex: one node per (position, level), or per position where any
+    vertex there joins every level."""
+    collapse = np.zeros(int(xy_id.max()) + 1, dtype=bool)
+    collapse[xy_id[joins_all]] = True
+    lev = np.where(collapse[xy_id], np.iinfo(np.int64).min, level)
+    lev_code = np.unique(lev, return_inverse=True)[1].ravel().astype(np.int64)
+    n_lev = int(lev_code.max()) + 1
+    key = xy_id.astype(np.int64) * n_lev + lev_code  # < n_vertices**2: no overflow below 3e9
+    return np.unique(key, return_inverse=True)[1].ravel()
+
+
 def build_network(
     roads: gpd.GeoDataFrame,
     mode: str | TravelMode = "walk",
@@ -491,8 +699,17 @@ def build_network(
     ----------
     roads : GeoDataFrame
         Road lines with columns ``highway``, ``oneway`` (0, 1, -1) and ``maxspeed_kmh``, as
-        returned by :func:`planner.load.read_roads`. Lines are joined where they share a vertex
-        (within ``snap_m``); lines that cross without a shared vertex (bridges) do not connect.
+        returned by :func:`planner.load.read_roads`. Which rows the mode uses:
+        :func:`usable_roads` (class, OSM access tags, ``service``). Where lines join:
+
+        - with a ``node_ids`` column (OSM files): at shared OSM nodes only; two nodes at the
+          same position (stacked footways, a bridge over a road) stay apart;
+        - with ``layer``/``bridge``/``tunnel`` columns (Geofabrik shapefiles): at line ends,
+          and at shared vertices of lines on the same level (:func:`road_levels`);
+        - else at every shared vertex.
+
+        Vertices are shared when they round to the same ``snap_m`` grid point; lines that
+        cross without a shared vertex never connect.
     mode : {"walk", "ebike", "drive"} or TravelMode
     crs : CRS, optional
         Metric CRS to work in (default: the UTM zone of the roads).
@@ -521,14 +738,15 @@ def build_network(
         )
     if roads.crs is None:
         raise NetworkError("roads have no CRS. Fix: load them with planner.read_roads().")
-    usable = ~roads["highway"].isin(tm.excluded_classes).to_numpy()
+    usable = usable_roads(roads, tm)
     g = roads.geometry.to_numpy()
     geom_ok = ~shapely.is_missing(g) & ~shapely.is_empty(g)
     del g
     r_pos = np.flatnonzero(usable & geom_ok)  # row numbers in the input
     if len(r_pos) == 0:
         raise NetworkError(
-            f"no roads usable by mode {tm.name!r} (excluded classes: {sorted(tm.excluded_classes)})."
+            f"no roads usable by mode {tm.name!r} (excluded classes: {sorted(tm.excluded_classes)}; "
+            f"access tags read: {', '.join(tm.access_tags)})."
         )
     src = roads.geometry.iloc[r_pos]  # the geometry column only: the other columns are read per row
     metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(src)
@@ -544,8 +762,13 @@ def build_network(
     if len(coords) < 2:
         raise NetworkError("roads hold no line geometry with two or more points.")
 
-    # -- noding: one node per distinct (rounded) vertex; a junction is a vertex shared by lines
+    # -- noding: one node per distinct (rounded) vertex and level (OSM node id, or road layer);
+    # a junction is a vertex shared by lines
     vert = _vertex_ids(coords, snap_m)
+    levels = _vertex_levels(roads, r_pos, line_row, cidx) if len(vert) else None
+    if levels is not None:
+        vert = _split_by_level(vert, *levels)
+    del levels
     first = np.ones(len(cidx), dtype=bool)
     first[1:] = cidx[1:] != cidx[:-1]
     last = np.ones(len(cidx), dtype=bool)

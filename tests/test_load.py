@@ -239,7 +239,8 @@ def test_changsha_roads():
     roads = load.read_roads(need("changsha", "roads.shp"))
     check_roads_contract(roads)
     assert len(roads) == 2257
-    assert roads["oneway"].value_counts().to_dict() == {0: 1477, 1: 391, -1: 389}
+    # direction 1 and 2 are both one-way along the digitised line, 3 both ways: nothing reversed
+    assert roads["oneway"].value_counts().to_dict() == {0: 1477, 1: 780}
     assert roads["highway"].value_counts().to_dict() == {
         "residential": 804, "primary": 556, "secondary": 297, "primary_link": 287,
         "tertiary": 180, "trunk": 88, "motorway_link": 21, "motorway": 20, "unclassified": 4,
@@ -255,6 +256,75 @@ def test_changsha_roads():
     # other source columns kept; subtype/direction/name consumed
     assert {"width", "gbcode", "Shape_Leng"} <= set(roads.columns)
     assert "subtype" not in roads.columns and "direction" not in roads.columns
+
+
+def _roundabouts(direction_map=None):
+    """Per Changsha roundabout (subtype 20106): its ring edges in the drive network, whether each
+    allows travel counter-clockwise (around the ring's own centre) and/or clockwise, the raw
+    direction code of its line, and whether the ring can be driven all the way round."""
+    import networkx as nx
+    import pyogrio
+
+    from planner.network import build_network
+
+    path = need("changsha", "roads.shp")
+    raw = pyogrio.read_dataframe(path, columns=["subtype", "direction"], read_geometry=False)
+    roads = load.read_roads(path, direction_map=direction_map)
+    assert len(raw) == len(roads)  # one line per row: row numbers match
+    rows = np.flatnonzero(raw["subtype"].astype(str) == "20106")
+    net = build_network(roads, "drive", largest_component=False)
+    edges = np.flatnonzero(np.isin(net.edge_source, rows))
+    touch = nx.Graph()
+    touch.add_nodes_from(edges)
+    for i in edges:
+        for j in edges:
+            if {net.edge_u[i], net.edge_v[i]} & {net.edge_u[j], net.edge_v[j]}:
+                touch.add_edge(i, j)
+    out = []
+    for comp in nx.connected_components(touch):
+        comp = sorted(comp)
+        ring = shapely.polygonize(list(net.edge_geometry[comp])).geoms
+        assert len(ring) == 1  # one closed ring (entry/exit spurs are dangles)
+        ring = ring[0]
+        centre = shapely.get_coordinates(ring.centroid)[0]
+        on_ring = [i for i in comp if ring.exterior.distance(net.edge_geometry[i].interpolate(0.5, normalized=True)) < 0.01]
+        arcs, info = nx.DiGraph(), []
+        for i in on_ring:
+            c = shapely.get_coordinates(net.edge_geometry[i]) - centre
+            sweep = np.unwrap(np.arctan2(c[:, 1], c[:, 0]))
+            ccw_along = sweep[-1] > sweep[0]  # digitised u -> v counter-clockwise
+            fwd, back = np.isfinite(net.edge_time_uv_s[i]), np.isfinite(net.edge_time_vu_s[i])
+            if fwd:
+                arcs.add_edge(net.edge_u[i], net.edge_v[i])
+            if back:
+                arcs.add_edge(net.edge_v[i], net.edge_u[i])
+            info.append({"code": int(raw["direction"].iloc[net.edge_source[i]]),
+                         "ccw": (fwd and ccw_along) or (back and not ccw_along),
+                         "cw": (fwd and not ccw_along) or (back and ccw_along)})
+        around = nx.is_strongly_connected(arcs) and all(e["ccw"] for e in info)
+        out.append((info, around))
+    return out
+
+
+def test_changsha_roundabouts_run_counter_clockwise():
+    """Direction 1 and 2 are both one-way along the digitised line: the 9 roundabouts, digitised
+    counter-clockwise under both codes, can be driven round counter-clockwise (right-hand
+    traffic) and never clockwise."""
+    rings = _roundabouts()
+    assert len(rings) == 9
+    edges = [e for info, _ in rings for e in info]
+    assert {e["code"] for e in edges} == {1, 2} and sum(e["code"] == 2 for e in edges) >= 15
+    assert all(e["ccw"] != e["cw"] for e in edges)  # every ring edge one-way
+    # one line of the data itself (code 1, read the same under any reading of code 2) is
+    # digitised clockwise; every other ring edge, code 1 or 2, runs counter-clockwise
+    wrong = [e for e in edges if e["cw"]]
+    assert len(wrong) == 1 and wrong[0]["code"] == 1
+    assert sum(around for _, around in rings) == 8
+    # the former reading (2 = against the line) turns every code-2 ring edge clockwise
+    old = _roundabouts(direction_map={1: 1, 2: -1, 3: 0})
+    old_edges = [e for info, _ in old for e in info]
+    assert all(e["cw"] for e in old_edges if e["code"] == 2)
+    assert sum(around for _, around in old) == 0
 
 
 def test_changsha_with_utf8_cpg(tmp_path: Path):
@@ -418,7 +488,8 @@ def test_vector_roads_direction_values(tmp_path: Path):
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ([0, 1, 2, 3], [0, 1, -1, 0]),
+        ([0, 1, 2, 3], [0, 1, 1, 0]),  # Changsha coding: 1 and 2 both along the line
+        ([-1, "2", 2.0, "3"], [-1, 1, 1, 0]),
         (["yes", "no", "-1", "true"], [1, 0, -1, 1]),
         (["B", "F", "T", "B"], [0, 1, -1, 0]),  # HERE style
         (["T", "F", "F", "T"], [1, 0, 0, 1]),  # a true/false flag
