@@ -113,6 +113,8 @@ class RegionOutcome:
     n_roads: int
     content_hash: str
     folder: str
+    peak_rss_mb: float = float("nan")
+    worker_pid: int = 0
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,12 @@ def assign_regions(points: gpd.GeoSeries, regions: gpd.GeoDataFrame) -> np.ndarr
     return out
 
 
-def _local_crs(geom: shapely.Geometry) -> Any:
-    return gpd.GeoSeries([geom], crs="EPSG:4326").estimate_utm_crs()
+def _local_crs(geom: shapely.Geometry) -> str:
+    """The WGS-84 UTM zone of a lon/lat geometry's centre (computed, not looked up: pyproj's
+    database query takes ~0.1 s)."""
+    c = geom.centroid
+    zone = min(60, max(1, int((c.x + 180.0) // 6.0) + 1))
+    return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
 
 
 def cut_region(
@@ -261,9 +267,12 @@ def cut_region(
     def near(frame: gpd.GeoDataFrame, dist: float) -> gpd.GeoDataFrame:
         if not np.isfinite(dist):
             return frame
-        area = shapely.buffer(g, dist)
-        gs = frame.geometry.to_crs(crs)
-        idx = gs.sindex.query(area, predicate="intersects")
+        # buffer in the region's own UTM zone, then query the frame's lon/lat index with the
+        # buffered outline (densified first so its edges follow the projection): no frame is
+        # reprojected per region
+        area = shapely.segmentize(shapely.buffer(g, dist, quad_segs=16), 1000.0)
+        area_ll = gpd.GeoSeries([area], crs=crs).to_crs("EPSG:4326").iloc[0]
+        idx = frame.geometry.sindex.query(area_ll, predicate="intersects")
         return frame.iloc[np.sort(idx)]
 
     roads = near(dataset.roads, h_road)
@@ -462,7 +471,17 @@ def run_region(
 
     _write_atomic_folder(folder, write)
     return RegionOutcome(region_code, region_name, False, round(time.perf_counter() - t0, 3), pop, cov,
-                         int(len(fac)), int(len(cut.roads)), digest, str(folder))
+                         int(len(fac)), int(len(cut.roads)), digest, str(folder), _peak_rss_mb(), os.getpid())
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (the worker's, in a Dask task)."""
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    except (ImportError, OSError):  # pragma: no cover - not on Windows
+        return float("nan")
 
 
 def _region_task(cut: Any, own: Any, code: str, name: str, geom_wkb: bytes, digest: str,
@@ -657,7 +676,8 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
                      "level": getattr(r, "level", None) or "region", "population": o.population,
                      "covered_population": o.covered_population, "covered_share": share,
                      "skipped": o.skipped, "seconds": o.seconds, "n_facilities": o.n_facilities,
-                     "n_roads": o.n_roads, "content_hash": o.content_hash})
+                     "n_roads": o.n_roads, "peak_rss_mb": o.peak_rss_mb, "worker_pid": o.worker_pid,
+                     "content_hash": o.content_hash})
     regions_df = pd.DataFrame(rows)
     admin = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     pop, cov = _fsum(regions_df["population"]), _fsum(regions_df["covered_population"])
@@ -763,7 +783,7 @@ def cmd_batch(args: Any) -> int:
 
     if not args.debug:
         for name in ("distributed", "bokeh", "tornado"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     data = args.data
     if data is None and args.data_root is None and args.roads is None:
         data = pipeline.DEMO_DIR
