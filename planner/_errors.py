@@ -37,3 +37,12 @@ class InfeasibleError(OptimizationError):
 
 class ScenarioError(PlannerError, ValueError):
     """A scenario file or object is invalid."""
+
+
+class PlannerWarning(UserWarning):
+    """Base class of every warning planner gives on purpose: the answer is computed, but part of
+    the input looks wrong and may make it wrong (the message names the rows and the fix)."""
+
+
+class InputWarning(PlannerWarning):
+    """Input data were read, but something in them was guessed, converted, capped or left out."""

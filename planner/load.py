@@ -25,6 +25,7 @@ import logging
 import math
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +37,7 @@ import pyproj
 import shapely
 
 from . import _chinacrs
-from ._errors import CRSError, InputError, InputFileError
+from ._errors import CRSError, InputError, InputFileError, InputWarning
 from ._validate import Problems, describe_rows, find_column, require_file
 from .standards import TIERS, classify_tier
 
@@ -256,6 +257,8 @@ def _is_degrees(crs: str | pyproj.CRS) -> bool:
 
 
 def _crs_name(crs: str | pyproj.CRS) -> str:
+    if isinstance(crs, str) and crs == "wgs84":
+        return "WGS-84"
     if isinstance(crs, str):
         return {"gcj02": "GCJ-02", "bd09": "BD-09"}[crs]
     epsg = crs.to_epsg()
@@ -408,16 +411,81 @@ def _read_csv(path: Path, encoding: str | None, source: str) -> pd.DataFrame:
     return _numeric_columns(df)
 
 
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (and other MS Office 97-2003 files)
+
+
 def _read_excel(path: Path, sheet: Any, source: str) -> pd.DataFrame:
+    import zipfile
+
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_OLE_MAGIC):
+        raise InputError(
+            f"{source}: this is an old Excel (.xls) workbook with an .xlsx name. Fix: open it in Excel "
+            "or LibreOffice and save it as .xlsx or .csv."
+        )
+    if not head.startswith(_ZIP_MAGIC):
+        # A CSV export renamed to .xlsx (common with web tools): read it as what it is.
+        sample = path.read_bytes()[:65536]
+        if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputFileError(
+                f"{source}: not an Excel workbook (an .xlsx file is a zip archive) and not text either. "
+                "Fix: save the table as .xlsx or .csv again."
+            )
+        warnings.warn(
+            f"{source}: not an Excel workbook but text; it was read as CSV. Fix: rename it to .csv",
+            InputWarning, stacklevel=4,
+        )
+        return _read_csv(path, None, source)
     try:
         df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, engine="openpyxl")
     except ValueError as exc:
-        import openpyxl
-
-        sheets = openpyxl.load_workbook(path, read_only=True).sheetnames
-        raise InputError(f"{source}: {exc}. Fix: pass sheet= one of {_listing(sheets)}.") from None
+        raise InputError(f"{source}: {exc}. Fix: pass sheet= one of {_listing(_sheet_names(path))}.") from None
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+        raise InputFileError(
+            f"{source}: cannot read the workbook ({type(exc).__name__}: {exc}). Fix: open it in Excel "
+            "or LibreOffice and save it again as .xlsx, or export the sheet as .csv."
+        ) from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _sheet_names(path: Path) -> list[str]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def _sheets_hint(path_or_frame: Any, sheet: Any, problems: Problems, *, lon: Sequence[str], lat: Sequence[str]) -> None:
+    """When a workbook's sheet lacked coordinates, name the sheets that have them."""
+    if not isinstance(path_or_frame, (str, Path)):
+        return
+    path = Path(path_or_frame)
+    if _suffix_of(path, (".xlsx", ".xlsm")) is None:
+        return
+    try:
+        heads = pd.read_excel(path, sheet_name=None, nrows=0, engine="openpyxl")
+    except Exception:  # noqa: BLE001 - only a hint; the real problem is already reported
+        return
+    names = list(heads)
+    if len(names) < 2:
+        return
+    read = names[sheet] if isinstance(sheet, int) and 0 <= sheet < len(names) else (sheet or names[0])
+    with_coords = [
+        n for n, h in heads.items()
+        if n != read and _find_coordinate_column(list(h.columns), lon, _LON_WORDS) is not None
+        and _find_coordinate_column(list(h.columns), lat, _LAT_WORDS) is not None
+    ]
+    problems.add(
+        f"the workbook has {len(names)} sheets ({_listing(names)}) and sheet '{read}' was read"
+        + (f"; sheet {_listing(with_coords)} has coordinate columns" if with_coords else ""),
+        fix=f"pass sheet='{with_coords[0] if with_coords else names[1]}' to read another sheet",
+    )
 
 
 def _read_table(
@@ -477,6 +545,53 @@ def _require_column(
 
 _LON = ("lon", "lng", "long", "longitude", "x", "经度", "wgs84_lon", "gcj02_lon", "bd09_lon")
 _LAT = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat", "bd09_lat")
+_LON_WORDS = frozenset({"lon", "lng", "long", "longitude", "x", "经度"})
+_LAT_WORDS = frozenset({"lat", "latitude", "y", "纬度"})
+# Words in a coordinate column's name that say which system it is in: web-map exports name their
+# columns after the map (高德经度, amap_lng, gcj02_lat, 百度纬度, bd09_lon). Order: BD-09 first,
+# because Baidu exports sometimes say "bd09 (from gcj02)".
+_SYSTEM_WORDS = (
+    ("bd09", re.compile(r"bd[\-_ ]?09(?:ll|mc)?|baidu|百度|^bd(?=[\-_ ]|lon|lng|lat|x|y)")),
+    ("gcj02", re.compile(r"gcj[\-_ ]?(?:02)?|高德|腾讯|火星|amap|gaode|tencent|mars|^gd(?=[\-_ ]|lon|lng|lat)")),
+    ("wgs84", re.compile(r"wgs[\-_ ]?(?:84)?|gps")),
+)
+_COORD_FILLER = re.compile(r"[\s\-_()（）.:：]+|坐标|座标|coord(?:inate)?s?")
+_SYSTEM_NAMES = {"wgs84": "WGS-84", "gcj02": "GCJ-02 (Amap/Tencent)", "bd09": "BD-09 (Baidu)"}
+
+
+def _column_system(name: Any) -> tuple[str | None, str]:
+    """The coordinate system a column's name announces (or None) and the name without it."""
+    text = str(name).strip().lower()
+    for system, pattern in _SYSTEM_WORDS:
+        if pattern.search(text):
+            return system, _COORD_FILLER.sub("", pattern.sub("", text))
+    return None, _COORD_FILLER.sub("", text)
+
+
+def _find_coordinate_column(cols: Sequence[Any], candidates: Sequence[str], words: frozenset[str]) -> Any:
+    """A candidate column (case-insensitive), else one whose name is a coordinate word plus a
+    system word (``高德经度``, ``lng_gcj02``, ``BD09 lat``)."""
+    col = find_column(cols, None, candidates)
+    if col is not None:
+        return col
+    for c in cols:
+        system, rest = _column_system(c)
+        if system is not None and rest in words:
+            return c
+    return None
+
+
+def _system_from_columns(xc: Any, yc: Any, *, source: str, problems: Problems) -> str | None:
+    """The system both coordinate columns' names announce ('wgs84', 'gcj02', 'bd09') or None."""
+    systems = {s for s in (_column_system(xc)[0], _column_system(yc)[0]) if s is not None}
+    if len(systems) > 1:
+        problems.add(
+            f"the coordinate columns '{xc}' and '{yc}' are named after different coordinate systems "
+            f"({' and '.join(_SYSTEM_NAMES[s] for s in sorted(systems))})",
+            fix="name the columns of one system with lon_column= and lat_column=, and pass its crs=",
+        )
+        return None
+    return systems.pop() if systems else None
 
 
 def _check_degrees(
@@ -555,8 +670,8 @@ def _points(
         )
         return geoms, parsed, []
     else:
-        xc = find_column(cols, None, _LON)
-        yc = find_column(cols, None, _LAT)
+        xc = _find_coordinate_column(cols, _LON, _LON_WORDS)
+        yc = _find_coordinate_column(cols, _LAT, _LAT_WORDS)
         if xc is None or yc is None:
             problems.add(
                 f"no coordinates: found no longitude column ({', '.join(_LON[:6])}) and/or latitude "
@@ -579,6 +694,26 @@ def _points(
             ok = False
     if not ok:
         return None, None, [xc, yc]
+    named = _system_from_columns(xc, yc, source=source, problems=problems)
+    if parsed is None and named in ("gcj02", "bd09"):
+        # A web-map export read as WGS-84 would be ~500 m off (GCJ-02) or ~1 km (BD-09) with no
+        # error anywhere: the column names are the only hint, so follow them and say so.
+        warnings.warn(
+            f"{source}: the coordinate columns '{xc}'/'{yc}' are named as {_SYSTEM_NAMES[named]} "
+            f"coordinates, so they were converted from {_crs_name(named)} to WGS-84 (a shift of "
+            f"several hundred metres). Fix: if they are WGS-84 after all, pass crs='wgs84'",
+            InputWarning, stacklevel=3,
+        )
+        parsed = named
+    elif named is not None and parsed is not None:
+        given = "wgs84" if not isinstance(parsed, str) and parsed.equals(WGS84) else parsed
+        if isinstance(given, str) and given != named:
+            warnings.warn(
+                f"{source}: the coordinate columns '{xc}'/'{yc}' are named as {_SYSTEM_NAMES[named]} "
+                f"coordinates but crs={crs!r} was given; they were read as {_crs_name(parsed)}. Fix: "
+                f"pass crs='{named}' if the names are right",
+                InputWarning, stacklevel=3,
+            )
     if parsed is None:
         parsed = WGS84
     if _is_degrees(parsed) and not _check_degrees(
@@ -620,6 +755,15 @@ _ID = ("facility_id", "id", "编号", "机构编号", "机构代码")
 _NAME = ("name", "名称", "机构名称", "facility_name", "单位名称", "医院名称", "name_zh")
 _TYPE = ("type", "类型", "机构类型", "类别", "机构类别", "category", "healthcare", "amenity", "fclass")
 _TIER_ALIASES = {t: t for t in TIERS}
+# Animal hospitals and veterinary clinics: "医院" in their names reads as a hospital.
+_VETERINARY = re.compile(
+    r"宠物|动物医院|动物诊所|动物诊疗|兽医|兽药|畜牧|禽病|veterinar|\bvet\b|animal (?:hospital|clinic)|pet (?:hospital|clinic)",
+    re.IGNORECASE,
+)
+
+
+def _row_note(message: str, rows: pd.Index, names: pd.Series, fix: str) -> str:
+    return f"{message}: {_rows_with_names(rows, names)}. Fix: {fix}"
 
 
 def read_facilities(
@@ -734,6 +878,7 @@ def read_facilities(
     types = _text_series(df[type_col]) if type_col is not None else pd.Series("", index=df.index, dtype=str)
 
     # tiers
+    notes: list[str] = []  # warnings, given once the data are known to be readable
     if tier_map is not None:
         bad = {k: v for k, v in tier_map.items() if v not in TIERS}
         if bad:
@@ -769,16 +914,48 @@ def read_facilities(
             classify_tier(types.to_numpy(), names.to_numpy(), default=default_tier or "other"),
             index=df.index, dtype=str,
         )
+        mapped = pd.Series(None, index=df.index, dtype=object)
         if tmap:
             mapped = pd.Series(
                 [tmap.get(v, tmap.get(t)) for v, t in zip(df[type_col] if type_col else types, types, strict=True)],
                 index=df.index, dtype=object,
             )
             tiers = tiers.where(mapped.isna(), mapped).astype(str)
+        if default_tier is None:
+            # unrecognised rows are the ones whose tier follows the default: they become 'other',
+            # which counts toward no coverage, so they would vanish from the analysis unsaid
+            other_default = classify_tier(types.to_numpy(), names.to_numpy(), default="hospital")
+            unknown = (tiers == "other").to_numpy() & (other_default == "hospital") & mapped.isna().to_numpy()
+            if unknown.any():
+                kinds = pd.unique(types[unknown])
+                example = next((k for k in kinds if k), None)
+                notes.append(_row_note(
+                    f"{source}: {int(unknown.sum())} facilities have a type"
+                    + (f" ({_listing(kinds, 6)})" if example else " (none given)")
+                    + " and a name that planner does not recognise; they get tier 'other', which "
+                    "counts toward no coverage",
+                    df.index[unknown], names,
+                    (f"map their types to tiers with tier_map={{'{example}': 'village_clinic'}} "
+                     if example else "name their type with type_column= or their tier with tier_column= ")
+                    + f"(tiers: {', '.join(TIERS)}), or pass default_tier= for a file of one kind",
+                ))
+    vet = (names.str.contains(_VETERINARY) | types.str.contains(_VETERINARY)).to_numpy() & (tiers != "other").to_numpy()
+    if vet.any():
+        tiers = tiers.where(~vet, "other")
+        notes.append(_row_note(
+            f"{source}: {int(vet.sum())} facilities look like animal hospitals or veterinary clinics "
+            "(宠物/动物医院/兽医); they were given tier 'other' and do not count toward coverage",
+            df.index[vet], names,
+            "if one is a health facility for people, give it its tier with tier_column= or rename it",
+        ))
 
+    if geoms is None and not coord_cols:
+        _sheets_hint(path_or_frame, sheet, problems, lon=_LON, lat=_LAT)
     problems.raise_if_any()
+    for note in notes:
+        warnings.warn(note, InputWarning, stacklevel=2)
     assert geoms is not None
-    geometry = _to_points(_geoseries_to_wgs84(geoms, geom_crs, source), source=source)
+    geometry = _to_points(_geoseries_to_wgs84(geoms, geom_crs, source), source=source, names=names)
     rest = _rest(df, [id_col, name_col, type_col, tier_col, *coord_cols], ("facility_id", "name", "type", "tier"))
     out = gpd.GeoDataFrame(
         {"facility_id": ids, "name": names, "type": types, "tier": tiers},
@@ -793,15 +970,29 @@ def read_facilities(
     return out
 
 
-def _to_points(geoms: gpd.GeoSeries, *, source: str) -> gpd.GeoSeries:
-    """2-D points; single-part MultiPoints unpacked, other shapes replaced by a point inside."""
+def _to_points(geoms: gpd.GeoSeries, *, source: str, names: pd.Series | None = None) -> gpd.GeoSeries:
+    """2-D points; single-point MultiPoints unpacked, other shapes replaced by a point on them
+    (``shapely.point_on_surface``: inside a polygon, on a line), with a warning."""
     values = shapely.force_2d(geoms.to_numpy())
     types = shapely.get_type_id(values)
+    single_multi = (types == 4) & (shapely.get_num_geometries(values) == 1)
+    if single_multi.any():
+        values = values.copy()
+        values[single_multi] = shapely.get_geometry(values[single_multi], 0)
+        types = shapely.get_type_id(values)
     not_point = types != 0
     if not_point.any():
         values = values.copy()
+        kinds = sorted(set(geoms[not_point].geom_type))
         values[not_point] = shapely.point_on_surface(values[not_point])
-        logger.debug("%s: %d non-point geometries replaced by a point inside them", source, int(not_point.sum()))
+        # a building outline is a fine location; a road line or a whole district is not, and
+        # either way the user should know the facility is now one point
+        warnings.warn(_row_note(
+            f"{source}: {int(not_point.sum())} facility geometries are {', '.join(kinds)}, not points; "
+            "each was replaced by one point on it (shapely.point_on_surface)",
+            geoms.index[not_point], names if names is not None else pd.Series("", index=geoms.index),
+            "give facilities as points (their entrance) if that point is not where the facility is",
+        ), InputWarning, stacklevel=3)
     coords = shapely.get_coordinates(values)
     if not np.isfinite(coords).all():
         bad = geoms.index[~np.isfinite(shapely.get_coordinates(values).reshape(len(values), -1)).all(axis=1)]
@@ -1148,6 +1339,25 @@ def _local_utm(geoms_wgs84: gpd.GeoSeries) -> pyproj.CRS:
     return gpd.GeoSeries(geoms_wgs84.to_numpy(), crs=WGS84).estimate_utm_crs()
 
 
+#: Largest population raster band read whole, in bytes of working memory (the band, its mask and
+#: a float64 copy): a compressed GeoTIFF of a few hundred kB can declare a grid of tens of GiB.
+MAX_RASTER_BYTES = 2 * 1024**3
+
+
+def _check_raster_size(ds: Any, *, band: int, source: str) -> None:
+    """Refuse a band whose size, read from the header, would not fit in working memory."""
+    cells = int(ds.width) * int(ds.height)
+    itemsize = np.dtype(ds.dtypes[band - 1]).itemsize
+    need = cells * (itemsize + 1 + 8 + 2)  # band + mask + float64 copy + boolean masks
+    if need > MAX_RASTER_BYTES:
+        raise InputError(
+            f"{source}: the raster is {ds.width:,} x {ds.height:,} cells ({cells:,}; about "
+            f"{need / 1024**3:,.1f} GiB to read), more than the {MAX_RASTER_BYTES / 1024**3:g} GiB "
+            "planner reads at once. Fix: clip it to the study area first, e.g. "
+            "gdal_translate -projwin XMIN YMAX XMAX YMIN in.tif clipped.tif"
+        )
+
+
 def _raster_population(path: Path, *, crs: Any, band: int, source: str) -> gpd.GeoDataFrame:
     import rasterio
 
@@ -1166,16 +1376,30 @@ def _raster_population(path: Path, *, crs: Any, band: int, source: str) -> gpd.G
                     "(WorldPop and GHS-POP 'WGS84' rasters are crs='EPSG:4326')."
                 )
             parsed = pyproj.CRS.from_user_input(ds.crs.to_wkt())
+        _check_raster_size(ds, band=band, source=source)
         data = ds.read(band, masked=True)
         transform = ds.transform
+        nodata = ds.nodatavals[band - 1]
     values = np.ma.filled(data.astype(float), np.nan)
+    del data
     finite = np.isfinite(values)
     negative = finite & (values < 0)
     keep = finite & (values > 0)
     rows, cols = np.nonzero(keep)
     pop = values[rows, cols]
     if negative.any():
-        logger.debug("%s: dropped %d cells with negative values (nodata)", source, int(negative.sum()))
+        # nodata cells are masked above; negative values left are either an unset nodata value
+        # (WorldPop's -99999 without the tag) or damage, and both change the total unsaid
+        neg = values[negative]
+        warnings.warn(
+            f"{source}: {int(negative.sum()):,} cells of band {band} have negative values (from "
+            f"{neg.min():g} to {neg.max():g}, {pd.Series(neg).value_counts().index[0]:g} most often) and were "
+            f"dropped; the {len(pop):,} cells > 0 hold {pop.sum():,.0f} residents"
+            + (f" (the raster's nodata value is {nodata:g})" if nodata is not None else " (the raster has no nodata value)")
+            + ". Fix: if they are a nodata marker, set it (gdal_edit.py -a_nodata VALUE); otherwise "
+            "correct those cells",
+            InputWarning, stacklevel=4,
+        )
     if len(pop) == 0:
         raise InputError(f"{source}: no cell has a population > 0 (band {band}). Fix: check the band and the nodata value.")
     a, b, c, d, e, f = transform.a, transform.b, transform.c, transform.d, transform.e, transform.f
