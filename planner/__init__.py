@@ -53,6 +53,7 @@ from .pipeline import (
     load_dataset,
     load_demo,
 )
+from .popspread import read_population_table
 from .report import coverage_map, summary_lines, write_outputs
 from .standards import PRIMARY_TIERS, TIER_LABELS, TIERS, Rules, classify_tier
 
@@ -68,4 +69,5 @@ __all__ = [
     "coverage_map", "summary_lines", "write_outputs",
     "compliance_report", "write_compliance",
     "PRIMARY_TIERS", "TIER_LABELS", "TIERS", "Rules", "classify_tier",
+    "read_population_table",
 ]

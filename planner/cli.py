@@ -47,7 +47,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--data", type=Path, help="folder with roads/, facilities/, population/, boundaries/")
     g.add_argument("--roads", type=Path, help="roads: OSM .osm/.osm.pbf, or lines (.shp/.gpkg/.geojson)")
     g.add_argument("--facilities", type=Path, help="facilities: CSV/XLSX/GeoJSON/shapefile/GeoPackage")
-    g.add_argument("--population", type=Path, help="population: GeoTIFF, or polygons/points with a population column")
+    g.add_argument("--population", type=Path,
+                   help="population: GeoTIFF, polygons/points with a population column, or a CSV/XLSX table of "
+                        "residents per admin code (census, 统计年鉴; needs --boundaries with the same codes; spread "
+                        "over the roads inside each unit)")
     g.add_argument("--boundaries", type=Path, help="admin boundaries with code, name, level")
     g.add_argument("--facilities-crs", default=None,
                    help="coordinate system of the facilities: wgs84, gcj02, bd09 or EPSG:N (default: the file's, else wgs84)")

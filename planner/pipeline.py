@@ -34,7 +34,7 @@ DEMO_DIR = Path(__file__).resolve().parents[1] / "data"
 
 ROAD_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".gpkg", ".shp", ".geojson", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".shp", ".gpkg")
-POP_SUFFIXES = (".tif", ".tiff", ".gpkg", ".geojson", ".shp", ".csv")
+POP_SUFFIXES = (".tif", ".tiff", ".gpkg", ".geojson", ".shp", ".csv", ".xlsx")
 
 Progress = Callable[[str, float], None] | None
 
@@ -121,8 +121,8 @@ def load_dataset(
     t0 = time.perf_counter()
     r = load.read_roads(road_path)
     f = load.read_facilities(fac_path, crs=facilities_crs)
-    p = load.read_population(pop_path) if pop_path else None
     b = load.read_boundaries(bnd_path) if bnd_path else None
+    p = _read_population_any(pop_path, b, r) if pop_path else None
     synthetic = d is not None and d.resolve() == DEMO_DIR.resolve() and roads is None
     ds = Dataset(
         roads=r, facilities=f, population=p, boundaries=b,
@@ -133,6 +133,21 @@ def load_dataset(
     )
     log.info("loaded %r in %.2f s", ds, time.perf_counter() - t0)
     return ds
+
+
+def _read_population_any(path: Path, boundaries: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A raster/polygon/point population file, or a table of totals per admin code spread over
+    the roads inside each unit (:func:`planner.popspread.read_population_table`)."""
+    from . import popspread
+
+    if not popspread.looks_like_population_table(path):
+        return load.read_population(path)
+    if boundaries is None:
+        raise InputError(
+            f"{path}: a table of residents per administrative code needs the units' polygons. "
+            "Fix: pass boundaries (--boundaries FILE, or a boundaries/ folder) with the same codes."
+        )
+    return popspread.read_population_table(path, boundaries, roads=roads)
 
 
 def load_demo() -> Dataset:
