@@ -79,13 +79,36 @@ class BatchSettings:
     speed_kmh: float | None = None
     access_max_m: float | None = None
     access_speed_factor: float | None = None
+    #: siting: new sites per region (each region optimised on its own), or a regional budget
+    #: split across regions (``regional_sites``); ``max_sites_per_region`` caps the per-region
+    #: curve computed for the split (default: min(regional_sites, 10)).
+    new_sites: int | None = None
+    regional_sites: int | None = None
+    max_sites_per_region: int | None = None
+    new_tier: str = "community_station"
+    time_limit_s: float = 60.0
 
     def __post_init__(self) -> None:
+        for name in ("new_sites", "regional_sites", "max_sites_per_region"):
+            v = getattr(self, name)
+            if v is not None and (int(v) != v or v < 1):
+                raise InputError(f"{name} must be a positive whole number, got {v!r}.")
+        if self.new_sites is not None and self.regional_sites is not None:
+            raise InputError("give new_sites (per region) or regional_sites (a budget for all), not both.")
         pipeline.CoverageSettings(mode=self.mode, minutes=self.minutes, tiers=self.tiers)  # validates
         if self.horizon_minutes is not None and not self.horizon_minutes >= self.minutes:
             raise InputError(
                 f"horizon_minutes ({self.horizon_minutes!r}) must be at least minutes ({self.minutes!r})."
             )
+
+    @property
+    def curve_sites(self) -> int:
+        """Largest number of new sites optimised per region (0: no siting)."""
+        if self.new_sites is not None:
+            return int(self.new_sites)
+        if self.regional_sites is not None:
+            return int(self.max_sites_per_region or min(self.regional_sites, 10))
+        return 0
 
     @property
     def horizon(self) -> float:
@@ -383,6 +406,110 @@ def analyze_region(
     return result, demand, summary
 
 
+def siting_curve(
+    result: pipeline.CoverageResult, settings: BatchSettings
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Most residents newly covered in one region with 1..``settings.curve_sites`` new sites.
+
+    Returns
+    -------
+    (curve, proposals)
+        ``curve``: ``sites, objective, bound, gap, status, uncovered_population`` per number of
+        sites (``objective``: residents newly within the threshold; ``bound``: the solver's
+        certified upper bound for that number); ``proposals``: the sites of every row, with a
+        ``sites`` column.
+    """
+    from . import siting
+    from ._errors import OptimizationError
+
+    uncovered = 0.0 if result.demand is None else float(
+        result.demand.loc[~result.demand["covered"], "population"].sum())
+    rows, props = [], []
+    cands = None
+    if result.demand is not None and uncovered > 0:
+        try:
+            cands = siting.candidate_sites(result, tier=settings.new_tier)
+        except OptimizationError:
+            cands = None
+    for p in range(1, settings.curve_sites + 1):
+        if cands is None or len(cands) == 0:
+            rows.append({"sites": p, "objective": 0.0, "bound": 0.0, "gap": 0.0, "status": "nothing to cover",
+                         "uncovered_population": uncovered})
+            continue
+        run = siting.propose_sites(result, objective="max-coverage", new_sites=min(p, len(cands)),
+                                   candidates=cands, tier=settings.new_tier, time_limit_s=settings.time_limit_s)
+        s = run.solution
+        rows.append({"sites": p, "objective": float(s.objective), "bound": float(s.bound), "gap": float(s.gap),
+                     "status": s.status, "uncovered_population": uncovered})
+        pr = run.proposals.copy()
+        pr["sites"] = p
+        props.append(pr)
+    curve = pd.DataFrame(rows)
+    if props:
+        proposals = gpd.GeoDataFrame(pd.concat(props, ignore_index=True), crs=props[0].crs)
+    else:
+        proposals = gpd.GeoDataFrame({"site_id": [], "sites": []}, geometry=[], crs="EPSG:4326")
+    return curve, proposals
+
+
+def allocate_sites(
+    curves: dict[str, pd.DataFrame], budget: int
+) -> tuple[dict[str, int], float, float]:
+    """Split ``budget`` new sites across regions to cover the most residents, with a bound.
+
+    Dynamic programming over the regions on the per-region optima (exact for those values: no
+    other split of the budget covers more with the solutions found); the bound is the same
+    programme on the per-region certified bounds, so no split and no choice of sites can cover
+    more than it. Beyond a region's computed curve (``k`` sites) its bound is extended with what
+    coverage's submodularity guarantees: ``bound(p) <= min(ceil(p / k) * bound(k),
+    bound(k) + (p - k) * bound(1), uncovered residents)`` (the best ``p`` sites split into groups
+    of ``k``; or the best ``k`` of them plus ``p - k`` sites each adding at most what one site
+    alone can), so the bound stays valid when a region would deserve more sites than were
+    computed.
+
+    Returns
+    -------
+    (sites per region, residents newly covered, upper bound)
+    """
+    codes = list(curves)
+    value = np.zeros((len(codes), budget + 1))
+    bound = np.zeros((len(codes), budget + 1))
+    for i, c in enumerate(codes):
+        cv = curves[c].sort_values("sites")
+        k = len(cv)
+        obj = np.r_[0.0, np.maximum.accumulate(cv["objective"].to_numpy(float))]
+        bnd = np.r_[0.0, np.maximum.accumulate(cv["bound"].to_numpy(float))]
+        unc = float(cv["uncovered_population"].iloc[0]) if k else 0.0
+        for p in range(budget + 1):
+            value[i, p] = obj[min(p, k)]
+            if k == 0:
+                continue
+            if p <= k:
+                bound[i, p] = min(unc, bnd[p])
+            else:  # coverage is submodular: extend the computed bounds (see the docstring)
+                bound[i, p] = min(unc, np.ceil(p / k) * bnd[k], bnd[k] + (p - k) * bnd[1])
+
+    def best(table: np.ndarray) -> tuple[float, list[int]]:
+        n = len(codes)
+        f = np.full((n + 1, budget + 1), -np.inf)
+        f[0, :] = 0.0
+        arg = np.zeros((n + 1, budget + 1), dtype=np.int64)
+        for i in range(n):
+            for b in range(budget + 1):
+                cand = f[i, b - np.arange(b + 1)] + table[i, : b + 1]
+                j = int(np.argmax(cand))
+                f[i + 1, b], arg[i + 1, b] = cand[j], j
+        take, b = [], budget
+        for i in range(n, 0, -1):
+            take.append(int(arg[i, b]))
+            b -= take[-1]
+        return float(f[n, budget]), take[::-1]
+
+    total, take = best(value)
+    ub, _ = best(bound)
+    return dict(zip(codes, take, strict=True)), total, max(ub, total)
+
+
 def _write_atomic_folder(final: Path, write: Callable[[Path], None]) -> None:
     """Write a folder's files into a temporary sibling, then swap it into place."""
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -442,6 +569,7 @@ def run_region(
     result, demand, summary = analyze_region(cut, own_units, settings)
     pop = float(np.sum(demand["population"].to_numpy(float))) if demand is not None else float("nan")
     cov = float(demand.loc[demand["covered"], "population"].sum()) if demand is not None else float("nan")
+    curve, sites = siting_curve(result, settings) if settings.curve_sites else (None, None)
     fac = result.facilities.copy()
     one = gpd.GeoDataFrame({"admin_code": [region_code]}, geometry=[region_geom], crs="EPSG:4326")
     fac["in_region"] = assign_regions(fac.geometry, one) == 0  # False: a neighbour's, in the halo
@@ -460,6 +588,9 @@ def run_region(
                 _to_parquet(result.uncovered, tmp / "uncovered.parquet")
         if result.isochrones is not None:
             _to_parquet(result.isochrones, tmp / "isochrones.parquet")
+        if curve is not None:
+            curve.to_csv(tmp / "siting_curve.csv", index=False, encoding="utf-8")
+            _to_parquet(sites, tmp / "proposals.parquet")
         manifest = {
             "admin_code": str(region_code), "admin_name": region_name, "content_hash": digest,
             "settings": settings.as_dict(), "population": pop, "covered_population": cov,
@@ -650,7 +781,7 @@ def run_batch(
     elif executor not in ("dask", "serial"):
         raise InputError(f"executor must be 'dask' or 'serial', got {executor!r}.")
     _remove_stale(out)  # every task is done: a temporary folder left now is a killed worker's
-    return _merge(reg, outcomes, out, time.perf_counter() - t0, dashboard)
+    return _merge(reg, outcomes, out, time.perf_counter() - t0, dashboard, settings)
 
 
 def _remove_stale(out: Path) -> None:
@@ -662,7 +793,7 @@ def _remove_stale(out: Path) -> None:
 
 
 def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seconds: float,
-           dashboard: str | None) -> BatchResult:
+           dashboard: str | None, settings: BatchSettings) -> BatchResult:
     by_code = {o.admin_code: o for o in outcomes}
     parts = []
     rows = []
@@ -686,6 +817,8 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
     summary = pd.concat([top, regions_df[SUMMARY_COLUMNS],
                          admin[SUMMARY_COLUMNS] if len(admin) else None], ignore_index=True)
     written = {}
+    if settings.curve_sites:
+        written.update(_merge_siting(reg, by_code, out, settings))
     for name, frame, writer in (
         ("summary", summary, lambda f, p: f.to_csv(p, index=False, encoding="utf-8")),
         ("regions", regions_df, lambda f, p: f.to_csv(p, index=False, encoding="utf-8")),
@@ -698,6 +831,61 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
         written[name] = path
     return BatchResult(summary=summary, admin_summary=admin, regions=regions_df, out_dir=out,
                        seconds=round(seconds, 3), dashboard=dashboard, written=written)
+
+
+def _merge_siting(reg: gpd.GeoDataFrame, by_code: dict[str, RegionOutcome], out: Path,
+                  settings: BatchSettings) -> dict[str, Path]:
+    """Proposals of every region (per-region optimum, or the regional budget's split)."""
+    curves, props = {}, {}
+    for code in reg["admin_code"]:
+        folder = Path(by_code[code].folder)
+        curves[code] = pd.read_csv(folder / "siting_curve.csv")
+        props[code] = gpd.read_parquet(folder / "proposals.parquet")
+    if settings.regional_sites is not None:
+        take, total, ub = allocate_sites(curves, int(settings.regional_sites))
+    else:
+        take = {c: int(settings.new_sites or 0) for c in curves}
+    rows, chosen = [], []
+    for code, p in take.items():
+        cv = curves[code].sort_values("sites")
+        if p == 0 or len(cv) == 0:
+            rows.append({"admin_code": code, "new_sites": 0, "newly_covered_population": 0.0, "bound": 0.0})
+            continue
+        cv = cv[cv["sites"] <= p]
+        best = cv.iloc[int(np.argmax(cv["objective"].to_numpy(float)))]  # first p reaching the best value
+        used = int(best["sites"])
+        pr = props[code]
+        pr = pr[pr["sites"] == used] if float(best["objective"]) > 0 else pr.iloc[0:0]
+        chosen.append(pr.assign(admin_code=code))
+        rows.append({"admin_code": code, "new_sites": int(len(pr)),
+                     "newly_covered_population": float(best["objective"]),
+                     "bound": float(cv.loc[cv["sites"] == p, "bound"].iloc[0]) if (cv["sites"] == p).any()
+                     else float(best["bound"])})
+    table = pd.DataFrame(rows)
+    if settings.regional_sites is None:
+        total, ub = _fsum(table["newly_covered_population"]), _fsum(table["bound"])
+    summary = {"objective": "max-coverage", "budget": settings.regional_sites, "new_sites_per_region":
+               settings.new_sites, "new_sites": int(table["new_sites"].sum()), "newly_covered_population": total,
+               "bound": ub, "gap": (ub - total) / ub if ub > 0 else 0.0,
+               "bound_meaning": "no choice of sites (and, with a budget, no split of it across regions) "
+                                "covers more residents in the per-region model"}
+    paths = {}
+    frames = [c for c in chosen if len(c)]
+    proposals = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs) if frames
+                 else gpd.GeoDataFrame({"site_id": [], "admin_code": []}, geometry=[], crs="EPSG:4326"))
+    keep = [c for c in ("admin_code", "site_id", "lon", "lat", "tier", "newly_covered_population")
+            if c in proposals.columns]
+    for name, write in (
+        ("proposals.csv", lambda t: pd.DataFrame(proposals[keep]).to_csv(t, index=False, encoding="utf-8")),
+        ("siting.csv", lambda t: table.to_csv(t, index=False, encoding="utf-8")),
+        ("siting.json", lambda t: t.write_text(json.dumps(summary, indent=1, default=float), encoding="utf-8")),
+    ):
+        path = out / name
+        tmp = path.with_name(f".{name}.tmp-{uuid.uuid4().hex[:6]}")
+        write(tmp)
+        os.replace(tmp, path)
+        paths[name.split(".")[0] if name != "siting.json" else "siting_json"] = path
+    return paths
 
 
 def _fsum(values: pd.Series) -> float:
@@ -748,6 +936,13 @@ def add_parser(sub: Any, *, add_data_args: Callable[[Any], None], add_mode_args:
                    help="also compute isochrone polygons at these minutes (default: none)")
     p.add_argument("--horizon-minutes", type=float, default=None,
                    help="longest time computed exactly (default: --minutes); sizes the halo")
+    g = p.add_argument_group("siting (optional)")
+    g.add_argument("--new-sites", type=int, default=None, metavar="P",
+                   help="propose P new sites in every region (most residents newly covered)")
+    g.add_argument("--regional-sites", type=int, default=None, metavar="B",
+                   help="a budget of B new sites for all regions, split where they cover the most")
+    g.add_argument("--max-sites-per-region", type=int, default=None, metavar="K",
+                   help="with --regional-sites: sites optimised per region (default min(B, 10))")
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (tcp://HOST:PORT)")
     p.add_argument("--workers", type=int, default=None, help="local cluster: number of workers (default: cores)")
     p.add_argument("--memory-limit", default=None, help="local cluster: memory per worker, e.g. 4GiB (default: auto)")
@@ -770,7 +965,8 @@ def cmd_batch(args: Any) -> int:
         tiers=tuple(args.tiers or ()),
         isochrone_minutes=tuple(args.isochrones) if args.isochrones else None,
         horizon_minutes=args.horizon_minutes, speed_kmh=args.speed_kmh, access_max_m=args.access_max_m,
-        access_speed_factor=args.access_speed_factor,
+        access_speed_factor=args.access_speed_factor, new_sites=args.new_sites,
+        regional_sites=args.regional_sites, max_sites_per_region=args.max_sites_per_region,
     )
     bar = None if args.quiet else tqdm(total=0, unit="region", desc="regions", file=sys.stderr)
 
@@ -804,6 +1000,10 @@ def cmd_batch(args: Any) -> int:
     for r in res.regions.itertuples():
         share = 100 * r.covered_share if r.population > 0 else float("nan")
         print(f"  {r.admin_code} {r.admin_name}: {r.population:,.0f} residents, {share:.1f} % covered")
+    if "siting_json" in res.written:
+        sj = json.loads(res.written["siting_json"].read_text(encoding="utf-8"))
+        print(f"{sj['new_sites']} new sites: +{sj['newly_covered_population']:,.0f} residents covered, "
+              f"bound {sj['bound']:,.0f} (gap {100 * sj['gap']:.2f} %)")
     print(f"wrote {', '.join(str(p) for p in res.written.values())} and {args.out}/regions/<admin_code>/")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -207,3 +207,69 @@ def test_regions_file_errors(tmp_path, region):
         batch.read_regions(tmp_path / "nope.gpkg")
     with pytest.raises(InputError, match="horizon"):
         batch.BatchSettings(minutes=15, horizon_minutes=5)
+
+
+def _brute_allocation(table: np.ndarray, budget: int) -> float:
+    """Best split of the budget by enumeration (the reference for the dynamic programme)."""
+    import itertools
+
+    n = table.shape[0]
+    best = 0.0
+    for split in itertools.product(range(budget + 1), repeat=n):
+        if sum(split) <= budget:
+            best = max(best, sum(table[i, p] for i, p in enumerate(split)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_allocate_sites_matches_enumeration_and_bounds_it(seed):
+    rng = np.random.default_rng(seed)
+    n, k, budget = 3, 4, 6
+    curves, exact = {}, np.zeros((n, budget + 1))
+    for i in range(n):
+        gains = np.sort(rng.uniform(0, 1000, budget))[::-1]  # diminishing returns, like coverage
+        opt = np.cumsum(gains)
+        bnd = opt * (1 + rng.uniform(0, 0.05, budget))
+        curves[f"r{i}"] = pd.DataFrame({"sites": np.arange(1, k + 1), "objective": opt[:k], "bound": bnd[:k],
+                                        "uncovered_population": opt[-1] * 1.5})
+        exact[i, 1:] = opt
+    take, value, ub = batch.allocate_sites(curves, budget)
+    capped = np.zeros((n, budget + 1))
+    for i, c in enumerate(curves):
+        obj = curves[c]["objective"].to_numpy()
+        capped[i, 1:] = [obj[min(p, k) - 1] for p in range(1, budget + 1)]
+    assert value == pytest.approx(_brute_allocation(capped, budget))
+    assert sum(take.values()) <= budget
+    assert value == pytest.approx(sum(capped[i, p] for i, p in enumerate(take.values())))
+    # the bound holds against the true optimum of any split, including splits beyond the curves
+    assert ub >= _brute_allocation(exact, budget) - 1e-9
+    assert ub >= value
+
+
+def test_siting_per_region_and_regional_budget(region, region_ds, tmp_path):
+    from planner import siting
+
+    per = batch.run_batch(region / "regions.gpkg", data=region_ds, out_dir=tmp_path / "per", executor="serial",
+                          settings=batch.BatchSettings(mode="walk", new_sites=2))
+    table = pd.read_csv(tmp_path / "per" / "siting.csv", dtype={"admin_code": str})
+    assert (table["new_sites"] == 2).all()
+    # a region's figure is what propose_sites finds on that region's own analysis
+    reg = batch.read_regions(region / "regions.gpkg")
+    st = batch.BatchSettings(mode="walk")
+    cut, own = batch.cut_region(region_ds, reg, 1, st)
+    res = planner.analyze(cut, mode="walk", isochrone_minutes=None)
+    run = siting.propose_sites(res, new_sites=2)
+    got = table.set_index("admin_code").loc[reg["admin_code"].iloc[1], "newly_covered_population"]
+    assert got == pytest.approx(run.solution.objective, rel=1e-9)
+    props = pd.read_csv(tmp_path / "per" / "proposals.csv", dtype={"admin_code": str})
+    assert len(props) == 8 and props.groupby("admin_code").size().eq(2).all()
+    budget = batch.run_batch(region / "regions.gpkg", data=region_ds, out_dir=tmp_path / "budget",
+                             executor="serial", settings=batch.BatchSettings(mode="walk", regional_sites=5))
+    summ = json.loads((tmp_path / "budget" / "siting.json").read_text())
+    assert summ["new_sites"] == 5
+    assert summ["bound"] >= summ["newly_covered_population"] > 0
+    # five sites split across regions cover at least as much as five in the single best region
+    best_single = max(pd.read_csv(tmp_path / "budget" / "regions" / c / "siting_curve.csv")
+                      .query("sites == 5")["objective"].iloc[0] for c in budget.regions["admin_code"])
+    assert summ["newly_covered_population"] >= best_single - 1e-6
+    assert summ["gap"] <= 0.01
