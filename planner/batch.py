@@ -253,6 +253,17 @@ def assign_regions(points: gpd.GeoSeries, regions: gpd.GeoDataFrame) -> np.ndarr
     return out
 
 
+def _overlapping_units(boundaries: gpd.GeoDataFrame, region: shapely.Geometry) -> np.ndarray:
+    """Codes of the units sharing area with the region (a unit spanning several regions, such as
+    a prefecture, belongs to each: its figures are summed over them when merging)."""
+    idx = boundaries.geometry.sindex.query(region, predicate="intersects")
+    if len(idx) == 0:
+        return np.array([], dtype=object)
+    geoms = boundaries.geometry.values[idx]
+    share = shapely.area(shapely.intersection(geoms, region)) / np.maximum(shapely.area(geoms), 1e-30)
+    return boundaries["admin_code"].to_numpy()[idx[share > 1e-6]].astype(str)
+
+
 def _local_crs(geom: shapely.Geometry) -> str:
     """The WGS-84 UTM zone of a lon/lat geometry's centre (computed, not looked up: pyproj's
     database query takes ~0.1 s)."""
@@ -268,12 +279,11 @@ def cut_region(
     settings: BatchSettings,
     *,
     demand_region: np.ndarray | None = None,
-    unit_region: np.ndarray | None = None,
 ) -> tuple[pipeline.Dataset, np.ndarray]:
     """The part of ``dataset`` region ``index`` needs: own residents, roads and facilities in the halo.
 
-    ``demand_region``/``unit_region`` (from :func:`assign_regions` on the demand points and on
-    the boundaries' representative points) can be passed to save recomputing them per region.
+    ``demand_region`` (from :func:`assign_regions` on the demand points) can be passed to save
+    recomputing it per region.
 
     Returns
     -------
@@ -309,9 +319,7 @@ def cut_region(
     own = np.array([], dtype=object)
     if dataset.boundaries is not None:
         boundaries = near(dataset.boundaries, h_road)
-        if unit_region is None:
-            unit_region = assign_regions(dataset.boundaries.geometry.representative_point(), regions)
-        own = dataset.boundaries["admin_code"].to_numpy()[unit_region == index].astype(str)
+        own = _overlapping_units(dataset.boundaries, regions.geometry.iloc[index])
     code = regions["admin_code"].iloc[index]
     cut = pipeline.Dataset(
         roads=roads, facilities=facilities, population=population, boundaries=boundaries,
@@ -403,7 +411,24 @@ def analyze_region(
         if bnd is not None:
             bnd = bnd[bnd["admin_code"].astype(str).isin(set(map(str, own_units)))]
         summary = coverage.admin_summary(demand, bnd)
+        summary["timed_population"] = _timed_population(demand, summary)
     return result, demand, summary
+
+
+def _timed_population(demand: pd.DataFrame, summary: pd.DataFrame) -> np.ndarray:
+    """Residents with a finite time per summary row: the weight of ``mean_minutes`` when rows
+    of one unit from several regions are merged."""
+    pop = demand["population"].to_numpy(float) * np.isfinite(demand["minutes"].to_numpy(float))
+    out = np.zeros(len(summary))
+    for level in summary["level"].unique():
+        col = f"{level}_code"
+        rows = np.flatnonzero(summary["level"].to_numpy() == level)
+        if col in demand.columns:
+            w = pd.Series(pop).groupby(demand[col].astype(str).to_numpy()).sum()
+            out[rows] = w.reindex(summary["admin_code"].iloc[rows].astype(str)).fillna(0.0).to_numpy()
+        else:  # the "all" row of a run without boundaries
+            out[rows] = pop.sum()
+    return out
 
 
 def siting_curve(
@@ -726,13 +751,11 @@ def run_batch(
             ds = pipeline.load_dataset(data, roads=roads, facilities=facilities, population=population,
                                        boundaries=boundaries, facilities_crs=facilities_crs)
         dem = assign_regions(coverage.demand_points(ds.population), reg) if ds.population is not None else None
-        units = (assign_regions(ds.boundaries.geometry.representative_point(), reg)
-                 if ds.boundaries is not None else None)
         if dem is not None and (dem < 0).any():
             outside = float(ds.population.loc[dem < 0, "population"].sum())
             log.warning("%s residents live outside every region and are not counted", f"{outside:,.0f}")
         for i in range(len(reg)):
-            cut, own = cut_region(ds, reg, i, settings, demand_region=dem, unit_region=units)
+            cut, own = cut_region(ds, reg, i, settings, demand_region=dem)
             code, name = reg["admin_code"].iloc[i], reg["admin_name"].iloc[i]
             digest = content_hash(cut, code, reg.geometry.iloc[i], settings, own)
             man = _done(out / "regions" / code, digest)
@@ -810,7 +833,7 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
                      "n_roads": o.n_roads, "peak_rss_mb": o.peak_rss_mb, "worker_pid": o.worker_pid,
                      "content_hash": o.content_hash})
     regions_df = pd.DataFrame(rows)
-    admin = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    admin = _combine_units(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
     pop, cov = _fsum(regions_df["population"]), _fsum(regions_df["covered_population"])
     top = pd.DataFrame([{"admin_code": "", "admin_name": "all regions", "level": "all", "population": pop,
                          "covered_population": cov, "covered_share": cov / pop if pop > 0 else np.nan}])
@@ -831,6 +854,29 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
         written[name] = path
     return BatchResult(summary=summary, admin_summary=admin, regions=regions_df, out_dir=out,
                        seconds=round(seconds, 3), dashboard=dashboard, written=written)
+
+
+def _combine_units(parts: pd.DataFrame) -> pd.DataFrame:
+    """One row per unit and level: figures of a unit spanning several regions summed over them."""
+    if parts.empty:
+        return parts
+    p = parts.copy()
+    p["_wt"] = p["mean_minutes"].fillna(0.0) * p["timed_population"]
+    key = ["level", "admin_code"]
+    first = p.groupby(key, sort=False)[["admin_name", "kind", "parent_code"]].first()
+    sums = p.groupby(key, sort=False)[["population", "covered_population", "uncovered_population",
+                                      "timed_population", "_wt"]].sum()
+    regions = p.groupby(key, sort=False)["region_code"].agg(lambda c: ",".join(sorted(set(map(str, c)))))
+    out = first.join(sums).join(regions).reset_index()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["covered_share"] = np.where(out["population"] > 0, out["covered_population"] / out["population"], np.nan)
+        out["mean_minutes"] = np.where(out["timed_population"] > 0, out["_wt"] / out["timed_population"], np.nan)
+    order = {lv: i for i, lv in enumerate((*coverage.LEVELS, "all"))}
+    out["_o"] = out["level"].map(order).fillna(len(order))
+    out = out.sort_values(["_o", "admin_code"], kind="stable")
+    cols = ["region_code", "admin_code", "admin_name", "level", "kind", "parent_code", "population",
+            "covered_population", "uncovered_population", "covered_share", "mean_minutes", "timed_population"]
+    return out[cols].reset_index(drop=True)
 
 
 def _merge_siting(reg: gpd.GeoDataFrame, by_code: dict[str, RegionOutcome], out: Path,

@@ -273,3 +273,22 @@ def test_siting_per_region_and_regional_budget(region, region_ds, tmp_path):
                       .query("sites == 5")["objective"].iloc[0] for c in budget.regions["admin_code"])
     assert summ["newly_covered_population"] >= best_single - 1e-6
     assert summ["gap"] <= 0.01
+
+
+def test_unit_spanning_regions_is_summed_over_them(region, region_ds, tmp_path):
+    """A prefecture covering all four counties gets one row equal to the single analysis."""
+    b = region_ds.boundaries
+    city = gpd.GeoDataFrame({"admin_code": ["419900"], "admin_name": ["示范市"], "level": ["city"],
+                             "kind": ["city"], "parent_code": [""]},
+                            geometry=[b[b["level"] == "county"].union_all()], crs=b.crs)
+    ds = planner.Dataset(roads=region_ds.roads, facilities=region_ds.facilities, population=region_ds.population,
+                         boundaries=gpd.GeoDataFrame(pd.concat([city, b], ignore_index=True), crs=b.crs))
+    res = batch.run_batch(region / "regions.gpkg", data=ds, out_dir=tmp_path, executor="serial",
+                          settings=batch.BatchSettings(mode="walk"))
+    _, d = _single(ds, "walk", 15, 15)
+    want = coverage.admin_summary(d, ds.boundaries).set_index(["level", "admin_code"]).loc[("city", "419900")]
+    got = res.admin_summary.set_index(["level", "admin_code"]).loc[("city", "419900")]
+    assert got["region_code"].count(",") == 3
+    assert got["population"] == pytest.approx(want["population"], rel=1e-12)
+    assert got["covered_population"] == pytest.approx(want["covered_population"], rel=1e-12)
+    assert got["mean_minutes"] == pytest.approx(want["mean_minutes"], rel=1e-9)
