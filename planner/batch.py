@@ -656,6 +656,46 @@ def _folder_task(folder: str, region_geom_wkb: bytes, code: str, name: str, sett
     return run_region(cut, own, code, name, regions.geometry.iloc[0], digest, settings, out_dir)
 
 
+def split_to_folders(
+    regions: str | Path | gpd.GeoDataFrame,
+    data: pipeline.Dataset | str | Path,
+    root: str | Path,
+    *,
+    settings: BatchSettings | None = None,
+) -> list[Path]:
+    """Write each region's cut (own residents, roads and facilities in its halo) to ``root/<code>/``.
+
+    The folders are what ``planner batch --data-root`` reads: split a province once, then run
+    (and re-run) its counties anywhere without loading the whole province. The halo is sized for
+    ``settings`` (mode, horizon).
+    """
+    settings = settings or BatchSettings()
+    reg = read_regions(regions)
+    ds = data if isinstance(data, pipeline.Dataset) else pipeline.load_dataset(data)
+    dem = assign_regions(coverage.demand_points(ds.population), reg) if ds.population is not None else None
+    out = []
+    for i in range(len(reg)):
+        cut, _ = cut_region(ds, reg, i, settings, demand_region=dem)
+        folder = Path(root) / str(reg["admin_code"].iloc[i])
+
+        def write(tmp: Path, cut: pipeline.Dataset = cut) -> None:
+            for sub in ("roads", "facilities", "population", "boundaries"):
+                (tmp / sub).mkdir()
+            cut.roads.to_file(tmp / "roads" / "roads.gpkg", layer="roads", driver="GPKG")
+            f = cut.facilities
+            pd.DataFrame({"id": f["facility_id"], "name": f["name"], "type": f["type"], "tier": f["tier"],
+                          "lon": f.geometry.x, "lat": f.geometry.y}).to_csv(
+                tmp / "facilities" / "facilities.csv", index=False, encoding="utf-8")
+            if cut.population is not None:
+                cut.population.to_file(tmp / "population" / "population.gpkg", layer="population", driver="GPKG")
+            if cut.boundaries is not None:
+                cut.boundaries.to_file(tmp / "boundaries" / "boundaries.gpkg", layer="boundaries", driver="GPKG")
+
+        _write_atomic_folder(folder, write)
+        out.append(folder)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # the batch
 

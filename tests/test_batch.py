@@ -292,3 +292,18 @@ def test_unit_spanning_regions_is_summed_over_them(region, region_ds, tmp_path):
     assert got["population"] == pytest.approx(want["population"], rel=1e-12)
     assert got["covered_population"] == pytest.approx(want["covered_population"], rel=1e-12)
     assert got["mean_minutes"] == pytest.approx(want["mean_minutes"], rel=1e-9)
+
+
+def test_data_root_folders_give_the_same_answer(region, region_ds, tmp_path):
+    st = batch.BatchSettings(mode="walk")
+    folders = batch.split_to_folders(region / "regions.gpkg", region_ds, tmp_path / "root", settings=st)
+    assert [f.name for f in folders] == list(batch.read_regions(region / "regions.gpkg")["admin_code"])
+    a = batch.run_batch(region / "regions.gpkg", data=region_ds, settings=st, out_dir=tmp_path / "a",
+                        executor="serial")
+    b = batch.run_batch(region / "regions.gpkg", data_root=tmp_path / "root", settings=st, out_dir=tmp_path / "b",
+                        executor="serial")
+    cols = ["admin_code", "level", "population", "covered_population"]
+    pd.testing.assert_frame_equal(a.summary[cols], b.summary[cols], check_exact=False, rtol=1e-9)
+    with pytest.raises(InputFileError, match="no data folder"):
+        batch.run_batch(region / "regions.gpkg", data_root=tmp_path / "missing", settings=st,
+                        out_dir=tmp_path / "c", executor="serial")
