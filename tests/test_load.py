@@ -118,6 +118,10 @@ def test_osm_xml_small(osm_xml: Path):
     assert mw["name"] == "G30" and mw["maxspeed_kmh"] == 120
     sv = roads[roads["osm_id"] == 107].iloc[0]
     assert sv["oneway"] == 1 and math.isnan(sv["maxspeed_kmh"])
+    # the OSM node id of every vertex (cut ways keep the ids of their present nodes)
+    assert [ids.tolist() for ids in roads["node_ids"]] == [[1, 2, 3], [1, 2], [3, 4], [6, 7], [2, 6], [3, 7]]
+    assert all(ids.dtype == np.int64 for ids in roads["node_ids"])
+    assert (roads["access"] == "").all() and pd.api.types.is_string_dtype(roads["foot"])
 
 
 def test_osm_compressed_and_logging(tmp_path: Path, caplog):
@@ -199,6 +203,8 @@ def test_helsinki_pbf(name: str, n_lines: int):
     assert roads["osm_id"].tolist() == [i for i, _ in ref]
     for geom, (_, coords) in zip(roads.geometry, ref, strict=True):
         np.testing.assert_allclose(shapely.get_coordinates(geom), coords)
+    # one OSM node id per vertex
+    assert np.array_equal(shapely.get_num_points(roads.geometry.to_numpy()), roads["node_ids"].map(len).to_numpy())
     assert not roads["highway"].isin(["platform", "construction", "corridor", "elevator"]).any()
     lon0, lat0, lon1, lat1 = roads.total_bounds
     assert 24.5 < lon0 < lon1 < 27.5 and 60.0 < lat0 < lat1 < 60.7

@@ -5,7 +5,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from planner import NetworkError
-from planner.network import build_network, travel_mode
+from planner.load import OSM_ACCESS_TAGS
+from planner.network import build_network, road_levels, travel_mode
 
 
 def _edge(net, a, b):
@@ -89,7 +90,7 @@ def test_largest_component_drops_fragments(tiny_roads):
     roads = gpd.pd.concat([tiny_roads, extra], ignore_index=True)
     assert build_network(roads, "walk", crs=UTM, largest_component=False).n_nodes == 8
     # the unconnected bridge F-G and the far fragment are dropped
-    assert build_network(roads, "walk", crs=UTM).n_nodes == 4
+    assert build_network(roads, "walk", crs=UTM, largest_component=True).n_nodes == 4
 
 
 def test_mode_settings_validate():
@@ -159,33 +160,58 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
         i for i, (h, g) in enumerate(zip(roads["highway"], roads.geometry, strict=True))
         if h not in tm.excluded_classes and g is not None and not g.is_empty
     ]
+    assert not set(OSM_ACCESS_TAGS) & set(roads.columns)  # class rules only here
     metric = crs if crs is not None else local_metric_crs(roads.iloc[rows])
     geoms = gpd.GeoSeries(roads.geometry.iloc[rows].to_numpy(), crs=roads.crs).to_crs(metric)
     hw = roads["highway"].astype(str).to_numpy()
     oneway = pd.to_numeric(roads["oneway"], errors="coerce").fillna(0).astype(np.int8).to_numpy()
     maxspeed = pd.to_numeric(roads["maxspeed_kmh"], errors="coerce").to_numpy(dtype=float)
     lines = [
-        (row, [tuple(c) for c in shapely.get_coordinates(part)])
+        (row, [tuple(c) for c in shapely.get_coordinates(part)], len(shapely.get_parts(g)))
         for row, g in zip(rows, geoms, strict=True)
         for part in shapely.get_parts(g) if part.geom_type == "LineString"
     ]
 
-    def key(c):
+    def xy_key(c):
         return (round(c[0] / snap_m), round(c[1] / snap_m))
 
-    count = Counter(key(c) for _, cs in lines for c in cs)
-    last_xy = {key(c): c for _, cs in lines for c in cs}
+    # levels: OSM node ids (per vertex), or road levels (per row, from layer/bridge/tunnel);
+    # positions where a vertex joins every level hold one node, others one node per level
+    vlevel: list[list] = []
+    collapse: set = set()
+    for row, cs, n_parts in lines:
+        if "node_ids" in roads.columns:
+            ids = roads["node_ids"].iloc[row]
+            ok = n_parts == 1 and isinstance(ids, np.ndarray | list) and len(ids) == len(cs)
+            vlevel.append([int(i) for i in ids] if ok else [None] * len(cs))
+            if not ok:
+                collapse.update(xy_key(c) for c in cs)
+        elif {"layer", "bridge", "tunnel"} & set(roads.columns):
+            vlevel.append([_plain_level(roads, row)] * len(cs))
+            if cs:
+                collapse.update((xy_key(cs[0]), xy_key(cs[-1])))
+        else:
+            vlevel.append([None] * len(cs))
+            collapse.update(xy_key(c) for c in cs)
+
+    def key(c, level):
+        k = xy_key(c)
+        return k if k in collapse else (*k, level)
+
+    count = Counter(key(c, lv) for (_, cs, _), lvs in zip(lines, vlevel, strict=True) for c, lv in zip(cs, lvs, strict=True))
+    last_xy = {key(c, lv): c for (_, cs, _), lvs in zip(lines, vlevel, strict=True) for c, lv in zip(cs, lvs, strict=True)}
     edges = []  # (u key, v key, coordinates, length, row)
-    for row, cs in lines:
+    for (row, cs, _), lvs in zip(lines, vlevel, strict=True):
         if not cs:
             continue
-        cut = [0] + [k for k in range(1, len(cs) - 1) if count[key(cs[k])] >= 2] + [len(cs) - 1]
+        ks = [key(c, lv) for c, lv in zip(cs, lvs, strict=True)]
+        cut = [0] + [k for k in range(1, len(cs) - 1) if count[ks[k]] >= 2] + [len(cs) - 1]
         for a, b in zip(cut[:-1], cut[1:], strict=True):
             length = 0.0
             for p, q in zip(cs[a:b], cs[a + 1:b + 1], strict=True):
                 length += float(np.hypot(q[0] - p[0], q[1] - p[1]))
-            if length > 0 and key(cs[a]) != key(cs[b]):
-                edges.append((key(cs[a]), key(cs[b]), cs[a:b + 1], length, row))
+            if length > 0 and ks[a] != ks[b]:
+                edges.append((ks[a], ks[b], cs[a:b + 1], length, row))
 
     ua = _as_geometry(urban_area, metric) if urban_area is not None else None
 
@@ -262,6 +288,27 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
         "indptr": fwd[0], "indices": fwd[1], "weights": fwd[2], "arc_edge": fwd[3],
         "rindptr": rev[0], "rindices": rev[1], "rweights": rev[2], "rarc_edge": rev[3],
     }
+
+
+def _plain_level(roads, row) -> int:
+    """The level rule, one row at a time: a non-zero layer, else bridge 1, tunnel -1, else 0."""
+    def flag(col):
+        if col not in roads.columns:
+            return False
+        v = roads[col].iloc[row]
+        return not (v is None or (isinstance(v, float) and np.isnan(v))
+                    or str(v).strip().lower() in ("", "f", "false", "no", "n", "0", "0.0", "none", "nan"))
+
+    layer = 0
+    if "layer" in roads.columns:
+        try:
+            x = float(roads["layer"].iloc[row])
+            layer = round(x) if np.isfinite(x) else 0
+        except (TypeError, ValueError):
+            layer = 0
+    if layer:
+        return layer
+    return 1 if flag("bridge") else -1 if flag("tunnel") else 0
 
 
 def _assert_same_graph(net, ref):
@@ -354,11 +401,11 @@ def test_build_network_equals_reference_on_grids(seed, mode):
     import shapely
 
     roads = random_roads(seed, n=9)
-    net = build_network(roads, mode, crs=UTM)
+    net = build_network(roads, mode, crs=UTM, largest_component=True)
     _assert_same_graph(net, _reference_build(roads, mode, largest_component=True))
     # drive speeds are slower inside the urban area (a lon/lat polygon over part of the grid)
     urban = _to_lonlat(shapely.box(*xy(-100, -100), *xy(1200, 1500)))
-    net = build_network(roads, mode, crs=UTM, urban_area=urban)
+    net = build_network(roads, mode, crs=UTM, urban_area=urban, largest_component=True)
     _assert_same_graph(net, _reference_build(roads, mode, largest_component=True, urban_area=urban))
 
 
@@ -375,7 +422,7 @@ def test_build_network_equals_reference_on_changsha_roads(mode):
     import planner
 
     roads = planner.read_roads(shared("changsha", "roads.shp"))  # lon/lat: projected to UTM 49N
-    net = build_network(roads, mode)
+    net = build_network(roads, mode, largest_component=True)
     ref = _reference_build(roads, mode, crs=None, largest_component=True)
     assert ref is not None and net.n_nodes > 1000
     _assert_same_graph(net, ref)
@@ -387,7 +434,7 @@ def test_build_network_equals_reference_on_synthetic_city():
 
     city = synthetic_city(1_500, seed=3)
     roads = city.roads()
-    net = build_network(roads, "drive", crs=city.crs)
+    net = build_network(roads, "drive", crs=city.crs, largest_component=True)
     _assert_same_graph(net, _reference_build(roads, "drive", crs=city.crs, largest_component=True))
 
 
@@ -451,3 +498,159 @@ def test_csr_orders_arcs_like_lexsort_with_int32_input():
     assert np.array_equal(ae, np.concatenate([e[fu], e[fv]])[o]) and ae.dtype == np.int32
     assert np.array_equal(w, np.concatenate([t_uv[fu], t_vu[fv]])[o]) and w.dtype == np.float64
     assert np.array_equal(indptr, np.r_[0, np.cumsum(np.bincount(a, minlength=n))])
+
+
+# =============================================================================================
+# junctions: road layers, bridges and tunnels (road lines), OSM node ids
+# =============================================================================================
+
+def _cross(levels=None, **columns):
+    """A-B (west-east) and C-D (south-north) crossing at X(0, 0), a shared vertex of both, and a
+    detour A-E-F-D around it (so a walk from A to D is possible either way)."""
+    import geopandas as gpd
+    import shapely
+
+    lines = [
+        shapely.LineString([xy(-100, 0), xy(0, 0), xy(100, 0)]),
+        shapely.LineString([xy(0, -100), xy(0, 0), xy(0, 100)]),
+        shapely.LineString([xy(-100, 0), xy(-100, 300), xy(0, 300), xy(0, 100)]),
+    ]
+    data = {"highway": ["residential"] * 3, "oneway": np.zeros(3, dtype=np.int8),
+            "maxspeed_kmh": [np.nan] * 3, "name": ["AB", "CD", "detour"]}
+    if levels is not None:
+        data["layer"] = levels
+    data.update(columns)
+    return gpd.GeoDataFrame(data, geometry=lines, crs=UTM)
+
+
+def _walk_time(net, a, b):
+    """networkx walking time between two nodes given as local metre coordinates."""
+    import networkx as nx
+
+    g = net.to_networkx()
+    ia = np.flatnonzero(np.hypot(*(net.node_xy - xy(*a)).T) < 1e-6)
+    ib = np.flatnonzero(np.hypot(*(net.node_xy - xy(*b)).T) < 1e-6)
+    assert len(ia) == 1 and len(ib) == 1
+    return nx.dijkstra_path_length(g, int(ia[0]), int(ib[0]), weight="time_s")
+
+
+@pytest.mark.parametrize(
+    ("columns", "joined"),
+    [
+        ({}, True),  # no level columns: every shared vertex joins
+        ({"layer": [0, 0, 0]}, True),
+        ({"layer": [0, 1, 0]}, False),
+        ({"layer": [-1, 1, 0]}, False),
+        ({"layer": [1, 1, 0]}, True),
+        ({"layer": [0, 0, 0], "bridge": ["F", "T", "F"], "tunnel": ["F", "F", "F"]}, False),
+        ({"layer": [0, 0, 0], "bridge": ["F", "F", "F"], "tunnel": ["T", "F", "F"]}, False),
+        ({"layer": [1, 0, 0], "bridge": ["F", "T", "F"]}, True),  # layer 1 and an untagged bridge: same level
+        ({"bridge": ["yes", "no", None]}, False),
+        ({"tunnel": [True, False, False]}, False),
+        ({"layer": ["1", "1", "0"]}, True),
+        ({"layer": [np.nan, 0.0, 0]}, True),
+    ],
+)
+def test_crossing_lines_join_only_on_the_same_level(columns, joined):
+    roads = _cross(**columns)
+    net = build_network(roads, "walk", crs=UTM, largest_component=False)
+    # joined: A B C D X E F... nodes are A, B, C, D (+X when joined); the detour's bends are shape points
+    assert (net.n_nodes, net.n_edges) == ((5, 5) if joined else (4, 3))
+    direct = 200 / (4.8 / 3.6)
+    around = 600 / (4.8 / 3.6)  # A-E-F-D: 300 + 100 + 200
+    t = _walk_time(net, (-100, 0), (0, 100))
+    assert t == pytest.approx(direct if joined else around)
+
+
+def test_bridge_ends_join_the_road_at_grade():
+    """A bridge (layer 1) that ends on a street (layer 0) at one of the street's inner vertices
+    joins it there; so does a flyover (layer 2) whose inner vertex is the street's end."""
+    import geopandas as gpd
+    import shapely
+
+    lines = [
+        shapely.LineString([xy(-100, 0), xy(0, 0), xy(100, 0)]),  # street, layer 0
+        shapely.LineString([xy(0, 0), xy(0, 100)]),  # bridge ramp ending on the street at X
+        shapely.LineString([xy(50, -100), xy(50, 0), xy(50, 100)]),  # crosses where the street has no vertex
+        shapely.LineString([xy(-100, -50), xy(100, 0), xy(100, 50)]),  # passes through the street's end B
+    ]
+    roads = gpd.GeoDataFrame(
+        {"highway": ["residential"] * 4, "oneway": np.zeros(4, dtype=np.int8), "maxspeed_kmh": np.nan,
+         "layer": [0, 1, 1, 2], "bridge": ["F", "T", "T", "T"]},
+        geometry=lines, crs=UTM,
+    )
+    net = build_network(roads, "walk", crs=UTM, largest_component=False)
+    t = _walk_time(net, (-100, 0), (0, 100))
+    assert t == pytest.approx(200 / (4.8 / 3.6))  # through X
+    # the street's end B(100, 0) is a vertex of line 4 (layer 2): a line end joins every level
+    assert _walk_time(net, (-100, 0), (100, 50)) == pytest.approx(250 / (4.8 / 3.6))
+
+
+def test_road_levels():
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "layer": [0, 2, 0, 0, None, "x", -3, 0],
+        "bridge": ["F", "T", "yes", "no", "T", None, "T", "viaduct"],
+        "tunnel": ["F", "F", "F", "T", "F", "F", "F", "F"],
+    })
+    assert road_levels(frame).tolist() == [0, 2, 1, -1, 1, 0, -3, 1]
+    assert road_levels(frame[["tunnel"]]).tolist() == [0, 0, 0, -1, 0, 0, 0, 0]
+    assert road_levels(pd.DataFrame({"highway": ["primary"]})) is None
+
+
+@st.composite
+def _road_sets_with_levels(draw):
+    roads, snap = draw(_road_sets())
+    n = len(roads)
+    kind = draw(st.sampled_from(["layer", "bridge", "both"]))
+    if kind in ("layer", "both"):
+        roads["layer"] = draw(st.lists(st.sampled_from([0, 0, 1, -1, 2]), min_size=n, max_size=n))
+    if kind in ("bridge", "both"):
+        roads["bridge"] = draw(st.lists(st.sampled_from(["F", "F", "T"]), min_size=n, max_size=n))
+        roads["tunnel"] = draw(st.lists(st.sampled_from(["F", "F", "T"]), min_size=n, max_size=n))
+    return roads, snap
+
+
+@st.composite
+def _road_sets_with_node_ids(draw):
+    """Node ids from the lattice point (so lines through one point usually share an id), with a
+    second id at some points (stacked nodes), and some rows whose ids do not fit."""
+    import shapely
+
+    roads, snap = draw(_road_sets())
+    ids = []
+    for g in roads.geometry:
+        n = 0 if g is None or g.is_empty else len(shapely.get_coordinates(g))
+        if draw(st.integers(0, 9)) == 0:
+            ids.append(None if draw(st.booleans()) else np.arange(max(n - 1, 0), dtype=np.int64))
+            continue
+        c = shapely.get_coordinates(g) if n else np.zeros((0, 2))
+        lattice = np.round(c / max(snap, 1e-9)).astype(np.int64)
+        stack = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 1]), min_size=n, max_size=n)), dtype=np.int64)
+        ids.append((lattice[:, 0] * 7919 + lattice[:, 1]) * 2 + stack)
+    roads["node_ids"] = pd_series_of_arrays(ids, roads.index)
+    return roads, snap
+
+
+def pd_series_of_arrays(arrays, index):
+    import pandas as pd
+
+    out = np.empty(len(arrays), dtype=object)
+    for i, a in enumerate(arrays):
+        out[i] = a
+    return pd.Series(out, index=index)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_road_sets_with_levels() | _road_sets_with_node_ids(), mode=st.sampled_from(["walk", "drive"]))
+def test_build_network_equals_reference_with_levels(case, mode):
+    """Layer/bridge/tunnel and OSM node-id noding equal the plain-Python reference."""
+    roads, snap = case
+    tm = travel_mode(mode)
+    usable = [h not in tm.excluded_classes and g is not None and not g.is_empty
+              for h, g in zip(roads["highway"], roads.geometry, strict=True)]
+    assume(any(usable))
+    ref = _reference_build(roads, mode, snap_m=snap, largest_component=False)
+    net = build_network(roads, mode, crs=UTM, snap_m=snap, largest_component=False)
+    _assert_same_graph(net, ref)
