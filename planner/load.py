@@ -265,6 +265,30 @@ def _crs_name(crs: str | pyproj.CRS) -> str:
     return f"EPSG:{epsg}" if epsg else crs.name
 
 
+def _projected_crs_hint(x: float) -> str:
+    """Likely projected CRSs for an easting ``x`` in metres (Gauss-Kruger eastings carry the zone)."""
+    zone = int(abs(x) // 1_000_000)
+    if 25 <= zone <= 45:  # CGCS2000 3-degree Gauss-Kruger with zone prefix: EPSG:4513 (zone 25) ...
+        return f"crs='EPSG:{4513 + zone - 25}' (CGCS2000 / 3-degree Gauss-Kruger zone {zone}, the 'x' begins with {zone})"
+    if 13 <= zone <= 23:  # CGCS2000 6-degree Gauss-Kruger with zone prefix: EPSG:4491 (zone 13) ...
+        return f"crs='EPSG:{4491 + zone - 13}' (CGCS2000 / 6-degree Gauss-Kruger zone {zone}, the 'x' begins with {zone})"
+    return ("the projected CRS the file was made in, e.g. crs='EPSG:32650' (UTM 50N; 326NN for zone NN), "
+            "'EPSG:4547' (CGCS2000 / 3-degree Gauss-Kruger CM 114E) or 'EPSG:3857' (Web Mercator)")
+
+
+def _check_degree_bounds(geoms: gpd.GeoSeries, crs: Any, source: str) -> None:
+    """Raise when coordinates labelled as degrees are outside -180..180 / -90..90 (metres, mostly:
+    a GeoJSON is WGS-84 by definition, so UTM coordinates in one are read as degrees)."""
+    b = geoms.total_bounds
+    if not np.isfinite(b).all() or (abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90):
+        return
+    name = _crs_name(crs if isinstance(crs, str) else pyproj.CRS.from_user_input(crs))
+    raise CRSError(
+        f"{source}: the coordinates are labelled {name} (degrees) but reach {b.round(1).tolist()}, which "
+        f"are not degrees: they look like projected metres. Fix: pass {_projected_crs_hint(b[0])}"
+    )
+
+
 def _geoseries_to_wgs84(geoms: gpd.GeoSeries, crs: str | pyproj.CRS | None, source: str) -> gpd.GeoSeries:
     if crs is None:
         if geoms.crs is None:
@@ -273,6 +297,8 @@ def _geoseries_to_wgs84(geoms: gpd.GeoSeries, crs: str | pyproj.CRS | None, sour
                 "(e.g. crs='EPSG:4326' for plain longitude/latitude, or add a .prj file)."
             )
         crs = geoms.crs
+    if _is_degrees(crs if isinstance(crs, str) else pyproj.CRS.from_user_input(crs)):
+        _check_degree_bounds(geoms, crs, source)
     if isinstance(crs, str):
         return _chinacrs.transform_geometries(geoms, crs, "wgs84")
     out = geoms.set_crs(crs, allow_override=True)
@@ -2336,7 +2362,8 @@ def download_roads(
     Returns
     -------
     GeoDataFrame
-        ``osm_id``, ``highway``, ``oneway``, ``maxspeed_kmh``, ``name``; LineStrings in EPSG:4326
+        ``osm_id``, ``highway``, ``oneway``, ``maxspeed_kmh``, ``name`` and the access tag
+        columns of :data:`OSM_ACCESS_TAGS` (those osmnx did not keep are ""); LineStrings in EPSG:4326
         (one per street segment between intersections; one-way segments point in the travel
         direction).
     """
@@ -2386,6 +2413,9 @@ def _roads_from_osmnx_edges(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "oneway": np.asarray(oneway, dtype=np.int8),
             "maxspeed_kmh": np.asarray([speed(v) for v in col("maxspeed")], dtype=float),
             "name": pd.Series([_text(_first(v)) for v in col("name")], dtype=str),
+            # access tags osmnx kept (by default access and service; foot, bicycle ... when
+            # added to its useful_tags_way), read by the travel modes as for OSM files
+            **{tag: pd.Series([_text(_first(v)) for v in col(tag)], dtype=str) for tag in OSM_ACCESS_TAGS},
         },
         geometry=shapely.force_2d(edges.geometry.to_numpy()),
         crs=edges.crs or WGS84,

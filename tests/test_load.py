@@ -538,6 +538,8 @@ def test_roads_from_osmnx_edges():
             "oneway": [False, True, False],
             "maxspeed": [["30", "50"], "60", None],
             "name": [["甲路", "乙路"], "丙路", float("nan")],
+            "access": [None, "no", float("nan")],
+            "service": [None, None, "emergency_access"],
         },
         geometry=[shapely.LineString([(0, 0), (1, 1)]), shapely.LineString([(1, 1), (2, 2)]),
                   shapely.LineString([(2, 2), (3, 3)])],
@@ -550,6 +552,10 @@ def test_roads_from_osmnx_edges():
     assert roads["oneway"].tolist() == [0, 1, 0]
     np.testing.assert_allclose(roads["maxspeed_kmh"], [30, 60, np.nan])
     assert roads["name"].tolist() == ["甲路", "丙路", ""]
+    assert roads["access"].tolist() == ["", "no", ""] and roads["foot"].tolist() == ["", "", ""]
+    from planner.network import usable_roads
+
+    assert usable_roads(roads, "drive").tolist() == [True, False, False]  # access=no, emergency_access
 
 
 def test_download_roads_arguments():

@@ -89,7 +89,7 @@ def test_03_real_data(tmp_path, monkeypatch):
         pytest.skip(f"real data not available: {SHARED_DATA}")
     key = run_notebook("03_real_data", tmp_path, monkeypatch, PLANNER_SHARED_DATA=str(SHARED_DATA))
     assert key["skipped"] is False
-    assert key["roads"] == 2257 and key["oneway"] == {"-1": 389, "0": 1477, "1": 391}
+    assert key["roads"] == 2257 and key["oneway"] == {"0": 1477, "1": 780}  # direction 1 and 2: along the line
     assert key["facilities"] == 59
     assert key["tiers"] == {"township_center": 36, "hospital": 12, "village_clinic": 6, "other": 3,
                             "community_center": 2}
