@@ -15,7 +15,6 @@ import queue
 import secrets
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
@@ -186,19 +185,22 @@ T = i18n.Translator(ss.lang)
 
 @contextmanager
 def guard(what: str, where: Any = None) -> Iterator[None]:
-    """Show planner's errors as they are, anything else as a friendly error with details."""
+    """Show planner's errors as they are, anything else as a friendly error with a one-line detail.
+
+    The traceback goes to the log (never to the page); Streamlit's own control flow
+    (``st.stop``, ``st.rerun``: BaseExceptions) passes through.
+    """
     target = where if where is not None else st
     try:
         yield
     except planner.PlannerError as exc:
+        log.info("%s: %s", what, exc)
         target.error(T("error_where", what=what, message=str(exc)))
     except Exception as exc:  # noqa: BLE001 - the app must never crash
-        log.exception("%s failed", what)
+        log.exception("%s failed", what)  # the traceback, for the maintainers
         target.error(T("error_generic"))
         with target.expander(T("error_details")):
-            st.code(
-                f"{what}: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}", language=None
-            )
+            st.code(f"{what}: {type(exc).__name__}: {exc}", language=None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -622,12 +624,7 @@ def standards_table(summary: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in summary.itertuples():
         label, req = aps.rule_text(r.rule, LANG, minutes=rules.coverage_minutes)
-        if r.rule == "R1":
-            fig = f"{100 * r.figure:.1f} %"
-        elif r.rule in ("R2", "RF"):
-            fig = f"{r.figure:,.0f}" if pd.notna(r.figure) else "–"
-        else:
-            fig = "–"
+        fig = fmt_figure(r.rule, r.figure)
         rows.append(
             {
                 T("col_rule"): f"{r.rule} {label}",
@@ -645,7 +642,8 @@ def standards_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def fmt_figure(rule: str, v: float) -> str:
-    if pd.isna(v):
+    """A rule's figure for a table cell: "–" when there is none (never "nan %")."""
+    if pd.isna(v) or abs(v) == float("inf"):
         return "–"
     return f"{100 * v:.1f} %" if rule == "R1" else f"{v:,.0f}"
 
@@ -1318,7 +1316,7 @@ def main_area() -> None:
 
     # the numbers are sent before the map, so that they show first after a click
     v = View(sc, ds, result, key, settings, whatif, std_units, std_summary, opt, opt_run)
-    with col_side:
+    with col_side, guard(T("headline")):
         side_panel(v)
     # saved once the numbers are out (a click's answer is not delayed by the file write), before
     # the map and tabs: a reload that cuts this run short still finds it
@@ -1339,8 +1337,9 @@ def main_area() -> None:
     )
 
     panels = (tab_coverage, tab_standards, tab_whatif, tab_optimizer, tab_scenarios, tab_export)
-    for tab, panel in zip(tabs, panels, strict=True):
-        with tab:
+    names = ("tab_coverage", "tab_standards", "tab_whatif", "tab_optimize", "tab_scenarios", "tab_export")
+    for tab, panel, name in zip(tabs, panels, names, strict=True):
+        with tab, guard(T(name)):  # one failing tab shows a message; the others still draw
             panel(v)
 
     autosave()  # again: the tabs' widgets and buttons may have changed it

@@ -24,6 +24,7 @@ import re
 import shutil
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -38,8 +39,8 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
-from . import _webmap, access, pipeline, report, siting
-from ._errors import CRSError, InputError, InputFileError, OptimizationError, ScenarioError
+from . import _validate, _webmap, access, pipeline, report, siting
+from ._errors import InputError, InputFileError, OptimizationError, ScenarioError
 from .pipeline import CoverageResult, CoverageSettings, Dataset
 from .scenario import Scenario
 from .standards import PRIMARY_TIERS, TIER_LABELS, TIERS, Rules
@@ -224,8 +225,17 @@ def _unzip_shapefile(data: bytes, folder: Path, name: str) -> Path:
         budget = ZIP_MAX_BYTES
         for info in keep:
             target = folder / (out_stem + Path(info.filename).suffix.lower())
-            with zf.open(info) as src:  # read with a cap: the header's size may lie
-                content = src.read(budget + 1)
+            try:
+                with zf.open(info) as src:  # read with a cap: the header's size may lie
+                    content = src.read(budget + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+                # a damaged member, a size or CRC that does not match the header, an unsupported
+                # compression method or an encrypted member: the archive cannot be trusted
+                raise InputError(
+                    f"{name}: {Path(info.filename).name} in the archive cannot be unpacked "
+                    f"({type(exc).__name__}: {exc}). Fix: zip the shapefile again (without a "
+                    "password) and upload the new archive."
+                ) from None
             if len(content) > budget:
                 raise InputError(
                     f"{name}: the shapefile unpacks to more than {ZIP_MAX_BYTES // 1_000_000} MB. "
@@ -254,6 +264,7 @@ def load_data(sc: Scenario) -> Dataset:
         boundaries=sc.boundaries or None,
         facilities_crs=sc.facilities_crs or None,
         name=Path(sc.facilities).stem,
+        check=False,  # checked below, in the app's words
     )
     warnings = check_dataset(ds)
     if warnings:
@@ -264,43 +275,24 @@ def load_data(sc: Scenario) -> Dataset:
 def check_dataset(ds: Dataset, *, tolerance_deg: float = 0.02) -> list[str]:
     """Checks of a loaded data set that the loaders cannot make on one file alone.
 
-    Raises :class:`~planner.CRSError` when no facility or no road lies within the boundaries
-    (a wrong coordinate system, or lon/lat swapped); returns warnings (facilities outside the
-    boundaries, which still count: residents cross borders).
+    The checks of :func:`planner._validate.check_extents` (the same the library and the CLI
+    make): raises :class:`~planner.CRSError` when no facility, no road or no resident lies
+    within the boundaries (a wrong coordinate system, or lon/lat swapped); returns warnings
+    (facilities outside the boundaries, which still count: residents cross borders; facilities
+    that look like GCJ-02 coordinates uploaded as WGS-84).
     """
-    warnings: list[str] = []
-    b = ds.boundaries
-    if b is None or len(b) == 0:
-        return warnings
-    area = shapely.union_all(b.geometry.values)
-    zone = shapely.buffer(area, tolerance_deg)
-    fac = ds.facilities
-    inside = shapely.intersects(zone, fac.geometry.values)
-
-    def extent(g: gpd.GeoSeries | gpd.GeoDataFrame) -> str:
-        x0, y0, x1, y1 = g.total_bounds
-        return f"lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}"
-
-    if len(fac) and not inside.any():
-        raise CRSError(
-            f"{ds.sources.get('facilities', 'facilities')}: none of the {len(fac)} facilities lies inside the "
-            f"boundaries (facilities: {extent(fac)}; boundaries: {extent(b)}). Fix: choose the coordinate "
-            "system the file was made in (WGS-84, GCJ-02 from Amap/Tencent, BD-09 from Baidu), check that "
-            "lon and lat are not swapped, or upload the boundaries of the same area."
-        )
-    roads_in = shapely.intersects(zone, ds.roads.geometry.values)
-    if len(ds.roads) and not roads_in.any():
-        raise CRSError(
-            f"{ds.sources.get('roads', 'roads')}: no road lies inside the boundaries (roads: {extent(ds.roads)}; "
-            f"boundaries: {extent(b)}). Fix: upload the roads of the same area, or boundaries in the right CRS."
-        )
-    if (~inside).any():
-        ids = ", ".join(fac.loc[~inside, "facility_id"].astype(str).head(8))
-        more = int((~inside).sum()) - 8
+    warnings = _validate.check_extents(
+        roads=ds.roads, facilities=ds.facilities, boundaries=ds.boundaries, population=ds.population,
+        sources=ds.sources, tolerance_deg=tolerance_deg,
+        crs_fix="choose the coordinate system the file was made in",
+    )
+    d = _validate.looks_like_gcj02(ds.roads, ds.facilities)
+    if d is not None:
         warnings.append(
-            f"{int((~inside).sum())} facilities lie outside the boundaries: {ids}"
-            + (f" and {more} more" if more > 0 else "")
-            + ". They still count (residents cross borders); check their coordinates if that is wrong."
+            f"the facilities look like GCJ-02 (Amap/Tencent) coordinates read as WGS-84: undoing the "
+            f"GCJ-02 offset brings them from a median {d['as_is']:,.0f} m to {d['undone']:,.0f} m from "
+            "the nearest road. If they come from Amap, Tencent or another Chinese web map, choose "
+            "GCJ-02 as their coordinate system."
         )
     return warnings
 
@@ -398,16 +390,23 @@ RULES: dict[str, dict[str, str]] = {
     "R1": {
         "zh": "15分钟医疗服务圈",
         "en": "15-minute medical service circle",
-        "req_zh": "每位居民{minutes:g}分钟内到达基层医疗卫生机构（按乡镇/街道）",
-        "req_en": "every resident within {minutes:g} min of primary care (per township/subdistrict)",
+        "req_zh": "每位居民{minutes:g}分钟内到达基层医疗卫生机构（全县及每个乡镇/街道）",
+        "req_en": "every resident within {minutes:g} min of primary care (county and each township/subdistrict)",
         "source": "standards rule 1: 城区15分钟医疗服务圈 (Kaifeng 2023–2025 plan; Qingdao 2024 draft)",
     },
-    "R2": {
+    "R2a": {
         "zh": "每个街道一个社区卫生服务中心",
         "en": "A community health center per subdistrict",
-        "req_zh": "街道内至少1个社区卫生服务中心；每中心服务3万–10万人",
-        "req_en": "at least 1 center in each subdistrict; 30,000–100,000 residents per center",
+        "req_zh": "街道内至少1个社区卫生服务中心",
+        "req_en": "at least 1 center in each subdistrict",
         "source": "standards rule 2 (Qingdao 2024 draft; Zhengzhou Erqi 2018)",
+    },
+    "R2b": {
+        "zh": "每中心服务人口上限",
+        "en": "Residents per community health center",
+        "req_zh": "人口超过10万的街道：每10万人1个中心",
+        "req_en": "a subdistrict over 100,000 residents: one center per 100,000",
+        "source": "standards rule 2 (Qingdao 2024 draft: 30,000–100,000 residents per center)",
     },
     "R3": {
         "zh": "每个社区一个社区卫生服务站",
@@ -426,9 +425,9 @@ RULES: dict[str, dict[str, str]] = {
     "R5": {
         "zh": "每个行政村一个村卫生室",
         "en": "A village clinic per administrative village",
-        "req_zh": "每个行政村至少1个村卫生室；相邻小村可共建（居民均在{minutes:g}分钟内时记为“共享”）",
-        "req_en": "at least 1 clinic in each village; small adjacent villages may share one "
-        "(counted as shared when all residents are within {minutes:g} min)",
+        "req_zh": "每个行政村至少1个村卫生室（按名称或位置）；相邻村的卫生室{minutes:g}分钟内可达本村至少一半居民时记为“共享”",
+        "req_en": "at least 1 clinic in each village (by name or location); shared when a clinic of an "
+        "adjacent village reaches at least half its residents within {minutes:g} min",
         "source": "standards rule 5 (Baoding; Kaifeng 2023–2025 plan)",
     },
     "RF": {
@@ -522,31 +521,39 @@ def _counts(codes: np.ndarray, tiers: np.ndarray, wanted: Sequence[str]) -> dict
     return dict(zip(vals.tolist(), n.tolist(), strict=True))
 
 
+#: App status of a compliance check status (``shared``: rule 5 villages sharing a neighbour's clinic).
+_STATUS_OF = {"pass": "met", "fail": "missing", "not assessed": "info"}
+
+
 def standards_units(
     dataset: Dataset,
     result: CoverageResult,
     *,
     extra_facilities: gpd.GeoDataFrame | None = None,
-    extra_units: pd.DataFrame | None = None,
     minutes_after: np.ndarray | None = None,
     rules: Rules = DEFAULT_RULES,
 ) -> pd.DataFrame:
-    """Every unit checked against every rule of :data:`RULES`.
+    """Every unit checked against every rule of :data:`RULES`, as the app's tables show it.
 
-    Facilities are counted by location from ``dataset.facilities`` (all tiers) plus
-    ``extra_facilities`` (proposed sites, column ``tier``; ``extra_units`` their
-    :func:`facility_units` if known); rule 1 uses each resident's time to
-    the nearest facility of the analysed tiers (``minutes_after`` overrides
-    ``result.demand['minutes']``, e.g. with proposed sites) against ``rules.coverage_minutes``.
+    The rules are decided by :func:`planner.compliance.standards_checks` (the engine of the
+    compliance report, so the app and ``planner report`` agree unit by unit); this only
+    reshapes its lines. Facilities are the whole register ``dataset.facilities`` plus
+    ``extra_facilities`` (proposed sites, column ``tier``); ``minutes_after`` (a what-if) replaces
+    ``result.demand['minutes']``.
 
     Returns
     -------
     DataFrame
         ``rule, level, admin_code, admin_name, kind, population, value, count, required, status``
-        where ``value`` is the share of residents within the time (R1, R5), residents per
-        facility (R2, RF) or NaN, ``count`` the facilities that count for the rule and ``status``
-        one of ``met``, ``shared``, ``missing``, ``info``.
+        where ``rule`` is ``R`` + the report's check id (``R1``, ``R2a``, ``R2b``, ``R3``, ``R4``,
+        ``R5``) or ``RF`` (residents per primary-care facility, information only), ``value`` the
+        share of residents within the time (R1), residents per center (R2a, R2b, RF), the share a
+        shared clinic reaches (R5 ``shared``) or NaN, ``count`` the facilities that count,
+        ``required`` how many the rule asks for, and ``status`` one of ``met``, ``shared``,
+        ``missing``, ``info`` (not assessed, e.g. a unit without residents).
     """
+    from . import compliance
+
     cols = [
         "rule",
         "level",
@@ -562,106 +569,75 @@ def standards_units(
     b = dataset.boundaries
     if b is None or len(b) == 0:
         return pd.DataFrame(columns=cols)
-    trees = _memo(dataset, "unit_trees", lambda: _unit_trees(b))
-    base = _memo(
-        dataset, "facility_units", lambda: facility_units(dataset.facilities, b, trees=trees)
-    )
-    tiers = dataset.facilities["tier"].astype(str).to_numpy(dtype=object)
-    where = {c: base[c].to_numpy(dtype=object) for c in base.columns}
+    fac = dataset.facilities
     if extra_facilities is not None and len(extra_facilities):
-        extra = (
-            extra_units
-            if extra_units is not None
-            else facility_units(extra_facilities, b, trees=trees)
+        extra = extra_facilities.to_crs(fac.crs) if fac.crs is not None else extra_facilities
+        keep = [c for c in ("facility_id", "name", "tier", "geometry") if c in extra.columns]
+        fac = gpd.GeoDataFrame(
+            pd.concat([fac, extra[keep]], ignore_index=True), geometry="geometry", crs=fac.crs
         )
-        where = {c: np.concatenate([where[c], extra[c].to_numpy(dtype=object)]) for c in where}
-        tiers = np.concatenate([tiers, extra_facilities["tier"].astype(str).to_numpy(dtype=object)])
-    lim = float(rules.coverage_minutes)
-    demand = result.demand
-    pops: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
-    if demand is not None:
-        mins = (
-            demand["minutes"].to_numpy(float)
-            if minutes_after is None
-            else np.asarray(minutes_after, float)
+    sc = compliance.standards_checks(result, rules=rules, facilities=fac, demand_minutes=minutes_after)
+    ch = sc.checks[(sc.checks["admin_code"] != "") & (sc.checks["rule"] <= 5)]
+    check = ch["check"].astype(str).to_numpy(dtype=object)
+    value = ch["value"].to_numpy(float)
+    pop = ch["population"].to_numpy(float)
+    status = ch["status"].map(_STATUS_OF).fillna("info").to_numpy(dtype=object)
+    is_r1 = check == "1"
+    count = np.where(is_r1, np.nan, value)
+    required = np.where(is_r1, np.nan, ch["target"].to_numpy(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_center = np.where(count > 0, pop / count, np.nan)
+    shown = np.where(is_r1, value, np.where(np.isin(check, ["2a", "2b"]), per_center, np.nan))
+    if len(sc.villages):
+        v = sc.villages.set_index("admin_code")
+        shared = (check == "5") & (status == "met") & (
+            ch["admin_code"].map(v["status"]).to_numpy(dtype=object) == "shared"
         )
-        pop = _memo(result, "population", lambda: demand["population"].to_numpy(float))
-        within = np.where(mins <= lim + 1e-9, pop, 0.0)
-        for level in ("township", "village"):
-            dc = _memo(result, f"codes_{level}", partial(_demand_codes, result, level))
-            if dc is None:
-                continue
-            codes, inv = dc
-            p = np.bincount(inv, weights=pop, minlength=len(codes))
-            w = np.bincount(inv, weights=within, minlength=len(codes))
-            pops[level] = (
-                dict(zip(codes.tolist(), p.tolist(), strict=True)),
-                dict(zip(codes.tolist(), w.tolist(), strict=True)),
-            )
-    rows: list[tuple] = []
-
-    def count(level: str, wanted: Sequence[str]) -> dict[str, int]:
-        col = f"{level}_code"
-        return _counts(where[col], tiers, wanted) if col in where else {}
-
-    twn = _memo(dataset, "units_township", lambda: _units(b, "township"))
-    vil = _memo(dataset, "units_village", lambda: _units(b, "village"))
-    p_t = pops.get("township", ({}, {}))
-    p_v = pops.get("village", ({}, {}))
-    n_primary = count("township", PRIMARY_TIERS)
-    n_center = count("township", ["community_center"])
-    n_town = count("township", ["township_center"])
-    nan = float("nan")
-    for code, name, kind in twn:
-        pop_u, within_u = p_t[0].get(code, 0.0), p_t[1].get(code, 0.0)
-        base_row = ("township", code, name, kind, pop_u)
-        if demand is not None:
-            rows.append(
-                (
-                    "R1",
-                    *base_row,
-                    within_u / pop_u if pop_u > 0 else nan,
-                    nan,
-                    nan,
-                    "met" if pop_u - within_u < 0.5 else "missing",
-                )
-            )
-        if kind == "subdistrict" and rules.center_per_subdistrict:
-            n = n_center.get(code, 0)
-            rows.append(
-                ("R2", *base_row, pop_u / n if n else nan, n, 1, "met" if n >= 1 else "missing")
-            )
-        if kind in ("town", "township") and rules.township_center_per_township:
-            n = n_town.get(code, 0)
-            rows.append(("R4", *base_row, nan, n, 1, "met" if n >= 1 else "missing"))
-        n = n_primary.get(code, 0)
-        rows.append(("RF", *base_row, pop_u / n if n else nan, n, nan, "info"))
-    n_station = count("village", ["community_station", "community_center"])
-    n_clinic = count("village", ["village_clinic"])
-    for code, name, kind in vil:
-        pop_u, within_u = p_v[0].get(code, 0.0), p_v[1].get(code, 0.0)
-        base_row = ("village", code, name, kind, pop_u)
-        if kind == "community":
-            if not rules.station_per_community or (
-                rules.station_min_residents and pop_u < rules.station_min_residents
-            ):
-                continue
-            n = n_station.get(code, 0)
-            rows.append(("R3", *base_row, nan, n, 1, "met" if n >= 1 else "missing"))
-        elif rules.clinic_per_village:
-            n = n_clinic.get(code, 0)
-            status = "met" if n >= 1 else "missing"
-            if (
-                n == 0
-                and rules.villages_may_share_clinic
-                and demand is not None
-                and pop_u - within_u < 0.5
-            ):
-                status = "shared"
-            rows.append(("R5", *base_row, within_u / pop_u if pop_u > 0 else nan, n, 1, status))
+        status[shared] = "shared"
+        shown = np.where(shared, ch["admin_code"].map(v["shared_share"]).to_numpy(float), shown)
+    out = pd.DataFrame(
+        {
+            "rule": "R" + ch["check"].astype(str).to_numpy(dtype=object),
+            "level": ch["level"].to_numpy(dtype=object),
+            "admin_code": ch["admin_code"].to_numpy(dtype=object),
+            "admin_name": ch["admin_name"].to_numpy(dtype=object),
+            "kind": ch["kind"].to_numpy(dtype=object),
+            "population": pop,
+            "value": shown,
+            "count": count,
+            "required": required,
+            "status": status,
+        }
+    )
+    # RF, information only: residents per primary-care facility standing in each township
+    twn = ch[is_r1 & (ch["level"] == "township").to_numpy()]
+    placed = sc.facilities
+    if len(twn) and "township_code" in placed.columns:
+        prim = placed[placed["tier"].astype(str).isin(list(PRIMARY_TIERS))]
+        n = prim.groupby(prim["township_code"].astype(str)).size()
+        k = twn["admin_code"].map(n).fillna(0).to_numpy(float)
+        p = twn["population"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per = np.where(k > 0, p / k, np.nan)
+        rf = pd.DataFrame(
+            {
+                "rule": "RF",
+                "level": "township",
+                "admin_code": twn["admin_code"].to_numpy(dtype=object),
+                "admin_name": twn["admin_name"].to_numpy(dtype=object),
+                "kind": twn["kind"].to_numpy(dtype=object),
+                "population": p,
+                "value": per,
+                "count": k,
+                "required": np.nan,
+                "status": "info",
+            }
+        )
+        out = pd.concat([out, rf], ignore_index=True)
     order = {r: i for i, r in enumerate(RULES)}
-    rows.sort(key=lambda r: order[r[0]])  # stable: units keep their order within a rule
-    return pd.DataFrame(rows, columns=cols)
+    out = out[out["rule"].isin(list(RULES))]
+    out = out.sort_values("rule", key=lambda s: s.map(order), kind="stable")
+    return out.reset_index(drop=True)[cols]
 
 
 def standards_summary(
@@ -675,7 +651,7 @@ def standards_summary(
     """One row per rule: ``rule, units, met, shared, missing, share_met, figure``.
 
     ``figure`` is the rule's county-wide number: the share of all residents within the time
-    (R1), residents per community health center in the subdistricts (R2), residents per
+    (R1), residents per community health center in the subdistricts (R2a, R2b), residents per
     primary-care facility (RF); NaN otherwise.
     """
     rule_col = units["rule"].to_numpy(dtype=object)
@@ -704,7 +680,7 @@ def standards_summary(
                 if pop.sum()
                 else figure
             )
-        elif rule in ("R2", "RF"):
+        elif rule in ("R2a", "R2b", "RF"):
             n = count[sel].sum()
             figure = float(popu[sel].sum() / n) if n else figure
         rows.append(
@@ -924,9 +900,10 @@ def what_if(
     out_sites = gpd.GeoDataFrame(out_sites, geometry="geometry", crs="EPSG:4326")
     # per admin unit
     pa = ev.per_admin.copy()
-    if len(pa) and "admin_name" not in pa.columns:
-        pa.insert(1, "admin_name", pa["admin_code"].map(names).fillna(""))
-    if len(pa) and "covered_share_before" not in pa.columns:
+    # every column even when the sites add nobody (an empty frame is a normal answer)
+    if "admin_name" not in pa.columns:
+        pa.insert(1, "admin_name", pa["admin_code"].map(names).fillna("").astype(object))
+    if "covered_share_before" not in pa.columns:
         pa["covered_share_before"] = pa["covered_before"] / pa["population"]
         pa["covered_share_after"] = (pa["covered_before"] + pa["newly_covered_population"]) / pa[
             "population"
@@ -999,7 +976,7 @@ def what_if(
     if standards_before is None:
         standards_before = standards_units(dataset, result, rules=rules)
     std_after = standards_units(
-        dataset, result, extra_facilities=sites, extra_units=where, minutes_after=after, rules=rules
+        dataset, result, extra_facilities=sites, minutes_after=after, rules=rules
     )
     sum_before = (
         summary_before

@@ -53,6 +53,7 @@ import logging
 import math
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,7 @@ __all__ = [
     "FORMATS",
     "RULE_TITLES",
     "ComplianceReport",
+    "StandardsChecks",
     "compliance_html",
     "compliance_markdown",
     "compliance_report",
@@ -80,6 +82,7 @@ __all__ = [
     "load_rules",
     "lorenz_curve",
     "rules_from_dict",
+    "standards_checks",
     "summary_lines",
     "weighted_quantile",
     "write_compliance",
@@ -235,6 +238,7 @@ def compliance_report(
     name_match_max_m: float = 5000.0,
     share_min_residents_share: float = 0.5,
     coverage_target_share: float | None = None,
+    demand_minutes: Any = None,
 ) -> ComplianceReport:
     """Check a coverage result against the rules of the standards.
 
@@ -263,6 +267,9 @@ def compliance_report(
         threshold for the village to share it.
     coverage_target_share : float
         Rule 1: the share of residents that must be within the threshold (1.0: everyone).
+    demand_minutes : array, optional
+        Time to the nearest facility per row of ``result.demand`` to judge instead of the
+        result's own (a what-if with proposed sites that are also in ``facilities``).
 
     Returns
     -------
@@ -275,25 +282,12 @@ def compliance_report(
         GeoDataFrame of points.
     """
     t0 = time.perf_counter()
-    r = _as_rules(rules)
-    if not hasattr(result, "facilities") or not hasattr(result, "settings"):
-        raise InputError(f"compliance_report needs a CoverageResult from planner.analyze(), not "
-                         f"{type(result).__name__}. Fix: result = planner.analyze(dataset).")
-    if coverage_target_share is None:
-        coverage_target_share = r.coverage_target_share
-    if not 0 < coverage_target_share <= 1:
-        raise InputError(f"coverage_target_share must be in (0, 1], got {coverage_target_share!r}.")
-    if not 0 < share_min_residents_share <= 1:
-        raise InputError(f"share_min_residents_share must be in (0, 1], got {share_min_residents_share!r}.")
-    ctx = _Context.build(result, r, facilities, proposals)
+    r, coverage_target_share = _check_args(result, rules, share_min_residents_share, coverage_target_share,
+                                           "compliance_report")
+    ctx = _Context.build(result, r, facilities, proposals, demand_minutes)
     texts = _rule_texts(r)
-    checks: list[dict[str, Any]] = []
-    villages = _village_clinics(ctx, match_clinics_by_name, name_match_max_m, share_min_residents_share)
-    checks += _rule1(ctx, coverage_target_share)
-    checks += _rule2(ctx)
-    checks += _rule3(ctx)
-    checks += _rule4(ctx)
-    checks += _rule5(ctx, villages)
+    checks, villages = _unit_rules(ctx, match_clinics_by_name, name_match_max_m, share_min_residents_share,
+                                   coverage_target_share)
     checks += _rule6(ctx)
     checks += _rule7(ctx)
     fac_table, rule8 = _rule8(ctx, villages)
@@ -316,6 +310,88 @@ def compliance_report(
     log.info("compliance report for %s: %d checks, %d failing, in %.2f s", rep.dataset_name,
              len(check_df), int((check_df["status"] == FAIL).sum()), rep.seconds)
     return rep
+
+
+def _check_args(result, rules, share_min_residents_share: float, coverage_target_share: float | None,
+                caller: str) -> tuple[Rules, float]:
+    r = _as_rules(rules)
+    if not hasattr(result, "facilities") or not hasattr(result, "settings"):
+        raise InputError(f"{caller} needs a CoverageResult from planner.analyze(), not "
+                         f"{type(result).__name__}. Fix: result = planner.analyze(dataset).")
+    if coverage_target_share is None:
+        coverage_target_share = r.coverage_target_share
+    if not 0 < coverage_target_share <= 1:
+        raise InputError(f"coverage_target_share must be in (0, 1], got {coverage_target_share!r}.")
+    if not 0 < share_min_residents_share <= 1:
+        raise InputError(f"share_min_residents_share must be in (0, 1], got {share_min_residents_share!r}.")
+    return r, float(coverage_target_share)
+
+
+def _unit_rules(ctx: _Context, by_name: bool, max_m: float, min_share: float,
+                target: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Rules 1-5, unit by unit: the one place these rules are decided (report, app, notebooks)."""
+    villages = _village_clinics(ctx, by_name, max_m, min_share)
+    checks = _rule1(ctx, target) + _rule2(ctx) + _rule3(ctx) + _rule4(ctx) + _rule5(ctx, villages)
+    return checks, villages
+
+
+@dataclass(frozen=True, eq=False)
+class StandardsChecks:
+    """Rules 1-5 of the standards per admin unit, without the rest of the report.
+
+    Attributes
+    ----------
+    checks : DataFrame
+        Columns :data:`CHECK_COLUMNS`, exactly the rule 1-5 lines of
+        :attr:`ComplianceReport.checks` for the same inputs.
+    villages : DataFrame
+        Rule 5 per administrative village (as :attr:`ComplianceReport.villages`).
+    facilities : DataFrame
+        The facilities counted, with the units they stand in (``<level>_code``).
+    """
+
+    checks: pd.DataFrame
+    villages: pd.DataFrame
+    facilities: pd.DataFrame
+
+
+def standards_checks(
+    result,
+    *,
+    rules: Rules | Mapping[str, Any] | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    demand_minutes: Any = None,
+    match_clinics_by_name: bool = True,
+    name_match_max_m: float = 5000.0,
+    share_min_residents_share: float = 0.5,
+    coverage_target_share: float | None = None,
+) -> StandardsChecks:
+    """Rules 1-5 per admin unit, decided by the same code as :func:`compliance_report`.
+
+    The app's standards table and its what-if draw from this (it skips the equity measures,
+    rules 6-8 and the output tables, so it is fast enough for every click).
+
+    Parameters
+    ----------
+    result : CoverageResult
+    rules, facilities, match_clinics_by_name, name_match_max_m, share_min_residents_share, coverage_target_share
+        As for :func:`compliance_report`.
+    demand_minutes : array, optional
+        Time to the nearest facility per row of ``result.demand`` (a what-if: the times with
+        proposed sites, which are then part of ``facilities``).
+
+    Returns
+    -------
+    StandardsChecks
+    """
+    r, target = _check_args(result, rules, share_min_residents_share, coverage_target_share, "standards_checks")
+    ctx = _Context.build(result, r, facilities, None, demand_minutes)
+    checks, villages = _unit_rules(ctx, match_clinics_by_name, name_match_max_m, share_min_residents_share, target)
+    df = pd.DataFrame(checks, columns=CHECK_COLUMNS)
+    df["rule"] = df["rule"].astype(int)
+    df["requirement"] = df["rule"].map(_rule_texts(r))
+    df = df.sort_values(["rule", "check"], kind="stable").reset_index(drop=True)
+    return StandardsChecks(checks=df, villages=villages, facilities=pd.DataFrame(ctx.facilities.drop(columns="geometry")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,9 +524,12 @@ class _Context:
     proposal_eval: Any
     covered_mask: np.ndarray | None  # demand within rules.coverage_minutes
     metric_crs: Any
+    minutes: np.ndarray | None = None  # time to the nearest facility per demand unit (what-if: with sites)
+    minutes_given: bool = False  # minutes differ from the result's (a what-if): per-unit figures recomputed
+    _attrs: pd.DataFrame | None = None  # boundary attributes with population (see units)
 
     @classmethod
-    def build(cls, result, rules: Rules, facilities, proposals) -> _Context:
+    def build(cls, result, rules: Rules, facilities, proposals, demand_minutes=None) -> _Context:
         b = result.boundaries
         if b is not None and len(b) == 0:
             b = None
@@ -471,13 +550,24 @@ class _Context:
             fac = fac.assign(facility_id=[f"F{i + 1}" for i in range(len(fac))])
         if "name" not in fac.columns:
             fac = fac.assign(name="")
+        elif fac["name"].isna().any():  # e.g. proposed sites added to a register: no name
+            fac = fac.assign(name=fac["name"].astype(object).where(fac["name"].notna(), ""))
         fac = _place(fac, b)
         tiers_counted = tuple(sorted(set(fac["tier"].astype(str))))
         if facilities is None:
             tiers_counted = tuple(sorted(set(tiers_counted) | set(result.settings.selected_tiers)))
-        covered = None
+        covered = mins = None
         if result.demand is not None:
-            covered = result.demand["minutes"].to_numpy(float) <= rules.coverage_minutes + 1e-9
+            mins = result.demand["minutes"].to_numpy(float)
+            if demand_minutes is not None:
+                given = np.asarray(demand_minutes, dtype=float)
+                if given.shape != mins.shape:
+                    raise InputError(f"demand_minutes must hold one time per demand unit ({len(mins):,}), "
+                                     f"got shape {given.shape}. Fix: pass the minutes of this result's demand.")
+                mins = given
+            covered = mins <= rules.coverage_minutes + 1e-9
+        elif demand_minutes is not None:
+            raise InputError("demand_minutes given but the result has no population. Fix: leave it out.")
         prop = _proposal_points(proposals)
         ev = None
         if prop is not None:
@@ -490,24 +580,29 @@ class _Context:
                 prop = prop.assign(newly_covered_population=ev.per_site["newly_covered_population"].to_numpy())
         return cls(result=result, rules=rules, boundaries=b, summary=summary, facilities=fac,
                    tiers_counted=tiers_counted, proposals=prop, proposal_eval=ev,
-                   covered_mask=covered, metric_crs=result.network.crs)
+                   covered_mask=covered, metric_crs=result.network.crs, minutes=mins,
+                   minutes_given=demand_minutes is not None)
 
     # -- helpers -------------------------------------------------------------------------------
     def units(self, level: str, kinds: Sequence[str] | None = None) -> pd.DataFrame:
         """Boundary units of a level (and kinds) with their population from the summary."""
         if self.boundaries is None:
             return pd.DataFrame(columns=["admin_code", "admin_name", "level", "kind", "parent_code", "population"])
-        u = self.boundaries[self.boundaries["level"] == level]
+        if self._attrs is None:  # the attributes without the polygons, once (selecting polygons is slow)
+            b = self.boundaries
+            attrs = pd.DataFrame({c: b[c].to_numpy() for c in ("admin_code", "admin_name", "level", "kind",
+                                                                "parent_code") if c in b.columns})
+            if self.summary is not None:
+                pops = self.summary.set_index(["level", "admin_code"])["population"]
+                key = pd.MultiIndex.from_arrays([attrs["level"], attrs["admin_code"]])
+                attrs["population"] = pops.reindex(key).fillna(0.0).to_numpy(float)
+            else:
+                attrs["population"] = np.nan
+            self._attrs = attrs
+        u = self._attrs[self._attrs["level"] == level]
         if kinds is not None:
             u = u[u["kind"].isin(list(kinds))]
-        u = pd.DataFrame(u[[c for c in ("admin_code", "admin_name", "level", "kind", "parent_code")
-                            if c in u.columns]]).reset_index(drop=True)
-        if self.summary is not None:
-            pop = self.summary[self.summary["level"] == level].set_index("admin_code")["population"]
-            u["population"] = u["admin_code"].map(pop).fillna(0.0).to_numpy(float)
-        else:
-            u["population"] = np.nan
-        return u
+        return u.reset_index(drop=True)
 
     def count(self, tiers: Sequence[str], level: str) -> pd.Series:
         f = self.facilities[self.facilities["tier"].isin(list(tiers))]
@@ -531,21 +626,28 @@ class _Context:
 
 
 def _place(points: gpd.GeoDataFrame, b: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    """Add ``<level>_code`` and ``<level>_name`` for every boundary level (point in polygon)."""
+    """Add ``<level>_code`` and ``<level>_name`` for every boundary level (point in polygon).
+
+    A point on a shared border goes to the first unit in boundary order.
+    """
     out = points.copy()
     if b is None:
         return out
-    pts = gpd.GeoDataFrame({"_row": np.arange(len(out))}, geometry=out.geometry.to_numpy(), crs=out.crs)
+    pts = out.geometry.to_numpy()
     for level in ("county", "township", "village"):
-        units = b.loc[b["level"] == level, ["admin_code", "admin_name", "geometry"]]
-        if not len(units):
-            out[f"{level}_code"] = ""
-            out[f"{level}_name"] = ""
-            continue
-        j = gpd.sjoin(pts, units, how="left", predicate="intersects")
-        j = j[~j["_row"].duplicated(keep="first")].sort_values("_row")
-        out[f"{level}_code"] = j["admin_code"].fillna("").astype(str).to_numpy()
-        out[f"{level}_name"] = j["admin_name"].fillna("").astype(str).to_numpy()
+        units = b.loc[b["level"] == level]
+        codes = np.full(len(out), "", dtype=object)
+        names = np.full(len(out), "", dtype=object)
+        if len(units) and len(out):
+            # one vectorised tree query instead of a spatial join: this runs on every what-if click
+            ip, iu = shapely.STRtree(units.geometry.to_numpy()).query(pts, predicate="intersects")
+            order = np.lexsort((iu, ip))
+            ip, iu = ip[order], iu[order]
+            first = np.unique(ip, return_index=True)[1]
+            codes[ip[first]] = units["admin_code"].astype(str).to_numpy(dtype=object)[iu[first]]
+            names[ip[first]] = units["admin_name"].astype(str).to_numpy(dtype=object)[iu[first]]
+        out[f"{level}_code"] = codes.astype(str) if len(out) else codes
+        out[f"{level}_name"] = names.astype(str) if len(out) else names
     return out
 
 
@@ -840,43 +942,50 @@ def _village_clinics(ctx: _Context, by_name: bool, max_m: float, min_share: floa
     if by_name and len(clinics):
         names = vil["admin_name"].astype(str).to_numpy()
         order = np.argsort([-len(n) for n in names], kind="stable")
+        pairs_c, pairs_v = [], []
         for i, cname in enumerate(clinics["name"].astype(str)):
-            best_len, cands = 0, []
+            best_len = 0
             for j in order:
                 nm = names[j]
-                if len(nm) < 2 or len(nm) < best_len:
-                    if len(nm) < best_len:
-                        break
-                    continue
-                if nm in cname:
+                if len(nm) < best_len:
+                    break
+                if len(nm) >= 2 and nm in cname:
                     best_len = len(nm)
-                    cands.append(j)
-            if not cands:
-                continue
-            d = [vil_m.geometry.iloc[j].distance(cl_m.geometry.iloc[i]) for j in cands]
-            k = int(np.argmin(d))
-            if d[k] <= max_m:
-                owner[i] = vil["admin_code"].iloc[cands[k]]
+                    pairs_c.append(i)
+                    pairs_v.append(j)
+        if pairs_c:
+            pc, pv = np.asarray(pairs_c), np.asarray(pairs_v)
+            d = shapely.distance(vil_m.geometry.to_numpy()[pv], cl_m.geometry.to_numpy()[pc])
+            # per clinic the nearest of its name matches (first in name order on ties)
+            o = np.lexsort((np.arange(len(pc)), d, pc))
+            first = o[np.unique(pc[o], return_index=True)[1]]
+            ok = first[d[first] <= max_m]
+            owner[pc[ok]] = vil["admin_code"].to_numpy()[pv[ok]]
     clinics = clinics.assign(owner_code=owner, located_code=located)
-    inside = pd.Series(located).value_counts()
-    own = clinics[clinics["owner_code"] != ""].groupby("owner_code")
-    own_n = own.size()
-    own_ids = own["facility_id"].agg(lambda s: ", ".join(s.astype(str)))
-    own_out = clinics[(clinics["owner_code"] != "") & (clinics["owner_code"] != clinics["located_code"])]
-    own_out_n = own_out.groupby("owner_code").size()
-    rows = []
-    for v in vil.itertuples():
-        code = v.admin_code
-        rows.append({
-            "admin_code": code, "admin_name": v.admin_name,
-            "township_code": getattr(v, "parent_code", ""),
-            "population": float(units.loc[code, "population"]) if code in units.index else math.nan,
-            "clinics_inside": int(inside.get(code, 0)), "own_clinics": int(own_n.get(code, 0)),
-            "own_clinic_ids": own_ids.get(code, ""), "own_clinic_outside": int(own_out_n.get(code, 0)),
-            "status": "", "shared_with": "", "shared_with_village": "", "shared_share": math.nan,
-            "shared_minutes": math.nan, "best_other_share": math.nan,
-        })
-    df = pd.DataFrame(rows, columns=VILLAGE_COLUMNS)
+    # plain lists and dicts: this runs on every what-if click of the app
+    loc_l = [str(c) for c in located]
+    own_l = [str(c) for c in owner]
+    ids_l = clinics["facility_id"].astype(str).tolist()
+    inside = Counter(loc_l)
+    own_n = Counter(c for c in own_l if c)
+    own_out_n = Counter(o for o, lc in zip(own_l, loc_l, strict=True) if o and o != lc)
+    own_ids: dict[str, list[str]] = {}
+    for o, f in zip(own_l, ids_l, strict=True):
+        if o:
+            own_ids.setdefault(o, []).append(f)
+    codes = vil["admin_code"].astype(str).tolist()
+    pop_of = units["population"].to_dict()
+    n = len(codes)
+    df = pd.DataFrame({
+        "admin_code": codes, "admin_name": vil["admin_name"].tolist(),
+        "township_code": vil["parent_code"].tolist() if "parent_code" in vil.columns else [""] * n,
+        "population": [float(pop_of.get(c, math.nan)) for c in codes],
+        "clinics_inside": [inside.get(c, 0) for c in codes], "own_clinics": [own_n.get(c, 0) for c in codes],
+        "own_clinic_ids": [", ".join(own_ids.get(c, [])) for c in codes],
+        "own_clinic_outside": [own_out_n.get(c, 0) for c in codes],
+        "status": "", "shared_with": "", "shared_with_village": "", "shared_share": math.nan,
+        "shared_minutes": math.nan, "best_other_share": math.nan,
+    }, columns=VILLAGE_COLUMNS)
     df["status"] = np.where(df["own_clinics"] > 0, "own clinic", "no clinic")
     need = df.index[df["own_clinics"] == 0]
     if len(need) and len(clinics) and ctx.result.demand is not None and "village_code" in ctx.result.demand.columns:
@@ -1272,7 +1381,7 @@ def _equity(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                 "population_share", "time_share", "value"]), pd.DataFrame(columns=eq_cols))
     dem = res.demand
     pop = dem["population"].to_numpy(float)
-    mins = dem["minutes"].to_numpy(float)
+    mins = ctx.minutes if ctx.minutes is not None else dem["minutes"].to_numpy(float)
     groups = {"all": np.ones(len(dem), dtype=bool)}
     urban = rural = None
     if ctx.boundaries is not None and "township_code" in dem.columns:
@@ -1403,15 +1512,24 @@ def _units_table(ctx: _Context, vil: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     if ctx.summary is not None:
         u = ctx.summary.copy()
-        if ctx.covered_mask is not None and ctx.rules.coverage_minutes != ctx.result.settings.minutes:
+        if ctx.covered_mask is not None and (ctx.minutes_given
+                                             or ctx.rules.coverage_minutes != ctx.result.settings.minutes):
             dem = ctx.result.demand
             pop = dem["population"].to_numpy(float)
+            assert ctx.minutes is not None
+            fin = np.isfinite(ctx.minutes)
             for level in ("county", "township", "village"):
                 col = f"{level}_code"
                 if col in dem.columns:
-                    c = pd.Series(np.where(ctx.covered_mask, pop, 0.0)).groupby(dem[col].to_numpy()).sum()
+                    key = dem[col].to_numpy()
+                    c = pd.Series(np.where(ctx.covered_mask, pop, 0.0)).groupby(key).sum()
                     m = u["level"] == level
                     u.loc[m, "covered_population"] = u.loc[m, "admin_code"].map(c).fillna(0.0).to_numpy()
+                    if ctx.minutes_given:  # the what-if's times: mean over residents who reach a facility
+                        w = pd.Series(np.where(fin, pop, 0.0)).groupby(key).sum()
+                        wt = pd.Series(np.where(fin, pop * np.where(fin, ctx.minutes, 0.0), 0.0)).groupby(key).sum()
+                        mean = (wt / w.where(w > 0)).astype(float)
+                        u.loc[m, "mean_minutes"] = u.loc[m, "admin_code"].map(mean).to_numpy(float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 u["covered_share"] = np.where(u["population"] > 0, u["covered_population"] / u["population"], np.nan)
     else:

@@ -447,12 +447,14 @@ def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = N
     per_admin_df = (pd.concat(parts, ignore_index=True) if parts
                     else pd.DataFrame(columns=["admin_code", "newly_covered_population", "covered_before",
                                                "population", "level"]))
-    if base.names is not None and len(per_admin_df):
-        per_admin_df.insert(1, "admin_name", per_admin_df["admin_code"].map(base.names).fillna(""))
-        per_admin_df["covered_share_before"] = per_admin_df["covered_before"] / per_admin_df["population"]
+    if base.names is not None:  # every column also when the sites add nobody (an empty frame)
+        per_admin_df.insert(1, "admin_name",
+                            per_admin_df["admin_code"].map(base.names).fillna("").astype(object))
+        per_admin_df["covered_share_before"] = (
+            per_admin_df["covered_before"].astype(float) / per_admin_df["population"].astype(float))
         per_admin_df["covered_share_after"] = (
-            per_admin_df["covered_before"] + per_admin_df["newly_covered_population"]
-        ) / per_admin_df["population"]
+            per_admin_df["covered_before"].astype(float) + per_admin_df["newly_covered_population"].astype(float)
+        ) / per_admin_df["population"].astype(float)
     idx = np.flatnonzero(changed)
     nearest_changed = pd.DataFrame({
         "demand_row": idx, "population": pop[idx],

@@ -963,7 +963,7 @@ def test_standards_counts_by_hand(demo, walk15):
     units = aps.standards_units(demo, walk15)
     b = demo.boundaries
     kinds = b.set_index("admin_code")["kind"]
-    assert set(units.loc[units["rule"] == "R2", "admin_code"]) == set(
+    assert set(units.loc[units["rule"] == "R2a", "admin_code"]) == set(
         kinds[kinds == "subdistrict"].index
     )
     assert set(units.loc[units["rule"] == "R4", "admin_code"]) == set(
@@ -977,9 +977,9 @@ def test_standards_counts_by_hand(demo, walk15):
     )
     # a unit's facility count is the number of facility points of the tier inside it
     fac = demo.facilities
-    for r in units[units["rule"].isin(["R2", "R4"])].itertuples():
+    for r in units[units["rule"].isin(["R2a", "R4"])].itertuples():
         poly = b.set_index("admin_code").geometry[r.admin_code]
-        tier = "community_center" if r.rule == "R2" else "township_center"
+        tier = "community_center" if r.rule == "R2a" else "township_center"
         assert r.count == int((fac["tier"].eq(tier) & fac.within(poly)).sum())
     r1 = units[units["rule"] == "R1"].set_index("admin_code")
     town = walk15.admin_summary.set_index("admin_code")
