@@ -941,6 +941,7 @@ def read_facilities(
             index=df.index, dtype=str,
         )
         mapped = pd.Series(None, index=df.index, dtype=object)
+        vet_rows = (names.str.contains(_VETERINARY) | types.str.contains(_VETERINARY)).to_numpy()
         if tmap:
             mapped = pd.Series(
                 [tmap.get(v, tmap.get(t)) for v, t in zip(df[type_col] if type_col else types, types, strict=True)],
@@ -952,6 +953,7 @@ def read_facilities(
             # which counts toward no coverage, so they would vanish from the analysis unsaid
             other_default = classify_tier(types.to_numpy(), names.to_numpy(), default="hospital")
             unknown = (tiers == "other").to_numpy() & (other_default == "hospital") & mapped.isna().to_numpy()
+            unknown &= ~vet_rows  # reported below as what they are
             if unknown.any():
                 kinds = pd.unique(types[unknown])
                 example = next((k for k in kinds if k), None)
@@ -965,7 +967,8 @@ def read_facilities(
                      if example else "name their type with type_column= or their tier with tier_column= ")
                     + f"(tiers: {', '.join(TIERS)}), or pass default_tier= for a file of one kind",
                 ))
-    vet = (names.str.contains(_VETERINARY) | types.str.contains(_VETERINARY)).to_numpy() & (tiers != "other").to_numpy()
+    # every animal hospital is named, also those whose name alone would have left them 'other'
+    vet = (names.str.contains(_VETERINARY) | types.str.contains(_VETERINARY)).to_numpy()
     if vet.any():
         tiers = tiers.where(~vet, "other")
         notes.append(_row_note(
@@ -2001,8 +2004,8 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
     # one int64 array per line, all views of one flat array (no per-line allocation)
     flat_refs = np.asarray(node_refs, dtype=np.int64)
     node_ids = np.empty(len(osm_ids), dtype=object)
-    for i, ids in enumerate(np.split(flat_refs, np.cumsum(n_vertices)[:-1]) if n_vertices else []):
-        node_ids[i] = ids  # item by item: a list of equal-length arrays would broadcast as 2-D
+    for i, line_ids in enumerate(np.split(flat_refs, np.cumsum(n_vertices)[:-1]) if n_vertices else []):
+        node_ids[i] = line_ids  # item by item: a list of equal-length arrays would broadcast as 2-D
     gdf = gpd.GeoDataFrame(
         {
             "osm_id": np.asarray(osm_ids, dtype=np.int64),
