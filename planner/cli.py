@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import batch
 
     batch.add_parser(sub, add_data_args=_add_data_args, add_mode_args=_add_mode_args)
+    from . import fetch
+
+    fetch.add_parser(sub)
     return parser
 
 
@@ -356,7 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .batch import cmd_batch
 
-        commands = {"coverage": cmd_coverage, "optimize": cmd_optimize, "report": cmd_report, "batch": cmd_batch}
+        from .fetch import cmd_fetch
+
+        commands = {"coverage": cmd_coverage, "optimize": cmd_optimize, "report": cmd_report, "batch": cmd_batch,
+                    "fetch": cmd_fetch}
         return commands[args.command](args)
     except PlannerError as exc:
         if args.debug:

@@ -41,7 +41,10 @@ import shapely
 from ._errors import InputError
 from ._validate import Problems, describe_rows, find_column, require_file
 
-__all__ = ["PopulationTableWarning", "SPREAD_METHODS", "looks_like_population_table", "read_population_table"]
+__all__ = [
+    "PopulationTableWarning", "SPREAD_METHODS", "looks_like_population_table", "normalize_admin_code",
+    "read_population_table", "read_totals", "township_totals",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class PopulationTableWarning(UserWarning):
     """A population table and the boundaries do not match exactly (rows or units named)."""
 
 
-def _code(value: Any) -> str:
+def normalize_admin_code(value: Any) -> str:
     """Administrative code as canonical text: '130606.0' -> '130606', '156130606' -> '130606',
     '419901001000' -> '419901001' (12-digit codes of a township zero-padded, as the statistics
     bureau writes them)."""
@@ -246,6 +249,72 @@ def _weights_overlap(pieces: np.ndarray, others: np.ndarray, measure: str, cell_
     return np.bincount(dst, weights=size, minlength=len(pieces))
 
 
+def read_totals(
+    table: str | Path | pd.DataFrame,
+    *,
+    code_column: str | None = None,
+    population_column: str | None = None,
+    name_column: str | None = None,
+    sheet: Any = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """A table of residents per administrative unit, checked: ``admin_code`` (canonical, see
+    :func:`normalize_admin_code`), ``admin_name`` ("" without a name column), ``population``;
+    the table's index; ``attrs["source"]`` names the file.
+
+    Raises
+    ------
+    InputError
+        No code or population column, missing/negative/non-numeric counts (rows named), rows
+        with neither code nor name, duplicate codes.
+    """
+    df, label = _read(table, sheet=sheet, encoding=encoding)
+    if len(df) == 0:
+        raise InputError(f"{label}: no rows. Fix: give one row per administrative unit.")
+    problems = Problems(label)
+    cols = [str(c) for c in df.columns]
+    code_col = find_column(cols, code_column, _CODE)
+    pop_col = find_column(cols, population_column, _POP)
+    name_col = find_column(cols, name_column, _NAME)
+    for opt, wanted, found, what, cands in (
+        ("code_column", code_column, code_col, "administrative code", _CODE),
+        ("population_column", population_column, pop_col, "population", _POP),
+    ):
+        if found is None:
+            looked = f"{opt}={wanted!r} is not a column" if wanted else f"no {what} column (looked for {', '.join(cands[:6])})"
+            problems.add(f"{looked}; columns are {', '.join(cols)}", fix=f"name it with {opt}=")
+    if name_column is not None and name_col is None:
+        problems.add(f"name_column={name_column!r} is not a column; columns are {', '.join(cols)}",
+                     fix="name the column exactly as in the table")
+    problems.raise_if_any()
+    assert code_col is not None and pop_col is not None
+
+    pop = pd.to_numeric(df[pop_col].astype(str).str.replace(",", "").str.strip(), errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(pop)
+    if bad.any():
+        problems.add(f"column '{pop_col}' has missing or non-numeric values in {describe_rows(df.index[bad])}",
+                     fix="fill in the number of residents (0 if none)")
+    neg = np.isfinite(pop) & (pop < 0)
+    if neg.any():
+        problems.add(f"column '{pop_col}' has negative values in {describe_rows(df.index[neg])}",
+                     fix="population must be >= 0")
+    codes = np.array([normalize_admin_code(v) for v in df[code_col]], dtype=object)
+    names = np.array([_name(v) for v in df[name_col]], dtype=object) if name_col else np.full(len(df), "", dtype=object)
+    if not ((codes != "") | (names != "")).all():
+        empty = df.index[(codes == "") & (names == "")]
+        problems.add(f"column '{code_col}' has missing codes (and no name) in {describe_rows(empty)}",
+                     fix="fill in the administrative codes")
+    dup = pd.Series(codes[codes != ""]).duplicated(keep=False)
+    if dup.any():
+        dcodes = sorted(set(pd.Series(codes[codes != ""])[dup.to_numpy()]))
+        problems.add(f"column '{code_col}' has duplicate codes {', '.join(dcodes[:8])}",
+                     fix="sum the rows of each unit into one")
+    problems.raise_if_any()
+    out = pd.DataFrame({"admin_code": codes, "admin_name": names, "population": pop}, index=df.index)
+    out.attrs["source"] = label
+    return out
+
+
 def read_population_table(
     table: str | Path | pd.DataFrame,
     boundaries: str | Path | gpd.GeoDataFrame,
@@ -335,51 +404,15 @@ def read_population_table(
                          "Fix: pass OSM landuse=residential polygons or building footprints, or use spread='auto'.")
     if spread == "roads" and roads is None:
         raise InputError("read_population_table: spread='roads' needs roads=. Fix: pass the road lines.")
-    df, label = _read(table, sheet=sheet, encoding=encoding)
-    if len(df) == 0:
-        raise InputError(f"{label}: no rows. Fix: give one row per administrative unit.")
-    problems = Problems(label)
-    cols = [str(c) for c in df.columns]
-    code_col = find_column(cols, code_column, _CODE)
-    pop_col = find_column(cols, population_column, _POP)
-    name_col = find_column(cols, name_column, _NAME)
-    for opt, wanted, found, what, cands in (
-        ("code_column", code_column, code_col, "administrative code", _CODE),
-        ("population_column", population_column, pop_col, "population", _POP),
-    ):
-        if found is None:
-            looked = f"{opt}={wanted!r} is not a column" if wanted else f"no {what} column (looked for {', '.join(cands[:6])})"
-            problems.add(f"{looked}; columns are {', '.join(cols)}", fix=f"name it with {opt}=")
-    if name_column is not None and name_col is None:
-        problems.add(f"name_column={name_column!r} is not a column; columns are {', '.join(cols)}",
-                     fix="name the column exactly as in the table")
-    problems.raise_if_any()
-    assert code_col is not None and pop_col is not None
-
-    pop = pd.to_numeric(df[pop_col].astype(str).str.replace(",", "").str.strip(), errors="coerce").to_numpy(float)
-    bad = ~np.isfinite(pop)
-    if bad.any():
-        problems.add(f"column '{pop_col}' has missing or non-numeric values in {describe_rows(df.index[bad])}",
-                     fix="fill in the number of residents (0 if none)")
-    neg = np.isfinite(pop) & (pop < 0)
-    if neg.any():
-        problems.add(f"column '{pop_col}' has negative values in {describe_rows(df.index[neg])}",
-                     fix="population must be >= 0")
-    codes = np.array([_code(v) for v in df[code_col]], dtype=object)
-    names = np.array([_name(v) for v in df[name_col]], dtype=object) if name_col else np.full(len(df), "", dtype=object)
-    if not ((codes != "") | (names != "")).all():
-        empty = df.index[(codes == "") & (names == "")]
-        problems.add(f"column '{code_col}' has missing codes (and no name) in {describe_rows(empty)}",
-                     fix="fill in the administrative codes")
-    dup = pd.Series(codes[codes != ""]).duplicated(keep=False)
-    if dup.any():
-        dcodes = sorted(set(pd.Series(codes[codes != ""])[dup.to_numpy()]))
-        problems.add(f"column '{code_col}' has duplicate codes {', '.join(dcodes[:8])}",
-                     fix="sum the rows of each unit into one")
-    problems.raise_if_any()
+    totals = read_totals(table, code_column=code_column, population_column=population_column,
+                         name_column=name_column, sheet=sheet, encoding=encoding)
+    label = totals.attrs["source"]
+    codes = totals["admin_code"].to_numpy(dtype=object)
+    names = totals["admin_name"].to_numpy(dtype=object)
+    pop = totals["population"].to_numpy(dtype=float)
 
     b = _boundaries(boundaries)
-    bcodes = b["admin_code"].map(_code).to_numpy(dtype=object)
+    bcodes = b["admin_code"].map(normalize_admin_code).to_numpy(dtype=object)
     code_pos = {c: i for i, c in enumerate(bcodes)}
     pos = np.array([code_pos.get(c, -1) for c in codes], dtype=np.int64)
 
