@@ -643,9 +643,7 @@ def standards_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 def fmt_figure(rule: str, v: float) -> str:
     """A rule's figure for a table cell: "–" when there is none (never "nan %")."""
-    if pd.isna(v) or abs(v) == float("inf"):
-        return "–"
-    return f"{100 * v:.1f} %" if rule == "R1" else f"{v:,.0f}"
+    return aps.figure_text(rule, v)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ._errors import (
     ScenarioError,
 )
 from .access import (
+    RasterGrid,
     coverage_sets,
     isochrones,
     isochrones_by_tier,
@@ -43,7 +44,16 @@ from .load import (
     read_roads,
     to_wgs84,
 )
-from .network import DRIVE, EBIKE, WALK, Network, TravelMode, build_network, travel_mode
+from .network import (
+    DRIVE,
+    EBIKE,
+    WALK,
+    Network,
+    TravelMode,
+    build_network,
+    network_pieces,
+    travel_mode,
+)
 from .pipeline import (
     CoverageResult,
     CoverageSettings,
@@ -61,10 +71,11 @@ __all__ = [
     "__version__",
     "CRSError", "InfeasibleError", "InputError", "InputFileError", "NetworkError",
     "OptimizationError", "PlannerError", "ScenarioError",
-    "coverage_sets", "isochrones", "isochrones_by_tier", "nearest_facility", "reach", "travel_time_raster",
+    "RasterGrid", "coverage_sets", "isochrones", "isochrones_by_tier", "nearest_facility", "reach",
+    "travel_time_raster",
     "admin_summary", "assign_admin", "uncovered_areas",
     "download_roads", "read_boundaries", "read_facilities", "read_population", "read_roads", "to_wgs84",
-    "DRIVE", "EBIKE", "WALK", "Network", "TravelMode", "build_network", "travel_mode",
+    "DRIVE", "EBIKE", "WALK", "Network", "TravelMode", "build_network", "network_pieces", "travel_mode",
     "CoverageResult", "CoverageSettings", "Dataset", "analyze", "coverage_curve", "load_dataset", "load_demo",
     "coverage_map", "summary_lines", "write_outputs",
     "compliance_report", "write_compliance",

@@ -443,6 +443,14 @@ STATUS = ("met", "shared", "missing", "info")
 DEFAULT_RULES = Rules()
 
 
+def figure_text(rule: str, value: float) -> str:
+    """A rule's figure for a table cell: a share in per cent (R1), residents otherwise, and
+    "–" when there is none (a unit or county without residents: never "nan %")."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{100 * value:.1f} %" if rule == "R1" else f"{value:,.0f}"
+
+
 def rule_text(rule: str, lang: str, *, minutes: float) -> tuple[str, str]:
     """(label, requirement) of a rule in ``lang`` (``zh`` or ``en``)."""
     r = RULES[rule]
@@ -1806,6 +1814,7 @@ __all__ = [
     "standards_change",
     "standards_summary",
     "standards_units",
+    "figure_text",
     "store_upload",
     "study_area",
     "tables_csv_zip",

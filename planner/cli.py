@@ -10,9 +10,13 @@ Errors in the input are printed as one message naming the file, column or rows a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import math
+import re
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,6 +58,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--boundaries", type=Path, help="admin boundaries with code, name, level")
     g.add_argument("--facilities-crs", default=None,
                    help="coordinate system of the facilities: wgs84, gcj02, bd09 or EPSG:N (default: the file's, else wgs84)")
+    g.add_argument("--facilities-sheet", default=None, metavar="SHEET",
+                   help="sheet of an XLSX facilities workbook: its name or number (1 = first; default: the first)")
 
 
 def _add_mode_args(p: argparse.ArgumentParser) -> None:
@@ -84,12 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="proposed stations to evaluate (CSV/GeoJSON; e.g. an optimizer's proposals.csv)")
     cov.add_argument("--isochrones", type=float, nargs="*", default=[5, 10, 15],
                      help="isochrone thresholds in minutes (default 5 10 15; --minutes is added)")
-    cov.add_argument("--raster-cell", type=float, default=None, help="also write access.tif with this cell size (metres)")
+    cov.add_argument("--raster-cell", type=float, default=None,
+                     help="also write access.tif with this cell size (metres), over the boundaries, else over the "
+                          "roads grown by --raster-access-m")
+    cov.add_argument("--raster-like", type=Path, default=None, metavar="FILE",
+                     help="also write access.tif on the grid of this raster (its transform, size and CRS), "
+                          "to compare cell by cell with AccessMod, HiAccess or ArcGIS output")
+    cov.add_argument("--raster-access-m", type=float, default=None, metavar="M",
+                     help="longest straight-line join from a raster cell to a road (default: --access-max-m)")
+    cov.add_argument("--min-piece-nodes", type=int, default=0, metavar="N",
+                     help="drop road pieces with fewer than N nodes (default 0: keep every piece; "
+                          "a warning lists what is dropped)")
     cov.add_argument("--no-map", action="store_true", help="skip map.html")
     cov.add_argument("--out", type=Path, required=True, help="output folder")
     opt = sub.add_parser("optimize", help="propose new sites (max coverage, fewest sites, least time, least worst time)")
     _add_data_args(opt)
     _add_mode_args(opt)
+    # no defaults: argparse leaves None unless --mode/--minutes is given in any form (--mode=drive,
+    # --mod drive), so an explicit value overrides the scenario and an absent one does not
+    opt.set_defaults(mode=None, minutes=None)
     opt.add_argument("--scenario", type=Path, default=None,
                      help="a scenario TOML file (options given here override it); the run's scenario is saved to OUT/scenario.toml")
     opt.add_argument("--objective", choices=["max-coverage", "min-sites", "min-time", "min-max-time"], default=None)
@@ -138,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args):
     from . import pipeline
+    from .scenario import sheet_argument
 
     if args.data is None and not any((args.roads, args.facilities, args.population, args.boundaries)):
         return pipeline.load_demo()
@@ -148,6 +168,7 @@ def _load(args):
     return pipeline.load_dataset(
         args.data, roads=args.roads, facilities=args.facilities, population=args.population,
         boundaries=args.boundaries, facilities_crs=args.facilities_crs,
+        facilities_sheet=sheet_argument(args.facilities_sheet),
     )
 
 
@@ -185,6 +206,7 @@ def cmd_coverage(args) -> int:
 
     t0 = time.perf_counter()
     progress = _progress_bar(not args.quiet)
+    _check_raster_args(args)
     ds = _announce(_load(args), t0)
     added = None
     if args.add_facilities is not None:
@@ -194,7 +216,7 @@ def cmd_coverage(args) -> int:
         ds, mode=args.mode, minutes=args.minutes, tiers=args.tiers,
         isochrone_minutes=args.isochrones if args.isochrones else None,
         add_facilities=added, speed_kmh=args.speed_kmh, access_max_m=args.access_max_m,
-        access_speed_factor=args.access_speed_factor, progress=progress,
+        access_speed_factor=args.access_speed_factor, min_piece_nodes=args.min_piece_nodes, progress=progress,
     )
     net = result.network
     print(f"network ({args.mode}): {net.n_nodes:,} nodes, {net.n_edges:,} edges in {result.seconds.get('network', 0):.1f} s")
@@ -206,10 +228,30 @@ def cmd_coverage(args) -> int:
     for line in report.summary_lines(result):
         print(line)
     t1 = time.perf_counter()
-    written = report.write_outputs(result, args.out, raster_cell_m=args.raster_cell, map_html=not args.no_map)
+    written = report.write_outputs(result, args.out, raster_cell_m=args.raster_cell, raster_like=args.raster_like,
+                                   raster_access_m=args.raster_access_m, map_html=not args.no_map)
     print(f"wrote {', '.join(str(p) for p in written.values())} in {time.perf_counter() - t1:.1f} s")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _check_raster_args(args) -> None:
+    """The raster options, checked before any work (they speak in flags: this is the CLI)."""
+    from ._errors import InputError, InputFileError
+
+    if args.raster_cell is not None and not (args.raster_cell > 0 and args.raster_cell < float("inf")):
+        raise InputError(f"--raster-cell must be a positive number of metres, got {args.raster_cell!r}.")
+    if args.raster_cell is not None and args.raster_like is not None:
+        raise InputError("give either --raster-cell or --raster-like, not both.")
+    if args.raster_like is not None and not args.raster_like.is_file():
+        raise InputFileError(f"--raster-like {args.raster_like}: file not found. Fix: give an existing raster (GeoTIFF).")
+    if args.raster_access_m is not None:
+        if not (args.raster_access_m >= 0 and args.raster_access_m < float("inf")):
+            raise InputError(f"--raster-access-m must be a number of metres >= 0, got {args.raster_access_m!r}.")
+        if args.raster_cell is None and args.raster_like is None:
+            raise InputError("--raster-access-m needs --raster-cell or --raster-like (it sets how the raster's cells join the roads).")
+    if args.min_piece_nodes < 0:
+        raise InputError(f"--min-piece-nodes must be 0 or more, got {args.min_piece_nodes}.")
 
 
 def _scenario_from_args(args):
@@ -219,7 +261,7 @@ def _scenario_from_args(args):
     changes = {}
     for key, attr in (("data_dir", "data"), ("roads", "roads"), ("facilities", "facilities"),
                       ("population", "population"), ("boundaries", "boundaries"),
-                      ("facilities_crs", "facilities_crs")):
+                      ("facilities_crs", "facilities_crs"), ("facilities_sheet", "facilities_sheet")):
         v = getattr(args, attr)
         if v is not None:
             changes[key] = str(v)
@@ -238,11 +280,11 @@ def _scenario_from_args(args):
             changes["new_tier"] = args.tier[0]
         else:
             changes["tier_requests"] = tuple(args.tier)
-    # --mode and --minutes have defaults: they override the scenario only when given explicitly
-    argv = sys.argv[1:] if args._argv is None else args._argv
-    if "--mode" in argv:
+    # None: not given (the optimize parser has no defaults for these), so the scenario's value
+    # stands; Scenario's own defaults (walk, 15 min) apply without a scenario
+    if args.mode is not None:
         changes["mode"] = args.mode
-    if "--minutes" in argv:
+    if args.minutes is not None:
         changes["minutes"] = args.minutes
     if args.candidates is not None:
         changes["candidates"] = "file"
@@ -300,11 +342,15 @@ def cmd_optimize(args) -> int:
     for r in run.proposals.itertuples():
         print(f"  {r.site_id}: {r.lon:.6f}, {r.lat:.6f} ({r.tier}) +{r.newly_covered_population:,.0f} residents")
     out = Path(args.out)
-    written = siting.write_proposals(run, out)
-    sc.save(out / "scenario.toml")
-    after = sc.analyze(ds, network=before.network, add_facilities=load_proposals(written["proposals_csv"]))
-    written.update(report.write_outputs(after, out, map_html=not args.no_map))
-    summary = json.loads(written["solution"].read_text(encoding="utf-8"))
+    # every file is written into a hidden folder and moved into place once all are written, so a
+    # failure or a kill leaves the previous run's set whole (report.staged_outputs)
+    with report.staged_outputs(out) as stage:
+        written = siting.write_proposals(run, stage)
+        written["scenario"] = sc.save(stage / "scenario.toml")
+        after = sc.analyze(ds, network=before.network, add_facilities=load_proposals(written["proposals_csv"]))
+        written.update(report.write_outputs(after, stage, map_html=not args.no_map))
+        summary = json.loads(written["solution"].read_text(encoding="utf-8"))
+    written = {k: out / Path(p).relative_to(stage) for k, p in written.items()}
     if abs(summary["covered_population_after"] - after.covered_population) > 1e-6 * max(1.0, after.covered_population):
         print(f"warning: re-evaluated coverage {after.covered_population:,.3f} differs from the optimizer's "
               f"{summary['covered_population_after']:,.3f}", file=sys.stderr)
@@ -337,7 +383,11 @@ def cmd_report(args) -> int:
     report = compliance.compliance_report(result, rules=rules, proposals=proposals)
     for line in compliance.summary_lines(report):
         print(line)
-    written = compliance.write_compliance(report, args.out, formats=args.formats)
+    from .report import staged_outputs
+
+    with staged_outputs(args.out) as stage:  # all or nothing, as in cmd_optimize
+        written = compliance.write_compliance(report, stage, formats=args.formats)
+    written = {k: Path(args.out) / Path(p).relative_to(stage) for k, p in written.items()}
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -348,10 +398,90 @@ def load_proposals(path):
     return _read_proposals(path, None)
 
 
+def _bad_numbers(values, *, low: float = 0.0, finite: bool = True) -> list:
+    """The values that are not numbers > ``low`` (and finite, with ``finite``)."""
+    return [v for v in values if not (v > low and (not finite or math.isfinite(v)))]
+
+
+def _check_args(args) -> None:
+    """Option values, checked before any data are read: each message names its option."""
+    from ._errors import InputError
+    from .report import check_output_dir
+
+    if getattr(args, "out", None) is not None:
+        check_output_dir(args.out, what="--out")
+    problems = []
+    if getattr(args, "isochrones", None):
+        bad = _bad_numbers(args.isochrones)
+        if bad:
+            problems.append(f"--isochrones must be minutes > 0, got {', '.join(f'{v:g}' for v in bad)}")
+    if getattr(args, "minutes", None) is not None and _bad_numbers([args.minutes], finite=False):
+        problems.append(f"--minutes must be a number > 0, got {args.minutes:g}")
+    for flag in ("speed_kmh", "access_max_m", "spacing_m", "capacity", "time_limit", "budget"):
+        v = getattr(args, flag, None)
+        if v is not None and _bad_numbers([v], low=-1e-300 if flag in ("access_max_m", "budget") else 0.0):
+            problems.append(f"--{flag.replace('_', '-')} must be a {'number >= 0' if flag in ('access_max_m', 'budget') else 'number > 0'}, got {v:g}")
+    v = getattr(args, "access_speed_factor", None)
+    if v is not None and _bad_numbers([v]):
+        problems.append(f"--access-speed-factor must be a number > 0, got {v:g}")
+    v = getattr(args, "target_share", None)
+    if v is not None and not 0 < v <= 1:
+        problems.append(f"--target-share must be in (0, 1], got {v:g}")
+    v = getattr(args, "new_sites", None)
+    if v is not None and v < 1:
+        problems.append(f"--new-sites must be 1 or more, got {v}")
+    if problems:
+        raise InputError("; ".join(problems) + ".")
+
+
+#: Library parameters as the CLI spells them, for messages shown on the command line
+#: (the library names its own parameters; only the CLI speaks in flags).
+_FLAG_WORDS = (
+    (re.compile(r"\bfacilities_crs='([^']*)'"), r"--facilities-crs \1"),
+    (re.compile(r"\bfacilities_crs="), "--facilities-crs "),
+    (re.compile(r"\bfacilities_sheet="), "--facilities-sheet "),
+)
+
+
+def _in_flags(text: str, args) -> str:
+    """A library message in the CLI's words: parameters of the facilities file become flags."""
+    for pattern, flag in _FLAG_WORDS:
+        text = pattern.sub(flag, text)
+    fac = getattr(args, "facilities", None)
+    if fac is not None and str(fac) in text:
+        # read_facilities' own parameters, in messages about the file given with --facilities
+        text = re.sub(r"\bcrs='([^']*)'", r"--facilities-crs \1", text)
+        text = re.sub(r"\bsheet='([^']*)'", r"--facilities-sheet '\1'", text)
+        text = re.sub(r"\bsheet=", "--facilities-sheet ", text)
+    return text
+
+
+@contextlib.contextmanager
+def _cli_warnings(args):
+    """Show planner's warnings as one 'planner: warning:' line each, in the CLI's words."""
+    from ._errors import PlannerWarning
+
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, PlannerWarning):
+            print(f"planner: warning: {_in_flags(str(message), args)}", file=sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", PlannerWarning)
+            warnings.showwarning = show
+            yield
+    finally:
+        warnings.showwarning = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args._argv = list(argv) if argv is not None else None
     logging.basicConfig(level=logging.INFO if getattr(args, "debug", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from ._errors import PlannerError
@@ -359,15 +489,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .batch import cmd_batch
 
+        _check_args(args)
         from .fetch import cmd_fetch
 
         commands = {"coverage": cmd_coverage, "optimize": cmd_optimize, "report": cmd_report, "batch": cmd_batch,
                     "fetch": cmd_fetch}
-        return commands[args.command](args)
+        with _cli_warnings(args):
+            return commands[args.command](args)
     except PlannerError as exc:
         if args.debug:
             raise
-        print(f"planner: error: {exc}", file=sys.stderr)
+        print(f"planner: error: {_in_flags(str(exc), args)}", file=sys.stderr)
         return 2
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         if args.debug:

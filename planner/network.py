@@ -522,13 +522,22 @@ def _tag_values(values: Any) -> tuple[np.ndarray, np.ndarray]:
 
     ``"No"`` is ``no``; ``"no;yes"`` (several values) counts by its first.
     """
-    codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=False)
+    try:
+        codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=False)
+    except TypeError:  # unhashable cells (lists from an osmnx edge frame): compare their text
+        codes, uniques = pd.factorize(pd.Series([_first_text(v) for v in values]), use_na_sentinel=False)
     text = np.array(
         ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).split(";")[0].strip().lower()
          for v in uniques],
         dtype=object,
     )
     return codes, text
+
+
+def _first_text(value: Any) -> Any:
+    if isinstance(value, list | tuple | np.ndarray):
+        return str(value[0]) if len(value) else None
+    return value
 
 
 def usable_roads(roads: pd.DataFrame, mode: str | TravelMode = "walk") -> np.ndarray:
@@ -573,6 +582,10 @@ def usable_roads(roads: pd.DataFrame, mode: str | TravelMode = "walk") -> np.nda
     ([False, True, True], [False, False, False])
     """
     tm = travel_mode(mode)
+    if "highway" not in roads.columns:
+        raise NetworkError(
+            "roads lack the column 'highway'. Fix: load them with planner.read_roads(), which adds it."
+        )
     n = len(roads)
     allowed = ~roads["highway"].isin(tm.excluded_classes).to_numpy()
     # the first access tag present decides: +1 granted, -1 denied, 0 undecided (or plain allowed)
@@ -690,7 +703,8 @@ def build_network(
     crs: pyproj.CRS | str | None = None,
     urban_area: Any = None,
     snap_m: float = 0.01,
-    largest_component: bool = True,
+    largest_component: bool = False,
+    min_piece_nodes: int = 0,
     **mode_options: Any,
 ) -> Network:
     """Build the travel-time graph of one mode from road lines.
@@ -718,8 +732,17 @@ def build_network(
     snap_m : float
         Vertices closer than this are one node (rounding grid, metres).
     largest_component : bool
-        Keep only the largest (strongly, for one-way modes) connected component, so points do
-        not join stray fragments of a clipped extract.
+        Keep only the largest (strongly, for one-way modes) connected component. Off by
+        default: real road networks come in pieces (a village across a river whose bridge is
+        missing, an island, a road system that joins the rest only by a motorway walkers may not
+        use, the edges of a clipped extract), and dropping them sends their residents and
+        facilities to roads far away or reports them as off the network. With every piece kept,
+        points join their nearest usable road whatever piece it is in and residents are served
+        by the facilities of their own piece (:func:`network_pieces` labels them).
+    min_piece_nodes : int
+        Drop the connected pieces (weakly connected: one-way streets do not split a piece) with
+        fewer nodes than this, logging a warning that lists what was dropped. 0 (default) keeps
+        every piece.
     **mode_options
         Passed to :func:`travel_mode` (``speed_kmh``, ``access_max_m``,
         ``access_speed_factor``, ...).
@@ -730,6 +753,8 @@ def build_network(
     """
     t0 = time.perf_counter()
     tm = travel_mode(mode, **mode_options)
+    if not (isinstance(min_piece_nodes, int | np.integer) and min_piece_nodes >= 0):
+        raise NetworkError(f"min_piece_nodes must be a whole number >= 0, got {min_piece_nodes!r}.")
     missing = [c for c in ("highway", "oneway", "maxspeed_kmh") if c not in roads.columns]
     if missing:
         raise NetworkError(
@@ -831,6 +856,10 @@ def build_network(
         keep_node = _largest_component(len(nxy), eu, ev, t_uv, t_vu, strong=tm.respect_oneway)
         keep_edge = keep_node[eu] & keep_node[ev]
         eu, ev, edge = eu[keep_edge], ev[keep_edge], edge[keep_edge]
+    if min_piece_nodes > 1 and len(nxy):
+        small = _small_pieces(nxy, eu, ev, int(min_piece_nodes), metric)
+        keep_node = ~small if keep_node is None else keep_node & ~small
+    if keep_node is not None:
         # a strongly connected component may still hold edges that leave and come back through
         # forbidden directions; edges between kept nodes stay
         remap = np.cumsum(keep_node) - 1

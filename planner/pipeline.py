@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import access, coverage, load, standards
 from ._errors import InputError, InputFileError
-from .network import Network, build_network, travel_mode
+from .network import Network, build_network, network_pieces, travel_mode
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +201,12 @@ class CoverageResult:
     facilities : facilities used (selected tiers plus added ones), with ``reachable``,
         ``access_m`` (distance to the road network) and ``proposed`` columns.
     isochrones : polygons per facility and threshold (``facility_id, tier, minutes, area_km2``).
-    demand : demand units with ``population, minutes, nearest_facility, covered, reachable``
-        and admin codes per level (``None`` without population).
-    admin_summary : covered/uncovered population per admin unit and level.
+    demand : demand units with ``population, minutes, nearest_facility, covered, reachable``,
+        ``piece`` (the connected piece of road the unit joins, -1 when it joins none),
+        ``no_facility_in_piece`` (it joins a piece that holds no facility, so nothing serves
+        it whatever the threshold) and admin codes per level (``None`` without population).
+    admin_summary : covered/uncovered population per admin unit and level, with the residents
+        of road pieces holding no facility (``no_facility_in_piece_population``).
     uncovered : uncovered residential areas ranked by population.
     """
 
@@ -222,6 +225,7 @@ class CoverageResult:
     @property
     def has_population(self) -> bool:
         return self.demand is not None
+    min_piece_nodes: int = 0
 
     @property
     def total_population(self) -> float:
@@ -294,6 +298,18 @@ def analyze(
     dataset : Dataset
         From :func:`load_demo` or :func:`load_dataset`.
     mode : {"walk", "ebike", "drive"}
+    @property
+    def no_facility_in_piece_population(self) -> float:
+        """Residents joined to a piece of the road network that holds no facility (uncovered).
+
+        The road network keeps every connected piece (a village across a river whose bridge is
+        missing from the data, an island, a road system reached only by a motorway walkers may
+        not use): these residents reach a road, but no facility can be reached on it.
+        """
+        if self.demand is None:
+            return float("nan")
+        return math.fsum(self.demand.loc[self.demand["no_facility_in_piece"], "population"].to_numpy(float))
+
     minutes : float
         The coverage threshold (the 15-minute circle by default).
     tiers : sequence of str, optional
@@ -331,7 +347,8 @@ def analyze(
         if progress:
             progress("network", 0.0)
         network = build_network(dataset.roads, settings.mode, urban_area=dataset.urban_area(),
-                                **settings.mode_options())
+    min_piece_nodes: int = 0,
+                                min_piece_nodes=settings.min_piece_nodes, **settings.mode_options())
     else:
         want = travel_mode(settings.mode, **settings.mode_options())
         if network.mode != want:
@@ -352,6 +369,12 @@ def analyze(
     fac["reachable"] = src.reachable
     fac["access_m"] = src.attachment.offset_m
     if (~src.reachable).any():
+    min_piece_nodes : int
+        Drop road pieces with fewer nodes than this before joining anything (a warning lists
+        them; see :func:`planner.build_network`). 0 (default) keeps every piece: each point
+        joins its nearest usable road whatever piece it is in, residents are served by the
+        facilities of their own piece, and those in pieces without any facility are counted
+        (:attr:`CoverageResult.no_facility_in_piece_population`).
         log.warning(
             "%d facilities are farther than %.0f m from every usable road and reach nobody: %s",
             int((~src.reachable).sum()), network.mode.access_max_m,
@@ -364,6 +387,7 @@ def analyze(
         iso = access.isochrones(
             network, fac, minutes=settings.isochrone_minutes,
             progress=(lambda f: progress("isochrones", f)) if progress else None,
+        min_piece_nodes=min_piece_nodes,
         )
         t = tick("isochrones", t)
 
@@ -404,3 +428,29 @@ def coverage_curve(result: CoverageResult, minutes: Sequence[float]) -> pd.DataF
     rows = [{"minutes": m, "covered_population": float(pop[t <= m].sum()),
              "covered_share": float(pop[t <= m].sum() / tot) if tot else np.nan} for m in minutes]
     return pd.DataFrame(rows)
+    fac["piece"] = _piece_of(network, src.attachment)
+        piece = _piece_of(network, near.attachment)
+        served = np.unique(fac["piece"].to_numpy()[src.reachable])
+        demand["piece"] = piece
+        demand["no_facility_in_piece"] = (piece >= 0) & ~np.isin(piece, served)
+        _log_pieces_without_facility(demand)
+def _piece_of(network: Network, att) -> np.ndarray:
+    """The road piece (:func:`planner.network.network_pieces`) each joined point is in; -1 if none."""
+    pieces = network_pieces(network)
+    ok = att.reachable
+    return np.where(ok, pieces[np.where(ok, att.u, 0)] if len(pieces) else -1, -1).astype(np.int64)
+
+
+def _log_pieces_without_facility(demand: gpd.GeoDataFrame) -> None:
+    lonely = demand["no_facility_in_piece"].to_numpy(bool)
+    if not lonely.any():
+        return
+    pop = demand["population"].to_numpy(float)
+    by_piece = pd.Series(pop[lonely]).groupby(demand["piece"].to_numpy()[lonely]).sum().sort_values(ascending=False)
+    log.warning(
+        "%s residents (%d demand units) join %d road pieces that hold no facility, so no facility "
+        "serves them (largest: %s residents); their roads do not connect to the rest of the network",
+        f"{by_piece.sum():,.0f}", int(lonely.sum()), len(by_piece), f"{by_piece.iloc[0]:,.0f}",
+    )
+
+

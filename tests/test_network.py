@@ -140,7 +140,8 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
 
     Nodes are the distinct rounded vertices ``(round(x / snap_m), round(y / snap_m))``, numbered
     in (x, y) order then renumbered along the Hilbert curve; a node's coordinates are those of its
-    last vertex; lines split at vertices two or more lines (or one line twice) share; edges of zero
+    last vertex; lines split at vertices two or more lines (or one line twice) share, and a part
+    that returns to its start node over two or more segments at its middle vertex; edges of zero
     length or from a node to itself are dropped; edges sorted by (u, v), ties in line order; arcs
     by (tail, head), ties forward-first then edge order. Returns None when the largest component
     is ambiguous (two of the same size).
@@ -206,6 +207,11 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
             continue
         ks = [key(c, lv) for c, lv in zip(cs, lvs, strict=True)]
         cut = [0] + [k for k in range(1, len(cs) - 1) if count[ks[k]] >= 2] + [len(cs) - 1]
+        while True:  # a loop back to its own start node is split at its middle vertex
+            loops = [(a + b) // 2 for a, b in zip(cut[:-1], cut[1:], strict=True) if ks[a] == ks[b] and b - a >= 2]
+            if not loops:
+                break
+            cut = sorted(cut + loops)
         for a, b in zip(cut[:-1], cut[1:], strict=True):
             length = 0.0
             for p, q in zip(cs[a:b], cs[a + 1:b + 1], strict=True):
