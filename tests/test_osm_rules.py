@@ -344,3 +344,11 @@ def test_helsinki_walk_around_service_ways_with_foot_no(helsinki):
             svc = used[(used["highway"] == "service") & (used["foot"] == "no")]
             assert set(svc["osm_id"]) == {29050024, 34573416, 317360904}
     assert times["respect"] - times["ignore"] > 1000
+
+
+def test_usable_roads_odd_input():
+    frame = pd.DataFrame({"highway": ["residential", "residential", "footway"],
+                          "access": [["no", "yes"], None, ("yes",)], "foot": [None, np.nan, ["no"]]})
+    assert usable_roads(frame, "walk").tolist() == [False, True, False]
+    with pytest.raises(planner.NetworkError, match="lack the column 'highway'.*read_roads"):
+        usable_roads(pd.DataFrame({"access": ["no"]}), "walk")
