@@ -96,3 +96,135 @@ def check_finite(values: pd.Series | np.ndarray, *, source: str, column: str, fi
         raise InputError(
             f"{source}: column '{column}' has missing or non-numeric values in {describe_rows(bad)}. Fix: {fix}"
         )
+
+
+# --- checks across the inputs of one data set -------------------------------------------------
+
+
+def _extent(g: object) -> str:
+    x0, y0, x1, y1 = g.total_bounds  # type: ignore[attr-defined]
+    return f"lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}"
+
+
+def check_extents(
+    *,
+    roads: object,
+    facilities: object,
+    boundaries: object | None,
+    population: object | None = None,
+    sources: dict[str, str] | None = None,
+    tolerance_deg: float = 0.02,
+    crs_fix: str = "pass the coordinate system the file was made in (crs=)",
+) -> list[str]:
+    """Check that the inputs of one analysis lie in the same place (all in EPSG:4326).
+
+    Raises :class:`~planner.CRSError` when no facility, no road or no resident lies within
+    ``tolerance_deg`` of the boundaries (a wrong coordinate system, lon/lat swapped, or files of
+    another area: every resident would be counted "outside boundaries"). Returns warnings for
+    facilities outside the boundaries (they still count: residents cross borders).
+    ``crs_fix`` is how the caller's users choose a coordinate system (a parameter, a flag or a
+    menu), used in the messages.
+    """
+    import shapely
+
+    from ._errors import CRSError
+
+    src = sources or {}
+    warnings: list[str] = []
+    b = boundaries
+    if b is None or len(b) == 0:  # type: ignore[arg-type]
+        return warnings
+    area = shapely.union_all(b.geometry.values)  # type: ignore[attr-defined]
+    zone = shapely.buffer(area, tolerance_deg)
+    shapely.prepare(zone)
+    fac = facilities
+    inside = shapely.intersects(zone, fac.geometry.values)  # type: ignore[attr-defined]
+    where_b = f"boundaries {src.get('boundaries', '')}".rstrip()
+    if len(fac) and not inside.any():  # type: ignore[arg-type]
+        raise CRSError(
+            f"{src.get('facilities', 'facilities')}: none of the {len(fac)} facilities lies inside the "  # type: ignore[arg-type]
+            f"boundaries (facilities: {_extent(fac)}; {where_b}: {_extent(b)}). Fix: {crs_fix} "
+            "(WGS-84, GCJ-02 from Amap/Tencent, BD-09 from Baidu), check that lon and lat are not "
+            "swapped, or use the boundaries of the same area."
+        )
+    roads_in = shapely.intersects(zone, roads.geometry.values)  # type: ignore[attr-defined]
+    if len(roads) and not roads_in.any():  # type: ignore[arg-type]
+        raise CRSError(
+            f"{src.get('roads', 'roads')}: no road lies inside the boundaries (roads: {_extent(roads)}; "
+            f"{where_b}: {_extent(b)}). Fix: use the roads of the same area, or boundaries in the right CRS."
+        )
+    if population is not None and len(population):  # type: ignore[arg-type]
+        pop = population
+        step = max(1, len(pop) // 20_000)  # a sample is enough to tell "none" from "some"
+        pts = shapely.point_on_surface(pop.geometry.values[::step])  # type: ignore[attr-defined]
+        if not shapely.intersects(zone, pts).any():
+            raise CRSError(
+                f"{src.get('population', 'population')}: no resident lies inside the boundaries "
+                f"(population: {_extent(pop)}; {where_b}: {_extent(b)}), so every resident would "
+                "be counted outside them. Fix: use the population and boundaries of the same area, "
+                "in the coordinate system each file was made in."
+            )
+    if (~inside).any():
+        ids = ", ".join(fac.loc[~inside, "facility_id"].astype(str).head(8))  # type: ignore[attr-defined]
+        more = int((~inside).sum()) - 8
+        warnings.append(
+            f"{int((~inside).sum())} facilities lie outside the boundaries: {ids}"
+            + (f" and {more} more" if more > 0 else "")
+            + ". They still count (residents cross borders); check their coordinates if that is wrong."
+        )
+    return warnings
+
+
+#: GCJ-02 test: facilities read as WGS-84 are taken to be GCJ-02 when undoing the GCJ-02 offset
+#: brings them at least this many times closer to the roads (median distance to the nearest
+#: road), the median before is at least GCJ02_MIN_MEDIAN_M, and applying the offset once more
+#: takes them farther away (so it is the direction of the offset that helps, not any shift).
+GCJ02_FACTOR = 2.5
+GCJ02_MIN_MEDIAN_M = 50.0
+
+
+def gcj02_offset_test(roads: object, points: object, *, sample: int = 500) -> dict[str, float] | None:
+    """Median distance (m) from ``points`` to the nearest of ``roads`` as they are
+    (``as_is``), with the GCJ-02 offset undone (``undone``: read as GCJ-02) and applied once more
+    (``applied``). None when the points lie outside China or near no road. Both in EPSG:4326.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from . import _chinacrs
+
+    geoms = points.geometry.values  # type: ignore[attr-defined]
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if len(geoms) == 0 or len(roads) == 0:  # type: ignore[arg-type]
+        return None
+    step = max(1, len(geoms) // sample)
+    xy = shapely.get_coordinates(shapely.point_on_surface(geoms[::step]))
+    x, y = xy[:, 0], xy[:, 1]
+    inside = ~_chinacrs.out_of_china(x, y)
+    if not inside.any():
+        return None
+    x, y = x[inside], y[inside]
+    pad = 0.03  # degrees, beyond the GCJ-02 offset (< 0.01) and the usual distance to a road
+    near = roads.sindex.query(shapely.box(x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad))  # type: ignore[attr-defined]
+    if len(near) == 0:
+        return None
+    pts = gpd.GeoSeries(shapely.points(x, y), crs=4326)
+    metric = pts.estimate_utm_crs()
+    tree = shapely.STRtree(roads.geometry.iloc[near].to_crs(metric).to_numpy())  # type: ignore[attr-defined]
+    out = {}
+    for key, (fx, fy) in (("as_is", (x, y)), ("undone", _chinacrs.gcj02_to_wgs84(x, y)),
+                          ("applied", _chinacrs.wgs84_to_gcj02(x, y))):
+        p = gpd.GeoSeries(shapely.points(fx, fy), crs=4326).to_crs(metric).to_numpy()
+        _, dist = tree.query_nearest(p, return_distance=True, all_matches=False)
+        out[key] = float(np.median(dist))
+    return out
+
+
+def looks_like_gcj02(roads: object, points: object) -> dict[str, float] | None:
+    """The distances of :func:`gcj02_offset_test` when they say ``points`` are GCJ-02, else None."""
+    d = gcj02_offset_test(roads, points)
+    if d is None:
+        return None
+    if d["as_is"] >= GCJ02_MIN_MEDIAN_M and d["undone"] * GCJ02_FACTOR <= d["as_is"] and d["applied"] > d["as_is"]:
+        return d
+    return None

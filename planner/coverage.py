@@ -48,11 +48,49 @@ def assign_admin(demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) 
     pts = gpd.GeoDataFrame(geometry=demand_points(demand).to_crs(boundaries.crs))
     pts["_row"] = np.arange(len(pts))
     for level in [lv for lv in LEVELS if lv in set(boundaries["level"])]:
-        units = boundaries.loc[boundaries["level"] == level, ["admin_code", "geometry"]]
-        joined = gpd.sjoin(pts, units, how="left", predicate="within")
-        joined = joined[~joined["_row"].duplicated(keep="first")].sort_values("_row")
+        units = boundaries.loc[boundaries["level"] == level, ["admin_code", "admin_name", "geometry"]]
+        units = units.reset_index(drop=True)  # index_right below is the unit's position in file order
+        joined = gpd.sjoin(pts, units[["admin_code", "geometry"]], how="left", predicate="within")
+        # Overlapping units of one level (digitising errors, or two editions of a township): a
+        # resident inside several goes to the first of them in the boundaries' row order.
+        joined = joined.sort_values(["_row", "index_right"], kind="stable")
+        first = ~joined["_row"].duplicated(keep="first")
+        if not first.all():
+            _warn_overlaps(demand, joined, units, level)
+        joined = joined[first.to_numpy()]
         out[f"{level}_code"] = joined["admin_code"].fillna("").astype(str).to_numpy()
     return out
+
+
+def _warn_overlaps(demand: gpd.GeoDataFrame, joined: pd.DataFrame, units: pd.DataFrame, level: str) -> None:
+    """Warn naming the overlapping units of one level and the residents in the overlaps."""
+    import warnings
+
+    from ._errors import InputWarning
+
+    rows = joined["_row"].to_numpy()
+    multi = joined[pd.Series(rows).duplicated(keep=False).to_numpy()]
+    pop = demand["population"].to_numpy(float) if "population" in demand.columns else np.ones(len(demand))
+    groups = multi.groupby("_row")["index_right"].agg(lambda v: tuple(sorted(int(i) for i in v)))
+    per_set = pd.Series(pop[groups.index.to_numpy()]).groupby(groups.to_numpy()).agg(["sum", "size"])
+    per_set = per_set.sort_values("sum", ascending=False)
+
+    def unit(i: int) -> str:
+        return f"{units.at[i, 'admin_code']} '{units.at[i, 'admin_name']}'"
+
+    parts = [
+        f"{' and '.join(unit(i) for i in key)}: {row['sum']:,.0f} residents ({int(row['size'])} demand units), "
+        f"counted in {units.at[key[0], 'admin_code']} only"
+        for key, row in per_set.head(5).iterrows()
+    ]
+    more = len(per_set) - 5
+    warnings.warn(
+        f"{level} units overlap, and {per_set['sum'].sum():,.0f} residents lie in more than one of them: "
+        + "; ".join(parts) + (f"; and {more} more overlaps" if more > 0 else "")
+        + ". Each is counted in the first of its units in the boundaries' order. Fix: correct the "
+        "boundaries so that units of one level do not overlap",
+        InputWarning, stacklevel=4,
+    )
 
 
 def coverage_table(

@@ -24,13 +24,21 @@ import numpy as np
 import pandas as pd
 
 from . import access, coverage, load, standards
-from ._errors import InputError, InputFileError
+from ._errors import InputError, InputFileError, NetworkError
 from .network import Network, build_network, network_pieces, travel_mode
 
 log = logging.getLogger(__name__)
 
-#: Where the embedded demo county lives (the repository's data/ folder).
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data"
+def _demo_dir() -> Path:
+    # A wheel carries the demo data as the package planner.demo_data (built from the top-level
+    # data/ folder by pyproject.toml's package-dir mapping: one copy in git); a clone or an
+    # editable install reads data/ itself.
+    shipped = Path(__file__).resolve().parent / "demo_data"
+    return shipped if (shipped / "roads").is_dir() else Path(__file__).resolve().parents[1] / "data"
+
+
+#: Where the embedded demo county lives (``planner/demo_data`` in a wheel, else ``data/``).
+DEMO_DIR = _demo_dir()
 
 ROAD_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".gpkg", ".shp", ".geojson", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".shp", ".gpkg")
@@ -89,6 +97,8 @@ def load_dataset(
     boundaries: str | Path | None = None,
     facilities_crs: str | None = None,
     name: str | None = None,
+    facilities_sheet: str | int | None = None,
+    check: bool = True,
 ) -> Dataset:
     """Load roads, facilities, population and boundaries.
 
@@ -96,10 +106,21 @@ def load_dataset(
     ``facilities/``, ``population/`` and ``boundaries/`` subfolders (the layout of the bundled demo).
     Population and boundaries are optional: without population, coverage figures are omitted.
 
+    ``facilities_sheet`` is the sheet of an XLSX facilities file (name or 0-based number).
+
+    With ``check`` (default), the inputs are checked against each other
+    (:func:`planner._validate.check_extents`): a :class:`~planner.CRSError` when no facility,
+    road or resident lies inside the boundaries; an :class:`~planner.InputWarning` for facilities
+    outside them, and when the facilities look like GCJ-02 coordinates read as WGS-84 (undoing
+    the GCJ-02 offset brings them markedly closer to the roads; see
+    :func:`planner._validate.looks_like_gcj02`) while ``facilities_crs`` was not given.
+
     Raises
     ------
     InputFileError
         When no roads or no facilities can be found, naming where it looked.
+    CRSError
+        When the inputs do not lie in the same place (with ``check``).
     """
     d = Path(data_dir) if data_dir is not None else None
     if d is not None and not d.is_dir():
@@ -120,7 +141,7 @@ def load_dataset(
         )
     t0 = time.perf_counter()
     r = load.read_roads(road_path)
-    f = load.read_facilities(fac_path, crs=facilities_crs)
+    f = load.read_facilities(fac_path, crs=facilities_crs, sheet=facilities_sheet)
     b = load.read_boundaries(bnd_path) if bnd_path else None
     p = _read_population_any(pop_path, b, r) if pop_path else None
     synthetic = d is not None and d.resolve() == DEMO_DIR.resolve() and roads is None
@@ -131,8 +152,34 @@ def load_dataset(
         sources={k: str(v) for k, v in
                  {"roads": road_path, "facilities": fac_path, "population": pop_path, "boundaries": bnd_path}.items() if v},
     )
+    if check:
+        check_inputs(ds, facilities_crs=facilities_crs)
     log.info("loaded %r in %.2f s", ds, time.perf_counter() - t0)
     return ds
+
+
+def check_inputs(ds: Dataset, *, facilities_crs: str | None = None) -> None:
+    """The checks of :func:`load_dataset` across the inputs (raise or warn, in library terms)."""
+    import warnings
+
+    from . import _validate
+    from ._errors import InputWarning
+
+    for text in _validate.check_extents(
+        roads=ds.roads, facilities=ds.facilities, boundaries=ds.boundaries, population=ds.population,
+        sources=ds.sources, crs_fix="pass the coordinate system the file was made in with facilities_crs=",
+    ):
+        warnings.warn(f"{ds.sources.get('facilities', 'facilities')}: {text}", InputWarning, stacklevel=3)
+    if facilities_crs is None:
+        d = _validate.looks_like_gcj02(ds.roads, ds.facilities)
+        if d is not None:
+            warnings.warn(
+                f"{ds.sources.get('facilities', 'facilities')}: the facilities look like GCJ-02 (Amap/Tencent) "
+                f"coordinates read as WGS-84: undoing the GCJ-02 offset brings them from a median "
+                f"{d['as_is']:,.0f} m to {d['undone']:,.0f} m from the nearest road. Fix: if they come from "
+                "Amap, Tencent or another Chinese web map, pass facilities_crs='gcj02'",
+                InputWarning, stacklevel=3,
+            )
 
 
 def _read_population_any(path: Path, boundaries: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -175,6 +222,7 @@ class CoverageSettings:
     speed_kmh: float | None = None
     access_max_m: float | None = None
     access_speed_factor: float | None = None
+    min_piece_nodes: int = 0
 
     def __post_init__(self) -> None:
         if not (self.minutes > 0):
@@ -225,7 +273,6 @@ class CoverageResult:
     @property
     def has_population(self) -> bool:
         return self.demand is not None
-    min_piece_nodes: int = 0
 
     @property
     def total_population(self) -> float:
@@ -250,6 +297,18 @@ class CoverageResult:
         if self.demand is None:
             return float("nan")
         return float(self.demand.loc[~self.demand["reachable"], "population"].sum())
+
+    @property
+    def no_facility_in_piece_population(self) -> float:
+        """Residents joined to a piece of the road network that holds no facility (uncovered).
+
+        The road network keeps every connected piece (a village across a river whose bridge is
+        missing from the data, an island, a road system reached only by a motorway walkers may
+        not use): these residents reach a road, but no facility can be reached on it.
+        """
+        if self.demand is None:
+            return float("nan")
+        return math.fsum(self.demand.loc[self.demand["no_facility_in_piece"], "population"].to_numpy(float))
 
     def unreachable_facilities(self) -> gpd.GeoDataFrame:
         return self.facilities[~self.facilities["reachable"]]
@@ -288,6 +347,7 @@ def analyze(
     speed_kmh: float | None = None,
     access_max_m: float | None = None,
     access_speed_factor: float | None = None,
+    min_piece_nodes: int = 0,
     network: Network | None = None,
     progress: Progress = None,
 ) -> CoverageResult:
@@ -298,18 +358,6 @@ def analyze(
     dataset : Dataset
         From :func:`load_demo` or :func:`load_dataset`.
     mode : {"walk", "ebike", "drive"}
-    @property
-    def no_facility_in_piece_population(self) -> float:
-        """Residents joined to a piece of the road network that holds no facility (uncovered).
-
-        The road network keeps every connected piece (a village across a river whose bridge is
-        missing from the data, an island, a road system reached only by a motorway walkers may
-        not use): these residents reach a road, but no facility can be reached on it.
-        """
-        if self.demand is None:
-            return float("nan")
-        return math.fsum(self.demand.loc[self.demand["no_facility_in_piece"], "population"].to_numpy(float))
-
     minutes : float
         The coverage threshold (the 15-minute circle by default).
     tiers : sequence of str, optional
@@ -321,6 +369,12 @@ def analyze(
         Proposed facilities to evaluate (columns ``facility_id``, ``tier``, points).
     speed_kmh, access_max_m, access_speed_factor : optional
         Mode settings (see :func:`planner.network.travel_mode`).
+    min_piece_nodes : int
+        Drop road pieces with fewer nodes than this before joining anything (a warning lists
+        them; see :func:`planner.build_network`). 0 (default) keeps every piece: each point
+        joins its nearest usable road whatever piece it is in, residents are served by the
+        facilities of their own piece, and those in pieces without any facility are counted
+        (:attr:`CoverageResult.no_facility_in_piece_population`).
     network : Network, optional
         A network built earlier for the same roads and mode settings (saves rebuilding).
     progress : callable(stage, fraction), optional
@@ -333,6 +387,7 @@ def analyze(
         mode=mode, minutes=float(minutes), tiers=tuple(tiers or ()),
         isochrone_minutes=tuple(sorted({float(m) for m in (isochrone_minutes or ())} | ({float(minutes)} if isochrone_minutes is not None else set()))),
         speed_kmh=speed_kmh, access_max_m=access_max_m, access_speed_factor=access_speed_factor,
+        min_piece_nodes=min_piece_nodes,
     )
     seconds: dict[str, float] = {}
 
@@ -346,9 +401,15 @@ def analyze(
     if network is None:
         if progress:
             progress("network", 0.0)
-        network = build_network(dataset.roads, settings.mode, urban_area=dataset.urban_area(),
-    min_piece_nodes: int = 0,
-                                min_piece_nodes=settings.min_piece_nodes, **settings.mode_options())
+        try:
+            network = build_network(dataset.roads, settings.mode, urban_area=dataset.urban_area(),
+                                    min_piece_nodes=settings.min_piece_nodes, **settings.mode_options())
+        except NetworkError as exc:  # name the road file: build_network only sees a frame
+            where = dataset.sources.get("roads")
+            if where and where not in str(exc):
+                empty = " The file holds no roads at all (for OSM: no way with a highway tag)." if len(dataset.roads) == 0 else ""
+                raise NetworkError(f"{where}: {exc}{empty}") from None
+            raise
     else:
         want = travel_mode(settings.mode, **settings.mode_options())
         if network.mode != want:
@@ -368,13 +429,8 @@ def analyze(
     fac = fac.copy()
     fac["reachable"] = src.reachable
     fac["access_m"] = src.attachment.offset_m
+    fac["piece"] = _piece_of(network, src.attachment)
     if (~src.reachable).any():
-    min_piece_nodes : int
-        Drop road pieces with fewer nodes than this before joining anything (a warning lists
-        them; see :func:`planner.build_network`). 0 (default) keeps every piece: each point
-        joins its nearest usable road whatever piece it is in, residents are served by the
-        facilities of their own piece, and those in pieces without any facility are counted
-        (:attr:`CoverageResult.no_facility_in_piece_population`).
         log.warning(
             "%d facilities are farther than %.0f m from every usable road and reach nobody: %s",
             int((~src.reachable).sum()), network.mode.access_max_m,
@@ -387,7 +443,6 @@ def analyze(
         iso = access.isochrones(
             network, fac, minutes=settings.isochrone_minutes,
             progress=(lambda f: progress("isochrones", f)) if progress else None,
-        min_piece_nodes=min_piece_nodes,
         )
         t = tick("isochrones", t)
 
@@ -402,6 +457,11 @@ def analyze(
             facility_ids=fac["facility_id"].astype(str).to_numpy(), admin=admin,
         )
         demand["reachable"] = near.attachment.reachable
+        piece = _piece_of(network, near.attachment)
+        served = np.unique(fac["piece"].to_numpy()[src.reachable])
+        demand["piece"] = piece
+        demand["no_facility_in_piece"] = (piece >= 0) & ~np.isin(piece, served)
+        _log_pieces_without_facility(demand)
         summary = coverage.admin_summary(demand, dataset.boundaries)
         uncovered = coverage.uncovered_areas(demand, boundaries=dataset.boundaries, crs=network.crs)
         t = tick("coverage", t)
@@ -412,28 +472,6 @@ def analyze(
     )
 
 
-def facility_tier_counts(facilities: gpd.GeoDataFrame) -> pd.Series:
-    """Number of facilities per tier, in the order of :data:`planner.standards.TIERS`."""
-    counts = facilities["tier"].value_counts()
-    return counts.reindex([t for t in standards.TIERS if t in counts.index])
-
-
-def coverage_curve(result: CoverageResult, minutes: Sequence[float]) -> pd.DataFrame:
-    """Covered population at several thresholds (from the times already computed)."""
-    if result.demand is None:
-        raise InputError("no population in this analysis. Fix: load a population file.")
-    pop = result.demand["population"].to_numpy(float)
-    t = result.demand["minutes"].to_numpy(float)
-    tot = pop.sum()
-    rows = [{"minutes": m, "covered_population": float(pop[t <= m].sum()),
-             "covered_share": float(pop[t <= m].sum() / tot) if tot else np.nan} for m in minutes]
-    return pd.DataFrame(rows)
-    fac["piece"] = _piece_of(network, src.attachment)
-        piece = _piece_of(network, near.attachment)
-        served = np.unique(fac["piece"].to_numpy()[src.reachable])
-        demand["piece"] = piece
-        demand["no_facility_in_piece"] = (piece >= 0) & ~np.isin(piece, served)
-        _log_pieces_without_facility(demand)
 def _piece_of(network: Network, att) -> np.ndarray:
     """The road piece (:func:`planner.network.network_pieces`) each joined point is in; -1 if none."""
     pieces = network_pieces(network)
@@ -454,3 +492,19 @@ def _log_pieces_without_facility(demand: gpd.GeoDataFrame) -> None:
     )
 
 
+def facility_tier_counts(facilities: gpd.GeoDataFrame) -> pd.Series:
+    """Number of facilities per tier, in the order of :data:`planner.standards.TIERS`."""
+    counts = facilities["tier"].value_counts()
+    return counts.reindex([t for t in standards.TIERS if t in counts.index])
+
+
+def coverage_curve(result: CoverageResult, minutes: Sequence[float]) -> pd.DataFrame:
+    """Covered population at several thresholds (from the times already computed)."""
+    if result.demand is None:
+        raise InputError("no population in this analysis. Fix: load a population file.")
+    pop = result.demand["population"].to_numpy(float)
+    t = result.demand["minutes"].to_numpy(float)
+    tot = pop.sum()
+    rows = [{"minutes": m, "covered_population": float(pop[t <= m].sum()),
+             "covered_share": float(pop[t <= m].sum() / tot) if tot else np.nan} for m in minutes]
+    return pd.DataFrame(rows)

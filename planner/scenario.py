@@ -27,6 +27,36 @@ OBJECTIVES = ("none", "max-coverage", "min-sites", "min-time", "min-max-time")
 CANDIDATE_SOURCES = ("uncovered", "file", "villages", "nodes")
 
 
+def sheet_argument(value: Any) -> str | int | None:
+    """A sheet as people number it (name, or 1 = first) to ``read_facilities(sheet=)`` (0-based)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    return int(text) - 1 if text.isdigit() and int(text) >= 1 else text
+
+
+def _decode_toml(data: bytes, source: str) -> str:
+    """TOML text: UTF-8 (with or without BOM) as the format requires, else GB18030, which
+    Chinese Windows editors save by default (Notepad before 2019, WPS); anything else is refused."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ScenarioError(
+            f"{source}: not UTF-8 text ({utf8_error}) and not GBK/GB18030 either. Fix: save the "
+            "scenario as UTF-8 (in Notepad: Save as, Encoding UTF-8)."
+        ) from None
+    import logging
+
+    logging.getLogger(__name__).warning("%s: read as GBK/GB18030 text (TOML files should be UTF-8)", source)
+    return text
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One replayable planning scenario.
@@ -40,6 +70,9 @@ class Scenario:
         Files overriding those found in ``data_dir``.
     facilities_crs : str, optional
         ``wgs84``, ``gcj02``, ``bd09`` or ``EPSG:N``.
+    facilities_sheet : str, optional
+        Sheet of an XLSX facilities workbook: its name, or its number counted from 1 (empty: the
+        first sheet).
     mode : {"walk", "ebike", "drive"}
     minutes : float
     tiers : tuple of str
@@ -71,6 +104,7 @@ class Scenario:
     population: str = ""
     boundaries: str = ""
     facilities_crs: str = ""
+    facilities_sheet: str = ""
     mode: str = "walk"
     minutes: float = 15.0
     tiers: tuple[str, ...] = ()
@@ -176,11 +210,22 @@ class Scenario:
 
     def save(self, path: str | Path) -> Path:
         """Write the scenario as TOML (folders created as needed)."""
+        import os
+        import tempfile
+
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_text(self.to_toml(), encoding="utf-8")
-        tmp.replace(p)  # atomic: a crash never leaves half a scenario
+        text = self.to_toml()
+        # a unique temporary name in the same folder, renamed over the old file: a crash never
+        # leaves half a scenario, and two saves at once never write into one temporary file
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".partial", dir=p.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return p
 
     @classmethod
@@ -189,7 +234,7 @@ class Scenario:
         if not p.is_file():
             raise ScenarioError(f"scenario file not found: {p}.")
         try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
+            data = tomllib.loads(_decode_toml(p.read_bytes(), str(p)))
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"{p}: not valid TOML ({exc}). Fix: check the line it names.") from exc
         return cls.from_dict(data, source=str(p))
@@ -206,7 +251,7 @@ class Scenario:
         return pipeline.load_dataset(
             self.data_dir or None, roads=self.roads or None, facilities=self.facilities or None,
             population=self.population or None, boundaries=self.boundaries or None,
-            facilities_crs=self.facilities_crs or None,
+            facilities_crs=self.facilities_crs or None, facilities_sheet=sheet_argument(self.facilities_sheet),
         )
 
     def analyze(self, dataset=None, *, network=None, progress=None, add_facilities=None):
