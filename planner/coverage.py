@@ -140,56 +140,69 @@ def admin_summary(
     DataFrame
         ``admin_code, admin_name, level, kind, parent_code, population, covered_population,
         uncovered_population, covered_share, mean_minutes`` (population-weighted mean of the
-        finite times), ordered by level then code.
+        finite times), ``no_facility_in_piece_population`` (residents joined to a piece of the
+        road network that holds no facility, from the table's ``no_facility_in_piece`` column;
+        NaN when the table has none), ordered by level then code.
     """
     pop = table[population].to_numpy(dtype=float)
     cov = table["covered"].to_numpy(dtype=bool)
+    # residents of road pieces without any facility: part of the uncovered, named apart because
+    # no new threshold helps them, only a facility (or a missing road) in their piece
+    if "no_facility_in_piece" in table.columns:
+        lonely = pop * table["no_facility_in_piece"].to_numpy(dtype=bool)
+    else:
+        lonely = np.full(len(pop), np.nan)
     mins = table["minutes"].to_numpy(dtype=float)
     finite = np.isfinite(mins)
+    known = "no_facility_in_piece" in table.columns
     rows = []
     levels = [lv for lv in LEVELS if f"{lv}_code" in table.columns]
     if boundaries is None or not levels:
-        rows.append(_row("", "all", "all", "", "", pop, cov, mins, finite))
+        rows.append(_row("", "all", "all", "", "", pop, cov, mins, finite, lonely))
     else:
         for level in levels:
             codes = table[f"{level}_code"].astype(str).to_numpy()
             units = boundaries.loc[boundaries["level"] == level]
             df = pd.DataFrame({"code": codes, "pop": pop, "cov": pop * cov,
                                "wt": np.where(finite, pop * np.where(finite, mins, 0), 0.0),
-                               "wpop": np.where(finite, pop, 0.0)})
-            agg = df.groupby("code", sort=False)[["pop", "cov", "wt", "wpop"]].sum()
+                               "wpop": np.where(finite, pop, 0.0), "lonely": lonely})
+            agg = df.groupby("code", sort=False)[["pop", "cov", "wt", "wpop", "lonely"]].sum()
             for u in units.itertuples(index=False):
                 a = agg.loc[u.admin_code] if u.admin_code in agg.index else None
                 rows.append(_agg_row(u.admin_code, u.admin_name, level, getattr(u, "kind", ""),
-                                     getattr(u, "parent_code", ""), a))
+                                     getattr(u, "parent_code", ""), a, known))
             if "" in agg.index and agg.loc[""]["pop"] > 0:
-                rows.append(_agg_row("", OUTSIDE, level, "", "", agg.loc[""]))
+                rows.append(_agg_row("", OUTSIDE, level, "", "", agg.loc[""], known))
     out = pd.DataFrame(rows)
     out["uncovered_population"] = out["population"] - out["covered_population"]
     with np.errstate(invalid="ignore", divide="ignore"):
         out["covered_share"] = np.where(out["population"] > 0, out["covered_population"] / out["population"], np.nan)
     cols = ["admin_code", "admin_name", "level", "kind", "parent_code", "population",
-            "covered_population", "uncovered_population", "covered_share", "mean_minutes"]
+            "covered_population", "uncovered_population", "covered_share", "mean_minutes",
+            "no_facility_in_piece_population"]
     order = {lv: i for i, lv in enumerate(LEVELS + ("all",))}
     out["_o"] = out["level"].map(order)
     return out.sort_values(["_o", "admin_code"], kind="stable")[cols].reset_index(drop=True)
 
 
-def _agg_row(code, name, level, kind, parent, a):
+def _agg_row(code, name, level, kind, parent, a, known: bool):
     if a is None:
-        p = c = wt = wp = 0.0
+        p = c = wt = wp = lonely = 0.0
     else:
         p, c, wt, wp = float(a["pop"]), float(a["cov"]), float(a["wt"]), float(a["wpop"])
+        lonely = float(np.nan_to_num(a["lonely"]))
     return {"admin_code": code, "admin_name": name, "level": level, "kind": kind or "",
             "parent_code": parent or "", "population": p, "covered_population": c,
-            "mean_minutes": wt / wp if wp > 0 else np.nan}
+            "mean_minutes": wt / wp if wp > 0 else np.nan,
+            "no_facility_in_piece_population": lonely if known else np.nan}
 
 
-def _row(code, name, level, kind, parent, pop, cov, mins, finite):
+def _row(code, name, level, kind, parent, pop, cov, mins, finite, lonely):
     wp = pop[finite].sum()
     return {"admin_code": code, "admin_name": name, "level": level, "kind": kind, "parent_code": parent,
             "population": float(pop.sum()), "covered_population": float(pop[cov].sum()),
-            "mean_minutes": float((pop[finite] * mins[finite]).sum() / wp) if wp > 0 else np.nan}
+            "mean_minutes": float((pop[finite] * mins[finite]).sum() / wp) if wp > 0 else np.nan,
+            "no_facility_in_piece_population": float(lonely.sum())}
 
 
 def uncovered_areas(

@@ -799,6 +799,7 @@ def build_network(
     last = np.ones(len(cidx), dtype=bool)
     last[:-1] = first[1:]
     is_node = first | last | (np.bincount(vert)[vert] >= 2)
+    _split_loops(vert, is_node, last)
     del first
     seg_ok = ~last  # segment k runs from coordinate k to k+1 within the same line
     del last
@@ -852,14 +853,15 @@ def build_network(
     del vert_xy, is_used, new_id, eu_vert, ev_vert
     edge = np.arange(len(eu))  # the edges kept, as positions in the arrays above
 
+    keep_node = None
     if largest_component and len(nxy):
         keep_node = _largest_component(len(nxy), eu, ev, t_uv, t_vu, strong=tm.respect_oneway)
-        keep_edge = keep_node[eu] & keep_node[ev]
-        eu, ev, edge = eu[keep_edge], ev[keep_edge], edge[keep_edge]
     if min_piece_nodes > 1 and len(nxy):
         small = _small_pieces(nxy, eu, ev, int(min_piece_nodes), metric)
         keep_node = ~small if keep_node is None else keep_node & ~small
     if keep_node is not None:
+        keep_edge = keep_node[eu] & keep_node[ev]
+        eu, ev, edge = eu[keep_edge], ev[keep_edge], edge[keep_edge]
         # a strongly connected component may still hold edges that leave and come back through
         # forbidden directions; edges between kept nodes stay
         remap = np.cumsum(keep_node) - 1
@@ -1027,37 +1029,9 @@ def _edge_speeds(tm: TravelMode, hw: np.ndarray, maxspeed: np.ndarray) -> np.nda
     s = pd.Series(classes).map(speeds).to_numpy(dtype=float, na_value=np.nan)[code]
     s = np.where(np.isfinite(s), s, tm.speed_kmh)
     if tm.use_maxspeed:
-        maxspeed = _plausible_maxspeed(maxspeed)
         ms = maxspeed * tm.maxspeed_factor
         s = np.where(np.isfinite(ms) & (ms > 0), ms, s)
     return s
-
-
-#: Largest ``maxspeed`` taken as given (km/h). China's highest posted limit is 120 km/h and
-#: few countries post more than 130-140; larger values are typing errors or placeholders
-#: (``maxspeed=99999``) and are treated as unknown (the class speed is used), with a warning.
-MAX_PLAUSIBLE_MAXSPEED_KMH = 150.0
-
-
-def _plausible_maxspeed(maxspeed: np.ndarray) -> np.ndarray:
-    """``maxspeed`` with values above :data:`MAX_PLAUSIBLE_MAXSPEED_KMH` made NaN (warned)."""
-    maxspeed = np.asarray(maxspeed, dtype=float)
-    bad = np.isfinite(maxspeed) & (maxspeed > MAX_PLAUSIBLE_MAXSPEED_KMH)
-    if not bad.any():
-        return maxspeed
-    import warnings
-
-    from ._errors import InputWarning
-
-    values = np.unique(maxspeed[bad])
-    warnings.warn(
-        f"{int(bad.sum())} road lines have maxspeed above {MAX_PLAUSIBLE_MAXSPEED_KMH:g} km/h "
-        f"({', '.join(f'{v:g}' for v in values[:5])}{' ...' if len(values) > 5 else ''}); these values "
-        "are taken as unknown and the speed of the road class is used. Fix: correct the maxspeed "
-        "values in the road data",
-        InputWarning, stacklevel=4,
-    )
-    return np.where(bad, np.nan, maxspeed)
 
 
 def _as_geometry(area: Any, crs: pyproj.CRS) -> shapely.Geometry:
@@ -1079,6 +1053,78 @@ def _largest_component(n, eu, ev, t_uv, t_vu, *, strong: bool) -> np.ndarray:
     if dropped:
         log.info("kept the largest connected component: dropped %s of %s nodes", f"{dropped:,}", f"{n:,}")
     return keep
+
+
+def _split_loops(vert: np.ndarray, is_node: np.ndarray, last: np.ndarray) -> None:
+    """Mark a node at the middle vertex of every edge that would run from a node back to itself.
+
+    A ring road that touches nothing, or a cul-de-sac loop that leaves a junction and returns to
+    it, has no node between its ends: as one edge from a node to itself it would be dropped,
+    and points beside it would join a road farther away. Split at its middle vertex it is two
+    edges. ``is_node`` is updated in place (repeated for lines that pass a point twice).
+    """
+    while True:
+        node_idx = np.flatnonzero(is_node)
+        start = node_idx[~last[node_idx]]  # every edge starts at a node that ends no line
+        end = node_idx[np.searchsorted(node_idx, start, side="right")]  # the next node: same line
+        loop = (vert[start] == vert[end]) & (end - start >= 2)
+        if not loop.any():
+            return
+        is_node[(start[loop] + end[loop]) // 2] = True
+
+
+def _piece_labels(n: int, eu: np.ndarray, ev: np.ndarray) -> np.ndarray:
+    """Weakly connected piece of each node, numbered by size (0 = the largest; ties by lowest node)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    g = sparse.csr_array((np.ones(len(eu), dtype=np.int8), (eu, ev)), shape=(n, n))
+    k, labels = csgraph.connected_components(g, directed=False)
+    size = np.bincount(labels, minlength=k)
+    first = np.full(k, n, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(n))
+    rank = np.empty(k, dtype=np.int64)
+    rank[np.lexsort((first, -size))] = np.arange(k)
+    return rank[labels]
+
+
+def _small_pieces(nxy: np.ndarray, eu: np.ndarray, ev: np.ndarray, min_nodes: int, crs: pyproj.CRS) -> np.ndarray:
+    """Nodes in pieces of fewer than ``min_nodes`` nodes; a warning lists the pieces dropped."""
+    labels = _piece_labels(len(nxy), eu, ev)
+    size = np.bincount(labels)
+    small = size[labels] < min_nodes
+    if small.any():
+        drop = np.flatnonzero(size < min_nodes)
+        # where they are: the centre of each dropped piece in lon/lat, largest first
+        cx = np.bincount(labels, weights=nxy[:, 0])[drop] / size[drop]
+        cy = np.bincount(labels, weights=nxy[:, 1])[drop] / size[drop]
+        lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(cx, cy)
+        where = ", ".join(f"{size[p]} nodes at {x:.5f},{y:.5f}" for p, x, y in zip(drop[:10], lon[:10], lat[:10], strict=True))
+        log.warning(
+            "min_piece_nodes=%d dropped %s road pieces (%s of %s nodes): %s%s",
+            min_nodes, f"{len(drop):,}", f"{int(small.sum()):,}", f"{len(nxy):,}", where,
+            " ..." if len(drop) > 10 else "",
+        )
+    return small
+
+
+def network_pieces(network: Network) -> np.ndarray:
+    """The connected piece of each node of ``network`` (an int per node, 0 = the largest piece).
+
+    Pieces are weakly connected: nodes joined by roads in either direction, so one-way streets
+    never split a piece. A point joined to an edge is in the piece of the edge's end nodes;
+    :func:`planner.analyze` uses this to count the residents of pieces without any facility.
+
+    Examples
+    --------
+    >>> import planner                                              # doctest: +SKIP
+    >>> net = planner.build_network(planner.load_demo().roads)      # doctest: +SKIP
+    >>> np.bincount(network_pieces(net))[:3]                        # doctest: +SKIP
+    """
+    cached = network.__dict__.get("_pieces")
+    if cached is None:
+        cached = _piece_labels(network.n_nodes, network.edge_u, network.edge_v)
+        network.__dict__["_pieces"] = cached
+    return cached
 
 
 def _hilbert_order(xy: np.ndarray, order: int = 16) -> np.ndarray:
