@@ -436,6 +436,84 @@ def test_whatif_standards_change_for_a_new_village_clinic(scn_dir, demo, walk15)
 
 
 # ------------------------------------------------------------------------------------------
+# A site that adds nobody is a normal answer; a failing tab never shows a traceback
+# ------------------------------------------------------------------------------------------
+
+
+def page_text(at: AppTest) -> str:
+    """Every message, code block and caption on the page (where a traceback would show)."""
+    parts = [e.value for e in (*at.error, *at.warning, *at.info, *at.caption, *at.code, *at.markdown)]
+    return "\n".join(str(p) for p in parts)
+
+
+def assert_all_tabs_drawn(at: AppTest) -> None:
+    """No exception, no error box, every tab has content and the tab widgets are there."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert "Traceback" not in page_text(at)
+    assert len(at.tabs) == 6 and all(len(t.children) for t in at.tabs)
+    assert at.button(key="btn_optimize") is not None  # optimizer tab
+    assert at.button(key="btn_save") is not None  # scenarios tab
+    assert len(at.get("download_button")) >= 4  # export tab
+
+
+def test_a_site_that_adds_nobody_is_a_normal_answer(scn_dir, demo, walk15):
+    hospital = demo.facilities[demo.facilities["name"] == "示范县人民医院"].geometry.iloc[0]
+    site = (hospital.x + 0.0002, hospital.y)
+    at = start()
+    click(at, *site)
+    proposed = ((*site, "community_station"),)
+    assert at.session_state["scenario"].proposed == proposed
+    assert_all_tabs_drawn(at)
+    assert metrics(at)[EN("newly_covered")] == "0"
+    assert table(at, EN("col_catchment"))[EN("col_newly")].tolist() == [0]
+    per_admin = table(at, EN("col_level"))
+    assert len(per_admin) == 0
+    # and after a reload of the same working scenario
+    again = start(query={"ws": at.session_state["ws"]})
+    assert again.session_state["scenario"].proposed == proposed
+    assert_all_tabs_drawn(again)
+
+
+def test_walk_to_drive_with_a_placed_station(scn_dir, demo):
+    at = start()
+    click(at, *CLICK_A)
+    assert metrics(at)[EN("newly_covered")] != "0"
+    at.sidebar.radio(key="w_mode").set_value("drive")
+    run(at)
+    assert at.session_state["scenario"].mode == "drive"
+    assert_all_tabs_drawn(at)
+    drive = planner.analyze(demo, mode="drive", isochrone_minutes=None)
+    assert_headline(at, drive)
+    w = aps.what_if(demo, drive, at.session_state["scenario"].proposed)
+    assert metrics(at)[EN("newly_covered")] == f"{w.newly_covered_population:,.0f}"
+
+
+def test_an_error_inside_a_tab_is_a_message_not_a_traceback(scn_dir, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise KeyError("covered_share_before")
+
+    # the scenarios tab lists the saved scenarios: make that fail as an unforeseen bug would
+    monkeypatch.setattr(aps, "list_scenarios", broken)
+    caplog.set_level("ERROR", logger="planner.app")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.context = {"locale": "en-US"}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(EN("error_generic") in e.value for e in at.error)
+    assert "Traceback" not in page_text(at)
+    assert any("covered_share_before" in c.value for c in at.code)  # one line: what failed
+    # logged with its traceback, not swallowed
+    rec = [r for r in caplog.records if r.name == "planner.app" and r.exc_info]
+    assert rec and "KeyError" in "".join(__import__("traceback").format_exception(*rec[0].exc_info))
+    # the other tabs still draw
+    assert len(at.tabs) == 6
+    assert at.button(key="btn_optimize") is not None
+    assert len(at.get("download_button")) >= 4
+    assert_headline(at, planner.analyze(planner.load_demo(), isochrone_minutes=None))
+
+
+# ------------------------------------------------------------------------------------------
 # Optimizer panel
 # ------------------------------------------------------------------------------------------
 
