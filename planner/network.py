@@ -1029,9 +1029,37 @@ def _edge_speeds(tm: TravelMode, hw: np.ndarray, maxspeed: np.ndarray) -> np.nda
     s = pd.Series(classes).map(speeds).to_numpy(dtype=float, na_value=np.nan)[code]
     s = np.where(np.isfinite(s), s, tm.speed_kmh)
     if tm.use_maxspeed:
+        maxspeed = _plausible_maxspeed(maxspeed)
         ms = maxspeed * tm.maxspeed_factor
         s = np.where(np.isfinite(ms) & (ms > 0), ms, s)
     return s
+
+
+#: Largest ``maxspeed`` taken as given (km/h). China's highest posted limit is 120 km/h and
+#: few countries post more than 130-140; larger values are typing errors or placeholders
+#: (``maxspeed=99999``) and are treated as unknown (the class speed is used), with a warning.
+MAX_PLAUSIBLE_MAXSPEED_KMH = 150.0
+
+
+def _plausible_maxspeed(maxspeed: np.ndarray) -> np.ndarray:
+    """``maxspeed`` with values above :data:`MAX_PLAUSIBLE_MAXSPEED_KMH` made NaN (warned)."""
+    maxspeed = np.asarray(maxspeed, dtype=float)
+    bad = np.isfinite(maxspeed) & (maxspeed > MAX_PLAUSIBLE_MAXSPEED_KMH)
+    if not bad.any():
+        return maxspeed
+    import warnings
+
+    from ._errors import InputWarning
+
+    values = np.unique(maxspeed[bad])
+    warnings.warn(
+        f"{int(bad.sum())} road lines have maxspeed above {MAX_PLAUSIBLE_MAXSPEED_KMH:g} km/h "
+        f"({', '.join(f'{v:g}' for v in values[:5])}{' ...' if len(values) > 5 else ''}); these values "
+        "are taken as unknown and the speed of the road class is used. Fix: correct the maxspeed "
+        "values in the road data",
+        InputWarning, stacklevel=4,
+    )
+    return np.where(bad, np.nan, maxspeed)
 
 
 def _as_geometry(area: Any, crs: pyproj.CRS) -> shapely.Geometry:

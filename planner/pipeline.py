@@ -24,13 +24,21 @@ import numpy as np
 import pandas as pd
 
 from . import access, coverage, load, standards
-from ._errors import InputError, InputFileError
+from ._errors import InputError, InputFileError, NetworkError
 from .network import Network, build_network, network_pieces, travel_mode
 
 log = logging.getLogger(__name__)
 
-#: Where the embedded demo county lives (the repository's data/ folder).
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data"
+def _demo_dir() -> Path:
+    # A wheel carries the demo data as the package planner.demo_data (built from the top-level
+    # data/ folder by pyproject.toml's package-dir mapping: one copy in git); a clone or an
+    # editable install reads data/ itself.
+    shipped = Path(__file__).resolve().parent / "demo_data"
+    return shipped if (shipped / "roads").is_dir() else Path(__file__).resolve().parents[1] / "data"
+
+
+#: Where the embedded demo county lives (``planner/demo_data`` in a wheel, else ``data/``).
+DEMO_DIR = _demo_dir()
 
 ROAD_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".gpkg", ".shp", ".geojson", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".shp", ".gpkg")
@@ -89,6 +97,8 @@ def load_dataset(
     boundaries: str | Path | None = None,
     facilities_crs: str | None = None,
     name: str | None = None,
+    facilities_sheet: str | int | None = None,
+    check: bool = True,
 ) -> Dataset:
     """Load roads, facilities, population and boundaries.
 
@@ -96,10 +106,21 @@ def load_dataset(
     ``facilities/``, ``population/`` and ``boundaries/`` subfolders (the layout of the bundled demo).
     Population and boundaries are optional: without population, coverage figures are omitted.
 
+    ``facilities_sheet`` is the sheet of an XLSX facilities file (name or 0-based number).
+
+    With ``check`` (default), the inputs are checked against each other
+    (:func:`planner._validate.check_extents`): a :class:`~planner.CRSError` when no facility,
+    road or resident lies inside the boundaries; an :class:`~planner.InputWarning` for facilities
+    outside them, and when the facilities look like GCJ-02 coordinates read as WGS-84 (undoing
+    the GCJ-02 offset brings them markedly closer to the roads; see
+    :func:`planner._validate.looks_like_gcj02`) while ``facilities_crs`` was not given.
+
     Raises
     ------
     InputFileError
         When no roads or no facilities can be found, naming where it looked.
+    CRSError
+        When the inputs do not lie in the same place (with ``check``).
     """
     d = Path(data_dir) if data_dir is not None else None
     if d is not None and not d.is_dir():
@@ -120,7 +141,7 @@ def load_dataset(
         )
     t0 = time.perf_counter()
     r = load.read_roads(road_path)
-    f = load.read_facilities(fac_path, crs=facilities_crs)
+    f = load.read_facilities(fac_path, crs=facilities_crs, sheet=facilities_sheet)
     b = load.read_boundaries(bnd_path) if bnd_path else None
     p = _read_population_any(pop_path, b, r) if pop_path else None
     synthetic = d is not None and d.resolve() == DEMO_DIR.resolve() and roads is None
@@ -131,8 +152,34 @@ def load_dataset(
         sources={k: str(v) for k, v in
                  {"roads": road_path, "facilities": fac_path, "population": pop_path, "boundaries": bnd_path}.items() if v},
     )
+    if check:
+        check_inputs(ds, facilities_crs=facilities_crs)
     log.info("loaded %r in %.2f s", ds, time.perf_counter() - t0)
     return ds
+
+
+def check_inputs(ds: Dataset, *, facilities_crs: str | None = None) -> None:
+    """The checks of :func:`load_dataset` across the inputs (raise or warn, in library terms)."""
+    import warnings
+
+    from . import _validate
+    from ._errors import InputWarning
+
+    for text in _validate.check_extents(
+        roads=ds.roads, facilities=ds.facilities, boundaries=ds.boundaries, population=ds.population,
+        sources=ds.sources, crs_fix="pass the coordinate system the file was made in with facilities_crs=",
+    ):
+        warnings.warn(f"{ds.sources.get('facilities', 'facilities')}: {text}", InputWarning, stacklevel=3)
+    if facilities_crs is None:
+        d = _validate.looks_like_gcj02(ds.roads, ds.facilities)
+        if d is not None:
+            warnings.warn(
+                f"{ds.sources.get('facilities', 'facilities')}: the facilities look like GCJ-02 (Amap/Tencent) "
+                f"coordinates read as WGS-84: undoing the GCJ-02 offset brings them from a median "
+                f"{d['as_is']:,.0f} m to {d['undone']:,.0f} m from the nearest road. Fix: if they come from "
+                "Amap, Tencent or another Chinese web map, pass facilities_crs='gcj02'",
+                InputWarning, stacklevel=3,
+            )
 
 
 def _read_population_any(path: Path, boundaries: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -354,8 +401,15 @@ def analyze(
     if network is None:
         if progress:
             progress("network", 0.0)
-        network = build_network(dataset.roads, settings.mode, urban_area=dataset.urban_area(),
-                                min_piece_nodes=settings.min_piece_nodes, **settings.mode_options())
+        try:
+            network = build_network(dataset.roads, settings.mode, urban_area=dataset.urban_area(),
+                                    min_piece_nodes=settings.min_piece_nodes, **settings.mode_options())
+        except NetworkError as exc:  # name the road file: build_network only sees a frame
+            where = dataset.sources.get("roads")
+            if where and where not in str(exc):
+                empty = " The file holds no roads at all (for OSM: no way with a highway tag)." if len(dataset.roads) == 0 else ""
+                raise NetworkError(f"{where}: {exc}{empty}") from None
+            raise
     else:
         want = travel_mode(settings.mode, **settings.mode_options())
         if network.mode != want:

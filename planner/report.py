@@ -7,7 +7,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +115,80 @@ def summary_lines(result, *, level: str = "township") -> list[str]:
     return lines
 
 
+#: Prefix of the hidden folder inside an output folder where a set of outputs is written before
+#: it replaces the old one (left behind only when the process is killed mid-write).
+STAGING_PREFIX = ".planner-partial-"
+
+
+def check_output_dir(out_dir: str | Path, *, what: str = "out_dir") -> Path:
+    """Raise before any work when ``out_dir`` cannot be an output folder (it is a file, lies
+    under a file, or cannot be written); ``what`` names the option in the message."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{what} {out} is a file, not a folder. Fix: name a folder (it is created if missing).")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{what} {out}: {parent} is a file, not a folder. Fix: name a folder path.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {out}: cannot write in {parent} (permission denied). Fix: name a folder you can write to.")
+    return out
+
+
+@contextlib.contextmanager
+def staged_outputs(out_dir: str | Path) -> Iterator[Path]:
+    """Write a set of outputs atomically: yield an empty hidden folder inside ``out_dir``; when
+    the block ends without error, move every file from it into ``out_dir`` (``os.replace``,
+    atomic per file, replacing older files of the same name), else delete it.
+
+    The old outputs are never deleted first, and none is replaced before all new ones are
+    written, so a failure (or a kill) mid-write leaves the previous set whole.
+    """
+    out = check_output_dir(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    for item in sorted(stage.iterdir()):
+        os.replace(item, out / item.name)
+    stage.rmdir()
+
+
+def _moved(written: dict[str, Path], stage: Path, out: Path) -> dict[str, Path]:
+    """Paths under ``stage`` as they are after :func:`staged_outputs` moved them to ``out``."""
+    return {k: out / Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p) for k, p in written.items()}
+
+
 def write_outputs(
+    result,
+    out_dir: str | Path,
+    *,
+    raster_cell_m: float | None = None,
+    raster_like: Any = None,
+    raster_access_m: float | None = None,
+    map_html: bool = True,
+) -> dict[str, Path]:
+    """Write ``coverage.gpkg``, ``summary.csv``, ``access.tif`` (with ``raster_cell_m`` or
+    ``raster_like``) and ``map.html`` into ``out_dir``; return the paths written.
+
+    The files are written into a hidden folder inside ``out_dir`` and moved into place only when
+    all are written (:func:`staged_outputs`): an error or a kill mid-write leaves the previous
+    outputs as they were. See :func:`_write_outputs` for the raster options.
+    """
+    out = Path(out_dir)
+    with staged_outputs(out) as stage:
+        written = _write_outputs(result, stage, raster_cell_m=raster_cell_m, raster_like=raster_like,
+                                 raster_access_m=raster_access_m, map_html=map_html)
+    written = _moved(written, stage, out)
+    log.info("wrote %s", ", ".join(str(p) for p in written.values()))
+    return written
+
+
+def _write_outputs(
     result,
     out_dir: str | Path,
     *,
@@ -132,8 +210,6 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     gpkg = out / "coverage.gpkg"
-    if gpkg.exists():
-        gpkg.unlink()
     fac = _finite(result.facilities, ["access_m"])
     fac.to_file(gpkg, layer="facilities", driver="GPKG")
     if result.isochrones is not None:
@@ -164,7 +240,6 @@ def write_outputs(
     if map_html:
         written["map"] = out / "map.html"
         save_map(coverage_map(result, assets="inline"), written["map"])
-    log.info("wrote %s", ", ".join(str(p) for p in written.values()))
     return written
 
 
