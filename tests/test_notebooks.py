@@ -23,7 +23,7 @@ pytest.importorskip("ipykernel")
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-NAMES = ["01_coverage", "02_siting_scenarios", "03_real_data", "04_compliance_report"]
+NAMES = ["01_coverage", "02_siting_scenarios", "03_real_data", "04_compliance_report", "05_lianchi"]
 
 pytestmark = pytest.mark.slow
 
@@ -128,6 +128,26 @@ def test_04_compliance_report(tmp_path, monkeypatch):
     assert key["proposals"]["community_center"] == 1
     out = tmp_path / "04_compliance_report"
     assert {p.name for p in (out / "before").iterdir()} == {"compliance.xlsx", "compliance.html", "compliance.md"}
+
+
+def test_05_lianchi(tmp_path, monkeypatch):
+    if not (SHARED_DATA / "baoding" / "lianchi_roads_osm.gpkg").exists():
+        pytest.skip(f"real data not available: {SHARED_DATA}")
+    key = run_notebook("05_lianchi", tmp_path, monkeypatch, PLANNER_SHARED_DATA=str(SHARED_DATA))
+    assert key["skipped"] is False and key["facilities_invented"] is True
+    assert key["roads"] == 2985 and key["oneway"] == {"0": 2074, "1": 911}
+    assert key["population"] == pytest.approx(675_123, rel=1e-9) and key["halo_m"] == 26_000
+    assert key["gcj02_centroid_m"][0] == pytest.approx(502, abs=5) and key["gcj02_centroid_m"][1] == pytest.approx(67, abs=5)
+    share = key["covered_share"]
+    assert 0 < share["walk"] < share["ebike"] <= share["drive"] <= 1.0
+    assert len(key["proposals"]) == 5 and key["walk_share_after"] > share["walk"]
+    assert (tmp_path / "05_lianchi" / "lianchi_data" / "sources.json").is_file()
+    assert "INVENTED" in (tmp_path / "05_lianchi" / "INVENTED_register.csv").read_text(encoding="utf-8")
+
+
+def test_05_lianchi_skips_cleanly_without_the_files(tmp_path, monkeypatch):
+    key = run_notebook("05_lianchi", tmp_path, monkeypatch, PLANNER_SHARED_DATA=str(tmp_path / "no-such-folder"))
+    assert key["skipped"] is True and len(key["missing"]) == 4
 
 
 def test_notebook_outputs_default_to_the_gitignored_out_folder():
