@@ -118,7 +118,7 @@ UPLOAD_TYPES: dict[str, tuple[str, ...]] = {
     "roads": ("osm", "pbf", "zip", "gpkg", "geojson"),
     "facilities": ("csv", "xlsx", "geojson", "json", "zip"),
     "boundaries": ("geojson", "json", "gpkg", "zip"),
-    "population": ("tif", "tiff", "geojson", "gpkg", "zip", "csv"),
+    "population": ("tif", "tiff", "geojson", "gpkg", "zip", "csv", "xlsx"),
     "candidates": ("csv", "xlsx", "geojson", "json"),
 }
 #: Zip archives: most members, most bytes unpacked, and the parts of a shapefile kept.

@@ -208,3 +208,24 @@ def test_a_table_in_the_population_folder_and_from_the_cli(tmp_path):
         planner.load_dataset(roads=planner.pipeline.DEMO_DIR / "roads" / "demo_county.osm",
                              facilities=planner.pipeline.DEMO_DIR / "facilities" / "demo_facilities.csv",
                              population=table)
+
+
+def test_the_app_loads_an_uploaded_table(tmp_path):
+    """The app's upload path (store_upload -> load_data) spreads a census table like the CLI."""
+    from planner import app_support as aps
+    from planner.scenario import Scenario
+
+    ds = planner.load_demo()
+    totals = township_totals(ds.population, ds.boundaries)
+    demo = planner.pipeline.DEMO_DIR
+    paths = {
+        "roads": aps.store_upload("roads", "demo_county.osm", (demo / "roads" / "demo_county.osm").read_bytes(), tmp_path),
+        "facilities": aps.store_upload("facilities", "f.csv", (demo / "facilities" / "demo_facilities.csv").read_bytes(), tmp_path),
+        "boundaries": aps.store_upload("boundaries", "b.geojson", (demo / "boundaries" / "demo_admin.geojson").read_bytes(), tmp_path),
+    }
+    table = tmp_path / "乡镇人口.xlsx"
+    totals.rename(columns={"admin_code": "区划代码", "admin_name": "乡镇", "population": "常住人口"}).to_excel(table, index=False)
+    paths["population"] = aps.store_upload("population", table.name, table.read_bytes(), tmp_path)
+    loaded = aps.load_data(Scenario(name="t", **{k: str(v) for k, v in paths.items()}))
+    assert set(loaded.population["spread"]) == {"roads"}
+    assert math.fsum(loaded.population["population"]) == pytest.approx(totals["population"].sum(), rel=1e-9)
