@@ -49,7 +49,9 @@ from .network import _ranges
 #: With no disc wider than this many cells, ``"grid"`` falls back to the exact union.
 THIN_CELLS = 1.5
 #: Coarse blocks of the field kernel, in cells (a block wholly inside one hull is filled at once).
-BLOCK = 8
+BLOCK = 16
+#: Super-blocks of the field kernel, in blocks (a piece inside full ones is skipped).
+SUPER = 4
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,50 @@ def incidence(network) -> tuple[np.ndarray, np.ndarray]:
     return out
 
 
+def edge_slack(network) -> np.ndarray:
+    """Per node, the longest finite travel time of an edge at it (either way; cached)."""
+    cached = getattr(network, "_edge_slack_cache", None)
+    if cached is not None:
+        return cached
+    t = np.fmax(network.edge_time_uv_s, network.edge_time_vu_s)  # the finite one if one is inf
+    t = np.where(np.isfinite(t), t, 0.0)
+    out = np.zeros(network.n_nodes)
+    np.maximum.at(out, network.edge_u, t)
+    np.maximum.at(out, network.edge_v, t)
+    network._edge_slack_cache = out
+    return out
+
+
+def full_key(network, nodes, times, budget, fac_att, i, slack, cap_s) -> bytes | None:
+    """A key of facility ``i``'s polygon at ``budget`` when every one of its discs is full-size.
+
+    Then no time runs out on any road: every edge at a reached node is covered whole with the
+    full ``access_max_m`` disc (``cap_s`` seconds of access), and the polygon depends only on
+    the set of reached nodes (so facilities with the same set share it). ``None`` otherwise.
+    Sufficient test: each reached node's time plus its longest edge (:func:`edge_slack`), and
+    the facility's own edge, leave ``cap_s`` of the budget; both ends of the facility's edge
+    are reached (its pieces then lie on edges the nodes cover anyway).
+    """
+    import hashlib
+
+    fe = fac_att.edge[i]
+    if fe < 0:
+        return None
+    sel = times <= budget
+    n = nodes[sel]
+    if len(n) == 0:
+        return None
+    room = budget - cap_s
+    if not float(np.max(times[sel] + slack[n])) <= room:
+        return None
+    t_fe = np.fmax(network.edge_time_uv_s[fe], network.edge_time_vu_s[fe])
+    if not fac_att.access_s[i] + (t_fe if np.isfinite(t_fe) else 0.0) <= room:
+        return None
+    if not ((n == network.edge_u[fe]).any() and (n == network.edge_v[fe]).any()):
+        return None
+    return hashlib.blake2b(np.sort(n).tobytes(), digest_size=16).digest()
+
+
 def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
     """values[keys == q] for each q (inf where absent), without a dense array over all nodes."""
     order = np.argsort(keys, kind="stable")
@@ -136,14 +182,79 @@ def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarra
     return np.where(hit, values[order][pos] if len(k) else np.inf, np.inf)
 
 
+@dataclass(frozen=True)
+class TimedPieces:
+    """Reached pieces of road with the time to the facility at each end (linear along each).
+
+    Drawn once per facility for the largest threshold; :meth:`at` gives the pieces and radii of
+    any smaller one (the thresholds share the road pieces and nest by construction).
+    """
+
+    x0: np.ndarray
+    y0: np.ndarray
+    t0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    t1: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x0)
+
+    def at(self, budget: float, v_off: float, cap: float) -> Pieces:
+        """The pieces reached within ``budget`` seconds, cut at the budget, with their radii.
+
+        The radius is ``(budget - t) * v_off``, linear along each piece; pieces are split where
+        it reaches ``cap`` (so each part has a linear radius and the hull of its end discs is
+        exact), then clipped to [0.5 m, cap].
+        """
+        x0, y0, t0, x1, y1, t1 = self.x0, self.y0, self.t0, self.x1, self.y1, self.t1
+        keep = np.minimum(t0, t1) <= budget
+        if not keep.all():
+            x0, y0, t0, x1, y1, t1 = x0[keep], y0[keep], t0[keep], x1[keep], y1[keep], t1[keep]
+        # the piece where the time runs out: cut it there (time is linear along it)
+        cut = np.maximum(t0, t1) > budget
+        if cut.any():
+            x0, y0, t0, x1, y1, t1 = (a.copy() for a in (x0, y0, t0, x1, y1, t1))
+            c = np.flatnonzero(cut)
+            # orient so that end 0 is the earlier end, then move end 1 to the cut
+            flip = c[t0[c] > t1[c]]
+            for a, b in ((x0, x1), (y0, y1), (t0, t1)):
+                a[flip], b[flip] = b[flip], a[flip].copy()
+            w = (budget - t0[c]) / (t1[c] - t0[c])
+            x1[c] = x0[c] + w * (x1[c] - x0[c])
+            y1[c] = y0[c] + w * (y1[c] - y0[c])
+            t1[c] = budget
+        if np.isinf(budget):  # nothing runs out: every disc is the full cap
+            R0 = np.full(len(x0), float(cap))
+            R1 = R0.copy()
+        else:
+            R0 = (budget - t0) * v_off
+            R1 = (budget - t1) * v_off
+        x0, y0, R0, x1, y1, R1 = _split_at(x0, y0, R0, x1, y1, R1, cap)
+        r0 = np.clip(R0, 0.5, max(cap, 0.5))
+        r1 = np.clip(R1, 0.5, max(cap, 0.5))
+        return Pieces(x0, y0, r0, x1, y1, r1)
+
+
 def pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i, v_off, cap) -> Pieces:
     """Every reached piece of road for facility ``i`` within ``budget`` seconds.
 
     ``nodes``/``times`` are the facility's reach set cut at ``budget``. The radius is linear along
     each piece (pieces are split where the radius reaches ``cap``) and floored at 0.5 m.
     """
+    return timed_pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i).at(
+        budget, v_off, cap
+    )
+
+
+def timed_pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i) -> TimedPieces:
+    """Every piece of road reached by facility ``i`` within ``budget`` seconds, with its times.
+
+    ``nodes``/``times`` are the facility's reach set cut at ``budget``; the pieces are cut
+    where the time runs out.
+    """
     if fac_att.edge[i] < 0:
-        return _no_pieces()
+        return _no_timed()
     # time-to-facility at each end of each incident edge
     counts = inc_ptr[nodes + 1] - inc_ptr[nodes]
     edges = inc_edge[np.repeat(inc_ptr[nodes], counts) + _ranges(counts)]
@@ -156,14 +267,28 @@ def pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i, v_off,
     t_uv = net.edge_time_uv_s[edges]
     # via u: time(s) = tu + s * t_vu, reached for s <= (budget - tu) / t_vu;
     # via v: time(s) = tv + (1 - s) * t_uv, parametrised from s = 1 downward
+    # an edge reached from both ends: the point s* where the two times meet splits it; beyond
+    # s* each end's discs lie inside the other's (same centre, smaller radius), so each end
+    # keeps only its side (half the pieces on every edge inside the isochrone)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        both = np.isfinite(tu) & np.isfinite(tv) & np.isfinite(t_vu) & np.isfinite(t_uv)
+        both &= (t_vu + t_uv) > 0
+        s_star = np.where(both, (tv + t_uv - tu) / np.where(both, t_vu + t_uv, 1.0), np.nan)
     for t_end, t_edge, start in ((tu, t_vu, 0.0), (tv, t_uv, 1.0)):
         ok = np.isfinite(t_end)
-        te, tt = t_end[ok], t_edge[ok]
+        if start == 0.0:
+            ok &= ~(s_star <= 0.0)  # the other end's pieces cover the whole edge
+        else:
+            ok &= ~(s_star >= 1.0)
+        te, tt, ss = t_end[ok], t_edge[ok], s_star[ok]
         with np.errstate(divide="ignore", invalid="ignore"):
             reach = np.clip(np.where(np.isfinite(tt) & (tt > 0), (budget - te) / tt, 0.0), 0, 1)
         pieces_e.append(edges[ok])
         pieces_a.append(np.full(len(te), start))
-        pieces_b.append(reach if start == 0.0 else 1.0 - reach)
+        if start == 0.0:
+            pieces_b.append(np.where(ss < reach, ss, reach))  # nan compares False
+        else:
+            pieces_b.append(np.where(1.0 - ss < reach, ss, 1.0 - reach))
         pieces_ta.append(te)  # time at s = a
         pieces_rate.append(np.where(np.isfinite(tt), tt, 0.0))  # d time / d s, away from the end
     # the facility's own edge: reached directly along it from both sides
@@ -214,14 +339,12 @@ def pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i, v_off,
     # time at each end of the clipped piece
     t0 = ta[pid] + np.abs(c0 - sa[pid]) * rate[pid]
     t1 = ta[pid] + np.abs(c1 - sa[pid]) * rate[pid]
-    # radius left at each end; where the cap starts to bind inside a piece, split it there so
-    # each part has a linear radius and the hull of its end discs is exact
-    R0 = (budget - t0) * v_off
-    R1 = (budget - t1) * v_off
-    px0, py0, R0, px1, py1, R1 = _split_at(px0, py0, R0, px1, py1, R1, cap)
-    r0 = np.clip(R0, 0.5, max(cap, 0.5))
-    r1 = np.clip(R1, 0.5, max(cap, 0.5))
-    return Pieces(px0, py0, r0, px1, py1, r1)
+    return TimedPieces(px0, py0, t0, px1, py1, t1)
+
+
+def _no_timed() -> TimedPieces:
+    z = np.zeros(0)
+    return TimedPieces(z, z, z, z, z, z)
 
 
 def _no_pieces() -> Pieces:
@@ -300,17 +423,39 @@ def hulls(x0, y0, r0, x1, y1, r1, quad_segs):
 # -- grid -------------------------------------------------------------------------------------
 
 
-def grid_polygon(p: Pieces, cell_m: float, quad_segs: int):
-    """The union of the hulls traced on a ``cell_m`` grid; see the module docstring.
+def grid_cell(p: Pieces, cell_m: float, max_nodes: int) -> float:
+    """The grid cell for these pieces: ``cell_m``, coarsened so the grid has <= ``max_nodes``.
 
-    When no disc is wider than ``THIN_CELLS`` cells (a tiny ``access_max_m``) the grid cannot
-    draw the union at all and the exact union is returned instead.
+    The grid spans the pieces' extent plus the largest radius, so its cost and memory are
+    bounded whatever the threshold; the error bound (``cell * sqrt(2)``) grows with the cell.
+    """
+    rmax = max(float(p.r0.max()), float(p.r1.max()))
+    w = max(float(p.x0.max()), float(p.x1.max())) - min(float(p.x0.min()), float(p.x1.min()))
+    h = max(float(p.y0.max()), float(p.y1.max())) - min(float(p.y0.min()), float(p.y1.min()))
+    w += 2 * rmax + 4 * cell_m
+    h += 2 * rmax + 4 * cell_m
+    # (w / c + 2) (h / c + 2) <= max_nodes: the lattice rounding adds a node or two per side
+    # cell_m times a power of two: the lattices of all cells nest (multiples of cell_m)
+    c = float(cell_m)
+    while (w / c + 3) * (h / c + 3) > max_nodes:
+        c *= 2.0
+    return c
+
+
+def grid_polygon(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int = 1 << 62):
+    """The union of the hulls traced on a grid; see the module docstring.
+
+    The cell is ``cell_m``, coarsened to keep the grid at most ``max_nodes`` nodes
+    (:func:`grid_cell`). Returns the polygon and the cell used. When no disc is wider than
+    ``THIN_CELLS`` cells of ``cell_m`` (a tiny ``access_max_m``) the grid cannot draw the union
+    at all and the exact union is returned instead (with cell 0).
     """
     if len(p) == 0:
-        return shapely.Polygon()
+        return shapely.Polygon(), 0.0
     if max(float(p.r0.max()), float(p.r1.max())) < THIN_CELLS * cell_m:
-        return exact_polygon(p, quad_segs)
-    return _traced(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, cell_m)
+        return exact_polygon(p, quad_segs), 0.0
+    h = grid_cell(p, cell_m, max_nodes)
+    return _traced(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h), h
 
 
 def _traced(x0, y0, r0, x1, y1, r1, cell_m):
@@ -333,7 +478,9 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
         2.0 * h
     )  # |f| is exact up to here: every cell the zero level crosses has |f| <= h*sqrt(2)
     z = np.empty((ny, nx))
-    _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, BLOCK, z)
+    # blocks of about a third of the largest radius: small enough to lie deep inside one hull
+    block = max(2, min(BLOCK, int(rmax / (3.0 * h))))
+    _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
     gen = contourpy.contour_generator(
         gx0 + h * np.arange(nx),
         gy0 + h * np.arange(ny),
@@ -379,6 +526,12 @@ def _piece_field(px, py, row):
         s = ln
     q = a - s
     return math.sqrt(q * q + hp * hp) - row[5] - row[6] * s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _block_nodes(bj, bi, block, ny, nx):
+    """Nodes in block ``(bj, bi)`` (the last row and column of blocks may be cut short)."""
+    return (min(ny, bj * block + block) - bj * block) * (min(nx, bi * block + block) - bi * block)
 
 
 @njit(cache=True, nogil=True)
@@ -428,16 +581,12 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
         rin = min(r0[p], r1[p])
         if rin <= half_diag + band:
             continue
-        bx0 = max(0, int(math.floor((min(x0[p], x1[p]) - gx0) / bw)))
-        bx1 = min(nbx - 1, int(math.floor((max(x0[p], x1[p]) - gx0) / bw)))
-        by0 = max(0, int(math.floor((min(y0[p], y1[p]) - gy0) / bw)))
-        by1 = min(nby - 1, int(math.floor((max(y0[p], y1[p]) - gy0) / bw)))
-        rr = max(r0[p], r1[p])
-        ext = int(math.ceil(rr / bw))
-        bx0 = max(0, bx0 - ext)
-        by0 = max(0, by0 - ext)
-        bx1 = min(nbx - 1, bx1 + ext)
-        by1 = min(nby - 1, by1 + ext)
+        # only block centres within max radius - band - half diagonal of the piece can pass
+        ext = max(r0[p], r1[p]) - band - half_diag
+        bx0 = max(0, int(math.ceil((min(x0[p], x1[p]) - ext - gx0) / bw - 0.5)))
+        bx1 = min(nbx - 1, int(math.floor((max(x0[p], x1[p]) + ext - gx0) / bw - 0.5)))
+        by0 = max(0, int(math.ceil((min(y0[p], y1[p]) - ext - gy0) / bw - 0.5)))
+        by1 = min(nby - 1, int(math.floor((max(y0[p], y1[p]) + ext - gy0) / bw - 0.5)))
         for bj in range(by0, by1 + 1):
             cy = gy0 + (bj + 0.5) * bw
             for bi in range(bx0, bx1 + 1):
@@ -448,6 +597,16 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
                 if g <= -(band + half_diag):
                     full[bj, bi] = True
     z[:, :] = band
+    # super-blocks of SUPER x SUPER blocks, full when all their blocks are: a piece deep inside
+    # the union (all its neighbourhood full) is then skipped after a few look-ups
+    nsy = (nby + SUPER - 1) // SUPER
+    nsx = (nbx + SUPER - 1) // SUPER
+    sfull = np.ones((nsy, nsx), dtype=np.bool_)
+    for bj in range(nby):
+        for bi in range(nbx):
+            if not full[bj, bi]:
+                sfull[bj // SUPER, bi // SUPER] = False
+    sb = SUPER * block
     # pass 2: each piece at the nodes within its radius + band, outside the full blocks
     for p in range(n):
         row = q[p]
@@ -458,6 +617,16 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
         j1 = min(ny - 1, int(math.floor((max(y0[p], y1[p]) + rr - gy0) / h)))
         if i0 > i1 or j0 > j1:
             continue
+        inside = True
+        for sj in range(j0 // sb, j1 // sb + 1):
+            for si in range(i0 // sb, i1 // sb + 1):
+                if not sfull[sj, si]:
+                    inside = False
+                    break
+            if not inside:
+                break
+        if inside:
+            continue
         for bj in range(j0 // block, j1 // block + 1):
             ja = max(j0, bj * block)
             jb = min(j1, bj * block + block - 1)
@@ -466,12 +635,22 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
                     continue
                 ia = max(i0, bi * block)
                 ib = min(i1, bi * block + block - 1)
+                deep = 0
                 for j in range(ja, jb + 1):
                     py = gy0 + j * h
                     for i in range(ia, ib + 1):
+                        if z[j, i] <= -band:  # already deep inside: nothing to learn here
+                            deep += 1
+                            continue
                         g = _piece_field(gx0 + i * h, py, row)
                         if g < z[j, i]:
                             z[j, i] = g
+                            if g <= -band:
+                                deep += 1
+                # a block whose every node is already deeper than the band (inside the union
+                # of several hulls) is skipped by the later pieces too
+                if deep == (jb - ja + 1) * (ib - ia + 1) and deep == _block_nodes(bj, bi, block, ny, nx):
+                    full[bj, bi] = True
     for bj in range(nby):
         for bi in range(nbx):
             if full[bj, bi]:

@@ -533,6 +533,8 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
 
 #: Isochrone drawing methods (see :func:`isochrones`).
 ISOCHRONE_METHODS = ("grid", "exact")
+#: Facilities per reach call of :func:`isochrones` (bounds the reach sets held at once).
+ISO_CHUNK = 16
 
 
 def isochrones(
@@ -546,6 +548,7 @@ def isochrones(
     progress: Progress = None,
     method: str = "grid",
     cell_m: float | None = None,
+    max_cells: int = 1 << 18,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons per facility and threshold that follow the road network.
 
@@ -567,24 +570,32 @@ def isochrones(
     progress : callable, optional
         Called with the fraction of facilities done.
     method : {"grid", "exact"}
-        ``"grid"`` (default) traces the union on a grid of ``cell_m`` cells from its distance
-        field, with linear interpolation, and draws the thin tips of the roads (where the disc is
-        narrower than 1.5 cells) exactly. Every point of its polygon lies within
-        ``cell_m * sqrt(2)`` (+0.5 m) of the exact union and every point of the exact union within
-        that of its polygon (Hausdorff bound); in practice the error is a fraction of a cell and
-        the area is within a fraction of a percent. It is 20-40 times faster than ``"exact"`` for
-        driving. ``"exact"`` builds one polygon per reached piece of road and unions them with
-        GEOS (exact up to ``quad_segs``; seconds per facility for a 15-minute drive).
+        ``"grid"`` (default) traces the union on a grid from its distance field, with linear
+        interpolation (the cell: ``cell_m``, doubled until the grid has at most ``max_cells``
+        nodes). Every point of its polygon lies within ``tolerance_m`` = cell * sqrt(2) + 0.5 m
+        of the exact union, and every point of the exact union within that of its polygon
+        except the needle-like tips, narrower than two cells, that the union has where the time
+        runs out along fast roads (within cell * sqrt(2) * (1 + v_road / v_access) there); in
+        practice the error is a fraction of a cell. ``"exact"`` builds one polygon per reached
+        piece of road and unions them with GEOS (exact up to ``quad_segs``; seconds per
+        facility for a 15-minute drive).
     cell_m : float, optional
-        Grid cell of ``method="grid"`` in metres. Default: 5 m walking, 10 m by e-bike, 15 m
-        driving, scaled down with ``access_max_m`` below 500 m (at least 1 m). The error bound
-        scales with it; the time grows as it shrinks.
+        Finest grid cell of ``method="grid"`` in metres. Default: 5 m walking, 10 m by e-bike,
+        15 m driving, scaled down with ``access_max_m`` below 500 m (at least 1 m). When no disc
+        is wider than 1.5 of these cells the exact union is drawn instead.
+    max_cells : int
+        Most grid nodes of one polygon (``method="grid"``): a large polygon gets a coarser cell
+        (``cell_m`` times a power of two), so time and memory per polygon stay bounded whatever
+        the threshold; its error bound grows with the cell and is reported in ``tolerance_m``.
+        The default (262,144, a 512 x 512 grid, 2 MB) keeps a 15-minute walk at the finest cell.
 
     Returns
     -------
     GeoDataFrame
         Columns ``facility_id``, ``tier`` (when the facilities have one), ``minutes``,
-        ``area_km2``; EPSG:4326.
+        ``area_km2``, ``tolerance_m`` (the error bound above for ``"grid"``; 0 for polygons
+        drawn exactly); EPSG:4326. A threshold beyond the facility's whole reach gives the
+        reached network plus the access buffer (drawn once for every facility that shares it).
 
     Examples
     --------
@@ -605,33 +616,60 @@ def isochrones(
         cell_m = _default_cell_m(network)
     elif not (np.isfinite(cell_m) and cell_m > 0):
         raise NetworkError(f"cell_m must be a positive number of metres, got {cell_m!r}.")
+    if not (isinstance(max_cells, (int, np.integer)) and max_cells >= 1024):
+        raise NetworkError(f"max_cells must be an integer >= 1024, got {max_cells!r}.")
     src = facility_sources(network, facilities)
-    r = reach(network, src, minutes=mins[-1], threads=threads)
     n_fac = len(src)
     polys = np.empty((len(mins), n_fac), dtype=object)
+    tol = np.zeros((len(mins), n_fac))
     fac_att = src.attachment
     v_off = network.mode.access_speed_kmh / 3.6
     # incident edges per node (both directions) for the reached-edge lookup
     inc_ptr, inc_edge = _isochrone.incidence(network)
     seg = _isochrone.segments(network)
+    slack = _isochrone.edge_slack(network)
+    # polygons of facilities whose every disc is full-size are a function of the nodes reached
+    # (a large threshold: often the whole network plus the access buffer); drawn once
+    shared: dict[bytes, tuple[Any, float]] = {}
+
+    def draw(p) -> tuple[Any, float]:
+        if method == "exact":
+            return _isochrone.exact_polygon(p, quad_segs), 0.0
+        poly, h = _isochrone.grid_polygon(p, cell_m, quad_segs, max_cells)
+        return poly, (h * np.sqrt(2.0) + 0.5 if h > 0 else 0.0)
 
     def work(bounds: tuple[int, int]) -> int:
-        for i in range(*bounds):
-            nodes, times = r.of(i)
+        a, b = bounds
+        # reach sets chunk by chunk: memory follows a chunk's reach, whatever the threshold
+        rows = np.arange(a, b)
+        r = reach(network, facility_sources(network, fac_att.take(rows)), minutes=mins[-1], threads=1)
+        for j, i in enumerate(rows):
+            nodes, times = r.of(j)
+            todo = []
             for k, m in enumerate(mins):
-                budget = m * 60.0
-                sel = times <= budget
-                p = _isochrone.pieces(
-                    network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget, fac_att, i, v_off, cap
-                )
-                if method == "exact":
-                    polys[k, i] = _isochrone.exact_polygon(p, quad_segs)
+                key = _isochrone.full_key(network, nodes, times, m * 60.0, fac_att, i, slack, cap / v_off)
+                if key is not None and key in shared:
+                    polys[k, i], tol[k, i] = shared[key]
                 else:
-                    polys[k, i] = _isochrone.grid_polygon(p, cell_m, quad_segs)
-        return bounds[1] - bounds[0]
+                    todo.append((k, m, key))
+            if not todo:
+                continue
+            # the road pieces once, for the largest threshold left; each threshold cuts them
+            budget = todo[-1][1] * 60.0
+            sel = times <= budget
+            tp = _isochrone.timed_pieces(
+                network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget, fac_att, i
+            )
+            for k, m, key in todo:
+                polys[k, i], tol[k, i] = draw(tp.at(m * 60.0, v_off, cap))
+                if key is not None:
+                    shared[key] = (polys[k, i], tol[k, i])
+        return b - a
 
     done = 0
-    chunks = _chunks(n_fac, max(1, min(n_fac, 8 * max(1, threads))))
+    # chunks of at most ISO_CHUNK facilities, at least two per thread
+    n_chunks = max(2 * max(1, threads), -(-n_fac // ISO_CHUNK))
+    chunks = _chunks(n_fac, max(1, min(n_fac, n_chunks)))
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # numba and GEOS release the GIL
         for count in pool.map(work, chunks):
             done += count
@@ -650,6 +688,7 @@ def isochrones(
     geom = polys.ravel()
     out = gpd.GeoDataFrame(rows, geometry=geom, crs=network.crs)
     out["area_km2"] = shapely.area(geom) / 1e6
+    out["tolerance_m"] = tol.ravel()
     out = out.to_crs("EPSG:4326")
     log.info(
         "isochrones (%s): %d facilities x %d thresholds in %.2f s",
