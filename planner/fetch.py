@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -78,7 +79,7 @@ _SYSTEM_IN_NAME = (
     ("gcj02", re.compile(r"gcj-?02|amap|gaode|高德|火星|tencent|腾讯", re.IGNORECASE)),
 )
 
-_OSM_HEALTH_TAGS = {"amenity": ["hospital", "clinic", "doctors"], "healthcare": True}
+_OSM_HEALTH_TAGS: dict[str, bool | str | list[str]] = {"amenity": ["hospital", "clinic", "doctors"], "healthcare": True}
 
 
 class FetchError(PlannerError, ConnectionError):
@@ -262,8 +263,13 @@ def clip_raster(sources: Sequence[str | Path], area: shapely.Geometry, dest: str
         if len(datasets) == 1:
             data, transform = mask(datasets[0], [geom], crop=True, nodata=nodata, filled=True)
         else:
-            bounds = shapely.bounds(geom)
-            data, transform = merge(datasets, bounds=tuple(bounds), nodata=nodata)
+            # the window snapped outwards to the pixel grid of the first tile, so no cell is resampled
+            t0 = datasets[0].transform
+            rx, ry = t0.a, -t0.e
+            minx, miny, maxx, maxy = shapely.bounds(geom)
+            bounds = (t0.c + math.floor((minx - t0.c) / rx) * rx, t0.f - math.ceil((t0.f - miny) / ry) * ry,
+                      t0.c + math.ceil((maxx - t0.c) / rx) * rx, t0.f - math.floor((t0.f - maxy) / ry) * ry)
+            data, transform = merge(datasets, bounds=bounds, nodata=nodata)
             with rasterio.io.MemoryFile() as mem:
                 prof = datasets[0].profile | {"height": data.shape[1], "width": data.shape[2],
                                               "transform": transform, "count": data.shape[0], "nodata": nodata}
@@ -391,7 +397,7 @@ def assemble(
         d.mkdir(exist_ok=True)
         written["population"] = d / "population_table.csv"
         population_table.to_csv(written["population"], index=False, encoding="utf-8")
-    src = dict(sources or {})
+    src: dict[str, Any] = dict(sources or {})
     src["written"] = {k: str(v.relative_to(out)) for k, v in written.items()}
     src["fetched_at"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     written["sources"] = out / "sources.json"

@@ -514,7 +514,6 @@ def read_population_table(
     n_units = len(rows)
     per_unit = {m: np.bincount(owner, weights=w, minlength=n_units) for m, w in weights.items()}
     methods = np.full(n_units, "uniform", dtype=object)
-    fallbacks = []
     if spread == "auto":
         for m in ("roads", "residential"):  # later wins: residential before roads before uniform
             if m in per_unit:

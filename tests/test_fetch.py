@@ -143,6 +143,26 @@ def test_clip_raster_keeps_the_cells_whose_centre_is_inside(tmp_path):
     assert clipped == pytest.approx(want, rel=1e-6) and 0 < clipped < cells["population"].sum()
 
 
+def test_clip_raster_mosaics_tiles_like_the_whole(tmp_path):
+    """Two tiles (the west and east halves of the demo raster) give what the whole raster gives."""
+    src = DEMO / "population" / "demo_population.tif"
+    with rasterio.open(src) as ds:
+        prof, data = ds.profile, ds.read()
+        half = ds.width // 2
+        for name, sl, off in (("w.tif", np.s_[:, :, :half], 0), ("e.tif", np.s_[:, :, half:], half)):
+            part = data[sl]
+            with rasterio.open(tmp_path / name, "w", **(prof | {"width": part.shape[2],
+                               "transform": ds.transform * rasterio.Affine.translation(off, 0)})) as out:
+                out.write(part)
+    b = planner.read_boundaries(DEMO / "boundaries" / "demo_admin.geojson")
+    area = F.halo_area(b[b["admin_name"].isin(["城关街道", "东城街道", "西城街道"])], 500)
+    whole = F.clip_raster([src], area, tmp_path / "whole.tif")
+    tiles = F.clip_raster([tmp_path / "w.tif", tmp_path / "e.tif"], area, tmp_path / "tiles.tif")
+    with rasterio.open(whole) as a, rasterio.open(tiles) as t:
+        assert a.transform == t.transform and a.shape == t.shape
+        assert float(t.read(1, masked=True).sum()) == pytest.approx(float(a.read(1, masked=True).sum()), rel=1e-9)
+
+
 def test_population_table_cuts_a_yearbook_to_the_boundary():
     b = F.read_boundary(shared("baoding", "lianchi_boundary_wgs84.geojson"))
     table = shared("county_population.csv")

@@ -107,6 +107,15 @@ def test_auto_prefers_residential_land_then_roads_then_area(units):
     assert len(b) == 1 and b["population"].iloc[0] == pytest.approx(100) and b["spread"].iloc[0] == "residential"
 
 
+def test_an_explicit_method_falls_back_to_uniform_where_it_finds_nothing(units):
+    roads = _roads([shapely.LineString([(X0 + 250, Y0 + 10), (X0 + 250, Y0 + 990)])], ["residential"])
+    table = pd.DataFrame({"code": ["419901001", "419901002"], "name": ["甲街道", "乙镇"], "population": [100, 100]})
+    with pytest.warns(PopulationTableWarning, match="spread='roads' found nothing in 1 unit.*419901002 乙镇"):
+        pop = read_population_table(table, units, roads=roads, spread="roads")
+    assert pop.attrs["spread"] == {"roads": 1, "uniform": 1}
+    assert _sums(pop) == pytest.approx({"419901001": 100.0, "419901002": 100.0})
+
+
 def test_codes_of_every_length_and_names_as_fallback(units):
     table = pd.DataFrame({"区划代码": ["419901001000", None], "乡镇": ["甲街道", "乙镇"], "常住人口": ["1,200", "300"]})
     with pytest.warns(PopulationTableWarning, match="by name.*乙镇"):
