@@ -95,3 +95,32 @@ def test_coverage_monotone_in_minutes_and_facilities(seed, mode, minutes, extra)
     cov = lambda t, m: pop[t <= m * 60].sum()  # noqa: E731
     assert cov(t2, minutes) >= cov(t1, minutes)
     assert cov(t1, minutes + extra) >= cov(t1, minutes)
+
+
+def test_residents_of_pieces_without_facility_per_unit_hand_count():
+    """The no_facility_in_piece flag is summed per unit and level; NaN when the table lacks it."""
+    demand = _cells(n=7)  # the 7th row and column lie outside the county
+    admin = assign_admin(demand, _admin())
+    t = np.full(49, 60.0)
+    table = coverage_table(demand, t, np.zeros(49, dtype=int), minutes=15, facility_ids=np.array(["F"]), admin=admin)
+    s = admin_summary(table, _admin())
+    assert s["no_facility_in_piece_population"].isna().all()
+    # cells with i == 4 (in the east township) and i == 6 (outside) are on a piece with no facility
+    i = np.repeat(np.arange(7), 7)
+    table["no_facility_in_piece"] = (i == 4) | (i == 6)
+    table.loc[table["no_facility_in_piece"], "minutes"] = np.inf
+    table.loc[table["no_facility_in_piece"], "covered"] = False
+    s = admin_summary(table, _admin()).set_index(["level", "admin_code"])["no_facility_in_piece_population"]
+    pop = demand["population"].to_numpy()
+    j = np.tile(np.arange(7), 7)
+    east_north = pop[(i == 4) & (j >= 3) & (j < 6)].sum()
+    assert s[("township", "419901101")] == pop[(i == 4) & (j < 6)].sum()
+    assert s[("township", "419901100")] == 0.0
+    assert s[("village", "419901101201")] == east_north
+    assert s[("county", "419901")] == pop[(i == 4) & (j < 6)].sum()
+    outside, lonely = (i == 6) | (j == 6), (i == 4) | (i == 6)
+    assert s[("county", "")] == pop[outside & lonely].sum()
+    for level in ("county", "township", "village"):
+        assert s[level].sum() == pytest.approx(pop[(i == 4) | (i == 6)].sum())
+    # with no boundaries: one row for all
+    assert admin_summary(table, None)["no_facility_in_piece_population"].tolist() == [pop[(i == 4) | (i == 6)].sum()]
