@@ -473,7 +473,7 @@ def download(
     try:
         resp = requests.get(url, headers=headers, stream=True, timeout=timeout_s)
     except requests.RequestException as exc:
-        raise FetchError(f"{what}: cannot reach {_host(url)} ({type(exc).__name__}: {exc}).") from None
+        raise FetchError(f"{what}: cannot reach {_host(url)} ({type(exc).__name__}; {url}).") from None
     with resp:
         if resp.status_code == 416 and start:  # the part is already complete
             part.replace(dest)
