@@ -1154,7 +1154,7 @@ def tab_scenarios(v: View) -> None:
                 labels = {
                     c: T(f"cmp_{c}") for c in rows[0] if c != "name" and not c.endswith("_met")
                 }
-                labels.update({c: rule_name(c[:2]) for c in rows[0] if c.endswith("_met")})
+                labels.update({c: rule_name(c.removesuffix("_met")) for c in rows[0] if c.endswith("_met")})
                 table.index = [labels.get(i, i) for i in table.index]
                 st.dataframe(table, key="tbl_compare")
                 if ss.w_compare_maps:
