@@ -8,13 +8,14 @@ The folder holds ``boundaries/``, ``roads/``, ``facilities/``, ``population/``, 
 ``sources.json`` (where each part came from, when, and the settings) and a ``README.txt``.
 
 Only the downloads need the internet: the boundary (OSM administrative relation via osmnx's
-Nominatim geocoder, or by its division code ``ref:admin:CN`` via Overpass), the roads (osmnx,
+Nominatim geocoder, or by its division code ``ref:admin:CN`` via Overpass; with its townships,
+``admin_level=8``, when OSM has them: :func:`osm_units`), the roads (osmnx,
 for the boundary grown by a halo: the longest trip the chosen modes make in the chosen minutes),
 health facilities (OSM ``amenity=hospital|clinic|doctors`` and ``healthcare=*``; incomplete, so
 marked "from OSM, incomplete: check against your register") and the WorldPop population raster
 (downloaded once into a cache, resumable). Everything after a download is a pure function tested
 offline on local files: :func:`read_boundary`, :func:`halo_m`, :func:`halo_area`,
-:func:`clip_roads`, :func:`osm_facilities`, :func:`clip_raster`, :func:`population_table` and
+:func:`clip_roads`, :func:`osm_units`, :func:`osm_facilities`, :func:`clip_raster`, :func:`population_table` and
 :func:`assemble`. A file given by the user replaces the matching download; when a download cannot
 be reached, :func:`fetch` still writes the parts it has and raises one :class:`FetchError` naming
 every missing part and the parameter that supplies it.
@@ -57,6 +58,7 @@ __all__ = [
     "halo_area",
     "halo_m",
     "osm_facilities",
+    "osm_units",
     "population_table",
     "read_boundary",
 ]
@@ -162,6 +164,45 @@ def read_boundary(
     keep = [c for c in g.columns if c in ("admin_code", "admin_name", "name", "level", "parent_code", "kind")
             or c == g.geometry.name]
     return load.read_boundaries(gpd.GeoDataFrame(g[keep], geometry=g.geometry.name, crs=g.crs), crs=crs)
+
+
+def osm_units(features: gpd.GeoDataFrame, county: gpd.GeoDataFrame, *, admin_level: str = "8") -> gpd.GeoDataFrame:
+    """The county's lower-level units from OSM administrative areas (乡/镇/街道 are
+    ``admin_level=8`` in China), with the county, as :func:`planner.read_boundaries` returns them.
+
+    Units are kept when a point inside them lies in the county. Codes come from
+    ``ref:admin:CN:nbs`` or ``ref:admin:CN`` when tagged (9-digit township codes); units without
+    one get ``<county code>-osm<n>`` so they still count, and a census table matches them by name
+    (:func:`planner.read_population_table` warns when it does). Returns the county alone when OSM
+    has no units there.
+    """
+    f = features.to_crs(4326) if features.crs is not None and features.crs.to_epsg() != 4326 else features
+    cols = set(f.columns)
+    poly = np.isin(shapely.get_type_id(f.geometry.to_numpy()), (3, 6))
+    level = f["admin_level"].astype(str).to_numpy() if "admin_level" in cols else np.full(len(f), "")
+    kind = f["boundary"].astype(str).to_numpy() if "boundary" in cols else np.full(len(f), "administrative")
+    f = f[poly & (level == str(admin_level)) & (kind == "administrative")]
+    county_geom = shapely.union_all(county.geometry.to_numpy())
+    inside = shapely.contains(county_geom, shapely.point_on_surface(f.geometry.to_numpy()))
+    f = f[inside]
+    if len(f) == 0:
+        return county
+    parent = str(county["admin_code"].iloc[0])
+
+    def text(col: str) -> list[str]:
+        return [str(v) if isinstance(v, str) else "" for v in f[col]] if col in cols else [""] * len(f)
+
+    names = [a or b for a, b in zip(text("name:zh"), text("name"), strict=True)]
+    codes = []
+    for i, (nbs, mca) in enumerate(zip(text("ref:admin:CN:nbs"), text("ref:admin:CN"), strict=True)):
+        code = normalize_admin_code(nbs or mca)
+        codes.append(code if len(code) == 9 and code.startswith(parent) else f"{parent}-osm{i + 1}")
+    units = gpd.GeoDataFrame(
+        {"admin_code": codes, "admin_name": names, "level": "township", "parent_code": parent},
+        geometry=shapely.make_valid(f.geometry.to_numpy()), crs=4326,
+    ).drop_duplicates("admin_code")
+    both = pd.concat([county[["admin_code", "admin_name", "level", "parent_code", "geometry"]], units], ignore_index=True)
+    return load.read_boundaries(gpd.GeoDataFrame(both, geometry="geometry", crs=4326))
 
 
 def halo_m(modes: Iterable[str] = ("walk", "ebike", "drive"), minutes: float = 15.0) -> float:
@@ -554,6 +595,16 @@ def fetch_boundary(*, place: str | None = None, admin_code: str | None = None) -
     return read_boundary(g.iloc[[0]], admin_code=admin_code)
 
 
+def fetch_units(county: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The county with its townships from OSM (:func:`osm_units`)."""
+    import osmnx as ox
+
+    geom = shapely.union_all(county.geometry.to_numpy())
+    feats = _osm_call("townships", lambda: ox.features_from_polygon(
+        geom, tags={"boundary": "administrative", "admin_level": "8"}))
+    return osm_units(feats, county)
+
+
 def fetch_roads(area: shapely.Geometry) -> gpd.GeoDataFrame:
     """Every road of OSM in ``area`` (osmnx ``network_type="all"``), as read_roads returns them."""
     return _osm_call("roads", lambda: load.download_roads(polygon=area, network_type="all"))
@@ -663,6 +714,11 @@ def fetch(
             parts.boundary = fetch_boundary(place=place, admin_code=admin_code)
             parts.sources["boundary"] = {"source": "OpenStreetMap administrative relation via osmnx",
                                          "query": place or f"ref:admin:CN={admin_code}"}
+            try:  # townships: welcome, not required
+                parts.boundary = fetch_units(parts.boundary)
+                parts.sources["boundary"]["townships"] = int((parts.boundary["level"] == "township").sum())
+            except (FetchError, InputError) as exc:
+                logger.warning("townships of the county not fetched (%s); the county alone is used", exc)
         except FetchError as exc:
             parts.failures["boundary"] = str(exc)
     if parts.boundary is None:

@@ -66,6 +66,31 @@ def test_read_boundary_handles_gb_codes_and_gcj02_file_names():
     assert 450 < dist(raw, wgs) < 550 and dist(converted, wgs) < 100
 
 
+def test_osm_units_are_the_townships_inside_the_county():
+    county = F.read_boundary(gpd.GeoDataFrame({"code": ["130606"], "name": ["莲池区"]},
+                                              geometry=[shapely.box(115.4, 38.8, 115.6, 38.9)], crs=4326))
+    feats = gpd.GeoDataFrame(
+        {"boundary": ["administrative"] * 5, "admin_level": ["8", "8", "8", "6", "8"],
+         "name": ["五尧乡", "东关街道", "外县镇", "莲池区", "某点"],
+         "ref:admin:CN:nbs": ["130606201", np.nan, "130607100", "130606", np.nan]},
+        geometry=[shapely.box(115.40, 38.80, 115.50, 38.90), shapely.box(115.50, 38.80, 115.60, 38.90),
+                  shapely.box(115.70, 38.80, 115.80, 38.90), shapely.box(115.4, 38.8, 115.6, 38.9),
+                  shapely.Point(115.45, 38.85)], crs=4326)
+    units = F.osm_units(feats, county)
+    assert units[["admin_code", "admin_name", "level", "parent_code"]].to_dict("records") == [
+        {"admin_code": "130606", "admin_name": "莲池区", "level": "county", "parent_code": "130600"},
+        {"admin_code": "130606201", "admin_name": "五尧乡", "level": "township", "parent_code": "130606"},
+        {"admin_code": "130606-osm2", "admin_name": "东关街道", "level": "township", "parent_code": "130606"},
+    ]
+    assert units["kind"].tolist()[1:] == ["township", "subdistrict"]
+    # a census table by name reaches the unit OSM gives no code
+    table = pd.DataFrame({"name": ["五尧乡", "东关街道"], "code": ["130606201", ""], "population": [10, 20]})
+    with pytest.warns(planner.popspread.PopulationTableWarning, match="by name.*东关街道"):
+        pop = planner.read_population_table(table, units, spread="uniform", cell_m=1000)
+    assert pop.groupby("admin_code")["population"].sum().to_dict() == pytest.approx({"130606201": 10, "130606-osm2": 20})
+    assert F.osm_units(feats.iloc[[3, 4]], county) is county  # nothing at level 8 inside: the county alone
+
+
 def test_read_boundary_without_codes():
     g = gpd.GeoDataFrame({"display_name": ["莲池区, 保定市, 河北省, 中国"]},
                          geometry=[shapely.box(115.4, 38.8, 115.5, 38.9)], crs=4326)
