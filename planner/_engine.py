@@ -147,13 +147,18 @@ def default_delta(weights):
 
 
 @njit(cache=True, nogil=True)
-def _inv_delta(delta, weights, span):
-    """1 / bucket width, widened if needed so the circular array stays below 2**20 slots."""
-    if delta <= 0:
+def _inv_delta(delta, weights, span, top):
+    """1 / bucket width, widened if needed so the circular array stays below 2**20 slots and
+    every label's bucket number (label / width, at most ``top`` / width) fits an int64 exactly."""
+    if not delta > 0:
         delta = default_delta(weights)
     inv = 1.0 / delta
     if span * inv > 1 << 20:
         inv = (1 << 20) / span
+    # float -> int64 of a value beyond 2**63 is undefined: keep bucket numbers below 2**52
+    lim = 4503599627370496.0 / max(top, 1.0)
+    if not inv <= lim:
+        inv = lim
     return inv
 
 
@@ -199,13 +204,93 @@ def _n_slots(span, inv_delta):
 
 
 @njit(cache=True, nogil=True)
+def _finite_cutoff(cutoff):
+    """The cutoff as the largest label a search may set: +inf (no bound) becomes the largest
+    finite float, so an infinite label (an impassable arc) never enters a bucket; NaN reaches
+    nothing."""
+    if cutoff > 1.7976931348623157e308:
+        return 1.7976931348623157e308
+    return cutoff
+
+
+@njit(cache=True, nogil=True)
+def _check_graph(indptr, indices, weights, seed_nodes, seed_times):
+    """Raise ValueError on arrays that would make a search index out of bounds or not end.
+
+    The kernels index ``dist[indices[a]]`` and ``indptr[u + 1]`` without checks; a negative or
+    NaN weight makes the label-correcting buckets loop. O(n + m), done once per batch.
+    """
+    n = indptr.shape[0] - 1
+    m = indices.shape[0]
+    if n < 0:
+        raise ValueError("indptr must hold n + 1 >= 1 offsets")
+    if weights.shape[0] != m:
+        raise ValueError("weights and indices must have the same length")
+    if indptr[0] != 0 or indptr[n] != m:
+        raise ValueError("indptr must start at 0 and end at len(indices)")
+    for u in range(n):
+        if indptr[u + 1] < indptr[u]:
+            raise ValueError("indptr must not decrease")
+    for a in range(m):
+        if indices[a] < 0 or indices[a] >= n:
+            raise ValueError("indices must be node numbers in [0, n)")
+        if not weights[a] >= 0:
+            raise ValueError("arc weights must be >= 0 (not NaN)")
+    if seed_times.shape[0] != seed_nodes.shape[0]:
+        raise ValueError("seed_nodes and seed_times must have the same length")
+    for k in range(seed_nodes.shape[0]):
+        if seed_nodes[k] < 0 or seed_nodes[k] >= n:
+            raise ValueError("seed nodes must be node numbers in [0, n)")
+        if seed_times[k] < 0:
+            raise ValueError("seed times must be >= 0")
+    # bucket entries and reached-node lists are int32
+    if n + m + seed_nodes.shape[0] + 1 >= 2147483647:
+        raise ValueError("graph too large for int32 bucket entries")
+
+
+@njit(cache=True, nogil=True)
+def _check_ptr(ptr, length, what):
+    """``ptr`` splits ``length`` entries into runs: starts at 0, never decreases, ends at length."""
+    if ptr.shape[0] < 1 or ptr[0] != 0 or ptr[ptr.shape[0] - 1] != length:
+        raise ValueError(what)
+    for i in range(ptr.shape[0] - 1):
+        if ptr[i + 1] < ptr[i]:
+            raise ValueError(what)
+
+
+@njit(cache=True, nogil=True)
+def _check_demand(n, n_src, node_ptr, node_demand, node_time, n_demand, ex_ptr, ex_demand, ex_time):
+    """Raise ValueError unless the demand arrays of the coverage kernels index in bounds."""
+    if node_ptr.shape[0] != n + 1:
+        raise ValueError("node_ptr must hold n + 1 offsets")
+    _check_ptr(node_ptr, node_demand.shape[0], "node_ptr must split node_demand into runs")
+    if node_time.shape[0] != node_demand.shape[0] or ex_time.shape[0] != ex_demand.shape[0]:
+        raise ValueError("demand times must match the demand entries")
+    for r in range(node_demand.shape[0]):
+        if node_demand[r] < 0 or node_demand[r] >= n_demand:
+            raise ValueError("node_demand must be demand numbers in [0, n_demand)")
+    if ex_ptr.shape[0] != n_src + 1:
+        raise ValueError("ex_ptr must hold n_sources + 1 offsets")
+    _check_ptr(ex_ptr, ex_demand.shape[0], "ex_ptr must split ex_demand into runs")
+    for r in range(ex_demand.shape[0]):
+        if ex_demand[r] < 0 or ex_demand[r] >= n_demand:
+            raise ValueError("ex_demand must be demand numbers in [0, n_demand)")
+
+
+@njit(cache=True, nogil=True)
 def _slot_span(weights, seed_times, cutoff):
-    """Largest gap between labels alive at the same time: the longest arc or the seed spread."""
+    """``(span, top)``: the largest gap between labels alive at the same time (the longest
+    finite arc or the spread of the seeds within the cutoff, and never more than the cutoff
+    minus the lowest seed), and the largest label a search can set (the cutoff, or the highest
+    seed plus every finite arc)."""
     w = 0.0
-    if not np.isfinite(cutoff):
-        for a in range(weights.shape[0]):
-            if weights[a] > w:
-                w = weights[a]
+    total = 0.0
+    for a in range(weights.shape[0]):
+        x = weights[a]
+        if x < INF:
+            total += x
+            if x > w:
+                w = x
     lo = INF
     hi = -INF
     for k in range(seed_times.shape[0]):
@@ -213,11 +298,14 @@ def _slot_span(weights, seed_times, cutoff):
         if t <= cutoff:
             lo = min(lo, t)
             hi = max(hi, t)
-    spread = hi - lo if hi >= lo else 0.0
-    if np.isfinite(cutoff):
-        # every label lies in [lowest seed, cutoff]
-        return max(cutoff - lo, 0.0) if lo < INF else 0.0
-    return max(w, spread)
+    if not lo < INF:
+        return 0.0, 0.0  # no seed within the cutoff: nothing is searched
+    # labels alive at once lie within one arc of the open bucket, or among the seeds: a huge or
+    # infinite cutoff must not widen the buckets (one bucket holding the whole graph makes the
+    # label-correcting scan quadratic or worse)
+    span = max(w, hi - lo)
+    top = min(cutoff, hi + total)
+    return min(span, max(cutoff - lo, 0.0)), top
 
 
 @njit(cache=True, nogil=True)
@@ -236,18 +324,26 @@ def _workspace(n, m, n_seeds, n_slots):
 
 
 @njit(cache=True, nogil=True)
-def _bucket_setup(n, indices, weights, seed_nodes, seed_times, cutoff, delta):
-    """Bucket width and work arrays of one batch of bucket-queue searches."""
-    span = _slot_span(weights, seed_times, cutoff)
-    inv = _inv_delta(delta, weights, span)
+def _bucket_setup(indptr, indices, weights, seed_nodes, seed_times, cutoff, delta):
+    """Bucket width and work arrays of one batch of bucket-queue searches (checks the graph)."""
+    n = indptr.shape[0] - 1
+    _check_graph(indptr, indices, weights, seed_nodes, seed_times)
+    span, top = _slot_span(weights, seed_times, cutoff)
+    inv = _inv_delta(delta, weights, span, top)
     dist, state, order, order_t, head, pool_node, pool_next = _workspace(
         n, indices.shape[0], seed_nodes.shape[0], _n_slots(span, inv))
     return inv, dist, state, order, order_t, head, pool_node, pool_next
 
 
 @njit(cache=True, nogil=True)
-def _compact(state, head, pool_node, pool_next, nq):
-    """Drop the stale entries of every bucket (only if the pool ever fills up)."""
+def _compact(state, dist, inv_delta, head, pool_node, pool_next, nq):
+    """Drop the stale entries of every bucket (only if the pool ever fills up).
+
+    A queued node whose label dropped to a lower bucket keeps a stale entry in its old bucket
+    with its state still queued: only the entry in the slot of its current label's bucket is
+    kept, once (``state`` is marked while compacting), so at most ``nq`` entries remain.
+    """
+    mask = head.shape[0] - 1
     keep_node = np.empty(nq, dtype=np.int32)
     keep_slot = np.empty(nq, dtype=np.int64)
     k = 0
@@ -255,15 +351,20 @@ def _compact(state, head, pool_node, pool_next, nq):
         e = head[sl]
         while e != -1:
             v = pool_node[e]
-            if state[v] == _QUEUED or state[v] == _REQUEUED:
+            sv = state[v]
+            if ((sv == _QUEUED or sv == _REQUEUED) and k < nq
+                    and (np.int64(dist[v] * inv_delta) & mask) == sl):
                 keep_node[k] = v
                 keep_slot[k] = sl
                 k += 1
+                state[v] = sv + 4  # kept: a second entry in this slot is not
             e = pool_next[e]
         head[sl] = -1
     for q in range(k - 1, -1, -1):
+        v = keep_node[q]
+        state[v] -= 4
         sl = keep_slot[q]
-        pool_node[q] = keep_node[q]
+        pool_node[q] = v
         pool_next[q] = head[sl]
         head[sl] = q
     return k
@@ -327,7 +428,7 @@ def _bucket_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, inv_d
         b = np.int64(t * inv_delta)
         if st == _UNSEEN or (t < dist[s] and np.int64(dist[s] * inv_delta) != b):
             if top == cap:
-                top = _compact(state, head, pool_node, pool_next, nq)
+                top = _compact(state, dist, inv_delta, head, pool_node, pool_next, nq)
             sl = b & mask
             pool_node[top] = s
             pool_next[top] = head[sl]
@@ -368,7 +469,7 @@ def _bucket_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, inv_d
             for a in range(indptr[u], indptr[u + 1]):
                 v = indices[a]
                 nt = du + weights[a]
-                if nt > cutoff:
+                if not nt <= cutoff:  # NaN never enters a bucket
                     continue
                 sv = state[v]
                 push = -1
@@ -400,7 +501,7 @@ def _bucket_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, inv_d
                         push = slot
                 if push >= 0:
                     if top == cap:
-                        top = _compact(state, head, pool_node, pool_next, nq)
+                        top = _compact(state, dist, inv_delta, head, pool_node, pool_next, nq)
                     pool_node[top] = v
                     pool_next[top] = head[push]
                     head[push] = top
@@ -440,10 +541,11 @@ def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     ``[start[i], start[i] + count[i])`` of ``nodes``/``times``. ``delta`` is the bucket width
     in seconds (<= 0: :func:`default_delta`). :func:`gather_runs` puts them in source order.
     """
-    n = indptr.shape[0] - 1
+    cutoff = _finite_cutoff(cutoff)
+    _check_ptr(src_ptr, seed_nodes.shape[0], "src_ptr must split the seeds into runs")
     n_src = src_ptr.shape[0] - 1
     inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
-        n, indices, weights, seed_nodes, seed_times, cutoff, delta)
+        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta)
     label = np.empty(0, dtype=np.int64)
     start = np.zeros(n_src, dtype=np.int64)
     count_of = np.zeros(n_src, dtype=np.int64)
@@ -500,6 +602,9 @@ def reach_batch(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
 @njit(cache=True, nogil=True)
 def reach_batch_heap(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff):
     """:func:`reach_batch` with a binary heap (reference implementation)."""
+    cutoff = _finite_cutoff(cutoff)
+    _check_ptr(src_ptr, seed_nodes.shape[0], "src_ptr must split the seeds into runs")
+    _check_graph(indptr, indices, weights, seed_nodes, seed_times)
     n = indptr.shape[0] - 1
     m = indices.shape[0]
     n_src = src_ptr.shape[0] - 1
@@ -544,9 +649,12 @@ def nearest_source(indptr, indices, weights, seed_nodes, seed_times, seed_labels
     Unreached nodes get time +inf and label -1. A node equally near several seeds gets the
     lowest of their labels (so the answer does not depend on the order of the search).
     """
+    cutoff = _finite_cutoff(cutoff)
+    if seed_labels.shape[0] != seed_nodes.shape[0]:
+        raise ValueError("seed_labels and seed_nodes must have the same length")
     n = indptr.shape[0] - 1
     inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
-        n, indices, weights, seed_nodes, seed_times, cutoff, delta)
+        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta)
     label = np.empty(n, dtype=np.int64)
     count = _bucket_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, inv,
                          dist, state, order, order_t, head, pool_node, pool_next, label, seed_labels,
@@ -563,6 +671,10 @@ def nearest_source(indptr, indices, weights, seed_nodes, seed_times, seed_labels
 @njit(cache=True, nogil=True)
 def nearest_source_heap(indptr, indices, weights, seed_nodes, seed_times, seed_labels, cutoff):
     """:func:`nearest_source` with a binary heap (reference implementation)."""
+    cutoff = _finite_cutoff(cutoff)
+    if seed_labels.shape[0] != seed_nodes.shape[0]:
+        raise ValueError("seed_labels and seed_nodes must have the same length")
+    _check_graph(indptr, indices, weights, seed_nodes, seed_times)
     n = indptr.shape[0] - 1
     dist = np.full(n, INF)
     label = np.full(n, -1, dtype=np.int64)
@@ -679,10 +791,12 @@ def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
     Returns ``(ptr, demand, time)`` grouped by source (demand int32, in no particular order
     within a source).
     """
+    cutoff = _finite_cutoff(cutoff)
+    _check_ptr(src_ptr, seed_nodes.shape[0], "src_ptr must split the seeds into runs")
     n = indptr.shape[0] - 1
     n_src = src_ptr.shape[0] - 1
     inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
-        n, indices, weights, seed_nodes, seed_times, cutoff, delta)
+        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta)
     no_label = np.empty(0, dtype=np.int64)
     best = np.full(n_demand, INF)
     seen = np.empty(n_demand, dtype=np.int64)
@@ -694,6 +808,7 @@ def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
         e_ptr = ex_ptr
         e_dem = ex_demand
         e_time = ex_time
+    _check_demand(n, n_src, node_ptr, node_demand, node_time, n_demand, e_ptr, e_dem, e_time)
     start = np.zeros(n_src, dtype=np.int64)
     count_of = np.zeros(n_src, dtype=np.int64)
     buf_d = np.empty(max(16, 16 * n_src), dtype=np.int32)
@@ -738,9 +853,16 @@ def cover_bits(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     source's row (1/64 of a byte per demand unit) stays in cache while it is filled, and
     threads share nothing when they own different rows. Returns the number of pairs set.
     """
+    cutoff = _finite_cutoff(cutoff)
+    _check_ptr(src_ptr, seed_nodes.shape[0], "src_ptr must split the seeds into runs")
     n = indptr.shape[0] - 1
     inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
-        n, indices, weights, seed_nodes, seed_times, cutoff, delta)
+        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta)
+    n_src = src_ptr.shape[0] - 1
+    _check_demand(n, n_src, node_ptr, node_demand, node_time, bits.shape[1] * 64, ex_ptr,
+                  ex_demand, ex_time)
+    if row0 < 0 or row0 + n_src > bits.shape[0]:
+        raise ValueError("bits must have a row for every source (row0 + s)")
     no_label = np.empty(0, dtype=np.int64)
     total = 0
     one = np.uint64(1)

@@ -197,7 +197,7 @@ def test_pool_compaction_keeps_the_search_exact():
         ptr, nodes, times = random_sources(seed, n, n_src=1)
         heap = E.reach_batch_heap(indptr, indices, weights, ptr, nodes, times, np.inf)
         inv = 1.0 / 0.5
-        span = E._slot_span(weights, times, np.inf)
+        span, _top = E._slot_span(weights, times, np.inf)
         dist, state, order, order_t, head, _, _ = E._workspace(n, 0, 0, E._n_slots(span, inv))
         # room for one live entry per node and nothing else
         pool_node = np.empty(n + 1, dtype=np.int32)
@@ -447,7 +447,9 @@ def test_default_delta_and_slots():
         c = E._n_slots(span, inv)
         assert c & (c - 1) == 0 and c > span * inv + 3
     # very wide spans are bounded by widening the buckets
-    assert E._inv_delta(1e-9, w, 1e9) * 1e9 <= 2**20
+    assert E._inv_delta(1e-9, w, 1e9, 1e9) * 1e9 <= 2**20
+    # and every bucket number stays below 2**52 (float -> int64 exact)
+    assert E._inv_delta(1e-300, w, 1.0, 1e300) * 1e300 <= 2.0**52
 
 
 def test_hilbert_index_is_a_local_bijection():
