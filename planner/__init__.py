@@ -15,6 +15,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# first: numba picks where it caches compiled kernels when they are defined
+from . import _numba_cache  # noqa: F401
 from ._errors import (
     CRSError,
     InfeasibleError,
