@@ -42,7 +42,7 @@ import pandas as pd
 import shapely
 
 from . import load
-from ._errors import InputError, PlannerError
+from ._errors import InputError, InputFileError, PlannerError
 from .popspread import normalize_admin_code, read_totals
 
 __all__ = [
@@ -137,7 +137,7 @@ def read_boundary(
     else:
         p = Path(path_or_frame)
         if not p.is_file():
-            raise InputError(f"boundary file not found: {p}. Fix: check the path.")
+            raise InputFileError(f"boundary file not found: {p}. Fix: check the path (or pass place= to download it).")
         g = gpd.read_file(p)
         source = str(p)
         if crs is None:

@@ -255,9 +255,12 @@ def test_fetch_offline_from_the_lianchi_files_and_the_census_table(tmp_path, mon
     assert src["roads"]["halo_m"] == pytest.approx(26_000) and src["population"]["column"] == "Pop_2010"
 
 
-def test_fetch_needs_an_area():
+def test_fetch_needs_an_area(tmp_path):
     with pytest.raises(planner.InputError, match="pass place=, boundary= or admin_code="):
-        F.fetch("x")
+        F.fetch(tmp_path / "x")
+    with pytest.raises(planner.InputFileError, match="boundary file not found.*place="):
+        F.fetch(tmp_path / "x", boundary=tmp_path / "nowhere.geojson")
+    assert not (tmp_path / "x").exists()
 
 
 # --- downloads -------------------------------------------------------------------------------
