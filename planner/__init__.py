@@ -22,9 +22,11 @@ from ._errors import (
     InfeasibleError,
     InputError,
     InputFileError,
+    InputWarning,
     NetworkError,
     OptimizationError,
     PlannerError,
+    PlannerWarning,
     ScenarioError,
 )
 from .access import (
@@ -72,7 +74,7 @@ from .standards import PRIMARY_TIERS, TIER_LABELS, TIERS, Rules, classify_tier
 __all__ = [
     "__version__",
     "CRSError", "InfeasibleError", "InputError", "InputFileError", "NetworkError",
-    "OptimizationError", "PlannerError", "ScenarioError",
+    "OptimizationError", "PlannerError", "ScenarioError", "InputWarning", "PlannerWarning",
     "RasterGrid", "coverage_sets", "isochrones", "isochrones_by_tier", "nearest_facility", "reach",
     "travel_time_raster",
     "admin_summary", "assign_admin", "uncovered_areas",

@@ -430,6 +430,9 @@ def _check_args(args) -> None:
     v = getattr(args, "new_sites", None)
     if v is not None and v < 1:
         problems.append(f"--new-sites must be 1 or more, got {v}")
+    if args.command == "batch" and getattr(args, "facilities_sheet", None) is not None:
+        problems.append("--facilities-sheet is not used by planner batch (each region folder has its own "
+                        "files); save the facilities sheet as CSV in each region folder")
     if problems:
         raise InputError("; ".join(problems) + ".")
 
@@ -469,14 +472,10 @@ def _cli_warnings(args):
         else:
             previous(message, category, filename, lineno, file, line)
 
-    warnings.showwarning = show
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", PlannerWarning)
-            warnings.showwarning = show
-            yield
-    finally:
-        warnings.showwarning = previous
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        warnings.simplefilter("always", PlannerWarning)
+        warnings.showwarning = show
+        yield
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -823,7 +823,10 @@ def read_facilities(
         one, else WGS-84 longitude/latitude.
     lon_column, lat_column : str, optional
         Longitude/latitude columns. Auto-detected (lon, lng, longitude, x, 经度 / lat, latitude,
-        y, 纬度) when the file has no geometry.
+        y, 纬度, also with a map's name: gcj02_lon, 高德经度, amap_lng, bd09_lat, 百度纬度 ...)
+        when the file has no geometry. Columns named after GCJ-02 or BD-09 (gcj, 高德, amap,
+        腾讯 / bd09, 百度, baidu) are converted from that system when ``crs`` is not given, with
+        an :class:`~planner.InputWarning` saying so.
     x_column, y_column : str, optional
         Projected coordinate columns (pass ``crs=`` with them).
     id_column : str, optional
@@ -857,7 +860,18 @@ def read_facilities(
     ------
     InputError
         Missing or non-numeric coordinates, swapped or projected-looking coordinates, duplicate
-        ids, unknown tiers, no rows. :class:`~planner.CRSError` for an unknown or missing CRS.
+        ids, unknown tiers, no rows; a workbook sheet without coordinates (naming the sheets that
+        have them). :class:`~planner.CRSError` for an unknown or missing CRS.
+
+    Warns
+    -----
+    InputWarning
+        Naming the rows and the fix, when coordinate columns named after GCJ-02/BD-09 were
+        converted; when facilities of an unrecognised type and name get tier ``"other"`` (which
+        counts toward no coverage; not with ``default_tier``); when animal hospitals and
+        veterinary clinics (宠物医院, 动物医院, 兽医, veterinary) are given tier ``"other"``; when
+        polygon or line geometries are replaced by a point on them; when a CSV file named
+        ``.xlsx`` is read as CSV.
 
     Examples
     --------
@@ -1538,7 +1552,15 @@ def read_population(
     ------
     InputError
         Missing, non-numeric or negative population (rows named), non-area/point geometry, nothing
-        with population > 0. :class:`~planner.CRSError` for a raster or file without CRS.
+        with population > 0; a raster band larger than :data:`MAX_RASTER_BYTES` of working memory
+        (checked from the header, before reading). :class:`~planner.CRSError` for a raster or
+        file without CRS.
+
+    Warns
+    -----
+    InputWarning
+        Raster cells with negative values that are not the raster's nodata value (counted,
+        with the population that is left), dropped.
 
     Examples
     --------
