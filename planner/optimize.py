@@ -1280,13 +1280,18 @@ def _new_highs() -> highspy.Highs:
 
 
 def _highs_setup(model: _Model, *, mip: bool, time_limit: float, mip_gap: float, seed: int,
-                 ipm: bool) -> highspy.Highs:
+                 ipm: bool, abs_gap: float | None = None) -> highspy.Highs:
+    """A HiGHS instance holding ``model``. For a MILP, HiGHS stops when its relative gap on
+    the *model* objective is within ``mip_gap`` or its absolute gap within ``abs_gap`` (model
+    units; HiGHS's own 1e-6 when ``None`` or smaller)."""
     h = _new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(max(time_limit, 0.05)))
     h.setOptionValue("random_seed", int(seed) % (2**31 - 1))
     if mip:
         h.setOptionValue("mip_rel_gap", float(mip_gap))
+        if abs_gap is not None and abs_gap > 1e-6:
+            h.setOptionValue("mip_abs_gap", float(abs_gap))
         if model.A.nnz > _MIP_MAX_NNZ:  # HiGHS presolve does not honour the time limit here
             h.setOptionValue("presolve", "off")
     elif ipm:
@@ -1415,8 +1420,12 @@ def _solve_mip(model: _Model, *, time_limit: float, mip_gap: float, seed: int,
                evaluate: Callable[[np.ndarray], float | None], larger_is_better: bool,
                clock: _Clock | None, to_objective: Callable[[float], float] = float,
                to_bound: Callable[[float], float] = float,
-               span: tuple[float, float] = (0.5, 0.95)) -> _MipOut:
+               span: tuple[float, float] = (0.5, 0.95), abs_gap: float | None = None) -> _MipOut:
     """Run the HiGHS MILP and return the best solution by *our* evaluation.
+
+    ``mip_gap`` and ``abs_gap`` are HiGHS's stopping gaps on the model objective (see
+    :func:`_highs_setup`); callers whose reported objective differs from the model's derive
+    them with :meth:`_Report.highs_gaps`. ``bound`` is HiGHS's MIP dual bound.
 
     Every solution HiGHS finds is collected through the ``MipSolution`` callback and evaluated
     with ``evaluate`` (exact objective, ``None`` if infeasible), together with the final
@@ -1427,7 +1436,8 @@ def _solve_mip(model: _Model, *, time_limit: float, mip_gap: float, seed: int,
     is discarded) in the time left.
     """
     t = time.perf_counter()
-    h = _highs_setup(model, mip=True, time_limit=time_limit, mip_gap=mip_gap, seed=seed, ipm=False)
+    h = _highs_setup(model, mip=True, time_limit=time_limit, mip_gap=mip_gap, seed=seed, ipm=False,
+                     abs_gap=abs_gap)
     if start is not None:
         h.setSolution(int(start.size), np.arange(start.size, dtype=np.int32),
                       np.ascontiguousarray(start, dtype=np.float64))
@@ -1494,7 +1504,8 @@ def _solve_mip(model: _Model, *, time_limit: float, mip_gap: float, seed: int,
             cold = _solve_mip(model, time_limit=left, mip_gap=mip_gap, seed=seed, start=None,
                               n_keep=n_keep, evaluate=evaluate,
                               larger_is_better=larger_is_better, clock=clock,
-                              to_objective=to_objective, to_bound=to_bound, span=span)
+                              to_objective=to_objective, to_bound=to_bound, span=span,
+                              abs_gap=abs_gap)
             if cold.x is not None and (best_x is None or (
                     cold.value > best_v if larger_is_better else cold.value < best_v)):
                 best_x, best_v = cold.x, cold.value
@@ -1541,18 +1552,71 @@ def _gap(objective: float, bound: float) -> float:
     return max(0.0, abs(bound - objective) / den)
 
 
-def _proved(out: _MipOut, objective: float, bound: float, mip_gap: float) -> bool:
-    """HiGHS proved optimality (within mip_gap) *and* our own figures agree."""
-    if out.status != "optimal" or out.x is None:
-        return False
-    return (_gap(objective, bound) <= mip_gap + 1e-9
-            or abs(bound - objective) <= 1e-6 * max(1.0, abs(objective)))
+#: Gaps up to this much above ``mip_gap`` still count as within it: the solver's own
+#: floating-point tolerances (HiGHS stops at an absolute gap of 1e-6 in model units).
+_GAP_TOL = 1e-6
 
 
-def _final_status(gap: float, mip_gap: float, timed_out: bool, proved: bool) -> str:
-    if proved or gap <= mip_gap + 1e-12:
+def _within(gap: float, mip_gap: float) -> bool:
+    """The one test of "close enough": a gap on the *reported* objective within ``mip_gap``."""
+    return gap <= mip_gap + _GAP_TOL
+
+
+def _status(gap: float, mip_gap: float, timed_out: bool) -> str:
+    """``Solution.status`` from the gap between the reported objective and its bound; nothing
+    else (in particular not what HiGHS said of its own model objective) makes an answer
+    "optimal"."""
+    if _within(gap, mip_gap):
         return "optimal"
     return "time_limit" if timed_out else "feasible"
+
+
+@dataclass(frozen=True)
+class _Report:
+    """The reported objective as an affine map of an engine's model value:
+    ``reported = offset + scale * value``.
+
+    The engines maximise a model value that need not be what the user is told: the p-median
+    engines maximise the savings ``sum_i w_i (b_i - t_i)`` and report the mean time
+    ``(sum_i w_i b_i - savings) / W``. A relative gap on the savings is not one on the mean
+    time (with savings five times the mean time, 0.5 % on the savings is 2.5 % on the mean),
+    so every gap, stopping decision and status is computed on ``reported`` values, and the
+    gaps given to HiGHS are converted (:meth:`highs_gaps`).
+    """
+
+    offset: float = 0.0
+    scale: float = 1.0
+
+    def __call__(self, value: float) -> float:
+        return self.offset + self.scale * value if np.isfinite(value) else (
+            value * math.copysign(1.0, self.scale))
+
+    @property
+    def identity(self) -> bool:
+        return self.offset == 0.0 and self.scale == 1.0
+
+    def gap(self, value: float, bound: float) -> float:
+        """Relative gap on the reported objective between a value and a model bound."""
+        return _gap(self(value), self(bound))
+
+    def highs_gaps(self, mip_gap: float, value: float, bound: float) -> tuple[float, float]:
+        """(relative, absolute) HiGHS gaps on the model value that guarantee a reported gap
+        within ``mip_gap`` when HiGHS stops, given that the final value and bound will lie in
+        ``[value, bound]`` (the incumbent and a valid upper bound on the model value).
+
+        Reported gap = ``|scale| (ub - v) / max(|R(v)|, |R(ub)|)``, and the denominator is at
+        least the smallest ``|R|`` over ``[value, bound]``; so an absolute model gap of
+        ``mip_gap`` times that, over ``|scale|``, is enough. HiGHS's own relative gap is only
+        used when the model value is the reported objective (for a maximisation it is then
+        stricter than ours).
+        """
+        if self.identity:
+            return mip_gap, mip_gap * max(0.0, min(abs(value), abs(bound)))
+        if not (np.isfinite(value) and np.isfinite(bound)):
+            return 0.0, 0.0
+        lo, hi = self(value), self(bound)
+        least = 0.0 if lo * hi <= 0 else min(abs(lo), abs(hi))
+        return 0.0, mip_gap * least / abs(self.scale)
 
 
 def _local_search(kernel: Callable[[int, int], int], n: int, clock: _Clock,
@@ -1926,8 +1990,7 @@ def _cov_solve(prob: _CovProblem, *, method: str, mip_gap: float, seed: int, clo
     clock.note(obj, bound)
     clock.stage("bound", 0.5)
     gap = _gap(obj, bound)
-    proved = False
-    if method == "exact" or (method == "auto" and gap > mip_gap):
+    if method == "exact" or (method == "auto" and not _within(gap, mip_gap)):
         tol = 1e-9 * max(1.0, obj)
         # 1. the MILP restricted to the sites the LP uses (and the heuristic's): small, and
         #    HiGHS often solves it in seconds (engine notes: the full model stalls at 100k)
@@ -1946,10 +2009,10 @@ def _cov_solve(prob: _CovProblem, *, method: str, mip_gap: float, seed: int, clo
                 gap = _gap(obj, bound)
         # 2. the full MILP, warm-started
         too_big = prob.A.nnz > _MIP_MAX_NNZ
-        if method == "auto" and too_big and gap > mip_gap:
+        if method == "auto" and too_big and not _within(gap, mip_gap):
             logger.info("skipping the full MILP: %d non-zeros is beyond what HiGHS solves in "
                         "reasonable time; pass method='exact' to run it anyway", prob.A.nnz)
-        elif (method == "exact" or gap > mip_gap) and clock.left() > 0.05:
+        elif (method == "exact" or not _within(gap, mip_gap)) and clock.left() > 0.05:
             msel, mobj, out = _cov_mip(prob, sel, obj, lp, time_limit=clock.left(),
                                        mip_gap=mip_gap, seed=seed, clock=clock)
             if mobj > obj + tol:
@@ -1957,14 +2020,12 @@ def _cov_solve(prob: _CovProblem, *, method: str, mip_gap: float, seed: int, clo
             if np.isfinite(out.bound):
                 bound = min(bound, out.bound)
             bound = max(bound, obj)
-            proved = _proved(out, obj, bound, mip_gap)
             if out.status == "time_limit":
                 clock.timed_out = True
             clock.note(obj, bound)
-        elif gap > mip_gap:
+        elif not _within(gap, mip_gap):
             clock.timed_out = True
-    gap = _gap(obj, bound)
-    status = _final_status(gap, mip_gap, clock.timed_out, proved)
+    status = _status(_gap(obj, bound), mip_gap, clock.timed_out)
     return _CovAnswer(np.sort(sel), obj, bound, status, solver)
 
 
@@ -2125,9 +2186,13 @@ def _transport(cp: _CapProblem, selected: np.ndarray, seed: int) -> tuple[float,
     return value, loads
 
 
-def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock: _Clock
+def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock: _Clock,
+               report: _Report = _Report()
                ) -> tuple[np.ndarray, float, float, np.ndarray, str, str]:
-    """Returns selected, value (benefit), bound on value, loads per column, status, solver."""
+    """Returns selected, value (benefit), bound on value, loads per column, status, solver.
+
+    ``report`` maps the benefit to the objective the caller reports; the gap, the decision to
+    run the MILP and the status are taken on that objective."""
     tol = 1e-12 * max(1.0, float(cp.w.sum()))
     costs = cp.costs
     budget = cp.budget if np.isfinite(cp.budget) else 1e300
@@ -2171,25 +2236,27 @@ def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock
     bound = max(bound, val)
     clock.note(val, bound)
     clock.stage("bound", 0.5)
-    gap = _gap(val, bound)
-    proved = False
-    if method == "exact" or (method == "auto" and gap > mip_gap):
-        if clock.left() > 0.05:
-            model = _cap_model(cp, integer=True)
+    if method == "exact" or (method == "auto" and not _within(report.gap(val, bound), mip_gap)):
+        model = _cap_model(cp, integer=True)
+
+        def evaluate(x: np.ndarray) -> float | None:
+            msel = np.flatnonzero(x > 0.5)
+            if msel.size > cp.p or np.isinf(costs[msel]).any():
+                return None
+            if np.isfinite(cp.budget) and costs[msel].sum() > cp.budget * (1 + 1e-9) + 1e-9:
+                return None
+            return _transport(cp, msel, seed)[0]
+
+        rounds = 0
+        while clock.left() > 0.05:
             start = np.zeros(model.c.size)
             start[sel] = 1.0
-
-            def evaluate(x: np.ndarray) -> float | None:
-                msel = np.flatnonzero(x > 0.5)
-                if msel.size > cp.p or np.isinf(costs[msel]).any():
-                    return None
-                if np.isfinite(cp.budget) and costs[msel].sum() > cp.budget * (1 + 1e-9) + 1e-9:
-                    return None
-                return _transport(cp, msel, seed)[0]
-
-            out = _solve_mip(model, time_limit=clock.left(), mip_gap=mip_gap, seed=seed,
-                             start=start, n_keep=cp.n_cols, evaluate=evaluate,
-                             larger_is_better=True, clock=clock)
+            rel, abs_gap = report.highs_gaps(mip_gap, val, bound)
+            # a further round asks for more than HiGHS's own figures showed last time
+            out = _solve_mip(model, time_limit=clock.left(), mip_gap=rel * 0.5**rounds,
+                             seed=seed, start=start, n_keep=cp.n_cols, evaluate=evaluate,
+                             larger_is_better=True, clock=clock, abs_gap=abs_gap * 0.5**rounds)
+            rounds += 1
             if out.x is not None and out.value > val + 1e-9 * max(1.0, val):
                 sel = np.flatnonzero(out.x > 0.5)
                 val, loads = _transport(cp, sel, seed)
@@ -2197,13 +2264,15 @@ def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock
             if np.isfinite(out.bound):
                 bound = min(bound, out.bound)
             bound = max(bound, val)
-            proved = _proved(out, val, bound, mip_gap)
+            clock.note(val, bound)
             if out.status == "time_limit":
                 clock.timed_out = True
-            clock.note(val, bound)
-        else:
+            if (_within(report.gap(val, bound), mip_gap) or out.status != "optimal"
+                    or rounds >= 3):
+                break
+        else:  # out of time before the gap on the reported objective was closed
             clock.timed_out = True
-    status = _final_status(_gap(val, bound), mip_gap, clock.timed_out, proved)
+    status = _status(report.gap(val, bound), mip_gap, clock.timed_out)
     return np.sort(sel), val, bound, loads, status, solver
 
 
@@ -2660,8 +2729,7 @@ def _setcover_solve(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: f
     bound = min(bound, obj)
     clock.note(obj, bound)
     clock.stage("bound", 0.5)
-    proved = False
-    if method == "exact" or (method == "auto" and _gap(obj, bound) > mip_gap):
+    if method == "exact" or (method == "auto" and not _within(_gap(obj, bound), mip_gap)):
         n_cols = M.shape[1]
         # 1. MILP restricted to the sites the LP uses and the heuristic's (still feasible)
         if lp.x is not None and clock.left() > 0.05:
@@ -2678,10 +2746,10 @@ def _setcover_solve(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: f
                     clock.note(obj, bound)
         # 2. the full MILP
         too_big = M.nnz > _MIP_MAX_NNZ
-        if method == "auto" and too_big and _gap(obj, bound) > mip_gap:
+        if method == "auto" and too_big and not _within(_gap(obj, bound), mip_gap):
             logger.info("skipping the full MILP: %d non-zeros is beyond what HiGHS solves in "
                         "reasonable time; pass method='exact' to run it anyway", M.nnz)
-        elif (method == "exact" or _gap(obj, bound) > mip_gap) and clock.left() > 0.05:
+        elif (method == "exact" or not _within(_gap(obj, bound), mip_gap)) and clock.left() > 0.05:
             sel, obj_new, out = _setcover_mip(M, val, costs, need, full, sel, obj,
                                               time_limit=clock.left(), mip_gap=mip_gap,
                                               seed=seed, clock=clock, to_bound=round_bound)
@@ -2690,13 +2758,12 @@ def _setcover_solve(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: f
             if np.isfinite(out.bound):
                 bound = max(bound, round_bound(out.bound))
             bound = min(bound, obj)
-            proved = _proved(out, obj, bound, mip_gap)
             if out.status == "time_limit":
                 clock.timed_out = True
             clock.note(obj, bound)
-        elif _gap(obj, bound) > mip_gap:
+        elif not _within(_gap(obj, bound), mip_gap):
             clock.timed_out = True
-    status = _final_status(_gap(obj, bound), mip_gap, clock.timed_out, proved)
+    status = _status(_gap(obj, bound), mip_gap, clock.timed_out)
     return np.sort(sel), obj, bound, status, solver
 
 
@@ -2969,8 +3036,9 @@ def solve_p_median(
     base_sum = float(np.dot(tp.w_all, tp.base_all))
     before = _covered(tp, tp.existing)
 
-    def to_mean(savings: float) -> float:
-        return (base_sum - savings) / W
+    # the engines maximise the savings; the mean time is what is reported (and judged)
+    report = _Report(base_sum / W, -1.0 / W)
+    to_mean = report
 
     if tp.T.shape[0] == 0:
         clock.note(to_mean(0.0), to_mean(0.0))
@@ -2980,7 +3048,7 @@ def solve_p_median(
     if caps is not None:
         cp = _cap_pairs_time(tp, caps, pp)
         sel, val, bnd, loads, status, solver = _cap_solve(cp, method=method, mip_gap=mip_gap,
-                                                          seed=seed, clock=clock)
+                                                          seed=seed, clock=clock, report=report)
         clock.history[:] = [(s, to_mean(o), to_mean(b) if np.isfinite(b) else b)
                             for s, o, b in clock.history]
         times, _ = _final_times(tp, sel, n_cols)
@@ -3039,40 +3107,48 @@ def solve_p_median(
     ub = max(ub, savings)
     clock.note(to_mean(savings), to_mean(ub))
     clock.stage("bound", 0.5)
-    proved = False
-    if method == "exact" or (method == "auto" and _gap(to_mean(savings), to_mean(ub)) > mip_gap):
-        if clock.left() > 0.05:
-            model = _cap_model(cp, integer=True, capacitated=False)
+    if method == "exact" or (method == "auto" and not _within(report.gap(savings, ub), mip_gap)):
+        model = _cap_model(cp, integer=True, capacitated=False)
+
+        def evaluate(x: np.ndarray) -> float | None:
+            msel = np.flatnonzero(x > 0.5)
+            if msel.size > pp:
+                return None
+            mask = np.zeros(n_cols, dtype=bool)
+            mask[msel] = True
+            return merged_base - _pm_state(r_ptr, r_idx, r_t, mask, tp.base, tp.w, n_cols)[5]
+
+        rounds = 0
+        while clock.left() > 0.05:
             start = np.zeros(model.c.size)
             start[sel] = 1.0
-            zq = (f1[cp.pr_row] == cp.pr_col)
-            start[n_cols:] = zq.astype(np.float64)
-
-            def evaluate(x: np.ndarray) -> float | None:
-                msel = np.flatnonzero(x > 0.5)
-                if msel.size > pp:
-                    return None
-                mask = np.zeros(n_cols, dtype=bool)
-                mask[msel] = True
-                return merged_base - _pm_state(r_ptr, r_idx, r_t, mask, tp.base, tp.w, n_cols)[5]
-
-            out = _solve_mip(model, time_limit=clock.left(), mip_gap=mip_gap, seed=seed,
-                             start=start, n_keep=n_cols, evaluate=evaluate,
+            start[n_cols:] = (f1[cp.pr_row] == cp.pr_col).astype(np.float64)
+            # HiGHS's gaps are on the savings: converted so that it stops only when the gap on
+            # the mean time is within mip_gap (a further round asks for more)
+            rel, abs_gap = report.highs_gaps(mip_gap, savings, ub)
+            out = _solve_mip(model, time_limit=clock.left(), mip_gap=rel * 0.5**rounds,
+                             seed=seed, start=start, n_keep=n_cols, evaluate=evaluate,
                              larger_is_better=True, clock=clock, to_objective=to_mean,
-                             to_bound=to_mean)
+                             to_bound=to_mean, abs_gap=abs_gap * 0.5**rounds)
+            rounds += 1
             if out.x is not None and out.value > savings + 1e-9 * max(1.0, savings):
                 sel, savings, solver = np.flatnonzero(out.x > 0.5), out.value, "highs-mip"
+                is_sel[:] = False
+                is_sel[sel] = True
+                d1, f1, _, _, _, _ = _pm_state(r_ptr, r_idx, r_t, is_sel, tp.base, tp.w, n_cols)
             if np.isfinite(out.bound):
                 ub = min(ub, out.bound)
             ub = max(ub, savings)
-            proved = _proved(out, to_mean(savings), to_mean(ub), mip_gap)
+            clock.note(to_mean(savings), to_mean(ub))
             if out.status == "time_limit":
                 clock.timed_out = True
-            clock.note(to_mean(savings), to_mean(ub))
-        else:
+            if (_within(report.gap(savings, ub), mip_gap) or out.status != "optimal"
+                    or rounds >= 3):
+                break
+        else:  # out of time before the gap on the mean time was closed
             clock.timed_out = True
     objective, bound = to_mean(savings), to_mean(ub)
-    status = _final_status(_gap(objective, bound), mip_gap, clock.timed_out, proved)
+    status = _status(_gap(objective, bound), mip_gap, clock.timed_out)
     times, fac = _final_times(tp, sel, n_cols)
     loads = np.bincount(fac[fac >= 0], weights=tp.w_all[fac >= 0], minlength=n_cols)[sel]
     return _finish("p_median", clock, selected=sel, objective=objective, bound=bound,
@@ -3236,9 +3312,10 @@ def solve_p_center(
     clock.note(obj, bound)
     clock.stage("bound", 0.5)
     solver = "greedy-bisection"
-    if obj > bound and (method == "exact" or (method == "auto" and _gap(obj, bound) > mip_gap)):
+    if obj > bound and (method == "exact" or (method == "auto"
+                                              and not _within(_gap(obj, bound), mip_gap))):
         hi_i = int(np.searchsorted(values, obj, side="left"))
-        while lo_i < hi_i:
+        while lo_i < hi_i and not _within(_gap(obj, float(values[lo_i])), mip_gap):
             if clock.left() <= 0.05:
                 clock.timed_out = True
                 break
@@ -3267,7 +3344,7 @@ def solve_p_center(
         bound = float(values[min(lo_i, values.size - 1)])
         clock.note(obj, min(bound, obj))
     bound = min(bound, obj)
-    status = _final_status(_gap(obj, bound), mip_gap, clock.timed_out, obj <= bound)
+    status = _status(_gap(obj, bound), mip_gap, clock.timed_out)
     times, _ = _final_times(tp, best_sel, n_cols)
     return _finish("p_center", clock, selected=np.sort(best_sel), objective=obj, bound=bound,
                    status=status, solver=solver, before=before, after=_covered(tp, times),
