@@ -48,6 +48,7 @@ clinic that reaches the most of its residents when it reaches at least half of t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import logging
 import math
@@ -527,6 +528,7 @@ class _Context:
     minutes: np.ndarray | None = None  # time to the nearest facility per demand unit (what-if: with sites)
     minutes_given: bool = False  # minutes differ from the result's (a what-if): per-unit figures recomputed
     _attrs: pd.DataFrame | None = None  # boundary attributes with population (see units)
+    _codes: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # see demand_codes
 
     @classmethod
     def build(cls, result, rules: Rules, facilities, proposals, demand_minutes=None) -> _Context:
@@ -593,9 +595,13 @@ class _Context:
             attrs = pd.DataFrame({c: b[c].to_numpy() for c in ("admin_code", "admin_name", "level", "kind",
                                                                 "parent_code") if c in b.columns})
             if self.summary is not None:
-                pops = self.summary.set_index(["level", "admin_code"])["population"]
-                key = pd.MultiIndex.from_arrays([attrs["level"], attrs["admin_code"]])
-                attrs["population"] = pops.reindex(key).fillna(0.0).to_numpy(float)
+                sm = self.summary
+                pops = dict(zip(zip(sm["level"].tolist(), sm["admin_code"].tolist(), strict=True),
+                                sm["population"].astype(float).tolist(), strict=True))
+                attrs["population"] = np.array(
+                    [pops.get(k, 0.0) for k in zip(attrs["level"].tolist(), attrs["admin_code"].tolist(),
+                                                   strict=True)], dtype=float)
+                attrs.loc[np.isnan(attrs["population"].to_numpy()), "population"] = 0.0
             else:
                 attrs["population"] = np.nan
             self._attrs = attrs
@@ -604,9 +610,20 @@ class _Context:
             u = u[u["kind"].isin(list(kinds))]
         return u.reset_index(drop=True)
 
+    def demand_codes(self, level: str) -> np.ndarray:
+        """``<level>_code`` of every demand unit as a plain array, converted once (Arrow strings
+        are slow to compare unit by unit)."""
+        cache = self._codes
+        if level not in cache:
+            cache[level] = self.result.demand[f"{level}_code"].astype(object).to_numpy(dtype=object)
+        return cache[level]
+
     def count(self, tiers: Sequence[str], level: str) -> pd.Series:
-        f = self.facilities[self.facilities["tier"].isin(list(tiers))]
-        return f.groupby(f[f"{level}_code"].astype(str)).size()
+        """Facilities of ``tiers`` per unit code of ``level`` (units without any left out)."""
+        tier = self.facilities["tier"].astype(str).to_numpy(dtype=object)
+        code = self.facilities[f"{level}_code"].astype(str).to_numpy(dtype=object)
+        n = Counter(code[np.isin(tier, list(tiers))].tolist())
+        return pd.Series(n, dtype=int) if n else pd.Series(dtype=int)
 
     def counted(self, tier: str) -> bool:
         return tier in self.tiers_counted
@@ -728,13 +745,15 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
     tot = {"admin_code": "", "admin_name": "all residents", "level": "all", "kind": "",
            "population": math.fsum(pop)}
     if ctx.boundaries is not None and "county_code" in dem.columns:
+        codes = ctx.demand_codes("county")
         for u in ctx.units("county").to_dict("records"):
-            groups.append((u, dem["county_code"].to_numpy() == u["admin_code"]))
+            groups.append((u, codes == u["admin_code"]))
     if not groups:
         groups.append((tot, np.ones(len(dem), dtype=bool)))
     if ctx.boundaries is not None and "township_code" in dem.columns:
+        codes = ctx.demand_codes("township")
         for u in ctx.units("township").to_dict("records"):
-            groups.append((u, dem["township_code"].to_numpy() == u["admin_code"]))
+            groups.append((u, codes == u["admin_code"]))
     unc = res.uncovered if res.uncovered is not None and res.settings.minutes == mins else None
     after = None
     if ctx.proposal_eval is not None:
@@ -926,6 +945,13 @@ VILLAGE_COLUMNS = [
 ]
 
 
+@functools.lru_cache(maxsize=8)
+def _name_matches(village_names: tuple[str, ...]) -> dict[str, list[int]]:
+    """Clinic name -> indices of the longest village names it contains, filled as names are seen
+    (one table per list of village names)."""
+    return {}
+
+
 def _village_clinics(ctx: _Context, by_name: bool, max_m: float, min_share: float) -> pd.DataFrame:
     if ctx.boundaries is None or not ctx.counted("village_clinic"):
         return pd.DataFrame(columns=VILLAGE_COLUMNS)
@@ -942,17 +968,22 @@ def _village_clinics(ctx: _Context, by_name: bool, max_m: float, min_share: floa
     if by_name and len(clinics):
         names = vil["admin_name"].astype(str).to_numpy()
         order = np.argsort([-len(n) for n in names], kind="stable")
+        known = _name_matches(tuple(names.tolist()))  # the same register on every what-if click
         pairs_c, pairs_v = [], []
         for i, cname in enumerate(clinics["name"].astype(str)):
-            best_len = 0
-            for j in order:
-                nm = names[j]
-                if len(nm) < best_len:
-                    break
-                if len(nm) >= 2 and nm in cname:
-                    best_len = len(nm)
-                    pairs_c.append(i)
-                    pairs_v.append(j)
+            hits = known.get(cname)
+            if hits is None:
+                hits, best_len = [], 0
+                for j in order:
+                    nm = names[j]
+                    if len(nm) < best_len:
+                        break
+                    if len(nm) >= 2 and nm in cname:
+                        best_len = len(nm)
+                        hits.append(int(j))
+                known[cname] = hits
+            pairs_c.extend([i] * len(hits))
+            pairs_v.extend(hits)
         if pairs_c:
             pc, pv = np.asarray(pairs_c), np.asarray(pairs_v)
             d = shapely.distance(vil_m.geometry.to_numpy()[pv], cl_m.geometry.to_numpy()[pc])
@@ -1001,7 +1032,8 @@ def _shared(ctx: _Context, df: pd.DataFrame, need: pd.Index, vil_m: gpd.GeoDataF
     res = ctx.result
     dem = res.demand
     codes = df.loc[need, "admin_code"].to_numpy()
-    rows = np.flatnonzero(np.isin(dem["village_code"].to_numpy(), codes) & (dem["population"].to_numpy() > 0))
+    dem_village = ctx.demand_codes("village")
+    rows = np.flatnonzero(np.isin(dem_village, codes) & (dem["population"].to_numpy() > 0))
     # adjacency: villages whose polygons touch (1 m tolerance in the metric CRS)
     geo = vil_m.set_index("admin_code").geometry
     tree = shapely.STRtree(vil_m.geometry.to_numpy())
@@ -1016,16 +1048,22 @@ def _shared(ctx: _Context, df: pd.DataFrame, need: pd.Index, vil_m: gpd.GeoDataF
     sets = access.coverage_sets(res.network, clinics, att, minutes=ctx.rules.coverage_minutes)
     m = sets.time_s.tocoo()
     pop = dem["population"].to_numpy(float)[rows]
-    vcode = dem["village_code"].to_numpy()[rows]
+    vcode = dem_village[rows]
     fac_loc = clinics["located_code"].to_numpy()
     fac_own = clinics["owner_code"].to_numpy()
     fac_id = clinics["facility_id"].astype(str).to_numpy()
     fac_name = clinics["name"].astype(str).to_numpy()
     T = ctx.rules.coverage_minutes * 60 + 1e-6
-    pairs = pd.DataFrame({"row": m.row, "fac": m.col, "t": m.data})
-    pairs = pairs[pairs["t"] <= T]
-    pairs["village"] = vcode[pairs["row"].to_numpy()]
-    pairs["pop"] = pop[pairs["row"].to_numpy()]
+    keep = m.data <= T
+    p_row, p_fac, p_t = m.row[keep], m.col[keep], m.data[keep]
+    p_pop = pop[p_row]
+    by_village: dict[str, np.ndarray] = {}
+    if len(p_row):
+        p_vil = vcode[p_row]
+        order = np.argsort(p_vil, kind="stable")
+        vals, starts = np.unique(p_vil[order], return_index=True)
+        for v, part in zip(vals.tolist(), np.split(order, starts[1:]), strict=True):
+            by_village[v] = part
     vpop = pd.Series(pop).groupby(vcode).sum()
     names = df.set_index("admin_code")["admin_name"]
     for i in need:
@@ -1033,22 +1071,23 @@ def _shared(ctx: _Context, df: pd.DataFrame, need: pd.Index, vil_m: gpd.GeoDataF
         p_tot = float(vpop.get(c, 0.0))
         if p_tot <= 0:
             continue
-        sub = pairs[pairs["village"] == c]
-        if not len(sub):
+        sel = by_village.get(c)
+        if sel is None:
             df.at[i, "best_other_share"] = 0.0
             continue
-        agg = sub.groupby("fac").agg(pop=("pop", "sum"))
-        agg["share"] = agg["pop"] / p_tot
-        ok = [f for f in agg.index if fac_loc[f] in neighbours[c] and fac_own[f] != c]
-        agg_ok = agg.loc[ok].sort_values(["share"], ascending=False, kind="stable") if ok else agg.iloc[0:0]
-        df.at[i, "best_other_share"] = float(agg["share"].max())
-        if not len(agg_ok):
+        facs, inv = np.unique(p_fac[sel], return_inverse=True)  # sorted, as groupby("fac")
+        share_of = np.bincount(inv, weights=p_pop[sel]) / p_tot
+        ok = np.array([fac_loc[f] in neighbours[c] and fac_own[f] != c for f in facs], dtype=bool)
+        df.at[i, "best_other_share"] = float(share_of.max())
+        if not ok.any():
             continue
-        f = int(agg_ok.index[0])
-        share = float(agg_ok["share"].iloc[0])
-        t = sub[sub["fac"] == f]
-        w = t["pop"].to_numpy()
-        med = weighted_quantile(t["t"].to_numpy() / 60.0, w, 0.5) if len(t) else math.nan
+        cand = np.flatnonzero(ok)
+        k = cand[np.argsort(-share_of[cand], kind="stable")[0]]  # largest share, first facility on ties
+        f = int(facs[k])
+        share = float(share_of[k])
+        mine = sel[p_fac[sel] == f]
+        w = p_pop[mine]
+        med = weighted_quantile(p_t[mine] / 60.0, w, 0.5) if len(mine) else math.nan
         df.at[i, "shared_share"] = share
         df.at[i, "shared_minutes"] = med
         df.at[i, "shared_with"] = f"{fac_name[f]} ({fac_id[f]})"
