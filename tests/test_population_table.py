@@ -199,20 +199,23 @@ def test_demo_round_trip_reproduces_township_coverage():
         assert b.total_population == pytest.approx(a.total_population, rel=1e-9)
 
 
-def test_a_table_in_the_population_folder_and_from_the_cli(tmp_path):
-    """load_dataset (and so the CLI, the app and batch) reads a table of totals as population."""
+def test_a_table_from_the_cli(tmp_path):
+    """--population takes a table of totals (load_dataset spreads it; the folder form is tested in test_fetch)."""
     ds = planner.load_demo()
     totals = township_totals(ds.population, ds.boundaries)
     table = tmp_path / "township_population.csv"
     totals[["admin_code", "admin_name", "population"]].to_csv(table, index=False)
-    loaded = planner.load_dataset(planner.pipeline.DEMO_DIR, population=table)
-    assert set(loaded.population["spread"]) == {"roads"}
-    assert math.fsum(loaded.population["population"]) == pytest.approx(totals["population"].sum(), rel=1e-9)
     from planner.cli import main
 
     out = tmp_path / "out"
     assert main(["coverage", "--data", str(planner.pipeline.DEMO_DIR), "--population", str(table),
                  "--isochrones", "--no-map", "--quiet", "--out", str(out)]) == 0
+    summary = pd.read_csv(out / "summary.csv", dtype={"admin_code": str}).query("level == 'township'")
+    got = summary.set_index("admin_code")["population"]
+    want = totals.set_index("admin_code")["population"]
+    assert got.reindex(want.index).to_numpy() == pytest.approx(want.to_numpy(), rel=1e-9)
+    demand = gpd.read_file(out / "coverage.gpkg", layer="demand")
+    assert set(demand["spread"]) == {"roads"}
     with pytest.raises(planner.InputError, match="needs the units' polygons.*--boundaries"):
         planner.load_dataset(roads=planner.pipeline.DEMO_DIR / "roads" / "demo_county.osm",
                              facilities=planner.pipeline.DEMO_DIR / "facilities" / "demo_facilities.csv",
