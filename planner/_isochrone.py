@@ -432,14 +432,34 @@ def grid_cell(p: Pieces, cell_m: float, max_nodes: int) -> float:
     rmax = max(float(p.r0.max()), float(p.r1.max()))
     w = max(float(p.x0.max()), float(p.x1.max())) - min(float(p.x0.min()), float(p.x1.min()))
     h = max(float(p.y0.max()), float(p.y1.max())) - min(float(p.y0.min()), float(p.y1.min()))
-    w += 2 * rmax + 4 * cell_m
-    h += 2 * rmax + 4 * cell_m
-    # (w / c + 2) (h / c + 2) <= max_nodes: the lattice rounding adds a node or two per side
-    # cell_m times a power of two: the lattices of all cells nest (multiples of cell_m)
+    w += 2 * rmax
+    h += 2 * rmax
+    # cell_m times a power of two: the lattices of all cells nest (multiples of cell_m). The
+    # grid (see lattice) has at most extent / c + 7 nodes a side: 2 c padding each side, one
+    # cell of rounding at the low end, one at the high end, one node more than cells
     c = float(cell_m)
-    while (w / c + 3) * (h / c + 3) > max_nodes:
+    while (w / c + 7) * (h / c + 7) > max_nodes:
         c *= 2.0
     return c
+
+
+def lattice(x0, y0, r0, x1, y1, r1, h: float) -> tuple[float, float, int, int]:
+    """The grid of cell ``h`` around these pieces: origin and node counts ``(gx0, gy0, nx, ny)``.
+
+    Nodes lie on multiples of ``h`` (the same lattice for every threshold and facility), with
+    two cells of padding beyond the largest disc.
+    """
+    pad = 2.0 * h
+    rmax = max(float(r0.max()), float(r1.max()))
+    lo_x = min(float(x0.min()), float(x1.min())) - rmax - pad
+    lo_y = min(float(y0.min()), float(y1.min())) - rmax - pad
+    hi_x = max(float(x0.max()), float(x1.max())) + rmax + pad
+    hi_y = max(float(y0.max()), float(y1.max())) + rmax + pad
+    gx0 = math.floor(lo_x / h) * h
+    gy0 = math.floor(lo_y / h) * h
+    nx = int(math.ceil((hi_x - gx0) / h)) + 1
+    ny = int(math.ceil((hi_y - gy0) / h)) + 1
+    return gx0, gy0, nx, ny
 
 
 def grid_polygon(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int = 1 << 62):
@@ -463,17 +483,8 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
     import contourpy
 
     h = float(cell_m)
-    pad = 2.0 * h
     rmax = max(float(r0.max()), float(r1.max()))
-    lo_x = min(float(x0.min()), float(x1.min())) - rmax - pad
-    lo_y = min(float(y0.min()), float(y1.min())) - rmax - pad
-    hi_x = max(float(x0.max()), float(x1.max())) + rmax + pad
-    hi_y = max(float(y0.max()), float(y1.max())) + rmax + pad
-    # nodes on a lattice of multiples of h (the same grid for every threshold and facility)
-    gx0 = math.floor(lo_x / h) * h
-    gy0 = math.floor(lo_y / h) * h
-    nx = int(math.ceil((hi_x - gx0) / h)) + 1
-    ny = int(math.ceil((hi_y - gy0) / h)) + 1
+    gx0, gy0, nx, ny = lattice(x0, y0, r0, x1, y1, r1, h)
     band = (
         2.0 * h
     )  # |f| is exact up to here: every cell the zero level crosses has |f| <= h*sqrt(2)

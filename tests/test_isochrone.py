@@ -8,6 +8,7 @@ from conftest import UTM, points, random_roads, xy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planner import _isochrone
 from planner._errors import NetworkError
 from planner.access import _default_cell_m, isochrones
 from planner.network import build_network
@@ -44,33 +45,38 @@ def _k_min(net):
     return min(1.0, net.mode.access_speed_kmh / 3.6 / v_max)
 
 
-def _compare(net, fac, minutes, cell_m=None):
+def _compare(net, fac, minutes, cell_m=None, **kw):
     """Grid and exact isochrones side by side, in the network's CRS, with the bound."""
     exact = isochrones(net, fac, minutes=minutes, method="exact", quad_segs=32, threads=1).to_crs(
         net.crs
     )
-    grid = isochrones(net, fac, minutes=minutes, cell_m=cell_m, threads=1).to_crs(net.crs)
+    grid = isochrones(net, fac, minutes=minutes, cell_m=cell_m, threads=1, **kw).to_crs(net.crs)
     h = cell_m or _default_cell_m(net)
     return exact, grid, h * np.sqrt(2)
 
 
-def _check_bound(net, exact, grid, delta):
+def _check_bound(net, exact, grid, delta, *, areas=True):
+    """The stated bound, per polygon: ``tolerance_m`` (cell * sqrt 2 + 0.5 m), which is at least
+    ``delta`` (the finest cell's) and grows with the cell of a large polygon."""
     symdiff = SYMDIFF[net.mode.name]
-    needle = delta * (1 + 1 / _k_min(net))
-    for e, g in zip(exact.geometry, grid.geometry, strict=True):
+    for e, g, tol in zip(exact.geometry, grid.geometry, grid["tolerance_m"], strict=True):
         assert g.is_valid
         if e.is_empty:
             assert g.is_empty
             continue
-        # the grid polygon lies within delta of the exact union ...
-        assert shapely.difference(g, e.buffer(delta + ARC_TOL_M)).area < 1e-3
-        # ... and holds the union eroded by delta ...
-        assert shapely.difference(e.buffer(-(delta + ARC_TOL_M)), g).area < 1e-3
-        # ... so every point of the union is within delta of it, needle tips within delta (1 + 1/k)
+        assert tol == 0 or tol >= delta  # 0: drawn exactly (discs under 1.5 cells)
+        d = max(tol - 0.5, delta)
+        needle = d * (1 + 1 / _k_min(net))
+        # the grid polygon lies within d of the exact union ...
+        assert shapely.difference(g, e.buffer(d + ARC_TOL_M)).area < 1e-3
+        # ... and holds the union eroded by d ...
+        assert shapely.difference(e.buffer(-(d + ARC_TOL_M)), g).area < 1e-3
+        # ... so every point of the union is within d of it, needle tips within d (1 + 1/k)
         assert shapely.difference(e, g.buffer(needle + ARC_TOL_M)).area < 1e-3
         # the areas agree closely (the needles and the narrow gaps are a small share)
-        assert abs(g.area - e.area) <= 0.01 * e.area
-        assert shapely.symmetric_difference(g, e).area <= symdiff * e.area
+        if areas:
+            assert abs(g.area - e.area) <= 0.01 * e.area
+            assert shapely.symmetric_difference(g, e).area <= symdiff * e.area
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -166,3 +172,103 @@ def test_default_cell_follows_mode_and_cap(tiny_roads):
     )
     small = build_network(tiny_roads, "ebike", crs=UTM, access_max_m=100, largest_component=False)
     assert _default_cell_m(small) == pytest.approx(2.0)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    mode=st.sampled_from(["walk", "drive"]),
+    max_cells=st.sampled_from([4096, 16384]),
+    large=st.sampled_from([30.0, 1e4, float("inf")]),
+)
+def test_scaled_cell_within_the_reported_bound(seed, mode, max_cells, large):
+    # few grid nodes force a coarse cell; the large thresholds reach the whole network: the
+    # polygons stay within their reported tolerance_m of the exact union
+    net = build_network(random_roads(seed, n=5), mode, crs=UTM, largest_component=False)
+    fac = _facilities(net, seed)
+    minutes = (MINUTES[mode][-1], large)
+    exact, grid, delta = _compare(net, fac, minutes, max_cells=max_cells)
+    assert (grid["tolerance_m"] > delta + 0.5).any()  # the cell was coarsened
+    _check_bound(net, exact, grid, delta, areas=False)
+
+
+def test_grid_cell_keeps_the_grid_within_max_cells():
+    rng = np.random.default_rng(0)
+    for extent in (100.0, 3e3, 1e5, 1e6):
+        n = 50
+        x = rng.uniform(0, extent, (2, n))
+        y = rng.uniform(0, extent / 3, (2, n))
+        r = np.full(n, 500.0)
+        p = _isochrone.Pieces(x[0], y[0], r, x[1], y[1], r)
+        for max_nodes in (1024, 262_144):
+            h = _isochrone.grid_cell(p, 5.0, max_nodes)
+            assert h >= 5.0 and np.log2(h / 5.0) == int(np.log2(h / 5.0))  # 5 m x 2^k
+            _, _, nx, ny = _isochrone.lattice(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h)
+            assert nx * ny <= max_nodes
+            if h > 5.0:  # no needless coarsening: half the cell would be too many nodes
+                _, _, nx, ny = _isochrone.lattice(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h / 2)
+                assert nx * ny > max_nodes / 4
+
+
+@pytest.mark.parametrize("minutes", [1e4, float("inf")])
+def test_beyond_reach_is_the_network_plus_the_buffer(minutes):
+    # every node reaches every facility (walking, one component): the polygon is the whole
+    # network grown by access_max_m, drawn once and shared by the facilities
+    net = build_network(random_roads(4, n=5), "walk", crs=UTM)
+    fac = _facilities(net, 4, k=3)
+    iso = isochrones(net, fac, minutes=(5, minutes), threads=1).to_crs(UTM)
+    big = iso[iso["minutes"] == minutes]
+    truth = shapely.union_all(net.edge_geometry).buffer(net.mode.access_max_m, quad_segs=32)
+    for g, tol in zip(big.geometry, big["tolerance_m"], strict=True):
+        assert tol > 0
+        assert shapely.difference(g, truth.buffer(tol + ARC_TOL_M)).area < 1e-3
+        assert shapely.difference(truth, g.buffer(tol + ARC_TOL_M)).area < 1e-3
+    g = big.geometry.to_numpy()
+    assert g[0].equals(g[1]) and g[1].equals(g[2])
+
+
+def test_exact_pieces_match_sampled_discs():
+    # an independent reference for the road pieces: times from networkx at points every 2 m
+    # of every edge (either end, or along the facility's own edge), a disc of the radius left
+    # at each; one-way streets make the two ends of an edge differ
+    import networkx as nx
+
+    # a narrow access buffer keeps the union close to the roads, so a wrong piece shows
+    net = build_network(random_roads(11, n=6, oneway_share=0.6), "drive", crs=UTM,
+                        access_max_m=40, largest_component=False)
+    fac = _facilities(net, 11, k=1)
+    minutes = 3.0
+    budget, v = minutes * 60, net.mode.access_speed_kmh / 3.6
+    cap = net.mode.access_max_m
+    att = net.snap(fac)
+    g = nx.DiGraph()
+    for u, w, tuv, tvu in zip(net.edge_u, net.edge_v, net.edge_time_uv_s, net.edge_time_vu_s,
+                              strict=True):
+        for a, b, t in ((u, w, tuv), (w, u, tvu)):
+            if np.isfinite(t) and (not g.has_edge(a, b) or g[a][b]["w"] > t):
+                g.add_edge(int(a), int(b), w=float(t))
+    g.add_edge(int(att.u[0]), "F", w=float(att.from_u_s[0]))
+    g.add_edge(int(att.v[0]), "F", w=float(att.from_v_s[0]))
+    d = nx.single_source_dijkstra_path_length(g.reverse(), "F", weight="w")
+    discs = []
+    for e, geom in enumerate(net.edge_geometry):
+        s = np.linspace(0, 1, max(2, int(geom.length / 2.0) + 1))
+        with np.errstate(invalid="ignore"):  # 0 * inf: the end itself, no way along
+            via_u = np.where(s > 0, s * net.edge_time_vu_s[e], 0.0)
+            via_v = np.where(s < 1, (1 - s) * net.edge_time_uv_s[e], 0.0)
+        t = np.minimum(d.get(int(net.edge_u[e]), np.inf) + via_u,
+                       d.get(int(net.edge_v[e]), np.inf) + via_v)
+        if e == att.edge[0]:
+            ff, a_off = att.frac[0], att.access_s[0]
+            direct = np.where(s <= ff, (ff - s) * net.edge_time_uv_s[e], (s - ff) * net.edge_time_vu_s[e])
+            t = np.minimum(t, a_off + direct)
+        ok = t <= budget
+        if ok.any():
+            pts = shapely.line_interpolate_point(geom, s[ok], normalized=True)
+            discs.append(shapely.buffer(pts, np.clip((budget - t[ok]) * v, 0.5, cap), quad_segs=16))
+    ref = shapely.union_all(np.concatenate(discs))
+    got = isochrones(net, fac, minutes=[minutes], method="exact", quad_segs=32, threads=1)
+    got = got.to_crs(UTM).geometry.iloc[0]
+    tol = 2.0 + 2.0  # sample spacing (the radius changes by less than the distance) + arcs
+    assert shapely.difference(got, ref.buffer(tol)).area < 1e-3
+    assert shapely.difference(ref, got.buffer(tol)).area < 1e-3
