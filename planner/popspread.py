@@ -38,7 +38,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._errors import InputError
+from ._errors import InputError, InputWarning
 from ._validate import Problems, describe_rows, find_column, require_file
 
 __all__ = [
@@ -76,7 +76,7 @@ _NAME = ("admin_name", "name", "名称", "区划名称", "乡镇", "街道", "�
 _LONLAT = ("lon", "lng", "longitude", "经度", "x")
 
 
-class PopulationTableWarning(UserWarning):
+class PopulationTableWarning(InputWarning):
     """A population table and the boundaries do not match exactly (rows or units named)."""
 
 
