@@ -441,7 +441,9 @@ def _check_args(args) -> None:
 #: (the library names its own parameters; only the CLI speaks in flags).
 _FLAG_WORDS = (
     (re.compile(r"\bfacilities_crs='([^']*)'"), r"--facilities-crs \1"),
+    (re.compile(r"\bfacilities_crs=(?=[\s.,;:)]|$)"), "--facilities-crs"),
     (re.compile(r"\bfacilities_crs="), "--facilities-crs "),
+    (re.compile(r"\bfacilities_sheet=(?=[\s.,;:)]|$)"), "--facilities-sheet"),
     (re.compile(r"\bfacilities_sheet="), "--facilities-sheet "),
 )
 

@@ -167,7 +167,7 @@ def check_inputs(ds: Dataset, *, facilities_crs: str | None = None) -> None:
 
     for text in _validate.check_extents(
         roads=ds.roads, facilities=ds.facilities, boundaries=ds.boundaries, population=ds.population,
-        sources=ds.sources, crs_fix="pass the coordinate system the file was made in with facilities_crs=",
+        sources=ds.sources, crs_fix="pass facilities_crs= with the coordinate system the file was made in",
     ):
         warnings.warn(f"{ds.sources.get('facilities', 'facilities')}: {text}", InputWarning, stacklevel=3)
     if facilities_crs is None:
