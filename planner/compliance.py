@@ -759,6 +759,7 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
     if ctx.proposal_eval is not None:
         pa = ctx.proposal_eval.per_admin
         after = {(row.level, row.admin_code): row.newly_covered_population for row in pa.itertuples()}
+    largest: dict[str, dict] | None = None
     for u, m in groups:
         p = math.fsum(pop[m])
         c = math.fsum(pop[m & cov])
@@ -777,9 +778,11 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
             fix = f"bring {out - (1 - target) * p:,.0f} more residents within {mins:g} min"
             code, level = u["admin_code"], u["level"]
             if unc is not None and len(unc) and level == "township" and "township_code" in unc.columns:
-                areas = unc[unc["township_code"] == code]
-                if len(areas):
-                    a = areas.iloc[0]
+                if largest is None:  # the first (largest) uncovered area of each township, once
+                    firsts = unc.drop_duplicates("township_code", keep="first")
+                    largest = dict(zip(firsts["township_code"].tolist(), firsts.to_dict("records"), strict=True))
+                a = largest.get(code)
+                if a is not None:
                     where = a.get("village_name", "") or a.get("township_name", "")
                     mm = ("no facility reachable" if not np.isfinite(a["mean_minutes"])
                           else f"mean {a['mean_minutes']:.0f} min")
