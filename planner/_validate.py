@@ -6,6 +6,7 @@ names the source (file or argument), the column, example rows and the fix.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -228,3 +229,66 @@ def looks_like_gcj02(roads: object, points: object) -> dict[str, float] | None:
     if d["as_is"] >= GCJ02_MIN_MEDIAN_M and d["undone"] * GCJ02_FACTOR <= d["as_is"] and d["applied"] > d["as_is"]:
         return d
     return None
+
+
+# --- thresholds and memory ------------------------------------------------------------------------
+
+
+def check_minutes(value: object, *, name: str, error: type[Exception] = InputError) -> float:
+    """A travel-time threshold in minutes as a float: a number >= 0, ``inf`` meaning "no limit".
+
+    NaN, negative numbers and non-numbers raise ``error`` naming the parameter ``name``. A
+    threshold beyond the network's reach is valid: everything reachable is within it.
+    """
+    try:
+        m = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise error(f"{name} must be a number of minutes >= 0 (inf for no limit), got {value!r}.") from None
+    if not m >= 0:  # NaN fails too
+        raise error(f"{name} must be a number of minutes >= 0 (inf for no limit), got {value!r}.")
+    return m
+
+
+#: Default for :func:`max_bytes`: the largest array (or set of arrays) one call may allocate.
+DEFAULT_MAX_BYTES = 4 * 2**30
+_UNITS = {"": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
+          "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
+
+
+def max_bytes() -> int:
+    """Memory limit of the guarded allocations: the environment variable ``PLANNER_MAX_BYTES``
+    (bytes, or with a unit: ``8G``, ``512MiB``), else :data:`DEFAULT_MAX_BYTES` (4 GiB)."""
+    raw = os.environ.get("PLANNER_MAX_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    num = raw.rstrip("KMGTkmgtiBb ")
+    unit = raw[len(num):].strip().upper()
+    try:
+        value = float(num) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise InputError(
+            f"PLANNER_MAX_BYTES={raw!r} is not a size. Fix: give bytes or a size such as 8G or 512MiB."
+        ) from None
+    if not (np.isfinite(value) and value > 0):
+        raise InputError(f"PLANNER_MAX_BYTES={raw!r} must be positive. Fix: give a size such as 8G.")
+    return int(value)
+
+
+def format_bytes(n: float) -> str:
+    """'3.2 GiB', '410 MiB', '12 kiB'."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("kiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def check_bytes(n_bytes: float, *, what: str, fix: str, error: type[Exception] = InputError) -> None:
+    """Raise ``error`` before allocating ``n_bytes`` for ``what`` when it exceeds :func:`max_bytes`;
+    the message gives the estimate, the limit, ``fix`` and how to raise the limit."""
+    limit = max_bytes()
+    if n_bytes > limit:
+        raise error(
+            f"{what} would need about {format_bytes(n_bytes)} of memory, more than the limit of "
+            f"{format_bytes(limit)}. Fix: {fix} (or raise the limit with the environment variable "
+            f"PLANNER_MAX_BYTES, e.g. PLANNER_MAX_BYTES=16G)."
+        )

@@ -38,7 +38,7 @@ import shapely
 
 from . import _chinacrs
 from ._errors import CRSError, InputError, InputFileError, InputWarning
-from ._validate import Problems, describe_rows, find_column, require_file
+from ._validate import Problems, check_bytes, describe_rows, find_column, require_file
 from .standards import TIERS, classify_tier
 
 __all__ = [
@@ -1382,23 +1382,18 @@ def _local_utm(geoms_wgs84: gpd.GeoSeries) -> pyproj.CRS:
     return gpd.GeoSeries(geoms_wgs84.to_numpy(), crs=WGS84).estimate_utm_crs()
 
 
-#: Largest population raster band read whole, in bytes of working memory (the band, its mask and
-#: a float64 copy): a compressed GeoTIFF of a few hundred kB can declare a grid of tens of GiB.
-MAX_RASTER_BYTES = 2 * 1024**3
-
-
 def _check_raster_size(ds: Any, *, band: int, source: str) -> None:
-    """Refuse a band whose size, read from the header, would not fit in working memory."""
+    """Refuse, from the header and before reading, a band whose reading would not fit in the
+    memory limit (:func:`planner._validate.max_bytes`): a compressed GeoTIFF of a few hundred kB
+    can declare a grid of tens of GiB."""
     cells = int(ds.width) * int(ds.height)
     itemsize = np.dtype(ds.dtypes[band - 1]).itemsize
-    need = cells * (itemsize + 1 + 8 + 2)  # band + mask + float64 copy + boolean masks
-    if need > MAX_RASTER_BYTES:
-        raise InputError(
-            f"{source}: the raster is {ds.width:,} x {ds.height:,} cells ({cells:,}; about "
-            f"{need / 1024**3:,.1f} GiB to read), more than the {MAX_RASTER_BYTES / 1024**3:g} GiB "
-            "planner reads at once. Fix: clip it to the study area first, e.g. "
-            "gdal_translate -projwin XMIN YMAX XMAX YMIN in.tif clipped.tif"
-        )
+    # the band, its mask, the float64 copy and three boolean masks, alive at once
+    check_bytes(
+        cells * (itemsize + 1 + 8 + 3),
+        what=f"{source}: reading band {band} of the raster ({ds.width:,} x {ds.height:,} cells, {cells:,})",
+        fix="clip it to the study area first, e.g. gdal_translate -projwin XMIN YMAX XMAX YMIN in.tif clipped.tif",
+    )
 
 
 def _raster_population(path: Path, *, crs: Any, band: int, source: str) -> gpd.GeoDataFrame:
@@ -1552,8 +1547,9 @@ def read_population(
     ------
     InputError
         Missing, non-numeric or negative population (rows named), non-area/point geometry, nothing
-        with population > 0; a raster band larger than :data:`MAX_RASTER_BYTES` of working memory
-        (checked from the header, before reading). :class:`~planner.CRSError` for a raster or
+        with population > 0; a raster band whose reading would pass the memory limit
+        (:func:`planner._validate.max_bytes`, 4 GiB unless ``PLANNER_MAX_BYTES`` says otherwise;
+        checked from the header, before reading). :class:`~planner.CRSError` for a raster or
         file without CRS.
 
     Warns
