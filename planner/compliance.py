@@ -21,6 +21,11 @@ rule  what is checked (defaults from :class:`planner.standards.Rules`)
 and measures equity: population-weighted quantiles of travel time, the Lorenz curve and Gini
 coefficient of mean access time across admin units, and the urban (subdistricts) - rural gap.
 
+This is the one rules engine: :func:`standards_checks` returns the rule 1-5 lines of the same
+code alone (fast enough for every what-if click), and the app's standards table
+(``planner.app_support.standards_units``) only reshapes them, so the app, ``planner report``
+and the notebooks agree unit by unit.
+
 How facilities are placed in units
 ----------------------------------
 Facilities are counted in the unit whose polygon contains them (point in polygon). A village
