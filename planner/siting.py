@@ -246,13 +246,26 @@ def propose_sites(
         Site costs for ``budget``.
     capacity : float or column name, optional
         Residents one new facility can serve (max-coverage and min-time).
+    time_limit_s : float
+        Wall-time limit of the solver.
+    mip_gap : float
+        Relative gap accepted as optimal, for every objective: the solver keeps going (within
+        ``time_limit_s``) until its answer is proved within ``mip_gap`` of the best possible
+        on the objective it reports; 0 asks for a proof of optimality.
+    method : {"auto", "greedy", "heuristic", "exact"}
+        As in :func:`planner.optimize.solve_max_coverage`.
+    seed : int
+        Seed of the local search and of HiGHS.
 
     Returns
     -------
     SitingRun
         Proposals with ``site_id, lon, lat, tier, newly_covered_population`` and the solver's
-        objective, bound and gap; ``covered_population_after`` is recomputed by re-joining the
-        written coordinates, so ``planner coverage --add-facilities proposals.csv`` reproduces it.
+        :class:`~planner.optimize.Solution` (``objective``, ``bound``, ``gap``, ``status``:
+        residents newly covered for max-coverage, number or cost of sites for min-sites, mean
+        and worst travel time in seconds for min-time and min-max-time);
+        ``covered_population_after`` is recomputed by re-joining the written coordinates, so
+        ``planner coverage --add-facilities proposals.csv`` reproduces it.
     """
     t0 = time.perf_counter()
     if objective not in OBJECTIVES:
@@ -282,13 +295,15 @@ def propose_sites(
 
     cov01 = sparse.csr_array((np.ones(cover.nnz, dtype=np.int8), cover.indices, cover.indptr), shape=cover.shape)
     solver_progress = (lambda stage, f: progress(stage, f)) if progress else None
-    common = dict(method=method, time_limit_s=time_limit_s, seed=seed)
+    # every objective gets the caller's mip_gap (min-time, min-max-time and min-sites used to
+    # run at the solvers' default 0.005 whatever was asked)
+    common = dict(method=method, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed)
     if objective == "max-coverage":
         if new_sites is None and budget is None:
-            raise OptimizationError("max-coverage needs new_sites (p) or budget. Fix: pass --new-sites P or --budget B.")
+            raise OptimizationError("max-coverage needs new_sites (p) or budget. Fix: pass new_sites=P or budget=B.")
         sol = optimize.solve_max_coverage(
             cov01, prob.weights, p=new_sites, budget=budget, costs=cost_arr,
-            covered_by_existing=prob.covered_by_existing, capacities=cap_arr, mip_gap=mip_gap,
+            covered_by_existing=prob.covered_by_existing, capacities=cap_arr,
             progress=solver_progress, **common,
         )
     elif objective == "min-sites":
@@ -298,14 +313,14 @@ def propose_sites(
         )
     elif objective == "min-time":
         if new_sites is None:
-            raise OptimizationError("min-time needs new_sites (p). Fix: pass --new-sites P.")
+            raise OptimizationError("min-time needs new_sites (p). Fix: pass new_sites=P.")
         sol = optimize.solve_p_median(
             prob.sets.time_s, prob.weights, p=new_sites, existing_time_s=prob.existing_time_s,
             penalty_s=cut * 60 if cut else None, capacities=cap_arr, progress=solver_progress, **common,
         )
     else:
         if new_sites is None:
-            raise OptimizationError("min-max-time needs new_sites (p). Fix: pass --new-sites P.")
+            raise OptimizationError("min-max-time needs new_sites (p). Fix: pass new_sites=P.")
         sol = optimize.solve_p_center(
             prob.sets.time_s, prob.weights, p=new_sites, existing_time_s=prob.existing_time_s,
             penalty_s=cut * 60 if cut else None, progress=solver_progress, **common,
@@ -600,7 +615,7 @@ class TierRequest:
             p = int(parts[1]) if len(parts) > 1 else 1
             m = float(parts[2]) if len(parts) > 2 else None
         except ValueError as exc:
-            raise InputError(f"--tier {text!r}: expected TIER:P[:MINUTES], e.g. community_station:5 ({exc}).") from exc
+            raise InputError(f"tier request {text!r}: expected TIER:P[:MINUTES], e.g. 'community_station:5' ({exc}).") from exc
         return cls(tier, p, m)
 
 
@@ -627,7 +642,10 @@ def propose_multi_tier(
 
     t0 = time.perf_counter()
     if not requests:
-        raise OptimizationError("no tiers requested. Fix: pass e.g. --tier community_station:5 community_center:1.")
+        raise OptimizationError(
+            "no tiers requested. Fix: pass e.g. requests=[TierRequest('community_station', 5), "
+            "TierRequest('community_center', 1)] (or TierRequest.parse('community_station:5'))."
+        )
     names = [r.tier for r in requests]
     bad = [t for t in names if t not in standards.TIERS]
     if bad:

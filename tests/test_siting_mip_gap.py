@@ -1,0 +1,53 @@
+"""siting passes the caller's ``mip_gap`` to every objective, and its errors name library
+parameters (``new_sites=``), not command-line flags."""
+
+from __future__ import annotations
+
+import pytest
+
+import planner
+from planner import InputError, OptimizationError, optimize, siting
+
+
+@pytest.fixture(scope="module")
+def result():
+    return planner.analyze(planner.load_demo(), isochrone_minutes=None)
+
+
+@pytest.mark.parametrize("objective, solver", [
+    ("max-coverage", "solve_max_coverage"),
+    ("min-sites", "solve_set_cover"),
+    ("min-time", "solve_p_median"),
+    ("min-max-time", "solve_p_center"),
+])
+def test_every_objective_gets_the_callers_mip_gap(result, monkeypatch, objective, solver):
+    seen = {}
+    original = getattr(optimize, solver)
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(optimize, solver, spy)
+    run = siting.propose_sites(result, objective=objective, new_sites=2, mip_gap=0.0375,
+                               method="greedy", time_limit_s=20)
+    assert seen.get("mip_gap") == 0.0375, seen
+    sol = run.solution
+    # the status follows the gap on the reported objective and the mip_gap asked for
+    assert (sol.status == "optimal") == (sol.gap <= 0.0375 + 1e-6)
+
+
+@pytest.mark.parametrize("objective", ["max-coverage", "min-time", "min-max-time"])
+def test_missing_new_sites_names_the_parameter(result, objective):
+    with pytest.raises(OptimizationError, match=r"new_sites=P") as info:
+        siting.propose_sites(result, objective=objective)
+    assert "--" not in str(info.value)
+
+
+def test_tier_errors_name_no_flags(result):
+    with pytest.raises(InputError, match=r"tier request 'community_station:x'") as info:
+        siting.TierRequest.parse("community_station:x")
+    assert "--" not in str(info.value)
+    with pytest.raises(OptimizationError, match=r"requests=\[TierRequest") as info:
+        siting.propose_multi_tier(result, [])
+    assert "--" not in str(info.value)
