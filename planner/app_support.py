@@ -256,17 +256,27 @@ def load_data(sc: Scenario) -> Dataset:
         raise InputFileError(
             f"no {missing} file given. Fix: upload the {missing} of the study area."
         )
-    ds = pipeline.load_dataset(
-        None,
-        roads=sc.roads,
-        facilities=sc.facilities,
-        population=sc.population or None,
-        boundaries=sc.boundaries or None,
-        facilities_crs=sc.facilities_crs or None,
-        name=Path(sc.facilities).stem,
-        check=False,  # checked below, in the app's words
-    )
-    warnings = check_dataset(ds)
+    import warnings as _warnings
+
+    from ._errors import PlannerWarning
+
+    with _warnings.catch_warnings(record=True) as caught:  # the loaders' warnings go on the page
+        _warnings.simplefilter("always", PlannerWarning)
+        ds = pipeline.load_dataset(
+            None,
+            roads=sc.roads,
+            facilities=sc.facilities,
+            population=sc.population or None,
+            boundaries=sc.boundaries or None,
+            facilities_crs=sc.facilities_crs or None,
+            name=Path(sc.facilities).stem,
+            check=False,  # checked below, in the app's words
+        )
+    warnings = [str(w.message) for w in caught if issubclass(w.category, PlannerWarning)]
+    for w in caught:
+        if not issubclass(w.category, PlannerWarning):
+            _warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    warnings += check_dataset(ds)
     if warnings:
         ds.sources["warnings"] = "\n".join(warnings)
     return ds

@@ -399,3 +399,19 @@ def test_gcj02_test_is_quiet_on_wgs84_and_far_data():
     assert d is not None and d["as_is"] < d["undone"] and _validate.looks_like_gcj02(ds.roads, ds.facilities) is None
     abroad = ds.facilities.set_geometry(ds.facilities.geometry.translate(xoff=-100.0))  # outside China
     assert _validate.gcj02_offset_test(ds.roads, abroad) is None
+
+
+def test_app_shows_the_loaders_warnings(tmp_path: Path):
+    from planner import app_support as aps
+
+    fac = pd.read_csv(DEMO_FACILITIES, dtype={"id": str}).head(20)
+    fac.loc[0, "name"], fac.loc[0, "type"] = "示范县宠物医院", ""
+    fac["gcj02_lon"], fac["gcj02_lat"] = _chinacrs.wgs84_to_gcj02(fac.pop("lon").to_numpy(), fac.pop("lat").to_numpy())
+    path = tmp_path / "amap_export.csv"
+    fac.to_csv(path, index=False)
+    ds = aps.load_data(Scenario(roads=str(DEMO_ROADS), facilities=str(path)))
+    shown = ds.sources["warnings"]
+    assert "'gcj02_lon'/'gcj02_lat' are named as GCJ-02" in shown and "animal hospitals" in shown
+    assert ds.facilities.loc[0, "tier"] == "other"
+    demo = pd.read_csv(DEMO_FACILITIES).head(20)
+    np.testing.assert_allclose(ds.facilities.geometry.x.to_numpy(), demo["lon"].to_numpy(), atol=1e-7)
