@@ -41,6 +41,10 @@ from numba import njit
 
 INF = np.inf
 
+
+class OutputTooLarge(Exception):
+    """Raised by a kernel whose output would pass its ``budget`` (see :func:`reach_runs`)."""
+
 # node states of the bucket search
 _UNSEEN = 0  # label +inf (dist[] not valid)
 _QUEUED = 1  # labelled and in a bucket, never scanned
@@ -517,6 +521,22 @@ def _bucket_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, inv_d
 
 
 @njit(cache=True, nogil=True)
+def _spend(budget, slot, total):
+    """Record this batch's output size in ``budget[1 + slot]`` and raise
+    :class:`OutputTooLarge` when all batches' sizes together pass ``budget[0]``.
+
+    Batches running on other threads own the other slots: reading them unlocked can only see
+    an older, smaller size, so the check is never stricter than the true total.
+    """
+    budget[1 + slot] = total
+    used = np.int64(0)
+    for j in range(1, budget.shape[0]):
+        used += budget[j]
+    if used > budget[0]:
+        raise OutputTooLarge("the output would pass its budget")
+
+
+@njit(cache=True, nogil=True)
 def _grow(arr, need):
     cap = arr.shape[0]
     if need <= cap:
@@ -532,7 +552,8 @@ def _grow(arr, need):
 
 
 @njit(cache=True, nogil=True)
-def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff, delta=0.0):
+def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff, delta=0.0,
+               budget=None, slot=0):
     """Bounded searches for many sources (bucket queue), results left where they were written.
 
     Source ``i`` has seeds ``seed_nodes[src_ptr[i]:src_ptr[i+1]]``. Sources are searched in
@@ -540,6 +561,11 @@ def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     ``(start, count, nodes, times)`` with source ``i``'s nodes (sorted by time) and times at
     ``[start[i], start[i] + count[i])`` of ``nodes``/``times``. ``delta`` is the bucket width
     in seconds (<= 0: :func:`default_delta`). :func:`gather_runs` puts them in source order.
+
+    ``budget`` (int64, optional) bounds the output of several batches: ``budget[0]`` is the most
+    (node, time) pairs all of them may return together and ``budget[1 + slot]`` this batch's
+    count so far; :class:`OutputTooLarge` is raised as soon as the sum passes the bound (a
+    threshold beyond the network's reach makes every source reach every node of its piece).
     """
     cutoff = _finite_cutoff(cutoff)
     _check_ptr(src_ptr, seed_nodes.shape[0], "src_ptr must split the seeds into runs")
@@ -559,6 +585,8 @@ def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
                              inv, dist, state, order, order_t, head, pool_node, pool_next,
                              label, label, False, True)
         done += 1
+        if budget is not None:
+            _spend(budget, slot, total + count)
         if total + count > buf_nodes.shape[0]:
             # grow to the expected total at this rate of nodes per source
             need = max(total + count, (total + count) * n_src // done * 9 // 8)
@@ -780,7 +808,7 @@ def _demand_times(count, order, dist, cutoff, node_ptr, node_demand, node_time, 
 @njit(cache=True, nogil=True)
 def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff,
                 node_ptr, node_demand, node_time, n_demand, ex_ptr=None, ex_demand=None,
-                ex_time=None, delta=0.0):
+                ex_time=None, delta=0.0, budget=None, slot=0):
     """Demand units within ``cutoff`` of each source: sparse (source, demand, time) triples.
 
     Demand unit ``i`` is attached to nodes: ``node_demand[node_ptr[v]:node_ptr[v+1]]`` lists the
@@ -789,7 +817,7 @@ def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
     and over the optional direct pairs of source ``s``, ``ex_demand[ex_ptr[s]:ex_ptr[s+1]]`` with
     times ``ex_time`` (e.g. a unit on the same edge as the facility).
     Returns ``(ptr, demand, time)`` grouped by source (demand int32, in no particular order
-    within a source).
+    within a source). ``budget`` and ``slot`` bound the pairs returned, as in :func:`reach_runs`.
     """
     cutoff = _finite_cutoff(cutoff)
     _check_ptr(src_ptr, seed_nodes.shape[0], "src_ptr must split the seeds into runs")
@@ -825,6 +853,8 @@ def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
         for q in range(count):
             state[order[q]] = _UNSEEN
         done += 1
+        if budget is not None:
+            _spend(budget, slot, total + k)
         if total + k > buf_d.shape[0]:
             need = max(total + k, (total + k) * n_src // done * 9 // 8)
             buf_d = _grow(buf_d, need)

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ import shapely
 
 from . import _engine, _isochrone
 from ._errors import InputError, InputFileError, NetworkError
+from ._validate import check_bytes, check_minutes, format_bytes, max_bytes
 from .network import Attachment, Network
 
 log = logging.getLogger(__name__)
@@ -106,8 +108,9 @@ def reach(
     Cost grows with the nodes reached, not with the graph's size. Work is split across
     ``threads`` (the kernels release the GIL).
     """
+    minutes = check_minutes(minutes, name="minutes")
     src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
-    cutoff = float(minutes) * 60.0
+    cutoff = minutes * 60.0
     n = len(src)
     t0 = time.perf_counter()
     # -- engine (bench/bench_engine.py): sources go to the threads in Hilbert order of their
@@ -123,20 +126,25 @@ def reach(
     pick = np.repeat(src.src_ptr[:-1][by_space], counts[by_space]) + _ranges(counts[by_space])
     s_nodes, s_times = src.seed_nodes[pick], src.seed_times[pick]
     chunks = _source_chunks(n, threads)
+    # the output is only known as it is found (a threshold beyond the network's reach: every
+    # node of a facility's piece, for every facility): the kernels stop at the memory limit
+    budget = _pair_budget(len(chunks), _REACH_PAIR_BYTES)
 
-    def run(bounds: tuple[int, int]):
-        a, b = bounds
+    def run(k: int):
+        a, b = chunks[k]
         return _engine.reach_runs(
             network.rindptr, network.rindices, network.rweights, s_ptr[a : b + 1] - s_ptr[a],
-            s_nodes[s_ptr[a] : s_ptr[b]], s_times[s_ptr[a] : s_ptr[b]], cutoff,
+            s_nodes[s_ptr[a] : s_ptr[b]], s_times[s_ptr[a] : s_ptr[b]], cutoff, 0.0, budget, k,
         )
 
     parts = []
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for k, part in enumerate(pool.map(run, chunks)):
-            parts.append(part)
-            if progress:
-                progress((k + 1) / len(chunks))
+        with _over_budget(f"the reach sets of {n:,} facilities within {minutes:g} minutes", budget,
+                          _REACH_PAIR_BYTES, "minutes="):
+            for k, part in enumerate(pool.map(run, range(len(chunks)))):
+                parts.append(part)
+                if progress:
+                    progress((k + 1) / len(chunks))
         sizes = np.zeros(n, dtype=np.int64)
         for (a, b), part in zip(chunks, parts, strict=True):
             sizes[by_space[a:b]] = part[1]
@@ -159,6 +167,34 @@ def reach(
         n, f"{len(out.nodes):,}", minutes, time.perf_counter() - t0,
     )
     return out
+
+
+#: Peak bytes per (node, time) pair of :func:`reach` (kernel buffers as they grow, then the result).
+_REACH_PAIR_BYTES = 32
+#: Peak bytes per (point, facility, time) pair of :func:`coverage_sets` (kernel buffers, the
+#: gathered pairs, then the CSR).
+_COVER_PAIR_BYTES = 40
+
+
+def _pair_budget(n_chunks: int, pair_bytes: int) -> np.ndarray:
+    """The kernels' shared output bound: most pairs under :func:`planner._validate.max_bytes`,
+    then one running count per chunk."""
+    budget = np.zeros(n_chunks + 1, dtype=np.int64)
+    budget[0] = max_bytes() // pair_bytes
+    return budget
+
+
+@contextlib.contextmanager
+def _over_budget(what: str, budget: np.ndarray, pair_bytes: int, param: str):
+    """Turn a kernel's :class:`planner._engine.OutputTooLarge` into an error naming ``param``."""
+    try:
+        yield
+    except _engine.OutputTooLarge:
+        raise InputError(
+            f"{what} would need more than {format_bytes(int(budget[0]) * pair_bytes)} of memory "
+            f"(the limit). Fix: give a smaller {param}, fewer facilities at once, or raise the limit "
+            f"with the environment variable PLANNER_MAX_BYTES (e.g. PLANNER_MAX_BYTES=16G)."
+        ) from None
 
 
 def _source_chunks(n: int, threads: int) -> list[tuple[int, int]]:
@@ -188,7 +224,7 @@ class NearestResult:
 def node_nearest(network: Network, sources: Sources, *, max_minutes: float | None = None):
     """Multi-source reverse search: for every node the time to the nearest facility and which."""
     labels = np.repeat(np.arange(len(sources)), np.diff(sources.src_ptr))
-    cutoff = np.inf if max_minutes is None else float(max_minutes) * 60.0
+    cutoff = np.inf if max_minutes is None else check_minutes(max_minutes, name="max_minutes") * 60.0
     return _engine.nearest_source(
         network.rindptr, network.rindices, network.rweights,
         sources.seed_nodes, sources.seed_times, labels.astype(np.int64), cutoff,
@@ -336,8 +372,8 @@ class _CoverJob:
     @classmethod
     def prepare(cls, network, facilities, points, minutes, threads) -> _CoverJob:
         src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
+        cutoff = check_minutes(minutes, name="minutes") * 60.0
         att = points if isinstance(points, Attachment) else network.snap(points)
-        cutoff = float(minutes) * 60.0
         node_ptr, pid, tt = _demand_at_nodes(network, att)
         ex_ptr, ex_dem, ex_t = _direct_pairs(att, src, cutoff)
         return cls(network, src, len(att), cutoff, node_ptr, pid, tt, ex_ptr, ex_dem, ex_t,
@@ -376,12 +412,16 @@ def coverage_sets(
     job = _CoverJob.prepare(network, facilities, points, minutes, threads)
     n_pts, n_src, cutoff, chunks = job.n_pts, job.n_src, job.cutoff, job.chunks
 
-    def run(bounds):
-        search, direct = job.chunk_args(bounds)
-        return _engine.cover_pairs(*search, n_pts, *direct)
+    budget = _pair_budget(len(chunks), _COVER_PAIR_BYTES)
 
+    def run(k: int):
+        search, direct = job.chunk_args(chunks[k])
+        return _engine.cover_pairs(*search, n_pts, *direct, 0.0, budget, k)
+
+    what = f"the coverage sets of {n_src:,} facilities x {n_pts:,} points within {minutes:g} minutes"
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        parts = list(pool.map(run, chunks))
+        with _over_budget(what, budget, _COVER_PAIR_BYTES, "minutes="):
+            parts = list(pool.map(run, range(len(chunks))))
     counts = np.zeros(n_pts, dtype=np.int64)
     for _ptr, d, _t in parts:
         counts += np.bincount(d, minlength=n_pts)
@@ -498,7 +538,12 @@ def coverage_bitset(
     whatever the density.
     """
     job = _CoverJob.prepare(network, facilities, points, minutes, threads)
-    bits = np.zeros((job.n_src, (job.n_pts + 63) // 64), dtype=np.uint64)
+    words = (job.n_pts + 63) // 64
+    check_bytes(
+        8.0 * job.n_src * words, what=f"a coverage bitset of {job.n_src:,} facilities x {job.n_pts:,} points",
+        fix="pass fewer facilities or points at once",
+    )
+    bits = np.zeros((job.n_src, words), dtype=np.uint64)
     chunks = job.chunks
 
     def run(bounds):
@@ -727,8 +772,11 @@ def isochrones_by_tier(iso: gpd.GeoDataFrame, *, crs: Any = None) -> gpd.GeoData
 
 # -- raster ---------------------------------------------------------------------------------------
 
-#: Most cells :func:`travel_time_raster` writes (float32 output: 200 MB).
-MAX_RASTER_CELLS = 50_000_000
+#: Bytes per cell a raster holds until it is written: the float32 minutes, and
+#: :func:`planner.report.write_raster`'s mask and float32 copies (measured peak on the demo).
+RASTER_BYTES_PER_CELL = 13
+#: Bytes of the spatial join of one batch of cells (:data:`_RASTER_CHUNK` cells), whatever the grid.
+_RASTER_CHUNK_BYTES = 400 * 2**20
 #: Cells joined to the network per batch (bounds the temporaries of the spatial join).
 _RASTER_CHUNK = 1 << 20
 
@@ -818,15 +866,30 @@ def raster_grid(
             raise NetworkError(f"bounds must be finite (minx, miny, maxx, maxy) with max >= min, got {bounds!r}.")
     ncol = max(1, int(np.ceil((maxx - minx) / cell_m)))
     nrow = max(1, int(np.ceil((maxy - miny) / cell_m)))
-    _check_cells(nrow * ncol, f"a {cell_m:g} m raster over this area")
+    _check_cells(nrow * ncol, f"a {cell_m:g} m raster over this area", cell_m)
     return RasterGrid(Affine(cell_m, 0, minx, 0, -cell_m, maxy), (nrow, ncol), network.crs)
 
 
-def _check_cells(n: int, what: str) -> None:
-    if n > MAX_RASTER_CELLS:
-        raise NetworkError(
-            f"{what} has {n:,} cells (at most {MAX_RASTER_CELLS:,}). Fix: use larger cells (cell_m=) or a smaller area."
-        )
+def _raster_bytes(n_cells: int) -> float:
+    """Peak memory of :func:`travel_time_raster` and writing its result, estimated from the size."""
+    return float(n_cells) * RASTER_BYTES_PER_CELL + min(n_cells, _RASTER_CHUNK) * _RASTER_CHUNK_BYTES / _RASTER_CHUNK
+
+
+def _check_cells(n: int, what: str, cell_m: float | None = None) -> None:
+    """Refuse, before allocating, a raster whose estimated memory passes
+    :func:`planner._validate.max_bytes`; name a cell size that would fit when ``cell_m`` is known."""
+    need = _raster_bytes(n)
+    room = max_bytes() - _RASTER_CHUNK_BYTES
+    if need <= max_bytes():
+        return
+    if cell_m is not None and room > 0:
+        # cells scale as 1 / cell_m**2; two significant digits, rounded up
+        fit = cell_m * float(np.sqrt(n * RASTER_BYTES_PER_CELL / room))
+        mag = 10.0 ** np.floor(np.log10(fit) - 1)
+        fix = f"use cells of at least {np.ceil(fit / mag) * mag:g} m (cell_m=) or a smaller area (bounds=)"
+    else:
+        fix = "use a coarser grid or a smaller area"
+    check_bytes(need, what=f"{what} ({n:,} cells)", fix=fix, error=NetworkError)
 
 
 def travel_time_raster(
