@@ -36,6 +36,12 @@ use a Lagrangian bound instead (subgradient; every multiplier vector gives a val
 to the candidates the LP uses (small; often optimal in seconds) and, if the gap is still too
 large, the full HiGHS MILP warm-started with the best answer so far.
 
+Gaps, stopping decisions and ``status`` are always on the objective the user is told. The
+p-median engines maximise the savings (base time minus travel time) internally; a relative gap
+on the savings is not one on the mean time (savings five times the mean time make 0.5 % on the
+savings 2.5 % on the mean), so HiGHS is given an absolute gap converted from ``mip_gap`` on the
+mean time (:class:`_Report`), and its MIP dual bound is converted back.
+
 HiGHS quirks handled here (highspy 1.16): the banner printed on first construction is
 silenced; after a warm start HiGHS may return the start vector, and report a wrong objective
 for it, although it found a better solution, so every solution it reports is re-evaluated and
@@ -134,16 +140,24 @@ class Solution:
         ``costs`` are given. p-median: population-weighted mean travel time in seconds. p-center:
         the worst travel time in seconds.
     bound : float
-        A certified bound on the best objective any solution can reach: an upper bound for
-        maximisation (coverage), a lower bound for minimisation (set cover, p-median, p-center).
+        A certified bound, in the same units as ``objective``, on the best objective any
+        solution can reach: an upper bound for maximisation (coverage), a lower bound for
+        minimisation (set cover, p-median, p-center). It comes from the LP relaxation, a
+        Lagrangian relaxation or HiGHS's MIP dual bound, converted to the reported objective
+        (p-median: the bound on the savings becomes a bound on the mean time).
     gap : float
-        ``|bound - objective| / max(|bound|, |objective|)``, 0 when both are 0. The answer is at
-        most this far (relatively) from the optimum.
+        ``|bound - objective| / max(|bound|, |objective|)``, 0 when both are 0, computed on the
+        reported ``objective`` and ``bound``. The optimum lies between them, so the answer is at
+        most this far (relatively) from it.
     status : str
-        ``"optimal"`` - proved within ``mip_gap`` (set ``mip_gap=0`` to ask for a proof of
-        optimality); ``"time_limit"`` - the time limit stopped the search before that;
-        ``"feasible"`` - a heuristic answer whose gap is above ``mip_gap`` (``method="greedy"`` or
-        ``"heuristic"``); ``"infeasible"`` - nothing satisfies the request.
+        ``"optimal"`` - ``gap <= mip_gap`` (gaps within 1e-6 above count as rounding; set
+        ``mip_gap=0`` to ask for a proof of optimality); ``"time_limit"`` - the time limit
+        stopped the search before the gap was within ``mip_gap``; ``"feasible"`` - the gap is
+        above ``mip_gap`` and no MILP was run to close it (``method="greedy"`` or
+        ``"heuristic"``, or ``"auto"`` on a model too large for the MILP); ``"infeasible"`` -
+        nothing satisfies the request. The status is decided on ``gap`` alone, never on what
+        HiGHS reports of its internal model, and ``method="auto"``/``"exact"`` keep solving
+        (within ``time_limit_s``) until ``gap <= mip_gap``.
     solver : str
         What produced ``selected``: ``"greedy"``, ``"greedy+swap"`` (greedy and local search),
         ``"highs-mip (LP-restricted)"`` (MILP over the candidates the LP relaxation uses),
@@ -2382,7 +2396,7 @@ def solve_max_coverage(
     time_limit_s : float
         Wall-time limit of the whole call.
     mip_gap : float
-        Relative gap accepted as optimal.
+        Relative gap (on ``objective``, see :class:`Solution`) accepted as optimal.
     seed : int
         Seed of the local search order, its random kicks and HiGHS; answers are deterministic
         for a seed unless a time limit (or the local search's own cap of 30 % of the time
