@@ -140,3 +140,46 @@ def test_scenario_save_is_atomic(tmp_path: Path, monkeypatch):
     monkeypatch.undo()
     Scenario(name="new", new_sites=5).save(path)
     assert Scenario.load(path).name == "new"
+
+
+def test_cli_optimize_failure_mid_write_keeps_the_old_set(demo_result, tmp_path: Path, monkeypatch):
+    """The optimizer's outputs (proposals, solution, scenario and the coverage of the solution)
+    are one set: a failure in the last file leaves the previous run's set."""
+    import json
+    import types
+
+    import pandas as pd
+
+    from planner import siting
+
+    out = tmp_path / "opt"
+    monkeypatch.setattr(pipeline, "analyze", lambda *a, **k: demo_result)
+    runs = iter(["run 1", "run 2"])
+
+    def propose(before, **kwargs):
+        sol = types.SimpleNamespace(objective=1.0, bound=1.0, gap=0.0, status="optimal", solver="stub", seconds=0.0)
+        return types.SimpleNamespace(
+            tag=next(runs), solution=sol, objective_name="stub", proposals=pd.DataFrame(columns=["site_id"]),
+            candidates=[], covered_population_before=0.0, covered_population_after=demo_result.covered_population,
+        )
+
+    def write_proposals(run, folder):
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)  # as siting.write_proposals does
+        (folder / "proposals.csv").write_text(
+            f"site_id,lon,lat,tier,note\nS1,114.285,34.515,community_station,{run.tag}\n", encoding="utf-8")
+        (folder / "solution.json").write_text(
+            json.dumps({"run": run.tag, "covered_population_after": demo_result.covered_population}))
+        return {"proposals_csv": folder / "proposals.csv", "solution": folder / "solution.json"}
+
+    monkeypatch.setattr(siting, "propose_sites", propose)
+    monkeypatch.setattr(siting, "write_proposals", write_proposals)
+    argv = ["optimize", "--new-sites", "1", "--out", str(out), "--no-map", "--quiet"]
+    assert cli.main(argv) == 0
+    before = _snapshot(out)
+    assert {"proposals.csv", "solution.json", "scenario.toml", "coverage.gpkg", "summary.csv"} <= set(before)
+    assert b"run 1" in before["solution.json"]
+    monkeypatch.setattr(report, "summary_table", _boom)  # the coverage of the second run fails
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        cli.main(argv)
+    assert _snapshot(out) == before  # still run 1's proposals beside run 1's coverage
