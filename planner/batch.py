@@ -87,6 +87,8 @@ class BatchSettings:
     max_sites_per_region: int | None = None
     new_tier: str = "community_station"
     time_limit_s: float = 60.0
+    #: also check every region against the standards (planner.compliance) and merge the checks
+    compliance: bool = False
 
     def __post_init__(self) -> None:
         for name in ("new_sites", "regional_sites", "max_sites_per_region"):
@@ -431,6 +433,26 @@ def _timed_population(demand: pd.DataFrame, summary: pd.DataFrame) -> np.ndarray
     return out
 
 
+def _region_checks(result: pipeline.CoverageResult, cut: pipeline.Dataset, own_units: Sequence[str],
+                   region_geom: shapely.Geometry) -> pd.DataFrame:
+    """The standards checks of the units lying wholly in the region (facility counts and
+    residents of a unit spanning regions would be partial, so those units are left to a run
+    over a region that holds them)."""
+    from . import compliance
+
+    rep = compliance.compliance_report(result)
+    c = rep.checks
+    whole = set()
+    if cut.boundaries is not None and len(own_units):
+        b = cut.boundaries[cut.boundaries["admin_code"].astype(str).isin(set(map(str, own_units)))]
+        g = b.geometry.values
+        inside = shapely.area(shapely.intersection(g, region_geom)) >= 0.999 * shapely.area(g)
+        whole = set(b["admin_code"].astype(str)[inside])
+    keep = c["admin_code"].astype(str).isin(whole) | (c["admin_code"].astype(str) == "")
+    out = c[keep].copy()
+    return out
+
+
 def siting_curve(
     result: pipeline.CoverageResult, settings: BatchSettings
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
@@ -595,6 +617,7 @@ def run_region(
     pop = float(np.sum(demand["population"].to_numpy(float))) if demand is not None else float("nan")
     cov = float(demand.loc[demand["covered"], "population"].sum()) if demand is not None else float("nan")
     curve, sites = siting_curve(result, settings) if settings.curve_sites else (None, None)
+    checks = _region_checks(result, cut, own_units, region_geom) if settings.compliance else None
     fac = result.facilities.copy()
     one = gpd.GeoDataFrame({"admin_code": [region_code]}, geometry=[region_geom], crs="EPSG:4326")
     fac["in_region"] = assign_regions(fac.geometry, one) == 0  # False: a neighbour's, in the halo
@@ -613,6 +636,8 @@ def run_region(
                 _to_parquet(result.uncovered, tmp / "uncovered.parquet")
         if result.isochrones is not None:
             _to_parquet(result.isochrones, tmp / "isochrones.parquet")
+        if checks is not None:
+            _to_parquet(checks, tmp / "compliance_checks.parquet")
         if curve is not None:
             curve.to_csv(tmp / "siting_curve.csv", index=False, encoding="utf-8")
             _to_parquet(sites, tmp / "proposals.parquet")
@@ -882,6 +907,18 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
     written = {}
     if settings.curve_sites:
         written.update(_merge_siting(reg, by_code, out, settings))
+    if settings.compliance:
+        parts_c = []
+        for code in reg["admin_code"]:
+            f = Path(by_code[code].folder) / "compliance_checks.parquet"
+            if f.exists():
+                parts_c.append(pd.read_parquet(f).assign(region_code=code))
+        checks = pd.concat(parts_c, ignore_index=True) if parts_c else pd.DataFrame()
+        path = out / "compliance_checks.csv"
+        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:6]}")
+        checks.to_csv(tmp, index=False, encoding="utf-8-sig")  # BOM: Chinese Excel opens it right
+        os.replace(tmp, path)
+        written["compliance"] = path
     for name, frame, writer in (
         ("summary", summary, lambda f, p: f.to_csv(p, index=False, encoding="utf-8")),
         ("regions", regions_df, lambda f, p: f.to_csv(p, index=False, encoding="utf-8")),
@@ -1029,6 +1066,8 @@ def add_parser(sub: Any, *, add_data_args: Callable[[Any], None], add_mode_args:
                    help="a budget of B new sites for all regions, split where they cover the most")
     g.add_argument("--max-sites-per-region", type=int, default=None, metavar="K",
                    help="with --regional-sites: sites optimised per region (default min(B, 10))")
+    p.add_argument("--compliance", action="store_true",
+                   help="also check every region against the standards; writes compliance_checks.csv")
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (tcp://HOST:PORT)")
     p.add_argument("--workers", type=int, default=None, help="local cluster: number of workers (default: cores)")
     p.add_argument("--memory-limit", default=None, help="local cluster: memory per worker, e.g. 4GiB (default: auto)")
@@ -1053,6 +1092,7 @@ def cmd_batch(args: Any) -> int:
         horizon_minutes=args.horizon_minutes, speed_kmh=args.speed_kmh, access_max_m=args.access_max_m,
         access_speed_factor=args.access_speed_factor, new_sites=args.new_sites,
         regional_sites=args.regional_sites, max_sites_per_region=args.max_sites_per_region,
+        compliance=args.compliance,
     )
     bar = None if args.quiet else tqdm(total=0, unit="region", desc="regions", file=sys.stderr)
 

@@ -307,3 +307,24 @@ def test_data_root_folders_give_the_same_answer(region, region_ds, tmp_path):
     with pytest.raises(InputFileError, match="no data folder"):
         batch.run_batch(region / "regions.gpkg", data_root=tmp_path / "missing", settings=st,
                         out_dir=tmp_path / "c", executor="serial")
+
+
+def test_compliance_checks_per_region_equal_one_report(region, region_ds, tmp_path):
+    """The merged standards checks equal the single analysis' report for every unit inside a region."""
+    from planner import compliance
+
+    res = batch.run_batch(region / "regions.gpkg", data=region_ds, out_dir=tmp_path, executor="serial",
+                          settings=batch.BatchSettings(mode="walk", compliance=True))
+    got = pd.read_csv(res.written["compliance"], dtype={"admin_code": str, "check": str})
+    single = planner.analyze(region_ds, mode="walk", isochrone_minutes=None)
+    want = compliance.compliance_report(single).checks
+    want = want[want["admin_code"].astype(str).isin(set(got["admin_code"]))]
+    key = ["check", "admin_code"]
+    g = got[got["admin_code"].notna() & (got["admin_code"] != "")].set_index(key).sort_index()
+    w = want[want["admin_code"].astype(str) != ""].assign(admin_code=lambda d: d["admin_code"].astype(str),
+                                                          check=lambda d: d["check"].astype(str))
+    w = w.set_index(key).sort_index()
+    assert len(g) > 100
+    assert g.index.equals(w.index)
+    assert (g["status"] == w["status"]).all()
+    np.testing.assert_allclose(g["value"].astype(float), w["value"].astype(float), rtol=1e-9, equal_nan=True)
