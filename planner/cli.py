@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import fetch
 
     fetch.add_parser(sub)
+    from . import printmap
+
+    printmap.add_parser(sub, add_data_args=_add_data_args, add_mode_args=_add_mode_args)
     return parser
 
 
@@ -491,10 +494,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .batch import cmd_batch
 
         _check_args(args)
+        from . import printmap
         from .fetch import cmd_fetch
 
         commands = {"coverage": cmd_coverage, "optimize": cmd_optimize, "report": cmd_report, "batch": cmd_batch,
-                    "fetch": cmd_fetch}
+                    "fetch": cmd_fetch, "map": printmap.cmd_map}
         with _cli_warnings(args):
             return commands[args.command](args)
     except PlannerError as exc:

@@ -268,6 +268,11 @@ def print_map(
     t0 = time.perf_counter()
     fig = map_figure(result, paper=paper, orientation=orientation, dpi=dpi, title=title, lang=lang,
                      proposals=proposals, sources=sources, date=date)
+    if fmt == "png":
+        # whole pixels of the paper at this resolution (A4 at 300 dpi: 3508 x 2480, as ISO 216
+        # rounds them); matplotlib would truncate 3507.87 to 3507
+        w, h = fig.get_size_inches()
+        fig.set_size_inches((round(w * dpi) + 0.01) / dpi, (round(h * dpi) + 0.01) / dpi)
     kw = {"format": fmt, "dpi": dpi, "metadata": _metadata(fig, fmt)}
     if path_or_buffer is None:
         buf = io.BytesIO()
@@ -356,7 +361,6 @@ def map_figure(
     axes is ``fig.planner_axes["map"]``; the scale bar's patches carry ``gid="scalebar"``.
     """
     import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     key = _check_options(paper, orientation, dpi)
@@ -388,7 +392,6 @@ def map_figure(
     rc = {"font.family": families, "pdf.fonttype": 42, "axes.unicode_minus": False}
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(w_mm / 25.4, h_mm / 25.4), dpi=dpi)
-        FigureCanvasAgg(fig)
         _draw(fig, result, landscape=orientation == "landscape", k=k, tr=tr, safe=safe, lang=lang,
               title=title, proposals=proposals, sources=sources, date=date or _dt.date.today())
     return fig
@@ -438,6 +441,7 @@ def _extent(L: dict[str, Any]) -> tuple[float, float, float, float]:
 def _draw(fig: Any, result: Any, *, landscape: bool, k: float, tr: Callable[..., str], safe: Callable[[str], str],
           lang: str, title: str | None, proposals: gpd.GeoDataFrame | None,
           sources: str | Mapping[str, str] | None, date: _dt.date) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.patches import Rectangle
 
     settings = result.settings
@@ -489,6 +493,8 @@ def _draw(fig: Any, result: Any, *, landscape: bool, k: float, tr: Callable[...,
         ax.text(0.012, 0.935, safe(tr("synthetic_note")), transform=ax.transAxes, ha="left", va="top",
                 fontsize=7 * k, color="#c00000", zorder=30,
                 bbox={"boxstyle": "square,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85})
+    # an Agg canvas only now: geopandas redraws the figure after each layer when it has one
+    FigureCanvasAgg(fig)
     _legend(fig, handles, legend_box, k=k, tr=tr, landscape=landscape)
     _notes(fig, result, L, notes_box, k=k, tr=tr, safe=safe, lang=lang, minutes=minutes, mode_word=mode_word,
            sources=sources, date=date, landscape=landscape)
@@ -630,13 +636,16 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
     handles = {tr("facilities"): fac_handles, **handles}
     # township names at a point inside each township, with a white halo
     if township is not None and len(township) and "admin_name" in township.columns:
-        halo = [patheffects.withStroke(linewidth=2.2 * k, foreground="white")]
+        # the halo is a stroked copy underneath: text drawn with path effects becomes outlines in
+        # a PDF, and the names should stay text (searchable, editable in a drawing program)
+        halo = [patheffects.Stroke(linewidth=2.2 * k, foreground="white")]
         pts = township.geometry.representative_point()
         for name, p in zip(township["admin_name"], pts, strict=True):
             text = safe(str(name))
             if text:
-                ax.text(p.x, p.y, text, ha="center", va="center", fontsize=7.5 * k, color="#333333",
-                        zorder=20, path_effects=halo, clip_on=True)
+                for z, effects in ((19.5, halo), (20, None)):
+                    ax.text(p.x, p.y, text, ha="center", va="center", fontsize=7.5 * k, color="#333333",
+                            zorder=z, path_effects=effects, clip_on=True)
     return handles
 
 
