@@ -27,6 +27,78 @@ log = logging.getLogger(__name__)
 LEVELS = ("province", "city", "county", "township", "village")
 OUTSIDE = "(outside boundaries)"
 
+#: Population groups (residents aged 65+, under 5, ...) are extra numeric columns of the demand
+#: units named ``pop_<group>``: a subset of ``population`` in every unit, carried through every
+#: stage beside the total (:func:`population_groups`).
+GROUP_PREFIX = "pop_"
+
+
+def group_name(label: str) -> str:
+    """The canonical name of a population group: ``"65+"``, ``"pop_65plus"`` and ``"65plus"`` are
+    all ``"65plus"`` (``+`` is spelled ``plus``; other characters but letters, digits and ``_`` dropped).
+
+    >>> group_name("65+"), group_name("pop_Under5")
+    ('65plus', 'under5')
+    """
+    import re
+
+    g = str(label).strip().lower().replace("+", "plus")
+    if g.startswith(GROUP_PREFIX):
+        g = g[len(GROUP_PREFIX):]
+    return re.sub(r"[^0-9a-z_]+", "", g)
+
+
+def population_groups(frame: pd.DataFrame | None) -> list[str]:
+    """The population groups of a demand frame: names ``g`` of its numeric ``pop_<g>`` columns,
+    in column order (empty without any)."""
+    if frame is None:
+        return []
+    return [str(c)[len(GROUP_PREFIX):] for c in frame.columns
+            if isinstance(c, str) and c.startswith(GROUP_PREFIX) and len(c) > len(GROUP_PREFIX)
+            and pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def group_weights(demand: pd.DataFrame, group: str | None) -> np.ndarray:
+    """Residents of one group per demand unit (``group=None``: everyone, the ``population`` column).
+
+    Raises
+    ------
+    InputError
+        The demand units have no such group (the groups present are named).
+    """
+    if group is None:
+        return demand["population"].to_numpy(dtype=float)
+    g = group_name(group)
+    have = population_groups(demand)
+    if g not in have:
+        raise InputError(
+            f"weight={group!r}: the population has no group {g!r} (a column {GROUP_PREFIX}{g}); groups present: "
+            f"{', '.join(have) or 'none'}. Fix: pass one of them, or load a population with that group "
+            "(read_population(..., groups={...}))."
+        )
+    return np.nan_to_num(demand[f"{GROUP_PREFIX}{g}"].to_numpy(dtype=float))
+
+
+def group_coverage(demand: pd.DataFrame) -> pd.DataFrame:
+    """Covered residents of the whole population and of each group (exact sums).
+
+    Returns
+    -------
+    DataFrame
+        ``group`` ("total" first, then each group), ``population``, ``covered_population``,
+        ``covered_share`` (NaN for an empty group).
+    """
+    import math
+
+    cov = demand["covered"].to_numpy(dtype=bool)
+    rows = []
+    for g in [None, *population_groups(demand)]:
+        w = group_weights(demand, g)
+        tot, c = math.fsum(w), math.fsum(w[cov])
+        rows.append({"group": "total" if g is None else g, "population": tot, "covered_population": c,
+                     "covered_share": c / tot if tot > 0 else np.nan})
+    return pd.DataFrame(rows, columns=["group", "population", "covered_population", "covered_share"])
+
 
 def demand_points(demand: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """The location of each demand unit: a point on the surface of its footprint."""
@@ -142,7 +214,9 @@ def admin_summary(
         uncovered_population, covered_share, mean_minutes`` (population-weighted mean of the
         finite times), ``no_facility_in_piece_population`` (residents joined to a piece of the
         road network that holds no facility, from the table's ``no_facility_in_piece`` column;
-        NaN when the table has none), ordered by level then code.
+        NaN when the table has none), ordered by level then code; then, for every population
+        group ``g`` of the table (:func:`population_groups`), ``population_<g>,
+        covered_population_<g>, covered_share_<g>`` over the same rows.
     """
     pop = table[population].to_numpy(dtype=float)
     cov = table["covered"].to_numpy(dtype=bool)
@@ -180,9 +254,36 @@ def admin_summary(
     cols = ["admin_code", "admin_name", "level", "kind", "parent_code", "population",
             "covered_population", "uncovered_population", "covered_share", "mean_minutes",
             "no_facility_in_piece_population"]
+    cols += _add_group_columns(out, table, cov, levels if boundaries is not None else [])
     order = {lv: i for i, lv in enumerate(LEVELS + ("all",))}
     out["_o"] = out["level"].map(order)
     return out.sort_values(["_o", "admin_code"], kind="stable")[cols].reset_index(drop=True)
+
+
+def _add_group_columns(out: pd.DataFrame, table: pd.DataFrame, cov: np.ndarray, levels: list[str]) -> list[str]:
+    """Add ``population_<g>, covered_population_<g>, covered_share_<g>`` per population group to
+    the summary rows ``out`` (in place; the same units and "(outside boundaries)" rows as the
+    total) and return the new column names."""
+    added: list[str] = []
+    for g in population_groups(table):
+        gp = group_weights(table, g)
+        p_col, c_col, s_col = f"population_{g}", f"covered_population_{g}", f"covered_share_{g}"
+        out[p_col] = 0.0
+        out[c_col] = 0.0
+        if not levels:  # one row for everything
+            out[p_col] = float(gp.sum())
+            out[c_col] = float(gp[cov].sum())
+        for level in levels:
+            codes = table[f"{level}_code"].astype(str).to_numpy()
+            agg = pd.DataFrame({"code": codes, "p": gp, "c": gp * cov}).groupby("code", sort=False)[["p", "c"]].sum()
+            rows = (out["level"] == level).to_numpy()
+            code = out.loc[rows, "admin_code"].astype(str)
+            out.loc[rows, p_col] = code.map(agg["p"]).fillna(0.0).to_numpy(float)
+            out.loc[rows, c_col] = code.map(agg["c"]).fillna(0.0).to_numpy(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[s_col] = np.where(out[p_col] > 0, out[c_col] / out[p_col], np.nan)
+        added += [p_col, c_col, s_col]
+    return added
 
 
 def _agg_row(code, name, level, kind, parent, a, known: bool):

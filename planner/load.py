@@ -1378,6 +1378,137 @@ def read_boundaries(
 _POP = ("population", "pop", "人口", "count", "value", "人口数", "pop_count", "total_pop")
 
 
+#: Column names that name a population group by themselves (census tables, WorldPop-derived
+#: tables), matched after lowering case, dropping spaces and writing ～/~/–/— as "-". Any
+#: other numeric column named ``pop_<group>`` is a group too.
+GROUP_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "65plus": ("65+", "65plus", "65_plus", "aged_65_plus", "age_65_plus", "aged65plus", "over65", "over_65",
+               "65_and_over", "65岁及以上", "65岁以上", "65周岁及以上", "65岁及以上人口", "65岁以上人口"),
+    "60plus": ("60+", "60plus", "60_plus", "aged_60_plus", "age_60_plus", "over60", "over_60",
+               "60岁及以上", "60岁以上", "60周岁及以上", "60岁及以上人口", "60岁以上人口"),
+    "under5": ("under5", "under_5", "aged_under_5", "age_under_5", "0-4", "0-4岁", "age_0_4", "aged_0_4",
+               "0_4", "5岁以下", "0-4岁人口", "5岁以下人口"),
+}
+
+
+def _norm_column(name: Any) -> str:
+    t = str(name).strip().lower().replace(" ", "")
+    for dash in ("～", "~", "–", "—", "至"):
+        t = t.replace(dash, "-")
+    return t
+
+
+def find_group_columns(
+    columns: Sequence[Any], groups: Mapping[str, Any] | None, *, exclude: Iterable[Any] = (),
+    problems: Problems | None = None, option: str = "groups",
+) -> dict[str, Any]:
+    """Which columns hold population groups: ``{group name: column}``.
+
+    With ``groups`` (``{group: column}``, e.g. ``{"65+": "65岁及以上"}``) those columns, each
+    checked to exist (a missing one is added to ``problems``); without, the columns named in
+    :data:`GROUP_COLUMN_NAMES` and any ``pop_<group>`` column, except ``exclude`` (the total's
+    column). Group names are canonical (:func:`planner.coverage.group_name`).
+    """
+    from .coverage import GROUP_PREFIX, group_name
+
+    cols = list(columns)
+    out: dict[str, Any] = {}
+    if groups is not None:
+        for g, col in groups.items():
+            if col not in cols:
+                if problems is not None:
+                    problems.add(f"{option}={{{g!r}: {col!r}}}: no column {col!r}; columns are {_listing(cols)}",
+                                 fix=f"name an existing column in {option}=")
+                continue
+            out[group_name(g)] = col
+        return out
+    skip = {_norm_column(c) for c in exclude if c is not None} | {_norm_column(c) for c in _POP}
+    by_norm = {_norm_column(c): c for c in cols}
+    for g, names in GROUP_COLUMN_NAMES.items():
+        for n in names:
+            c = by_norm.get(_norm_column(n))
+            if c is not None and _norm_column(c) not in skip:
+                out.setdefault(g, c)
+    for c in cols:
+        n = _norm_column(c)
+        if n.startswith(GROUP_PREFIX) and n not in skip and c not in out.values():
+            out.setdefault(group_name(n), c)
+    return {g: c for g, c in out.items() if g}
+
+
+def group_values(
+    df: pd.DataFrame, columns: Mapping[str, Any], total: np.ndarray | None, *, problems: Problems, source: str,
+) -> np.ndarray:
+    """The group columns of ``df`` as a float array (rows x groups), checked: missing,
+    non-numeric or negative counts go to ``problems`` (rows named); a group larger than the
+    total in some rows is warned about (:class:`~planner.InputWarning`)."""
+    arr = np.zeros((len(df), len(columns)))
+    for j, (g, col) in enumerate(columns.items()):
+        v = pd.to_numeric(df[col].astype(str).str.replace(",", "").str.strip(), errors="coerce").to_numpy(float)
+        bad = ~np.isfinite(v)
+        if bad.any():
+            problems.add(f"group {g!r} (column '{col}') has missing or non-numeric values in {describe_rows(df.index[bad])}",
+                         fix="fill in the number of residents of the group (0 if none)")
+        neg = np.isfinite(v) & (v < 0)
+        if neg.any():
+            problems.add(f"group {g!r} (column '{col}') has negative values in {describe_rows(df.index[neg])}",
+                         fix="counts must be >= 0")
+        if total is not None:
+            over = np.isfinite(v) & np.isfinite(total) & (v > total * (1 + 1e-9) + 1e-9)
+            if over.any():
+                warnings.warn(
+                    f"{source}: group {g!r} (column '{col}') is larger than the total population in "
+                    f"{describe_rows(df.index[over])}; coverage shares of the group stay right but the group "
+                    "is not a part of the total there. Fix: check that both columns count the same units",
+                    InputWarning, stacklevel=3,
+                )
+        arr[:, j] = np.where(np.isfinite(v), v, 0.0)
+    return arr
+
+
+def _raster_groups(
+    path: Path, out: gpd.GeoDataFrame, groups: Mapping[str, Any], *, band: int,
+) -> gpd.GeoDataFrame:
+    """Add ``pop_<group>`` columns read from other rasters of the same grid (WorldPop's age/sex
+    layers): a group given as a list of rasters is their sum (e.g. the male and female layers)."""
+    import rasterio
+
+    from .coverage import GROUP_PREFIX, group_name
+
+    with rasterio.open(path) as ref:
+        shape, transform = (ref.height, ref.width), ref.transform
+    out = out.copy()
+    rows, cols = out["row"].to_numpy(), out["col"].to_numpy()
+    for g, sources in groups.items():
+        files = [sources] if isinstance(sources, (str, Path)) else list(sources)
+        total = np.zeros((len(out),))
+        lost = 0.0
+        for f in files:
+            fpath = require_file(f, what=f"population group {g!r}", suffixes=_RASTER_SUFFIXES)
+            with rasterio.open(fpath) as ds:
+                if (ds.height, ds.width) != shape or not ds.transform.almost_equals(transform):
+                    raise InputError(
+                        f"{fpath}: the raster of group {g!r} is not on the grid of {path} ({ds.width} x {ds.height} "
+                        f"cells vs {shape[1]} x {shape[0]}, or another origin/cell size). Fix: use layers of the "
+                        "same product and year (e.g. WorldPop's age/sex layers of the same country and year), "
+                        "or warp them onto the population raster's grid"
+                    )
+                _check_raster_size(ds, band=band, source=str(fpath))
+                data = np.ma.filled(ds.read(band, masked=True).astype(float), np.nan)
+            data = np.where(np.isfinite(data) & (data > 0), data, 0.0)
+            got = data[rows, cols]
+            lost += float(data.sum() - got.sum())
+            total += got
+        if lost > 1e-6 * max(1.0, float(total.sum())):
+            warnings.warn(
+                f"{path}: {lost:,.0f} residents of group {g!r} lie in cells where the total population raster has "
+                "none and are left out. Fix: use a total raster of the same product and year as the group layers",
+                InputWarning, stacklevel=4,
+            )
+        out[f"{GROUP_PREFIX}{group_name(g)}"] = total
+    return out
+
+
 def _local_utm(geoms_wgs84: gpd.GeoSeries) -> pyproj.CRS:
     return gpd.GeoSeries(geoms_wgs84.to_numpy(), crs=WGS84).estimate_utm_crs()
 
@@ -1511,6 +1642,7 @@ def read_population(
     cell_m: float = 100.0,
     band: int = 1,
     encoding: str | None = None,
+    groups: Mapping[str, Any] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read population as demand units (raster cells, residential polygons or points).
 
@@ -1534,12 +1666,20 @@ def read_population(
         Raster band (1-based).
     encoding : str, optional
         Text encoding of a vector/CSV file (detected when not given).
+    groups : mapping, optional
+        Population groups (residents aged 65+, under 5, ...), ``{group: source}``: for a table or
+        vector file the column holding the group's residents (e.g. ``{"65+": "65岁及以上"}``);
+        for a raster another raster on the same grid, or a list of them that are summed (e.g.
+        WorldPop's ``chn_f_65_2020.tif`` and ``chn_m_65_2020.tif``). Without it, table columns
+        named like ``65岁及以上``, ``65+``, ``aged_65_plus``, ``0-4岁``, ``under5``
+        (:data:`GROUP_COLUMN_NAMES`) or ``pop_<group>`` are taken as groups.
 
     Returns
     -------
     GeoDataFrame
         ``population`` (float > 0) and a Polygon footprint per demand unit in EPSG:4326, with a new
-        RangeIndex. Raster input adds ``row``/``col`` (cell position); vector input adds
+        RangeIndex; a column ``pop_<group>`` per population group (``"65+"`` is written
+        ``pop_65plus``), shared among the pieces of a split polygon like the total. Raster input adds ``row``/``col`` (cell position); vector input adds
         ``source_index`` (the input row label) and the other source columns. The total population
         equals the input total (up to float rounding).
 
@@ -1575,6 +1715,8 @@ def read_population(
         )
         if _suffix_of(path, _RASTER_SUFFIXES):
             out = _raster_population(path, crs=crs, band=band, source=str(path))
+            if groups:
+                out = _raster_groups(path, out, groups, band=band)
             logger.info(
                 "read %d populated raster cells (total %.0f) from %s in %.2f s", len(out),
                 out["population"].sum(), path, time.perf_counter() - t0,
@@ -1608,6 +1750,8 @@ def read_population(
                 f"column '{pop_col}' has negative values (e.g. {pop[neg][0]:g}) in {describe_rows(df.index[neg])}",
                 fix="population must be >= 0; treat nodata values as missing and remove those rows",
             )
+    group_cols = find_group_columns(cols, groups, exclude=[pop_col] if pop_col is not None else [], problems=problems)
+    gvals = group_values(df, group_cols, pop, problems=problems, source=source) if group_cols else None
     geoms, geom_crs, coord_cols = _points(
         df, source=source, problems=problems, crs=crs, lon_column=None, lat_column=None,
         x_column=None, y_column=None, names=None, what="population unit",
@@ -1627,10 +1771,22 @@ def read_population(
     positive = pop > 0
     if not positive.any():
         raise InputError(f"{source}: every value of '{pop_col}' is 0. Fix: check the population column.")
+    if gvals is not None and (gvals[~positive] > 0).any():
+        lost = gvals[~positive].sum(axis=0)
+        warnings.warn(
+            f"{source}: rows with population 0 hold residents of groups ("
+            + ", ".join(f"{g}: {v:,.0f}" for g, v in zip(group_cols, lost, strict=True) if v > 0)
+            + ") that are left out with them. Fix: check the population column of those rows",
+            InputWarning, stacklevel=2,
+        )
     values = shapely.force_2d(wgs.to_numpy())[positive]
     pop = pop[positive]
+    if gvals is not None:
+        gvals = gvals[positive]
     labels = df.index[positive]
-    rest = _rest(df, [pop_col, *coord_cols], ("population", "source_index")).iloc[np.flatnonzero(positive)]
+    group_names = [f"pop_{g}" for g in group_cols]  # output names: a source column of that name is renamed
+    rest = _rest(df, [pop_col, *coord_cols, *group_cols.values()], ("population", "source_index", *group_names))
+    rest = rest.iloc[np.flatnonzero(positive)]
 
     utm = _local_utm(gpd.GeoSeries(values, crs=WGS84))
     utm_values = gpd.GeoSeries(values, crs=WGS84).to_crs(utm).to_numpy()
@@ -1675,6 +1831,13 @@ def read_population(
     geometry = np.concatenate(parts_geom)[order]
     population = np.concatenate(parts_pop)[order]
     out = pd.DataFrame({"population": population, "source_index": labels[positions]})
+    if gvals is not None:
+        from .coverage import GROUP_PREFIX
+
+        # a piece of a split polygon gets the share of each group it gets of the total
+        share = population / pop[positions]
+        for j, g in enumerate(group_cols):
+            out[f"{GROUP_PREFIX}{g}"] = gvals[positions, j] * share
     rest_rows = rest.iloc[positions].reset_index(drop=True)
     out = gpd.GeoDataFrame(pd.concat([out, rest_rows], axis=1), geometry=geometry, crs=WGS84)
     logger.info(

@@ -208,7 +208,43 @@ def load_demo() -> Dataset:
             "repository with `pip install -e .` (the demo data live in the repository's data/ folder)."
         )
     ds = load_dataset(DEMO_DIR, name="示范县 Demo County (synthetic)")
-    return dataclasses.replace(ds, synthetic=True)
+    population = demo_population_groups(ds.population, ds.boundaries) if ds.population is not None else None
+    return dataclasses.replace(ds, synthetic=True, population=population)
+
+
+#: Synthetic shares of the demo's population groups by kind of township (urban subdistricts 街道
+#: vs rural towns and townships), near China's 2020 census (65+: 11 % of city residents, 17.7 %
+#: of village residents; 0-4 years: about 5-6 %). Invented for the demo, like its residents.
+DEMO_GROUP_SHARES: dict[str, dict[str, float]] = {
+    "65plus": {"subdistrict": 0.105, "rural": 0.165},
+    "under5": {"subdistrict": 0.050, "rural": 0.060},
+}
+#: Seed of the demo's group shares (the same columns on every load, on every machine).
+DEMO_GROUP_SEED = 20201101
+
+
+def demo_population_groups(population: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The demo population with synthetic ``pop_65plus`` and ``pop_under5`` columns.
+
+    Each raster cell gets the share of :data:`DEMO_GROUP_SHARES` for the kind of its township
+    (``subdistrict``, else rural), times a seeded lognormal factor per cell (sigma 0.25, clipped to
+    [0.5, 2]) so that the old and the young are not spread exactly like everyone. Deterministic
+    (:data:`DEMO_GROUP_SEED`); the data files are not changed. A new frame is returned.
+    """
+    out = population.copy()
+    kind = np.full(len(out), "rural", dtype=object)
+    if boundaries is not None and (boundaries["level"] == "township").any():
+        admin = coverage.assign_admin(out, boundaries)
+        kinds = boundaries[boundaries["level"] == "township"].set_index("admin_code")["kind"]
+        kinds = kinds[~kinds.index.duplicated()]
+        kind = np.where(admin["township_code"].map(kinds).to_numpy() == "subdistrict", "subdistrict", "rural")
+    rng = np.random.default_rng(DEMO_GROUP_SEED)
+    pop = out["population"].to_numpy(float)
+    for g, shares in DEMO_GROUP_SHARES.items():
+        base = np.where(kind == "subdistrict", shares["subdistrict"], shares["rural"])
+        factor = np.clip(rng.lognormal(0.0, 0.25, len(out)), 0.5, 2.0)
+        out[f"{coverage.GROUP_PREFIX}{g}"] = pop * base * factor
+    return out
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -257,10 +257,12 @@ def read_totals(
     name_column: str | None = None,
     sheet: Any = None,
     encoding: str | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """A table of residents per administrative unit, checked: ``admin_code`` (canonical, see
-    :func:`normalize_admin_code`), ``admin_name`` ("" without a name column), ``population``;
-    the table's index; ``attrs["source"]`` names the file.
+    :func:`normalize_admin_code`), ``admin_name`` ("" without a name column), ``population``,
+    ``pop_<group>`` per population group (``groups={group: column}``, else auto-detected as in
+    :func:`planner.read_population`); the table's index; ``attrs["source"]`` names the file.
 
     Raises
     ------
@@ -309,8 +311,14 @@ def read_totals(
         dcodes = sorted(set(pd.Series(codes[codes != ""])[dup.to_numpy()]))
         problems.add(f"column '{code_col}' has duplicate codes {', '.join(dcodes[:8])}",
                      fix="sum the rows of each unit into one")
+    from .load import find_group_columns, group_values
+
+    group_cols = find_group_columns(cols, groups, exclude=[pop_col, code_col, name_col], problems=problems)
+    gvals = group_values(df, group_cols, pop, problems=problems, source=label) if group_cols else None
     problems.raise_if_any()
     out = pd.DataFrame({"admin_code": codes, "admin_name": names, "population": pop}, index=df.index)
+    for j, g in enumerate(group_cols):
+        out[f"pop_{g}"] = gvals[:, j]
     out.attrs["source"] = label
     return out
 
@@ -332,6 +340,7 @@ def read_population_table(
     year: int | str | None = None,
     sheet: Any = None,
     encoding: str | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Resident totals per administrative unit, spread inside each unit over where people live.
 
@@ -370,13 +379,19 @@ def read_population_table(
         Where the figures come from (e.g. ``"census"``, ``2010``); recorded in ``attrs``.
     sheet, encoding : optional
         Sheet of an XLSX workbook; text encoding of a CSV.
+    groups : mapping, optional
+        Population groups, ``{group: column}`` (e.g. ``{"65+": "65岁及以上"}``); without it,
+        columns named like ``65岁及以上``, ``65+``, ``0-4岁``, ``under5`` or ``pop_<group>`` are
+        taken (:data:`planner.load.GROUP_COLUMN_NAMES`). Each group is spread exactly like the
+        total (the same shares of its unit), so its per-unit totals are preserved too.
 
     Returns
     -------
     GeoDataFrame
         One demand unit per populated cell piece, as :func:`planner.read_population` returns:
         ``population`` (float > 0), ``admin_code`` and ``admin_name`` of the table's unit,
-        ``spread`` (the method used in that unit), Polygon footprint in EPSG:4326, new
+        ``spread`` (the method used in that unit), ``pop_<group>`` per population group,
+        Polygon footprint in EPSG:4326, new
         RangeIndex. ``attrs["spread"]`` counts units per method; ``attrs["population_source"]``
         records the table, its source and year. The population of every unit equals the table's
         (floating sum, relative error < 1e-9).
@@ -405,7 +420,8 @@ def read_population_table(
     if spread == "roads" and roads is None:
         raise InputError("read_population_table: spread='roads' needs roads=. Fix: pass the road lines.")
     totals = read_totals(table, code_column=code_column, population_column=population_column,
-                         name_column=name_column, sheet=sheet, encoding=encoding)
+                         name_column=name_column, sheet=sheet, encoding=encoding, groups=groups)
+    group_cols = [c for c in totals.columns if c.startswith("pop_")]
     label = totals.attrs["source"]
     codes = totals["admin_code"].to_numpy(dtype=object)
     names = totals["admin_name"].to_numpy(dtype=object)
@@ -479,6 +495,13 @@ def read_population_table(
             + ". Fix: add their rows (0 if nobody lives there).", PopulationTableWarning, stacklevel=2)
 
     rows = np.flatnonzero(use & (pop > 0))
+    lost_groups = {c: math.fsum(totals[c].to_numpy(float)[use & (pop <= 0)]) for c in group_cols}
+    if any(v > 0 for v in lost_groups.values()):
+        warnings.warn(
+            f"{label}: units with population 0 have residents of groups ("
+            + ", ".join(f"{c[4:]}: {v:,.0f}" for c, v in lost_groups.items() if v > 0)
+            + "), left out with them. Fix: check the population column of those rows.",
+            PopulationTableWarning, stacklevel=2)
     if len(rows) == 0:
         raise InputError(f"{label}: every matched unit has population 0. Fix: check the population column.")
     units = pos[rows]
@@ -542,6 +565,8 @@ def read_population_table(
             "admin_code": bcodes[units][owner].astype(str),
             "admin_name": b["admin_name"].to_numpy(dtype=object)[units][owner].astype(str),
             "spread": methods[owner].astype(str),
+            # each group gets the same shares of its unit as the total: per-unit totals preserved
+            **{c: totals[c].to_numpy(float)[rows][owner] * (w / wsum[owner]) for c in group_cols},
         },
         geometry=gpd.GeoSeries(pieces, crs=utm).to_crs(WGS84).to_numpy(), crs=WGS84,
     )
@@ -565,9 +590,10 @@ def township_totals(
     """Population of demand units summed per admin unit of ``level`` (a table for
     :func:`read_population_table`; used to check a spread against the raster it came from).
 
-    Returns ``admin_code, admin_name, population`` (units without residents get 0).
+    Returns ``admin_code, admin_name, population`` and ``pop_<group>`` per population group
+    (units without residents get 0).
     """
-    from .coverage import assign_admin
+    from .coverage import assign_admin, population_groups
 
     admin = assign_admin(population, boundaries)
     col = f"{level}_code"
@@ -576,9 +602,13 @@ def township_totals(
                          f"{', '.join(sorted(set(boundaries['level'])))}.")
     sums = pd.Series(population["population"].to_numpy(float)).groupby(admin[col].to_numpy()).sum()
     units = boundaries[boundaries["level"] == level]
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "admin_code": units["admin_code"].astype(str).to_numpy(),
         "admin_name": units["admin_name"].astype(str).to_numpy(),
         "population": [float(sums.get(c, 0.0)) for c in units["admin_code"].astype(str)],
     })
+    for g in population_groups(population):  # and each population group's residents, likewise
+        gs = pd.Series(population[f"pop_{g}"].to_numpy(float)).groupby(admin[col].to_numpy()).sum()
+        out[f"pop_{g}"] = [float(gs.get(c, 0.0)) for c in units["admin_code"].astype(str)]
+    return out
 

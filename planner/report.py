@@ -53,10 +53,22 @@ def write_raster(array: np.ndarray, transform: Any, crs: Any, path: str | Path, 
 
 def summary_table(result) -> pd.DataFrame:
     """``admin_code, admin_name, level, population, covered_population, covered_share,
-    no_facility_in_piece_population`` (residents on road pieces that hold no facility)."""
+    no_facility_in_piece_population`` (residents on road pieces that hold no facility), then
+    ``population_<g>, covered_population_<g>, covered_share_<g>`` per population group ``g``
+    (after the fixed columns, so readers of the first ones are unaffected)."""
     if result.admin_summary is None:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    return result.admin_summary[SUMMARY_COLUMNS].copy()
+    tab = result.admin_summary
+    groups = [c for c in tab.columns if c.startswith(("population_", "covered_population_", "covered_share_"))
+              and c not in SUMMARY_COLUMNS]
+    return tab[SUMMARY_COLUMNS + groups].copy()
+
+
+def _group_label(group: str) -> str:
+    """How a group is named to a reader: ``65plus`` -> ``65+``."""
+    import re
+
+    return re.sub(r"^under(\d)", r"under \1", group.replace("plus", "+"))
 
 
 def _width(text: str) -> int:
@@ -87,6 +99,15 @@ def summary_lines(result, *, level: str = "township") -> list[str]:
         + (f" (of which {result.unreachable_population:,.0f} farther than {result.network.mode.access_max_m:g} m from any road)"
            if result.unreachable_population > 0 else "")
     )
+    from .coverage import group_coverage, population_groups
+
+    groups = population_groups(result.demand)
+    for r in group_coverage(result.demand).iloc[1:].itertuples():
+        share = "n/a" if not np.isfinite(r.covered_share) else f"{100 * r.covered_share:.1f} %"
+        lines.append(
+            f"  of them aged {_group_label(r.group)}: {r.population:,.0f}, covered {r.covered_population:,.0f} "
+            f"({share}), uncovered {r.population - r.covered_population:,.0f}"
+        )
     lonely = result.no_facility_in_piece_population
     if lonely > 0:
         n_pieces = result.demand.loc[result.demand["no_facility_in_piece"], "piece"].nunique()
@@ -98,12 +119,19 @@ def summary_lines(result, *, level: str = "township") -> list[str]:
     rows = tab[tab["level"] == level]
     if len(rows):
         width = max(8, *(_width(str(n)) for n in rows["admin_name"]))
-        lines.append(f"{_pad('unit', width)}  {'population':>10}  {'covered':>10}  {'uncovered':>10}  {'share':>6}")
-        for r in rows.itertuples():
-            share = "   n/a" if not np.isfinite(r.covered_share) else f"{100 * r.covered_share:5.1f}%"
+        gcols = [g for g in groups if f"covered_share_{g}" in rows.columns]
+        head = "".join(f"  {_group_label(g):>7}" for g in gcols)
+        lines.append(f"{_pad('unit', width)}  {'population':>10}  {'covered':>10}  {'uncovered':>10}  {'share':>6}{head}")
+
+        def pct(v: float, w: int) -> str:
+            return " " * (w - 3) + "n/a" if not np.isfinite(v) else f"{100 * v:{w - 1}.1f}%"
+
+        for r in rows.itertuples(index=False):
+            share = pct(r.covered_share, 6)
+            per_group = "".join(f"  {pct(getattr(r, f'covered_share_{g}'), 7)}" for g in gcols)
             lines.append(
                 f"{_pad(str(r.admin_name), width)}  {r.population:>10,.0f}  {r.covered_population:>10,.0f}  "
-                f"{r.uncovered_population:>10,.0f}  {share}"
+                f"{r.uncovered_population:>10,.0f}  {share}{per_group}"
             )
     if result.uncovered is not None and len(result.uncovered):
         top = result.uncovered.head(5)
