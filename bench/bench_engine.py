@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 
 from bench import graphs
@@ -686,36 +685,11 @@ def job_memory(ctx: Context) -> None:
 
 @job("isochrones")
 def job_isochrones(ctx: Context) -> None:
-    import inspect
+    """Isochrone polygons: the targets, the threshold and facility curves, the exact reference
+    (:mod:`bench.bench_isochrone`, which also writes ``bench/results/isochrone.md``)."""
+    from bench import bench_isochrone
 
-    from planner.access import isochrones
-
-    method = inspect.signature(isochrones).parameters.get("method")
-    how = f"method={method.default!r} (the default)" if method is not None else "defaults"
-    plan = (("walk", ctx.big, 50 if ctx.quick else 200), ("drive", "100k", 1 if ctx.quick else 3))
-    for mode, size, k in plan:
-        net = ctx.net(size, mode)
-        rng = np.random.default_rng(5)
-        xy = net.node_xy[rng.choice(net.n_nodes, size=k, replace=False)] + rng.normal(0, 20, (k, 2))
-        fac = gpd.GeoDataFrame({"facility_id": [f"F{i}" for i in range(k)]},
-                               geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=net.crs)
-        iso, secs, peak, _ = measure(
-            lambda net=net, fac=fac: isochrones(net, fac, minutes=(5, 10, 15), threads=1), 1)
-        cpu = LAST_CPU[0]
-        # where the time goes: a profile of one facility, thread pools run inline
-        prof, p_secs = profile_inline(
-            lambda net=net, fac=fac: isochrones(net, fac.iloc[:1], minutes=(5, 10, 15), threads=1))
-        parts = ", ".join(f"{name} {t / p_secs:.0%}" for name, t in top_own_time(prof, 3))
-        area = iso.loc[iso["minutes"] == 15, "area_km2"].mean()
-        record(Row(
-            job=f"isochrone polygons (planner.access.isochrones), {mode}, 5/10/15 min, 1 thread",
-            graph=size, planner_s=secs * 1000 / k, cpu_s=cpu * 1000 / k, peak_mb=peak,
-            key=f"polygons-{mode}",
-            note=f"{how}; timed on {k} facilit{'y' if k == 1 else 'ies'}, scaled to 1,000 "
-                 f"({secs / k * 1e3:,.0f} ms per facility); mean 15-min area {area:.1f} km2; "
-                 f"largest own times in a profile of one facility ({p_secs * 1e3:,.0f} ms "
-                 f"profiled): {parts}; no target",
-        ))
+    bench_isochrone.run(ctx)
 
 
 @job("changsha")

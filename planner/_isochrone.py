@@ -32,6 +32,15 @@ On smooth stretches of boundary the linear interpolation makes the error a small
 cell, and arcs come out closer to circles than the ``quad_segs`` polygons of ``"exact"``. When
 no disc is wider than ``THIN_CELLS`` cells (a tiny ``access_max_m``) the exact union is used.
 
+The cell scales with the polygon (:func:`grid_cell`): the finest cell times the smallest power
+of two that keeps the grid within ``max_nodes`` nodes, so a polygon's time and memory are
+bounded whatever the threshold, and the bound above holds with the cell actually used (the
+caller reports ``cell * sqrt(2) + 0.5 m`` per polygon). The road pieces are built once per
+facility for its largest threshold (:class:`TimedPieces`) and cut for each smaller one. A
+polygon whose every disc is full-size (no time runs out on any road: a threshold beyond the
+facility's reach) depends only on the set of reached nodes (:func:`full_key`), so facilities
+that share it share one polygon.
+
 The field kernel is compiled with numba and releases the GIL, so threads help.
 """
 
