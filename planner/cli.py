@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="candidate premises (CSV with lon, lat[, floor_area_m2, cost]); default: road junctions near uncovered residents")
     opt.add_argument("--spacing-m", type=float, default=None, help="spacing of generated candidates (default 300 m)")
     opt.add_argument("--capacity", type=float, default=None, help="residents one new site can serve")
+    opt.add_argument("--weight", default=None, metavar="GROUP",
+                     help="optimise for the residents of one population group (e.g. 65+ or under5: a pop_<group> "
+                          "column of the population) instead of everyone")
     opt.add_argument("--time-limit", type=float, default=None, metavar="S", help="solver time limit in seconds (default 60)")
     opt.add_argument("--seed", type=int, default=None)
     opt.add_argument("--no-map", action="store_true", help="skip map.html")
@@ -315,6 +318,13 @@ def cmd_optimize(args) -> int:
     before = sc.analyze(ds, progress=progress)
     print(f"before: {before.covered_population:,.0f} of {before.total_population:,.0f} residents within "
           f"{sc.minutes:g} min ({100 * before.covered_share:.1f} %)")
+    weight = getattr(args, "weight", None)
+    if weight is not None:
+        if sc.tier_requests:
+            from ._errors import InputError
+
+            raise InputError("--weight works with one tier of new sites. Fix: drop --weight or give one --tier.")
+        _print_group(before, weight, "before")
     cands = None
     if sc.candidates != "uncovered":
         cands = siting.candidate_sites(before, source=sc.candidates, path=sc.candidates_file or None,
@@ -336,6 +346,7 @@ def cmd_optimize(args) -> int:
             before, objective=sc.objective, new_sites=sc.new_sites, budget=sc.budget, costs=costs,
             capacity=sc.capacity, target_share=sc.target_share, candidates=cands, tier=sc.new_tier,
             spacing_m=sc.spacing_m, time_limit_s=sc.time_limit_s, seed=sc.seed, progress=progress,
+            weight=weight,
         )
     s = run.solution
     print(f"{run.objective_name}: {len(run.proposals)} new sites from {len(run.candidates):,} candidates; objective "
@@ -357,9 +368,24 @@ def cmd_optimize(args) -> int:
     if abs(summary["covered_population_after"] - after.covered_population) > 1e-6 * max(1.0, after.covered_population):
         print(f"warning: re-evaluated coverage {after.covered_population:,.3f} differs from the optimizer's "
               f"{summary['covered_population_after']:,.3f}", file=sys.stderr)
+    if weight is not None:
+        _print_group(after, weight, "after")
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _print_group(result, weight: str, when: str) -> None:
+    """One line: coverage of the population group ``weight`` (checked: an unknown group raises)."""
+    from ._errors import InputError
+    from .coverage import group_coverage, group_name, group_weights
+
+    if result.demand is None:
+        raise InputError("--weight needs population. Fix: pass --population FILE (or a population/ folder).")
+    group_weights(result.demand, weight)
+    row = group_coverage(result.demand).set_index("group").loc[group_name(weight)]
+    print(f"{when}: {row.covered_population:,.0f} of {row.population:,.0f} residents of group {weight} within "
+          f"{result.settings.minutes:g} min ({100 * row.covered_share:.1f} %)")
 
 
 def cmd_report(args) -> int:
@@ -443,6 +469,10 @@ def _check_args(args) -> None:
 #: Library parameters as the CLI spells them, for messages shown on the command line
 #: (the library names its own parameters; only the CLI speaks in flags).
 _FLAG_WORDS = (
+    # travel_time_raster's parameters, as write_outputs passes them from --raster-cell/--raster-like
+    (re.compile(r"\(cell_m=\)"), "(--raster-cell)"),
+    (re.compile(r"\(like=\)"), "(--raster-like)"),
+    (re.compile(r"\bweight='([^']*)'"), r"--weight \1"),
     (re.compile(r"\bfacilities_crs='([^']*)'"), r"--facilities-crs \1"),
     (re.compile(r"\bfacilities_crs=(?=[\s.,;:)]|$)"), "--facilities-crs"),
     (re.compile(r"\bfacilities_crs="), "--facilities-crs "),

@@ -145,6 +145,8 @@ def load_dataset(
     b = load.read_boundaries(bnd_path) if bnd_path else None
     p = _read_population_any(pop_path, b, r) if pop_path else None
     synthetic = d is not None and d.resolve() == DEMO_DIR.resolve() and roads is None
+    if synthetic and population is None and p is not None and b is not None:
+        p = demo_population_groups(p, b)  # the demo's synthetic age groups, however it is loaded
     ds = Dataset(
         roads=r, facilities=f, population=p, boundaries=b,
         name=name or (d.name if d else road_path.stem),
@@ -207,9 +209,8 @@ def load_demo() -> Dataset:
             f"the demo data folder {DEMO_DIR} is missing. Fix: install planner from a clone of its "
             "repository with `pip install -e .` (the demo data live in the repository's data/ folder)."
         )
-    ds = load_dataset(DEMO_DIR, name="示范县 Demo County (synthetic)")
-    population = demo_population_groups(ds.population, ds.boundaries) if ds.population is not None else None
-    return dataclasses.replace(ds, synthetic=True, population=population)
+    ds = load_dataset(DEMO_DIR, name="示范县 Demo County (synthetic)")  # with the synthetic age groups
+    return dataclasses.replace(ds, synthetic=True)
 
 
 #: Synthetic shares of the demo's population groups by kind of township (urban subdistricts 街道

@@ -12,6 +12,7 @@ into places.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -231,6 +232,7 @@ def propose_sites(
     method: str = "auto",
     seed: int = 0,
     progress=None,
+    weight: str | None = None,
 ) -> SitingRun:
     """Choose new sites for facilities on the road network.
 
@@ -256,6 +258,11 @@ def propose_sites(
         As in :func:`planner.optimize.solve_max_coverage`.
     seed : int
         Seed of the local search and of HiGHS.
+    weight : str, optional
+        A population group (``"65plus"``, also written ``"65+"``; see
+        :func:`planner.coverage.population_groups`) whose residents the objective counts
+        instead of everyone's (residents newly covered, mean or worst time of that group).
+        The covered populations of the run stay those of everyone.
 
     Returns
     -------
@@ -270,6 +277,10 @@ def propose_sites(
     t0 = time.perf_counter()
     if objective not in OBJECTIVES:
         raise OptimizationError(f"unknown objective {objective!r}. Fix: use one of {', '.join(OBJECTIVES)}.")
+    if weight is not None and result.demand is not None:
+        from .coverage import group_weights
+
+        group_w = group_weights(result.demand, weight)  # checked before any work
     if candidates is None:
         candidates = candidate_sites(result, tier=tier, spacing_m=spacing_m)
     if len(candidates) == 0:
@@ -281,6 +292,9 @@ def propose_sites(
         progress("coverage sets", 0.0)
     cut = None if objective in ("max-coverage", "min-sites") else max(result.settings.minutes * 4, 60.0)
     prob = siting_problem(result, candidates, cutoff_minutes=cut)
+    if weight is not None:
+        # the same demand units, weighted by the group's residents instead of everyone
+        prob = dataclasses.replace(prob, weights=group_w[prob.demand_index])
     if progress:
         progress("coverage sets", 1.0)
     cost_arr = _column_or_array(candidates, costs, "costs")
