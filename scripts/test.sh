@@ -8,4 +8,25 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/de
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
     || echo "note: could not install chromium; browser tests will be skipped" >&2
 fi
+# The kernel tests again with numba's bounds checking (compiled kernels must be memory-safe for
+# any input: an index out of bounds is an IndexError here instead of silent heap corruption). A
+# throw-away cache keeps the checked builds out of the normal one. It runs first so that the last
+# summary line is the whole suite's. PLANNER_SKIP_BOUNDSCHECK=1 skips it.
+bc=0
+if [ "${PLANNER_SKIP_BOUNDSCHECK:-0}" != "1" ]; then
+  bc_cache=$(mktemp -d)
+  start=$SECONDS
+  NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR="$bc_cache" python -m pytest -q -p no:cacheprovider \
+    tests/test_engine.py tests/test_kernel_safety.py
+  bc=$?
+  rm -rf "$bc_cache"
+  echo "bounds-checked kernel tests: exit $bc in $((SECONDS - start)) s"
+fi
 python -m pytest -q "$@"
+rc=$?
+if [ "$rc" -ne 0 ]; then exit "$rc"; fi
+if [ "$bc" -ne 0 ]; then
+  echo "FAILED: the kernel tests under NUMBA_BOUNDSCHECK=1 (see above)" >&2
+  exit 1
+fi
+exit 0
