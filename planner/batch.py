@@ -734,8 +734,11 @@ def _cluster(scheduler: str | None, workers: int | None, memory_limit: str | Non
     if scheduler:
         return Client(scheduler, timeout="30s"), None
     n = workers or max(1, os.cpu_count() or 1)
+    # the workers' own log lines (heartbeats failing while the cluster shuts down) are noise
+    # for a command-line user: only critical ones are shown
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                           memory_limit=memory_limit or "auto", dashboard_address=":0")
+                           memory_limit=memory_limit or "auto", dashboard_address=":0",
+                           silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
