@@ -5,7 +5,7 @@ stations should go. Run from the repository root::
 
 Works with no internet (Leaflet is served from ``/app/static/leaflet``; no tiles by default).
 This file only draws widgets, calls cached functions of :mod:`planner` and renders the answers;
-the work is done in the library (:mod:`planner.app_support` holds the app's helpers).
+the work is done in the library (:mod:`planner.app` holds the app's helpers).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import streamlit as st
 import streamlit_folium  # noqa: F401 - registers the map component from the script thread
 
 import planner
-from planner import app_support as aps
+from planner import app as aps
 from planner import i18n
 from planner.pipeline import CoverageSettings
 from planner.scenario import Scenario

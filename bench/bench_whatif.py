@@ -7,9 +7,9 @@ and records the row).
 It loads the app's default scenario (the demo county, walk, 15 minutes, the primary-care tiers)
 the way ``app.py``'s cached functions do (``cached_dataset``, ``cached_network``,
 ``cached_result`` with its what-if warm-up, ``cached_standards``), then times what a click on
-the map runs: ``app_support.check_site`` (``add_site``), ``app_support.what_if`` with
+the map runs: ``planner.app.check_site`` (``add_site``), ``planner.app.what_if`` with
 ``standards_before`` and ``summary_before`` (``cached_whatif``) and
-``app_support.whatif_layers`` (the map's layers);
+``planner.app.whatif_layers`` (the map's layers);
 Streamlit's rendering and the browser are not counted. Each click proposes one community
 station at a random point on the demo's roads inside the study area.
 """
@@ -31,7 +31,7 @@ def run(clicks: int, seed: int = 7) -> dict[str, Any]:
     import shapely
 
     import planner
-    from planner import app_support as aps
+    from planner import app as aps
     from planner.scenario import Scenario
 
     t_import = time.perf_counter() - t0

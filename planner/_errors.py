@@ -39,6 +39,10 @@ class ScenarioError(PlannerError, ValueError):
     """A scenario file or object is invalid."""
 
 
+class PackageDataError(PlannerError, RuntimeError):
+    """A file shipped with planner (vendored assets such as Leaflet) is missing or unusable."""
+
+
 class PlannerWarning(UserWarning):
     """Base class of every warning planner gives on purpose: the answer is computed, but part of
     the input looks wrong and may make it wrong (the message names the rows and the fix)."""

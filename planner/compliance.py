@@ -23,7 +23,7 @@ coefficient of mean access time across admin units, and the urban (subdistricts)
 
 This is the one rules engine: :func:`standards_checks` returns the rule 1-5 lines of the same
 code alone (fast enough for every what-if click), and the app's standards table
-(``planner.app_support.standards_units``) only reshapes them, so the app, ``planner report``
+(``planner.app.standards_units``) only reshapes them, so the app, ``planner report``
 and the notebooks agree unit by unit.
 
 How facilities are placed in units

@@ -53,7 +53,7 @@ import shapely
 from branca.element import Figure, MacroElement
 from folium.template import Template
 
-from ._errors import CRSError, InputError
+from ._errors import CRSError, InputError, PackageDataError
 from ._validate import Problems, describe_rows
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def _label(zh: str, en: str, lang: Lang) -> str:
 
 def _check_lang(lang: str) -> None:
     if lang not in ("zh", "en", "both"):
-        raise ValueError(f"lang={lang!r}: use 'zh', 'en' or 'both'")
+        raise InputError(f"lang={lang!r}: use 'zh', 'en' or 'both'")
 
 
 def _star_path(n: int = 5, r_out: float = 9.5, r_in: float = 4.0, c: float = 10.0) -> str:
@@ -219,7 +219,7 @@ def symbol_svg(
     try:
         shape = _SYMBOL_SHAPES[symbol]
     except KeyError:
-        raise ValueError(f"symbol={symbol!r}: use one of {sorted(_SYMBOL_SHAPES)}") from None
+        raise InputError(f"symbol={symbol!r}: use one of {sorted(_SYMBOL_SHAPES)}") from None
     body = shape.format(fill=html.escape(color), stroke=html.escape(stroke), sw=f"{stroke_width:g}")
     return (
         f'<svg width="{size_px}" height="{size_px}" viewBox="0 0 20 20" '
@@ -276,7 +276,10 @@ def _inline_assets() -> tuple[str, str, dict[str, str]]:
     css = re.sub(r"url\(images/([\w.-]+)\)", lambda mt: f"url({images[mt.group(1)]})", css)
     js = (_LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8")
     if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - vendored file
-        raise RuntimeError("vendored Leaflet cannot be embedded: it contains a closing tag")
+        raise PackageDataError(
+            f"the vendored Leaflet in {_LEAFLET_DIR} cannot be embedded: it contains a closing tag. "
+            "Fix: restore it as planner/static/README.md describes (or reinstall planner)."
+        )
     # The source map comment would make devtools request leaflet.js.map; drop it.
     js = re.sub(r"\n//# sourceMappingURL=\S+\s*$", "\n", js)
     return js, css, images
@@ -377,7 +380,7 @@ def _assets_element(m: folium.Map) -> _OfflineAssets:
     for child in m._children.values():
         if isinstance(child, _OfflineAssets):
             return child
-    raise InputError("this map was not made by planner._webmap.new_map(); create it with new_map()")
+    raise InputError("this map was not made by planner.maps.new_map(); create it with new_map()")
 
 
 def _check_bounds(bounds: Sequence[float]) -> tuple[float, float, float, float]:
@@ -472,7 +475,7 @@ def new_map(
     [('leaflet', '/app/static/leaflet/leaflet.js')]
     """
     if assets not in ("inline", "served"):
-        raise ValueError(f"assets={assets!r}: use 'inline' (saved HTML) or 'served' (Streamlit)")
+        raise InputError(f"assets={assets!r}: use 'inline' (saved HTML) or 'served' (Streamlit)")
     _check_lang(lang)
     minx, miny, maxx, maxy = _check_bounds(bounds)
 
@@ -513,12 +516,12 @@ def _add_basemap(
         ).add_to(m)
         return
     if key in _OFFSET_BASEMAPS:
-        raise ValueError(
+        raise InputError(
             f"basemap={basemap!r} is drawn in {_OFFSET_BASEMAPS[key]}, which is offset by "
             "hundreds of metres from planner's WGS-84 data; use basemap='osm', a WGS-84 "
             "folium.TileLayer (e.g. Tianditu with your key) or no basemap"
         )
-    raise ValueError(f"basemap={basemap!r}: use None, 'osm' or a folium.TileLayer")
+    raise InputError(f"basemap={basemap!r}: use None, 'osm' or a folium.TileLayer")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1221,7 +1224,7 @@ def add_legend(
     >>> legend = add_legend(m, [("15 分钟内 / within 15 min", "#08519c")], title="等时圈")
     """
     if position not in ("topleft", "topright", "bottomleft", "bottomright"):
-        raise ValueError(f"position={position!r}: use topleft, topright, bottomleft or bottomright")
+        raise InputError(f"position={position!r}: use topleft, topright, bottomleft or bottomright")
     pairs = list(items.items()) if isinstance(items, Mapping) else [tuple(i) for i in items]
     rows = []
     for label, swatch in pairs:

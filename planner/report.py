@@ -276,30 +276,30 @@ def coverage_map(result, *, assets: str = "inline", basemap: str | None = None, 
 
     ``lang`` is "zh", "en" or "both" (labels and legends in both languages).
     """
-    from . import _webmap
+    from . import maps
 
     b = result.boundaries if result.boundaries is not None else result.facilities
-    m = _webmap.new_map(tuple(b.total_bounds), assets=assets, basemap=basemap, lang=lang)
+    m = maps.new_map(tuple(b.total_bounds), assets=assets, basemap=basemap, lang=lang)
     if result.boundaries is not None:
-        _webmap.add_boundaries(m, result.boundaries, lang=lang)
+        maps.add_boundaries(m, result.boundaries, lang=lang)
     if result.isochrones is not None:
-        _webmap.add_isochrones(m, result.isochrones, lang=lang)
+        maps.add_isochrones(m, result.isochrones, lang=lang)
     if result.uncovered is not None and len(result.uncovered):
-        _webmap.add_uncovered(m, result.uncovered, lang=lang)
-    _webmap.add_facilities(m, result.facilities[~result.facilities["proposed"]], lang=lang)
+        maps.add_uncovered(m, result.uncovered, lang=lang)
+    maps.add_facilities(m, result.facilities[~result.facilities["proposed"]], lang=lang)
     prop = result.facilities[result.facilities["proposed"]]
     if proposals is not None:
-        _webmap.add_proposals(m, proposals, lang=lang)
+        maps.add_proposals(m, proposals, lang=lang)
     elif len(prop):
         p = prop.rename(columns={"facility_id": "site_id"}).copy()
         p["newly_covered_population"] = np.nan
-        _webmap.add_proposals(m, p, lang=lang)
-    _webmap.add_layer_control(m)
+        maps.add_proposals(m, p, lang=lang)
+    maps.add_layer_control(m)
     return m
 
 
 def save_map(m, path: str | Path) -> Path:
-    from . import _webmap
+    from . import maps
 
-    _webmap.save_html(m, path)
+    maps.save_html(m, path)
     return Path(path)

@@ -1,5 +1,5 @@
 """The Streamlit app (app.py) through ``streamlit.testing.v1.AppTest``, and its helpers
-(planner.app_support, planner.i18n).
+(planner.app, planner.i18n).
 
 Every number the app shows is compared with what the library computes when called directly.
 A map click is what ``streamlit_folium`` stores in ``st.session_state["map"]`` before the rerun;
@@ -23,8 +23,9 @@ import pytest
 import shapely
 
 import planner
-from planner import app_support as aps
+from planner import app as aps
 from planner import i18n, siting
+from planner.app import mapview, uploads
 from planner.i18n import STRINGS, Translator, detect_language
 from planner.scenario import Scenario
 
@@ -841,16 +842,17 @@ def test_store_upload_checks(tmp_path):
     ]
     assert not (tmp_path.parent / "evil").exists()
     # a zip bomb: the declared and the real sizes are both capped
-    monkeypatch_limit = aps.ZIP_MAX_BYTES
+    # (the limit is read by the module that stores uploads, so it is changed there)
+    monkeypatch_limit = uploads.ZIP_MAX_BYTES
     try:
-        aps.ZIP_MAX_BYTES = 1000
+        uploads.ZIP_MAX_BYTES = 1000
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("big.shp", b"\0" * 100_000)
         with pytest.raises(planner.InputError, match="unpacks to more than"):
             aps.store_upload("roads", "bomb.zip", buf.getvalue(), tmp_path)
     finally:
-        aps.ZIP_MAX_BYTES = monkeypatch_limit
+        uploads.ZIP_MAX_BYTES = monkeypatch_limit
     # same content, same place (content-addressed), a safe name
     a = aps.store_upload("facilities", "../../x y.csv", b"id,lon,lat\n", tmp_path)
     b = aps.store_upload("facilities", "x y.csv", b"id,lon,lat\n", tmp_path)
@@ -1007,9 +1009,9 @@ def test_exports(tmp_path, demo, walk15):
         bands=bands,
         lang="en",
     )
-    from planner import _webmap
+    from planner import maps
 
-    assert _webmap._external_assets(page) == []  # self-contained: works from disk, offline
+    assert maps._external_assets(page) == []  # self-contained: works from disk, offline
     assert "Leaflet" in page and "standards summary" in page and "P1" in page and "Plan A" in page
     assert "within 15 min" in page and "A village clinic per administrative village" in page
 
@@ -1091,10 +1093,10 @@ def test_i18n_module_doctest():
 def _fallback_map_script():
     import streamlit as st
 
-    from planner import _webmap
-    from planner import app_support as aps
+    from planner import app as aps
+    from planner import maps
 
-    m = _webmap.new_map((114.2, 34.4, 114.4, 34.6), assets="served")
+    m = maps.new_map((114.2, 34.4, 114.4, 34.6), assets="served")
     payload = aps.map_payload(m)
     st.write(f"script:{len(payload.script)}")
     aps.show_map(payload, aps.whatif_layers(None, lang="en"), key="map", height=300)
@@ -1107,10 +1109,10 @@ def test_map_falls_back_to_public_st_folium(monkeypatch):
     run(at)
     assert at.markdown[0].value != "script:0"  # the fast path: the base map rendered once
     # another streamlit_folium without the parts the fast path uses: the public st_folium
-    monkeypatch.setattr(aps, "_st_folium_internals", lambda: False)
+    monkeypatch.setattr(mapview, "_st_folium_internals", lambda: False)
     at = AppTest.from_function(_fallback_map_script, default_timeout=60)
     run(at)
     assert at.markdown[0].value == "script:0"
     assert len(at.get("component_instance")) == 2
-    bare = planner._webmap.new_map((114.2, 34.4, 114.4, 34.6), assets="served")
+    bare = planner.maps.new_map((114.2, 34.4, 114.4, 34.6), assets="served")
     assert at.markdown[1].value == f"children:{len(bare._children)}"  # the groups were taken off

@@ -23,7 +23,7 @@ import pytest
 from _browser import chromium_page, need_chromium
 
 import planner
-from planner import app_support as aps
+from planner import app as aps
 from planner.i18n import STRINGS, Translator
 from planner.scenario import Scenario
 from planner.standards import PRIMARY_TIERS

@@ -288,7 +288,7 @@ def _zip_with_understated_size() -> bytes:
 
 
 def test_zip_whose_header_understates_a_member(tmp_path: Path):
-    from planner import app_support as aps
+    from planner import app as aps
 
     with pytest.raises(InputError, match=r"roads.shp in the archive cannot be unpacked \(BadZipFile.*zip the shapefile again"):
         aps.store_upload("roads", "roads.zip", _zip_with_understated_size(), tmp_path)
@@ -402,7 +402,7 @@ def test_gcj02_test_is_quiet_on_wgs84_and_far_data():
 
 
 def test_app_shows_the_loaders_warnings(tmp_path: Path):
-    from planner import app_support as aps
+    from planner import app as aps
 
     fac = pd.read_csv(DEMO_FACILITIES, dtype={"id": str}).head(20)
     fac.loc[0, "name"], fac.loc[0, "type"] = "示范县宠物医院", ""

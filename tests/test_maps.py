@@ -1,9 +1,10 @@
-"""Offline folium maps (planner._webmap): no CDN, vendored Leaflet, every layer drawn."""
+"""Offline folium maps (planner.maps): no CDN, vendored Leaflet, every layer drawn."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from branca.colormap import ColorMap
 from shapely.geometry import MultiPolygon, Point, box, shape
 
 from planner import CRSError, InputError
-from planner import _webmap as wm
+from planner import maps as wm
+from planner._errors import PackageDataError
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO / "test-output"
@@ -275,6 +277,39 @@ def test_bad_options():
 
 
 @pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: wm.new_map(BOUNDS, assets="cdn"), "assets="),
+        (lambda: wm.new_map(BOUNDS, basemap="satellite"), "basemap="),
+        (lambda: wm.new_map(BOUNDS, basemap="amap"), "GCJ-02"),
+        (lambda: wm.new_map(BOUNDS, lang="fr"), "lang="),
+        (lambda: wm.symbol_svg("hexagon", "#000000", 16), "symbol="),
+        (lambda: wm.add_legend(wm.new_map(BOUNDS), [], position="middle"), "position="),
+    ],
+)
+def test_bad_options_raise_the_projects_input_error(call, match):
+    """planner's own error (callers that catch ValueError still do: it subclasses it)."""
+    with pytest.raises(InputError, match=match) as err:
+        call()
+    assert isinstance(err.value, ValueError)
+
+
+def test_unembeddable_vendored_leaflet_is_a_package_data_error(tmp_path, monkeypatch):
+    broken = tmp_path / "leaflet"
+    shutil.copytree(wm._LEAFLET_DIR, broken)
+    js = broken / "leaflet.js"
+    js.write_text(js.read_text(encoding="utf-8") + "\n// </script>\n", encoding="utf-8")
+    monkeypatch.setattr(wm, "_LEAFLET_DIR", broken)
+    wm._inline_assets.cache_clear()
+    try:
+        with pytest.raises(PackageDataError, match="closing tag") as err:
+            wm._inline_assets()
+        assert isinstance(err.value, RuntimeError) and str(broken) in str(err.value)
+    finally:
+        wm._inline_assets.cache_clear()  # the next map embeds the real Leaflet again
+
+
+@pytest.mark.parametrize(
     ("bounds", "match"),
     [
         ((np.nan, np.nan, np.nan, np.nan), "NaN"),
@@ -490,7 +525,7 @@ def test_save_html_warns_about_cdn_plugins(tmp_path, caplog):
 
     m = wm.new_map(BOUNDS)
     MarkerCluster().add_to(m)  # needs leaflet.markercluster from a CDN: not offline
-    with caplog.at_level("WARNING", logger="planner._webmap"):
+    with caplog.at_level("WARNING", logger="planner.maps"):
         wm.save_html(m, tmp_path / "map.html")
     assert "loads assets from the network" in caplog.text and "markercluster" in caplog.text
 

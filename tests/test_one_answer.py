@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 import planner
-from planner import app_support as aps
+from planner import app as aps
 from planner import cli
 from planner.compliance import compliance_report, standards_checks
 from planner.scenario import Scenario

@@ -224,7 +224,7 @@ def test_a_table_from_the_cli(tmp_path):
 
 def test_the_app_loads_an_uploaded_table(tmp_path):
     """The app's upload path (store_upload -> load_data) spreads a census table like the CLI."""
-    from planner import app_support as aps
+    from planner import app as aps
     from planner.scenario import Scenario
 
     ds = planner.load_demo()

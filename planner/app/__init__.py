@@ -1,0 +1,169 @@
+"""Library functions behind the Streamlit app (``app.py``), cut by concern.
+
+``app.py`` only draws widgets and calls these; everything here is plain Python that a notebook
+or a test can call too. Streamlit is imported lazily and only by the map view.
+
+========================  ====================================================================
+module                    holds
+========================  ====================================================================
+``settings``              modes and speeds, the scenario's cache keys, tiers, isochrone bands
+``uploads``               storing uploaded files safely, loading and checking a scenario's data
+``standards_table``       the standards table (rows of :mod:`planner.compliance`), its changes
+``whatif``                what-if of proposed sites, the optimizer's proposals
+``mapview``               coverage bands, the base map, the what-if layers, drawing in Streamlit
+``scenarios``             scenarios on disk (save, load, list, autosave), comparing scenarios
+``exports``               tables (Excel, CSV zip), GeoPackage, the HTML report
+``_common``               small helpers the modules share (documented internal)
+========================  ====================================================================
+
+Every public name is re-exported here, so ``from planner import app as aps`` is all the app
+needs. Module-level limits (``ZIP_MAX_BYTES``, ...) are read by their own module: change them
+there (``planner.app.uploads.ZIP_MAX_BYTES``), not on this package.
+
+>>> import planner
+>>> from planner import app as aps
+>>> ds = planner.load_demo()                                              # doctest: +SKIP
+>>> result = planner.analyze(ds, isochrone_minutes=None)                  # doctest: +SKIP
+>>> w = aps.what_if(ds, result, ((114.27, 34.52, "community_station"),))  # doctest: +SKIP
+>>> w.newly_covered_population                                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .exports import (
+    export_gpkg,
+    export_tables,
+    html_report,
+    tables_csv_zip,
+    tables_xlsx,
+)
+from .mapview import (
+    MapPayload,
+    base_map,
+    coverage_bands,
+    feature_groups_script,
+    map_payload,
+    show_map,
+    whatif_layers,
+)
+from .scenarios import (
+    autosave_path,
+    list_scenarios,
+    load_scenario,
+    persist_uploads,
+    prune_autosaves,
+    save_scenario,
+    scenario_dir,
+    scenario_file_name,
+    scenario_row,
+    scenario_row_text,
+)
+from .settings import (
+    BAND_CELL_M,
+    DEFAULT_ACCESS_MAX_M,
+    MODE_SPEED_KMH,
+    MODES,
+    band_levels,
+    canonical_tiers,
+    coverage_settings,
+    data_key,
+    is_demo,
+    tier_label,
+)
+from .standards_table import (
+    DEFAULT_RULES,
+    RULES,
+    STATUS,
+    changed_units,
+    facility_units,
+    figure_text,
+    rule_text,
+    standards_change,
+    standards_summary,
+    standards_units,
+)
+from .uploads import (
+    FACILITY_CRS,
+    UPLOAD_LIMIT_MB,
+    UPLOAD_TYPES,
+    ZIP_MAX_BYTES,
+    ZIP_MAX_MEMBERS,
+    check_dataset,
+    demo_candidates_file,
+    load_data,
+    store_upload,
+)
+from .whatif import (
+    CANDIDATE_SOURCES,
+    OBJECTIVES,
+    WhatIf,
+    check_site,
+    numeric_columns,
+    proposed_frame,
+    run_optimizer,
+    study_area,
+    what_if,
+)
+
+__all__ = [
+    "BAND_CELL_M",
+    "CANDIDATE_SOURCES",
+    "DEFAULT_ACCESS_MAX_M",
+    "DEFAULT_RULES",
+    "FACILITY_CRS",
+    "MODES",
+    "MODE_SPEED_KMH",
+    "OBJECTIVES",
+    "RULES",
+    "STATUS",
+    "UPLOAD_LIMIT_MB",
+    "UPLOAD_TYPES",
+    "ZIP_MAX_BYTES",
+    "ZIP_MAX_MEMBERS",
+    "MapPayload",
+    "WhatIf",
+    "autosave_path",
+    "band_levels",
+    "base_map",
+    "canonical_tiers",
+    "changed_units",
+    "check_dataset",
+    "check_site",
+    "coverage_bands",
+    "coverage_settings",
+    "data_key",
+    "demo_candidates_file",
+    "export_gpkg",
+    "export_tables",
+    "facility_units",
+    "feature_groups_script",
+    "figure_text",
+    "html_report",
+    "is_demo",
+    "list_scenarios",
+    "load_data",
+    "load_scenario",
+    "map_payload",
+    "numeric_columns",
+    "persist_uploads",
+    "proposed_frame",
+    "prune_autosaves",
+    "rule_text",
+    "run_optimizer",
+    "save_scenario",
+    "scenario_dir",
+    "scenario_file_name",
+    "scenario_row",
+    "scenario_row_text",
+    "show_map",
+    "standards_change",
+    "standards_summary",
+    "standards_units",
+    "store_upload",
+    "study_area",
+    "tables_csv_zip",
+    "tables_xlsx",
+    "tier_label",
+    "what_if",
+    "whatif_layers",
+]

@@ -1,0 +1,447 @@
+"""The app's map: coverage bands, the base map, the what-if layers and drawing them in Streamlit.
+
+Streamlit is imported lazily and only by :func:`show_map` (and the payload helpers)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import MacroElement
+from folium.template import Template
+
+from .. import access, maps
+from .._errors import InputError
+from ..pipeline import CoverageResult, Dataset
+from ._common import map_lang
+from .settings import BAND_CELL_M
+from .whatif import WhatIf
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Isochrone bands for the map
+# ---------------------------------------------------------------------------------------------
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygons of a geometry (an intersection may add stray lines and points)."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return shapely.MultiPolygon()
+    return shapely.union_all(parts) if len(parts) > 1 else parts[0]
+
+
+def coverage_bands(
+    result: CoverageResult,
+    minutes: Sequence[float],
+    *,
+    facilities: gpd.GeoDataFrame | None = None,
+    cell_m: float = BAND_CELL_M,
+    bounds: Sequence[float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Areas within each of ``minutes`` of the nearest facility, as nested polygons.
+
+    The union of every facility's isochrone, computed on a ``cell_m`` grid with one
+    nearest-facility search (:func:`planner.access.travel_time_raster`): a cell is inside when its
+    centre, joined to the road network like a resident, reaches a facility in time, the very
+    test used for residents, so the map shows exactly the residents the numbers count as
+    covered. Per-facility isochrones (:func:`planner.access.isochrones`) are more generous
+    (they let a resident walk off-road from any reached road point, not only from the nearest
+    one: 483 against 418 km² within 15 minutes' walk on the demo county) and their union is
+    heavier (2.8 s and 230k vertices against 0.9 s and 3k vertices, walking, demo county).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``facility_id`` (""), ``minutes``, ``area_km2``; EPSG:4326, one (multi)polygon per
+        threshold, nested.
+    """
+    from rasterio import features
+
+    levels = sorted({float(m) for m in minutes})
+    if not levels or levels[0] <= 0:
+        raise InputError(f"minutes must be positive, got {list(minutes)!r}.")
+    net = result.network
+    fac = result.facilities if facilities is None else facilities
+    if bounds is None and result.boundaries is not None and len(result.boundaries):
+        bounds = tuple(result.boundaries.to_crs(net.crs).total_bounds)
+    arr, transform, crs = access.travel_time_raster(
+        net,
+        fac,
+        cell_m=cell_m,
+        bounds=cast(tuple[float, float, float, float], tuple(float(v) for v in bounds))
+        if bounds is not None
+        else None,
+        max_minutes=levels[-1],
+    )
+    geoms = []
+    for m in levels:
+        mask = np.isfinite(arr) & (arr <= m + 1e-9)
+        parts = [
+            shapely.geometry.shape(g)
+            for g, _ in features.shapes(
+                mask.astype(np.uint8), mask=mask, transform=transform, connectivity=4
+            )
+        ]
+        geom = shapely.union_all(parts) if parts else shapely.Polygon()
+        # smooth the cell staircase (a quarter of the vertices, and it reads as an isochrone)
+        geoms.append(
+            _polygonal(
+                shapely.make_valid(shapely.simplify(geom, 0.75 * cell_m, preserve_topology=True))
+            )
+        )
+    for k in range(len(geoms) - 2, -1, -1):  # keep the thresholds nested after smoothing
+        geoms[k] = _polygonal(shapely.intersection(geoms[k], geoms[k + 1]))
+    out = gpd.GeoDataFrame({"facility_id": "", "minutes": levels}, geometry=geoms, crs=crs)
+    out["area_km2"] = shapely.area(out.geometry.values) / 1e6
+    return out.to_crs("EPSG:4326")
+
+# ---------------------------------------------------------------------------------------------
+# The map
+# ---------------------------------------------------------------------------------------------
+
+_NEWLY_COVERED_COLOR = "#1a9850"
+_OPTIMIZED_STROKE = "#ffffff"
+
+
+def _lbl(zh: str, en: str, lang: str) -> str:
+    return zh if lang == "zh" else en
+
+
+
+def _parent(group: folium.FeatureGroup) -> folium.Map:
+    """The planner.maps layer helpers add to any folium parent; they are annotated for maps."""
+    return cast(folium.Map, group)
+
+
+class _ImmediateClick(MacroElement):
+    """Send a map click to Streamlit at once, and mark the spot until the answer arrives.
+
+    ``streamlit_folium`` reports clicks through a 250 ms debounce, which alone would use most of
+    the app's 0.3 s budget from click to answer. This handler posts the same value
+    (``{"last_clicked": {"lat", "lng"}}``) the moment Leaflet fires the click and records it as
+    the component's last value, so the debounced report that follows finds nothing new and sends
+    nothing. It also draws a hollow star where the click was at once; it goes when the app's
+    answer adds the new layers (or after 5 s, when the click was refused). Outside ``st_folium`` (no ``__GLOBAL_DATA__``) it does nothing.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.on("click", function (e) {
+            var g = window.__GLOBAL_DATA__;
+            if (!g || !window.parent || window.parent === window) { return; }
+            var value = {last_clicked: {lat: e.latlng.lat, lng: e.latlng.lng}};
+            g.previous_data = value;
+            window.parent.postMessage({isStreamlitMessage: true, type: "streamlit:setComponentValue",
+                                       value: value, dataType: "json"}, "*");
+            var pending = L.marker(e.latlng, {interactive: false, zIndexOffset: 2000,
+                icon: L.divIcon({className: "planner-symbol planner-pending", html: {{ this.svg|tojson }},
+                                 iconSize: [22, 22], iconAnchor: [11, 11]})});
+            var map = {{ this._parent.get_name() }};
+            function done(ev) {  // the app's answer: streamlit-folium adds the new layer groups
+                if (ev && ev.layer === pending) { return; }
+                if (ev && !(ev.layer instanceof L.FeatureGroup)) { return; }
+                map.off("layeradd", done);
+                if (pending._map) { pending.remove(); }
+            }
+            pending.addTo(map);
+            map.on("layeradd", done);
+            setTimeout(done, 5000);
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "ImmediateClick"
+        self.svg = maps.symbol_svg("star", "#ffffff", 22, stroke="#111111", stroke_width=1.3)
+
+
+def base_map(
+    dataset: Dataset,
+    result: CoverageResult,
+    bands: gpd.GeoDataFrame | None,
+    *,
+    lang: str = "en",
+    basemap: bool = False,
+    assets: str = "served",
+    immediate_click: bool = True,
+) -> folium.Map:
+    """The app's map without the what-if layers: boundaries, isochrone bands, uncovered
+    population, facilities by tier, a legend for the dynamic layers and the layer control.
+    No tiles unless ``basemap`` (OpenStreetMap, off until switched on); ``immediate_click``
+    reports clicks to Streamlit without streamlit-folium's 250 ms delay."""
+    b = (
+        dataset.boundaries
+        if dataset.boundaries is not None and len(dataset.boundaries)
+        else result.facilities
+    )
+    m = maps.new_map(
+        tuple(b.total_bounds),
+        assets="inline" if assets == "inline" else "served",
+        basemap="osm" if basemap else None,
+        lang=map_lang(lang),
+    )
+    if dataset.boundaries is not None and len(dataset.boundaries):
+        maps.add_boundaries(m, dataset.boundaries, lang=map_lang(lang))
+    if bands is not None and len(bands):
+        maps.add_isochrones(m, bands, dissolve=True, lang=map_lang(lang))
+    if result.uncovered is not None and len(result.uncovered):
+        maps.add_uncovered(m, result.uncovered, lang=map_lang(lang))
+    maps.add_facilities(
+        m, result.facilities[~result.facilities["proposed"]], lang=map_lang(lang)
+    )
+    star = maps.TIER_STYLE["community_station"].color
+    maps.add_legend(
+        m,
+        [
+            (
+                _lbl("建议站点（点击地图添加）", "Proposed site (click the map)", lang),
+                maps.symbol_svg("star", star, 16, stroke="#111111", stroke_width=1.3),
+            ),
+            (
+                _lbl("优化选址", "Optimizer site", lang),
+                maps.symbol_svg("star", star, 16, stroke=_OPTIMIZED_STROKE, stroke_width=2.5),
+            ),
+            (_lbl("新增覆盖区域", "Newly covered area", lang), _NEWLY_COVERED_COLOR),
+        ],
+        title=_lbl("方案", "Proposals", lang),
+        position="bottomleft",
+    )
+    maps.add_layer_control(m, collapsed=True)
+    if immediate_click:
+        m.add_child(_ImmediateClick())
+    return m
+
+
+def whatif_layers(
+    whatif: WhatIf | None,
+    optimized: gpd.GeoDataFrame | None = None,
+    *,
+    lang: str = "en",
+) -> list[folium.FeatureGroup]:
+    """The map's dynamic layers (changed without reloading the map): newly covered areas and
+    proposed sites, and the optimizer's sites (``site_id, tier, newly_covered_population``)."""
+    fg = folium.FeatureGroup(name=_lbl("建议站点", "Proposed sites", lang))
+    if whatif is not None and len(whatif.sites):
+        areas = whatif.newly_covered_areas
+        if len(areas):
+            data = {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": i,
+                        "properties": {
+                            "site_id": html.escape(str(r.site_id)),
+                            "population": round(float(r.population)),
+                        },
+                        "geometry": shapely.geometry.mapping(
+                            shapely.set_precision(r.geometry, 1e-6)
+                        ),
+                    }
+                    for i, r in enumerate(areas.itertuples(index=False))
+                ],
+            }
+            folium.GeoJson(
+                data,
+                name=_lbl("新增覆盖区域", "Newly covered", lang),
+                style_function=lambda f: {
+                    "color": _NEWLY_COVERED_COLOR,
+                    "weight": 1,
+                    "fillColor": _NEWLY_COVERED_COLOR,
+                    "fillOpacity": 0.55,
+                    "className": "planner-newly-covered",
+                },
+                tooltip=folium.GeoJsonTooltip(
+                    ["site_id", "population"],
+                    aliases=[
+                        _lbl("站点", "Site", lang),
+                        _lbl("新增覆盖人口", "Newly covered residents", lang),
+                    ],
+                    localize=True,
+                ),
+            ).add_to(fg)
+        maps.add_proposals(_parent(fg), whatif.sites, lang=map_lang(lang), legend=False)
+    layers = [fg]
+    og = folium.FeatureGroup(name=_lbl("优化选址", "Optimizer sites", lang))
+    if optimized is not None and len(optimized):
+        layer = maps.add_proposals(
+            _parent(og),
+            optimized,
+            lang=map_lang(lang),
+            legend=False,
+            name=_lbl("优化选址", "Optimizer sites", lang),
+        )
+        style = layer.style_function
+
+        def optimized_style(feature: dict, _style: Callable = style) -> dict:
+            out = dict(_style(feature))
+            out["html"] = (
+                out["html"]
+                .replace('stroke="#111111"', f'stroke="{_OPTIMIZED_STROKE}"')
+                .replace('stroke-width="1.3"', 'stroke-width="2.5"')
+            )
+            out["className"] = "planner-symbol planner-optimized"
+            return out
+
+        layer.style_function = optimized_style
+    layers.append(og)
+    return layers
+
+
+#: The private parts of ``streamlit_folium`` (0.27) used to render the base map only once.
+_ST_FOLIUM_PARTS = (
+    "_component_func",
+    "_get_html",
+    "_get_header",
+    "_get_map_string",
+    "get_full_id",
+    "_get_feature_group_string",
+)
+
+
+def _st_folium_internals() -> bool:
+    import streamlit_folium as sf
+
+    return all(hasattr(sf, name) for name in _ST_FOLIUM_PARTS)
+
+
+@dataclass(frozen=True, eq=False)
+class MapPayload:
+    """A map rendered once for ``streamlit_folium``'s component (rendering the demo map takes
+    ~0.4 s, too slow to repeat on every click; the what-if layers are sent separately).
+
+    When ``streamlit_folium`` lacks the parts this relies on (another version), ``script`` is
+    empty and :func:`show_map` falls back to the public ``st_folium(map, ...)``.
+    """
+
+    map: folium.Map
+    script: str
+    header: str
+    html: str
+    map_id: str
+    css_links: list[str]
+    js_links: list[str]
+    digest: str
+    external_links: list[str]
+
+
+def map_payload(m: folium.Map) -> MapPayload:
+    """Render ``m`` the way :func:`streamlit_folium.st_folium` does, once."""
+    import streamlit_folium as sf
+
+    css: list[str] = []
+    js: list[str] = []
+
+    def walk(el: Any) -> Iterable[Any]:
+        yield el
+        for child in getattr(el, "_children", {}).values():
+            yield from walk(child)
+
+    for el in walk(m):
+        css.extend(href for _, href in getattr(el, "default_css", []))
+        js.extend(src for _, src in getattr(el, "default_js", []))
+    css, js = list(dict.fromkeys(css)), list(dict.fromkeys(js))
+    external = [u for u in css + js if "://" in u or u.startswith("//")]
+    if external:
+        log.warning("the map would load assets from the network: %s", ", ".join(external))
+    if not _st_folium_internals():
+        log.warning(
+            "streamlit_folium %s lacks %s: the map is re-rendered on every run",
+            getattr(sf, "__version__", "?"),
+            ", ".join(_ST_FOLIUM_PARTS),
+        )
+        return MapPayload(m, "", "", "", "", css, js, "", external)
+    m.get_root().render()
+    m.render()
+    page_html = sf._get_html(m)
+    header = sf._get_header(m)
+    script = sf._get_map_string(m)
+    return MapPayload(
+        map=m,
+        script=script,
+        header=header,
+        html=page_html,
+        map_id=sf.get_full_id(m),
+        css_links=css,
+        js_links=js,
+        digest=hashlib.sha256(script.encode()).hexdigest(),
+        external_links=external,
+    )
+
+
+def feature_groups_script(groups: Sequence[folium.FeatureGroup]) -> str:
+    """The JavaScript that ``streamlit_folium`` evaluates to (re)draw dynamic layers."""
+    import streamlit_folium as sf
+
+    return "".join(
+        sf._get_feature_group_string(fg, map=folium.Map(tiles=None), idx=i)
+        for i, fg in enumerate(groups)
+    )
+
+
+def show_map(
+    payload: MapPayload, groups: Sequence[folium.FeatureGroup], *, key: str, height: int = 620
+) -> dict | None:
+    """Draw the map with ``streamlit_folium``'s component and return what it returns
+    (``{"last_clicked": {"lat", "lng"}}``). The base map is sent as rendered once; only the
+    dynamic layers are rendered on each run. On a clicked map, the value is also stored in
+    ``st.session_state[key]`` before the rerun (as ``st_folium(..., key=key)`` does)."""
+    import streamlit as st
+    import streamlit_folium as sf
+
+    if not payload.script:  # another streamlit_folium: the public function, slower
+        m = payload.map
+        before = set(m._children)
+        try:
+            return sf.st_folium(
+                m,
+                key=key,
+                height=height,
+                use_container_width=True,
+                returned_objects=["last_clicked"],
+                feature_group_to_add=list(groups),
+            )
+        finally:
+            for name in set(m._children) - before:  # st_folium adds the groups to the map
+                del m._children[name]
+    fg_script = feature_groups_script(groups)
+    hash_key = f"st_folium_{key}_{payload.digest[:24]}"
+
+    def on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    return sf._component_func(
+        script=payload.script,
+        header=payload.header,
+        html=payload.html,
+        id=payload.map_id,
+        key=hash_key,
+        height=height,
+        width=None,
+        returned_objects=["last_clicked"],
+        default={"last_clicked": None},
+        zoom=None,
+        center=None,
+        feature_group=fg_script,
+        return_on_hover=False,
+        layer_control=None,
+        pixelated=False,
+        css_links=payload.css_links,
+        js_links=payload.js_links,
+        on_change=on_change,
+        wrap_longitude=False,
+    )

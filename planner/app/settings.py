@@ -1,0 +1,62 @@
+"""The app's settings: travel modes and speeds, the scenario's cache keys, tiers and bands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..pipeline import CoverageSettings
+from ..scenario import Scenario
+from ..standards import PRIMARY_TIERS, TIER_LABELS, TIERS
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------------
+
+MODES = ("walk", "ebike", "drive")
+#: Default speed of each mode in km/h (for drive: the speed of road classes without one).
+MODE_SPEED_KMH = {"walk": 4.8, "ebike": 15.0, "drive": 30.0}
+DEFAULT_ACCESS_MAX_M = 500.0
+#: Grid cell of the isochrone bands drawn on the app's map (metres).
+BAND_CELL_M = 100.0
+
+
+def coverage_settings(sc: Scenario) -> CoverageSettings:
+    """The coverage part of a scenario (hashable: the app's cache key). No isochrones:
+    the app draws :func:`coverage_bands` instead, which are much faster to compute."""
+    return CoverageSettings(
+        mode=sc.mode,
+        minutes=float(sc.minutes),
+        tiers=tuple(sc.tiers),
+        isochrone_minutes=(),
+        speed_kmh=sc.speed_kmh,
+        access_max_m=sc.access_max_m,
+        access_speed_factor=sc.access_speed_factor,
+    )
+
+
+def data_key(sc: Scenario) -> tuple[str, ...]:
+    """The data part of a scenario (hashable). Uploaded files live in folders named by the
+    SHA-256 of their content, so equal paths mean equal data."""
+    return (sc.data_dir, sc.roads, sc.facilities, sc.population, sc.boundaries, sc.facilities_crs)
+
+
+def is_demo(sc: Scenario) -> bool:
+    return not any((sc.data_dir, sc.roads, sc.facilities))
+
+
+def band_levels(minutes: float) -> tuple[float, ...]:
+    """Nested isochrone thresholds drawn on the map: thirds of ``minutes`` (5/10/15 for 15)."""
+    m = float(minutes)
+    return tuple(sorted({round(m / 3, 2), round(2 * m / 3, 2), m}))
+
+
+def canonical_tiers(selected: Iterable[str]) -> tuple[str, ...]:
+    """``()`` when ``selected`` is exactly the default set (every primary tier), else the tiers
+    in :data:`TIERS` order, so that equal choices give equal cache keys and scenario files."""
+    sel = set(selected)
+    if sel == set(PRIMARY_TIERS):
+        return ()
+    return tuple(t for t in TIERS if t in sel)
+
+def tier_label(tier: str, lang: str) -> str:
+    return TIER_LABELS.get(tier, {}).get(lang, tier)
