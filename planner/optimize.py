@@ -3212,8 +3212,8 @@ def solve_p_center(
     sorted list, each step asking whether ``p`` sites can bring every demand unit within the
     threshold ``T`` (a set-cover question): greedy set cover answers "yes" with a witness, the
     set-cover LP bound (rounded up) answers "no"; with ``method="auto"``/``"exact"`` the
-    remaining undecided steps are settled by the set-cover MILP. ``bound`` is the smallest
-    threshold not proved infeasible.
+    remaining undecided steps are settled by the set-cover MILP, until the worst time found is
+    within ``mip_gap`` of the bound. ``bound`` is the smallest threshold not proved infeasible.
 
     Parameters
     ----------
