@@ -23,6 +23,7 @@ PosixPath('map.pdf')
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import io
@@ -33,6 +34,7 @@ import re
 import tempfile
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -274,15 +276,19 @@ def print_map(
         w, h = fig.get_size_inches()
         fig.set_size_inches((round(w * dpi) + 0.01) / dpi, (round(h * dpi) + 0.01) / dpi)
     kw = {"format": fmt, "dpi": dpi, "metadata": _metadata(fig, fmt)}
-    if path_or_buffer is None:
-        buf = io.BytesIO()
-        fig.savefig(buf, **kw)
-        out: Any = buf.getvalue()
-    elif isinstance(path_or_buffer, str | os.PathLike):
-        out = _save_atomic(fig, Path(path_or_buffer), kw)
-    else:
-        fig.savefig(path_or_buffer, **kw)
-        out = path_or_buffer
+    import matplotlib
+
+    # TrueType (Type 42) fonts: the PDF's text can be searched, copied and edited
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        if path_or_buffer is None:
+            buf = io.BytesIO()
+            fig.savefig(buf, **kw)
+            out: Any = buf.getvalue()
+        elif isinstance(path_or_buffer, str | os.PathLike):
+            out = _save_atomic(fig, Path(path_or_buffer), kw)
+        else:
+            fig.savefig(path_or_buffer, **kw)
+            out = path_or_buffer
     log.info("printed the map (%s, %s %s) in %.1f s", fmt, paper, orientation, time.perf_counter() - t0)
     return out
 
@@ -305,18 +311,10 @@ def _save_atomic(fig: Any, path: Path, kw: dict[str, Any]) -> Path:
             fig.savefig(fh, **kw)
         os.replace(tmp, path)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return path
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> bool:
-        return exc[0] is not None and issubclass(exc[0], OSError)
 
 
 def _nice(x: float, steps: tuple[float, ...] = (1, 2, 2.5, 5)) -> float:
@@ -420,12 +418,26 @@ def _layers(result: Any, proposals: gpd.GeoDataFrame | None) -> dict[str, Any]:
             out["county"] = bb
     out["isochrones"] = None
     if result.isochrones is not None and len(result.isochrones):
-        iso = result.isochrones.to_crs(crs)
-        # one band per threshold: the union of every facility's polygon
-        out["isochrones"] = {float(m): shapely.union_all(g.geometry.to_numpy())
-                             for m, g in iso.groupby("minutes", sort=True)}
+        out["isochrones"] = _bands(result, crs)
     out["uncovered"] = None if result.uncovered is None or not len(result.uncovered) else result.uncovered.to_crs(crs)
     return out
+
+
+#: Isochrone bands per result (their union is the slow part of a map): printing the same
+#: result again (A3 after A4, PNG after PDF) reuses them; entries go with their result.
+_BANDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _bands(result: Any, crs: pyproj.CRS) -> dict[float, Any]:
+    """One band per threshold: the union of every facility's isochrone polygon."""
+    cached = _BANDS.get(result)
+    if cached is not None and cached[0] == crs:
+        return cached[1]
+    iso = result.isochrones.to_crs(crs)
+    bands = {float(m): shapely.union_all(g.geometry.to_numpy()) for m, g in iso.groupby("minutes", sort=True)}
+    with contextlib.suppress(TypeError):  # a result that cannot be weakly referenced is not cached
+        _BANDS[result] = (crs, bands)
+    return bands
 
 
 def _extent(L: dict[str, Any]) -> tuple[float, float, float, float]:
@@ -545,6 +557,9 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
     # isochrone bands, widest first, each painted over by the next narrower one
     iso = L["isochrones"]
     if iso:
+        # detail finer than 0.05 mm on paper cannot be seen, and would make the PDF ~30x larger
+        tol = ax.figure.planner_scale * 0.05e-3
+        iso = {m: shapely.simplify(g, tol) for m, g in iso.items()}
         ms = sorted(iso)
         colors = _BAND_COLORS[-len(ms):] if len(ms) <= len(_BAND_COLORS) else None
         band_handles = []
@@ -568,8 +583,8 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
             part = unc[(unc["population"] >= lo) & (unc["population"] < hi)]
             if len(part):
                 # the areas are unions of grid cells: fill without cell edges, then one outline
-                # (filled as one union, so no seams show between the cells)
-                merged = shapely.union_all(shapely.make_valid(part.geometry.to_numpy()), grid_size=0.01)
+                # (filled as one union, closed over the hair-thin gaps between cells, so no seams show)
+                merged = shapely.union_all(shapely.buffer(shapely.make_valid(part.geometry.to_numpy()), 0.5)).buffer(-0.5)
                 gpd.GeoSeries([merged], crs=L["crs"]).plot(ax=ax, color=UNCOVERED_COLORS[i], edgecolor="#99000d",
                                                            linewidth=0.25 * k, zorder=2)
         text = (f"< {hi:,.0f}" if i == 0 else f"≥ {lo:,.0f}" if hi == math.inf else f"{lo:,.0f}–{hi:,.0f}")
@@ -703,18 +718,18 @@ def _scale_bar(ax: Any, *, k: float, tr: Callable[..., str], scale: float) -> No
     py = y0 + (y1 - y0) * 0.045
     hgt = (y1 - y0) * 0.008
     # white box behind the bar and its labels
-    ax.add_patch(Rectangle((px - (x1 - x0) * 0.015, py - (y1 - y0) * 0.03), length + (x1 - x0) * 0.06,
-                           (y1 - y0) * 0.105, fc="white", ec="#999999", lw=0.4 * k, alpha=0.9, zorder=25))
+    dx, dy = x1 - x0, y1 - y0
+    ax.add_patch(Rectangle((px - dx * 0.012, py - dy * 0.022), length + dx * 0.075, dy * 0.095,
+                           fc="white", ec="#999999", lw=0.4 * k, alpha=0.9, zorder=25))
     for i in range(4):
         ax.add_patch(Rectangle((px + i * length / 4, py), length / 4, hgt, fc="#222222" if i % 2 == 0 else "white",
                                ec="#222222", lw=0.6 * k, zorder=26, gid="scalebar"))
     for frac in (0.0, 0.5, 1.0):
-        v = length * frac / div
-        lab = f"{v:g}" + (f" {unit}" if frac == 1.0 else "")
-        ax.text(px + length * frac, py + hgt * 1.6, lab, ha="center" if frac < 1 else "left", va="bottom",
-                fontsize=6.8 * k, zorder=27, gid="scalebar-label" if frac == 1.0 else None,
-                transform=ax.transData)
-    ax.text(px, py + hgt * 6.2, f"{tr('scale')} 1:{scale:,.0f}", ha="left", va="bottom", fontsize=7.2 * k,
+        ax.text(px + length * frac, py + hgt * 1.6, f"{length * frac / div:g}", ha="center", va="bottom",
+                fontsize=6.8 * k, zorder=27, gid="scalebar-label" if frac == 1.0 else None)
+    ax.text(px + length + dx * 0.008, py + hgt / 2, unit, ha="left", va="center", fontsize=6.8 * k, zorder=27,
+            gid="scalebar-unit")
+    ax.text(px, py + hgt * 5.8, f"{tr('scale')} 1:{scale:,.0f}", ha="left", va="bottom", fontsize=7.2 * k,
             zorder=27, gid="scale-ratio")
     ax.figure.planner_scalebar_m = length
 
