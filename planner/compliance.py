@@ -57,6 +57,7 @@ import functools
 import html
 import logging
 import math
+import re
 import time
 import tomllib
 from collections import Counter
@@ -1498,6 +1499,7 @@ def _equity(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             {"metric": "median_minutes", "group": "urban", "value": du, "unit": "min", "note": "population-weighted"},
             {"metric": "median_minutes", "group": "rural", "value": dr, "unit": "min", "note": "population-weighted"},
         ]
+    eq += _group_equity(ctx, pop, mins)
     lorenz = (pd.concat(lz, ignore_index=True) if lz else
               pd.DataFrame(columns=["level", "admin_code", "admin_name", "population_share", "time_share", "value"]))
     lorenz = lorenz.rename(columns={"value": "mean_minutes"})
@@ -1505,6 +1507,64 @@ def _equity(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 
 _QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+
+
+def _group_label(group: str) -> str:
+    """How a population group is named in the report: ``65plus`` -> ``aged 65+``."""
+    return "aged " + re.sub(r"^under(\d)", r"under \1", group.replace("plus", "+"))
+
+
+def _group_equity(ctx: _Context, pop: np.ndarray, mins: np.ndarray) -> list[dict]:
+    """Coverage and mean time of everyone and of each population group (65+, under 5, ...)
+    beside each other, from the report's own times (a what-if's included)."""
+    from .coverage import group_weights, population_groups
+
+    dem = ctx.result.demand
+    groups = population_groups(dem)
+    if not groups:
+        return []
+    T = ctx.rules.coverage_minutes
+    cov = ctx.covered_mask if ctx.covered_mask is not None else np.zeros(len(pop), dtype=bool)
+    fin = np.isfinite(mins)
+    rows = []
+    for g in [None, *groups]:
+        w = pop if g is None else group_weights(dem, g)
+        name = "all residents" if g is None else _group_label(g)
+        tot = math.fsum(w)
+        rows += [
+            {"metric": "group_covered_share", "group": name, "value": math.fsum(w[cov]) / tot if tot > 0 else math.nan,
+             "unit": "share", "note": f"within {T:g} min, of {tot:,.0f} residents"},
+            {"metric": "group_mean_minutes", "group": name,
+             "value": float((w[fin] * mins[fin]).sum() / w[fin].sum()) if w[fin].sum() > 0 else math.nan,
+             "unit": "min", "note": "weighted by the group's residents"},
+        ]
+    return rows
+
+
+def _group_unit_shares(ctx: _Context, u: pd.DataFrame) -> list[str]:
+    """Add ``covered_share_<g>`` per population group to the units table ``u`` (in place, from
+    the report's covered mask, so a what-if's too); return the new column names."""
+    from .coverage import group_weights, population_groups
+
+    dem = ctx.result.demand
+    if dem is None or ctx.covered_mask is None:
+        return []
+    added = []
+    for g in population_groups(dem):
+        w = group_weights(dem, g)
+        col = f"covered_share_{g}"
+        u[col] = math.nan
+        for level in ("county", "township", "village"):
+            if f"{level}_code" not in dem.columns:
+                continue
+            key = dem[f"{level}_code"].to_numpy()
+            tot = pd.Series(w).groupby(key).sum()
+            cov = pd.Series(np.where(ctx.covered_mask, w, 0.0)).groupby(key).sum()
+            share = (cov / tot.where(tot > 0)).astype(float)
+            m = (u["level"] == level).to_numpy()
+            u.loc[m, col] = u.loc[m, "admin_code"].map(share).to_numpy(float)
+        added.append(col)
+    return added
 
 
 # --------------------------------------------------------------------------------------------
@@ -1605,6 +1665,7 @@ def _units_table(ctx: _Context, vil: pd.DataFrame) -> pd.DataFrame:
     for c in cols:
         if c not in u.columns:
             u[c] = ""
+    cols = cols + _group_unit_shares(ctx, u)  # after the fixed columns
     return u[cols].reset_index(drop=True)
 
 
@@ -1690,6 +1751,10 @@ def summary_lines(report: ComplianceReport, *, max_fixes_per_check: int = 3) -> 
             f"(rural - urban {eq['mean_minutes_gap', 'rural - urban']:+.1f} min), within "
             f"{report.rules_used.coverage_minutes:g} min {100 * eq['covered_share', 'urban']:.1f} % vs "
             f"{100 * eq['covered_share', 'rural']:.1f} %")
+    grp = report.equity[report.equity["metric"] == "group_covered_share"]
+    if len(grp):
+        out.append(f"population groups within {report.rules_used.coverage_minutes:g} min: "
+                   + ", ".join(f"{r.group} {100 * r.value:.1f} %" for r in grp.itertuples()))
     return out
 
 
@@ -1767,7 +1832,8 @@ def compliance_markdown(report: ComplianceReport) -> str:
                                                 "newly_covered_population", "floor_area_m2", "addresses"]))
     out.append("## Admin units\n")
     tw = report.units[report.units["level"].isin(["county", "township"])]
-    out.append(_md_table(tw, ["admin_code", "admin_name", "kind", "population", "covered_share", "mean_minutes",
+    out.append(_md_table(tw, ["admin_code", "admin_name", "kind", "population", "covered_share",
+                              *[c for c in tw.columns if c.startswith("covered_share_")], "mean_minutes",
                               "community_centers", "community_stations", "township_centers", "village_clinics"]))
     out.append("## All checks\n")
     out.append(_md_table(report.checks, _CHECK_VIEW))

@@ -295,3 +295,25 @@ def test_cli_optimize_weight(tmp_path, elderly_elsewhere, capsys):
     assert cli.main([*base, "--weight", "80+", "--out", str(tmp_path / "p")]) != 0
     err = capsys.readouterr().err
     assert "--weight 80+" in err and "weight=" not in err
+
+
+# --- the compliance report --------------------------------------------------------------------
+
+def test_compliance_report_shows_groups(three_units, demo_walk, tmp_path):
+    from planner import compliance
+
+    rep = compliance.compliance_report(three_units)
+    eq = rep.equity[rep.equity["metric"] == "group_covered_share"].set_index("group")["value"]
+    assert eq.to_dict() == pytest.approx({"all residents": 300 / 600, "aged 65+": 40 / 130, "aged under 5": 25 / 40})
+    assert ("population groups within 15 min: all residents 50.0 %, aged 65+ 30.8 %, aged under 5 62.5 %"
+            in compliance.summary_lines(rep))
+    # per unit on the demo: the report's shares are the coverage summary's
+    rep = compliance.compliance_report(demo_walk)
+    tw = rep.units[rep.units["level"] == "township"].set_index("admin_code")
+    s = demo_walk.admin_summary.query("level == 'township'").set_index("admin_code")
+    np.testing.assert_allclose(tw["covered_share_65plus"].to_numpy(float),
+                               s.loc[tw.index, "covered_share_65plus"].to_numpy(float), rtol=1e-9)
+    written = compliance.write_compliance(rep, tmp_path)
+    assert "covered_share_65plus" in written["md"].read_text(encoding="utf-8")
+    assert "aged 65+" in written["html"].read_text(encoding="utf-8")
+    assert "covered_share_under5" in pd.read_excel(written["xlsx"], sheet_name="units").columns
