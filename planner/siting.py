@@ -202,11 +202,14 @@ class SitingRun:
     total_population: float
     candidates: gpd.GeoDataFrame
     seconds: float
+    #: the relative gap the run accepted as optimal (``status == "optimal"`` means ``gap`` <= it)
+    mip_gap: float = 0.005
 
     def summary(self) -> dict[str, Any]:
         s = self.solution
         return {
             "objective": float(s.objective), "bound": float(s.bound), "gap": float(s.gap),
+            "mip_gap": float(self.mip_gap),
             "status": s.status, "solver": s.solver, "seconds": round(float(s.seconds), 3),
             "objective_name": self.objective_name, "new_sites": int(len(self.proposals)),
             "covered_population_before": self.covered_population_before,
@@ -340,11 +343,12 @@ def propose_sites(
             penalty_s=cut * 60 if cut else None, progress=solver_progress, **common,
         )
     chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
-    return _siting_run(result, _proposal_frame(chosen, tier), sol, objective, candidates, t0)
+    return _siting_run(result, _proposal_frame(chosen, tier), sol, objective, candidates, t0,
+                       mip_gap=mip_gap)
 
 
 def _siting_run(result, proposals: gpd.GeoDataFrame, sol, objective_name: str,
-                candidates: gpd.GeoDataFrame, t0: float) -> SitingRun:
+                candidates: gpd.GeoDataFrame, t0: float, *, mip_gap: float) -> SitingRun:
     """The run of the chosen sites, its coverage recomputed from the written proposals."""
     ev = evaluate_sites(result, proposals)
     proposals["newly_covered_population"] = ev.per_site["newly_covered_population"].to_numpy()
@@ -353,7 +357,7 @@ def _siting_run(result, proposals: gpd.GeoDataFrame, sol, objective_name: str,
         covered_population_before=result.covered_population,
         covered_population_after=ev.covered_population_after,
         total_population=result.total_population, candidates=candidates,
-        seconds=time.perf_counter() - t0,
+        seconds=time.perf_counter() - t0, mip_gap=float(mip_gap),
     )
 
 
@@ -694,4 +698,4 @@ def propose_multi_tier(
     chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
     chosen["tier"] = np.asarray(sol.tier_of_selected, dtype=object)
     return _siting_run(result, _proposal_frame(chosen, names[0]), sol, "multi-tier max-coverage",
-                       candidates, t0)
+                       candidates, t0, mip_gap=mip_gap)
