@@ -478,6 +478,10 @@ _FLAG_WORDS = (
     (re.compile(r"\bfacilities_crs="), "--facilities-crs "),
     (re.compile(r"\bfacilities_sheet=(?=[\s.,;:)]|$)"), "--facilities-sheet"),
     (re.compile(r"\bfacilities_sheet="), "--facilities-sheet "),
+    # propose_sites' parameters (siting's messages name them; the CLI shows its flags)
+    (re.compile(r"\bnew_sites="), "--new-sites "),
+    (re.compile(r"\bnew_sites\b(?! \()"), "--new-sites"),
+    (re.compile(r"\bspacing_m\b"), "--spacing-m"),
 )
 
 

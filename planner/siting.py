@@ -291,6 +291,16 @@ def propose_sites(
             "no candidate sites: every resident is already covered or no road junction is near an uncovered one. "
             "Fix: pass candidates, or raise the threshold."
         )
+    if new_sites is not None and objective != "min-sites":
+        # checked here so the message names this function's parameter, not the solver's ``p``
+        if isinstance(new_sites, bool) or not isinstance(new_sites, int | np.integer) or new_sites < 1:
+            raise OptimizationError(f"new_sites={new_sites!r} must be a whole number of sites, 1 or more. "
+                                    "Fix: pass e.g. new_sites=5.")
+        if new_sites > len(candidates):
+            raise OptimizationError(
+                f"new_sites={new_sites} but there are only {len(candidates)} candidate sites. Fix: lower "
+                f"new_sites to at most {len(candidates)}, or pass more candidates (smaller spacing_m)."
+            )
     if progress:
         progress("coverage sets", 0.0)
     cut = None if objective in ("max-coverage", "min-sites") else max(result.settings.minutes * 4, 60.0)

@@ -3,10 +3,12 @@ parameters (``new_sites=``), not command-line flags."""
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 import planner
-from planner import InputError, OptimizationError, optimize, siting
+from planner import InputError, OptimizationError, cli, optimize, siting
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +54,16 @@ def test_tier_errors_name_no_flags(result):
     with pytest.raises(OptimizationError, match=r"requests=\[TierRequest") as info:
         siting.propose_multi_tier(result, [])
     assert "--" not in str(info.value)
+
+
+def test_too_many_new_sites_names_new_sites_and_the_cli_shows_the_flag(result):
+    cands = siting.candidate_sites(result)
+    with pytest.raises(OptimizationError, match=r"new_sites=100000 but there are only \d+ candidate") as info:
+        siting.propose_sites(result, objective="min-time", new_sites=100_000, candidates=cands)
+    assert "solve_p_median" not in str(info.value) and "p=" not in str(info.value)
+    with pytest.raises(OptimizationError, match=r"new_sites=0 must be a whole number"):
+        siting.propose_sites(result, new_sites=0, candidates=cands)
+    # the CLI shows the same message in its own words
+    shown = cli._in_flags(str(info.value), argparse.Namespace(facilities=None))
+    assert "--new-sites 100000 but" in shown and "new_sites" not in shown
+    assert "lower --new-sites to at most" in shown
