@@ -101,7 +101,7 @@ _TEXT = {
     "m": ("米", "m"),
     "facilities": ("医疗卫生机构", "Health facilities"),
     "proposed": ("拟新建站点", "Proposed site"),
-    "bands": ("{mode}可达范围", "Reached on foot / by mode ({mode})"),
+    "bands": ("{mode}可达范围", "Travel time ({mode})"),
     "uncovered": ("{minutes}分钟外居住人口（人）", "Residents beyond {minutes} min (persons)"),
     "roads": ("道路", "Roads"),
     "admin": ("行政边界", "Boundaries"),
@@ -309,12 +309,26 @@ def _save_atomic(fig: Any, path: Path, kw: dict[str, Any]) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, **kw)
+        # mkstemp makes the file private (0600): give it the mode any new file would get
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def _nice(x: float, steps: tuple[float, ...] = (1, 2, 2.5, 5)) -> float:
@@ -472,8 +486,8 @@ def _draw(fig: Any, result: Any, *, landscape: bool, k: float, tr: Callable[...,
         fig.add_artist(Rectangle((inset * H / W, inset), 1 - 2 * inset * H / W, 1 - 2 * inset,
                                  transform=fig.transFigure, fill=False, lw=lw * k, ec="#222222"))
     top = 0.895 if landscape else 0.91
-    fig.text(0.5, 0.945 if landscape else 0.955, title, ha="center", va="center", fontsize=17 * k,
-             fontweight=_BOLD[0], color="#111111")
+    title_text = fig.text(0.5, 0.945 if landscape else 0.955, title, ha="center", va="center", fontsize=17 * k,
+                          fontweight=_BOLD[0], color="#111111")
     if landscape:
         map_box = (0.035, 0.05, 0.70, top - 0.05)
         legend_box = (0.755, 0.37, 0.22, top - 0.37)
@@ -507,9 +521,20 @@ def _draw(fig: Any, result: Any, *, landscape: bool, k: float, tr: Callable[...,
                 bbox={"boxstyle": "square,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85})
     # an Agg canvas only now: geopandas redraws the figure after each layer when it has one
     FigureCanvasAgg(fig)
+    _fit_width(title_text, 0.92)
     _legend(fig, handles, legend_box, k=k, tr=tr, landscape=landscape)
     _notes(fig, result, L, notes_box, k=k, tr=tr, safe=safe, lang=lang, minutes=minutes, mode_word=mode_word,
            sources=sources, date=date, landscape=landscape)
+
+
+def _fit_width(text: Any, share: float) -> None:
+    """Shrink a text's font until it spans at most ``share`` of the page's width."""
+    fig = text.figure
+    renderer = fig.canvas.get_renderer()
+    for _ in range(20):
+        if text.get_window_extent(renderer).width <= share * fig.bbox.width:
+            return
+        text.set_fontsize(text.get_fontsize() * 0.93)
 
 
 def _place_name(result: Any, L: dict[str, Any], lang: str) -> str:
@@ -813,7 +838,8 @@ def _notes(fig: Any, result: Any, L: dict[str, Any], box: tuple[float, ...], *, 
     lines.append(tr("sources", s=src))
     crs = L["crs"]
     lines.append(tr("crs", c=f"{crs.name}（EPSG:{crs.to_epsg()}）" if lang == "zh" else f"{crs.name} (EPSG:{crs.to_epsg()})"))
-    lines.append(tr("disclaimer"))
+    if L["county"] is not None or L["township"] is not None:
+        lines.append(tr("disclaimer"))
     lines.append(tr("date", d=date) + ("　" if lang == "zh" else "  ") + tr("maker", v=__version__))
     # wrap to the box: a Chinese character is about twice as wide as a Latin letter
     fs = 6.8 * k
@@ -896,12 +922,20 @@ def cmd_map(args: Any) -> int:
     )
     t1 = time.perf_counter()
     # sources by file name only: a printed map never shows a machine's folders
-    sources = None if ds.synthetic else {kind: Path(p).name for kind, p in ds.sources.items() if p}
+    sources = None if ds.synthetic else {kind: _source_text(kind, p, args.lang) for kind, p in ds.sources.items() if p}
     path = print_map(result, args.map_out, paper=args.paper, orientation=args.orientation, dpi=args.dpi,
                      title=args.title, lang=args.lang, proposals=proposals, sources=sources)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t1:.1f} s")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _source_text(kind: str, path: str, lang: str) -> str:
+    """A source file by name; OpenStreetMap roads with the attribution their licence asks for."""
+    name = Path(path).name
+    if kind == "roads" and (name.lower().endswith((".osm", ".pbf")) or "osm" in name.lower()):
+        name += "（© OpenStreetMap 贡献者，ODbL）" if lang == "zh" else " (© OpenStreetMap contributors, ODbL)"
+    return name
 
 
 def _has_column(path: Path, name: str) -> bool:

@@ -59,6 +59,7 @@ def test_pdf_page_is_the_paper_size(result, tmp_path, paper, orientation):
     assert w_pt == pytest.approx(w_mm / MM_PER_IN * 72, abs=0.01)
     assert h_pt == pytest.approx(h_mm / MM_PER_IN * 72, abs=0.01)
     assert [p.name for p in tmp_path.iterdir()] == ["map.pdf"]  # no temporary file left behind
+    assert out.stat().st_mode & 0o777 == 0o666 & ~printmap._umask()  # not the temporary file's 0600
 
 
 @pytest.mark.parametrize(("paper", "orientation", "dpi"), [("A4", "landscape", 60), ("A3", "portrait", 40)])
