@@ -89,7 +89,7 @@ def test_min_sites_covers_everything_coverable(result):
 
 
 def test_bad_requests(result):
-    with pytest.raises(OptimizationError, match="new-sites"):
+    with pytest.raises(OptimizationError, match=r"new_sites=P"):
         siting.propose_sites(result, objective="max-coverage")
     with pytest.raises(OptimizationError, match="unknown objective"):
         siting.propose_sites(result, objective="best")
