@@ -170,9 +170,11 @@ _BOLD = ["bold"]
 def _has_bold(family: str) -> bool:
     from matplotlib import font_manager
 
-    return any(f.name == family and font_manager.weight_dict.get(f.weight, f.weight) in (600, 700, 800, 900)
-               if isinstance(font_manager.weight_dict.get(f.weight, f.weight), int) else False
-               for f in font_manager.fontManager.ttflist)
+    def weight(w: Any) -> int:
+        w = font_manager.weight_dict.get(w, 400) if isinstance(w, str) else w
+        return int(w)
+
+    return any(f.name == family and weight(f.weight) >= 600 for f in font_manager.fontManager.ttflist)
 
 
 def _check_options(paper: str, orientation: str, dpi: float) -> str:
@@ -401,8 +403,7 @@ def map_figure(
     families = ([font] if font else []) + ["DejaVu Sans"]
     # most CJK fonts ship one weight: asking for bold would only log a warning per text
     _BOLD[0] = "bold" if font is None or _has_bold(font) else "normal"
-    rc = {"font.family": families, "pdf.fonttype": 42, "axes.unicode_minus": False}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context({"font.family": families, "pdf.fonttype": 42, "axes.unicode_minus": False}):
         fig = Figure(figsize=(w_mm / 25.4, h_mm / 25.4), dpi=dpi)
         _draw(fig, result, landscape=orientation == "landscape", k=k, tr=tr, safe=safe, lang=lang,
               title=title, proposals=proposals, sources=sources, date=date or _dt.date.today())
@@ -619,7 +620,7 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
     # roads, quiet greys, strongest on top
     roads = L["roads"]
     group = _road_group(L["road_class"])
-    road_handles = []
+    road_handles: list[tuple[Any, str]] = []
     for i in range(len(_ROAD_GROUPS) - 1, -1, -1):
         sel = np.flatnonzero(group == i)
         if not len(sel):
@@ -646,7 +647,7 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
         handles[tr("admin")] = admin_handles
     # facilities by tier (strongest tier drawn last, on top)
     fac = L["facilities"]
-    fac_handles = []
+    fac_handles: list[tuple[Any, str]] = []
     props = fac[fac["proposed"]] if "proposed" in fac.columns else fac.iloc[:0]
     fac = fac[~fac.index.isin(props.index)]
     present = set(fac["tier"])
@@ -659,8 +660,10 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
                 mec="white", mew=0.5 * k, zorder=10 + z * 0.1)
         name = standards.TIER_LABELS.get(tier, {"zh": tier, "en": tier})[lang]
         label = f"{name}：{len(g)} 处" if lang == "zh" else f"{name}: {len(g)}"
-        fac_handles.insert(0 if tier in _TIER_ORDER else len(fac_handles), (Line2D([], [], linestyle="none", marker=marker, markersize=size * k * 1.1,
-                                      mfc=color, mec="white", mew=0.5 * k), label))
+        symbol = Line2D([], [], linestyle="none", marker=marker, markersize=size * k * 1.1, mfc=color,
+                        mec="white", mew=0.5 * k)
+        # strongest tier first; tiers outside the known order after them
+        fac_handles.insert(0 if tier in _TIER_ORDER else len(fac_handles), (symbol, label))
     extra = [props] + ([L["proposals"]] if L["proposals"] is not None else [])
     n_prop = sum(len(p) for p in extra)
     if n_prop:
@@ -683,9 +686,9 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
         for name, p in zip(township["admin_name"], pts, strict=True):
             text = safe(str(name))
             if text:
-                for z, effects in ((19.5, halo), (20, None)):
+                for zorder, effects in ((19.5, halo), (20.0, None)):
                     ax.text(p.x, p.y, text, ha="center", va="center", fontsize=7.5 * k, color="#333333",
-                            zorder=z, path_effects=effects, clip_on=True)
+                            zorder=zorder, path_effects=effects, clip_on=True)
     return handles
 
 
@@ -809,7 +812,7 @@ def _legend(fig: Any, handles: dict[str, list], box: tuple[float, ...], *, k: fl
             cur_y = y + h - hh
             col_w = 0.0
             leg.set_bbox_to_anchor((col_x, cur_y), transform=fig.transFigure)
-        leg._legend_title_box._text.set_fontweight(_BOLD[0])
+        leg.get_title().set_fontweight(_BOLD[0])
         col_w = max(col_w, lw)
         cur_y -= lh + 0.012
 
@@ -925,6 +928,7 @@ def cmd_map(args: Any) -> int:
     sources = None if ds.synthetic else {kind: _source_text(kind, p, args.lang) for kind, p in ds.sources.items() if p}
     path = print_map(result, args.map_out, paper=args.paper, orientation=args.orientation, dpi=args.dpi,
                      title=args.title, lang=args.lang, proposals=proposals, sources=sources)
+    assert isinstance(path, Path)  # a path was given
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t1:.1f} s")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0

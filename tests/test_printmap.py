@@ -87,6 +87,8 @@ def test_pdf_text_has_title_legend_north_scale_label_and_date(result, tmp_path):
                    "乡镇卫生院", "城关街道"):
         assert needle in flat, f"{needle!r} not in the PDF's text"
     assert "人" in flat and "≥5,000" in flat  # the fixed classes of uncovered residents, with the unit
+    n_centres = int((result.facilities["tier"] == "township_center").sum())
+    assert f"乡镇卫生院：{n_centres}处" in flat  # the legend counts the facilities drawn
 
 
 def test_scale_bar_length_equals_its_label(result):
@@ -171,10 +173,16 @@ def test_failed_write_keeps_the_old_file(result, tmp_path, monkeypatch):
 
 
 def test_without_cjk_font_english_labels_and_no_chinese_glyphs(result, monkeypatch):
+    import geopandas as gpd
+    import shapely
+
     monkeypatch.setattr(printmap, "find_cjk_font", lambda: None)
+    proposals = gpd.GeoDataFrame({"site_id": ["P1", "P2"]}, crs=4326,
+                                 geometry=[shapely.Point(114.15, 34.50), shapely.Point(114.30, 34.42)])
     with pytest.warns(printmap.PrintMapWarning, match="no Chinese .*font"):
-        fig = printmap.map_figure(result, lang="zh")
+        fig = printmap.map_figure(result, lang="zh", proposals=proposals)
     texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    assert "Proposed site: 2" in texts
     assert any("SYNTHETIC DEMO DATA" in t for t in texts)
     assert any(t == "Legend" for t in texts) and any(t == "North arrow" for t in texts)
     cjk = [t for t in texts if printmap._CJK.search(t)]
