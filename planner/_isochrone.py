@@ -15,7 +15,8 @@ hulls of each piece's two end discs (the area swept by the disc). Two ways to dr
   interpolation along the cell edges). Only nodes within a band of the boundary get exact
   values: blocks of cells deep inside one hull are filled at once.
 
-Error bound of ``"grid"``, with ``delta = cell_m * sqrt(2)`` (the cell diagonal). Every grid node
+Error bound of ``"grid"``, with ``delta = cell_m * (sqrt(2) + SIMPLIFY)`` (the cell diagonal, plus
+the simplification of the traced outline by a tenth of a cell, :func:`simplified`). Every grid node
 is classified exactly (inside or outside the union), so:
 
 - every point of the grid polygon lies within ``delta`` of the exact union (it lies in a cell
@@ -59,6 +60,8 @@ from .network import _ranges
 THIN_CELLS = 1.5
 #: Coarse blocks of the field kernel, in cells (a block wholly inside one hull is filled at once).
 BLOCK = 16
+#: Simplification tolerance of the traced outline, in cells (part of the error bound).
+SIMPLIFY = 0.1
 #: Super-blocks of the field kernel, in blocks (a piece inside full ones is skipped).
 SUPER = 4
 
@@ -484,7 +487,22 @@ def grid_polygon(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int = 1 <<
     if max(float(p.r0.max()), float(p.r1.max())) < THIN_CELLS * cell_m:
         return exact_polygon(p, quad_segs), 0.0
     h = grid_cell(p, cell_m, max_nodes)
-    return _traced(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h), h
+    return simplified(_traced(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h), h), h
+
+
+def simplified(poly, h: float):
+    """``poly`` simplified by ``SIMPLIFY * h`` (Douglas-Peucker), or as it is if that is invalid.
+
+    The traced outline has a vertex on every cell edge it crosses; most are collinear within a
+    fraction of a cell. Dropping them moves the outline by at most ``SIMPLIFY * h``, which the
+    stated bound includes; rings narrower than that may vanish (holes fill, needle islands go).
+    """
+    if poly.is_empty:
+        return poly
+    out = shapely.simplify(poly, SIMPLIFY * h, preserve_topology=False)
+    if out.is_empty or not out.is_valid:
+        return poly
+    return out
 
 
 def _traced(x0, y0, r0, x1, y1, r1, cell_m):

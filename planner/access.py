@@ -617,13 +617,14 @@ def isochrones(
     method : {"grid", "exact"}
         ``"grid"`` (default) traces the union on a grid from its distance field, with linear
         interpolation (the cell: ``cell_m``, doubled until the grid has at most ``max_cells``
-        nodes). Every point of its polygon lies within ``tolerance_m`` = cell * sqrt(2) + 0.5 m
-        of the exact union, and every point of the exact union within that of its polygon
-        except the needle-like tips, narrower than two cells, that the union has where the time
-        runs out along fast roads (within cell * sqrt(2) * (1 + v_road / v_access) there); in
-        practice the error is a fraction of a cell. ``"exact"`` builds one polygon per reached
-        piece of road and unions them with GEOS (exact up to ``quad_segs``; seconds per
-        facility for a 15-minute drive).
+        nodes; the outline simplified by a tenth of a cell). Every point of its polygon lies
+        within ``tolerance_m`` = cell * (sqrt(2) + 0.1) + 0.5 m of the exact union, and every
+        point of the exact union within that of its polygon except the needle-like tips,
+        narrower than two cells, that the union has where the time runs out along fast roads
+        (there within ``tolerance_m * (1 + v_road / v_access)``); in practice the error is a
+        fraction of a cell. ``"exact"`` builds one polygon per reached piece of road and
+        unions them with GEOS (exact up to ``quad_segs``; seconds per facility for a 15-minute
+        drive).
     cell_m : float, optional
         Finest grid cell of ``method="grid"`` in metres. Default: 5 m walking, 10 m by e-bike,
         15 m driving, scaled down with ``access_max_m`` below 500 m (at least 1 m). When no disc
@@ -681,7 +682,7 @@ def isochrones(
         if method == "exact":
             return _isochrone.exact_polygon(p, quad_segs), 0.0
         poly, h = _isochrone.grid_polygon(p, cell_m, quad_segs, max_cells)
-        return poly, (h * np.sqrt(2.0) + 0.5 if h > 0 else 0.0)
+        return poly, (h * (np.sqrt(2.0) + _isochrone.SIMPLIFY) + 0.5 if h > 0 else 0.0)
 
     def work(bounds: tuple[int, int]) -> int:
         a, b = bounds
