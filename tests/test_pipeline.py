@@ -72,8 +72,11 @@ def test_cli_coverage_outputs(tmp_path, result):
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
     assert layers == {"facilities", "isochrones", "demand", "uncovered", "admin_summary"}
     summary = pd.read_csv(out / "summary.csv", dtype={"admin_code": str})
-    assert list(summary.columns) == ["admin_code", "admin_name", "level", "population", "covered_population",
-                                     "covered_share", "no_facility_in_piece_population"]
+    assert list(summary.columns[:7]) == ["admin_code", "admin_name", "level", "population", "covered_population",
+                                         "covered_share", "no_facility_in_piece_population"]
+    # then the demo's synthetic population groups (tests/test_population_groups.py)
+    assert list(summary.columns[7:]) == [f"{c}_{g}" for g in ("65plus", "under5")
+                                         for c in ("population", "covered_population", "covered_share")]
     county = summary[summary["level"] == "county"].iloc[0]
     assert county["covered_population"] == pytest.approx(result.covered_population)
     with rasterio.open(out / "access.tif") as src:
