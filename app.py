@@ -29,6 +29,7 @@ import streamlit_folium  # noqa: F401 - registers the map component from the scr
 import planner
 from planner import app as aps
 from planner import i18n
+from planner.coverage import group_coverage, population_groups
 from planner.pipeline import CoverageSettings
 from planner.scenario import Scenario
 from planner.standards import PRIMARY_TIERS, TIERS
@@ -474,6 +475,7 @@ TRANSLATED_WIDGETS = (
     "w_opt_tier",
     "w_cand",
     "w_cost_col",
+    "w_weight",
     "w_rule_pick",
 )
 
@@ -499,6 +501,11 @@ T = i18n.Translator(LANG)
 
 def tier_name(tier: str) -> str:
     return aps.tier_label(tier, LANG)
+
+
+def group_label(group: str) -> str:
+    """A population group's name for the reader (known groups translated, others as named)."""
+    return T(f"group_{group}") if f"group_{group}" in i18n.STRINGS else group
 
 
 def rule_name(rule: str) -> str:
@@ -673,6 +680,10 @@ def side_panel(v: View) -> None:
         c3, c4 = st.columns(2)
         c3.metric(T("covered"), f"{result.covered_population:,.0f}")
         c4.metric(T("uncovered"), f"{result.total_population - result.covered_population:,.0f}")
+        groups = group_coverage(result.demand).iloc[1:]
+        if len(groups):  # residents aged 65+, under 5, ... beside the total
+            st.caption(T("group_shares", minutes=sc.minutes, shares=" · ".join(
+                f"{group_label(r.group)} {100 * r.covered_share:.1f} %" for r in groups.itertuples())))
         if result.unreachable_population > 0:
             st.caption(
                 T(
@@ -1006,6 +1017,13 @@ def tab_optimizer(v: View) -> None:
         o1.number_input(
             T("time_limit"), min_value=1.0, max_value=3600.0, step=5.0, key="w_time_limit"
         )
+        groups = population_groups(result.demand)
+        if groups:  # optimise for the residents of one population group (65+, under 5, ...)
+            if ss.get("w_weight", "") not in ["", *groups]:
+                ss.w_weight = ""
+            o3.selectbox(T("opt_weight"), ["", *groups], key="w_weight",
+                         format_func=lambda g: group_label(g or "all"))
+        weight = (ss.get("w_weight") or None) if groups else None
         sc = ss.scenario = scenario_from_widgets()
         opt_params = (
             sc.objective,
@@ -1018,6 +1036,7 @@ def tab_optimizer(v: View) -> None:
             cand_file,
             sc.spacing_m,
             sc.time_limit_s,
+            weight,
         )
         if st.button(T("run_optimizer"), key="btn_optimize", type="primary"):
             if ss.w_cand == "file" and not cand_file:
@@ -1039,6 +1058,7 @@ def tab_optimizer(v: View) -> None:
                         spacing_m=sc.spacing_m,
                         time_limit_s=sc.time_limit_s,
                         seed=sc.seed,
+                        weight=weight,
                         progress=lambda stage, f: bar.progress(
                             min(max(float(f), 0.0), 1.0), text=str(stage)
                         ),

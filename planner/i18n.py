@@ -106,6 +106,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "facilities_count": {"zh": "计入的机构", "en": "Facilities counted"},
     "with_proposals": {"zh": "加上建议站点后", "en": "With proposed sites"},
     "newly_covered": {"zh": "新增覆盖居民", "en": "Newly covered residents"},
+    "group_shares": {"zh": "{minutes:g}分钟内各人群覆盖率：{shares}", "en": "Within {minutes:g} min by population group: {shares}"},
+    "group_65plus": {"zh": "65岁及以上", "en": "aged 65+"},
+    "group_60plus": {"zh": "60岁及以上", "en": "aged 60+"},
+    "group_under5": {"zh": "5岁以下", "en": "under 5"},
+    "group_all": {"zh": "全部居民", "en": "all residents"},
+    "opt_weight": {"zh": "优化对象人群", "en": "Optimise for"},
     "unreachable_note": {
         "zh": "其中 {pop:,.0f} 人距离道路超过 {m:g} 米。",
         "en": "{pop:,.0f} of them live more than {m:g} m from any road.",

@@ -317,3 +317,38 @@ def test_compliance_report_shows_groups(three_units, demo_walk, tmp_path):
     assert "covered_share_65plus" in written["md"].read_text(encoding="utf-8")
     assert "aged 65+" in written["html"].read_text(encoding="utf-8")
     assert "covered_share_under5" in pd.read_excel(written["xlsx"], sheet_name="units").columns
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+def test_app_shows_groups_and_optimises_for_one(tmp_path, monkeypatch, demo_walk):
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    from planner import app as aps
+    from planner.i18n import Translator
+
+    en = Translator("en")
+    monkeypatch.setenv("PLANNER_SCENARIO_DIR", str(tmp_path / "scenarios"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.context = {"locale": "en-US"}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    gc = group_coverage(demo_walk.demand).set_index("group")["covered_share"]
+    shown = en("group_shares", minutes=15, shares=f"aged 65+ {100 * gc['65plus']:.1f} % · under 5 {100 * gc['under5']:.1f} %")
+    assert shown in [c.value for c in at.caption]
+    at.selectbox(key="w_objective").set_value("max-coverage")
+    at.selectbox(key="w_cand").set_value("villages")
+    at.number_input(key="w_p").set_value(2)
+    at.selectbox(key="w_weight").set_value("65plus")
+    at.run()
+    at.button(key="btn_optimize").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    lib = aps.run_optimizer(demo_walk, objective="max-coverage", new_sites=2, candidates="villages",
+                            time_limit_s=60.0, weight="65plus")
+    everyone = aps.run_optimizer(demo_walk, objective="max-coverage", new_sites=2, candidates="villages",
+                                 time_limit_s=60.0)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[en("opt_objective_value")] == f"{lib.solution.objective:,.0f}"
+    assert lib.solution.objective < everyone.solution.objective  # counted in the group's residents

@@ -315,9 +315,11 @@ def run_optimizer(
     time_limit_s: float = 60.0,
     seed: int = 0,
     progress: Callable[[str, float], None] | None = None,
+    weight: str | None = None,
 ) -> siting.SitingRun:
     """Candidates from ``candidates`` then :func:`planner.siting.propose_sites` (``budget``
-    needs ``cost_column`` of the candidates file, else each site costs 1)."""
+    needs ``cost_column`` of the candidates file, else each site costs 1; ``weight``: a
+    population group whose residents the objective counts, e.g. ``"65plus"``)."""
     if objective not in OBJECTIVES:
         raise OptimizationError(
             f"unknown objective {objective!r}. Fix: use one of {', '.join(OBJECTIVES)}."
@@ -349,4 +351,5 @@ def run_optimizer(
         time_limit_s=time_limit_s,
         seed=seed,
         progress=progress,
+        weight=weight or None,
     )
