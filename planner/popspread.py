@@ -314,7 +314,7 @@ def read_totals(
     from .load import find_group_columns, group_values
 
     group_cols = find_group_columns(cols, groups, exclude=[pop_col, code_col, name_col], problems=problems)
-    gvals = group_values(df, group_cols, pop, problems=problems, source=label) if group_cols else None
+    gvals = group_values(df, group_cols, pop, problems=problems, source=label)  # (rows, 0) without groups
     problems.raise_if_any()
     out = pd.DataFrame({"admin_code": codes, "admin_name": names, "population": pop}, index=df.index)
     for j, g in enumerate(group_cols):

@@ -70,6 +70,21 @@ def test_bad_group_values_and_columns_are_named():
         planner.read_population(df)
 
 
+def test_group_residents_of_empty_rows_are_not_lost_silently():
+    df = pd.DataFrame({"lon": [114.30, 114.31], "lat": [34.80, 34.81], "pop": [250, 0], "pop_65plus": [40, 12]})
+    with pytest.warns(planner.InputWarning) as rec:  # also: larger than the total in row 1
+        p = planner.read_population(df)
+    assert any("rows with population 0 hold residents of groups (65plus: 12)" in str(w.message) for w in rec)
+    assert p["pop_65plus"].tolist() == [40.0]
+    ds = planner.load_demo()
+    tw = ds.boundaries[ds.boundaries["level"] == "township"].head(2)
+    table = pd.DataFrame({"code": tw["admin_code"].to_numpy(), "population": [1000.0, 0.0], "65+": [100.0, 7.0]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_population_table(table, ds.boundaries, spread="uniform")
+    assert any("units with population 0 have residents of groups (65plus: 7)" in str(w.message) for w in caught)
+
+
 def test_split_polygon_shares_groups_like_the_total():
     box = shapely.box(114.30, 34.80, 114.31, 34.81)
     g = gpd.GeoDataFrame({"population": [1000.0, 10.0], "pop_65plus": [150.0, 4.0]},
