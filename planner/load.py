@@ -1406,8 +1406,10 @@ def find_group_columns(
 
     With ``groups`` (``{group: column}``, e.g. ``{"65+": "65岁及以上"}``) those columns, each
     checked to exist (a missing one is added to ``problems``); without, the columns named in
-    :data:`GROUP_COLUMN_NAMES` and any ``pop_<group>`` column, except ``exclude`` (the total's
-    column). Group names are canonical (:func:`planner.coverage.group_name`).
+    :data:`GROUP_COLUMN_NAMES` and any ``pop_<age group>`` column (``pop_65plus``,
+    ``pop_under5``, ``pop_15_64``; not ``pop_2010``: other groups need ``groups=``), except
+    ``exclude`` (the total's column). Group names are canonical
+    (:func:`planner.coverage.group_name`).
     """
     from .coverage import GROUP_PREFIX, group_name
 
@@ -1415,6 +1417,11 @@ def find_group_columns(
     out: dict[str, Any] = {}
     if groups is not None:
         for g, col in groups.items():
+            if not group_name(g):
+                if problems is not None:
+                    problems.add(f"{option}={{{g!r}: {col!r}}}: the group name has no letter a-z or digit",
+                                 fix=f"name the group in Latin letters/digits in {option}=, e.g. '65plus' or 'female'")
+                continue
             if col not in cols:
                 if problems is not None:
                     problems.add(f"{option}={{{g!r}: {col!r}}}: no column {col!r}; columns are {_listing(cols)}",
@@ -1431,9 +1438,15 @@ def find_group_columns(
                 out.setdefault(g, c)
     for c in cols:
         n = _norm_column(c)
-        if n.startswith(GROUP_PREFIX) and n not in skip and c not in out.values():
+        # only pop_<age group> (pop_65plus, pop_under5, pop_0_4): a census table's pop_2010,
+        # pop_2018 are other years of the total, not groups
+        if (n.startswith(GROUP_PREFIX) and n not in skip and c not in out.values()
+                and _AGE_GROUP.match(group_name(n))):
             out.setdefault(group_name(n), c)
     return {g: c for g, c in out.items() if g}
+
+
+_AGE_GROUP = re.compile(r"^(aged_?|age_?)?(\d+_?(plus|over|and_over)|under_?\d+|\d+_\d+)$")
 
 
 def group_values(
@@ -1672,7 +1685,8 @@ def read_population(
         for a raster another raster on the same grid, or a list of them that are summed (e.g.
         WorldPop's ``chn_f_65_2020.tif`` and ``chn_m_65_2020.tif``). Without it, table columns
         named like ``65岁及以上``, ``65+``, ``aged_65_plus``, ``0-4岁``, ``under5``
-        (:data:`GROUP_COLUMN_NAMES`) or ``pop_<group>`` are taken as groups.
+        (:data:`GROUP_COLUMN_NAMES`) or ``pop_<age group>`` (``pop_65plus``, ``pop_0_4``) are
+        taken as groups.
 
     Returns
     -------
@@ -1787,6 +1801,9 @@ def read_population(
     group_names = [f"pop_{g}" for g in group_cols]  # output names: a source column of that name is renamed
     rest = _rest(df, [pop_col, *coord_cols, *group_cols.values()], ("population", "source_index", *group_names))
     rest = rest.iloc[np.flatnonzero(positive)]
+    # a source column named pop_<x> that is not a group (pop_density, pop_2018) would be taken
+    # for one downstream (planner.coverage.population_groups): it keeps its values as src_pop_<x>
+    rest = rest.rename(columns={c: f"src_{c}" for c in rest.columns if isinstance(c, str) and c.startswith("pop_")})
 
     utm = _local_utm(gpd.GeoSeries(values, crs=WGS84))
     utm_values = gpd.GeoSeries(values, crs=WGS84).to_crs(utm).to_numpy()

@@ -55,6 +55,17 @@ def test_table_columns_are_detected_and_named():
     assert "0-4岁" in q.columns  # left as an ordinary source column
 
 
+def test_other_years_of_the_total_are_not_groups():
+    # the columns of ../shared/data/county_population.csv: Pop_2018 is mostly empty
+    df = pd.DataFrame({"lon": [114.30], "lat": [34.80], "Pop_2000": [100.0], "Pop_2010": [120.0],
+                       "Pop_2018": [None], "pop_density": [3.0], "pop_15_64": [80.0]})
+    p = planner.read_population(df, column="Pop_2010")
+    assert population_groups(p) == ["15_64"]
+    assert p["Pop_2018"].isna().all() and p["src_pop_density"].tolist() == [3.0]
+    with pytest.raises(planner.InputError, match="the group name has no letter a-z or digit"):
+        planner.read_population(df, column="Pop_2010", groups={"女性": "Pop_2000"})
+
+
 def test_bad_group_values_and_columns_are_named():
     df = pd.DataFrame({"lon": [114.30, 114.31], "lat": [34.80, 34.81], "pop": [250, 100],
                        "pop_65plus": [40, -3]})
