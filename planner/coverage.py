@@ -320,7 +320,8 @@ def uncovered_areas(
     -------
     GeoDataFrame (EPSG:4326)
         ``rank, population, area_km2, mean_minutes`` (finite times only; NaN if nobody there can
-        reach a facility), ``unreachable_population`` (no facility at all reachable) and, when
+        reach a facility), ``unreachable_population`` (no facility at all reachable),
+        ``pop_<group>`` per population group of the table and, when
         boundaries are given, ``township_code, township_name, village_code, village_name`` of the
         unit holding most of the area's population.
     """
@@ -362,6 +363,8 @@ def uncovered_areas(
         geometry=parts,
         crs=metric,
     )
+    for g in population_groups(unc):  # the old and the young living in each area, too
+        out[f"{GROUP_PREFIX}{g}"] = np.bincount(part_of, weights=group_weights(unc, g), minlength=k)
     for level in ("township", "village"):
         col = f"{level}_code"
         if col in unc.columns:

@@ -166,6 +166,8 @@ def test_three_units_by_hand(three_units):
     assert s["covered_share_65plus"] == pytest.approx(40 / 130)
     assert (s["population_under5"], s["covered_population_under5"]) == (40.0, 25.0)
     assert s["covered_share_under5"] == pytest.approx(25 / 40)
+    # the uncovered area (the unit at 2500 m) says who lives there
+    assert res.uncovered[["population", "pop_65plus", "pop_under5"]].values.tolist() == [[300.0, 90.0, 15.0]]
     text = "\n".join(report.summary_lines(res))
     assert "of them aged 65+: 130, covered 40 (30.8 %), uncovered 90" in text
     assert "of them aged under 5: 40, covered 25 (62.5 %), uncovered 15" in text
