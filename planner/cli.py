@@ -472,9 +472,6 @@ _FLAG_WORDS = (
     # travel_time_raster's parameters, as write_outputs passes them from --raster-cell/--raster-like
     (re.compile(r"\(cell_m=\)"), "(--raster-cell)"),
     (re.compile(r"\(like=\)"), "(--raster-like)"),
-    # travel_time_raster's parameters, as write_outputs passes them from --raster-cell/--raster-like
-    (re.compile(r"\(cell_m=\)"), "(--raster-cell)"),
-    (re.compile(r"\(like=\)"), "(--raster-like)"),
     (re.compile(r"\bweight='([^']*)'"), r"--weight \1"),
     (re.compile(r"\bfacilities_crs='([^']*)'"), r"--facilities-crs \1"),
     (re.compile(r"\bfacilities_crs=(?=[\s.,;:)]|$)"), "--facilities-crs"),
