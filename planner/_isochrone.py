@@ -519,18 +519,17 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
     # blocks of about a third of the largest radius: small enough to lie deep inside one hull
     block = max(2, min(BLOCK, int(rmax / (3.0 * h))))
     _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
+    # traced in node indices (given x and y, contourpy would build and copy two more full
+    # grids), then placed: node (i, j) is at (gx0 + i h, gy0 + j h)
     gen = contourpy.contour_generator(
-        gx0 + h * np.arange(nx),
-        gy0 + h * np.arange(ny),
-        z,
-        name="serial",
-        fill_type=contourpy.FillType.OuterOffset,
+        z=z, name="serial", fill_type=contourpy.FillType.OuterOffset
     )
     points, offsets = gen.filled(-4.0 * band, 0.0)
+    origin = np.array([gx0, gy0])
     polys = []
     for pts, off in zip(points, offsets, strict=True):
         ring_id = np.repeat(np.arange(len(off) - 1), np.diff(off))
-        rings = shapely.linearrings(pts, indices=ring_id)
+        rings = shapely.linearrings(pts * h + origin, indices=ring_id)
         polys.append(shapely.polygons(rings, indices=np.zeros(len(rings), dtype=np.int64))[0])
     if not polys:
         return shapely.Polygon()
