@@ -195,7 +195,7 @@ def network_from_arrays(
     city: SyntheticCity,
     mode: str = "walk",
     *,
-    largest_component: bool = True,
+    largest_component: bool = False,
     geometry: bool = True,
     **mode_options,
 ) -> _net.Network:
