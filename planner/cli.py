@@ -409,7 +409,7 @@ def cmd_report(args) -> int:
         speed_kmh=args.speed_kmh, access_max_m=args.access_max_m,
         access_speed_factor=args.access_speed_factor, progress=progress,
     )
-    report = compliance.compliance_report(result, rules=rules, proposals=proposals)
+    report = compliance.compliance_report(result, rules=rules, proposals=proposals, facilities=ds.facilities)
     for line in compliance.summary_lines(report):
         print(line)
     from .report import staged_outputs

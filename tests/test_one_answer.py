@@ -248,3 +248,24 @@ def test_cli_other_commands_keep_their_defaults():
 def test_standards_checks_rejects_misaligned_minutes(walk15):
     with pytest.raises(planner.InputError, match="demand_minutes"):
         standards_checks(walk15, demand_minutes=np.zeros(3))
+
+
+def test_report_counts_the_whole_register_with_a_tier_subset(tmp_path, monkeypatch):
+    """`planner report --tiers X` counts every facility of the register, as the app's table does."""
+    import planner
+    from planner import compliance
+    from planner.cli import main
+
+    seen = {}
+    real = compliance.compliance_report
+
+    def spy(result, **kw):
+        seen.update(kw)
+        return real(result, **kw)
+
+    monkeypatch.setattr(compliance, "compliance_report", spy)
+    assert main(["report", "--tiers", "community_station", "--formats", "md", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    fac = seen["facilities"]
+    assert len(fac) == len(planner.load_demo().facilities)
+    assert set(fac["tier"]) > {"community_station"}
