@@ -292,3 +292,27 @@ def check_bytes(n_bytes: float, *, what: str, fix: str, error: type[Exception] =
             f"{format_bytes(limit)}. Fix: {fix} (or raise the limit with the environment variable "
             f"PLANNER_MAX_BYTES, e.g. PLANNER_MAX_BYTES=16G)."
         )
+
+
+def count_column(
+    values: pd.Series,
+    label: str,
+    problems: Problems,
+    *,
+    missing_fix: str,
+    negative_fix: str,
+) -> np.ndarray:
+    """Numbers of a count column (thousands separators allowed), as floats.
+
+    Missing or non-numeric values and negative ones are added to ``problems`` with the rows
+    (``label`` names the column in the message); they come back as NaN or as given.
+    """
+    v = pd.to_numeric(values.astype(str).str.replace(",", "").str.strip(), errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(v)
+    if bad.any():
+        problems.add(f"{label} has missing or non-numeric values in {describe_rows(values.index[bad])}",
+                     fix=missing_fix)
+    neg = np.isfinite(v) & (v < 0)
+    if neg.any():
+        problems.add(f"{label} has negative values in {describe_rows(values.index[neg])}", fix=negative_fix)
+    return v

@@ -38,7 +38,7 @@ import shapely
 
 from . import _chinacrs
 from ._errors import CRSError, InputError, InputFileError, InputWarning
-from ._validate import Problems, check_bytes, describe_rows, find_column, require_file
+from ._validate import Problems, check_bytes, count_column, describe_rows, find_column, require_file
 from .standards import TIERS, classify_tier
 
 __all__ = [
@@ -1457,15 +1457,9 @@ def group_values(
     total in some rows is warned about (:class:`~planner.InputWarning`)."""
     arr = np.zeros((len(df), len(columns)))
     for j, (g, col) in enumerate(columns.items()):
-        v = pd.to_numeric(df[col].astype(str).str.replace(",", "").str.strip(), errors="coerce").to_numpy(float)
-        bad = ~np.isfinite(v)
-        if bad.any():
-            problems.add(f"group {g!r} (column '{col}') has missing or non-numeric values in {describe_rows(df.index[bad])}",
-                         fix="fill in the number of residents of the group (0 if none)")
-        neg = np.isfinite(v) & (v < 0)
-        if neg.any():
-            problems.add(f"group {g!r} (column '{col}') has negative values in {describe_rows(df.index[neg])}",
-                         fix="counts must be >= 0")
+        v = count_column(df[col], f"group {g!r} (column '{col}')", problems,
+                         missing_fix="fill in the number of residents of the group (0 if none)",
+                         negative_fix="counts must be >= 0")
         if total is not None:
             over = np.isfinite(v) & np.isfinite(total) & (v > total * (1 + 1e-9) + 1e-9)
             if over.any():

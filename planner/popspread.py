@@ -39,7 +39,7 @@ import pyproj
 import shapely
 
 from ._errors import InputError, InputWarning
-from ._validate import Problems, describe_rows, find_column, require_file
+from ._validate import Problems, count_column, describe_rows, find_column, require_file
 
 __all__ = [
     "PopulationTableWarning", "SPREAD_METHODS", "looks_like_population_table", "normalize_admin_code",
@@ -291,15 +291,9 @@ def read_totals(
     problems.raise_if_any()
     assert code_col is not None and pop_col is not None
 
-    pop = pd.to_numeric(df[pop_col].astype(str).str.replace(",", "").str.strip(), errors="coerce").to_numpy(float)
-    bad = ~np.isfinite(pop)
-    if bad.any():
-        problems.add(f"column '{pop_col}' has missing or non-numeric values in {describe_rows(df.index[bad])}",
-                     fix="fill in the number of residents (0 if none)")
-    neg = np.isfinite(pop) & (pop < 0)
-    if neg.any():
-        problems.add(f"column '{pop_col}' has negative values in {describe_rows(df.index[neg])}",
-                     fix="population must be >= 0")
+    pop = count_column(df[pop_col], f"column '{pop_col}'", problems,
+                       missing_fix="fill in the number of residents (0 if none)",
+                       negative_fix="population must be >= 0")
     codes = np.array([normalize_admin_code(v) for v in df[code_col]], dtype=object)
     names = np.array([_name(v) for v in df[name_col]], dtype=object) if name_col else np.full(len(df), "", dtype=object)
     if not ((codes != "") | (names != "")).all():
