@@ -122,6 +122,11 @@ def test_dask_local_cluster_survives_a_killed_worker(region, region_ds, tmp_path
                           executor="serial")
     marker = tmp_path / "killed"
     monkeypatch.setenv(batch.FAULT_ENV, f"419902:{marker}")
+    # worker processes are spawned and re-run __main__ by its path: in a full test run another
+    # test (Streamlit's AppTest) has left a temporary script there, which fails outside it
+    main = sys.modules["__main__"]
+    monkeypatch.delattr(main, "__file__", raising=False)
+    monkeypatch.setattr(main, "__spec__", None, raising=False)
     res = batch.run_batch(region / "regions.gpkg", data=region_ds, settings=st, out_dir=tmp_path / "dask",
                           workers=2)
     assert marker.exists(), "the fault hook should have killed one worker"

@@ -75,7 +75,9 @@ def _check_bound(net, exact, grid, delta, *, areas=True):
         assert shapely.difference(e, g.buffer(needle + ARC_TOL_M)).area < 1e-3
         # the areas agree closely (the needles and the narrow gaps are a small share)
         if areas:
-            assert abs(g.area - e.area) <= 0.01 * e.area
+            # within 1 %, or, for a small polygon drawn with a coarse cell, within what a band of
+            # a quarter of the bound along its outline allows (the bound itself is checked above)
+            assert abs(g.area - e.area) <= max(0.01 * e.area, 0.25 * d * e.length)
             assert shapely.symmetric_difference(g, e).area <= symdiff * e.area
 
 
