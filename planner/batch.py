@@ -281,11 +281,13 @@ def cut_region(
     settings: BatchSettings,
     *,
     demand_region: np.ndarray | None = None,
+    halo: float | None = None,
 ) -> tuple[pipeline.Dataset, np.ndarray]:
     """The part of ``dataset`` region ``index`` needs: own residents, roads and facilities in the halo.
 
-    ``demand_region`` (from :func:`assign_regions` on the demand points) can be passed to save
-    recomputing it per region.
+    ``demand_region`` (from :func:`assign_regions` on the demand points) and ``halo`` (from
+    :func:`halo_m` on the whole data set's roads) can be passed to save recomputing them per
+    region: both scan the whole data set.
 
     Returns
     -------
@@ -296,7 +298,7 @@ def cut_region(
     geom = regions.geometry.iloc[index]
     crs = _local_crs(geom)
     g = gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(crs).iloc[0]
-    h_fac = halo_m(tm, settings.horizon, dataset.roads)
+    h_fac = halo if halo is not None else halo_m(tm, settings.horizon, dataset.roads)
     h_road = h_fac + float(tm.access_max_m)
 
     def near(frame: gpd.GeoDataFrame, dist: float) -> gpd.GeoDataFrame:
@@ -698,9 +700,10 @@ def split_to_folders(
     reg = read_regions(regions)
     ds = data if isinstance(data, pipeline.Dataset) else pipeline.load_dataset(data)
     dem = assign_regions(coverage.demand_points(ds.population), reg) if ds.population is not None else None
+    halo = halo_m(settings.travel_mode(), settings.horizon, ds.roads)
     out = []
     for i in range(len(reg)):
-        cut, _ = cut_region(ds, reg, i, settings, demand_region=dem)
+        cut, _ = cut_region(ds, reg, i, settings, demand_region=dem, halo=halo)
         folder = Path(root) / str(reg["admin_code"].iloc[i])
 
         def write(tmp: Path, cut: pipeline.Dataset = cut) -> None:
@@ -819,11 +822,12 @@ def run_batch(
             ds = pipeline.load_dataset(data, roads=roads, facilities=facilities, population=population,
                                        boundaries=boundaries, facilities_crs=facilities_crs)
         dem = assign_regions(coverage.demand_points(ds.population), reg) if ds.population is not None else None
+        halo = halo_m(settings.travel_mode(), settings.horizon, ds.roads)
         if dem is not None and (dem < 0).any():
             outside = float(ds.population.loc[dem < 0, "population"].sum())
             log.warning("%s residents live outside every region and are not counted", f"{outside:,.0f}")
         for i in range(len(reg)):
-            cut, own = cut_region(ds, reg, i, settings, demand_region=dem)
+            cut, own = cut_region(ds, reg, i, settings, demand_region=dem, halo=halo)
             code, name = reg["admin_code"].iloc[i], reg["admin_name"].iloc[i]
             digest = content_hash(cut, code, reg.geometry.iloc[i], settings, own)
             man = _done(out / "regions" / code, digest)
