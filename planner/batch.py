@@ -911,31 +911,29 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
                          "covered_population": cov, "covered_share": cov / pop if pop > 0 else np.nan}])
     summary = pd.concat([top, regions_df[SUMMARY_COLUMNS],
                          admin[SUMMARY_COLUMNS] if len(admin) else None], ignore_index=True)
-    written = {}
-    if settings.curve_sites:
-        written.update(_merge_siting(reg, by_code, out, settings))
-    if settings.compliance:
-        parts_c = []
-        for code in reg["admin_code"]:
-            f = Path(by_code[code].folder) / "compliance_checks.parquet"
-            if f.exists():
-                parts_c.append(pd.read_parquet(f).assign(region_code=code))
-        checks = pd.concat(parts_c, ignore_index=True) if parts_c else pd.DataFrame()
-        path = out / "compliance_checks.csv"
-        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:6]}")
-        checks.to_csv(tmp, index=False, encoding="utf-8-sig")  # BOM: Chinese Excel opens it right
-        os.replace(tmp, path)
-        written["compliance"] = path
-    for name, frame, writer in (
-        ("summary", summary, lambda f, p: f.to_csv(p, index=False, encoding="utf-8")),
-        ("regions", regions_df, lambda f, p: f.to_csv(p, index=False, encoding="utf-8")),
-        ("admin_summary", admin, lambda f, p: f.to_parquet(p, index=False)),
-    ):
-        path = out / (f"{name}.csv" if name != "admin_summary" else "admin_summary.parquet")
-        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:6]}")
-        writer(frame, tmp)
-        os.replace(tmp, path)
-        written[name] = path
+    from .report import staged_outputs
+
+    written: dict[str, Path] = {}
+    # the merged set is staged and moved into place together: a failure keeps the previous set
+    with staged_outputs(out) as stage:
+        if settings.curve_sites:
+            written.update(_merge_siting(reg, by_code, stage, settings))
+        if settings.compliance:
+            parts_c = []
+            for code in reg["admin_code"]:
+                f = Path(by_code[code].folder) / "compliance_checks.parquet"
+                if f.exists():
+                    parts_c.append(pd.read_parquet(f).assign(region_code=code))
+            checks = pd.concat(parts_c, ignore_index=True) if parts_c else pd.DataFrame()
+            written["compliance"] = stage / "compliance_checks.csv"
+            checks.to_csv(written["compliance"], index=False, encoding="utf-8-sig")  # BOM: for Chinese Excel
+        written["summary"] = stage / "summary.csv"
+        summary.to_csv(written["summary"], index=False, encoding="utf-8")
+        written["regions"] = stage / "regions.csv"
+        regions_df.to_csv(written["regions"], index=False, encoding="utf-8")
+        written["admin_summary"] = stage / "admin_summary.parquet"
+        admin.to_parquet(written["admin_summary"], index=False)
+    written = {k: out / p.name for k, p in written.items()}
     return BatchResult(summary=summary, admin_summary=admin, regions=regions_df, out_dir=out,
                        seconds=round(seconds, 3), dashboard=dashboard, written=written)
 
@@ -999,22 +997,15 @@ def _merge_siting(reg: gpd.GeoDataFrame, by_code: dict[str, RegionOutcome], out:
                "bound": ub, "gap": (ub - total) / ub if ub > 0 else 0.0,
                "bound_meaning": "no choice of sites (and, with a budget, no split of it across regions) "
                                 "covers more residents in the per-region model"}
-    paths = {}
     frames = [c for c in chosen if len(c)]
     proposals = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs) if frames
                  else gpd.GeoDataFrame({"site_id": [], "admin_code": []}, geometry=[], crs="EPSG:4326"))
     keep = [c for c in ("admin_code", "site_id", "lon", "lat", "tier", "newly_covered_population")
             if c in proposals.columns]
-    for name, write in (
-        ("proposals.csv", lambda t: pd.DataFrame(proposals[keep]).to_csv(t, index=False, encoding="utf-8")),
-        ("siting.csv", lambda t: table.to_csv(t, index=False, encoding="utf-8")),
-        ("siting.json", lambda t: t.write_text(json.dumps(summary, indent=1, default=float), encoding="utf-8")),
-    ):
-        path = out / name
-        tmp = path.with_name(f".{name}.tmp-{uuid.uuid4().hex[:6]}")
-        write(tmp)
-        os.replace(tmp, path)
-        paths[name.split(".")[0] if name != "siting.json" else "siting_json"] = path
+    paths = {"proposals": out / "proposals.csv", "siting": out / "siting.csv", "siting_json": out / "siting.json"}
+    pd.DataFrame(proposals[keep]).to_csv(paths["proposals"], index=False, encoding="utf-8")
+    table.to_csv(paths["siting"], index=False, encoding="utf-8")
+    paths["siting_json"].write_text(json.dumps(summary, indent=1, default=float), encoding="utf-8")
     return paths
 
 
