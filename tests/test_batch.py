@@ -254,8 +254,8 @@ def test_allocate_sites_matches_enumeration_and_bounds_it(seed):
 def test_siting_per_region_and_regional_budget(region, region_ds, tmp_path):
     from planner import siting
 
-    per = batch.run_batch(region / "regions.gpkg", data=region_ds, out_dir=tmp_path / "per", executor="serial",
-                          settings=batch.BatchSettings(mode="walk", new_sites=2))
+    batch.run_batch(region / "regions.gpkg", data=region_ds, out_dir=tmp_path / "per", executor="serial",
+                    settings=batch.BatchSettings(mode="walk", new_sites=2))
     table = pd.read_csv(tmp_path / "per" / "siting.csv", dtype={"admin_code": str})
     assert (table["new_sites"] == 2).all()
     # a region's figure is what propose_sites finds on that region's own analysis
