@@ -682,8 +682,16 @@ def side_panel(v: View) -> None:
         c4.metric(T("uncovered"), f"{result.total_population - result.covered_population:,.0f}")
         groups = group_coverage(result.demand).iloc[1:]
         if len(groups):  # residents aged 65+, under 5, ... beside the total
-            st.caption(T("group_shares", minutes=sc.minutes, shares=" · ".join(
-                f"{group_label(r.group)} {100 * r.covered_share:.1f} %" for r in groups.itertuples())))
+            st.caption(
+                T(
+                    "group_shares",
+                    minutes=sc.minutes,
+                    shares=" · ".join(
+                        f"{group_label(r.group)} {100 * r.covered_share:.1f} %"
+                        for r in groups.itertuples()
+                    ),
+                )
+            )
         if result.unreachable_population > 0:
             st.caption(
                 T(
@@ -1021,8 +1029,12 @@ def tab_optimizer(v: View) -> None:
         if groups:  # optimise for the residents of one population group (65+, under 5, ...)
             if ss.get("w_weight", "") not in ["", *groups]:
                 ss.w_weight = ""
-            o3.selectbox(T("opt_weight"), ["", *groups], key="w_weight",
-                         format_func=lambda g: group_label(g or "all"))
+            o3.selectbox(
+                T("opt_weight"),
+                ["", *groups],
+                key="w_weight",
+                format_func=lambda g: group_label(g or "all"),
+            )
         weight = (ss.get("w_weight") or None) if groups else None
         sc = ss.scenario = scenario_from_widgets()
         opt_params = (
@@ -1174,7 +1186,9 @@ def tab_scenarios(v: View) -> None:
                 labels = {
                     c: T(f"cmp_{c}") for c in rows[0] if c != "name" and not c.endswith("_met")
                 }
-                labels.update({c: rule_name(c.removesuffix("_met")) for c in rows[0] if c.endswith("_met")})
+                labels.update(
+                    {c: rule_name(c.removesuffix("_met")) for c in rows[0] if c.endswith("_met")}
+                )
                 table.index = [labels.get(i, i) for i in table.index]
                 st.dataframe(table, key="tbl_compare")
                 if ss.w_compare_maps:
@@ -1355,7 +1369,14 @@ def main_area() -> None:
     )
 
     panels = (tab_coverage, tab_standards, tab_whatif, tab_optimizer, tab_scenarios, tab_export)
-    names = ("tab_coverage", "tab_standards", "tab_whatif", "tab_optimize", "tab_scenarios", "tab_export")
+    names = (
+        "tab_coverage",
+        "tab_standards",
+        "tab_whatif",
+        "tab_optimize",
+        "tab_scenarios",
+        "tab_export",
+    )
     for tab, panel, name in zip(tabs, panels, names, strict=True):
         with tab, guard(T(name)):  # one failing tab shows a message; the others still draw
             panel(v)

@@ -68,14 +68,18 @@ def failed(row: Row) -> bool:
     return row.judge().startswith(("FAIL", "ERROR", "NOT RUN"))
 
 
-def write_summary(rows: list[Row], table: list[str], args: argparse.Namespace,
-                  started: float) -> Path:
+def write_summary(
+    rows: list[Row], table: list[str], args: argparse.Namespace, started: float
+) -> Path:
     flags = " --quick" if args.quick else ""
     flags += "".join(f" --only {n}" for n in args.only)
     path = RESULTS / ("summary.only.tmp" if args.only else "summary.md")
     n_fail = sum(failed(r) for r in rows)
-    verdict = (f"{n_fail} of {len(rows)} rows FAIL, broke or were not run" if n_fail
-               else "Every target measured here is met")
+    verdict = (
+        f"{n_fail} of {len(rows)} rows FAIL, broke or were not run"
+        if n_fail
+        else "Every target measured here is met"
+    )
     lines = [
         "# planner speed: every target of the issue",
         "",
@@ -102,8 +106,13 @@ def write_summary(rows: list[Row], table: list[str], args: argparse.Namespace,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small instances (a few minutes)")
-    ap.add_argument("--only", action="append", default=[], metavar="NAME",
-                    help="one engine job (repeatable), or 'optimize'")
+    ap.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="one engine job (repeatable), or 'optimize'",
+    )
     ap.add_argument("--list", action="store_true", help="list the engine jobs and exit")
     args = ap.parse_args(argv)
     if args.list:

@@ -30,13 +30,19 @@ def _run(region: Path, out: Path, settings, **kw):
 
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()
-    res = batch.run_batch(region / "regions.gpkg", data=kw.pop("data"), settings=settings, out_dir=out, **kw)
+    res = batch.run_batch(
+        region / "regions.gpkg", data=kw.pop("data"), settings=settings, out_dir=out, **kw
+    )
     return res, time.perf_counter() - t
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.bench_batch", description=__doc__.splitlines()[0])
-    ap.add_argument("--counties", type=int, default=20, help="counties in the synthetic region (default 20)")
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.bench_batch", description=__doc__.splitlines()[0]
+    )
+    ap.add_argument(
+        "--counties", type=int, default=20, help="counties in the synthetic region (default 20)"
+    )
     ap.add_argument("--mode", default="walk")
     ap.add_argument("--minutes", type=float, default=15.0)
     args = ap.parse_args(argv)
@@ -90,10 +96,17 @@ def main(argv: list[str] | None = None) -> int:
         one = runs["Dask, 1 worker"][1]
         for name, (res, secs) in runs.items():
             r = res.regions
-            lines.append(f"| {name} | {secs:.1f} | {statistics.median(r['seconds']):.2f} | "
-                         f"{r['peak_rss_mb'].max():,.0f} | {one / secs:.2f} |")
-        lines += ["", "Cost against the number of counties (serial, in this process):", "",
-                  "| counties | seconds | seconds per county |", "|---|---|---|"]
+            lines.append(
+                f"| {name} | {secs:.1f} | {statistics.median(r['seconds']):.2f} | "
+                f"{r['peak_rss_mb'].max():,.0f} | {one / secs:.2f} |"
+            )
+        lines += [
+            "",
+            "Cost against the number of counties (serial, in this process):",
+            "",
+            "| counties | seconds | seconds per county |",
+            "|---|---|---|",
+        ]
         lines += [f"| {k} | {s:.1f} | {s / k:.2f} |" for k, s in curve]
         per = runs["Dask, 2 workers"][1] / n
         lines += [

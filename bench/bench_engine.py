@@ -187,9 +187,13 @@ class Row:
         if self.target_graph and self.target_graph != self.graph:
             return f"n/a (target is for {self.target_graph})"
         failed = [name for name, ok in self.also.items() if not ok]
-        if self.target_s is not None and not (self.planner_s is not None and self.planner_s <= self.target_s):
+        if self.target_s is not None and not (
+            self.planner_s is not None and self.planner_s <= self.target_s
+        ):
             failed.append("time")
-        if self.target_mb is not None and not (self.peak_mb is not None and self.peak_mb <= self.target_mb):
+        if self.target_mb is not None and not (
+            self.peak_mb is not None and self.peak_mb <= self.target_mb
+        ):
             failed.append("memory")
         return f"FAIL ({', '.join(failed)})" if failed else "PASS"
 
@@ -219,8 +223,9 @@ def _refs(r: Row) -> str:
 def _ratios(r: Row) -> str:
     """Reference / planner, named without a reference's parenthesised detail."""
     base = r.planner_s if r.ratio_base is None else r.ratio_base
-    return "; ".join(f"{name.split(' (')[0]} {s / base:,.1f}x" for name, s in r.refs
-                     if base and s == s)
+    return "; ".join(
+        f"{name.split(' (')[0]} {s / base:,.1f}x" for name, s in r.refs if base and s == s
+    )
 
 
 #: Table columns: key -> (heading, cell of a row).
@@ -280,8 +285,11 @@ class Context:
         if key not in self.nets:
             t = time.perf_counter()
             self.nets[key] = graphs.network_from_arrays(self.city(size), mode)
-            print(f"  (built {size} {mode} network {self.nets[key]!r} in "
-                  f"{time.perf_counter() - t:.1f} s)", flush=True)
+            print(
+                f"  (built {size} {mode} network {self.nets[key]!r} in "
+                f"{time.perf_counter() - t:.1f} s)",
+                flush=True,
+            )
         return self.nets[key]
 
     def drop(self, size: str, mode: str | None = None) -> None:
@@ -352,7 +360,9 @@ def check_reach(r, ref, sample: range | list[int]) -> int:
         o = np.argsort(nodes)
         rn, rt = ref[i]
         ro = np.argsort(rn)
-        if not (np.array_equal(nodes[o], rn[ro]) and np.allclose(times[o], rt[ro], rtol=0, atol=1e-9)):
+        if not (
+            np.array_equal(nodes[o], rn[ro]) and np.allclose(times[o], rt[ro], rtol=0, atol=1e-9)
+        ):
             bad += 1
     return bad
 
@@ -389,8 +399,10 @@ def job_warmup(ctx: Context) -> None:
     att = net.snap(pts)
     coverage_sets(net, src, att, minutes=5)
     coverage_bitset(net, src, att, minutes=5)
-    NOTES.append(f"Kernels compiled or loaded from numba's cache in {time.perf_counter() - t:.1f} s "
-                 "before any timing.")
+    NOTES.append(
+        f"Kernels compiled or loaded from numba's cache in {time.perf_counter() - t:.1f} s "
+        "before any timing."
+    )
 
 
 @job("build")
@@ -418,18 +430,27 @@ def job_build(ctx: Context) -> None:
         parts = ", ".join(f"{name} {secs:.1f} s" for name, secs in top_own_time(prof, 5))
         del net, roads
         gc.collect()
-        _, t_arr, peak_arr, _ = measure(lambda city=city: graphs.network_from_arrays(city, "drive"), 1)
+        _, t_arr, peak_arr, _ = measure(
+            lambda city=city: graphs.network_from_arrays(city, "drive"), 1
+        )
         _, t_arr0, _, _ = measure(
-            lambda city=city: graphs.network_from_arrays(city, "drive", geometry=False), 1)
-        record(Row(
-            job="build a drive graph: planner.build_network(road lines)", graph=size,
-            planner_s=t_build, refs=[("from_arrays", t_arr), ("from_arrays, no geometry", t_arr0)],
-            peak_mb=peak,
-            note=f"reference: bench.graphs.network_from_arrays (same graph from junction arrays); "
-                 f"generator {t_gen:.1f} s + road lines {t_roads:.1f} s ({city.n_ways:,} ways); "
-                 f"fast path peak {peak_arr:,.0f} MB",
-        ))
-        BUILD.append(f"- {size}: `build_network` {t_build:.1f} s; largest parts (own time): {parts}.")
+            lambda city=city: graphs.network_from_arrays(city, "drive", geometry=False), 1
+        )
+        record(
+            Row(
+                job="build a drive graph: planner.build_network(road lines)",
+                graph=size,
+                planner_s=t_build,
+                refs=[("from_arrays", t_arr), ("from_arrays, no geometry", t_arr0)],
+                peak_mb=peak,
+                note=f"reference: bench.graphs.network_from_arrays (same graph from junction arrays); "
+                f"generator {t_gen:.1f} s + road lines {t_roads:.1f} s ({city.n_ways:,} ways); "
+                f"fast path peak {peak_arr:,.0f} MB",
+            )
+        )
+        BUILD.append(
+            f"- {size}: `build_network` {t_build:.1f} s; largest parts (own time): {parts}."
+        )
         ctx.cities[size] = city
 
 
@@ -477,8 +498,11 @@ class _InlinePool:
 def profile_inline(fn: Callable[[], Any]) -> tuple[cProfile.Profile, float]:
     """Profile ``fn()`` with every planner module's ThreadPoolExecutor run inline: (profile,
     seconds)."""
-    mods = [m for name, m in list(sys.modules.items())
-            if name.startswith("planner") and hasattr(m, "ThreadPoolExecutor")]
+    mods = [
+        m
+        for name, m in list(sys.modules.items())
+        if name.startswith("planner") and hasattr(m, "ThreadPoolExecutor")
+    ]
     saved = [m.ThreadPoolExecutor for m in mods]
     prof = cProfile.Profile()
     try:
@@ -494,25 +518,39 @@ def profile_inline(fn: Callable[[], Any]) -> tuple[cProfile.Profile, float]:
             m.ThreadPoolExecutor = pool
 
 
-def _reach_job(ctx: Context, mode: str, target_s: float, *, size: str | None = None,
-               k: int = 1000, record_row: bool = True, refs: bool = True) -> float:
+def _reach_job(
+    ctx: Context,
+    mode: str,
+    target_s: float,
+    *,
+    size: str | None = None,
+    k: int = 1000,
+    record_row: bool = True,
+    refs: bool = True,
+) -> float:
     from planner.access import reach
 
     size = size or ctx.big
     net = ctx.net(size, mode)
     src, nodes = random_sources(net, k)
-    r, secs, peak, _ = measure(lambda: reach(net, src, minutes=CUTOFF_S / 60), _reps(ctx.quick, True))
+    r, secs, peak, _ = measure(
+        lambda: reach(net, src, minutes=CUTOFF_S / 60), _reps(ctx.quick, True)
+    )
     cpu = LAST_CPU[0]
     per_src = len(r.nodes) / k
     if not record_row:
         return secs
     ref: list[tuple[str, float]] = []
-    note = f"{per_src:,.0f} nodes reached per facility; {len(r.nodes) / 1e6:.1f}M (node, time) pairs"
+    note = (
+        f"{per_src:,.0f} nodes reached per facility; {len(r.nodes) / 1e6:.1f}M (node, time) pairs"
+    )
     if refs:
         A = scipy_matrix(net)
         out, s_sc, _, _ = measure(lambda: scipy_reach(A, nodes, CUTOFF_S), 1)
         bad = check_reach(r, out, range(k))
-        note += f"; scipy answers {'agree on all' if not bad else f'DIFFER on {bad} of'} {k} facilities"
+        note += (
+            f"; scipy answers {'agree on all' if not bad else f'DIFFER on {bad} of'} {k} facilities"
+        )
         ref.append(("scipy", s_sc))
         del out
         if mode == "drive":
@@ -521,19 +559,33 @@ def _reach_job(ctx: Context, mode: str, target_s: float, *, size: str | None = N
             g, _, _ = ctx.nx_graph(size, mode)
             n_sample = 10 if ctx.quick else 20
             t = time.perf_counter()
-            res = [nx.single_source_dijkstra_path_length(g, int(v), cutoff=CUTOFF_S, weight="w")
-                   for v in nodes[:n_sample]]
+            res = [
+                nx.single_source_dijkstra_path_length(g, int(v), cutoff=CUTOFF_S, weight="w")
+                for v in nodes[:n_sample]
+            ]
             s_nx = (time.perf_counter() - t) * k / n_sample
             ok = all(len(d) == len(r.of(i)[0]) for i, d in enumerate(res))
             ref.append(("networkx", s_nx))
-            note += (f"; networkx timed on {n_sample} facilities and scaled to {k} "
-                     f"({'same' if ok else 'DIFFERENT'} reach sets)")
+            note += (
+                f"; networkx timed on {n_sample} facilities and scaled to {k} "
+                f"({'same' if ok else 'DIFFERENT'} reach sets)"
+            )
         del A
-    record(Row(
-        job=f"{k:,} {mode} isochrones (15 min), reach sets", graph=size, planner_s=secs, cpu_s=cpu,
-        refs=ref, peak_mb=peak, target=f"<= {target_s:g} s", target_s=target_s,
-        target_graph="1M", note=note, key=f"reach-{mode}",
-    ))
+    record(
+        Row(
+            job=f"{k:,} {mode} isochrones (15 min), reach sets",
+            graph=size,
+            planner_s=secs,
+            cpu_s=cpu,
+            refs=ref,
+            peak_mb=peak,
+            target=f"<= {target_s:g} s",
+            target_s=target_s,
+            target_graph="1M",
+            note=note,
+            key=f"reach-{mode}",
+        )
+    )
     return secs
 
 
@@ -560,22 +612,37 @@ def job_nearest(ctx: Context) -> None:
     (dist, label), secs, peak, _ = measure(lambda: node_nearest(net, src), _reps(ctx.quick, True))
     cpu = LAST_CPU[0]
     labels = np.repeat(np.arange(len(src)), np.diff(src.src_ptr)).astype(np.int64)
-    (dh, _), s_heap, _, _ = measure(lambda: _engine.nearest_source_heap(
-        net.rindptr, net.rindices, net.rweights, src.seed_nodes, src.seed_times, labels, np.inf),
-        _reps(ctx.quick, True))
+    (dh, _), s_heap, _, _ = measure(
+        lambda: _engine.nearest_source_heap(
+            net.rindptr, net.rindices, net.rweights, src.seed_nodes, src.seed_times, labels, np.inf
+        ),
+        _reps(ctx.quick, True),
+    )
     A = scipy_matrix(net)
-    ds, s_sc, _, _ = measure(lambda: csgraph.dijkstra(A, directed=True, indices=nodes, min_only=True),
-                             _reps(ctx.quick, False))
+    ds, s_sc, _, _ = measure(
+        lambda: csgraph.dijkstra(A, directed=True, indices=nodes, min_only=True),
+        _reps(ctx.quick, False),
+    )
     same = np.array_equal(np.isinf(dist), np.isinf(ds)) and np.allclose(
-        dist[np.isfinite(dist)], ds[np.isfinite(ds)], rtol=0, atol=1e-9)
+        dist[np.isfinite(dist)], ds[np.isfinite(ds)], rtol=0, atol=1e-9
+    )
     same_heap = np.array_equal(dist, dh)
-    record(Row(
-        job="nearest-facility time for every node, 1,000 facilities", graph=f"{size} drive",
-        planner_s=secs, cpu_s=cpu, refs=[("scipy", s_sc), ("heap kernel", s_heap)],
-        peak_mb=peak, target="<= 0.5 s", target_s=0.5, target_graph="1M drive", key="nearest",
-        note=f"scipy: dijkstra(min_only=True); heap kernel: planner's binary-heap reference; one multi-source bucket-queue search; {'equal to' if same else 'DIFFERENT from'} "
-             f"scipy's times, {'identical to' if same_heap else 'DIFFERENT from'} the heap kernel's",
-    ))
+    record(
+        Row(
+            job="nearest-facility time for every node, 1,000 facilities",
+            graph=f"{size} drive",
+            planner_s=secs,
+            cpu_s=cpu,
+            refs=[("scipy", s_sc), ("heap kernel", s_heap)],
+            peak_mb=peak,
+            target="<= 0.5 s",
+            target_s=0.5,
+            target_graph="1M drive",
+            key="nearest",
+            note=f"scipy: dijkstra(min_only=True); heap kernel: planner's binary-heap reference; one multi-source bucket-queue search; {'equal to' if same else 'DIFFERENT from'} "
+            f"scipy's times, {'identical to' if same_heap else 'DIFFERENT from'} the heap kernel's",
+        )
+    )
 
 
 def _coverage_inputs(ctx: Context, mode: str, n_dem: int = 100_000, n_cand: int = 5_000):
@@ -596,20 +663,31 @@ def job_coverage_walk(ctx: Context) -> None:
     from planner.access import coverage_bitset, coverage_sets
 
     net, att, src, t_snap = _coverage_inputs(ctx, "walk")
-    cs, secs, peak, _ = measure(lambda: coverage_sets(net, src, att, minutes=15), _reps(ctx.quick, True))
+    cs, secs, peak, _ = measure(
+        lambda: coverage_sets(net, src, att, minutes=15), _reps(ctx.quick, True)
+    )
     cpu = LAST_CPU[0]
-    bits, s_bits, p_bits, _ = measure(lambda: coverage_bitset(net, src, att, minutes=15),
-                                      _reps(ctx.quick, True))
+    bits, s_bits, p_bits, _ = measure(
+        lambda: coverage_bitset(net, src, att, minutes=15), _reps(ctx.quick, True)
+    )
     same = bits.nnz == cs.nnz and np.array_equal(bits.point_counts(), np.diff(cs.time_s.indptr))
     mb = (cs.time_s.data.nbytes + cs.time_s.indices.nbytes + cs.time_s.indptr.nbytes) / 1e6
-    record(Row(
-        job="coverage sets with times (coverage_sets), 100k demand x 5k candidates, 15-min walk",
-        graph="100k walk", planner_s=secs, cpu_s=cpu, peak_mb=peak, target="<= 0.5 s, <= 50 MB",
-        target_s=0.5, target_mb=50, key="coverage-walk",
-        note=f"{cs.nnz:,} pairs ({mb:.1f} MB as CSR); bitset {s_bits:.2f} s, {p_bits:.0f} MB peak, "
-             f"{'same pairs' if same else 'DIFFERENT pairs'}; snapping demand + candidates "
-             f"(not timed in the row) {t_snap:.1f} s",
-    ))
+    record(
+        Row(
+            job="coverage sets with times (coverage_sets), 100k demand x 5k candidates, 15-min walk",
+            graph="100k walk",
+            planner_s=secs,
+            cpu_s=cpu,
+            peak_mb=peak,
+            target="<= 0.5 s, <= 50 MB",
+            target_s=0.5,
+            target_mb=50,
+            key="coverage-walk",
+            note=f"{cs.nnz:,} pairs ({mb:.1f} MB as CSR); bitset {s_bits:.2f} s, {p_bits:.0f} MB peak, "
+            f"{'same pairs' if same else 'DIFFERENT pairs'}; snapping demand + candidates "
+            f"(not timed in the row) {t_snap:.1f} s",
+        )
+    )
 
 
 @job("coverage-drive")
@@ -617,30 +695,44 @@ def job_coverage_drive(ctx: Context) -> None:
     from planner.access import coverage_bitset, coverage_sets
 
     net, att, src, t_snap = _coverage_inputs(ctx, "drive")
-    bits, secs, peak, _ = measure(lambda: coverage_bitset(net, src, att, minutes=15),
-                                  _reps(ctx.quick, False))
+    bits, secs, peak, _ = measure(
+        lambda: coverage_bitset(net, src, att, minutes=15), _reps(ctx.quick, False)
+    )
     cpu = LAST_CPU[0]
     nnz = bits.nnz
     rows = np.unique(bits.point_bits(), axis=0).shape[0]
-    record(Row(
-        job="coverage sets as a packed bitset (coverage_bitset), 100k x 5k, 15-min drive",
-        graph="100k drive", planner_s=secs, cpu_s=cpu, peak_mb=peak, target="<= 20 s, <= 1 GB",
-        target_s=20, target_mb=1024, key="coverage-drive",
-        note=f"{nnz:,} pairs ({100 * nnz / bits.shape[0] / bits.shape[1]:.0f} % dense), bitset "
-             f"{bits.bits.nbytes / 1e6:.0f} MB; {rows:,} distinct covering sets among "
-             f"{bits.shape[0]:,} demand units; snapping (not timed) {t_snap:.1f} s",
-    ))
+    record(
+        Row(
+            job="coverage sets as a packed bitset (coverage_bitset), 100k x 5k, 15-min drive",
+            graph="100k drive",
+            planner_s=secs,
+            cpu_s=cpu,
+            peak_mb=peak,
+            target="<= 20 s, <= 1 GB",
+            target_s=20,
+            target_mb=1024,
+            key="coverage-drive",
+            note=f"{nnz:,} pairs ({100 * nnz / bits.shape[0] / bits.shape[1]:.0f} % dense), bitset "
+            f"{bits.bits.nbytes / 1e6:.0f} MB; {rows:,} distinct covering sets among "
+            f"{bits.shape[0]:,} demand units; snapping (not timed) {t_snap:.1f} s",
+        )
+    )
     del bits
     gc.collect()
     cs, s_cs, p_cs, _ = measure(lambda: coverage_sets(net, src, att, minutes=15), 1)
     same = cs.nnz == nnz
     mb = (cs.time_s.data.nbytes + cs.time_s.indices.nbytes + cs.time_s.indptr.nbytes) / 1e6
-    record(Row(
-        job="coverage sets with times (coverage_sets), 100k x 5k, 15-min drive",
-        graph="100k drive", planner_s=s_cs, cpu_s=LAST_CPU[0], peak_mb=p_cs,
-        note=f"{cs.nnz:,} pairs, CSR with float64 times {mb:,.0f} MB ({'same pairs as' if same else 'DIFFERENT from'}"
-             " the bitset); the float64 times alone exceed 1 GB at this density",
-    ))
+    record(
+        Row(
+            job="coverage sets with times (coverage_sets), 100k x 5k, 15-min drive",
+            graph="100k drive",
+            planner_s=s_cs,
+            cpu_s=LAST_CPU[0],
+            peak_mb=p_cs,
+            note=f"{cs.nnz:,} pairs, CSR with float64 times {mb:,.0f} MB ({'same pairs as' if same else 'DIFFERENT from'}"
+            " the bitset); the float64 times alone exceed 1 GB at this density",
+        )
+    )
 
 
 @job("memory")
@@ -655,29 +747,59 @@ def job_memory(ctx: Context) -> None:
         net = graphs.network_from_arrays(city, mode)
         gc.collect()
         full_rss = rss_mb() - base
-        kernel_arrays = sum(getattr(net, a).nbytes for a in (
-            "indptr", "indices", "weights", "rindptr", "rindices", "rweights", "node_xy")) / 2**20
+        kernel_arrays = (
+            sum(
+                getattr(net, a).nbytes
+                for a in (
+                    "indptr",
+                    "indices",
+                    "weights",
+                    "rindptr",
+                    "rindices",
+                    "rweights",
+                    "node_xy",
+                )
+            )
+            / 2**20
+        )
         # work arrays of one thread (dist float64, state int8, order int32 per node; the
         # bucket entries and heads grow with the nodes reached, not with the graph)
         work = net.n_nodes * 13 / 2**20
         src, _ = random_sources(net, 125, seed=3)
-        _, _, batch_peak, _ = measure(lambda net=net, src=src: _engine.reach_batch(
-            net.rindptr, net.rindices, net.rweights, src.src_ptr, src.seed_nodes, src.seed_times,
-            CUTOFF_S), 1)
+        _, _, batch_peak, _ = measure(
+            lambda net=net, src=src: _engine.reach_batch(
+                net.rindptr,
+                net.rindices,
+                net.rweights,
+                src.src_ptr,
+                src.seed_nodes,
+                src.seed_times,
+                CUTOFF_S,
+            ),
+            1,
+        )
         engine = kernel_arrays + 2 * work
         g, nx_mb, nx_s = ctx.nx_graph(size, mode)
-        record(Row(
-            job="engine memory, one mode: CSR both ways + node coordinates + 2 threads' work arrays",
-            graph=f"{size} {mode}", planner_s=None, refs=[("networkx DiGraph (MB)", nx_mb)],
-            ratio_base=engine, peak_mb=engine, key="memory",
-            target="<= 150 MB", target_mb=150, target_graph="1M drive",
-            note=f"CSR + coordinates {kernel_arrays:.0f} MB, work arrays {work:.0f} MB per thread "
-                 f"(measured: a 125-search batch, output included, peaks at {batch_peak:.0f} MB); "
-                 f"every numeric array of the Network {net.nbytes / 2**20:.0f} MB; "
-                 f"whole Network incl. shapely edge geometry "
-                 f"{full_rss:,.0f} MB RSS; networkx DiGraph of the same arcs {nx_mb:,.0f} MB RSS "
-                 f"(built from the CSR in {nx_s:.0f} s)",
-        ))
+        record(
+            Row(
+                job="engine memory, one mode: CSR both ways + node coordinates + 2 threads' work arrays",
+                graph=f"{size} {mode}",
+                planner_s=None,
+                refs=[("networkx DiGraph (MB)", nx_mb)],
+                ratio_base=engine,
+                peak_mb=engine,
+                key="memory",
+                target="<= 150 MB",
+                target_mb=150,
+                target_graph="1M drive",
+                note=f"CSR + coordinates {kernel_arrays:.0f} MB, work arrays {work:.0f} MB per thread "
+                f"(measured: a 125-search batch, output included, peaks at {batch_peak:.0f} MB); "
+                f"every numeric array of the Network {net.nbytes / 2**20:.0f} MB; "
+                f"whole Network incl. shapely edge geometry "
+                f"{full_rss:,.0f} MB RSS; networkx DiGraph of the same arcs {nx_mb:,.0f} MB RSS "
+                f"(built from the CSR in {nx_s:.0f} s)",
+            )
+        )
         del net, g
         ctx.nx.pop((size, mode), None)
         gc.collect()
@@ -699,8 +821,15 @@ def job_changsha(ctx: Context) -> None:
     from planner.network import build_network
 
     if not graphs.CHANGSHA_ROADS.exists():
-        record(Row(job="real roads: central Changsha", graph="-", planner_s=None, status="SKIP",
-                   note=f"{graphs.CHANGSHA_ROADS} is absent"))
+        record(
+            Row(
+                job="real roads: central Changsha",
+                graph="-",
+                planner_s=None,
+                status="SKIP",
+                note=f"{graphs.CHANGSHA_ROADS} is absent",
+            )
+        )
         return
     t = time.perf_counter()
     roads = graphs.changsha_roads()
@@ -711,52 +840,88 @@ def job_changsha(ctx: Context) -> None:
         t_build = time.perf_counter() - t
         k = min(1000, net.n_nodes)
         src, _ = random_sources(net, k, seed=3)
-        r, secs, peak, _ = measure(lambda net=net, src=src: reach(net, src, minutes=15),
-                                   _reps(ctx.quick, True))
+        r, secs, peak, _ = measure(
+            lambda net=net, src=src: reach(net, src, minutes=15), _reps(ctx.quick, True)
+        )
         cpu = LAST_CPU[0]
-        h = _engine.reach_batch_heap(net.rindptr, net.rindices, net.rweights, src.src_ptr,
-                                     src.seed_nodes, src.seed_times, CUTOFF_S)
+        h = _engine.reach_batch_heap(
+            net.rindptr,
+            net.rindices,
+            net.rweights,
+            src.src_ptr,
+            src.seed_nodes,
+            src.seed_times,
+            CUTOFF_S,
+        )
         same = np.array_equal(h[0], r.ptr) and np.array_equal(h[2], r.time_s)
-        record(Row(
-            job=f"real roads, central Changsha: {k:,} {mode} isochrones (15 min), reach sets",
-            graph=f"{net.n_nodes:,} nodes", planner_s=secs, cpu_s=cpu, peak_mb=peak,
-            note=f"read_roads {t_read:.1f} s, build_network {t_build:.2f} s; "
-                 f"{len(r.nodes) / k:,.0f} nodes per facility; bucket width "
-                 f"{_engine.default_delta(net.rweights):.3f} s; "
-                 f"{'identical to' if same else 'DIFFERENT from'} the heap kernel",
-        ))
+        record(
+            Row(
+                job=f"real roads, central Changsha: {k:,} {mode} isochrones (15 min), reach sets",
+                graph=f"{net.n_nodes:,} nodes",
+                planner_s=secs,
+                cpu_s=cpu,
+                peak_mb=peak,
+                note=f"read_roads {t_read:.1f} s, build_network {t_build:.2f} s; "
+                f"{len(r.nodes) / k:,.0f} nodes per facility; bucket width "
+                f"{_engine.default_delta(net.rweights):.3f} s; "
+                f"{'identical to' if same else 'DIFFERENT from'} the heap kernel",
+            )
+        )
 
 
 @job("demo")
 def job_demo(ctx: Context) -> None:
     roads = ROOT / "data" / "roads"
     if not roads.is_dir() or not any(roads.iterdir()):
-        record(Row(job="full `planner coverage` on the demo county, cold", graph="demo",
-                   planner_s=None, status="SKIP", note="data/roads is empty", key="demo"))
+        record(
+            Row(
+                job="full `planner coverage` on the demo county, cold",
+                graph="demo",
+                planner_s=None,
+                status="SKIP",
+                note="data/roads is empty",
+                key="demo",
+            )
+        )
         return
     runs = 1 if ctx.quick else 3
 
     def run(env=None) -> float:
         with tempfile.TemporaryDirectory() as out:
             t = time.perf_counter()
-            p = subprocess.run([sys.executable, "-m", "planner.cli", "coverage", "--out", out, "--quiet"],
-                               cwd=ROOT, env=env, capture_output=True, text=True)
+            p = subprocess.run(
+                [sys.executable, "-m", "planner.cli", "coverage", "--out", out, "--quiet"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             secs = time.perf_counter() - t
             if p.returncode != 0:
                 raise RuntimeError(p.stderr[-2000:])
             return secs
 
     secs = [run() for _ in range(runs)]
-    note = (f"a fresh process per run (imports, reading the files, network, isochrones, "
-            f"nearest times, tables, map); {runs} run(s): {', '.join(f'{s:.1f}' for s in secs)} s")
+    note = (
+        f"a fresh process per run (imports, reading the files, network, isochrones, "
+        f"nearest times, tables, map); {runs} run(s): {', '.join(f'{s:.1f}' for s in secs)} s"
+    )
     if not ctx.quick:
         with tempfile.TemporaryDirectory() as cache:
             env = dict(os.environ, NUMBA_CACHE_DIR=cache)
             first = run(env)
         note += f"; first run after install (empty numba cache, kernels compiled) {first:.1f} s"
-    record(Row(job="full `planner coverage` on the demo county, cold", graph="demo (walk)",
-               planner_s=float(np.median(secs)), target="<= 20 s", target_s=20, note=note,
-               key="demo"))
+    record(
+        Row(
+            job="full `planner coverage` on the demo county, cold",
+            graph="demo (walk)",
+            planner_s=float(np.median(secs)),
+            target="<= 20 s",
+            target_s=20,
+            note=note,
+            key="demo",
+        )
+    )
 
 
 @job("whatif")
@@ -766,8 +931,12 @@ def job_whatif(ctx: Context) -> None:
     import json
 
     clicks = 15 if ctx.quick else 30
-    p = subprocess.run([sys.executable, "-m", "bench.bench_whatif", f"--clicks={clicks}"],
-                       cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "bench.bench_whatif", f"--clicks={clicks}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0:
         raise RuntimeError(p.stderr[-2000:])
     record(Row(**json.loads(p.stdout.strip().splitlines()[-1])))
@@ -783,25 +952,40 @@ def job_scaling(ctx: Context) -> None:
             for k in (100, 1000):
                 secs = _reach_job(ctx, mode, 0, size=size, k=k, record_row=False)
                 cpu = LAST_CPU[0]
-                SCALING.append((f"reach sets, {mode} 15 min, {k:,} facilities", size,
-                                f"{cpu:.3f} s CPU, {secs:.3f} s wall ({cpu / k * 1e3:.3f} ms CPU "
-                                "per facility)"))
+                SCALING.append(
+                    (
+                        f"reach sets, {mode} 15 min, {k:,} facilities",
+                        size,
+                        f"{cpu:.3f} s CPU, {secs:.3f} s wall ({cpu / k * 1e3:.3f} ms CPU "
+                        "per facility)",
+                    )
+                )
     for size in ctx.sizes:
         net = ctx.net(size, "drive")
         for k in (100, 1000):
             src, _ = random_sources(net, k)
             _, secs, _, _ = measure(lambda net=net, src=src: node_nearest(net, src), 3)
             cpu = LAST_CPU[0]
-            SCALING.append((f"nearest facility for every node, drive, {k:,} facilities", size,
-                            f"{cpu:.3f} s CPU, {secs:.3f} s wall ({cpu / net.n_nodes * 1e9:.0f} "
-                            "ns CPU per node)"))
+            SCALING.append(
+                (
+                    f"nearest facility for every node, drive, {k:,} facilities",
+                    size,
+                    f"{cpu:.3f} s CPU, {secs:.3f} s wall ({cpu / net.n_nodes * 1e9:.0f} "
+                    "ns CPU per node)",
+                )
+            )
     for n_dem, n_cand in ((20_000, 1_000), (100_000, 1_000), (100_000, 5_000)):
         net, att, src, _ = _coverage_inputs(ctx, "walk", n_dem, n_cand)
         cs, secs, peak, _ = measure(
-            lambda net=net, att=att, src=src: coverage_sets(net, src, att, minutes=15), 3)
-        SCALING.append((f"coverage_sets, walk, {n_dem // 1000}k demand x {n_cand / 1000:g}k candidates",
-                        "100k", f"{LAST_CPU[0]:.3f} s CPU, {secs:.3f} s wall, {cs.nnz:,} pairs, "
-                                f"{peak:.0f} MB peak"))
+            lambda net=net, att=att, src=src: coverage_sets(net, src, att, minutes=15), 3
+        )
+        SCALING.append(
+            (
+                f"coverage_sets, walk, {n_dem // 1000}k demand x {n_cand / 1000:g}k candidates",
+                "100k",
+                f"{LAST_CPU[0]:.3f} s CPU, {secs:.3f} s wall, {cs.nnz:,} pairs, {peak:.0f} MB peak",
+            )
+        )
     for line in SCALING:
         print("  scaling:", *line, flush=True)
 
@@ -824,29 +1008,40 @@ def _growth_text() -> list[str]:
         c = secs(f"reach sets, {mode} 15 min, 100 facilities", "1M" if b else "100k")
         d = b if b else a
         if a and b:
-            out.append(f"- Reach sets ({mode}): 10x the nodes costs {b / a:.1f}x the CPU time "
-                       f"({a:.3f} s -> {b:.3f} s for 1,000 facilities) for a few % more nodes "
-                       "reached per facility: a search touches only the nodes it reaches, so the "
-                       "graph's size matters only through cache misses.")
+            out.append(
+                f"- Reach sets ({mode}): 10x the nodes costs {b / a:.1f}x the CPU time "
+                f"({a:.3f} s -> {b:.3f} s for 1,000 facilities) for a few % more nodes "
+                "reached per facility: a search touches only the nodes it reaches, so the "
+                "graph's size matters only through cache misses."
+            )
         if c and d:
-            out.append(f"- Reach sets ({mode}): 10x the facilities costs {d / c:.1f}x the CPU time "
-                       f"({c:.3f} s -> {d:.3f} s): linear in facilities, plus a fixed cost per call "
-                       "(thread pool, work arrays) that shows when there is little to do; denser "
-                       "facilities also share more cache between neighbouring searches.")
+            out.append(
+                f"- Reach sets ({mode}): 10x the facilities costs {d / c:.1f}x the CPU time "
+                f"({c:.3f} s -> {d:.3f} s): linear in facilities, plus a fixed cost per call "
+                "(thread pool, work arrays) that shows when there is little to do; denser "
+                "facilities also share more cache between neighbouring searches."
+            )
     a = secs("nearest facility for every node, drive, 1,000 facilities", "100k")
     b = secs("nearest facility for every node, drive, 1,000 facilities", "1M")
     c = secs("nearest facility for every node, drive, 100 facilities", "1M" if b else "100k")
     if a and b:
-        out.append(f"- Nearest facility: one search over the whole graph, linear in nodes "
-                   f"({a:.3f} s CPU at 100k, {b:.3f} s at 1M: {b / a:.1f}x).")
+        out.append(
+            f"- Nearest facility: one search over the whole graph, linear in nodes "
+            f"({a:.3f} s CPU at 100k, {b:.3f} s at 1M: {b / a:.1f}x)."
+        )
     if c and (b or a):
-        out.append(f"- Nearest facility: about independent of the number of facilities "
-                   f"({c:.3f} s CPU for 100, {(b or a):.3f} s for 1,000).")
+        out.append(
+            f"- Nearest facility: about independent of the number of facilities "
+            f"({c:.3f} s CPU for 100, {(b or a):.3f} s for 1,000)."
+        )
     cov = [(w, f) for w, g, f in SCALING if w.startswith("coverage_sets")]
     if cov:
-        out.append("- Coverage sets (walk): " + "; ".join(f"{w.split(', ')[-1]}: {f}" for w, f in cov)
-                   + ". Cost is one search per candidate plus one step per (reached node, attached "
-                   "demand unit); demand adds only the second term, candidates both.")
+        out.append(
+            "- Coverage sets (walk): "
+            + "; ".join(f"{w.split(', ')[-1]}: {f}" for w, f in cov)
+            + ". Cost is one search per candidate plus one step per (reached node, attached "
+            "demand unit); demand adds only the second term, candidates both."
+        )
     return out
 
 
@@ -893,13 +1088,24 @@ def write_results(args: argparse.Namespace, started: float, load_before: str) ->
     if NOTES or BUILD:
         lines += ["## Notes", "", *(f"- {n}" for n in NOTES)]
         if BUILD:
-            lines += ["- Building graphs from road lines (profiled; own time of the largest "
-                      "parts; `argsort` is the noding, `np.unique(axis=0)` over the rounded vertex "
-                      "coordinates):", *("  " + b for b in BUILD)]
+            lines += [
+                "- Building graphs from road lines (profiled; own time of the largest "
+                "parts; `argsort` is the noding, `np.unique(axis=0)` over the rounded vertex "
+                "coordinates):",
+                *("  " + b for b in BUILD),
+            ]
         lines.append("")
     if SCALING:
-        lines += ["## How cost grows", "", "| measurement | graph | figure |", "|---|---|---|",
-                  *(f"| {w} | {g} | {f} |" for w, g, f in SCALING), "", *_growth_text(), ""]
+        lines += [
+            "## How cost grows",
+            "",
+            "| measurement | graph | figure |",
+            "|---|---|---|",
+            *(f"| {w} | {g} | {f} |" for w, g, f in SCALING),
+            "",
+            *_growth_text(),
+            "",
+        ]
     lines += [
         "## Engine notes (from development measurements, single thread, CPU time)",
         "",
@@ -952,15 +1158,33 @@ def write_results(args: argparse.Namespace, started: float, load_before: str) ->
     return path
 
 
-ORDER = ["warmup", "build", "reach-drive", "reach-walk", "nearest", "coverage-walk",
-         "coverage-drive", "memory", "isochrones", "changsha", "demo", "whatif", "scaling"]
+ORDER = [
+    "warmup",
+    "build",
+    "reach-drive",
+    "reach-walk",
+    "nearest",
+    "coverage-walk",
+    "coverage-drive",
+    "memory",
+    "isochrones",
+    "changsha",
+    "demo",
+    "whatif",
+    "scaling",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100k-node graph only (~2 minutes)")
-    ap.add_argument("--only", action="append", default=[], metavar="NAME",
-                    help="run only this job (repeatable); see --list")
+    ap.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this job (repeatable); see --list",
+    )
     ap.add_argument("--list", action="store_true", help="list the jobs and exit")
     args = ap.parse_args(argv)
     if args.list:
@@ -990,4 +1214,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -37,8 +37,11 @@ CURVE: list[dict] = []  # the threshold and facility curves, for the markdown ta
 def facilities(net, k: int, seed: int = 5) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     xy = net.node_xy[rng.choice(net.n_nodes, size=k, replace=False)] + rng.normal(0, 20, (k, 2))
-    return gpd.GeoDataFrame({"facility_id": [f"F{i}" for i in range(k)]},
-                            geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=net.crs)
+    return gpd.GeoDataFrame(
+        {"facility_id": [f"F{i}" for i in range(k)]},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=net.crs,
+    )
 
 
 def _polys(net, fac, minutes, **kw):
@@ -53,8 +56,10 @@ def _outline_km(iso: gpd.GeoDataFrame, crs) -> float:
 
 def target_rows(ctx, sizes: dict[str, str]) -> None:
     """The issue's two targets (timed on a sample, scaled to 1,000 facilities)."""
-    plan = (("drive", sizes["drive"], 25.0, "100k", 8 if ctx.quick else 40),
-            ("walk", sizes["walk"], 10.0, "1M", 50 if ctx.quick else 200))
+    plan = (
+        ("drive", sizes["drive"], 25.0, "100k", 8 if ctx.quick else 40),
+        ("walk", sizes["walk"], 10.0, "1M", 50 if ctx.quick else 200),
+    )
     for mode, size, target, tgraph, k in plan:
         net = ctx.net(size, mode)
         fac = facilities(net, k)
@@ -62,15 +67,22 @@ def target_rows(ctx, sizes: dict[str, str]) -> None:
         iso, secs, peak, _ = measure(lambda net=net, fac=fac: _polys(net, fac, (5, 10, 15)), 1)
         cpu = LAST_CPU[0]
         tol = iso.groupby("minutes")["tolerance_m"].median()
-        record(Row(
-            job=f"isochrone polygons 5/10/15 min, 1,000 facilities, {mode}",
-            graph=size, planner_s=secs * 1000 / k, cpu_s=cpu * 1000 / k, peak_mb=peak,
-            target=f"<= {target:g} s (1,000 facilities, {tgraph} graph)", target_s=target,
-            target_graph=tgraph, key=f"polygons-{mode}",
-            note=f"timed on {k} facilities, {THREADS} threads, scaled to 1,000 "
-                 f"({secs / k * 1e3:,.1f} ms per facility); median tolerance_m "
-                 + ", ".join(f"{m:g} min {t:.0f} m" for m, t in tol.items()),
-        ))
+        record(
+            Row(
+                job=f"isochrone polygons 5/10/15 min, 1,000 facilities, {mode}",
+                graph=size,
+                planner_s=secs * 1000 / k,
+                cpu_s=cpu * 1000 / k,
+                peak_mb=peak,
+                target=f"<= {target:g} s (1,000 facilities, {tgraph} graph)",
+                target_s=target,
+                target_graph=tgraph,
+                key=f"polygons-{mode}",
+                note=f"timed on {k} facilities, {THREADS} threads, scaled to 1,000 "
+                f"({secs / k * 1e3:,.1f} ms per facility); median tolerance_m "
+                + ", ".join(f"{m:g} min {t:.0f} m" for m, t in tol.items()),
+            )
+        )
 
 
 def threshold_curve(ctx, size: str) -> None:
@@ -82,20 +94,33 @@ def threshold_curve(ctx, size: str) -> None:
         for m in (15.0, 60.0, 300.0):
             iso, secs, peak, _ = measure(lambda net=net, fac=fac, m=m: _polys(net, fac, (m,)), 1)
             outline = _outline_km(iso, net.crs) / k
-            row = dict(curve="threshold", mode=mode, graph=size, minutes=m, facilities=k,
-                       ms_per_facility=secs / k * 1e3, peak_mb=peak, outline_km=outline,
-                       area_km2=float(iso["area_km2"].mean()),
-                       tolerance_m=float(iso["tolerance_m"].median()),
-                       ms_per_outline_km=secs / k * 1e3 / max(outline, 1e-9))
+            row = dict(
+                curve="threshold",
+                mode=mode,
+                graph=size,
+                minutes=m,
+                facilities=k,
+                ms_per_facility=secs / k * 1e3,
+                peak_mb=peak,
+                outline_km=outline,
+                area_km2=float(iso["area_km2"].mean()),
+                tolerance_m=float(iso["tolerance_m"].median()),
+                ms_per_outline_km=secs / k * 1e3 / max(outline, 1e-9),
+            )
             CURVE.append(row)
-            record(Row(
-                job=f"isochrone polygons, {mode}, {m:g} min (threshold curve)", graph=size,
-                planner_s=secs / k, peak_mb=peak, target="<= 1 GB whatever the threshold",
-                target_mb=1024.0,
-                note=f"s per facility ({k} timed); outline {outline:,.0f} km, area "
-                     f"{row['area_km2']:,.0f} km2, tolerance {row['tolerance_m']:.0f} m, "
-                     f"{row['ms_per_outline_km']:.2f} ms per km of outline",
-            ))
+            record(
+                Row(
+                    job=f"isochrone polygons, {mode}, {m:g} min (threshold curve)",
+                    graph=size,
+                    planner_s=secs / k,
+                    peak_mb=peak,
+                    target="<= 1 GB whatever the threshold",
+                    target_mb=1024.0,
+                    note=f"s per facility ({k} timed); outline {outline:,.0f} km, area "
+                    f"{row['area_km2']:,.0f} km2, tolerance {row['tolerance_m']:.0f} m, "
+                    f"{row['ms_per_outline_km']:.2f} ms per km of outline",
+                )
+            )
 
 
 def facility_curve(ctx, size: str) -> None:
@@ -105,15 +130,30 @@ def facility_curve(ctx, size: str) -> None:
     for k in (base, 3 * base, 10 * base):
         fac = facilities(net, k, seed=9)
         iso, secs, peak, _ = measure(lambda net=net, fac=fac: _polys(net, fac, (5, 10, 15)), 1)
-        CURVE.append(dict(curve="facilities", mode="walk", graph=size, minutes=15.0,
-                          facilities=k, ms_per_facility=secs / k * 1e3, peak_mb=peak,
-                          outline_km=_outline_km(iso, net.crs) / k,
-                          area_km2=float(iso["area_km2"].mean()),
-                          tolerance_m=float(iso["tolerance_m"].median()),
-                          ms_per_outline_km=float("nan")))
-        record(Row(job=f"isochrone polygons, walk 5/10/15 min, {k} facilities (facility curve)",
-                   graph=size, planner_s=secs, peak_mb=peak,
-                   note=f"{secs / k * 1e3:.1f} ms per facility"))
+        CURVE.append(
+            dict(
+                curve="facilities",
+                mode="walk",
+                graph=size,
+                minutes=15.0,
+                facilities=k,
+                ms_per_facility=secs / k * 1e3,
+                peak_mb=peak,
+                outline_km=_outline_km(iso, net.crs) / k,
+                area_km2=float(iso["area_km2"].mean()),
+                tolerance_m=float(iso["tolerance_m"].median()),
+                ms_per_outline_km=float("nan"),
+            )
+        )
+        record(
+            Row(
+                job=f"isochrone polygons, walk 5/10/15 min, {k} facilities (facility curve)",
+                graph=size,
+                planner_s=secs,
+                peak_mb=peak,
+                note=f"{secs / k * 1e3:.1f} ms per facility",
+            )
+        )
 
 
 def exact_reference(ctx, size: str) -> None:
@@ -123,7 +163,8 @@ def exact_reference(ctx, size: str) -> None:
         fac = facilities(net, k, seed=13)
         grid, g_secs, _, _ = measure(lambda net=net, fac=fac: _polys(net, fac, (5, 10, 15)), 1)
         exact, e_secs, e_peak, _ = measure(
-            lambda net=net, fac=fac: _polys(net, fac, (5, 10, 15), method="exact"), 1)
+            lambda net=net, fac=fac: _polys(net, fac, (5, 10, 15), method="exact"), 1
+        )
         g = grid.to_crs(net.crs).geometry.to_numpy()
         e = exact.to_crs(net.crs).geometry.to_numpy()
         ratio = shapely.area(g) / shapely.area(e)
@@ -133,24 +174,30 @@ def exact_reference(ctx, size: str) -> None:
         # tolerance_m from the other (the exact one's needle tips along fast roads may be)
         g_out = shapely.area(shapely.difference(g, shapely.buffer(e, tol + 1.0))) / shapely.area(g)
         e_out = shapely.area(shapely.difference(e, shapely.buffer(g, tol + 1.0))) / shapely.area(e)
-        record(Row(
-            job=f"isochrone polygons 5/10/15 min, {mode}: grid against method='exact'",
-            graph=size, planner_s=g_secs / k, refs=[("exact (GEOS union)", e_secs / k)],
-            peak_mb=e_peak,
-            note=f"s per facility ({k} facilit{'y' if k == 1 else 'ies'}); reported tolerance_m "
-                 f"{tol.min():.0f}-{tol.max():.0f} m; share of the grid polygon farther than it "
-                 f"(+1 m for the exact one's arcs) from the exact one: at most {g_out.max():.2e}; "
-                 f"of the exact one from the grid one: at most {e_out.max():.2e} (needle tips); "
-                 f"area grid / exact {ratio.min():.4f}-{ratio.max():.4f}",
-        ))
+        record(
+            Row(
+                job=f"isochrone polygons 5/10/15 min, {mode}: grid against method='exact'",
+                graph=size,
+                planner_s=g_secs / k,
+                refs=[("exact (GEOS union)", e_secs / k)],
+                peak_mb=e_peak,
+                note=f"s per facility ({k} facilit{'y' if k == 1 else 'ies'}); reported tolerance_m "
+                f"{tol.min():.0f}-{tol.max():.0f} m; share of the grid polygon farther than it "
+                f"(+1 m for the exact one's arcs) from the exact one: at most {g_out.max():.2e}; "
+                f"of the exact one from the grid one: at most {e_out.max():.2e} (needle tips); "
+                f"area grid / exact {ratio.min():.4f}-{ratio.max():.4f}",
+            )
+        )
 
 
 def _curve_line(c: dict) -> str:
     per_km = c["ms_per_outline_km"]
-    return (f"| {c['curve']} | {c['mode']} | {c['graph']} | {c['minutes']:g} | {c['facilities']} | "
-            f"{c['ms_per_facility']:,.1f} | {c['peak_mb']:,.0f} | {c['outline_km']:,.1f} | "
-            f"{c['area_km2']:,.1f} | {c['tolerance_m']:.0f} | "
-            f"{'' if per_km != per_km else f'{per_km:.2f}'} |")
+    return (
+        f"| {c['curve']} | {c['mode']} | {c['graph']} | {c['minutes']:g} | {c['facilities']} | "
+        f"{c['ms_per_facility']:,.1f} | {c['peak_mb']:,.0f} | {c['outline_km']:,.1f} | "
+        f"{c['area_km2']:,.1f} | {c['tolerance_m']:.0f} | "
+        f"{'' if per_km != per_km else f'{per_km:.2f}'} |"
+    )
 
 
 def write(rows_from: int, started: float, quick: bool) -> Path:

@@ -78,7 +78,9 @@ def _count_pairs(dx, dy, cx, cy, order, cell_start, g, h, r2):  # pragma: no cov
 
 
 @nb.njit(cache=True)
-def _fill_pairs(dx, dy, cx, cy, order, cell_start, g, h, r2, indptr, indices, dist):  # pragma: no cover
+def _fill_pairs(
+    dx, dy, cx, cy, order, cell_start, g, h, r2, indptr, indices, dist
+):  # pragma: no cover
     for i in range(dx.size):
         gx = int(dx[i] / h)
         gy = int(dy[i] / h)
@@ -101,8 +103,9 @@ def pairs_within(demand_xy: np.ndarray, cand_xy: np.ndarray, radius: float) -> s
     """CSR of distances of every (demand, candidate) pair within ``radius`` (grid buckets)."""
     g = max(1, int(1.0 / radius))
     h = 1.0 / g
-    cell = (np.minimum((cand_xy[:, 0] / h).astype(np.int64), g - 1) * g
-            + np.minimum((cand_xy[:, 1] / h).astype(np.int64), g - 1))
+    cell = np.minimum((cand_xy[:, 0] / h).astype(np.int64), g - 1) * g + np.minimum(
+        (cand_xy[:, 1] / h).astype(np.int64), g - 1
+    )
     order = np.argsort(cell, kind="stable").astype(np.int64)
     cell_start = np.searchsorted(cell[order], np.arange(g * g + 1)).astype(np.int64)
     dx, dy = (np.ascontiguousarray(demand_xy[:, k]) for k in (0, 1))
@@ -115,8 +118,9 @@ def pairs_within(demand_xy: np.ndarray, cand_xy: np.ndarray, radius: float) -> s
     return sp.csr_array((dist, indices, indptr), shape=(len(dx), len(cx)))
 
 
-def _clustered(rng: np.random.Generator, n: int, n_clusters: int, spread: float,
-               uniform_share: float) -> np.ndarray:
+def _clustered(
+    rng: np.random.Generator, n: int, n_clusters: int, spread: float, uniform_share: float
+) -> np.ndarray:
     centers = rng.random((n_clusters, 2))
     scale = rng.lognormal(0.0, 0.5, n_clusters)
     k = rng.integers(0, n_clusters, n)
@@ -126,9 +130,16 @@ def _clustered(rng: np.random.Generator, n: int, n_clusters: int, spread: float,
     return np.clip(pts, 0.0, 1.0 - 1e-9)
 
 
-def make_instance(n_demand: int, n_cand: int, *, kind: str = "walk", per_demand: float = 10.0,
-                  density: float = 0.18, seed: int = 0, existing_share: float = 0.05
-                  ) -> Instance:
+def make_instance(
+    n_demand: int,
+    n_cand: int,
+    *,
+    kind: str = "walk",
+    per_demand: float = 10.0,
+    density: float = 0.18,
+    seed: int = 0,
+    existing_share: float = 0.05,
+) -> Instance:
     """A seedable synthetic siting instance.
 
     ``kind="walk"``: radius giving ~``per_demand`` candidates per demand point;
@@ -152,8 +163,9 @@ def make_instance(n_demand: int, n_cand: int, *, kind: str = "walk", per_demand:
         mean = float(np.mean(tree.query_ball_point(sample, r, return_length=True)))
         r *= math.sqrt(target / max(mean, 1e-9))
     dist = pairs_within(demand, cand, r)
-    cover = sp.csr_array((np.ones(dist.nnz, dtype=bool), dist.indices, dist.indptr),
-                         shape=dist.shape)
+    cover = sp.csr_array(
+        (np.ones(dist.nnz, dtype=bool), dist.indices, dist.indptr), shape=dist.shape
+    )
     n_ex = max(1, int(existing_share * n_cand))
     existing = _clustered(rng, n_ex, n_clusters, 0.05, 0.3)
     d_ex, _ = cKDTree(existing).query(demand, k=1)
@@ -188,12 +200,35 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 ROWS: list[dict[str, Any]] = []
 
 
-def record(inst: str, nnz: int, p: int, method: str, seconds: float, objective: float,
-           bound: float = math.nan, gap: float = math.nan, status: str = "", mem: float = math.nan,
-           note: str = "", **extra: Any) -> None:
+def record(
+    inst: str,
+    nnz: int,
+    p: int,
+    method: str,
+    seconds: float,
+    objective: float,
+    bound: float = math.nan,
+    gap: float = math.nan,
+    status: str = "",
+    mem: float = math.nan,
+    note: str = "",
+    **extra: Any,
+) -> None:
     """One table row; ``extra`` (``key`` and the like) is kept for :func:`summary_rows`."""
-    row = dict(instance=inst, nnz=nnz, p=p, method=method, seconds=seconds, objective=objective,
-               bound=bound, gap=gap, status=status, mem=mem, note=note, **extra)
+    row = dict(
+        instance=inst,
+        nnz=nnz,
+        p=p,
+        method=method,
+        seconds=seconds,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        status=status,
+        mem=mem,
+        note=note,
+        **extra,
+    )
     ROWS.append(row)
     print(_fmt(row), flush=True)
 
@@ -203,14 +238,18 @@ def _num(x: float, fmt: str) -> str:
 
 
 def _fmt(r: dict[str, Any]) -> str:
-    return (f"| {r['instance']} | {r['nnz']:,} | {r['p']} | {r['method']} | "
-            f"{_num(r['seconds'], '.3f')} | {_num(r['objective'], ',.1f')} | "
-            f"{_num(r['bound'], ',.1f')} | {_num(100 * r['gap'], '.3f') if r['gap'] == r['gap'] else ''} | "
-            f"{r['status']} | {_num(r['mem'], ',.0f')} | {r['note']} |")
+    return (
+        f"| {r['instance']} | {r['nnz']:,} | {r['p']} | {r['method']} | "
+        f"{_num(r['seconds'], '.3f')} | {_num(r['objective'], ',.1f')} | "
+        f"{_num(r['bound'], ',.1f')} | {_num(100 * r['gap'], '.3f') if r['gap'] == r['gap'] else ''} | "
+        f"{r['status']} | {_num(r['mem'], ',.0f')} | {r['note']} |"
+    )
 
 
-HEADER = ("| instance | pairs | p | method | seconds | objective | bound | gap % | status | "
-          "peak RSS MB | note |\n|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = (
+    "| instance | pairs | p | method | seconds | objective | bound | gap % | status | "
+    "peak RSS MB | note |\n|---|---|---|---|---|---|---|---|---|---|---|"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,9 +257,17 @@ HEADER = ("| instance | pairs | p | method | seconds | objective | bound | gap %
 # --------------------------------------------------------------------------------------------
 
 
-def run_mclp(inst: Instance, p: int, *, methods: tuple[str, ...], milp_limit: float,
-             with_existing: bool = True, bound: str = "auto", repeat: int = 1,
-             key: str = "") -> None:
+def run_mclp(
+    inst: Instance,
+    p: int,
+    *,
+    methods: tuple[str, ...],
+    milp_limit: float,
+    with_existing: bool = True,
+    bound: str = "auto",
+    repeat: int = 1,
+    key: str = "",
+) -> None:
     """``repeat`` > 1: median seconds of that many runs (and ``key``, the issue's target the
     rows measure, for :func:`summary_rows`)."""
     ex = inst.covered_by_existing if with_existing else None
@@ -229,23 +276,50 @@ def run_mclp(inst: Instance, p: int, *, methods: tuple[str, ...], milp_limit: fl
 
         def solve(m: str = method, t: float = limit) -> opt.Solution:
             return opt.solve_max_coverage(
-                inst.cover, inst.weights, p=p, covered_by_existing=ex, method=m, time_limit_s=t,
-                mip_gap=0.0 if m == "exact" else 0.005, bound=bound)
+                inst.cover,
+                inst.weights,
+                p=p,
+                covered_by_existing=ex,
+                method=m,
+                time_limit_s=t,
+                mip_gap=0.0 if m == "exact" else 0.005,
+                bound=bound,
+            )
 
         sol, secs, rise, _ = bench_engine.measure(solve, repeat)
         mem = _rss_peak_mb()  # of the last run: bench_engine.measure resets it before each
-        kind = {"lp": "LP bound", "lagrangian": "Lagrangian bound",
-                "auto": "LP bound" if inst.cover.nnz < 2_000_000 else "bound (auto)"}[bound]
-        label = {"greedy": f"greedy + {kind}", "heuristic": f"greedy+swap + {kind}",
-                 "auto": "auto (heuristic, then MILPs if gap > 0.5 %)",
-                 "exact": f"exact: MILP warm-started, mip_gap=0, {milp_limit:g} s limit"}[method]
+        kind = {
+            "lp": "LP bound",
+            "lagrangian": "Lagrangian bound",
+            "auto": "LP bound" if inst.cover.nnz < 2_000_000 else "bound (auto)",
+        }[bound]
+        label = {
+            "greedy": f"greedy + {kind}",
+            "heuristic": f"greedy+swap + {kind}",
+            "auto": "auto (heuristic, then MILPs if gap > 0.5 %)",
+            "exact": f"exact: MILP warm-started, mip_gap=0, {milp_limit:g} s limit",
+        }[method]
         if not with_existing:
             label += ", no existing facilities"
         if repeat > 1:
             label += f", median of {repeat} runs"
         stages = _stage_times(sol)
-        record(inst.name, inst.cover.nnz, p, label, secs, sol.objective, sol.bound, sol.gap,
-               sol.status, mem, stages, key=key, rise_mb=rise, runs=repeat)
+        record(
+            inst.name,
+            inst.cover.nnz,
+            p,
+            label,
+            secs,
+            sol.objective,
+            sol.bound,
+            sol.gap,
+            sol.status,
+            mem,
+            stages,
+            key=key,
+            rise_mb=rise,
+            runs=repeat,
+        )
 
 
 def _stage_times(sol: opt.Solution) -> str:
@@ -270,14 +344,33 @@ def run_lp_only(inst: Instance, p: int, with_existing: bool = True) -> None:
     act = np.flatnonzero(~ex & (np.diff(A.indptr) > 0) & (inst.weights > 0))
     M, mw, _, _ = opt.merge_identical_rows(A[act], inst.weights[act])
     n = A.shape[1]
-    prob = _CovProblem(M, mw, np.ones(n), np.zeros(n, np.int32), np.array([p]),
-                       np.arange(n, dtype=np.int32), n, math.inf, False)
+    prob = _CovProblem(
+        M,
+        mw,
+        np.ones(n),
+        np.zeros(n, np.int32),
+        np.array([p]),
+        np.arange(n, dtype=np.int32),
+        n,
+        math.inf,
+        False,
+    )
     model, _, _ = _cov_model(prob, integer=False)
     out, secs, mem = measure(lambda: _solve_lp(model, time_limit=600.0, seed=0))
-    record(inst.name, inst.cover.nnz, p, "LP relaxation alone (HiGHS IPM, no crossover)", secs,
-           math.nan, out.bound, math.nan, out.status, mem,
-           f"{M.shape[0]:,} merged rows of {act.size:,} active; model {model.A.shape[0]:,} x "
-           f"{model.A.shape[1]:,}, {model.A.nnz:,} nz")
+    record(
+        inst.name,
+        inst.cover.nnz,
+        p,
+        "LP relaxation alone (HiGHS IPM, no crossover)",
+        secs,
+        math.nan,
+        out.bound,
+        math.nan,
+        out.status,
+        mem,
+        f"{M.shape[0]:,} merged rows of {act.size:,} active; model {model.A.shape[0]:,} x "
+        f"{model.A.shape[1]:,}, {model.A.nnz:,} nz",
+    )
 
 
 def run_spopt(sizes: list[tuple[int, int, int]], budget_s: float, seed: int = 1) -> None:
@@ -300,8 +393,9 @@ def run_spopt(sizes: list[tuple[int, int, int]], budget_s: float, seed: int = 1)
             holder["dense"] = d
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = MCLP.from_cost_matrix(d, inst.weights, service_radius=inst.radius,
-                                          p_facilities=p)
+                m = MCLP.from_cost_matrix(
+                    d, inst.weights, service_radius=inst.radius, p_facilities=p
+                )
                 m.solve(pulp.HiGHS(msg=False, timeLimit=budget_s))
             return m
 
@@ -312,18 +406,41 @@ def run_spopt(sizes: list[tuple[int, int, int]], budget_s: float, seed: int = 1)
         cov = (dense[:, fac] <= inst.radius).any(axis=1) if fac.size else np.zeros(n_d, bool)
         s_obj = float(inst.weights[cov].sum())
         del dense
-        record(inst.name, inst.cover.nnz, p, "spopt MCLP.from_cost_matrix + PuLP HiGHS", secs,
-               s_obj, math.nan, math.nan, status.lower(), mem, "dense cost matrix", key="spopt",
-               budget_s=budget_s)
+        record(
+            inst.name,
+            inst.cover.nnz,
+            p,
+            "spopt MCLP.from_cost_matrix + PuLP HiGHS",
+            secs,
+            s_obj,
+            math.nan,
+            math.nan,
+            status.lower(),
+            mem,
+            "dense cost matrix",
+            key="spopt",
+            budget_s=budget_s,
+        )
         for method, gap in (("auto", 0.005), ("exact", 0.0)):
-            sol, psecs, pmem = measure(lambda inst=inst, p=p, m=method, g=gap:
-                                       opt.solve_max_coverage(inst.cover, inst.weights, p=p,
-                                                              method=m, mip_gap=g,
-                                                              time_limit_s=budget_s))
-            record(inst.name, inst.cover.nnz, p, f"planner {method} (mip_gap={gap:g}), same "
-                   "instance", psecs, sol.objective, sol.bound, sol.gap, sol.status, pmem,
-                   f"planner/spopt: time {psecs / secs:.4f}, objective "
-                   f"{sol.objective / s_obj:.5f}", key=f"spopt-planner-{method}")
+            sol, psecs, pmem = measure(
+                lambda inst=inst, p=p, m=method, g=gap: opt.solve_max_coverage(
+                    inst.cover, inst.weights, p=p, method=m, mip_gap=g, time_limit_s=budget_s
+                )
+            )
+            record(
+                inst.name,
+                inst.cover.nnz,
+                p,
+                f"planner {method} (mip_gap={gap:g}), same instance",
+                psecs,
+                sol.objective,
+                sol.bound,
+                sol.gap,
+                sol.status,
+                pmem,
+                f"planner/spopt: time {psecs / secs:.4f}, objective {sol.objective / s_obj:.5f}",
+                key=f"spopt-planner-{method}",
+            )
         if secs > budget_s:
             print(f"spopt {n_d}x{n_c} took {secs:.0f} s > {budget_s:.0f} s: stopping")
             break
@@ -331,39 +448,113 @@ def run_spopt(sizes: list[tuple[int, int, int]], budget_s: float, seed: int = 1)
 
 def run_other(inst: Instance, p: int, time_limit: float) -> None:
     """Set cover, p-median, p-center and a capacitated MCLP on one instance."""
-    sol, secs, mem = measure(lambda: opt.solve_set_cover(
-        inst.cover, inst.weights, covered_by_existing=inst.covered_by_existing,
-        time_limit_s=time_limit))
-    record(inst.name, inst.cover.nnz, sol.selected.size, "set cover (auto)", secs, sol.objective,
-           sol.bound, sol.gap, sol.status, mem,
-           f"solver {sol.solver}; {sol.uncoverable.size} uncoverable units")
+    sol, secs, mem = measure(
+        lambda: opt.solve_set_cover(
+            inst.cover,
+            inst.weights,
+            covered_by_existing=inst.covered_by_existing,
+            time_limit_s=time_limit,
+        )
+    )
+    record(
+        inst.name,
+        inst.cover.nnz,
+        sol.selected.size,
+        "set cover (auto)",
+        secs,
+        sol.objective,
+        sol.bound,
+        sol.gap,
+        sol.status,
+        mem,
+        f"solver {sol.solver}; {sol.uncoverable.size} uncoverable units",
+    )
     n_cover_all = int(opt.solve_set_cover(inst.cover, inst.weights, method="heuristic").objective)
     T = time_matrix(inst)
-    sol, secs, mem = measure(lambda: opt.solve_p_median(
-        T, inst.weights, p=p, existing_time_s=inst.existing_time_s,
-        penalty_s=2 * THRESHOLD_S, method="heuristic", time_limit_s=time_limit))
-    record(inst.name, T.nnz, p, "p-median greedy+swap + bound (mean s)", secs, sol.objective,
-           sol.bound, sol.gap, sol.status, mem,
-           f"solver {sol.solver}; time pairs within 30 min; Lagrangian bound (auto)")
+    sol, secs, mem = measure(
+        lambda: opt.solve_p_median(
+            T,
+            inst.weights,
+            p=p,
+            existing_time_s=inst.existing_time_s,
+            penalty_s=2 * THRESHOLD_S,
+            method="heuristic",
+            time_limit_s=time_limit,
+        )
+    )
+    record(
+        inst.name,
+        T.nnz,
+        p,
+        "p-median greedy+swap + bound (mean s)",
+        secs,
+        sol.objective,
+        sol.bound,
+        sol.gap,
+        sol.status,
+        mem,
+        f"solver {sol.solver}; time pairs within 30 min; Lagrangian bound (auto)",
+    )
     # p-center: demand with some candidate within 15 minutes, and p = the number of sites that
     # covers all of it within 15 minutes (with fewer, the worst time is some resident's penalty)
     w_pc = inst.weights * (np.diff(inst.cover.indptr) > 0)
-    sol, secs, mem = measure(lambda: opt.solve_p_center(
-        T, w_pc, p=n_cover_all, existing_time_s=inst.existing_time_s,
-        penalty_s=2 * THRESHOLD_S, method="auto", time_limit_s=time_limit))
-    record(inst.name, T.nnz, n_cover_all, "p-center auto (worst s)", secs, sol.objective,
-           sol.bound, sol.gap, sol.status, mem,
-           f"solver {sol.solver}; demand with a candidate within 15 min")
-    free = opt.solve_max_coverage(inst.cover, inst.weights, p=p,
-                                  covered_by_existing=inst.covered_by_existing, method="heuristic")
+    sol, secs, mem = measure(
+        lambda: opt.solve_p_center(
+            T,
+            w_pc,
+            p=n_cover_all,
+            existing_time_s=inst.existing_time_s,
+            penalty_s=2 * THRESHOLD_S,
+            method="auto",
+            time_limit_s=time_limit,
+        )
+    )
+    record(
+        inst.name,
+        T.nnz,
+        n_cover_all,
+        "p-center auto (worst s)",
+        secs,
+        sol.objective,
+        sol.bound,
+        sol.gap,
+        sol.status,
+        mem,
+        f"solver {sol.solver}; demand with a candidate within 15 min",
+    )
+    free = opt.solve_max_coverage(
+        inst.cover,
+        inst.weights,
+        p=p,
+        covered_by_existing=inst.covered_by_existing,
+        method="heuristic",
+    )
     caps = np.full(inst.shape[1], round(0.8 * free.objective / p))
-    sol, secs, mem = measure(lambda: opt.solve_max_coverage(
-        inst.cover, inst.weights, p=p, covered_by_existing=inst.covered_by_existing,
-        capacities=caps, method="auto", time_limit_s=time_limit))
-    record(inst.name, inst.cover.nnz, p, "capacitated MCLP (auto)", secs, sol.objective,
-           sol.bound, sol.gap, sol.status, mem,
-           f"solver {sol.solver}; capacity {caps[0]:,.0f} per site (80 % of the uncapacitated "
-           f"mean load); max load/cap {float((sol.loads / caps[sol.selected]).max()):.3f}")
+    sol, secs, mem = measure(
+        lambda: opt.solve_max_coverage(
+            inst.cover,
+            inst.weights,
+            p=p,
+            covered_by_existing=inst.covered_by_existing,
+            capacities=caps,
+            method="auto",
+            time_limit_s=time_limit,
+        )
+    )
+    record(
+        inst.name,
+        inst.cover.nnz,
+        p,
+        "capacitated MCLP (auto)",
+        secs,
+        sol.objective,
+        sol.bound,
+        sol.gap,
+        sol.status,
+        mem,
+        f"solver {sol.solver}; capacity {caps[0]:,.0f} per site (80 % of the uncapacitated "
+        f"mean load); max load/cap {float((sol.loads / caps[sol.selected]).max()):.3f}",
+    )
 
 
 def summary_rows() -> list[bench_engine.Row]:
@@ -379,21 +570,38 @@ def summary_rows() -> list[bench_engine.Row]:
     within = [x for x in spopt if x["seconds"] <= x["budget_s"]] or spopt
     if within:
         s = within[-1]
-        same = [x for x in ROWS if x.get("key") == "spopt-planner-auto"
-                and x["instance"] == s["instance"]]
+        same = [
+            x
+            for x in ROWS
+            if x.get("key") == "spopt-planner-auto" and x["instance"] == s["instance"]
+        ]
         base = same[-1]["seconds"] if same else None
         there = f"; planner auto {base:.3f} s on it" if base is not None else ""
-        refs.append((f"spopt ({s['instance']}, p={s['p']}: the largest it solved within "
-                     f"{s['budget_s']:.0f} s{there})", s["seconds"]))
+        refs.append(
+            (
+                f"spopt ({s['instance']}, p={s['p']}: the largest it solved within "
+                f"{s['budget_s']:.0f} s{there})",
+                s["seconds"],
+            )
+        )
     gap = r["gap"]
-    return [bench_engine.Row(
-        job=f"MCLP p={r['p']} ({r['nnz']:,} pairs): solve_max_coverage(method='auto'), "
+    return [
+        bench_engine.Row(
+            job=f"MCLP p={r['p']} ({r['nnz']:,} pairs): solve_max_coverage(method='auto'), "
             f"certified gap {100 * gap:.2f} %, {r['runs']} run(s)",
-        graph=r["instance"], planner_s=r["seconds"], refs=refs, ratio_base=base,
-        peak_mb=r["rise_mb"], target="answer + gap <= 0.5 % in <= 30 s", target_s=30,
-        target_graph="walk 100k x 5k", also={"gap": gap == gap and gap <= 0.005}, key="mclp",
-        note=f"status {r['status']}; {r['note']}",
-    )]
+            graph=r["instance"],
+            planner_s=r["seconds"],
+            refs=refs,
+            ratio_base=base,
+            peak_mb=r["rise_mb"],
+            target="answer + gap <= 0.5 % in <= 30 s",
+            target_s=30,
+            target_graph="walk 100k x 5k",
+            also={"gap": gap == gap and gap <= 0.005},
+            key="mclp",
+            note=f"status {r['status']}; {r['note']}",
+        )
+    ]
 
 
 def write_results(args: argparse.Namespace, started: float) -> None:
@@ -423,8 +631,12 @@ def write_results(args: argparse.Namespace, started: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller instances (< 2 minutes)")
-    ap.add_argument("--spopt-budget", type=float, default=300.0,
-                    help="seconds allowed for one spopt run (default 300)")
+    ap.add_argument(
+        "--spopt-budget",
+        type=float,
+        default=300.0,
+        help="seconds allowed for one spopt run (default 300)",
+    )
     args = ap.parse_args(argv)
     started = time.perf_counter()
     print(HEADER)
@@ -463,8 +675,10 @@ def main(argv: list[str] | None = None) -> int:
         run_mclp(drive, 3, methods=("heuristic",), milp_limit=120, with_existing=False)
         del drive
         gc.collect()
-        run_spopt([(2_000, 200, 20), (5_000, 500, 20), (10_000, 1_000, 20), (20_000, 2_000, 20)],
-                  budget_s=args.spopt_budget)
+        run_spopt(
+            [(2_000, 200, 20), (5_000, 500, 20), (10_000, 1_000, 20), (20_000, 2_000, 20)],
+            budget_s=args.spopt_budget,
+        )
     write_results(args, started)
     return 0
 

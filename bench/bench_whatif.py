@@ -49,16 +49,33 @@ def run(clicks: int, seed: int = 7) -> dict[str, Any]:
 
     # cached_dataset, cached_network, cached_result (with its warm-up), cached_standards
     ds = stage("data", lambda: aps.load_data(sc))
-    net = stage("network", lambda: planner.build_network(
-        ds.roads, settings.mode, urban_area=ds.urban_area(),
-        **settings.mode_options()))
-    result = stage("analyze", lambda: planner.analyze(
-        ds, mode=settings.mode, minutes=settings.minutes, tiers=settings.tiers or None,
-        isochrone_minutes=None, network=net, **settings.mode_options()))
+    net = stage(
+        "network",
+        lambda: planner.build_network(
+            ds.roads, settings.mode, urban_area=ds.urban_area(), **settings.mode_options()
+        ),
+    )
+    result = stage(
+        "analyze",
+        lambda: planner.analyze(
+            ds,
+            mode=settings.mode,
+            minutes=settings.minutes,
+            tiers=settings.tiers or None,
+            isochrone_minutes=None,
+            network=net,
+            **settings.mode_options(),
+        ),
+    )
     f = result.facilities.iloc[:1]
-    stage("warm-up what-if", lambda: aps.what_if(
-        ds, result, ((float(f.geometry.x.iloc[0]), float(f.geometry.y.iloc[0]),
-                      "community_station"),)))
+    stage(
+        "warm-up what-if",
+        lambda: aps.what_if(
+            ds,
+            result,
+            ((float(f.geometry.x.iloc[0]), float(f.geometry.y.iloc[0]), "community_station"),),
+        ),
+    )
 
     def standards():
         u = aps.standards_units(ds, result)
@@ -84,8 +101,13 @@ def run(clicks: int, seed: int = 7) -> dict[str, Any]:
     def click() -> None:
         lon, lat = next(todo)
         aps.check_site(result, lon, lat)
-        w = aps.what_if(ds, result, ((lon, lat, "community_station"),),
-                        standards_before=units, summary_before=summary)
+        w = aps.what_if(
+            ds,
+            result,
+            ((lon, lat, "community_station"),),
+            standards_before=units,
+            summary_before=summary,
+        )
         aps.whatif_layers(w, None, lang="en")
         gained.append(w.newly_covered_population)
 
@@ -94,7 +116,7 @@ def run(clicks: int, seed: int = 7) -> dict[str, Any]:
     n_gain = sum(g > 0 for g in gained)
     return dict(
         job="one what-if station on the demo county (scenario loaded): check_site + what_if + "
-            "whatif_layers, as after a click in the app",
+        "whatif_layers, as after a click in the app",
         graph=f"demo ({settings.mode}, {net.n_nodes:,} nodes)",
         planner_s=median_s,
         peak_mb=max(first_mb, peak_mb),
@@ -103,12 +125,12 @@ def run(clicks: int, seed: int = 7) -> dict[str, Any]:
         also={"first click": first_s <= 0.3},
         key="whatif",
         note=f"median of {clicks} clicks at random points on the demo's roads (max "
-             f"{max(secs):.3f} s; {n_gain} of the {len(gained)} clicks added covered residents); first click "
-             f"after the load {first_s:.3f} s. Loading the scenario first (fresh process, as the "
-             f"app's cached functions do): {load_s:.2f} s = "
-             + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
-             + f" (the warm-up is the app's first, untimed evaluation); importing planner "
-               f"{t_import:.1f} s before that",
+        f"{max(secs):.3f} s; {n_gain} of the {len(gained)} clicks added covered residents); first click "
+        f"after the load {first_s:.3f} s. Loading the scenario first (fresh process, as the "
+        f"app's cached functions do): {load_s:.2f} s = "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
+        + f" (the warm-up is the app's first, untimed evaluation); importing planner "
+        f"{t_import:.1f} s before that",
     )
 
 

@@ -93,7 +93,9 @@ class SyntheticCity:
         )
 
 
-def synthetic_city(n_nodes: int = 100_000, *, spacing_m: float = 130.0, seed: int = 0) -> SyntheticCity:
+def synthetic_city(
+    n_nodes: int = 100_000, *, spacing_m: float = 130.0, seed: int = 0
+) -> SyntheticCity:
     """A perturbed-grid city of about ``n_nodes`` junctions (see the module docstring)."""
     rng = np.random.default_rng(seed)
     k = int(round(np.sqrt(n_nodes)))
@@ -137,7 +139,9 @@ def synthetic_city(n_nodes: int = 100_000, *, spacing_m: float = 130.0, seed: in
     u, v, cls, line, pos = u[order], v[order], cls[order], line[order], pos[order]
     # ways: break a line at gaps and at random junctions (mean ~4 blocks per way)
     new_way = np.ones(len(u), dtype=bool)
-    new_way[1:] = (line[1:] != line[:-1]) | (pos[1:] != pos[:-1] + 1) | (rng.random(len(u) - 1) < 0.25)
+    new_way[1:] = (
+        (line[1:] != line[:-1]) | (pos[1:] != pos[:-1] + 1) | (rng.random(len(u) - 1) < 0.25)
+    )
     # also at junctions where both crossing blocks are missing: a way passing through such a
     # junction would make it a mere bend (no node) in build_network
     degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
@@ -253,7 +257,9 @@ def network_from_arrays(
     )
 
 
-def random_points(city: SyntheticCity, n: int, *, seed: int = 1, margin_m: float = 200.0) -> np.ndarray:
+def random_points(
+    city: SyntheticCity, n: int, *, seed: int = 1, margin_m: float = 200.0
+) -> np.ndarray:
     """``n`` points uniform over the city's extent (metric x, y in the city's CRS)."""
     rng = np.random.default_rng(seed)
     lo = city.node_xy.min(axis=0) + margin_m

@@ -45,6 +45,7 @@ INF = np.inf
 class OutputTooLarge(Exception):
     """Raised by a kernel whose output would pass its ``budget`` (see :func:`reach_runs`)."""
 
+
 # node states of the bucket search
 _UNSEEN = 0  # label +inf (dist[] not valid)
 _QUEUED = 1  # labelled and in a bucket, never scanned
@@ -95,8 +96,9 @@ def _heap_pop(heap_t, heap_n, size):
 
 
 @njit(cache=True, nogil=True)
-def _bounded_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, dist, settled,
-                  heap_t, heap_n, touched):
+def _bounded_sssp(
+    indptr, indices, weights, seed_nodes, seed_times, cutoff, dist, settled, heap_t, heap_n, touched
+):
     """Dijkstra (binary heap) from a seed set, stopping at ``cutoff``; returns the number of
     touched nodes.
 
@@ -335,7 +337,8 @@ def _bucket_setup(indptr, indices, weights, seed_nodes, seed_times, cutoff, delt
     span, top = _slot_span(weights, seed_times, cutoff)
     inv = _inv_delta(delta, weights, span, top)
     dist, state, order, order_t, head, pool_node, pool_next = _workspace(
-        n, indices.shape[0], seed_nodes.shape[0], _n_slots(span, inv))
+        n, indices.shape[0], seed_nodes.shape[0], _n_slots(span, inv)
+    )
     return inv, dist, state, order, order_t, head, pool_node, pool_next
 
 
@@ -356,8 +359,11 @@ def _compact(state, dist, inv_delta, head, pool_node, pool_next, nq):
         while e != -1:
             v = pool_node[e]
             sv = state[v]
-            if ((sv == _QUEUED or sv == _REQUEUED) and k < nq
-                    and (np.int64(dist[v] * inv_delta) & mask) == sl):
+            if (
+                (sv == _QUEUED or sv == _REQUEUED)
+                and k < nq
+                and (np.int64(dist[v] * inv_delta) & mask) == sl
+            ):
                 keep_node[k] = v
                 keep_slot[k] = sl
                 k += 1
@@ -402,9 +408,26 @@ def _sort_bucket(order, order_t, first, end, dist):
 
 
 @njit(cache=True, nogil=True)
-def _bucket_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, inv_delta,
-                 dist, state, order, order_t, head, pool_node, pool_next, label, seed_labels,
-                 use_labels, sort):
+def _bucket_sssp(
+    indptr,
+    indices,
+    weights,
+    seed_nodes,
+    seed_times,
+    cutoff,
+    inv_delta,
+    dist,
+    state,
+    order,
+    order_t,
+    head,
+    pool_node,
+    pool_next,
+    label,
+    seed_labels,
+    use_labels,
+    sort,
+):
     """Exact bounded search with a bucket queue; returns the number of nodes reached.
 
     On return ``order[:count]`` lists the reached nodes (if ``sort``, sorted by time, with their
@@ -552,8 +575,18 @@ def _grow(arr, need):
 
 
 @njit(cache=True, nogil=True)
-def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff, delta=0.0,
-               budget=None, slot=0):
+def reach_runs(
+    indptr,
+    indices,
+    weights,
+    src_ptr,
+    seed_nodes,
+    seed_times,
+    cutoff,
+    delta=0.0,
+    budget=None,
+    slot=0,
+):
     """Bounded searches for many sources (bucket queue), results left where they were written.
 
     Source ``i`` has seeds ``seed_nodes[src_ptr[i]:src_ptr[i+1]]``. Sources are searched in
@@ -571,7 +604,8 @@ def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     _check_ptr(src_ptr, seed_nodes.shape[0], "src_ptr must split the seeds into runs")
     n_src = src_ptr.shape[0] - 1
     inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
-        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta)
+        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta
+    )
     label = np.empty(0, dtype=np.int64)
     start = np.zeros(n_src, dtype=np.int64)
     count_of = np.zeros(n_src, dtype=np.int64)
@@ -581,9 +615,26 @@ def reach_runs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     done = 0
     for i in _source_order(src_ptr, seed_nodes):
         a, b = src_ptr[i], src_ptr[i + 1]
-        count = _bucket_sssp(indptr, indices, weights, seed_nodes[a:b], seed_times[a:b], cutoff,
-                             inv, dist, state, order, order_t, head, pool_node, pool_next,
-                             label, label, False, True)
+        count = _bucket_sssp(
+            indptr,
+            indices,
+            weights,
+            seed_nodes[a:b],
+            seed_times[a:b],
+            cutoff,
+            inv,
+            dist,
+            state,
+            order,
+            order_t,
+            head,
+            pool_node,
+            pool_next,
+            label,
+            label,
+            False,
+            True,
+        )
         done += 1
         if budget is not None:
             _spend(budget, slot, total + count)
@@ -622,8 +673,9 @@ def reach_batch(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
     ``(out_ptr, out_nodes, out_times)``: the nodes each source reaches within ``cutoff`` seconds,
     sorted by time. ``delta`` is the bucket width in seconds (<= 0: :func:`default_delta`).
     """
-    start, count, nodes, times = reach_runs(indptr, indices, weights, src_ptr, seed_nodes,
-                                            seed_times, cutoff, delta)
+    start, count, nodes, times = reach_runs(
+        indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff, delta
+    )
     return _gather(start, count, nodes, times, start.shape[0])
 
 
@@ -648,8 +700,19 @@ def reach_batch_heap(indptr, indices, weights, src_ptr, seed_nodes, seed_times, 
     total = 0
     for i in range(n_src):
         a, b = src_ptr[i], src_ptr[i + 1]
-        count = _bounded_sssp(indptr, indices, weights, seed_nodes[a:b], seed_times[a:b], cutoff,
-                              dist, settled, heap_t, heap_n, touched)
+        count = _bounded_sssp(
+            indptr,
+            indices,
+            weights,
+            seed_nodes[a:b],
+            seed_times[a:b],
+            cutoff,
+            dist,
+            settled,
+            heap_t,
+            heap_n,
+            touched,
+        )
         out_nodes = _grow(out_nodes, total + count)
         out_times = _grow(out_times, total + count)
         for k in range(count):
@@ -670,8 +733,9 @@ def reach_batch_heap(indptr, indices, weights, src_ptr, seed_nodes, seed_times, 
 
 
 @njit(cache=True, nogil=True)
-def nearest_source(indptr, indices, weights, seed_nodes, seed_times, seed_labels, cutoff,
-                   delta=0.0):
+def nearest_source(
+    indptr, indices, weights, seed_nodes, seed_times, seed_labels, cutoff, delta=0.0
+):
     """One multi-source search: for every node the time to the closest seed and its label.
 
     Unreached nodes get time +inf and label -1. A node equally near several seeds gets the
@@ -682,11 +746,29 @@ def nearest_source(indptr, indices, weights, seed_nodes, seed_times, seed_labels
         raise ValueError("seed_labels and seed_nodes must have the same length")
     n = indptr.shape[0] - 1
     inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
-        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta)
+        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta
+    )
     label = np.empty(n, dtype=np.int64)
-    count = _bucket_sssp(indptr, indices, weights, seed_nodes, seed_times, cutoff, inv,
-                         dist, state, order, order_t, head, pool_node, pool_next, label, seed_labels,
-                         True, False)
+    count = _bucket_sssp(
+        indptr,
+        indices,
+        weights,
+        seed_nodes,
+        seed_times,
+        cutoff,
+        inv,
+        dist,
+        state,
+        order,
+        order_t,
+        head,
+        pool_node,
+        pool_next,
+        label,
+        seed_labels,
+        True,
+        False,
+    )
     out_t = np.full(n, INF)
     out_l = np.full(n, -1, dtype=np.int64)
     for k in range(count):
@@ -778,8 +860,9 @@ def hilbert_index(ix, iy, order):
 
 
 @njit(cache=True, nogil=True)
-def _demand_times(count, order, dist, cutoff, node_ptr, node_demand, node_time, best, seen,
-                  ex_demand, ex_time):
+def _demand_times(
+    count, order, dist, cutoff, node_ptr, node_demand, node_time, best, seen, ex_demand, ex_time
+):
     """Demand units within ``cutoff`` of one search (plus extra direct pairs): returns k, with
     ``seen[:k]`` the units and ``best`` their times (the caller resets ``best[seen[:k]]``)."""
     k = 0
@@ -806,9 +889,25 @@ def _demand_times(count, order, dist, cutoff, node_ptr, node_demand, node_time, 
 
 
 @njit(cache=True, nogil=True)
-def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff,
-                node_ptr, node_demand, node_time, n_demand, ex_ptr=None, ex_demand=None,
-                ex_time=None, delta=0.0, budget=None, slot=0):
+def cover_pairs(
+    indptr,
+    indices,
+    weights,
+    src_ptr,
+    seed_nodes,
+    seed_times,
+    cutoff,
+    node_ptr,
+    node_demand,
+    node_time,
+    n_demand,
+    ex_ptr=None,
+    ex_demand=None,
+    ex_time=None,
+    delta=0.0,
+    budget=None,
+    slot=0,
+):
     """Demand units within ``cutoff`` of each source: sparse (source, demand, time) triples.
 
     Demand unit ``i`` is attached to nodes: ``node_demand[node_ptr[v]:node_ptr[v+1]]`` lists the
@@ -824,7 +923,8 @@ def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
     n = indptr.shape[0] - 1
     n_src = src_ptr.shape[0] - 1
     inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
-        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta)
+        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta
+    )
     no_label = np.empty(0, dtype=np.int64)
     best = np.full(n_demand, INF)
     seen = np.empty(n_demand, dtype=np.int64)
@@ -845,11 +945,39 @@ def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
     done = 0
     for s in _source_order(src_ptr, seed_nodes):
         a, b = src_ptr[s], src_ptr[s + 1]
-        count = _bucket_sssp(indptr, indices, weights, seed_nodes[a:b], seed_times[a:b], cutoff,
-                             inv, dist, state, order, order_t, head, pool_node, pool_next, no_label,
-                             no_label, False, False)
-        k = _demand_times(count, order, dist, cutoff, node_ptr, node_demand, node_time, best,
-                          seen, e_dem[e_ptr[s]:e_ptr[s + 1]], e_time[e_ptr[s]:e_ptr[s + 1]])
+        count = _bucket_sssp(
+            indptr,
+            indices,
+            weights,
+            seed_nodes[a:b],
+            seed_times[a:b],
+            cutoff,
+            inv,
+            dist,
+            state,
+            order,
+            order_t,
+            head,
+            pool_node,
+            pool_next,
+            no_label,
+            no_label,
+            False,
+            False,
+        )
+        k = _demand_times(
+            count,
+            order,
+            dist,
+            cutoff,
+            node_ptr,
+            node_demand,
+            node_time,
+            best,
+            seen,
+            e_dem[e_ptr[s] : e_ptr[s + 1]],
+            e_time[e_ptr[s] : e_ptr[s + 1]],
+        )
         for q in range(count):
             state[order[q]] = _UNSEEN
         done += 1
@@ -871,9 +999,24 @@ def cover_pairs(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutof
 
 
 @njit(cache=True, nogil=True)
-def cover_bits(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff,
-               node_ptr, node_demand, node_time, bits, row0, ex_ptr, ex_demand, ex_time,
-               delta=0.0):
+def cover_bits(
+    indptr,
+    indices,
+    weights,
+    src_ptr,
+    seed_nodes,
+    seed_times,
+    cutoff,
+    node_ptr,
+    node_demand,
+    node_time,
+    bits,
+    row0,
+    ex_ptr,
+    ex_demand,
+    ex_time,
+    delta=0.0,
+):
     """Coverage as a packed bitset, one row per source: sets bit ``i % 64`` of word ``i // 64``
     of row ``row0 + s`` of ``bits`` (uint64, n_sources x ceil(n_demand / 64)) when demand unit
     ``i`` is within ``cutoff`` of source ``s``.
@@ -887,10 +1030,12 @@ def cover_bits(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     _check_ptr(src_ptr, seed_nodes.shape[0], "src_ptr must split the seeds into runs")
     n = indptr.shape[0] - 1
     inv, dist, state, order, order_t, head, pool_node, pool_next = _bucket_setup(
-        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta)
+        indptr, indices, weights, seed_nodes, seed_times, cutoff, delta
+    )
     n_src = src_ptr.shape[0] - 1
-    _check_demand(n, n_src, node_ptr, node_demand, node_time, bits.shape[1] * 64, ex_ptr,
-                  ex_demand, ex_time)
+    _check_demand(
+        n, n_src, node_ptr, node_demand, node_time, bits.shape[1] * 64, ex_ptr, ex_demand, ex_time
+    )
     if row0 < 0 or row0 + n_src > bits.shape[0]:
         raise ValueError("bits must have a row for every source (row0 + s)")
     no_label = np.empty(0, dtype=np.int64)
@@ -898,9 +1043,26 @@ def cover_bits(indptr, indices, weights, src_ptr, seed_nodes, seed_times, cutoff
     one = np.uint64(1)
     for s in _source_order(src_ptr, seed_nodes):
         a, b = src_ptr[s], src_ptr[s + 1]
-        count = _bucket_sssp(indptr, indices, weights, seed_nodes[a:b], seed_times[a:b], cutoff,
-                             inv, dist, state, order, order_t, head, pool_node, pool_next, no_label,
-                             no_label, False, False)
+        count = _bucket_sssp(
+            indptr,
+            indices,
+            weights,
+            seed_nodes[a:b],
+            seed_times[a:b],
+            cutoff,
+            inv,
+            dist,
+            state,
+            order,
+            order_t,
+            head,
+            pool_node,
+            pool_next,
+            no_label,
+            no_label,
+            False,
+            False,
+        )
         row = bits[row0 + s]
         for q in range(count):
             v = order[q]

@@ -521,9 +521,7 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
     _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
     # traced in node indices (given x and y, contourpy would build and copy two more full
     # grids), then placed: node (i, j) is at (gx0 + i h, gy0 + j h)
-    gen = contourpy.contour_generator(
-        z=z, name="serial", fill_type=contourpy.FillType.OuterOffset
-    )
+    gen = contourpy.contour_generator(z=z, name="serial", fill_type=contourpy.FillType.OuterOffset)
     points, offsets = gen.filled(-4.0 * band, 0.0)
     origin = np.array([gx0, gy0])
     polys = []
@@ -686,7 +684,9 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
                                 deep += 1
                 # a block whose every node is already deeper than the band (inside the union
                 # of several hulls) is skipped by the later pieces too
-                if deep == (jb - ja + 1) * (ib - ia + 1) and deep == _block_nodes(bj, bi, block, ny, nx):
+                if deep == (jb - ja + 1) * (ib - ia + 1) and deep == _block_nodes(
+                    bj, bi, block, ny, nx
+                ):
                     full[bj, bi] = True
     for bj in range(nby):
         for bi in range(nbx):

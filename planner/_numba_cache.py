@@ -38,8 +38,9 @@ def _writable(directory: Path) -> bool:
     return True
 
 
-def cache_dir(package_dir: Path = PACKAGE_DIR,
-              environ: MutableMapping[str, str] | None = None) -> Path | None:
+def cache_dir(
+    package_dir: Path = PACKAGE_DIR, environ: MutableMapping[str, str] | None = None
+) -> Path | None:
     """The directory numba should use instead of the package's own, or ``None`` to leave it."""
     env = os.environ if environ is None else environ
     if env.get("NUMBA_CACHE_DIR"):
@@ -49,8 +50,9 @@ def cache_dir(package_dir: Path = PACKAGE_DIR,
     return user_cache_dir(env)
 
 
-def configure(package_dir: Path = PACKAGE_DIR,
-              environ: MutableMapping[str, str] | None = None) -> Path | None:
+def configure(
+    package_dir: Path = PACKAGE_DIR, environ: MutableMapping[str, str] | None = None
+) -> Path | None:
     """Point numba's cache at :func:`user_cache_dir` when the package directory is read-only.
 
     Returns the directory set, or ``None`` when nothing was changed (the package directory is

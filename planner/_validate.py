@@ -62,9 +62,13 @@ def require_file(path: str | Path, *, what: str, suffixes: Sequence[str] | None 
     """Return ``path`` as a Path if it exists (and has an accepted suffix), else raise."""
     p = Path(path)
     if not p.exists():
-        raise InputFileError(f"{what} file not found: {p}. Fix: check the path (it is read relative to {Path.cwd()}).")
+        raise InputFileError(
+            f"{what} file not found: {p}. Fix: check the path (it is read relative to {Path.cwd()})."
+        )
     if p.is_dir():
-        raise InputFileError(f"{what} path is a folder, not a file: {p}. Fix: name a file inside it.")
+        raise InputFileError(
+            f"{what} path is a folder, not a file: {p}. Fix: name a file inside it."
+        )
     if suffixes is not None:
         name = p.name.lower()
         if not any(name.endswith(s) for s in suffixes):
@@ -184,7 +188,9 @@ GCJ02_FACTOR = 2.5
 GCJ02_MIN_MEDIAN_M = 50.0
 
 
-def gcj02_offset_test(roads: object, points: object, *, sample: int = 500) -> dict[str, float] | None:
+def gcj02_offset_test(
+    roads: object, points: object, *, sample: int = 500
+) -> dict[str, float] | None:
     """Median distance (m) from ``points`` to the nearest of ``roads`` as they are
     (``as_is``), with the GCJ-02 offset undone (``undone``: read as GCJ-02) and applied once more
     (``applied``). None when the points lie outside China or near no road. Both in EPSG:4326.
@@ -206,15 +212,20 @@ def gcj02_offset_test(roads: object, points: object, *, sample: int = 500) -> di
         return None
     x, y = x[inside], y[inside]
     pad = 0.03  # degrees, beyond the GCJ-02 offset (< 0.01) and the usual distance to a road
-    near = roads.sindex.query(shapely.box(x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad))  # type: ignore[attr-defined]
+    near = roads.sindex.query(
+        shapely.box(x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad)
+    )  # type: ignore[attr-defined]
     if len(near) == 0:
         return None
     pts = gpd.GeoSeries(shapely.points(x, y), crs=4326)
     metric = pts.estimate_utm_crs()
     tree = shapely.STRtree(roads.geometry.iloc[near].to_crs(metric).to_numpy())  # type: ignore[attr-defined]
     out = {}
-    for key, (fx, fy) in (("as_is", (x, y)), ("undone", _chinacrs.gcj02_to_wgs84(x, y)),
-                          ("applied", _chinacrs.wgs84_to_gcj02(x, y))):
+    for key, (fx, fy) in (
+        ("as_is", (x, y)),
+        ("undone", _chinacrs.gcj02_to_wgs84(x, y)),
+        ("applied", _chinacrs.wgs84_to_gcj02(x, y)),
+    ):
         p = gpd.GeoSeries(shapely.points(fx, fy), crs=4326).to_crs(metric).to_numpy()
         _, dist = tree.query_nearest(p, return_distance=True, all_matches=False)
         out[key] = float(np.median(dist))
@@ -226,7 +237,11 @@ def looks_like_gcj02(roads: object, points: object) -> dict[str, float] | None:
     d = gcj02_offset_test(roads, points)
     if d is None:
         return None
-    if d["as_is"] >= GCJ02_MIN_MEDIAN_M and d["undone"] * GCJ02_FACTOR <= d["as_is"] and d["applied"] > d["as_is"]:
+    if (
+        d["as_is"] >= GCJ02_MIN_MEDIAN_M
+        and d["undone"] * GCJ02_FACTOR <= d["as_is"]
+        and d["applied"] > d["as_is"]
+    ):
         return d
     return None
 
@@ -243,7 +258,9 @@ def check_minutes(value: object, *, name: str, error: type[Exception] = InputErr
     try:
         m = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise error(f"{name} must be a number of minutes >= 0 (inf for no limit), got {value!r}.") from None
+        raise error(
+            f"{name} must be a number of minutes >= 0 (inf for no limit), got {value!r}."
+        ) from None
     if not m >= 0:  # NaN fails too
         raise error(f"{name} must be a number of minutes >= 0 (inf for no limit), got {value!r}.")
     return m
@@ -251,8 +268,21 @@ def check_minutes(value: object, *, name: str, error: type[Exception] = InputErr
 
 #: Default for :func:`max_bytes`: the largest array (or set of arrays) one call may allocate.
 DEFAULT_MAX_BYTES = 4 * 2**30
-_UNITS = {"": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
-          "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
+_UNITS = {
+    "": 1,
+    "K": 2**10,
+    "KB": 2**10,
+    "KIB": 2**10,
+    "M": 2**20,
+    "MB": 2**20,
+    "MIB": 2**20,
+    "G": 2**30,
+    "GB": 2**30,
+    "GIB": 2**30,
+    "T": 2**40,
+    "TB": 2**40,
+    "TIB": 2**40,
+}
 
 
 def max_bytes() -> int:
@@ -262,7 +292,7 @@ def max_bytes() -> int:
     if not raw:
         return DEFAULT_MAX_BYTES
     num = raw.rstrip("KMGTkmgtiBb ")
-    unit = raw[len(num):].strip().upper()
+    unit = raw[len(num) :].strip().upper()
     try:
         value = float(num) * _UNITS[unit]
     except (ValueError, KeyError):
@@ -270,7 +300,9 @@ def max_bytes() -> int:
             f"PLANNER_MAX_BYTES={raw!r} is not a size. Fix: give bytes or a size such as 8G or 512MiB."
         ) from None
     if not (np.isfinite(value) and value > 0):
-        raise InputError(f"PLANNER_MAX_BYTES={raw!r} must be positive. Fix: give a size such as 8G.")
+        raise InputError(
+            f"PLANNER_MAX_BYTES={raw!r} must be positive. Fix: give a size such as 8G."
+        )
     return int(value)
 
 
@@ -282,7 +314,9 @@ def format_bytes(n: float) -> str:
     return f"{int(n)} bytes"
 
 
-def check_bytes(n_bytes: float, *, what: str, fix: str, error: type[Exception] = InputError) -> None:
+def check_bytes(
+    n_bytes: float, *, what: str, fix: str, error: type[Exception] = InputError
+) -> None:
     """Raise ``error`` before allocating ``n_bytes`` for ``what`` when it exceeds :func:`max_bytes`;
     the message gives the estimate, the limit, ``fix`` and how to raise the limit."""
     limit = max_bytes()
@@ -307,12 +341,18 @@ def count_column(
     Missing or non-numeric values and negative ones are added to ``problems`` with the rows
     (``label`` names the column in the message); they come back as NaN or as given.
     """
-    v = pd.to_numeric(values.astype(str).str.replace(",", "").str.strip(), errors="coerce").to_numpy(float)
+    v = pd.to_numeric(
+        values.astype(str).str.replace(",", "").str.strip(), errors="coerce"
+    ).to_numpy(float)
     bad = ~np.isfinite(v)
     if bad.any():
-        problems.add(f"{label} has missing or non-numeric values in {describe_rows(values.index[bad])}",
-                     fix=missing_fix)
+        problems.add(
+            f"{label} has missing or non-numeric values in {describe_rows(values.index[bad])}",
+            fix=missing_fix,
+        )
     neg = np.isfinite(v) & (v < 0)
     if neg.any():
-        problems.add(f"{label} has negative values in {describe_rows(values.index[neg])}", fix=negative_fix)
+        problems.add(
+            f"{label} has negative values in {describe_rows(values.index[neg])}", fix=negative_fix
+        )
     return v

@@ -133,14 +133,26 @@ def reach(
     def run(k: int):
         a, b = chunks[k]
         return _engine.reach_runs(
-            network.rindptr, network.rindices, network.rweights, s_ptr[a : b + 1] - s_ptr[a],
-            s_nodes[s_ptr[a] : s_ptr[b]], s_times[s_ptr[a] : s_ptr[b]], cutoff, 0.0, budget, k,
+            network.rindptr,
+            network.rindices,
+            network.rweights,
+            s_ptr[a : b + 1] - s_ptr[a],
+            s_nodes[s_ptr[a] : s_ptr[b]],
+            s_times[s_ptr[a] : s_ptr[b]],
+            cutoff,
+            0.0,
+            budget,
+            k,
         )
 
     parts = []
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        with _over_budget(f"the reach sets of {n:,} facilities within {minutes:g} minutes", budget,
-                          _REACH_PAIR_BYTES, "minutes="):
+        with _over_budget(
+            f"the reach sets of {n:,} facilities within {minutes:g} minutes",
+            budget,
+            _REACH_PAIR_BYTES,
+            "minutes=",
+        ):
             for k, part in enumerate(pool.map(run, range(len(chunks)))):
                 parts.append(part)
                 if progress:
@@ -164,7 +176,10 @@ def reach(
     # -- end engine --------------------------------------------------------------------------
     log.info(
         "reach: %d facilities, %s node-times within %.0f min in %.2f s",
-        n, f"{len(out.nodes):,}", minutes, time.perf_counter() - t0,
+        n,
+        f"{len(out.nodes):,}",
+        minutes,
+        time.perf_counter() - t0,
     )
     return out
 
@@ -224,10 +239,17 @@ class NearestResult:
 def node_nearest(network: Network, sources: Sources, *, max_minutes: float | None = None):
     """Multi-source reverse search: for every node the time to the nearest facility and which."""
     labels = np.repeat(np.arange(len(sources)), np.diff(sources.src_ptr))
-    cutoff = np.inf if max_minutes is None else check_minutes(max_minutes, name="max_minutes") * 60.0
+    cutoff = (
+        np.inf if max_minutes is None else check_minutes(max_minutes, name="max_minutes") * 60.0
+    )
     return _engine.nearest_source(
-        network.rindptr, network.rindices, network.rweights,
-        sources.seed_nodes, sources.seed_times, labels.astype(np.int64), cutoff,
+        network.rindptr,
+        network.rindices,
+        network.rweights,
+        sources.seed_nodes,
+        sources.seed_times,
+        labels.astype(np.int64),
+        cutoff,
     )
 
 
@@ -371,13 +393,26 @@ class _CoverJob:
 
     @classmethod
     def prepare(cls, network, facilities, points, minutes, threads) -> _CoverJob:
-        src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
+        src = (
+            facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
+        )
         cutoff = check_minutes(minutes, name="minutes") * 60.0
         att = points if isinstance(points, Attachment) else network.snap(points)
         node_ptr, pid, tt = _demand_at_nodes(network, att)
         ex_ptr, ex_dem, ex_t = _direct_pairs(att, src, cutoff)
-        return cls(network, src, len(att), cutoff, node_ptr, pid, tt, ex_ptr, ex_dem, ex_t,
-                   _source_chunks(len(src), threads))
+        return cls(
+            network,
+            src,
+            len(att),
+            cutoff,
+            node_ptr,
+            pid,
+            tt,
+            ex_ptr,
+            ex_dem,
+            ex_t,
+            _source_chunks(len(src), threads),
+        )
 
     def chunk_args(self, bounds: tuple[int, int]):
         """Kernel arguments for sources ``a:b``: (search and demand arrays, same-edge pairs)."""
@@ -385,9 +420,18 @@ class _CoverJob:
         src, net = self.src, self.network
         s0, s1 = src.src_ptr[a], src.src_ptr[b]
         e0, e1 = self.ex_ptr[a], self.ex_ptr[b]
-        search = (net.rindptr, net.rindices, net.rweights, src.src_ptr[a : b + 1] - s0,
-                  src.seed_nodes[s0:s1], src.seed_times[s0:s1], self.cutoff,
-                  self.node_ptr, self.pid, self.tt)
+        search = (
+            net.rindptr,
+            net.rindices,
+            net.rweights,
+            src.src_ptr[a : b + 1] - s0,
+            src.seed_nodes[s0:s1],
+            src.seed_times[s0:s1],
+            self.cutoff,
+            self.node_ptr,
+            self.pid,
+            self.tt,
+        )
         direct = (self.ex_ptr[a : b + 1] - e0, self.ex_dem[e0:e1], self.ex_t[e0:e1])
         return search, direct
 
@@ -418,7 +462,9 @@ def coverage_sets(
         search, direct = job.chunk_args(chunks[k])
         return _engine.cover_pairs(*search, n_pts, *direct, 0.0, budget, k)
 
-    what = f"the coverage sets of {n_src:,} facilities x {n_pts:,} points within {minutes:g} minutes"
+    what = (
+        f"the coverage sets of {n_src:,} facilities x {n_pts:,} points within {minutes:g} minutes"
+    )
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         with _over_budget(what, budget, _COVER_PAIR_BYTES, "minutes="):
             parts = list(pool.map(run, range(len(chunks))))
@@ -540,7 +586,8 @@ def coverage_bitset(
     job = _CoverJob.prepare(network, facilities, points, minutes, threads)
     words = (job.n_pts + 63) // 64
     check_bytes(
-        8.0 * job.n_src * words, what=f"a coverage bitset of {job.n_src:,} facilities x {job.n_pts:,} points",
+        8.0 * job.n_src * words,
+        what=f"a coverage bitset of {job.n_src:,} facilities x {job.n_pts:,} points",
         fix="pass fewer facilities or points at once",
     )
     bits = np.zeros((job.n_src, words), dtype=np.uint64)
@@ -688,12 +735,16 @@ def isochrones(
         a, b = bounds
         # reach sets chunk by chunk: memory follows a chunk's reach, whatever the threshold
         rows = np.arange(a, b)
-        r = reach(network, facility_sources(network, fac_att.take(rows)), minutes=mins[-1], threads=1)
+        r = reach(
+            network, facility_sources(network, fac_att.take(rows)), minutes=mins[-1], threads=1
+        )
         for j, i in enumerate(rows):
             nodes, times = r.of(j)
             todo = []
             for k, m in enumerate(mins):
-                key = _isochrone.full_key(network, nodes, times, m * 60.0, fac_att, i, slack, cap / v_off)
+                key = _isochrone.full_key(
+                    network, nodes, times, m * 60.0, fac_att, i, slack, cap / v_off
+                )
                 if key is not None and key in shared:
                     polys[k, i], tol[k, i] = shared[key]
                 else:
@@ -738,7 +789,10 @@ def isochrones(
     out = out.to_crs("EPSG:4326")
     log.info(
         "isochrones (%s): %d facilities x %d thresholds in %.2f s",
-        method, n_fac, len(mins), time.perf_counter() - t0,
+        method,
+        n_fac,
+        len(mins),
+        time.perf_counter() - t0,
     )
     return out
 
@@ -756,7 +810,9 @@ def _default_cell_m(network: Network) -> float:
 def isochrones_by_tier(iso: gpd.GeoDataFrame, *, crs: Any = None) -> gpd.GeoDataFrame:
     """Union of isochrones per tier and threshold (columns ``tier``, ``minutes``, ``area_km2``)."""
     if "tier" not in iso.columns:
-        raise NetworkError("isochrones have no 'tier' column. Fix: pass facilities with a tier column.")
+        raise NetworkError(
+            "isochrones have no 'tier' column. Fix: pass facilities with a tier column."
+        )
     metric = crs or iso.estimate_utm_crs()
     g = iso.to_crs(metric)
     parts = []
@@ -800,12 +856,18 @@ class RasterGrid:
 
         rows, cols = (int(v) for v in self.shape)
         if rows < 1 or cols < 1:
-            raise InputError(f"a raster grid needs at least one row and one column, got shape {self.shape!r}.")
+            raise InputError(
+                f"a raster grid needs at least one row and one column, got shape {self.shape!r}."
+            )
         t = Affine(*tuple(self.transform)[:6])
         if t.is_degenerate:
-            raise InputError(f"the raster grid's transform {tuple(t)[:6]} is degenerate (a cell of zero area).")
+            raise InputError(
+                f"the raster grid's transform {tuple(t)[:6]} is degenerate (a cell of zero area)."
+            )
         if self.crs is None:
-            raise InputError("the raster grid has no CRS. Fix: give its coordinate system (e.g. EPSG:32649).")
+            raise InputError(
+                "the raster grid has no CRS. Fix: give its coordinate system (e.g. EPSG:32649)."
+            )
         object.__setattr__(self, "shape", (rows, cols))
         object.__setattr__(self, "transform", t)
         object.__setattr__(self, "crs", pyproj.CRS.from_user_input(self.crs))
@@ -817,14 +879,20 @@ class RasterGrid:
 
         path = Path(path)
         if not path.is_file():
-            raise InputFileError(f"raster {path} not found. Fix: give the path of an existing raster (e.g. a GeoTIFF).")
+            raise InputFileError(
+                f"raster {path} not found. Fix: give the path of an existing raster (e.g. a GeoTIFF)."
+            )
         try:
             with rasterio.open(path) as src:
                 transform, shape, crs = src.transform, (src.height, src.width), src.crs
         except rasterio.errors.RasterioError as exc:
-            raise InputFileError(f"{path} cannot be read as a raster ({exc}). Fix: give a GeoTIFF or another GDAL raster.") from exc
+            raise InputFileError(
+                f"{path} cannot be read as a raster ({exc}). Fix: give a GeoTIFF or another GDAL raster."
+            ) from exc
         if crs is None:
-            raise InputError(f"raster {path} has no coordinate system. Fix: set one (e.g. gdal_edit.py -a_srs EPSG:32649 {path.name}).")
+            raise InputError(
+                f"raster {path} has no coordinate system. Fix: set one (e.g. gdal_edit.py -a_srs EPSG:32649 {path.name})."
+            )
         return cls(transform, shape, pyproj.CRS.from_wkt(crs.to_wkt()))
 
     @property
@@ -836,7 +904,9 @@ class RasterGrid:
         r0, r1, _ = (rows or slice(None)).indices(self.shape[0])
         cc, rr = np.meshgrid(np.arange(self.shape[1]) + 0.5, np.arange(r0, r1) + 0.5)
         t = self.transform
-        return np.column_stack([(t.a * cc + t.b * rr + t.c).ravel(), (t.d * cc + t.e * rr + t.f).ravel()])
+        return np.column_stack(
+            [(t.a * cc + t.b * rr + t.c).ravel(), (t.d * cc + t.e * rr + t.f).ravel()]
+        )
 
 
 def raster_grid(
@@ -864,7 +934,9 @@ def raster_grid(
     else:
         minx, miny, maxx, maxy = (float(v) for v in bounds)
         if not (np.isfinite([minx, miny, maxx, maxy]).all() and maxx >= minx and maxy >= miny):
-            raise NetworkError(f"bounds must be finite (minx, miny, maxx, maxy) with max >= min, got {bounds!r}.")
+            raise NetworkError(
+                f"bounds must be finite (minx, miny, maxx, maxy) with max >= min, got {bounds!r}."
+            )
     ncol = max(1, int(np.ceil((maxx - minx) / cell_m)))
     nrow = max(1, int(np.ceil((maxy - miny) / cell_m)))
     _check_cells(nrow * ncol, f"a {cell_m:g} m raster over this area", cell_m)
@@ -873,7 +945,10 @@ def raster_grid(
 
 def _raster_bytes(n_cells: int) -> float:
     """Peak memory of :func:`travel_time_raster` and writing its result, estimated from the size."""
-    return float(n_cells) * RASTER_BYTES_PER_CELL + min(n_cells, _RASTER_CHUNK) * _RASTER_CHUNK_BYTES / _RASTER_CHUNK
+    return (
+        float(n_cells) * RASTER_BYTES_PER_CELL
+        + min(n_cells, _RASTER_CHUNK) * _RASTER_CHUNK_BYTES / _RASTER_CHUNK
+    )
 
 
 def _check_cells(n: int, what: str, cell_m: float | None = None) -> None:
@@ -977,6 +1052,9 @@ def travel_time_raster(
         out[r0 * cols : r0 * cols + len(xy)] = vals
     log.info(
         "travel-time raster: %d x %d cells, %.1f %% with a value, in %.2f s",
-        rows, cols, 100.0 * float(np.isfinite(out).mean()), time.perf_counter() - t0,
+        rows,
+        cols,
+        100.0 * float(np.isfinite(out).mean()),
+        time.perf_counter() - t0,
     )
     return out.reshape(rows, cols), grid.transform, grid.crs

@@ -59,7 +59,14 @@ log = logging.getLogger(__name__)
 
 #: Columns of the merged ``summary.csv`` (the same as ``planner coverage``'s summary.csv) and
 #: of ``admin_summary.parquet`` (plus ``region_code``).
-SUMMARY_COLUMNS = ["admin_code", "admin_name", "level", "population", "covered_population", "covered_share"]
+SUMMARY_COLUMNS = [
+    "admin_code",
+    "admin_name",
+    "level",
+    "population",
+    "covered_population",
+    "covered_share",
+]
 MANIFEST = "manifest.json"
 #: Environment variable of a fault-injection hook used by the tests: ``CODE:MARKER`` makes the
 #: task of region CODE kill its own process once (after writing part of its outputs), leaving
@@ -96,8 +103,12 @@ class BatchSettings:
             if v is not None and (int(v) != v or v < 1):
                 raise InputError(f"{name} must be a positive whole number, got {v!r}.")
         if self.new_sites is not None and self.regional_sites is not None:
-            raise InputError("give new_sites (per region) or regional_sites (a budget for all), not both.")
-        pipeline.CoverageSettings(mode=self.mode, minutes=self.minutes, tiers=self.tiers)  # validates
+            raise InputError(
+                "give new_sites (per region) or regional_sites (a budget for all), not both."
+            )
+        pipeline.CoverageSettings(
+            mode=self.mode, minutes=self.minutes, tiers=self.tiers
+        )  # validates
         if self.horizon_minutes is not None and not self.horizon_minutes >= self.minutes:
             raise InputError(
                 f"horizon_minutes ({self.horizon_minutes!r}) must be at least minutes ({self.minutes!r})."
@@ -117,8 +128,12 @@ class BatchSettings:
         return float(self.horizon_minutes if self.horizon_minutes is not None else self.minutes)
 
     def travel_mode(self) -> TravelMode:
-        return travel_mode(self.mode, speed_kmh=self.speed_kmh, access_max_m=self.access_max_m,
-                           access_speed_factor=self.access_speed_factor)
+        return travel_mode(
+            self.mode,
+            speed_kmh=self.speed_kmh,
+            access_max_m=self.access_max_m,
+            access_speed_factor=self.access_speed_factor,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -178,8 +193,10 @@ def read_regions(
     else:
         path = Path(regions)
         if not path.exists():
-            raise InputFileError(f"regions file not found: {path}. Fix: pass --regions FILE (polygons "
-                                 "with admin_code and admin_name columns).")
+            raise InputFileError(
+                f"regions file not found: {path}. Fix: pass --regions FILE (polygons "
+                "with admin_code and admin_name columns)."
+            )
         import pyogrio
 
         gdf = pyogrio.read_dataframe(path)
@@ -191,20 +208,28 @@ def read_regions(
             "(in Python: read_regions(..., code_column=, name_column=))."
         )
     if gdf.crs is None:
-        raise InputFileError(f"{source} has no coordinate system. Fix: save it with one (e.g. EPSG:4326).")
+        raise InputFileError(
+            f"{source} has no coordinate system. Fix: save it with one (e.g. EPSG:4326)."
+        )
     gdf = gdf.to_crs("EPSG:4326")
     gdf["admin_code"] = gdf[code_column].astype(str).str.strip()
     gdf["admin_name"] = gdf[name_column].astype(str).str.strip()
     bad = ~gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"]) | gdf.geometry.is_empty
     if bad.any():
-        raise InputFileError(f"{source}: rows {list(np.flatnonzero(bad.to_numpy())[:10])} are not polygons. "
-                             "Fix: regions must be polygons.")
+        raise InputFileError(
+            f"{source}: rows {list(np.flatnonzero(bad.to_numpy())[:10])} are not polygons. "
+            "Fix: regions must be polygons."
+        )
     dup = gdf["admin_code"].duplicated(keep=False)
     if dup.any():
-        raise InputFileError(f"{source}: admin_code repeats: {sorted(set(gdf.loc[dup, 'admin_code']))[:10]}. "
-                             "Fix: one row per region (dissolve multi-part regions first).")
+        raise InputFileError(
+            f"{source}: admin_code repeats: {sorted(set(gdf.loc[dup, 'admin_code']))[:10]}. "
+            "Fix: one row per region (dissolve multi-part regions first)."
+        )
     cols = ["admin_code", "admin_name"] + (["level"] if "level" in gdf.columns else [])
-    return gpd.GeoDataFrame(gdf[cols], geometry=gdf.geometry.values, crs="EPSG:4326").reset_index(drop=True)
+    return gpd.GeoDataFrame(gdf[cols], geometry=gdf.geometry.values, crs="EPSG:4326").reset_index(
+        drop=True
+    )
 
 
 def fastest_speed_kmh(mode: TravelMode, roads: gpd.GeoDataFrame | None = None) -> float:
@@ -231,7 +256,9 @@ def fastest_speed_kmh(mode: TravelMode, roads: gpd.GeoDataFrame | None = None) -
     return v * max(1.0, float(mode.urban_factor))
 
 
-def halo_m(mode: TravelMode, horizon_minutes: float, roads: gpd.GeoDataFrame | None = None) -> float:
+def halo_m(
+    mode: TravelMode, horizon_minutes: float, roads: gpd.GeoDataFrame | None = None
+) -> float:
     """How far around a region facilities must be kept: ``v_max * horizon + 2 * access_max_m``."""
     v = fastest_speed_kmh(mode, roads) / 3.6
     if not np.isfinite(horizon_minutes):
@@ -262,7 +289,9 @@ def _overlapping_units(boundaries: gpd.GeoDataFrame, region: shapely.Geometry) -
     if len(idx) == 0:
         return np.array([], dtype=object)
     geoms = boundaries.geometry.values[idx]
-    share = shapely.area(shapely.intersection(geoms, region)) / np.maximum(shapely.area(geoms), 1e-30)
+    share = shapely.area(shapely.intersection(geoms, region)) / np.maximum(
+        shapely.area(geoms), 1e-30
+    )
     return boundaries["admin_code"].to_numpy()[idx[share > 1e-6]].astype(str)
 
 
@@ -326,9 +355,13 @@ def cut_region(
         own = _overlapping_units(dataset.boundaries, regions.geometry.iloc[index])
     code = regions["admin_code"].iloc[index]
     cut = pipeline.Dataset(
-        roads=roads, facilities=facilities, population=population, boundaries=boundaries,
+        roads=roads,
+        facilities=facilities,
+        population=population,
+        boundaries=boundaries,
         name=f"{dataset.name} / {code} {regions['admin_name'].iloc[index]}",
-        synthetic=dataset.synthetic, sources=dict(dataset.sources),
+        synthetic=dataset.synthetic,
+        sources=dict(dataset.sources),
     )
     return cut, own
 
@@ -352,14 +385,24 @@ def _frame_digest(h: Any, frame: pd.DataFrame | None) -> None:
         h.update(b"".join(shapely.to_wkb(frame.geometry.values, hex=False)))
 
 
-def content_hash(cut: pipeline.Dataset, region_code: str, region_geom: shapely.Geometry,
-                 settings: BatchSettings, own_units: Sequence[str]) -> str:
+def content_hash(
+    cut: pipeline.Dataset,
+    region_code: str,
+    region_geom: shapely.Geometry,
+    settings: BatchSettings,
+    own_units: Sequence[str],
+) -> str:
     """SHA-256 of a region's inputs and settings: equal hashes mean equal outputs."""
     from . import __version__
 
     h = hashlib.sha256()
-    h.update(json.dumps({"settings": settings.as_dict(), "code": region_code, "version": __version__},
-                        sort_keys=True, default=str).encode())
+    h.update(
+        json.dumps(
+            {"settings": settings.as_dict(), "code": region_code, "version": __version__},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     h.update(shapely.to_wkb(region_geom))
     h.update("|".join(sorted(map(str, own_units))).encode())
     for frame in (cut.roads, cut.facilities, cut.population, cut.boundaries):
@@ -404,9 +447,14 @@ def analyze_region(
         residents outside every unit, when there are any).
     """
     result = pipeline.analyze(
-        cut, mode=settings.mode, minutes=settings.minutes, tiers=settings.tiers or None,
-        isochrone_minutes=settings.isochrone_minutes, speed_kmh=settings.speed_kmh,
-        access_max_m=settings.access_max_m, access_speed_factor=settings.access_speed_factor,
+        cut,
+        mode=settings.mode,
+        minutes=settings.minutes,
+        tiers=settings.tiers or None,
+        isochrone_minutes=settings.isochrone_minutes,
+        speed_kmh=settings.speed_kmh,
+        access_max_m=settings.access_max_m,
+        access_speed_factor=settings.access_speed_factor,
     )
     demand = _limit_horizon(result, settings.horizon)
     summary = None
@@ -429,14 +477,20 @@ def _timed_population(demand: pd.DataFrame, summary: pd.DataFrame) -> np.ndarray
         rows = np.flatnonzero(summary["level"].to_numpy() == level)
         if col in demand.columns:
             w = pd.Series(pop).groupby(demand[col].astype(str).to_numpy()).sum()
-            out[rows] = w.reindex(summary["admin_code"].iloc[rows].astype(str)).fillna(0.0).to_numpy()
+            out[rows] = (
+                w.reindex(summary["admin_code"].iloc[rows].astype(str)).fillna(0.0).to_numpy()
+            )
         else:  # the "all" row of a run without boundaries
             out[rows] = pop.sum()
     return out
 
 
-def _region_checks(result: pipeline.CoverageResult, cut: pipeline.Dataset, own_units: Sequence[str],
-                   region_geom: shapely.Geometry) -> pd.DataFrame:
+def _region_checks(
+    result: pipeline.CoverageResult,
+    cut: pipeline.Dataset,
+    own_units: Sequence[str],
+    region_geom: shapely.Geometry,
+) -> pd.DataFrame:
     """The standards checks of the units lying wholly in the region (facility counts and
     residents of a unit spanning regions would be partial, so those units are left to a run
     over a region that holds them)."""
@@ -471,8 +525,11 @@ def siting_curve(
     from . import siting
     from ._errors import OptimizationError
 
-    uncovered = 0.0 if result.demand is None else float(
-        result.demand.loc[~result.demand["covered"], "population"].sum())
+    uncovered = (
+        0.0
+        if result.demand is None
+        else float(result.demand.loc[~result.demand["covered"], "population"].sum())
+    )
     rows, props = [], []
     cands = None
     if result.demand is not None and uncovered > 0:
@@ -482,14 +539,36 @@ def siting_curve(
             cands = None
     for p in range(1, settings.curve_sites + 1):
         if cands is None or len(cands) == 0:
-            rows.append({"sites": p, "objective": 0.0, "bound": 0.0, "gap": 0.0, "status": "nothing to cover",
-                         "uncovered_population": uncovered})
+            rows.append(
+                {
+                    "sites": p,
+                    "objective": 0.0,
+                    "bound": 0.0,
+                    "gap": 0.0,
+                    "status": "nothing to cover",
+                    "uncovered_population": uncovered,
+                }
+            )
             continue
-        run = siting.propose_sites(result, objective="max-coverage", new_sites=min(p, len(cands)),
-                                   candidates=cands, tier=settings.new_tier, time_limit_s=settings.time_limit_s)
+        run = siting.propose_sites(
+            result,
+            objective="max-coverage",
+            new_sites=min(p, len(cands)),
+            candidates=cands,
+            tier=settings.new_tier,
+            time_limit_s=settings.time_limit_s,
+        )
         s = run.solution
-        rows.append({"sites": p, "objective": float(s.objective), "bound": float(s.bound), "gap": float(s.gap),
-                     "status": s.status, "uncovered_population": uncovered})
+        rows.append(
+            {
+                "sites": p,
+                "objective": float(s.objective),
+                "bound": float(s.bound),
+                "gap": float(s.gap),
+                "status": s.status,
+                "uncovered_population": uncovered,
+            }
+        )
         pr = run.proposals.copy()
         pr["sites"] = p
         props.append(pr)
@@ -613,11 +692,27 @@ def run_region(
     folder = Path(out_dir) / "regions" / str(region_code)
     man = _done(folder, digest)
     if man is not None:
-        return RegionOutcome(region_code, region_name, True, 0.0, man["population"], man["covered_population"],
-                             man["n_facilities"], man["n_roads"], digest, str(folder))
+        return RegionOutcome(
+            region_code,
+            region_name,
+            True,
+            0.0,
+            man["population"],
+            man["covered_population"],
+            man["n_facilities"],
+            man["n_roads"],
+            digest,
+            str(folder),
+        )
     result, demand, summary = analyze_region(cut, own_units, settings)
-    pop = float(np.sum(demand["population"].to_numpy(float))) if demand is not None else float("nan")
-    cov = float(demand.loc[demand["covered"], "population"].sum()) if demand is not None else float("nan")
+    pop = (
+        float(np.sum(demand["population"].to_numpy(float))) if demand is not None else float("nan")
+    )
+    cov = (
+        float(demand.loc[demand["covered"], "population"].sum())
+        if demand is not None
+        else float("nan")
+    )
     curve, sites = siting_curve(result, settings) if settings.curve_sites else (None, None)
     checks = _region_checks(result, cut, own_units, region_geom) if settings.compliance else None
     fac = result.facilities.copy()
@@ -644,17 +739,36 @@ def run_region(
             curve.to_csv(tmp / "siting_curve.csv", index=False, encoding="utf-8")
             _to_parquet(sites, tmp / "proposals.parquet")
         manifest = {
-            "admin_code": str(region_code), "admin_name": region_name, "content_hash": digest,
-            "settings": settings.as_dict(), "population": pop, "covered_population": cov,
-            "n_facilities": int(len(fac)), "n_roads": int(len(cut.roads)),
-            "network_nodes": int(result.network.n_nodes), "seconds": result.seconds,
+            "admin_code": str(region_code),
+            "admin_name": region_name,
+            "content_hash": digest,
+            "settings": settings.as_dict(),
+            "population": pop,
+            "covered_population": cov,
+            "n_facilities": int(len(fac)),
+            "n_roads": int(len(cut.roads)),
+            "network_nodes": int(result.network.n_nodes),
+            "seconds": result.seconds,
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str),
-                                    encoding="utf-8")
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        )
 
     _write_atomic_folder(folder, write)
-    return RegionOutcome(region_code, region_name, False, round(time.perf_counter() - t0, 3), pop, cov,
-                         int(len(fac)), int(len(cut.roads)), digest, str(folder), _peak_rss_mb(), os.getpid())
+    return RegionOutcome(
+        region_code,
+        region_name,
+        False,
+        round(time.perf_counter() - t0, 3),
+        pop,
+        cov,
+        int(len(fac)),
+        int(len(cut.roads)),
+        digest,
+        str(folder),
+        _peak_rss_mb(),
+        os.getpid(),
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -667,17 +781,35 @@ def _peak_rss_mb() -> float:
         return float("nan")
 
 
-def _region_task(cut: Any, own: Any, code: str, name: str, geom_wkb: bytes, digest: str,
-                 settings: BatchSettings, out_dir: str) -> RegionOutcome:
+def _region_task(
+    cut: Any,
+    own: Any,
+    code: str,
+    name: str,
+    geom_wkb: bytes,
+    digest: str,
+    settings: BatchSettings,
+    out_dir: str,
+) -> RegionOutcome:
     return run_region(cut, own, code, name, shapely.from_wkb(geom_wkb), digest, settings, out_dir)
 
 
-def _folder_task(folder: str, region_geom_wkb: bytes, code: str, name: str, settings: BatchSettings,
-                 out_dir: str, facilities_crs: str | None) -> RegionOutcome:
+def _folder_task(
+    folder: str,
+    region_geom_wkb: bytes,
+    code: str,
+    name: str,
+    settings: BatchSettings,
+    out_dir: str,
+    facilities_crs: str | None,
+) -> RegionOutcome:
     """A region whose data lie in a folder of their own (``--data-root``): load, keep own residents."""
     ds = pipeline.load_dataset(folder, facilities_crs=facilities_crs)
-    regions = gpd.GeoDataFrame({"admin_code": [code], "admin_name": [name]},
-                               geometry=[shapely.from_wkb(region_geom_wkb)], crs="EPSG:4326")
+    regions = gpd.GeoDataFrame(
+        {"admin_code": [code], "admin_name": [name]},
+        geometry=[shapely.from_wkb(region_geom_wkb)],
+        crs="EPSG:4326",
+    )
     cut, own = cut_region(ds, regions, 0, settings)
     digest = content_hash(cut, code, regions.geometry.iloc[0], settings, own)
     return run_region(cut, own, code, name, regions.geometry.iloc[0], digest, settings, out_dir)
@@ -699,7 +831,11 @@ def split_to_folders(
     settings = settings or BatchSettings()
     reg = read_regions(regions)
     ds = data if isinstance(data, pipeline.Dataset) else pipeline.load_dataset(data)
-    dem = assign_regions(coverage.demand_points(ds.population), reg) if ds.population is not None else None
+    dem = (
+        assign_regions(coverage.demand_points(ds.population), reg)
+        if ds.population is not None
+        else None
+    )
     halo = halo_m(settings.travel_mode(), settings.horizon, ds.roads)
     out = []
     for i in range(len(reg)):
@@ -711,13 +847,24 @@ def split_to_folders(
                 (tmp / sub).mkdir()
             cut.roads.to_file(tmp / "roads" / "roads.gpkg", layer="roads", driver="GPKG")
             f = cut.facilities
-            pd.DataFrame({"id": f["facility_id"], "name": f["name"], "type": f["type"], "tier": f["tier"],
-                          "lon": f.geometry.x, "lat": f.geometry.y}).to_csv(
-                tmp / "facilities" / "facilities.csv", index=False, encoding="utf-8")
+            pd.DataFrame(
+                {
+                    "id": f["facility_id"],
+                    "name": f["name"],
+                    "type": f["type"],
+                    "tier": f["tier"],
+                    "lon": f.geometry.x,
+                    "lat": f.geometry.y,
+                }
+            ).to_csv(tmp / "facilities" / "facilities.csv", index=False, encoding="utf-8")
             if cut.population is not None:
-                cut.population.to_file(tmp / "population" / "population.gpkg", layer="population", driver="GPKG")
+                cut.population.to_file(
+                    tmp / "population" / "population.gpkg", layer="population", driver="GPKG"
+                )
             if cut.boundaries is not None:
-                cut.boundaries.to_file(tmp / "boundaries" / "boundaries.gpkg", layer="boundaries", driver="GPKG")
+                cut.boundaries.to_file(
+                    tmp / "boundaries" / "boundaries.gpkg", layer="boundaries", driver="GPKG"
+                )
 
         _write_atomic_folder(folder, write)
         out.append(folder)
@@ -728,20 +875,28 @@ def split_to_folders(
 # the batch
 
 
-def _cluster(scheduler: str | None, workers: int | None, memory_limit: str | None,
-             processes: bool) -> tuple[Any, Any]:
+def _cluster(
+    scheduler: str | None, workers: int | None, memory_limit: str | None, processes: bool
+) -> tuple[Any, Any]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask is a dependency
-        raise InputError("planner batch needs dask.distributed. Fix: pip install 'dask[distributed]'.") from exc
+        raise InputError(
+            "planner batch needs dask.distributed. Fix: pip install 'dask[distributed]'."
+        ) from exc
     if scheduler:
         return Client(scheduler, timeout="30s"), None
     n = workers or max(1, os.cpu_count() or 1)
     # the workers' own log lines (heartbeats failing while the cluster shuts down) are noise
     # for a command-line user: only critical ones are shown
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                           memory_limit=memory_limit or "auto", dashboard_address=":0",
-                           silence_logs=logging.CRITICAL)
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=processes,
+        memory_limit=memory_limit or "auto",
+        dashboard_address=":0",
+        silence_logs=logging.CRITICAL,
+    )
     return Client(cluster), cluster
 
 
@@ -811,33 +966,83 @@ def run_batch(
         for i, row in reg.iterrows():
             folder = root / str(row["admin_code"])
             if not folder.is_dir():
-                raise InputFileError(f"no data folder {folder} for region {row['admin_code']} {row['admin_name']}. "
-                                     f"Fix: put each region's data in {root}/<admin_code>/.")
-            jobs.append(("folder", (str(folder), shapely.to_wkb(reg.geometry.iloc[i]), row["admin_code"],
-                                    row["admin_name"], settings, str(out), facilities_crs)))
+                raise InputFileError(
+                    f"no data folder {folder} for region {row['admin_code']} {row['admin_name']}. "
+                    f"Fix: put each region's data in {root}/<admin_code>/."
+                )
+            jobs.append(
+                (
+                    "folder",
+                    (
+                        str(folder),
+                        shapely.to_wkb(reg.geometry.iloc[i]),
+                        row["admin_code"],
+                        row["admin_name"],
+                        settings,
+                        str(out),
+                        facilities_crs,
+                    ),
+                )
+            )
     else:
         if isinstance(data, pipeline.Dataset):
             ds = data
         else:
-            ds = pipeline.load_dataset(data, roads=roads, facilities=facilities, population=population,
-                                       boundaries=boundaries, facilities_crs=facilities_crs)
-        dem = assign_regions(coverage.demand_points(ds.population), reg) if ds.population is not None else None
+            ds = pipeline.load_dataset(
+                data,
+                roads=roads,
+                facilities=facilities,
+                population=population,
+                boundaries=boundaries,
+                facilities_crs=facilities_crs,
+            )
+        dem = (
+            assign_regions(coverage.demand_points(ds.population), reg)
+            if ds.population is not None
+            else None
+        )
         halo = halo_m(settings.travel_mode(), settings.horizon, ds.roads)
         if dem is not None and (dem < 0).any():
             outside = float(ds.population.loc[dem < 0, "population"].sum())
-            log.warning("%s residents live outside every region and are not counted", f"{outside:,.0f}")
+            log.warning(
+                "%s residents live outside every region and are not counted", f"{outside:,.0f}"
+            )
         for i in range(len(reg)):
             cut, own = cut_region(ds, reg, i, settings, demand_region=dem, halo=halo)
             code, name = reg["admin_code"].iloc[i], reg["admin_name"].iloc[i]
             digest = content_hash(cut, code, reg.geometry.iloc[i], settings, own)
             man = _done(out / "regions" / code, digest)
             if man is not None:
-                outcomes.append(RegionOutcome(code, name, True, 0.0, man["population"], man["covered_population"],
-                                              man["n_facilities"], man["n_roads"], digest,
-                                              str(out / "regions" / code)))
+                outcomes.append(
+                    RegionOutcome(
+                        code,
+                        name,
+                        True,
+                        0.0,
+                        man["population"],
+                        man["covered_population"],
+                        man["n_facilities"],
+                        man["n_roads"],
+                        digest,
+                        str(out / "regions" / code),
+                    )
+                )
                 continue
-            jobs.append(("cut", (cut, own, code, name, shapely.to_wkb(reg.geometry.iloc[i]), digest, settings,
-                                 str(out))))
+            jobs.append(
+                (
+                    "cut",
+                    (
+                        cut,
+                        own,
+                        code,
+                        name,
+                        shapely.to_wkb(reg.geometry.iloc[i]),
+                        digest,
+                        settings,
+                        str(out),
+                    ),
+                )
+            )
     total = len(jobs) + len(outcomes)
     for o in outcomes:
         if progress:
@@ -862,8 +1067,15 @@ def run_batch(
                 fn = _region_task if kind == "cut" else _folder_task
                 # the cut data travel inside the task (not scattered): scattered data die with the
                 # worker holding them, and a retried task would find them gone
-                futures.append(client.submit(fn, *a, key=f"planner-region-{a[2]}-{uuid.uuid4().hex[:6]}",
-                                             retries=2, pure=False))
+                futures.append(
+                    client.submit(
+                        fn,
+                        *a,
+                        key=f"planner-region-{a[2]}-{uuid.uuid4().hex[:6]}",
+                        retries=2,
+                        pure=False,
+                    )
+                )
             for fut in as_completed(futures):
                 o = fut.result()
                 outcomes.append(o)
@@ -887,30 +1099,63 @@ def _remove_stale(out: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seconds: float,
-           dashboard: str | None, settings: BatchSettings) -> BatchResult:
+def _merge(
+    reg: gpd.GeoDataFrame,
+    outcomes: list[RegionOutcome],
+    out: Path,
+    seconds: float,
+    dashboard: str | None,
+    settings: BatchSettings,
+) -> BatchResult:
     by_code = {o.admin_code: o for o in outcomes}
     parts = []
     rows = []
     for r in reg.itertuples(index=False):
         o = by_code[r.admin_code]
         f = Path(o.folder) / "admin_summary.parquet"
-        s = pd.read_parquet(f) if f.exists() else pd.DataFrame(columns=["region_code", *SUMMARY_COLUMNS])
+        s = (
+            pd.read_parquet(f)
+            if f.exists()
+            else pd.DataFrame(columns=["region_code", *SUMMARY_COLUMNS])
+        )
         parts.append(s)
         share = o.covered_population / o.population if o.population > 0 else np.nan
-        rows.append({"admin_code": r.admin_code, "admin_name": r.admin_name,
-                     "level": getattr(r, "level", None) or "region", "population": o.population,
-                     "covered_population": o.covered_population, "covered_share": share,
-                     "skipped": o.skipped, "seconds": o.seconds, "n_facilities": o.n_facilities,
-                     "n_roads": o.n_roads, "peak_rss_mb": o.peak_rss_mb, "worker_pid": o.worker_pid,
-                     "content_hash": o.content_hash})
+        rows.append(
+            {
+                "admin_code": r.admin_code,
+                "admin_name": r.admin_name,
+                "level": getattr(r, "level", None) or "region",
+                "population": o.population,
+                "covered_population": o.covered_population,
+                "covered_share": share,
+                "skipped": o.skipped,
+                "seconds": o.seconds,
+                "n_facilities": o.n_facilities,
+                "n_roads": o.n_roads,
+                "peak_rss_mb": o.peak_rss_mb,
+                "worker_pid": o.worker_pid,
+                "content_hash": o.content_hash,
+            }
+        )
     regions_df = pd.DataFrame(rows)
     admin = _combine_units(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
     pop, cov = _fsum(regions_df["population"]), _fsum(regions_df["covered_population"])
-    top = pd.DataFrame([{"admin_code": "", "admin_name": "all regions", "level": "all", "population": pop,
-                         "covered_population": cov, "covered_share": cov / pop if pop > 0 else np.nan}])
-    summary = pd.concat([top, regions_df[SUMMARY_COLUMNS],
-                         admin[SUMMARY_COLUMNS] if len(admin) else None], ignore_index=True)
+    top = pd.DataFrame(
+        [
+            {
+                "admin_code": "",
+                "admin_name": "all regions",
+                "level": "all",
+                "population": pop,
+                "covered_population": cov,
+                "covered_share": cov / pop if pop > 0 else np.nan,
+            }
+        ]
+    )
+    summary = pd.concat(
+        [top, regions_df[SUMMARY_COLUMNS], admin[SUMMARY_COLUMNS] if len(admin) else None],
+        ignore_index=True,
+    )
     from .report import staged_outputs
 
     written: dict[str, Path] = {}
@@ -926,7 +1171,9 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
                     parts_c.append(pd.read_parquet(f).assign(region_code=code))
             checks = pd.concat(parts_c, ignore_index=True) if parts_c else pd.DataFrame()
             written["compliance"] = stage / "compliance_checks.csv"
-            checks.to_csv(written["compliance"], index=False, encoding="utf-8-sig")  # BOM: for Chinese Excel
+            checks.to_csv(
+                written["compliance"], index=False, encoding="utf-8-sig"
+            )  # BOM: for Chinese Excel
         written["summary"] = stage / "summary.csv"
         summary.to_csv(written["summary"], index=False, encoding="utf-8")
         written["regions"] = stage / "regions.csv"
@@ -934,8 +1181,15 @@ def _merge(reg: gpd.GeoDataFrame, outcomes: list[RegionOutcome], out: Path, seco
         written["admin_summary"] = stage / "admin_summary.parquet"
         admin.to_parquet(written["admin_summary"], index=False)
     written = {k: out / p.name for k, p in written.items()}
-    return BatchResult(summary=summary, admin_summary=admin, regions=regions_df, out_dir=out,
-                       seconds=round(seconds, 3), dashboard=dashboard, written=written)
+    return BatchResult(
+        summary=summary,
+        admin_summary=admin,
+        regions=regions_df,
+        out_dir=out,
+        seconds=round(seconds, 3),
+        dashboard=dashboard,
+        written=written,
+    )
 
 
 def _combine_units(parts: pd.DataFrame) -> pd.DataFrame:
@@ -946,23 +1200,43 @@ def _combine_units(parts: pd.DataFrame) -> pd.DataFrame:
     p["_wt"] = p["mean_minutes"].fillna(0.0) * p["timed_population"]
     key = ["level", "admin_code"]
     first = p.groupby(key, sort=False)[["admin_name", "kind", "parent_code"]].first()
-    sums = p.groupby(key, sort=False)[["population", "covered_population", "uncovered_population",
-                                      "timed_population", "_wt"]].sum()
-    regions = p.groupby(key, sort=False)["region_code"].agg(lambda c: ",".join(sorted(set(map(str, c)))))
+    sums = p.groupby(key, sort=False)[
+        ["population", "covered_population", "uncovered_population", "timed_population", "_wt"]
+    ].sum()
+    regions = p.groupby(key, sort=False)["region_code"].agg(
+        lambda c: ",".join(sorted(set(map(str, c))))
+    )
     out = first.join(sums).join(regions).reset_index()
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["covered_share"] = np.where(out["population"] > 0, out["covered_population"] / out["population"], np.nan)
-        out["mean_minutes"] = np.where(out["timed_population"] > 0, out["_wt"] / out["timed_population"], np.nan)
+        out["covered_share"] = np.where(
+            out["population"] > 0, out["covered_population"] / out["population"], np.nan
+        )
+        out["mean_minutes"] = np.where(
+            out["timed_population"] > 0, out["_wt"] / out["timed_population"], np.nan
+        )
     order = {lv: i for i, lv in enumerate((*coverage.LEVELS, "all"))}
     out["_o"] = out["level"].map(order).fillna(len(order))
     out = out.sort_values(["_o", "admin_code"], kind="stable")
-    cols = ["region_code", "admin_code", "admin_name", "level", "kind", "parent_code", "population",
-            "covered_population", "uncovered_population", "covered_share", "mean_minutes", "timed_population"]
+    cols = [
+        "region_code",
+        "admin_code",
+        "admin_name",
+        "level",
+        "kind",
+        "parent_code",
+        "population",
+        "covered_population",
+        "uncovered_population",
+        "covered_share",
+        "mean_minutes",
+        "timed_population",
+    ]
     return out[cols].reset_index(drop=True)
 
 
-def _merge_siting(reg: gpd.GeoDataFrame, by_code: dict[str, RegionOutcome], out: Path,
-                  settings: BatchSettings) -> dict[str, Path]:
+def _merge_siting(
+    reg: gpd.GeoDataFrame, by_code: dict[str, RegionOutcome], out: Path, settings: BatchSettings
+) -> dict[str, Path]:
     """Proposals of every region (per-region optimum, or the regional budget's split)."""
     curves, props = {}, {}
     for code in reg["admin_code"]:
@@ -977,32 +1251,58 @@ def _merge_siting(reg: gpd.GeoDataFrame, by_code: dict[str, RegionOutcome], out:
     for code, p in take.items():
         cv = curves[code].sort_values("sites")
         if p == 0 or len(cv) == 0:
-            rows.append({"admin_code": code, "new_sites": 0, "newly_covered_population": 0.0, "bound": 0.0})
+            rows.append(
+                {"admin_code": code, "new_sites": 0, "newly_covered_population": 0.0, "bound": 0.0}
+            )
             continue
         cv = cv[cv["sites"] <= p]
-        best = cv.iloc[int(np.argmax(cv["objective"].to_numpy(float)))]  # first p reaching the best value
+        best = cv.iloc[
+            int(np.argmax(cv["objective"].to_numpy(float)))
+        ]  # first p reaching the best value
         used = int(best["sites"])
         pr = props[code]
         pr = pr[pr["sites"] == used] if float(best["objective"]) > 0 else pr.iloc[0:0]
         chosen.append(pr.assign(admin_code=code))
-        rows.append({"admin_code": code, "new_sites": int(len(pr)),
-                     "newly_covered_population": float(best["objective"]),
-                     "bound": float(cv.loc[cv["sites"] == p, "bound"].iloc[0]) if (cv["sites"] == p).any()
-                     else float(best["bound"])})
+        rows.append(
+            {
+                "admin_code": code,
+                "new_sites": int(len(pr)),
+                "newly_covered_population": float(best["objective"]),
+                "bound": float(cv.loc[cv["sites"] == p, "bound"].iloc[0])
+                if (cv["sites"] == p).any()
+                else float(best["bound"]),
+            }
+        )
     table = pd.DataFrame(rows)
     if settings.regional_sites is None:
         total, ub = _fsum(table["newly_covered_population"]), _fsum(table["bound"])
-    summary = {"objective": "max-coverage", "budget": settings.regional_sites, "new_sites_per_region":
-               settings.new_sites, "new_sites": int(table["new_sites"].sum()), "newly_covered_population": total,
-               "bound": ub, "gap": (ub - total) / ub if ub > 0 else 0.0,
-               "bound_meaning": "no choice of sites (and, with a budget, no split of it across regions) "
-                                "covers more residents in the per-region model"}
+    summary = {
+        "objective": "max-coverage",
+        "budget": settings.regional_sites,
+        "new_sites_per_region": settings.new_sites,
+        "new_sites": int(table["new_sites"].sum()),
+        "newly_covered_population": total,
+        "bound": ub,
+        "gap": (ub - total) / ub if ub > 0 else 0.0,
+        "bound_meaning": "no choice of sites (and, with a budget, no split of it across regions) "
+        "covers more residents in the per-region model",
+    }
     frames = [c for c in chosen if len(c)]
-    proposals = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs) if frames
-                 else gpd.GeoDataFrame({"site_id": [], "admin_code": []}, geometry=[], crs="EPSG:4326"))
-    keep = [c for c in ("admin_code", "site_id", "lon", "lat", "tier", "newly_covered_population")
-            if c in proposals.columns]
-    paths = {"proposals": out / "proposals.csv", "siting": out / "siting.csv", "siting_json": out / "siting.json"}
+    proposals = (
+        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+        if frames
+        else gpd.GeoDataFrame({"site_id": [], "admin_code": []}, geometry=[], crs="EPSG:4326")
+    )
+    keep = [
+        c
+        for c in ("admin_code", "site_id", "lon", "lat", "tier", "newly_covered_population")
+        if c in proposals.columns
+    ]
+    paths = {
+        "proposals": out / "proposals.csv",
+        "siting": out / "siting.csv",
+        "siting_json": out / "siting.json",
+    }
     pd.DataFrame(proposals[keep]).to_csv(paths["proposals"], index=False, encoding="utf-8")
     table.to_csv(paths["siting"], index=False, encoding="utf-8")
     paths["siting_json"].write_text(json.dumps(summary, indent=1, default=float), encoding="utf-8")
@@ -1030,46 +1330,100 @@ def read_layer(out_dir: str | Path, layer: str) -> gpd.GeoDataFrame | pd.DataFra
         df["region_code"] = folder.name
         frames.append(df)
     if not frames:
-        raise InputFileError(f"no {layer}.parquet in {Path(out_dir) / 'regions'}. Fix: run planner batch first.")
+        raise InputFileError(
+            f"no {layer}.parquet in {Path(out_dir) / 'regions'}. Fix: run planner batch first."
+        )
     out = pd.concat(frames, ignore_index=True)
-    return gpd.GeoDataFrame(out, crs=frames[0].crs) if isinstance(frames[0], gpd.GeoDataFrame) else out
-
+    return (
+        gpd.GeoDataFrame(out, crs=frames[0].crs) if isinstance(frames[0], gpd.GeoDataFrame) else out
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # command line (registered by planner.cli)
 
 
-def add_parser(sub: Any, *, add_data_args: Callable[[Any], None], add_mode_args: Callable[[Any], None]) -> Any:
+def add_parser(
+    sub: Any, *, add_data_args: Callable[[Any], None], add_mode_args: Callable[[Any], None]
+) -> Any:
     """The ``planner batch`` subcommand."""
     p = sub.add_parser(
-        "batch", help="coverage for many regions (counties) at once, on Dask",
+        "batch",
+        help="coverage for many regions (counties) at once, on Dask",
         description="Cut one data set by region polygons (with a travel-time halo) and run the coverage "
-                    "analysis of every region on a Dask cluster; merge the summaries.",
+        "analysis of every region on a Dask cluster; merge the summaries.",
     )
-    p.add_argument("--regions", type=Path, required=True,
-                   help="region polygons with admin_code and admin_name columns (counties, townships, ...)")
+    p.add_argument(
+        "--regions",
+        type=Path,
+        required=True,
+        help="region polygons with admin_code and admin_name columns (counties, townships, ...)",
+    )
     add_data_args(p)
-    p.add_argument("--data-root", type=Path, default=None,
-                   help="instead of one data set: a data folder per region, DATA_ROOT/<admin_code>/")
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="instead of one data set: a data folder per region, DATA_ROOT/<admin_code>/",
+    )
     add_mode_args(p)
-    p.add_argument("--isochrones", type=float, nargs="*", default=None,
-                   help="also compute isochrone polygons at these minutes (default: none)")
-    p.add_argument("--horizon-minutes", type=float, default=None,
-                   help="longest time computed exactly (default: --minutes); sizes the halo")
+    p.add_argument(
+        "--isochrones",
+        type=float,
+        nargs="*",
+        default=None,
+        help="also compute isochrone polygons at these minutes (default: none)",
+    )
+    p.add_argument(
+        "--horizon-minutes",
+        type=float,
+        default=None,
+        help="longest time computed exactly (default: --minutes); sizes the halo",
+    )
     g = p.add_argument_group("siting (optional)")
-    g.add_argument("--new-sites", type=int, default=None, metavar="P",
-                   help="propose P new sites in every region (most residents newly covered)")
-    g.add_argument("--regional-sites", type=int, default=None, metavar="B",
-                   help="a budget of B new sites for all regions, split where they cover the most")
-    g.add_argument("--max-sites-per-region", type=int, default=None, metavar="K",
-                   help="with --regional-sites: sites optimised per region (default min(B, 10))")
-    p.add_argument("--compliance", action="store_true",
-                   help="also check every region against the standards; writes compliance_checks.csv")
-    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (tcp://HOST:PORT)")
-    p.add_argument("--workers", type=int, default=None, help="local cluster: number of workers (default: cores)")
-    p.add_argument("--memory-limit", default=None, help="local cluster: memory per worker, e.g. 4GiB (default: auto)")
-    p.add_argument("--serial", action="store_true", help="no Dask: run the regions one after another here")
+    g.add_argument(
+        "--new-sites",
+        type=int,
+        default=None,
+        metavar="P",
+        help="propose P new sites in every region (most residents newly covered)",
+    )
+    g.add_argument(
+        "--regional-sites",
+        type=int,
+        default=None,
+        metavar="B",
+        help="a budget of B new sites for all regions, split where they cover the most",
+    )
+    g.add_argument(
+        "--max-sites-per-region",
+        type=int,
+        default=None,
+        metavar="K",
+        help="with --regional-sites: sites optimised per region (default min(B, 10))",
+    )
+    p.add_argument(
+        "--compliance",
+        action="store_true",
+        help="also check every region against the standards; writes compliance_checks.csv",
+    )
+    p.add_argument(
+        "--scheduler", default=None, help="address of an existing Dask scheduler (tcp://HOST:PORT)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local cluster: number of workers (default: cores)",
+    )
+    p.add_argument(
+        "--memory-limit",
+        default=None,
+        help="local cluster: memory per worker, e.g. 4GiB (default: auto)",
+    )
+    p.add_argument(
+        "--serial", action="store_true", help="no Dask: run the regions one after another here"
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -1084,12 +1438,17 @@ def cmd_batch(args: Any) -> int:
 
     t0 = time.perf_counter()
     settings = BatchSettings(
-        mode=args.mode or "walk", minutes=float(args.minutes if args.minutes is not None else 15.0),
+        mode=args.mode or "walk",
+        minutes=float(args.minutes if args.minutes is not None else 15.0),
         tiers=tuple(args.tiers or ()),
         isochrone_minutes=tuple(args.isochrones) if args.isochrones else None,
-        horizon_minutes=args.horizon_minutes, speed_kmh=args.speed_kmh, access_max_m=args.access_max_m,
-        access_speed_factor=args.access_speed_factor, new_sites=args.new_sites,
-        regional_sites=args.regional_sites, max_sites_per_region=args.max_sites_per_region,
+        horizon_minutes=args.horizon_minutes,
+        speed_kmh=args.speed_kmh,
+        access_max_m=args.access_max_m,
+        access_speed_factor=args.access_speed_factor,
+        new_sites=args.new_sites,
+        regional_sites=args.regional_sites,
+        max_sites_per_region=args.max_sites_per_region,
         compliance=args.compliance,
     )
     bar = None if args.quiet else tqdm(total=0, unit="region", desc="regions", file=sys.stderr)
@@ -1108,26 +1467,45 @@ def cmd_batch(args: Any) -> int:
     if data is None and args.data_root is None and args.roads is None:
         data = pipeline.DEMO_DIR
     res = run_batch(
-        args.regions, data=data, data_root=args.data_root, roads=args.roads, facilities=args.facilities,
-        population=args.population, boundaries=args.boundaries, facilities_crs=args.facilities_crs,
-        settings=settings, out_dir=args.out, scheduler=args.scheduler, workers=args.workers,
-        memory_limit=args.memory_limit, executor="serial" if args.serial else "dask", progress=progress,
+        args.regions,
+        data=data,
+        data_root=args.data_root,
+        roads=args.roads,
+        facilities=args.facilities,
+        population=args.population,
+        boundaries=args.boundaries,
+        facilities_crs=args.facilities_crs,
+        settings=settings,
+        out_dir=args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        memory_limit=args.memory_limit,
+        executor="serial" if args.serial else "dask",
+        progress=progress,
         on_cluster=lambda link: print(f"Dask dashboard: {link}", file=sys.stderr, flush=True),
     )
     if bar is not None:
         bar.close()
     top = res.summary.iloc[0]
     skipped = int(res.regions["skipped"].sum())
-    print(f"{len(res.regions)} regions ({skipped} unchanged, skipped): population {top['population']:,.0f}, "
-          f"covered {top['covered_population']:,.0f} ({100 * top['covered_share']:.1f} %) within "
-          f"{settings.minutes:g} min ({settings.mode})")
+    print(
+        f"{len(res.regions)} regions ({skipped} unchanged, skipped): population {top['population']:,.0f}, "
+        f"covered {top['covered_population']:,.0f} ({100 * top['covered_share']:.1f} %) within "
+        f"{settings.minutes:g} min ({settings.mode})"
+    )
     for r in res.regions.itertuples():
         share = 100 * r.covered_share if r.population > 0 else float("nan")
-        print(f"  {r.admin_code} {r.admin_name}: {r.population:,.0f} residents, {share:.1f} % covered")
+        print(
+            f"  {r.admin_code} {r.admin_name}: {r.population:,.0f} residents, {share:.1f} % covered"
+        )
     if "siting_json" in res.written:
         sj = json.loads(res.written["siting_json"].read_text(encoding="utf-8"))
-        print(f"{sj['new_sites']} new sites: +{sj['newly_covered_population']:,.0f} residents covered, "
-              f"bound {sj['bound']:,.0f} (gap {100 * sj['gap']:.2f} %)")
-    print(f"wrote {', '.join(str(p) for p in res.written.values())} and {args.out}/regions/<admin_code>/")
+        print(
+            f"{sj['new_sites']} new sites: +{sj['newly_covered_population']:,.0f} residents covered, "
+            f"bound {sj['bound']:,.0f} (gap {100 * sj['gap']:.2f} %)"
+        )
+    print(
+        f"wrote {', '.join(str(p) for p in res.written.values())} and {args.out}/regions/<admin_code>/"
+    )
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0

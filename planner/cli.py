@@ -36,8 +36,15 @@ def _progress_bar(enabled: bool):
     def update(stage: str, fraction: float) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=100, desc=f"{stage:<16}", unit="%", leave=False, disable=None,
-                                     bar_format="{desc} {bar} {percentage:3.0f}%", file=sys.stderr)
+            bar = bars[stage] = tqdm(
+                total=100,
+                desc=f"{stage:<16}",
+                unit="%",
+                leave=False,
+                disable=None,
+                bar_format="{desc} {bar} {percentage:3.0f}%",
+                file=sys.stderr,
+            )
         bar.n = int(round(100 * fraction))
         bar.refresh()
         if fraction >= 1.0:
@@ -48,31 +55,65 @@ def _progress_bar(enabled: bool):
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data (default: the embedded synthetic demo county)")
-    g.add_argument("--data", type=Path, help="folder with roads/, facilities/, population/, boundaries/")
-    g.add_argument("--roads", type=Path, help="roads: OSM .osm/.osm.pbf, or lines (.shp/.gpkg/.geojson)")
-    g.add_argument("--facilities", type=Path, help="facilities: CSV/XLSX/GeoJSON/shapefile/GeoPackage")
-    g.add_argument("--population", type=Path,
-                   help="population: GeoTIFF, polygons/points with a population column, or a CSV/XLSX table of "
-                        "residents per admin code (census, 统计年鉴; needs --boundaries with the same codes; spread "
-                        "over the roads inside each unit)")
+    g.add_argument(
+        "--data", type=Path, help="folder with roads/, facilities/, population/, boundaries/"
+    )
+    g.add_argument(
+        "--roads", type=Path, help="roads: OSM .osm/.osm.pbf, or lines (.shp/.gpkg/.geojson)"
+    )
+    g.add_argument(
+        "--facilities", type=Path, help="facilities: CSV/XLSX/GeoJSON/shapefile/GeoPackage"
+    )
+    g.add_argument(
+        "--population",
+        type=Path,
+        help="population: GeoTIFF, polygons/points with a population column, or a CSV/XLSX table of "
+        "residents per admin code (census, 统计年鉴; needs --boundaries with the same codes; spread "
+        "over the roads inside each unit)",
+    )
     g.add_argument("--boundaries", type=Path, help="admin boundaries with code, name, level")
-    g.add_argument("--facilities-crs", default=None,
-                   help="coordinate system of the facilities: wgs84, gcj02, bd09 or EPSG:N (default: the file's, else wgs84)")
-    g.add_argument("--facilities-sheet", default=None, metavar="SHEET",
-                   help="sheet of an XLSX facilities workbook: its name or number (1 = first; default: the first)")
+    g.add_argument(
+        "--facilities-crs",
+        default=None,
+        help="coordinate system of the facilities: wgs84, gcj02, bd09 or EPSG:N (default: the file's, else wgs84)",
+    )
+    g.add_argument(
+        "--facilities-sheet",
+        default=None,
+        metavar="SHEET",
+        help="sheet of an XLSX facilities workbook: its name or number (1 = first; default: the first)",
+    )
 
 
 def _add_mode_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("travel")
     g.add_argument("--mode", choices=["walk", "ebike", "drive"], default="walk")
-    g.add_argument("--speed-kmh", type=float, default=None, help="walk/e-bike speed (drive: speed of unknown road classes)")
-    g.add_argument("--access-max-m", type=float, default=None,
-                   help="longest straight-line join from a home or facility to the road (default 500)")
-    g.add_argument("--access-speed-factor", type=float, default=None,
-                   help="off-road speed as a factor of the mode's speed (default: walking speed)")
+    g.add_argument(
+        "--speed-kmh",
+        type=float,
+        default=None,
+        help="walk/e-bike speed (drive: speed of unknown road classes)",
+    )
+    g.add_argument(
+        "--access-max-m",
+        type=float,
+        default=None,
+        help="longest straight-line join from a home or facility to the road (default 500)",
+    )
+    g.add_argument(
+        "--access-speed-factor",
+        type=float,
+        default=None,
+        help="off-road speed as a factor of the mode's speed (default: walking speed)",
+    )
     g.add_argument("--minutes", type=float, default=15.0, help="coverage threshold (default 15)")
-    g.add_argument("--tiers", nargs="+", default=None, metavar="TIER",
-                   help="facility tiers that count (default: all primary-care tiers and hospitals)")
+    g.add_argument(
+        "--tiers",
+        nargs="+",
+        default=None,
+        metavar="TIER",
+        help="facility tiers that count (default: all primary-care tiers and hospitals)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,48 +127,128 @@ def build_parser() -> argparse.ArgumentParser:
     cov = sub.add_parser("coverage", help="travel times, isochrones and covered population")
     _add_data_args(cov)
     _add_mode_args(cov)
-    cov.add_argument("--add-facilities", type=Path, default=None,
-                     help="proposed stations to evaluate (CSV/GeoJSON; e.g. an optimizer's proposals.csv)")
-    cov.add_argument("--isochrones", type=float, nargs="*", default=[5, 10, 15],
-                     help="isochrone thresholds in minutes (default 5 10 15; --minutes is added)")
-    cov.add_argument("--raster-cell", type=float, default=None,
-                     help="also write access.tif with this cell size (metres), over the boundaries, else over the "
-                          "roads grown by --raster-access-m")
-    cov.add_argument("--raster-like", type=Path, default=None, metavar="FILE",
-                     help="also write access.tif on the grid of this raster (its transform, size and CRS), "
-                          "to compare cell by cell with AccessMod, HiAccess or ArcGIS output")
-    cov.add_argument("--raster-access-m", type=float, default=None, metavar="M",
-                     help="longest straight-line join from a raster cell to a road (default: --access-max-m)")
-    cov.add_argument("--min-piece-nodes", type=int, default=0, metavar="N",
-                     help="drop road pieces with fewer than N nodes (default 0: keep every piece; "
-                          "a warning lists what is dropped)")
+    cov.add_argument(
+        "--add-facilities",
+        type=Path,
+        default=None,
+        help="proposed stations to evaluate (CSV/GeoJSON; e.g. an optimizer's proposals.csv)",
+    )
+    cov.add_argument(
+        "--isochrones",
+        type=float,
+        nargs="*",
+        default=[5, 10, 15],
+        help="isochrone thresholds in minutes (default 5 10 15; --minutes is added)",
+    )
+    cov.add_argument(
+        "--raster-cell",
+        type=float,
+        default=None,
+        help="also write access.tif with this cell size (metres), over the boundaries, else over the "
+        "roads grown by --raster-access-m",
+    )
+    cov.add_argument(
+        "--raster-like",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write access.tif on the grid of this raster (its transform, size and CRS), "
+        "to compare cell by cell with AccessMod, HiAccess or ArcGIS output",
+    )
+    cov.add_argument(
+        "--raster-access-m",
+        type=float,
+        default=None,
+        metavar="M",
+        help="longest straight-line join from a raster cell to a road (default: --access-max-m)",
+    )
+    cov.add_argument(
+        "--min-piece-nodes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="drop road pieces with fewer than N nodes (default 0: keep every piece; "
+        "a warning lists what is dropped)",
+    )
     cov.add_argument("--no-map", action="store_true", help="skip map.html")
     cov.add_argument("--out", type=Path, required=True, help="output folder")
-    opt = sub.add_parser("optimize", help="propose new sites (max coverage, fewest sites, least time, least worst time)")
+    opt = sub.add_parser(
+        "optimize",
+        help="propose new sites (max coverage, fewest sites, least time, least worst time)",
+    )
     _add_data_args(opt)
     _add_mode_args(opt)
     # no defaults: argparse leaves None unless --mode/--minutes is given in any form (--mode=drive,
     # --mod drive), so an explicit value overrides the scenario and an absent one does not
     opt.set_defaults(mode=None, minutes=None)
-    opt.add_argument("--scenario", type=Path, default=None,
-                     help="a scenario TOML file (options given here override it); the run's scenario is saved to OUT/scenario.toml")
-    opt.add_argument("--objective", choices=["max-coverage", "min-sites", "min-time", "min-max-time"], default=None)
+    opt.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        help="a scenario TOML file (options given here override it); the run's scenario is saved to OUT/scenario.toml",
+    )
+    opt.add_argument(
+        "--objective",
+        choices=["max-coverage", "min-sites", "min-time", "min-max-time"],
+        default=None,
+    )
     g = opt.add_mutually_exclusive_group()
     g.add_argument("--new-sites", type=int, default=None, metavar="P", help="number of new sites")
-    g.add_argument("--budget", type=float, default=None, metavar="B", help="total budget (candidates need a cost column)")
-    opt.add_argument("--cost-column", default="cost", help="candidate column with site costs for --budget (default: cost)")
-    opt.add_argument("--target-share", type=float, default=None, help="min-sites: share of residents to cover (default 1.0)")
-    opt.add_argument("--tier", nargs="+", default=None, metavar="TIER[:P[:MINUTES]]",
-                     help="tier of the new sites (default community_station); several as TIER:P[:MINUTES] "
-                          "site tiers together, e.g. --tier community_station:5 community_center:1")
-    opt.add_argument("--candidates", type=Path, default=None,
-                     help="candidate premises (CSV with lon, lat[, floor_area_m2, cost]); default: road junctions near uncovered residents")
-    opt.add_argument("--spacing-m", type=float, default=None, help="spacing of generated candidates (default 300 m)")
-    opt.add_argument("--capacity", type=float, default=None, help="residents one new site can serve")
-    opt.add_argument("--weight", default=None, metavar="GROUP",
-                     help="optimise for the residents of one population group (e.g. 65+ or under5: a pop_<group> "
-                          "column of the population) instead of everyone")
-    opt.add_argument("--time-limit", type=float, default=None, metavar="S", help="solver time limit in seconds (default 60)")
+    g.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="B",
+        help="total budget (candidates need a cost column)",
+    )
+    opt.add_argument(
+        "--cost-column",
+        default="cost",
+        help="candidate column with site costs for --budget (default: cost)",
+    )
+    opt.add_argument(
+        "--target-share",
+        type=float,
+        default=None,
+        help="min-sites: share of residents to cover (default 1.0)",
+    )
+    opt.add_argument(
+        "--tier",
+        nargs="+",
+        default=None,
+        metavar="TIER[:P[:MINUTES]]",
+        help="tier of the new sites (default community_station); several as TIER:P[:MINUTES] "
+        "site tiers together, e.g. --tier community_station:5 community_center:1",
+    )
+    opt.add_argument(
+        "--candidates",
+        type=Path,
+        default=None,
+        help="candidate premises (CSV with lon, lat[, floor_area_m2, cost]); default: road junctions near uncovered residents",
+    )
+    opt.add_argument(
+        "--spacing-m",
+        type=float,
+        default=None,
+        help="spacing of generated candidates (default 300 m)",
+    )
+    opt.add_argument(
+        "--capacity", type=float, default=None, help="residents one new site can serve"
+    )
+    opt.add_argument(
+        "--weight",
+        default=None,
+        metavar="GROUP",
+        help="optimise for the residents of one population group (e.g. 65+ or under5: a pop_<group> "
+        "column of the population) instead of everyone",
+    )
+    opt.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="solver time limit in seconds (default 60)",
+    )
     opt.add_argument("--seed", type=int, default=None)
     opt.add_argument("--no-map", action="store_true", help="skip map.html")
     opt.add_argument("--out", type=Path, required=True, help="output folder")
@@ -136,16 +257,31 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         p.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    rep = sub.add_parser("report", help="standards compliance report (rules of standards.md): xlsx, html, md")
+    rep = sub.add_parser(
+        "report", help="standards compliance report (rules of standards.md): xlsx, html, md"
+    )
     _add_data_args(rep)
     _add_mode_args(rep)
     rep.set_defaults(minutes=None)  # default: the rules' coverage_minutes (15)
-    rep.add_argument("--rules", type=Path, default=None,
-                     help="TOML file overriding rule values (fields of planner.Rules, e.g. coverage_minutes = 10)")
-    rep.add_argument("--proposals", type=Path, default=None,
-                     help="proposed sites (e.g. proposals.csv of planner optimize): listed in the failing units they stand in")
-    rep.add_argument("--formats", nargs="+", choices=["xlsx", "html", "md"], default=["xlsx", "html", "md"],
-                     help="files to write (default: all three)")
+    rep.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help="TOML file overriding rule values (fields of planner.Rules, e.g. coverage_minutes = 10)",
+    )
+    rep.add_argument(
+        "--proposals",
+        type=Path,
+        default=None,
+        help="proposed sites (e.g. proposals.csv of planner optimize): listed in the failing units they stand in",
+    )
+    rep.add_argument(
+        "--formats",
+        nargs="+",
+        choices=["xlsx", "html", "md"],
+        default=["xlsx", "html", "md"],
+        help="files to write (default: all three)",
+    )
     rep.add_argument("--out", type=Path, required=True, help="output folder")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     rep.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -165,15 +301,23 @@ def _load(args):
     from . import pipeline
     from .scenario import sheet_argument
 
-    if args.data is None and not any((args.roads, args.facilities, args.population, args.boundaries)):
+    if args.data is None and not any(
+        (args.roads, args.facilities, args.population, args.boundaries)
+    ):
         return pipeline.load_demo()
     if args.data is None and (args.roads is None or args.facilities is None):
         from ._errors import InputError
 
-        raise InputError("without --data, both --roads and --facilities are needed. Fix: pass both, or --data DIR.")
+        raise InputError(
+            "without --data, both --roads and --facilities are needed. Fix: pass both, or --data DIR."
+        )
     return pipeline.load_dataset(
-        args.data, roads=args.roads, facilities=args.facilities, population=args.population,
-        boundaries=args.boundaries, facilities_crs=args.facilities_crs,
+        args.data,
+        roads=args.roads,
+        facilities=args.facilities,
+        population=args.population,
+        boundaries=args.boundaries,
+        facilities_crs=args.facilities_crs,
         facilities_sheet=sheet_argument(args.facilities_sheet),
     )
 
@@ -189,13 +333,17 @@ def _read_proposals(path, crs):
     """Proposed sites from a file: a proposals.csv of ``planner optimize`` or any facility file."""
     from . import load
 
-    return load.read_facilities(path, crs=crs, default_tier="community_station", **_proposal_columns(path))
+    return load.read_facilities(
+        path, crs=crs, default_tier="community_station", **_proposal_columns(path)
+    )
 
 
 def _proposal_columns(path) -> dict:
     """A proposals.csv written by ``planner optimize`` carries site_id and tier columns."""
     try:
-        head = Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()[0].split(",")
+        head = (
+            Path(path).read_text(encoding="utf-8-sig", errors="replace").splitlines()[0].split(",")
+        )
     except (OSError, IndexError):
         return {}
     cols = {c.strip() for c in head}
@@ -219,24 +367,45 @@ def cmd_coverage(args) -> int:
         added = _read_proposals(args.add_facilities, args.facilities_crs)
         print(f"evaluating {len(added)} proposed facilities from {args.add_facilities}")
     result = pipeline.analyze(
-        ds, mode=args.mode, minutes=args.minutes, tiers=args.tiers,
+        ds,
+        mode=args.mode,
+        minutes=args.minutes,
+        tiers=args.tiers,
         isochrone_minutes=args.isochrones if args.isochrones else None,
-        add_facilities=added, speed_kmh=args.speed_kmh, access_max_m=args.access_max_m,
-        access_speed_factor=args.access_speed_factor, min_piece_nodes=args.min_piece_nodes, progress=progress,
+        add_facilities=added,
+        speed_kmh=args.speed_kmh,
+        access_max_m=args.access_max_m,
+        access_speed_factor=args.access_speed_factor,
+        min_piece_nodes=args.min_piece_nodes,
+        progress=progress,
     )
     net = result.network
-    print(f"network ({args.mode}): {net.n_nodes:,} nodes, {net.n_edges:,} edges in {result.seconds.get('network', 0):.1f} s")
+    print(
+        f"network ({args.mode}): {net.n_nodes:,} nodes, {net.n_edges:,} edges in {result.seconds.get('network', 0):.1f} s"
+    )
     if result.isochrones is not None:
-        print(f"isochrones: {len(result.isochrones):,} polygons ({', '.join(f'{m:g}' for m in result.settings.isochrone_minutes)} min) "
-              f"in {result.seconds.get('isochrones', 0):.1f} s")
+        print(
+            f"isochrones: {len(result.isochrones):,} polygons ({', '.join(f'{m:g}' for m in result.settings.isochrone_minutes)} min) "
+            f"in {result.seconds.get('isochrones', 0):.1f} s"
+        )
     if result.has_population:
-        print(f"coverage: {len(result.demand):,} demand units in {result.seconds.get('travel times', 0) + result.seconds.get('coverage', 0):.1f} s")
+        print(
+            f"coverage: {len(result.demand):,} demand units in {result.seconds.get('travel times', 0) + result.seconds.get('coverage', 0):.1f} s"
+        )
     for line in report.summary_lines(result):
         print(line)
     t1 = time.perf_counter()
-    written = report.write_outputs(result, args.out, raster_cell_m=args.raster_cell, raster_like=args.raster_like,
-                                   raster_access_m=args.raster_access_m, map_html=not args.no_map)
-    print(f"wrote {', '.join(str(p) for p in written.values())} in {time.perf_counter() - t1:.1f} s")
+    written = report.write_outputs(
+        result,
+        args.out,
+        raster_cell_m=args.raster_cell,
+        raster_like=args.raster_like,
+        raster_access_m=args.raster_access_m,
+        map_html=not args.no_map,
+    )
+    print(
+        f"wrote {', '.join(str(p) for p in written.values())} in {time.perf_counter() - t1:.1f} s"
+    )
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -245,17 +414,27 @@ def _check_raster_args(args) -> None:
     """The raster options, checked before any work (they speak in flags: this is the CLI)."""
     from ._errors import InputError, InputFileError
 
-    if args.raster_cell is not None and not (args.raster_cell > 0 and args.raster_cell < float("inf")):
-        raise InputError(f"--raster-cell must be a positive number of metres, got {args.raster_cell!r}.")
+    if args.raster_cell is not None and not (
+        args.raster_cell > 0 and args.raster_cell < float("inf")
+    ):
+        raise InputError(
+            f"--raster-cell must be a positive number of metres, got {args.raster_cell!r}."
+        )
     if args.raster_cell is not None and args.raster_like is not None:
         raise InputError("give either --raster-cell or --raster-like, not both.")
     if args.raster_like is not None and not args.raster_like.is_file():
-        raise InputFileError(f"--raster-like {args.raster_like}: file not found. Fix: give an existing raster (GeoTIFF).")
+        raise InputFileError(
+            f"--raster-like {args.raster_like}: file not found. Fix: give an existing raster (GeoTIFF)."
+        )
     if args.raster_access_m is not None:
         if not (args.raster_access_m >= 0 and args.raster_access_m < float("inf")):
-            raise InputError(f"--raster-access-m must be a number of metres >= 0, got {args.raster_access_m!r}.")
+            raise InputError(
+                f"--raster-access-m must be a number of metres >= 0, got {args.raster_access_m!r}."
+            )
         if args.raster_cell is None and args.raster_like is None:
-            raise InputError("--raster-access-m needs --raster-cell or --raster-like (it sets how the raster's cells join the roads).")
+            raise InputError(
+                "--raster-access-m needs --raster-cell or --raster-like (it sets how the raster's cells join the roads)."
+            )
     if args.min_piece_nodes < 0:
         raise InputError(f"--min-piece-nodes must be 0 or more, got {args.min_piece_nodes}.")
 
@@ -265,17 +444,31 @@ def _scenario_from_args(args):
 
     base = Scenario.load(args.scenario) if args.scenario else Scenario(name="cli")
     changes = {}
-    for key, attr in (("data_dir", "data"), ("roads", "roads"), ("facilities", "facilities"),
-                      ("population", "population"), ("boundaries", "boundaries"),
-                      ("facilities_crs", "facilities_crs"), ("facilities_sheet", "facilities_sheet")):
+    for key, attr in (
+        ("data_dir", "data"),
+        ("roads", "roads"),
+        ("facilities", "facilities"),
+        ("population", "population"),
+        ("boundaries", "boundaries"),
+        ("facilities_crs", "facilities_crs"),
+        ("facilities_sheet", "facilities_sheet"),
+    ):
         v = getattr(args, attr)
         if v is not None:
             changes[key] = str(v)
-    for key, attr in (("speed_kmh", "speed_kmh"), ("access_max_m", "access_max_m"),
-                      ("access_speed_factor", "access_speed_factor"), ("objective", "objective"),
-                      ("new_sites", "new_sites"), ("budget", "budget"), ("target_share", "target_share"),
-                      ("spacing_m", "spacing_m"), ("capacity", "capacity"),
-                      ("time_limit_s", "time_limit"), ("seed", "seed")):
+    for key, attr in (
+        ("speed_kmh", "speed_kmh"),
+        ("access_max_m", "access_max_m"),
+        ("access_speed_factor", "access_speed_factor"),
+        ("objective", "objective"),
+        ("new_sites", "new_sites"),
+        ("budget", "budget"),
+        ("target_share", "target_share"),
+        ("spacing_m", "spacing_m"),
+        ("capacity", "capacity"),
+        ("time_limit_s", "time_limit"),
+        ("seed", "seed"),
+    ):
         v = getattr(args, attr)
         if v is not None:
             changes[key] = v
@@ -309,26 +502,41 @@ def cmd_optimize(args) -> int:
     t0 = time.perf_counter()
     progress = _progress_bar(not args.quiet)
     sc = _scenario_from_args(args)
-    if (sc.objective in ("max-coverage", "min-time", "min-max-time") and sc.new_sites is None
-            and sc.budget is None and not sc.tier_requests):
+    if (
+        sc.objective in ("max-coverage", "min-time", "min-max-time")
+        and sc.new_sites is None
+        and sc.budget is None
+        and not sc.tier_requests
+    ):
         from ._errors import OptimizationError
 
-        raise OptimizationError(f"{sc.objective} needs --new-sites P (or --budget B for max-coverage).")
+        raise OptimizationError(
+            f"{sc.objective} needs --new-sites P (or --budget B for max-coverage)."
+        )
     ds = _announce(sc.load_data(), t0)
     before = sc.analyze(ds, progress=progress)
-    print(f"before: {before.covered_population:,.0f} of {before.total_population:,.0f} residents within "
-          f"{sc.minutes:g} min ({100 * before.covered_share:.1f} %)")
+    print(
+        f"before: {before.covered_population:,.0f} of {before.total_population:,.0f} residents within "
+        f"{sc.minutes:g} min ({100 * before.covered_share:.1f} %)"
+    )
     weight = getattr(args, "weight", None)
     if weight is not None:
         if sc.tier_requests:
             from ._errors import InputError
 
-            raise InputError("--weight works with one tier of new sites. Fix: drop --weight or give one --tier.")
+            raise InputError(
+                "--weight works with one tier of new sites. Fix: drop --weight or give one --tier."
+            )
         _print_group(before, weight, "before")
     cands = None
     if sc.candidates != "uncovered":
-        cands = siting.candidate_sites(before, source=sc.candidates, path=sc.candidates_file or None,
-                                       tier=sc.new_tier, spacing_m=sc.spacing_m)
+        cands = siting.candidate_sites(
+            before,
+            source=sc.candidates,
+            path=sc.candidates_file or None,
+            tier=sc.new_tier,
+            spacing_m=sc.spacing_m,
+        )
     costs = None
     if sc.budget is not None:
         if cands is None or args.cost_column not in cands.columns:
@@ -343,31 +551,54 @@ def cmd_optimize(args) -> int:
         run = sc.optimize(before, progress=progress)
     else:
         run = siting.propose_sites(
-            before, objective=sc.objective, new_sites=sc.new_sites, budget=sc.budget, costs=costs,
-            capacity=sc.capacity, target_share=sc.target_share, candidates=cands, tier=sc.new_tier,
-            spacing_m=sc.spacing_m, time_limit_s=sc.time_limit_s, seed=sc.seed, progress=progress,
+            before,
+            objective=sc.objective,
+            new_sites=sc.new_sites,
+            budget=sc.budget,
+            costs=costs,
+            capacity=sc.capacity,
+            target_share=sc.target_share,
+            candidates=cands,
+            tier=sc.new_tier,
+            spacing_m=sc.spacing_m,
+            time_limit_s=sc.time_limit_s,
+            seed=sc.seed,
+            progress=progress,
             weight=weight,
         )
     s = run.solution
-    print(f"{run.objective_name}: {len(run.proposals)} new sites from {len(run.candidates):,} candidates; objective "
-          f"{s.objective:,.1f}, bound {s.bound:,.1f}, gap {100 * s.gap:.2f} % ({s.status}, {s.solver}, {s.seconds:.2f} s)")
-    print(f"after: {run.covered_population_after:,.0f} residents within {sc.minutes:g} min "
-          f"(+{run.covered_population_after - run.covered_population_before:,.0f})")
+    print(
+        f"{run.objective_name}: {len(run.proposals)} new sites from {len(run.candidates):,} candidates; objective "
+        f"{s.objective:,.1f}, bound {s.bound:,.1f}, gap {100 * s.gap:.2f} % ({s.status}, {s.solver}, {s.seconds:.2f} s)"
+    )
+    print(
+        f"after: {run.covered_population_after:,.0f} residents within {sc.minutes:g} min "
+        f"(+{run.covered_population_after - run.covered_population_before:,.0f})"
+    )
     for r in run.proposals.itertuples():
-        print(f"  {r.site_id}: {r.lon:.6f}, {r.lat:.6f} ({r.tier}) +{r.newly_covered_population:,.0f} residents")
+        print(
+            f"  {r.site_id}: {r.lon:.6f}, {r.lat:.6f} ({r.tier}) +{r.newly_covered_population:,.0f} residents"
+        )
     out = Path(args.out)
     # every file is written into a hidden folder and moved into place once all are written, so a
     # failure or a kill leaves the previous run's set whole (report.staged_outputs)
     with report.staged_outputs(out) as stage:
         written = siting.write_proposals(run, stage)
         written["scenario"] = sc.save(stage / "scenario.toml")
-        after = sc.analyze(ds, network=before.network, add_facilities=load_proposals(written["proposals_csv"]))
+        after = sc.analyze(
+            ds, network=before.network, add_facilities=load_proposals(written["proposals_csv"])
+        )
         written.update(report.write_outputs(after, stage, map_html=not args.no_map))
         summary = json.loads(written["solution"].read_text(encoding="utf-8"))
     written = {k: out / Path(p).relative_to(stage) for k, p in written.items()}
-    if abs(summary["covered_population_after"] - after.covered_population) > 1e-6 * max(1.0, after.covered_population):
-        print(f"warning: re-evaluated coverage {after.covered_population:,.3f} differs from the optimizer's "
-              f"{summary['covered_population_after']:,.3f}", file=sys.stderr)
+    if abs(summary["covered_population_after"] - after.covered_population) > 1e-6 * max(
+        1.0, after.covered_population
+    ):
+        print(
+            f"warning: re-evaluated coverage {after.covered_population:,.3f} differs from the optimizer's "
+            f"{summary['covered_population_after']:,.3f}",
+            file=sys.stderr,
+        )
     if weight is not None:
         _print_group(after, weight, "after")
     print(f"wrote {', '.join(str(p) for p in written.values())}")
@@ -381,11 +612,15 @@ def _print_group(result, weight: str, when: str) -> None:
     from .coverage import group_coverage, group_name, group_weights
 
     if result.demand is None:
-        raise InputError("--weight needs population. Fix: pass --population FILE (or a population/ folder).")
+        raise InputError(
+            "--weight needs population. Fix: pass --population FILE (or a population/ folder)."
+        )
     group_weights(result.demand, weight)
     row = group_coverage(result.demand).set_index("group").loc[group_name(weight)]
-    print(f"{when}: {row.covered_population:,.0f} of {row.population:,.0f} residents of group {weight} within "
-          f"{result.settings.minutes:g} min ({100 * row.covered_share:.1f} %)")
+    print(
+        f"{when}: {row.covered_population:,.0f} of {row.population:,.0f} residents of group {weight} within "
+        f"{result.settings.minutes:g} min ({100 * row.covered_share:.1f} %)"
+    )
 
 
 def cmd_report(args) -> int:
@@ -405,11 +640,19 @@ def cmd_report(args) -> int:
         proposals = _read_proposals(args.proposals, args.facilities_crs)
         print(f"placing {len(proposals)} proposed sites from {args.proposals}")
     result = pipeline.analyze(
-        ds, mode=args.mode, minutes=rules.coverage_minutes, tiers=args.tiers, isochrone_minutes=None,
-        speed_kmh=args.speed_kmh, access_max_m=args.access_max_m,
-        access_speed_factor=args.access_speed_factor, progress=progress,
+        ds,
+        mode=args.mode,
+        minutes=rules.coverage_minutes,
+        tiers=args.tiers,
+        isochrone_minutes=None,
+        speed_kmh=args.speed_kmh,
+        access_max_m=args.access_max_m,
+        access_speed_factor=args.access_speed_factor,
+        progress=progress,
     )
-    report = compliance.compliance_report(result, rules=rules, proposals=proposals, facilities=ds.facilities)
+    report = compliance.compliance_report(
+        result, rules=rules, proposals=proposals, facilities=ds.facilities
+    )
     for line in compliance.summary_lines(report):
         print(line)
     from .report import staged_outputs
@@ -443,13 +686,19 @@ def _check_args(args) -> None:
     if getattr(args, "isochrones", None):
         bad = _bad_numbers(args.isochrones)
         if bad:
-            problems.append(f"--isochrones must be minutes > 0, got {', '.join(f'{v:g}' for v in bad)}")
+            problems.append(
+                f"--isochrones must be minutes > 0, got {', '.join(f'{v:g}' for v in bad)}"
+            )
     if getattr(args, "minutes", None) is not None and _bad_numbers([args.minutes], finite=False):
         problems.append(f"--minutes must be a number > 0, got {args.minutes:g}")
     for flag in ("speed_kmh", "access_max_m", "spacing_m", "capacity", "time_limit", "budget"):
         v = getattr(args, flag, None)
-        if v is not None and _bad_numbers([v], low=-1e-300 if flag in ("access_max_m", "budget") else 0.0):
-            problems.append(f"--{flag.replace('_', '-')} must be a {'number >= 0' if flag in ('access_max_m', 'budget') else 'number > 0'}, got {v:g}")
+        if v is not None and _bad_numbers(
+            [v], low=-1e-300 if flag in ("access_max_m", "budget") else 0.0
+        ):
+            problems.append(
+                f"--{flag.replace('_', '-')} must be a {'number >= 0' if flag in ('access_max_m', 'budget') else 'number > 0'}, got {v:g}"
+            )
     v = getattr(args, "access_speed_factor", None)
     if v is not None and _bad_numbers([v]):
         problems.append(f"--access-speed-factor must be a number > 0, got {v:g}")
@@ -460,8 +709,10 @@ def _check_args(args) -> None:
     if v is not None and v < 1:
         problems.append(f"--new-sites must be 1 or more, got {v}")
     if args.command == "batch" and getattr(args, "facilities_sheet", None) is not None:
-        problems.append("--facilities-sheet is not used by planner batch (each region folder has its own "
-                        "files); save the facilities sheet as CSV in each region folder")
+        problems.append(
+            "--facilities-sheet is not used by planner batch (each region folder has its own "
+            "files); save the facilities sheet as CSV in each region folder"
+        )
     if problems:
         raise InputError("; ".join(problems) + ".")
 
@@ -520,8 +771,10 @@ def _cli_warnings(args):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "debug", False) else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "debug", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     from ._errors import PlannerError
 
     try:
@@ -531,8 +784,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import printmap
         from .fetch import cmd_fetch
 
-        commands = {"coverage": cmd_coverage, "optimize": cmd_optimize, "report": cmd_report, "batch": cmd_batch,
-                    "fetch": cmd_fetch, "map": printmap.cmd_map}
+        commands = {
+            "coverage": cmd_coverage,
+            "optimize": cmd_optimize,
+            "report": cmd_report,
+            "batch": cmd_batch,
+            "fetch": cmd_fetch,
+            "map": printmap.cmd_map,
+        }
         with _cli_warnings(args):
             return commands[args.command](args)
     except PlannerError as exc:

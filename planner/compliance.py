@@ -114,8 +114,21 @@ RULE_TITLES: dict[int, str] = {
 
 #: Columns of :attr:`ComplianceReport.checks`.
 CHECK_COLUMNS = [
-    "rule", "check", "requirement", "admin_code", "admin_name", "level", "kind", "population",
-    "metric", "value", "target", "status", "detail", "fix", "proposals",
+    "rule",
+    "check",
+    "requirement",
+    "admin_code",
+    "admin_name",
+    "level",
+    "kind",
+    "population",
+    "metric",
+    "value",
+    "target",
+    "status",
+    "detail",
+    "fix",
+    "proposals",
 ]
 
 _STAFF_COLUMNS = ("staff", "staff_count", "n_staff", "职工数", "人员数", "卫技人员数")
@@ -128,29 +141,35 @@ def _rule_texts(r: Rules) -> dict[int, str]:
     fa = r.min_floor_area_m2
     s_lo, s_hi = r.staff_per_1000
     v_lo, v_hi = r.village_doctors_per_1000
-    station = ("every community" if r.station_min_residents is None
-               else f"every community of at least {r.station_min_residents:,} residents")
+    station = (
+        "every community"
+        if r.station_min_residents is None
+        else f"every community of at least {r.station_min_residents:,} residents"
+    )
     return {
         1: f"every resident within {r.coverage_minutes:g} minutes of a primary-care facility "
-           "(城区15分钟医疗服务圈 / 15分钟健康服务圈)",
+        "(城区15分钟医疗服务圈 / 15分钟健康服务圈)",
         2: f"a community health service center (社区卫生服务中心) per subdistrict (街道), or per "
-           f"{lo:,}-{hi:,} residents; a subdistrict over {r.large_subdistrict_residents:,} residents "
-           f"may add {r.extra_centers_large_subdistrict[0]}-{r.extra_centers_large_subdistrict[1]} "
-           "centers or more stations",
+        f"{lo:,}-{hi:,} residents; a subdistrict over {r.large_subdistrict_residents:,} residents "
+        f"may add {r.extra_centers_large_subdistrict[0]}-{r.extra_centers_large_subdistrict[1]} "
+        "centers or more stations",
         3: f"a community health service station (社区卫生服务站) in {station} (社区)",
         4: "one government-run township health center (乡镇卫生院) per township (乡镇)",
         5: "a village clinic (村卫生室) per administrative village (行政村); adjacent small, "
-           "well-connected villages may share one"
-           + ("" if r.villages_may_share_clinic else " (sharing not allowed in this run)"),
+        "well-connected villages may share one"
+        + ("" if r.villages_may_share_clinic else " (sharing not allowed in this run)"),
         6: "new residential areas plan their medical facility together with the housing",
         7: "new center >= {c:,.0f} m2 and >= {b} beds; station >= {s:,.0f} m2; community hospital "
-           ">= {h:,.0f} m2; village clinic >= {v:,.0f} m2".format(
-               c=fa.get("community_center", math.nan), b=r.min_beds_community_center,
-               s=fa.get("community_station", math.nan), h=fa.get("hospital", math.nan),
-               v=fa.get("village_clinic", math.nan)),
+        ">= {h:,.0f} m2; village clinic >= {v:,.0f} m2".format(
+            c=fa.get("community_center", math.nan),
+            b=r.min_beds_community_center,
+            s=fa.get("community_station", math.nan),
+            h=fa.get("hospital", math.nan),
+            v=fa.get("village_clinic", math.nan),
+        ),
         8: f"township health center staff {s_lo:g}-{s_hi:g} per 1,000 residents; village doctors "
-           f"{v_lo:g}-{v_hi:g} per 1,000 residents; {r.gp_per_10000:g} general practitioners per "
-           "10,000 residents",
+        f"{v_lo:g}-{v_hi:g} per 1,000 residents; {r.gp_per_10000:g} general practitioners per "
+        "10,000 residents",
     }
 
 
@@ -230,9 +249,11 @@ class ComplianceReport:
 
     def __repr__(self) -> str:
         counts = self.checks["status"].value_counts()
-        return (f"ComplianceReport({self.dataset_name!r}: {len(self.checks)} checks, "
-                f"{counts.get(PASS, 0)} pass, {counts.get(FAIL, 0)} fail, "
-                f"{counts.get(NA, 0)} not assessed)")
+        return (
+            f"ComplianceReport({self.dataset_name!r}: {len(self.checks)} checks, "
+            f"{counts.get(PASS, 0)} pass, {counts.get(FAIL, 0)} fail, "
+            f"{counts.get(NA, 0)} not assessed)"
+        )
 
 
 def compliance_report(
@@ -289,12 +310,18 @@ def compliance_report(
         GeoDataFrame of points.
     """
     t0 = time.perf_counter()
-    r, coverage_target_share = _check_args(result, rules, share_min_residents_share, coverage_target_share,
-                                           "compliance_report")
+    r, coverage_target_share = _check_args(
+        result, rules, share_min_residents_share, coverage_target_share, "compliance_report"
+    )
     ctx = _Context.build(result, r, facilities, proposals, demand_minutes)
     texts = _rule_texts(r)
-    checks, villages = _unit_rules(ctx, match_clinics_by_name, name_match_max_m, share_min_residents_share,
-                                   coverage_target_share)
+    checks, villages = _unit_rules(
+        ctx,
+        match_clinics_by_name,
+        name_match_max_m,
+        share_min_residents_share,
+        coverage_target_share,
+    )
     checks += _rule6(ctx)
     checks += _rule7(ctx)
     fac_table, rule8 = _rule8(ctx, villages)
@@ -306,36 +333,66 @@ def compliance_report(
     rules_df = _rule_summary(check_df, texts)
     tt, lorenz, equity = _equity(ctx)
     proposals_df = _proposal_table(ctx, check_df)
-    settings = _settings_table(ctx, match_clinics_by_name, name_match_max_m,
-                               share_min_residents_share, coverage_target_share)
-    rep = ComplianceReport(
-        rules=rules_df, checks=check_df, units=_units_table(ctx, villages), villages=villages,
-        facilities=fac_table, proposals=proposals_df, travel_times=tt, lorenz=lorenz,
-        equity=equity, settings=settings, dataset_name=str(result.dataset_name),
-        synthetic=bool(result.synthetic), rules_used=r, seconds=time.perf_counter() - t0,
+    settings = _settings_table(
+        ctx,
+        match_clinics_by_name,
+        name_match_max_m,
+        share_min_residents_share,
+        coverage_target_share,
     )
-    log.info("compliance report for %s: %d checks, %d failing, in %.2f s", rep.dataset_name,
-             len(check_df), int((check_df["status"] == FAIL).sum()), rep.seconds)
+    rep = ComplianceReport(
+        rules=rules_df,
+        checks=check_df,
+        units=_units_table(ctx, villages),
+        villages=villages,
+        facilities=fac_table,
+        proposals=proposals_df,
+        travel_times=tt,
+        lorenz=lorenz,
+        equity=equity,
+        settings=settings,
+        dataset_name=str(result.dataset_name),
+        synthetic=bool(result.synthetic),
+        rules_used=r,
+        seconds=time.perf_counter() - t0,
+    )
+    log.info(
+        "compliance report for %s: %d checks, %d failing, in %.2f s",
+        rep.dataset_name,
+        len(check_df),
+        int((check_df["status"] == FAIL).sum()),
+        rep.seconds,
+    )
     return rep
 
 
-def _check_args(result, rules, share_min_residents_share: float, coverage_target_share: float | None,
-                caller: str) -> tuple[Rules, float]:
+def _check_args(
+    result,
+    rules,
+    share_min_residents_share: float,
+    coverage_target_share: float | None,
+    caller: str,
+) -> tuple[Rules, float]:
     r = _as_rules(rules)
     if not hasattr(result, "facilities") or not hasattr(result, "settings"):
-        raise InputError(f"{caller} needs a CoverageResult from planner.analyze(), not "
-                         f"{type(result).__name__}. Fix: result = planner.analyze(dataset).")
+        raise InputError(
+            f"{caller} needs a CoverageResult from planner.analyze(), not "
+            f"{type(result).__name__}. Fix: result = planner.analyze(dataset)."
+        )
     if coverage_target_share is None:
         coverage_target_share = r.coverage_target_share
     if not 0 < coverage_target_share <= 1:
         raise InputError(f"coverage_target_share must be in (0, 1], got {coverage_target_share!r}.")
     if not 0 < share_min_residents_share <= 1:
-        raise InputError(f"share_min_residents_share must be in (0, 1], got {share_min_residents_share!r}.")
+        raise InputError(
+            f"share_min_residents_share must be in (0, 1], got {share_min_residents_share!r}."
+        )
     return r, float(coverage_target_share)
 
 
-def _unit_rules(ctx: _Context, by_name: bool, max_m: float, min_share: float,
-                target: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+def _unit_rules(
+    ctx: _Context, by_name: bool, max_m: float, min_share: float, target: float
+) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Rules 1-5, unit by unit: the one place these rules are decided (report, app, notebooks)."""
     villages = _village_clinics(ctx, by_name, max_m, min_share)
     checks = _rule1(ctx, target) + _rule2(ctx) + _rule3(ctx) + _rule4(ctx) + _rule5(ctx, villages)
@@ -391,14 +448,22 @@ def standards_checks(
     -------
     StandardsChecks
     """
-    r, target = _check_args(result, rules, share_min_residents_share, coverage_target_share, "standards_checks")
+    r, target = _check_args(
+        result, rules, share_min_residents_share, coverage_target_share, "standards_checks"
+    )
     ctx = _Context.build(result, r, facilities, None, demand_minutes)
-    checks, villages = _unit_rules(ctx, match_clinics_by_name, name_match_max_m, share_min_residents_share, target)
+    checks, villages = _unit_rules(
+        ctx, match_clinics_by_name, name_match_max_m, share_min_residents_share, target
+    )
     df = pd.DataFrame(checks, columns=CHECK_COLUMNS)
     df["rule"] = df["rule"].astype(int)
     df["requirement"] = df["rule"].map(_rule_texts(r))
     df = df.sort_values(["rule", "check"], kind="stable").reset_index(drop=True)
-    return StandardsChecks(checks=df, villages=villages, facilities=pd.DataFrame(ctx.facilities.drop(columns="geometry")))
+    return StandardsChecks(
+        checks=df,
+        villages=villages,
+        facilities=pd.DataFrame(ctx.facilities.drop(columns="geometry")),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,8 +478,10 @@ def _as_rules(rules) -> Rules:
         return rules
     if isinstance(rules, Mapping):
         return rules_from_dict(rules)
-    raise InputError(f"rules must be a planner.Rules or a mapping, not {type(rules).__name__}. "
-                     "Fix: pass Rules(...) or load_rules('rules.toml').")
+    raise InputError(
+        f"rules must be a planner.Rules or a mapping, not {type(rules).__name__}. "
+        "Fix: pass Rules(...) or load_rules('rules.toml')."
+    )
 
 
 def rules_from_dict(data: Mapping[str, Any], *, source: str = "rules") -> Rules:
@@ -451,7 +518,11 @@ def rules_from_dict(data: Mapping[str, Any], *, source: str = "rules") -> Rules:
             return dataclasses.replace(defaults, **values)
         except (ScenarioError, TypeError, ValueError) as exc:
             problems.append(str(exc).removeprefix("Rules: "))
-    fix = f"known rules: {', '.join(sorted(fields))}" if unknown else "see the Rules defaults in planner.standards"
+    fix = (
+        f"known rules: {', '.join(sorted(fields))}"
+        if unknown
+        else "see the Rules defaults in planner.standards"
+    )
     lines = "; ".join(problems)
     raise ScenarioError(f"{source}: {lines}. Fix: correct the value(s) ({fix}).")
 
@@ -474,7 +545,11 @@ def _type_problem(key: str, value: Any, default: Any) -> str | None:
     if isinstance(default, float):
         return None if _is_number(value) else f"{key} must be a number, got {value!r}"
     if isinstance(default, tuple):
-        if (isinstance(value, list | tuple) and len(value) == 2 and all(_is_number(v) for v in value)):
+        if (
+            isinstance(value, list | tuple)
+            and len(value) == 2
+            and all(_is_number(v) for v in value)
+        ):
             return None
         return f"{key} must be a pair of numbers [low, high], got {value!r}"
     if isinstance(default, Mapping):
@@ -503,13 +578,17 @@ def load_rules(path: str | Path) -> Rules:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputFileError(f"rules file not found: {p}. Fix: check the path (relative to {Path.cwd()}).")
+        raise InputFileError(
+            f"rules file not found: {p}. Fix: check the path (relative to {Path.cwd()})."
+        )
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{p}: not valid TOML ({exc}). Fix: check the line it names.") from exc
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{p}: not UTF-8 text ({exc}). Fix: save the rules file as UTF-8.") from exc
+        raise ScenarioError(
+            f"{p}: not UTF-8 text ({exc}). Fix: save the rules file as UTF-8."
+        ) from exc
     table: Mapping[str, Any] = data["rules"] if isinstance(data.get("rules"), Mapping) else data
     return rules_from_dict(table, source=str(p))
 
@@ -531,8 +610,12 @@ class _Context:
     proposal_eval: Any
     covered_mask: np.ndarray | None  # demand within rules.coverage_minutes
     metric_crs: Any
-    minutes: np.ndarray | None = None  # time to the nearest facility per demand unit (what-if: with sites)
-    minutes_given: bool = False  # minutes differ from the result's (a what-if): per-unit figures recomputed
+    minutes: np.ndarray | None = (
+        None  # time to the nearest facility per demand unit (what-if: with sites)
+    )
+    minutes_given: bool = (
+        False  # minutes differ from the result's (a what-if): per-unit figures recomputed
+    )
     _attrs: pd.DataFrame | None = None  # boundary attributes with population (see units)
     _codes: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # see demand_codes
 
@@ -552,7 +635,9 @@ class _Context:
             summary = summary.drop_duplicates(["level", "admin_code"]).reset_index(drop=True)
         fac = facilities if facilities is not None else result.facilities
         if not {"tier", "geometry"} <= set(fac.columns):
-            raise InputError("facilities need 'tier' and point geometry. Fix: read them with planner.read_facilities().")
+            raise InputError(
+                "facilities need 'tier' and point geometry. Fix: read them with planner.read_facilities()."
+            )
         fac = fac.to_crs("EPSG:4326").reset_index(drop=True)
         if "facility_id" not in fac.columns:
             fac = fac.assign(facility_id=[f"F{i + 1}" for i in range(len(fac))])
@@ -570,12 +655,16 @@ class _Context:
             if demand_minutes is not None:
                 given = np.asarray(demand_minutes, dtype=float)
                 if given.shape != mins.shape:
-                    raise InputError(f"demand_minutes must hold one time per demand unit ({len(mins):,}), "
-                                     f"got shape {given.shape}. Fix: pass the minutes of this result's demand.")
+                    raise InputError(
+                        f"demand_minutes must hold one time per demand unit ({len(mins):,}), "
+                        f"got shape {given.shape}. Fix: pass the minutes of this result's demand."
+                    )
                 mins = given
             covered = mins <= rules.coverage_minutes + 1e-9
         elif demand_minutes is not None:
-            raise InputError("demand_minutes given but the result has no population. Fix: leave it out.")
+            raise InputError(
+                "demand_minutes given but the result has no population. Fix: leave it out."
+            )
         prop = _proposal_points(proposals)
         ev = None
         if prop is not None:
@@ -583,30 +672,63 @@ class _Context:
             if result.demand is not None and len(prop):
                 from . import siting
 
-                ev = siting.evaluate_sites(result, prop[["site_id", "tier", "geometry"]],
-                                           minutes=rules.coverage_minutes)
-                prop = prop.assign(newly_covered_population=ev.per_site["newly_covered_population"].to_numpy())
-        return cls(result=result, rules=rules, boundaries=b, summary=summary, facilities=fac,
-                   tiers_counted=tiers_counted, proposals=prop, proposal_eval=ev,
-                   covered_mask=covered, metric_crs=result.network.crs, minutes=mins,
-                   minutes_given=demand_minutes is not None)
+                ev = siting.evaluate_sites(
+                    result, prop[["site_id", "tier", "geometry"]], minutes=rules.coverage_minutes
+                )
+                prop = prop.assign(
+                    newly_covered_population=ev.per_site["newly_covered_population"].to_numpy()
+                )
+        return cls(
+            result=result,
+            rules=rules,
+            boundaries=b,
+            summary=summary,
+            facilities=fac,
+            tiers_counted=tiers_counted,
+            proposals=prop,
+            proposal_eval=ev,
+            covered_mask=covered,
+            metric_crs=result.network.crs,
+            minutes=mins,
+            minutes_given=demand_minutes is not None,
+        )
 
     # -- helpers -------------------------------------------------------------------------------
     def units(self, level: str, kinds: Sequence[str] | None = None) -> pd.DataFrame:
         """Boundary units of a level (and kinds) with their population from the summary."""
         if self.boundaries is None:
-            return pd.DataFrame(columns=["admin_code", "admin_name", "level", "kind", "parent_code", "population"])
-        if self._attrs is None:  # the attributes without the polygons, once (selecting polygons is slow)
+            return pd.DataFrame(
+                columns=["admin_code", "admin_name", "level", "kind", "parent_code", "population"]
+            )
+        if (
+            self._attrs is None
+        ):  # the attributes without the polygons, once (selecting polygons is slow)
             b = self.boundaries
-            attrs = pd.DataFrame({c: b[c].to_numpy() for c in ("admin_code", "admin_name", "level", "kind",
-                                                                "parent_code") if c in b.columns})
+            attrs = pd.DataFrame(
+                {
+                    c: b[c].to_numpy()
+                    for c in ("admin_code", "admin_name", "level", "kind", "parent_code")
+                    if c in b.columns
+                }
+            )
             if self.summary is not None:
                 sm = self.summary
-                pops = dict(zip(zip(sm["level"].tolist(), sm["admin_code"].tolist(), strict=True),
-                                sm["population"].astype(float).tolist(), strict=True))
+                pops = dict(
+                    zip(
+                        zip(sm["level"].tolist(), sm["admin_code"].tolist(), strict=True),
+                        sm["population"].astype(float).tolist(),
+                        strict=True,
+                    )
+                )
                 attrs["population"] = np.array(
-                    [pops.get(k, 0.0) for k in zip(attrs["level"].tolist(), attrs["admin_code"].tolist(),
-                                                   strict=True)], dtype=float)
+                    [
+                        pops.get(k, 0.0)
+                        for k in zip(
+                            attrs["level"].tolist(), attrs["admin_code"].tolist(), strict=True
+                        )
+                    ],
+                    dtype=float,
+                )
                 attrs.loc[np.isnan(attrs["population"].to_numpy()), "population"] = 0.0
             else:
                 attrs["population"] = np.nan
@@ -643,7 +765,11 @@ class _Context:
         parts = []
         for row in p.itertuples():
             gain = getattr(row, "newly_covered_population", math.nan)
-            g = f", +{gain:,.0f} residents" if isinstance(gain, float) and math.isfinite(gain) else ""
+            g = (
+                f", +{gain:,.0f} residents"
+                if isinstance(gain, float) and math.isfinite(gain)
+                else ""
+            )
             parts.append(f"{row.site_id} ({row.tier}{g})")
         return "; ".join(parts)
 
@@ -686,40 +812,79 @@ def _proposal_points(proposals) -> gpd.GeoDataFrame | None:
     elif isinstance(proposals, gpd.GeoDataFrame):
         gdf = proposals
     else:
-        raise InputError(f"proposals must be a SitingRun or a GeoDataFrame of points, not "
-                         f"{type(proposals).__name__}. Fix: pass propose_sites(...) or read_facilities(path).")
+        raise InputError(
+            f"proposals must be a SitingRun or a GeoDataFrame of points, not "
+            f"{type(proposals).__name__}. Fix: pass propose_sites(...) or read_facilities(path)."
+        )
     if len(gdf) and not (gdf.geom_type == "Point").all():
         raise InputError("proposals must be points. Fix: pass one point per proposed site.")
     if gdf.crs is None:
         raise InputError("proposals have no CRS. Fix: set it, e.g. gdf.set_crs('EPSG:4326').")
     out = gdf.to_crs("EPSG:4326").reset_index(drop=True).copy()
     if "site_id" not in out.columns:
-        out["site_id"] = (out["facility_id"].astype(str) if "facility_id" in out.columns
-                          else [f"P{i + 1}" for i in range(len(out))])
+        out["site_id"] = (
+            out["facility_id"].astype(str)
+            if "facility_id" in out.columns
+            else [f"P{i + 1}" for i in range(len(out))]
+        )
     out["site_id"] = out["site_id"].astype(str)
     if "tier" not in out.columns:
         out["tier"] = "community_station"
     if extra is not None and "site_id" in extra.columns:
-        ex = extra.drop_duplicates("site_id").set_index(extra["site_id"].drop_duplicates().astype(str))
+        ex = extra.drop_duplicates("site_id").set_index(
+            extra["site_id"].drop_duplicates().astype(str)
+        )
         for col in ("floor_area_m2", "beds", "name"):
             if col in ex.columns and col not in out.columns:
                 out[col] = out["site_id"].map(ex[col]).to_numpy()
-    keep = [c for c in ("site_id", "tier", "name", "floor_area_m2", "beds", "newly_covered_population",
-                        "geometry") if c in out.columns]
+    keep = [
+        c
+        for c in (
+            "site_id",
+            "tier",
+            "name",
+            "floor_area_m2",
+            "beds",
+            "newly_covered_population",
+            "geometry",
+        )
+        if c in out.columns
+    ]
     return gpd.GeoDataFrame(out[keep], geometry="geometry", crs="EPSG:4326")
 
 
-def _line(rule: int, check: str, *, unit: Mapping[str, Any] | None = None, metric: str = "",
-          value: float = math.nan, target: float = math.nan, status: str = NA, detail: str = "",
-          fix: str = "", proposals: str = "") -> dict[str, Any]:
+def _line(
+    rule: int,
+    check: str,
+    *,
+    unit: Mapping[str, Any] | None = None,
+    metric: str = "",
+    value: float = math.nan,
+    target: float = math.nan,
+    status: str = NA,
+    detail: str = "",
+    fix: str = "",
+    proposals: str = "",
+) -> dict[str, Any]:
     u = unit or {}
     return {
-        "rule": rule, "check": check, "requirement": "",
-        "admin_code": str(u.get("admin_code", "")), "admin_name": str(u.get("admin_name", "")),
-        "level": str(u.get("level", "")), "kind": str(u.get("kind", "")),
-        "population": float(u.get("population", math.nan)) if u.get("population") is not None else math.nan,
-        "metric": metric, "value": float(value), "target": float(target), "status": status,
-        "detail": detail, "fix": fix if status == FAIL else "", "proposals": proposals,
+        "rule": rule,
+        "check": check,
+        "requirement": "",
+        "admin_code": str(u.get("admin_code", "")),
+        "admin_name": str(u.get("admin_name", "")),
+        "level": str(u.get("level", "")),
+        "kind": str(u.get("kind", "")),
+        "population": float(u.get("population", math.nan))
+        if u.get("population") is not None
+        else math.nan,
+        "metric": metric,
+        "value": float(value),
+        "target": float(target),
+        "status": status,
+        "detail": detail,
+        "fix": fix if status == FAIL else "",
+        "proposals": proposals,
     }
 
 
@@ -741,15 +906,26 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
     r, res = ctx.rules, ctx.result
     mins = r.coverage_minutes
     if res.demand is None:
-        return [_line(1, "1", detail="no population was loaded: the share of residents cannot be computed",
-                      metric="share within threshold")]
+        return [
+            _line(
+                1,
+                "1",
+                detail="no population was loaded: the share of residents cannot be computed",
+                metric="share within threshold",
+            )
+        ]
     dem = res.demand
     pop = dem["population"].to_numpy(float)
     cov = ctx.covered_mask
     rows: list[dict] = []
     groups: list[tuple[dict, np.ndarray]] = []
-    tot = {"admin_code": "", "admin_name": "all residents", "level": "all", "kind": "",
-           "population": math.fsum(pop)}
+    tot = {
+        "admin_code": "",
+        "admin_name": "all residents",
+        "level": "all",
+        "kind": "",
+        "population": math.fsum(pop),
+    }
     if ctx.boundaries is not None and "county_code" in dem.columns:
         codes = ctx.demand_codes("county")
         for u in ctx.units("county").to_dict("records"):
@@ -764,7 +940,9 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
     after = None
     if ctx.proposal_eval is not None:
         pa = ctx.proposal_eval.per_admin
-        after = {(row.level, row.admin_code): row.newly_covered_population for row in pa.itertuples()}
+        after = {
+            (row.level, row.admin_code): row.newly_covered_population for row in pa.itertuples()
+        }
     largest: dict[str, dict] | None = None
     for u, m in groups:
         p = math.fsum(pop[m])
@@ -772,34 +950,60 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
         share = c / p if p > 0 else math.nan
         out = p - c
         if p <= 0:
-            rows.append(_line(1, "1", unit=u, metric="share within threshold", target=target,
-                              detail="no residents in the population data"))
+            rows.append(
+                _line(
+                    1,
+                    "1",
+                    unit=u,
+                    metric="share within threshold",
+                    target=target,
+                    detail="no residents in the population data",
+                )
+            )
             continue
         ok = share >= target - 1e-12
-        detail = (f"{c:,.0f} of {p:,.0f} residents ({_pct(share)} %) within {mins:g} min; "
-                  f"{out:,.0f} beyond")
+        detail = (
+            f"{c:,.0f} of {p:,.0f} residents ({_pct(share)} %) within {mins:g} min; "
+            f"{out:,.0f} beyond"
+        )
         fix = ""
         props = ""
         if not ok:
             fix = f"bring {out - (1 - target) * p:,.0f} more residents within {mins:g} min"
             code, level = u["admin_code"], u["level"]
-            if unc is not None and len(unc) and level == "township" and "township_code" in unc.columns:
+            if (
+                unc is not None
+                and len(unc)
+                and level == "township"
+                and "township_code" in unc.columns
+            ):
                 if largest is None:  # the first (largest) uncovered area of each township, once
                     firsts = unc.drop_duplicates("township_code", keep="first")
-                    largest = dict(zip(firsts["township_code"].tolist(), firsts.to_dict("records"), strict=True))
+                    largest = dict(
+                        zip(
+                            firsts["township_code"].tolist(), firsts.to_dict("records"), strict=True
+                        )
+                    )
                 a = largest.get(code)
                 if a is not None:
                     where = a.get("village_name", "") or a.get("township_name", "")
-                    mm = ("no facility reachable" if not np.isfinite(a["mean_minutes"])
-                          else f"mean {a['mean_minutes']:.0f} min")
-                    fix += (f"; the largest uncovered area holds {a['population']:,.0f} residents around "
-                            f"{where} ({a['area_km2']:.2f} km2, {mm})")
+                    mm = (
+                        "no facility reachable"
+                        if not np.isfinite(a["mean_minutes"])
+                        else f"mean {a['mean_minutes']:.0f} min"
+                    )
+                    fix += (
+                        f"; the largest uncovered area holds {a['population']:,.0f} residents around "
+                        f"{where} ({a['area_km2']:.2f} km2, {mm})"
+                    )
             if level == "township":
                 props = ctx.proposals_in(code, "township")
                 if after is not None:
                     gain = after.get(("township", code), 0.0)
-                    fix += (f"; with the proposals {100 * (c + gain) / p:.1f} % "
-                            f"(+{gain:,.0f} residents)")
+                    fix += (
+                        f"; with the proposals {100 * (c + gain) / p:.1f} % "
+                        f"(+{gain:,.0f} residents)"
+                    )
                     if props:
                         fix += f" from sites {props}"
             elif after is not None:
@@ -809,10 +1013,24 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
                 fix += "; see the township lines"
             elif unc is not None and len(unc):
                 a = unc.iloc[0]
-                fix += (f"; {len(unc)} uncovered areas, the largest with {a['population']:,.0f} residents "
-                        f"({a['area_km2']:.2f} km2, see result.uncovered)")
-        rows.append(_line(1, "1", unit=u, metric="share within threshold", value=share, target=target,
-                          status=PASS if ok else FAIL, detail=detail, fix=fix, proposals=props))
+                fix += (
+                    f"; {len(unc)} uncovered areas, the largest with {a['population']:,.0f} residents "
+                    f"({a['area_km2']:.2f} km2, see result.uncovered)"
+                )
+        rows.append(
+            _line(
+                1,
+                "1",
+                unit=u,
+                metric="share within threshold",
+                value=share,
+                target=target,
+                status=PASS if ok else FAIL,
+                detail=detail,
+                fix=fix,
+                proposals=props,
+            )
+        )
     return rows
 
 
@@ -823,14 +1041,23 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
 
 def _not_counted(rule: int, check: str, tier: str) -> list[dict]:
     label = TIER_LABELS.get(tier, {}).get("en", tier)
-    return [_line(rule, check, detail=f"{label} ({tier}) facilities were not part of "
-                  "the analysis; pass facilities= with the full register")]
+    return [
+        _line(
+            rule,
+            check,
+            detail=f"{label} ({tier}) facilities were not part of "
+            "the analysis; pass facilities= with the full register",
+        )
+    ]
 
 
 def _rule2(ctx: _Context) -> list[dict]:
     r = ctx.rules
     if ctx.boundaries is None:
-        return [_line(2, "2a", detail="no boundaries loaded"), _line(2, "2b", detail="no boundaries loaded")]
+        return [
+            _line(2, "2a", detail="no boundaries loaded"),
+            _line(2, "2b", detail="no boundaries loaded"),
+        ]
     subs = ctx.units("township", ["subdistrict"])
     if not len(subs):
         msg = "no subdistrict (街道, kind 'subdistrict') in the boundaries"
@@ -845,16 +1072,35 @@ def _rule2(ctx: _Context) -> list[dict]:
         k = int(n.get(u["admin_code"], 0))
         props = ctx.proposals_in(u["admin_code"], "township")
         if not r.center_per_subdistrict:
-            rows.append(_line(2, "2a", unit=u, metric="community health centers", value=k, target=0,
-                              detail="center_per_subdistrict is off in these rules"))
+            rows.append(
+                _line(
+                    2,
+                    "2a",
+                    unit=u,
+                    metric="community health centers",
+                    value=k,
+                    target=0,
+                    detail="center_per_subdistrict is off in these rules",
+                )
+            )
         else:
             fix = f"add 1 community health service center (社区卫生服务中心) in {u['admin_name']}"
             if props:
                 fix += f"; proposed sites there: {props}"
-            rows.append(_line(2, "2a", unit=u, metric="community health centers", value=k, target=1,
-                              status=PASS if k >= 1 else FAIL,
-                              detail=f"{k} community health service center(s) in {u['admin_name']}",
-                              fix=fix, proposals=props))
+            rows.append(
+                _line(
+                    2,
+                    "2a",
+                    unit=u,
+                    metric="community health centers",
+                    value=k,
+                    target=1,
+                    status=PASS if k >= 1 else FAIL,
+                    detail=f"{k} community health service center(s) in {u['admin_name']}",
+                    fix=fix,
+                    proposals=props,
+                )
+            )
     # 2b: population per center
     large = subs[subs["population"] > hi]
     if not np.isfinite(subs["population"]).any():
@@ -867,22 +1113,47 @@ def _rule2(ctx: _Context) -> list[dict]:
         extra = need - k
         ok = k >= need
         e_lo, e_hi = r.extra_centers_large_subdistrict
-        fix = (f"add {extra} community health service center{'s' if extra > 1 else ''} in {u['admin_name']} "
-               f"({u['population']:,.0f} residents, more than {hi:,} per center)")
+        fix = (
+            f"add {extra} community health service center{'s' if extra > 1 else ''} in {u['admin_name']} "
+            f"({u['population']:,.0f} residents, more than {hi:,} per center)"
+        )
         if u["population"] > r.large_subdistrict_residents:
-            fix += (f", or - as Qingdao allows above {r.large_subdistrict_residents:,} residents - {e_lo}-{e_hi} "
-                    f"extra centers or more stations (it has {int(stations.get(u['admin_code'], 0))} stations)")
+            fix += (
+                f", or - as Qingdao allows above {r.large_subdistrict_residents:,} residents - {e_lo}-{e_hi} "
+                f"extra centers or more stations (it has {int(stations.get(u['admin_code'], 0))} stations)"
+            )
         if props:
             fix += f"; proposed sites there: {props}"
-        rows.append(_line(2, "2b", unit=u, metric="community health centers", value=k, target=need,
-                          status=PASS if ok else FAIL,
-                          detail=(f"{u['population']:,.0f} residents, {k} center(s): "
-                                  f"{_fmt_pop(u['population'] / k) if k else 'no'} residents per center "
-                                  f"(planning range {lo:,}-{hi:,})"),
-                          fix=fix, proposals=props))
+        rows.append(
+            _line(
+                2,
+                "2b",
+                unit=u,
+                metric="community health centers",
+                value=k,
+                target=need,
+                status=PASS if ok else FAIL,
+                detail=(
+                    f"{u['population']:,.0f} residents, {k} center(s): "
+                    f"{_fmt_pop(u['population'] / k) if k else 'no'} residents per center "
+                    f"(planning range {lo:,}-{hi:,})"
+                ),
+                fix=fix,
+                proposals=props,
+            )
+        )
     if not len(large):
-        rows.append(_line(2, "2b", metric="subdistricts above the limit", value=0, target=0, status=PASS,
-                          detail=f"no subdistrict has more than {hi:,} residents (one center each suffices)"))
+        rows.append(
+            _line(
+                2,
+                "2b",
+                metric="subdistricts above the limit",
+                value=0,
+                target=0,
+                status=PASS,
+                detail=f"no subdistrict has more than {hi:,} residents (one center each suffices)",
+            )
+        )
     return rows
 
 
@@ -906,15 +1177,37 @@ def _rule3(ctx: _Context) -> list[dict]:
         required = thr is None or (np.isfinite(u["population"]) and u["population"] >= thr)
         detail = f"{k_st} station(s) and {k_ce} center(s) in {u['admin_name']}"
         if not required:
-            rows.append(_line(3, "3", unit=u, metric="stations or centers", value=k_st + k_ce, target=0,
-                              status=PASS, detail=detail + f"; below {thr:,} residents: no station required"))
+            rows.append(
+                _line(
+                    3,
+                    "3",
+                    unit=u,
+                    metric="stations or centers",
+                    value=k_st + k_ce,
+                    target=0,
+                    status=PASS,
+                    detail=detail + f"; below {thr:,} residents: no station required",
+                )
+            )
             continue
         props = ctx.proposals_in(u["admin_code"], "village")
         fix = f"add 1 community health service station (社区卫生服务站) in {u['admin_name']}"
         if props:
             fix += f"; proposed sites there: {props}"
-        rows.append(_line(3, "3", unit=u, metric="stations or centers", value=k_st + k_ce, target=1,
-                          status=PASS if k_st + k_ce >= 1 else FAIL, detail=detail, fix=fix, proposals=props))
+        rows.append(
+            _line(
+                3,
+                "3",
+                unit=u,
+                metric="stations or centers",
+                value=k_st + k_ce,
+                target=1,
+                status=PASS if k_st + k_ce >= 1 else FAIL,
+                detail=detail,
+                fix=fix,
+                proposals=props,
+            )
+        )
     return rows
 
 
@@ -926,7 +1219,13 @@ def _rule4(ctx: _Context) -> list[dict]:
         return [_line(4, "4", detail="no boundaries loaded")]
     towns = ctx.units("township", _TOWNSHIP_KINDS)
     if not len(towns):
-        return [_line(4, "4", detail="no town or township (镇/乡, kind 'town'/'township') in the boundaries")]
+        return [
+            _line(
+                4,
+                "4",
+                detail="no town or township (镇/乡, kind 'town'/'township') in the boundaries",
+            )
+        ]
     if not ctx.counted("township_center"):
         return _not_counted(4, "4", "township_center")
     n = ctx.count(["township_center"], "township")
@@ -937,9 +1236,20 @@ def _rule4(ctx: _Context) -> list[dict]:
         fix = f"add 1 township health center (乡镇卫生院) in {u['admin_name']}"
         if props:
             fix += f"; proposed sites there: {props}"
-        rows.append(_line(4, "4", unit=u, metric="township health centers", value=k, target=1,
-                          status=PASS if k >= 1 else FAIL,
-                          detail=f"{k} township health center(s) in {u['admin_name']}", fix=fix, proposals=props))
+        rows.append(
+            _line(
+                4,
+                "4",
+                unit=u,
+                metric="township health centers",
+                value=k,
+                target=1,
+                status=PASS if k >= 1 else FAIL,
+                detail=f"{k} township health center(s) in {u['admin_name']}",
+                fix=fix,
+                proposals=props,
+            )
+        )
     return rows
 
 
@@ -948,9 +1258,20 @@ def _rule4(ctx: _Context) -> list[dict]:
 # --------------------------------------------------------------------------------------------
 
 VILLAGE_COLUMNS = [
-    "admin_code", "admin_name", "township_code", "population", "clinics_inside", "own_clinics",
-    "own_clinic_ids", "own_clinic_outside", "status", "shared_with", "shared_with_village",
-    "shared_share", "shared_minutes", "best_other_share",
+    "admin_code",
+    "admin_name",
+    "township_code",
+    "population",
+    "clinics_inside",
+    "own_clinics",
+    "own_clinic_ids",
+    "own_clinic_outside",
+    "status",
+    "shared_with",
+    "shared_with_village",
+    "shared_share",
+    "shared_minutes",
+    "best_other_share",
 ]
 
 
@@ -970,7 +1291,11 @@ def _village_clinics(ctx: _Context, by_name: bool, max_m: float, min_share: floa
         return pd.DataFrame(columns=VILLAGE_COLUMNS)
     units = ctx.units("village", ["village"]).set_index("admin_code")
     clinics = ctx.facilities[ctx.facilities["tier"] == "village_clinic"].reset_index(drop=True)
-    located = clinics["village_code"].to_numpy() if "village_code" in clinics.columns else np.full(len(clinics), "")
+    located = (
+        clinics["village_code"].to_numpy()
+        if "village_code" in clinics.columns
+        else np.full(len(clinics), "")
+    )
     owner = np.where(np.isin(located, vil["admin_code"].to_numpy()), located, "")
     vil_m = vil.to_crs(ctx.metric_crs)
     cl_m = clinics.to_crs(ctx.metric_crs) if len(clinics) else clinics
@@ -1016,25 +1341,47 @@ def _village_clinics(ctx: _Context, by_name: bool, max_m: float, min_share: floa
     codes = vil["admin_code"].astype(str).tolist()
     pop_of = units["population"].to_dict()
     n = len(codes)
-    df = pd.DataFrame({
-        "admin_code": codes, "admin_name": vil["admin_name"].tolist(),
-        "township_code": vil["parent_code"].tolist() if "parent_code" in vil.columns else [""] * n,
-        "population": [float(pop_of.get(c, math.nan)) for c in codes],
-        "clinics_inside": [inside.get(c, 0) for c in codes], "own_clinics": [own_n.get(c, 0) for c in codes],
-        "own_clinic_ids": [", ".join(own_ids.get(c, [])) for c in codes],
-        "own_clinic_outside": [own_out_n.get(c, 0) for c in codes],
-        "status": "", "shared_with": "", "shared_with_village": "", "shared_share": math.nan,
-        "shared_minutes": math.nan, "best_other_share": math.nan,
-    }, columns=VILLAGE_COLUMNS)
+    df = pd.DataFrame(
+        {
+            "admin_code": codes,
+            "admin_name": vil["admin_name"].tolist(),
+            "township_code": vil["parent_code"].tolist()
+            if "parent_code" in vil.columns
+            else [""] * n,
+            "population": [float(pop_of.get(c, math.nan)) for c in codes],
+            "clinics_inside": [inside.get(c, 0) for c in codes],
+            "own_clinics": [own_n.get(c, 0) for c in codes],
+            "own_clinic_ids": [", ".join(own_ids.get(c, [])) for c in codes],
+            "own_clinic_outside": [own_out_n.get(c, 0) for c in codes],
+            "status": "",
+            "shared_with": "",
+            "shared_with_village": "",
+            "shared_share": math.nan,
+            "shared_minutes": math.nan,
+            "best_other_share": math.nan,
+        },
+        columns=VILLAGE_COLUMNS,
+    )
     df["status"] = np.where(df["own_clinics"] > 0, "own clinic", "no clinic")
     need = df.index[df["own_clinics"] == 0]
-    if len(need) and len(clinics) and ctx.result.demand is not None and "village_code" in ctx.result.demand.columns:
+    if (
+        len(need)
+        and len(clinics)
+        and ctx.result.demand is not None
+        and "village_code" in ctx.result.demand.columns
+    ):
         _shared(ctx, df, need, vil_m, clinics, min_share)
     return df
 
 
-def _shared(ctx: _Context, df: pd.DataFrame, need: pd.Index, vil_m: gpd.GeoDataFrame,
-            clinics: gpd.GeoDataFrame, min_share: float) -> None:
+def _shared(
+    ctx: _Context,
+    df: pd.DataFrame,
+    need: pd.Index,
+    vil_m: gpd.GeoDataFrame,
+    clinics: gpd.GeoDataFrame,
+    min_share: float,
+) -> None:
     """Fill the shared-clinic columns of ``df`` for the villages ``need`` (a network query)."""
     from . import access, siting
 
@@ -1091,7 +1438,9 @@ def _shared(ctx: _Context, df: pd.DataFrame, need: pd.Index, vil_m: gpd.GeoDataF
         if not ok.any():
             continue
         cand = np.flatnonzero(ok)
-        k = cand[np.argsort(-share_of[cand], kind="stable")[0]]  # largest share, first facility on ties
+        k = cand[
+            np.argsort(-share_of[cand], kind="stable")[0]
+        ]  # largest share, first facility on ties
         f = int(facs[k])
         share = float(share_of[k])
         mine = sel[p_fac[sel] == f]
@@ -1115,29 +1464,66 @@ def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
     if not ctx.counted("village_clinic"):
         return _not_counted(5, "5", "village_clinic")
     if not len(vil):
-        return [_line(5, "5", detail="no administrative village (行政村, level 'village', kind 'village') in the boundaries")]
+        return [
+            _line(
+                5,
+                "5",
+                detail="no administrative village (行政村, level 'village', kind 'village') in the boundaries",
+            )
+        ]
     mins = r.coverage_minutes
     mode = ctx.result.settings.mode
     rows = []
     for v in vil.to_dict("records"):
-        u = {"admin_code": v["admin_code"], "admin_name": v["admin_name"], "level": "village",
-             "kind": "village", "population": v["population"]}
+        u = {
+            "admin_code": v["admin_code"],
+            "admin_name": v["admin_name"],
+            "level": "village",
+            "kind": "village",
+            "population": v["population"],
+        }
         props = ctx.proposals_in(v["admin_code"], "village")
         if v["own_clinics"] > 0:
             detail = f"own clinic {v['own_clinic_ids']}"
             if v["own_clinic_outside"]:
                 detail += " (stands outside the village boundary)"
-            rows.append(_line(5, "5", unit=u, metric="own village clinics", value=v["own_clinics"], target=1,
-                              status=PASS, detail=detail))
+            rows.append(
+                _line(
+                    5,
+                    "5",
+                    unit=u,
+                    metric="own village clinics",
+                    value=v["own_clinics"],
+                    target=1,
+                    status=PASS,
+                    detail=detail,
+                )
+            )
             continue
         if v["status"] == "shared":
-            detail = (f"no clinic of its own; shares {v['shared_with']} of {v['shared_with_village']}, which "
-                      f"{100 * v['shared_share']:.0f} % of its residents reach within {mins:g} min ({mode}, "
-                      f"median {v['shared_minutes']:.1f} min)")
+            detail = (
+                f"no clinic of its own; shares {v['shared_with']} of {v['shared_with_village']}, which "
+                f"{100 * v['shared_share']:.0f} % of its residents reach within {mins:g} min ({mode}, "
+                f"median {v['shared_minutes']:.1f} min)"
+            )
             ok = r.villages_may_share_clinic
-            fix = f"add a village clinic in {v['admin_name']} (sharing is not allowed by these rules)"
-            rows.append(_line(5, "5", unit=u, metric="own village clinics", value=0, target=1,
-                              status=PASS if ok else FAIL, detail=detail, fix=fix, proposals=props))
+            fix = (
+                f"add a village clinic in {v['admin_name']} (sharing is not allowed by these rules)"
+            )
+            rows.append(
+                _line(
+                    5,
+                    "5",
+                    unit=u,
+                    metric="own village clinics",
+                    value=0,
+                    target=1,
+                    status=PASS if ok else FAIL,
+                    detail=detail,
+                    fix=fix,
+                    proposals=props,
+                )
+            )
             continue
         best = v["best_other_share"]
         detail = "no clinic of its own"
@@ -1149,12 +1535,26 @@ def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
             detail += "; no residents in the population data"
         fix = f"add 1 village clinic (村卫生室) in {v['admin_name']} ({_fmt_pop(v['population'])} residents)"
         if v["shared_with"] and r.villages_may_share_clinic:
-            fix += (f", or improve the link to {v['shared_with']} ({100 * v['shared_share']:.0f} % within "
-                    f"{mins:g} min now)")
+            fix += (
+                f", or improve the link to {v['shared_with']} ({100 * v['shared_share']:.0f} % within "
+                f"{mins:g} min now)"
+            )
         if props:
             fix += f"; proposed sites there: {props}"
-        rows.append(_line(5, "5", unit=u, metric="own village clinics", value=0, target=1, status=FAIL,
-                          detail=detail, fix=fix, proposals=props))
+        rows.append(
+            _line(
+                5,
+                "5",
+                unit=u,
+                metric="own village clinics",
+                value=0,
+                target=1,
+                status=FAIL,
+                detail=detail,
+                fix=fix,
+                proposals=props,
+            )
+        )
     return rows
 
 
@@ -1166,8 +1566,14 @@ def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
 def _rule6(ctx: _Context) -> list[dict]:
     if not ctx.rules.plan_facility_with_new_housing:
         return [_line(6, "6", detail="plan_facility_with_new_housing is off in these rules")]
-    return [_line(6, "6", detail="needs a layer of planned housing with its planned facility, which the data "
-                  "do not carry; model planned housing as added population with its station in a scenario")]
+    return [
+        _line(
+            6,
+            "6",
+            detail="needs a layer of planned housing with its planned facility, which the data "
+            "do not carry; model planned housing as added population with its station in a scenario",
+        )
+    ]
 
 
 def _rule7(ctx: _Context) -> list[dict]:
@@ -1176,22 +1582,50 @@ def _rule7(ctx: _Context) -> list[dict]:
     if p is None or not len(p):
         return [_line(7, "7", detail="no proposed premises given (pass proposals=)")]
     if "floor_area_m2" not in p.columns:
-        return [_line(7, "7", detail="the proposed sites carry no floor_area_m2 (choose candidates from premises "
-                      "with floor areas, e.g. candidate_sites(source='file'))")]
+        return [
+            _line(
+                7,
+                "7",
+                detail="the proposed sites carry no floor_area_m2 (choose candidates from premises "
+                "with floor areas, e.g. candidate_sites(source='file'))",
+            )
+        ]
     rows = []
     for s in p.to_dict("records"):
         need = r.min_floor_area_m2.get(s["tier"], math.nan)
         area = pd.to_numeric(pd.Series([s.get("floor_area_m2")]), errors="coerce").iloc[0]
-        u = {"admin_code": s.get("township_code", ""), "admin_name": s.get("township_name", ""),
-             "level": "township", "kind": ""}
+        u = {
+            "admin_code": s.get("township_code", ""),
+            "admin_name": s.get("township_name", ""),
+            "level": "township",
+            "kind": "",
+        }
         label = f"proposed {s['tier']} {s['site_id']}"
         if not np.isfinite(need):
-            rows.append(_line(7, "7", unit=u, metric="floor area m2", value=area, detail=f"{label}: no size rule for this tier",
-                              proposals=s["site_id"]))
+            rows.append(
+                _line(
+                    7,
+                    "7",
+                    unit=u,
+                    metric="floor area m2",
+                    value=area,
+                    detail=f"{label}: no size rule for this tier",
+                    proposals=s["site_id"],
+                )
+            )
             continue
         if not np.isfinite(area):
-            rows.append(_line(7, "7", unit=u, metric="floor area m2", target=need,
-                              detail=f"{label}: floor area unknown", proposals=s["site_id"]))
+            rows.append(
+                _line(
+                    7,
+                    "7",
+                    unit=u,
+                    metric="floor area m2",
+                    target=need,
+                    detail=f"{label}: floor area unknown",
+                    proposals=s["site_id"],
+                )
+            )
             continue
         ok = area >= need
         detail = f"{label}: {area:,.0f} m2 (minimum {need:,.0f} m2)"
@@ -1203,8 +1637,20 @@ def _rule7(ctx: _Context) -> list[dict]:
                 if beds < r.min_beds_community_center:
                     ok = False
                     fix += f" and {r.min_beds_community_center} beds"
-        rows.append(_line(7, "7", unit=u, metric="floor area m2", value=area, target=need,
-                          status=PASS if ok else FAIL, detail=detail, fix=fix, proposals=s["site_id"]))
+        rows.append(
+            _line(
+                7,
+                "7",
+                unit=u,
+                metric="floor area m2",
+                value=area,
+                target=need,
+                status=PASS if ok else FAIL,
+                detail=detail,
+                fix=fix,
+                proposals=s["site_id"],
+            )
+        )
     return rows
 
 
@@ -1216,9 +1662,20 @@ def _staff_column(fac: pd.DataFrame) -> str | None:
 
 
 FACILITY_COLUMNS = [
-    "facility_id", "name", "tier", "township_code", "township_name", "village_code", "village_name",
-    "nearest_residents", "unit_residents_per_facility", "implied_staff_low", "implied_staff_high",
-    "staff", "capacity_low", "capacity_high",
+    "facility_id",
+    "name",
+    "tier",
+    "township_code",
+    "township_name",
+    "village_code",
+    "village_name",
+    "nearest_residents",
+    "unit_residents_per_facility",
+    "implied_staff_low",
+    "implied_staff_high",
+    "staff",
+    "capacity_low",
+    "capacity_high",
 ]
 
 
@@ -1227,9 +1684,20 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     res = ctx.result
     fac = ctx.facilities
     staff_col = _staff_column(fac)
-    table = pd.DataFrame({c: fac[c] if c in fac.columns else "" for c in
-                          ("facility_id", "name", "tier", "township_code", "township_name", "village_code",
-                           "village_name")})
+    table = pd.DataFrame(
+        {
+            c: fac[c] if c in fac.columns else ""
+            for c in (
+                "facility_id",
+                "name",
+                "tier",
+                "township_code",
+                "township_name",
+                "village_code",
+                "village_name",
+            )
+        }
+    )
     table["facility_id"] = table["facility_id"].astype(str)
     if res.demand is not None:
         load = res.demand.groupby("nearest_facility")["population"].sum()
@@ -1244,14 +1712,18 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
         tpop = ctx.summary[ctx.summary["level"] == "township"].set_index("admin_code")["population"]
         is_tc = (table["tier"] == "township_center").to_numpy()
         n_tc = table[is_tc].groupby("township_code").size()
-        per_unit[is_tc] = [tpop.get(c, math.nan) / n_tc.get(c, 1) for c in table.loc[is_tc, "township_code"]]
+        per_unit[is_tc] = [
+            tpop.get(c, math.nan) / n_tc.get(c, 1) for c in table.loc[is_tc, "township_code"]
+        ]
         is_vc = (table["tier"] == "village_clinic").to_numpy()
         if len(vil):
             vpop = vil.set_index("admin_code")["population"]
             nown = vil.set_index("admin_code")["own_clinics"]
             own_of = _clinic_owner(vil)
-            per_unit[is_vc] = [vpop.get(own_of.get(f, ""), math.nan) / max(1, nown.get(own_of.get(f, ""), 1))
-                               for f in table.loc[is_vc, "facility_id"]]
+            per_unit[is_vc] = [
+                vpop.get(own_of.get(f, ""), math.nan) / max(1, nown.get(own_of.get(f, ""), 1))
+                for f in table.loc[is_vc, "facility_id"]
+            ]
     ratio_lo[(table["tier"] == "township_center").to_numpy()] = r.staff_per_1000[0]
     ratio_hi[(table["tier"] == "township_center").to_numpy()] = r.staff_per_1000[1]
     ratio_lo[(table["tier"] == "village_clinic").to_numpy()] = r.village_doctors_per_1000[0]
@@ -1260,7 +1732,11 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     base = np.where(np.isfinite(per_unit), per_unit, table["nearest_residents"].to_numpy(float))
     table["implied_staff_low"] = base * ratio_lo / 1000.0
     table["implied_staff_high"] = base * ratio_hi / 1000.0
-    staff = pd.to_numeric(fac[staff_col], errors="coerce").to_numpy(float) if staff_col else np.full(len(table), math.nan)
+    staff = (
+        pd.to_numeric(fac[staff_col], errors="coerce").to_numpy(float)
+        if staff_col
+        else np.full(len(table), math.nan)
+    )
     table["staff"] = staff
     with np.errstate(divide="ignore", invalid="ignore"):
         table["capacity_low"] = staff * 1000.0 / ratio_hi
@@ -1272,8 +1748,13 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     # 8a: township health centers, per town/township
     towns = ctx.units("township", _TOWNSHIP_KINDS) if ctx.boundaries is not None else pd.DataFrame()
     if res.demand is None or not len(towns) or not ctx.counted("township_center"):
-        why = ("no population loaded" if res.demand is None else
-               "no towns/townships in the boundaries" if not len(towns) else "township centers not analysed")
+        why = (
+            "no population loaded"
+            if res.demand is None
+            else "no towns/townships in the boundaries"
+            if not len(towns)
+            else "township centers not analysed"
+        )
         rows.append(_line(8, "8a", detail=why))
     else:
         tc = table[table["tier"] == "township_center"]
@@ -1281,23 +1762,50 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
             here = tc[tc["township_code"] == u["admin_code"]]
             k = len(here)
             if k == 0:
-                rows.append(_line(8, "8a", unit=u, metric="residents per township health center",
-                                  detail="no township health center (see rule 4)"))
+                rows.append(
+                    _line(
+                        8,
+                        "8a",
+                        unit=u,
+                        metric="residents per township health center",
+                        detail="no township health center (see rule 4)",
+                    )
+                )
                 continue
             per = u["population"] / k
             need_lo, need_hi = u["population"] * s_lo / 1000, u["population"] * s_hi / 1000
-            detail = (f"{per:,.0f} residents per township health center ({k}); that population implies "
-                      f"{need_lo:,.0f}-{need_hi:,.0f} staff at {s_lo:g}-{s_hi:g} per 1,000")
+            detail = (
+                f"{per:,.0f} residents per township health center ({k}); that population implies "
+                f"{need_lo:,.0f}-{need_hi:,.0f} staff at {s_lo:g}-{s_hi:g} per 1,000"
+            )
             have = here["staff"].to_numpy(float)
             if np.isfinite(have).all():
                 tot = float(have.sum())
                 ok = tot >= need_lo - 1e-9
-                rows.append(_line(8, "8a", unit=u, metric="staff", value=tot, target=need_lo,
-                                  status=PASS if ok else FAIL, detail=detail + f"; staff counted {tot:,.0f}",
-                                  fix=f"add {math.ceil(need_lo - tot)} staff in {u['admin_name']}'s township health center"))
+                rows.append(
+                    _line(
+                        8,
+                        "8a",
+                        unit=u,
+                        metric="staff",
+                        value=tot,
+                        target=need_lo,
+                        status=PASS if ok else FAIL,
+                        detail=detail + f"; staff counted {tot:,.0f}",
+                        fix=f"add {math.ceil(need_lo - tot)} staff in {u['admin_name']}'s township health center",
+                    )
+                )
             else:
-                rows.append(_line(8, "8a", unit=u, metric="residents per township health center", value=per,
-                                  detail=detail + "; no staff counts in the facility data to check against"))
+                rows.append(
+                    _line(
+                        8,
+                        "8a",
+                        unit=u,
+                        metric="residents per township health center",
+                        value=per,
+                        detail=detail + "; no staff counts in the facility data to check against",
+                    )
+                )
     # 8b: village doctors, over all administrative villages
     v_lo, v_hi = r.village_doctors_per_1000
     if res.demand is None or not len(vil):
@@ -1307,41 +1815,94 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
         with_clinic = vil[vil["own_clinics"] > 0]
         p = float(with_clinic["population"].sum())
         k = int(with_clinic["own_clinics"].sum())
-        u = {"admin_code": "", "admin_name": "villages with a clinic", "level": "village", "kind": "village",
-             "population": p}
+        u = {
+            "admin_code": "",
+            "admin_name": "villages with a clinic",
+            "level": "village",
+            "kind": "village",
+            "population": p,
+        }
         per = p / k if k else math.nan
-        detail = (f"{k} clinics serve {p:,.0f} residents of their villages ({_fmt_pop(per)} per clinic, "
-                  f"largest {_fmt_pop(float(vc['unit_residents_per_facility'].max()) if len(vc) else math.nan)}); "
-                  f"that implies {p * v_lo / 1000:,.0f}-{p * v_hi / 1000:,.0f} village doctors"
-                  + (f" ({per * v_lo / 1000:.1f}-{per * v_hi / 1000:.1f} per clinic)" if k else ""))
+        detail = (
+            f"{k} clinics serve {p:,.0f} residents of their villages ({_fmt_pop(per)} per clinic, "
+            f"largest {_fmt_pop(float(vc['unit_residents_per_facility'].max()) if len(vc) else math.nan)}); "
+            f"that implies {p * v_lo / 1000:,.0f}-{p * v_hi / 1000:,.0f} village doctors"
+            + (f" ({per * v_lo / 1000:.1f}-{per * v_hi / 1000:.1f} per clinic)" if k else "")
+        )
         have = vc["staff"].to_numpy(float)
         if len(vc) and np.isfinite(have).all():
             need = p * v_lo / 1000
             ok = have.sum() >= need - 1e-9
-            rows.append(_line(8, "8b", unit=u, metric="village doctors", value=float(have.sum()), target=need,
-                              status=PASS if ok else FAIL, detail=detail,
-                              fix=f"add {math.ceil(need - have.sum())} village doctors"))
+            rows.append(
+                _line(
+                    8,
+                    "8b",
+                    unit=u,
+                    metric="village doctors",
+                    value=float(have.sum()),
+                    target=need,
+                    status=PASS if ok else FAIL,
+                    detail=detail,
+                    fix=f"add {math.ceil(need - have.sum())} village doctors",
+                )
+            )
         else:
-            rows.append(_line(8, "8b", unit=u, metric="residents per village clinic", value=per,
-                              detail=detail + "; no staff counts to check against"))
+            rows.append(
+                _line(
+                    8,
+                    "8b",
+                    unit=u,
+                    metric="residents per village clinic",
+                    value=per,
+                    detail=detail + "; no staff counts to check against",
+                )
+            )
     # 8c: general practitioners
     if res.demand is None:
         rows.append(_line(8, "8c", detail="no population loaded"))
     else:
         p = res.total_population
-        u = {"admin_code": "", "admin_name": "all residents", "level": "all", "kind": "", "population": p}
+        u = {
+            "admin_code": "",
+            "admin_name": "all residents",
+            "level": "all",
+            "kind": "",
+            "population": p,
+        }
         need = p * r.gp_per_10000 / 10000
-        gp_col = next((c for c in ("gp", "gps", "general_practitioners", "全科医生") if c in fac.columns), None)
+        gp_col = next(
+            (c for c in ("gp", "gps", "general_practitioners", "全科医生") if c in fac.columns),
+            None,
+        )
         if gp_col:
             have = float(pd.to_numeric(fac[gp_col], errors="coerce").fillna(0).sum())
-            rows.append(_line(8, "8c", unit=u, metric="general practitioners", value=have, target=need,
-                              status=PASS if have >= need - 1e-9 else FAIL,
-                              detail=f"{have:,.0f} general practitioners for {p:,.0f} residents (need {need:,.0f})",
-                              fix=f"add {math.ceil(need - have)} general practitioners"))
+            rows.append(
+                _line(
+                    8,
+                    "8c",
+                    unit=u,
+                    metric="general practitioners",
+                    value=have,
+                    target=need,
+                    status=PASS if have >= need - 1e-9 else FAIL,
+                    detail=f"{have:,.0f} general practitioners for {p:,.0f} residents (need {need:,.0f})",
+                    fix=f"add {math.ceil(need - have)} general practitioners",
+                )
+            )
         else:
-            rows.append(_line(8, "8c", unit=u, metric="general practitioners needed", value=need,
-                              detail=(f"{p:,.0f} residents need {need:,.0f} general practitioners at "
-                                      f"{r.gp_per_10000:g} per 10,000; no GP counts in the facility data")))
+            rows.append(
+                _line(
+                    8,
+                    "8c",
+                    unit=u,
+                    metric="general practitioners needed",
+                    value=need,
+                    detail=(
+                        f"{p:,.0f} residents need {need:,.0f} general practitioners at "
+                        f"{r.gp_per_10000:g} per 10,000; no GP counts in the facility data"
+                    ),
+                )
+            )
     return table, rows
 
 
@@ -1398,8 +1959,9 @@ def lorenz_curve(values: Any, weights: Any = None) -> pd.DataFrame:
     tw = np.concatenate([[0.0], np.cumsum(w * v)])
     p = pw / pw[-1] if len(v) and pw[-1] > 0 else pw
     t = tw / tw[-1] if len(v) and tw[-1] > 0 else p.copy()
-    return pd.DataFrame({"population_share": p, "time_share": t,
-                         "value": np.concatenate([[math.nan], v])})
+    return pd.DataFrame(
+        {"population_share": p, "time_share": t, "value": np.concatenate([[math.nan], v])}
+    )
 
 
 def gini(values: Any, weights: Any = None) -> float:
@@ -1421,12 +1983,27 @@ def gini(values: Any, weights: Any = None) -> float:
 
 def _equity(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     res = ctx.result
-    tt_cols = ["group", "population", "unreachable_population", "mean_minutes"] + [
-        f"p{int(q * 100)}" for q in _QUANTILES] + ["max_minutes"]
+    tt_cols = (
+        ["group", "population", "unreachable_population", "mean_minutes"]
+        + [f"p{int(q * 100)}" for q in _QUANTILES]
+        + ["max_minutes"]
+    )
     eq_cols = ["metric", "group", "value", "unit", "note"]
     if res.demand is None:
-        return (pd.DataFrame(columns=tt_cols), pd.DataFrame(columns=["level", "admin_code", "admin_name",
-                "population_share", "time_share", "value"]), pd.DataFrame(columns=eq_cols))
+        return (
+            pd.DataFrame(columns=tt_cols),
+            pd.DataFrame(
+                columns=[
+                    "level",
+                    "admin_code",
+                    "admin_name",
+                    "population_share",
+                    "time_share",
+                    "value",
+                ]
+            ),
+            pd.DataFrame(columns=eq_cols),
+        )
     dem = res.demand
     pop = dem["population"].to_numpy(float)
     mins = ctx.minutes if ctx.minutes is not None else dem["minutes"].to_numpy(float)
@@ -1445,9 +2022,19 @@ def _equity(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     for g, m in groups.items():
         w, t = pop[m], mins[m]
         fin = np.isfinite(t)
-        qv = weighted_quantile(t, w, list(_QUANTILES)) if w.sum() > 0 else np.full(len(_QUANTILES), math.nan)
-        row = {"group": g, "population": float(w.sum()), "unreachable_population": float(w[~fin].sum()),
-               "mean_minutes": float((w[fin] * t[fin]).sum() / w[fin].sum()) if w[fin].sum() > 0 else math.nan}
+        qv = (
+            weighted_quantile(t, w, list(_QUANTILES))
+            if w.sum() > 0
+            else np.full(len(_QUANTILES), math.nan)
+        )
+        row = {
+            "group": g,
+            "population": float(w.sum()),
+            "unreachable_population": float(w[~fin].sum()),
+            "mean_minutes": float((w[fin] * t[fin]).sum() / w[fin].sum())
+            if w[fin].sum() > 0
+            else math.nan,
+        }
         row.update({f"p{int(q * 100)}": float(x) for q, x in zip(_QUANTILES, qv, strict=True)})
         row["max_minutes"] = float(t[w > 0].max()) if (w > 0).any() else math.nan
         tt_rows.append(row)
@@ -1466,12 +2053,27 @@ def _equity(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             lc.insert(0, "admin_code", [""] + list(s["admin_code"].to_numpy()[o]))
             lc.insert(0, "level", level)
             lz.append(lc)
-            eq.append({"metric": "gini", "group": level,
-                       "value": gini(s["mean_minutes"].to_numpy(float), s["population"].to_numpy(float)),
-                       "unit": "", "note": f"mean access time across {len(s)} {level}-level units, population-weighted"})
+            eq.append(
+                {
+                    "metric": "gini",
+                    "group": level,
+                    "value": gini(
+                        s["mean_minutes"].to_numpy(float), s["population"].to_numpy(float)
+                    ),
+                    "unit": "",
+                    "note": f"mean access time across {len(s)} {level}-level units, population-weighted",
+                }
+            )
     fin = np.isfinite(mins) & (pop > 0)
-    eq.append({"metric": "gini", "group": "demand units", "value": gini(mins[fin], pop[fin]), "unit": "",
-               "note": f"access time across {int(fin.sum()):,} demand units (residents who reach a facility)"})
+    eq.append(
+        {
+            "metric": "gini",
+            "group": "demand units",
+            "value": gini(mins[fin], pop[fin]),
+            "unit": "",
+            "note": f"access time across {int(fin.sum()):,} demand units (residents who reach a facility)",
+        }
+    )
     if urban is not None and rural is not None:
         T = ctx.rules.coverage_minutes
         cov = ctx.covered_mask
@@ -1488,20 +2090,71 @@ def _equity(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         du = weighted_quantile(mins[urban], pop[urban], 0.5)
         dr = weighted_quantile(mins[rural], pop[rural], 0.5)
         eq += [
-            {"metric": "covered_share", "group": "urban", "value": su, "unit": "share", "note": f"within {T:g} min"},
-            {"metric": "covered_share", "group": "rural", "value": sr, "unit": "share", "note": f"within {T:g} min"},
-            {"metric": "covered_share_gap", "group": "urban - rural", "value": su - sr, "unit": "share",
-             "note": "positive: urban residents are covered more often"},
-            {"metric": "mean_minutes", "group": "urban", "value": mu, "unit": "min", "note": "population-weighted"},
-            {"metric": "mean_minutes", "group": "rural", "value": mr, "unit": "min", "note": "population-weighted"},
-            {"metric": "mean_minutes_gap", "group": "rural - urban", "value": mr - mu, "unit": "min",
-             "note": "positive: rural residents travel longer"},
-            {"metric": "median_minutes", "group": "urban", "value": du, "unit": "min", "note": "population-weighted"},
-            {"metric": "median_minutes", "group": "rural", "value": dr, "unit": "min", "note": "population-weighted"},
+            {
+                "metric": "covered_share",
+                "group": "urban",
+                "value": su,
+                "unit": "share",
+                "note": f"within {T:g} min",
+            },
+            {
+                "metric": "covered_share",
+                "group": "rural",
+                "value": sr,
+                "unit": "share",
+                "note": f"within {T:g} min",
+            },
+            {
+                "metric": "covered_share_gap",
+                "group": "urban - rural",
+                "value": su - sr,
+                "unit": "share",
+                "note": "positive: urban residents are covered more often",
+            },
+            {
+                "metric": "mean_minutes",
+                "group": "urban",
+                "value": mu,
+                "unit": "min",
+                "note": "population-weighted",
+            },
+            {
+                "metric": "mean_minutes",
+                "group": "rural",
+                "value": mr,
+                "unit": "min",
+                "note": "population-weighted",
+            },
+            {
+                "metric": "mean_minutes_gap",
+                "group": "rural - urban",
+                "value": mr - mu,
+                "unit": "min",
+                "note": "positive: rural residents travel longer",
+            },
+            {
+                "metric": "median_minutes",
+                "group": "urban",
+                "value": du,
+                "unit": "min",
+                "note": "population-weighted",
+            },
+            {
+                "metric": "median_minutes",
+                "group": "rural",
+                "value": dr,
+                "unit": "min",
+                "note": "population-weighted",
+            },
         ]
     eq += _group_equity(ctx, pop, mins)
-    lorenz = (pd.concat(lz, ignore_index=True) if lz else
-              pd.DataFrame(columns=["level", "admin_code", "admin_name", "population_share", "time_share", "value"]))
+    lorenz = (
+        pd.concat(lz, ignore_index=True)
+        if lz
+        else pd.DataFrame(
+            columns=["level", "admin_code", "admin_name", "population_share", "time_share", "value"]
+        )
+    )
     lorenz = lorenz.rename(columns={"value": "mean_minutes"})
     return tt, lorenz, pd.DataFrame(eq, columns=eq_cols)
 
@@ -1532,11 +2185,22 @@ def _group_equity(ctx: _Context, pop: np.ndarray, mins: np.ndarray) -> list[dict
         name = "all residents" if g is None else _group_label(g)
         tot = math.fsum(w)
         rows += [
-            {"metric": "group_covered_share", "group": name, "value": math.fsum(w[cov]) / tot if tot > 0 else math.nan,
-             "unit": "share", "note": f"within {T:g} min, of {tot:,.0f} residents"},
-            {"metric": "group_mean_minutes", "group": name,
-             "value": float((w[fin] * mins[fin]).sum() / w[fin].sum()) if w[fin].sum() > 0 else math.nan,
-             "unit": "min", "note": "weighted by the group's residents"},
+            {
+                "metric": "group_covered_share",
+                "group": name,
+                "value": math.fsum(w[cov]) / tot if tot > 0 else math.nan,
+                "unit": "share",
+                "note": f"within {T:g} min, of {tot:,.0f} residents",
+            },
+            {
+                "metric": "group_mean_minutes",
+                "group": name,
+                "value": float((w[fin] * mins[fin]).sum() / w[fin].sum())
+                if w[fin].sum() > 0
+                else math.nan,
+                "unit": "min",
+                "note": "weighted by the group's residents",
+            },
         ]
     return rows
 
@@ -1587,13 +2251,25 @@ def _rule_summary(checks: pd.DataFrame, texts: dict[int, str]) -> pd.DataFrame:
             parts = []
             for check, s in by:
                 f = int((s == FAIL).sum())
-                parts.append(f"{check}: {len(s) - f} of {len(s)} pass" + (f", {f} fail" if f else ""))
+                parts.append(
+                    f"{check}: {len(s) - f} of {len(s)} pass" + (f", {f} fail" if f else "")
+                )
             summary = "; ".join(parts)
             if n_na:
                 summary += f"; {n_na} not assessed"
-        rows.append({"rule": rule, "title": RULE_TITLES[rule], "text": texts[rule], "status": status,
-                     "checked": len(c), "passed": n_pass, "failed": n_fail, "not_assessed": n_na,
-                     "summary": summary})
+        rows.append(
+            {
+                "rule": rule,
+                "title": RULE_TITLES[rule],
+                "text": texts[rule],
+                "status": status,
+                "checked": len(c),
+                "passed": n_pass,
+                "failed": n_fail,
+                "not_assessed": n_na,
+                "summary": summary,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -1612,15 +2288,31 @@ def _na_summary(check: str, lines: pd.DataFrame) -> str:
 
 
 def _units_table(ctx: _Context, vil: pd.DataFrame) -> pd.DataFrame:
-    cols = ["admin_code", "admin_name", "level", "kind", "parent_code", "population", "covered_population",
-            "covered_share", "mean_minutes", "community_centers", "community_stations", "township_centers",
-            "village_clinics", "hospitals", "own_village_clinics", "rule5_status"]
+    cols = [
+        "admin_code",
+        "admin_name",
+        "level",
+        "kind",
+        "parent_code",
+        "population",
+        "covered_population",
+        "covered_share",
+        "mean_minutes",
+        "community_centers",
+        "community_stations",
+        "township_centers",
+        "village_clinics",
+        "hospitals",
+        "own_village_clinics",
+        "rule5_status",
+    ]
     if ctx.summary is None and ctx.boundaries is None:
         return pd.DataFrame(columns=cols)
     if ctx.summary is not None:
         u = ctx.summary.copy()
-        if ctx.covered_mask is not None and (ctx.minutes_given
-                                             or ctx.rules.coverage_minutes != ctx.result.settings.minutes):
+        if ctx.covered_mask is not None and (
+            ctx.minutes_given or ctx.rules.coverage_minutes != ctx.result.settings.minutes
+        ):
             dem = ctx.result.demand
             pop = dem["population"].to_numpy(float)
             assert ctx.minutes is not None
@@ -1631,22 +2323,36 @@ def _units_table(ctx: _Context, vil: pd.DataFrame) -> pd.DataFrame:
                     key = dem[col].to_numpy()
                     c = pd.Series(np.where(ctx.covered_mask, pop, 0.0)).groupby(key).sum()
                     m = u["level"] == level
-                    u.loc[m, "covered_population"] = u.loc[m, "admin_code"].map(c).fillna(0.0).to_numpy()
-                    if ctx.minutes_given:  # the what-if's times: mean over residents who reach a facility
+                    u.loc[m, "covered_population"] = (
+                        u.loc[m, "admin_code"].map(c).fillna(0.0).to_numpy()
+                    )
+                    if (
+                        ctx.minutes_given
+                    ):  # the what-if's times: mean over residents who reach a facility
                         w = pd.Series(np.where(fin, pop, 0.0)).groupby(key).sum()
-                        wt = pd.Series(np.where(fin, pop * np.where(fin, ctx.minutes, 0.0), 0.0)).groupby(key).sum()
+                        wt = (
+                            pd.Series(np.where(fin, pop * np.where(fin, ctx.minutes, 0.0), 0.0))
+                            .groupby(key)
+                            .sum()
+                        )
                         mean = (wt / w.where(w > 0)).astype(float)
                         u.loc[m, "mean_minutes"] = u.loc[m, "admin_code"].map(mean).to_numpy(float)
             with np.errstate(invalid="ignore", divide="ignore"):
-                u["covered_share"] = np.where(u["population"] > 0, u["covered_population"] / u["population"], np.nan)
+                u["covered_share"] = np.where(
+                    u["population"] > 0, u["covered_population"] / u["population"], np.nan
+                )
     else:
         assert ctx.boundaries is not None
         u = pd.DataFrame(ctx.boundaries.drop(columns="geometry"))
         for c in ("population", "covered_population", "covered_share", "mean_minutes"):
             u[c] = math.nan
-    for tier, col in (("community_center", "community_centers"), ("community_station", "community_stations"),
-                      ("township_center", "township_centers"), ("village_clinic", "village_clinics"),
-                      ("hospital", "hospitals")):
+    for tier, col in (
+        ("community_center", "community_centers"),
+        ("community_station", "community_stations"),
+        ("township_center", "township_centers"),
+        ("village_clinic", "village_clinics"),
+        ("hospital", "hospitals"),
+    ):
         vals = np.zeros(len(u))
         for level in ("county", "township", "village"):
             if f"{level}_code" not in ctx.facilities.columns:
@@ -1670,8 +2376,19 @@ def _units_table(ctx: _Context, vil: pd.DataFrame) -> pd.DataFrame:
 
 
 def _proposal_table(ctx: _Context, checks: pd.DataFrame) -> pd.DataFrame:
-    cols = ["site_id", "tier", "lon", "lat", "township_code", "township_name", "village_code", "village_name",
-            "newly_covered_population", "floor_area_m2", "addresses"]
+    cols = [
+        "site_id",
+        "tier",
+        "lon",
+        "lat",
+        "township_code",
+        "township_name",
+        "village_code",
+        "village_name",
+        "newly_covered_population",
+        "floor_area_m2",
+        "addresses",
+    ]
     p = ctx.proposals
     if p is None:
         return pd.DataFrame(columns=cols)
@@ -1686,7 +2403,9 @@ def _proposal_table(ctx: _Context, checks: pd.DataFrame) -> pd.DataFrame:
             code = getattr(s, f"{level}_code", "")
             if code:
                 f = fails[(fails["admin_code"] == code) & (fails["rule"] <= 5)]
-                hits += [f"rule {c} ({n})" for c, n in zip(f["check"], f["admin_name"], strict=True)]
+                hits += [
+                    f"rule {c} ({n})" for c, n in zip(f["check"], f["admin_name"], strict=True)
+                ]
         addr.append("; ".join(dict.fromkeys(hits)))
     out["addresses"] = addr
     for c in cols:
@@ -1695,7 +2414,9 @@ def _proposal_table(ctx: _Context, checks: pd.DataFrame) -> pd.DataFrame:
     return out[cols + [c for c in out.columns if c not in cols]].reset_index(drop=True)
 
 
-def _settings_table(ctx: _Context, by_name: bool, max_m: float, min_share: float, target: float) -> pd.DataFrame:
+def _settings_table(
+    ctx: _Context, by_name: bool, max_m: float, min_share: float, target: float
+) -> pd.DataFrame:
     from . import __version__
 
     res = ctx.result
@@ -1714,8 +2435,11 @@ def _settings_table(ctx: _Context, by_name: bool, max_m: float, min_share: float
         ("match_clinics_by_name", str(by_name)),
         ("name_match_max_m", f"{max_m:g}"),
         ("share_min_residents_share", f"{min_share:g}"),
-        ("shared_clinic_method", "network query: travel times from the village's residents to clinics in it and "
-                                 "adjacent villages, analysis mode, within coverage_minutes"),
+        (
+            "shared_clinic_method",
+            "network query: travel times from the village's residents to clinics in it and "
+            "adjacent villages, analysis mode, within coverage_minutes",
+        ),
     ]
     for k, v in ctx.rules.to_dict().items():
         rows.append((f"rules.{k}", str(v)))
@@ -1735,26 +2459,35 @@ def summary_lines(report: ComplianceReport, *, max_fixes_per_check: int = 3) -> 
         out.append(f"rule {r.rule} {r.title}: {r.status.upper()} - {r.summary}")
     fails = report.failures
     if len(fails):
-        out.append(f"{len(fails)} failing lines; what would fix them (first {max_fixes_per_check} per check):")
+        out.append(
+            f"{len(fails)} failing lines; what would fix them (first {max_fixes_per_check} per check):"
+        )
         for _check, g in fails.groupby("check", sort=False):
             for f in g.head(max_fixes_per_check).itertuples():
                 out.append(f"  [{f.check}] {f.admin_name or '-'}: {f.fix}")
             if len(g) > max_fixes_per_check:
-                out.append(f"  [{_check}] ... and {len(g) - max_fixes_per_check} more (see the report files)")
+                out.append(
+                    f"  [{_check}] ... and {len(g) - max_fixes_per_check} more (see the report files)"
+                )
     g = report.gini("township")
     if np.isfinite(g):
-        out.append(f"equity: Gini of mean access time across townships {g:.3f}, villages {report.gini('village'):.3f}")
+        out.append(
+            f"equity: Gini of mean access time across townships {g:.3f}, villages {report.gini('village'):.3f}"
+        )
     eq = report.equity.set_index(["metric", "group"])["value"]
     if ("mean_minutes", "urban") in eq.index:
         out.append(
             f"urban vs rural: mean {eq['mean_minutes', 'urban']:.1f} vs {eq['mean_minutes', 'rural']:.1f} min "
             f"(rural - urban {eq['mean_minutes_gap', 'rural - urban']:+.1f} min), within "
             f"{report.rules_used.coverage_minutes:g} min {100 * eq['covered_share', 'urban']:.1f} % vs "
-            f"{100 * eq['covered_share', 'rural']:.1f} %")
+            f"{100 * eq['covered_share', 'rural']:.1f} %"
+        )
     grp = report.equity[report.equity["metric"] == "group_covered_share"]
     if len(grp):
-        out.append(f"population groups within {report.rules_used.coverage_minutes:g} min: "
-                   + ", ".join(f"{r.group} {100 * r.value:.1f} %" for r in grp.itertuples()))
+        out.append(
+            f"population groups within {report.rules_used.coverage_minutes:g} min: "
+            + ", ".join(f"{r.group} {100 * r.value:.1f} %" for r in grp.itertuples())
+        )
     return out
 
 
@@ -1770,7 +2503,11 @@ def _display(v: Any, col: str = "") -> str:
         if math.isnan(x):
             return ""
         if math.isinf(x):
-            return "unreachable" if "minutes" in col or col.startswith("p") else ("inf" if x > 0 else "-inf")
+            return (
+                "unreachable"
+                if "minutes" in col or col.startswith("p")
+                else ("inf" if x > 0 else "-inf")
+            )
         if "share" in col or (col in ("value", "target") and abs(x) < 1 and x != int(x)):
             return f"{x:.3f}"
         if x == int(x) and abs(x) < 1e15:
@@ -1786,26 +2523,50 @@ def _md_table(df: pd.DataFrame, cols: Sequence[str] | None = None) -> str:
     if not len(df):
         return "_(none)_\n"
     esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["| " + " | ".join(esc(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines = [
+        "| " + " | ".join(esc(c) for c in cols) + " |",
+        "|" + "|".join("---" for _ in cols) + "|",
+    ]
     for row in df[cols].itertuples(index=False):
-        lines.append("| " + " | ".join(esc(_display(v, c)) for v, c in zip(row, cols, strict=True)) + " |")
+        lines.append(
+            "| " + " | ".join(esc(_display(v, c)) for v, c in zip(row, cols, strict=True)) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
-_CHECK_VIEW = ["check", "admin_name", "level", "population", "metric", "value", "target", "status", "detail", "fix"]
+_CHECK_VIEW = [
+    "check",
+    "admin_name",
+    "level",
+    "population",
+    "metric",
+    "value",
+    "target",
+    "status",
+    "detail",
+    "fix",
+]
 
 
 def compliance_markdown(report: ComplianceReport) -> str:
     """The report as Markdown (rules, failures with fixes, equity, proposals, settings)."""
     out = [f"# Standards compliance report: {report.dataset_name}\n"]
     if report.synthetic:
-        out.append("> **Synthetic demo data** (示范县 does not exist): an example of the report, not a real place.\n")
+        out.append(
+            "> **Synthetic demo data** (示范县 does not exist): an example of the report, not a real place.\n"
+        )
     s = report.settings.set_index("key")["value"]
-    out.append(f"Mode **{s.get('mode', '')}**, threshold **{report.rules_used.coverage_minutes:g} min**, "
-               f"population {s.get('population', '')}, {s.get('facilities_counted', '')} facilities, "
-               f"planner {s.get('planner_version', '')}. Rules from `standards.md` (values in the settings table).\n")
+    out.append(
+        f"Mode **{s.get('mode', '')}**, threshold **{report.rules_used.coverage_minutes:g} min**, "
+        f"population {s.get('population', '')}, {s.get('facilities_counted', '')} facilities, "
+        f"planner {s.get('planner_version', '')}. Rules from `standards.md` (values in the settings table).\n"
+    )
     out.append("## Rules\n")
-    out.append(_md_table(report.rules, ["rule", "title", "status", "passed", "failed", "not_assessed", "summary"]))
+    out.append(
+        _md_table(
+            report.rules, ["rule", "title", "status", "passed", "failed", "not_assessed", "summary"]
+        )
+    )
     out.append("\n### The rules as checked\n")
     for r in report.rules.itertuples():
         out.append(f"{r.rule}. **{r.title}**: {r.text}")
@@ -1816,11 +2577,15 @@ def compliance_markdown(report: ComplianceReport) -> str:
         if not len(f):
             continue
         out.append(f"### Rule {rule}: {RULE_TITLES[rule]} ({len(f)} failing)\n")
-        out.append(_md_table(f, ["check", "admin_name", "population", "value", "target", "detail", "fix"]))
+        out.append(
+            _md_table(f, ["check", "admin_name", "population", "value", "target", "detail", "fix"])
+        )
     na = report.checks[report.checks["status"] == NA]
     if len(na):
         out.append("## Not assessed\n")
-        out.append(_md_table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"]))
+        out.append(
+            _md_table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"])
+        )
     out.append("## Equity\n")
     out.append("Travel time to the nearest facility (minutes), population-weighted quantiles:\n")
     out.append(_md_table(report.travel_times))
@@ -1828,13 +2593,40 @@ def compliance_markdown(report: ComplianceReport) -> str:
     out.append(_md_table(report.equity))
     if len(report.proposals):
         out.append("## Proposed sites\n")
-        out.append(_md_table(report.proposals, ["site_id", "tier", "township_name", "village_name",
-                                                "newly_covered_population", "floor_area_m2", "addresses"]))
+        out.append(
+            _md_table(
+                report.proposals,
+                [
+                    "site_id",
+                    "tier",
+                    "township_name",
+                    "village_name",
+                    "newly_covered_population",
+                    "floor_area_m2",
+                    "addresses",
+                ],
+            )
+        )
     out.append("## Admin units\n")
     tw = report.units[report.units["level"].isin(["county", "township"])]
-    out.append(_md_table(tw, ["admin_code", "admin_name", "kind", "population", "covered_share",
-                              *[c for c in tw.columns if c.startswith("covered_share_")], "mean_minutes",
-                              "community_centers", "community_stations", "township_centers", "village_clinics"]))
+    out.append(
+        _md_table(
+            tw,
+            [
+                "admin_code",
+                "admin_name",
+                "kind",
+                "population",
+                "covered_share",
+                *[c for c in tw.columns if c.startswith("covered_share_")],
+                "mean_minutes",
+                "community_centers",
+                "community_stations",
+                "township_centers",
+                "village_clinics",
+            ],
+        )
+    )
     out.append("## All checks\n")
     out.append(_md_table(report.checks, _CHECK_VIEW))
     out.append("## Settings\n")
@@ -1882,21 +2674,32 @@ def _lorenz_svg(lorenz: pd.DataFrame, ginis: Mapping[str, float]) -> str:
     W, H, m = 360, 360, 40
     sx = lambda x: m + x * (W - 2 * m)  # noqa: E731
     sy = lambda y: H - m - y * (H - 2 * m)  # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" '
-             'aria-label="Lorenz curve of access time">',
-             f'<rect x="{m}" y="{m}" width="{W - 2 * m}" height="{H - 2 * m}" fill="none" stroke="#999"/>',
-             f'<line x1="{sx(0)}" y1="{sy(0)}" x2="{sx(1)}" y2="{sy(1)}" stroke="#bbb" stroke-dasharray="4 3"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" '
+        'aria-label="Lorenz curve of access time">',
+        f'<rect x="{m}" y="{m}" width="{W - 2 * m}" height="{H - 2 * m}" fill="none" stroke="#999"/>',
+        f'<line x1="{sx(0)}" y1="{sy(0)}" x2="{sx(1)}" y2="{sy(1)}" stroke="#bbb" stroke-dasharray="4 3"/>',
+    ]
     colours = {"township": "#1f77b4", "village": "#d62728"}
     for i, (level, g) in enumerate(lorenz.groupby("level", sort=False)):
-        pts = " ".join(f"{sx(p):.1f},{sy(t):.1f}" for p, t in zip(g["population_share"], g["time_share"], strict=True))
+        pts = " ".join(
+            f"{sx(p):.1f},{sy(t):.1f}"
+            for p, t in zip(g["population_share"], g["time_share"], strict=True)
+        )
         col = colours.get(level, "#2ca02c")
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{col}" stroke-width="2"/>')
         label = f"{level}s (Gini {ginis.get(level, math.nan):.3f})"
-        parts.append(f'<text x="{m + 8}" y="{m + 18 + 16 * i}" fill="{col}" font-size="12">{html.escape(label)}</text>')
-    parts.append(f'<text x="{W / 2}" y="{H - 8}" font-size="11" text-anchor="middle">cumulative share of residents '
-                 '(units by mean time, shortest first)</text>')
-    parts.append(f'<text x="12" y="{H / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 {H / 2})">'
-                 'cumulative share of travel time</text>')
+        parts.append(
+            f'<text x="{m + 8}" y="{m + 18 + 16 * i}" fill="{col}" font-size="12">{html.escape(label)}</text>'
+        )
+    parts.append(
+        f'<text x="{W / 2}" y="{H - 8}" font-size="11" text-anchor="middle">cumulative share of residents '
+        "(units by mean time, shortest first)</text>"
+    )
+    parts.append(
+        f'<text x="12" y="{H / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 {H / 2})">'
+        "cumulative share of travel time</text>"
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -1905,36 +2708,69 @@ def compliance_html(report: ComplianceReport) -> str:
     """The report as one self-contained HTML page (inline CSS and SVG; no scripts, no CDN)."""
     esc = html.escape
     s = report.settings.set_index("key")["value"]
-    out = ['<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',
-           f"<title>Standards compliance: {esc(report.dataset_name)}</title><style>{_CSS}</style></head><body>",
-           f"<h1>Standards compliance report: {esc(report.dataset_name)}</h1>"]
+    out = [
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',
+        f"<title>Standards compliance: {esc(report.dataset_name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Standards compliance report: {esc(report.dataset_name)}</h1>",
+    ]
     if report.synthetic:
-        out.append('<p class="note"><strong>Synthetic demo data</strong> (示范县 does not exist): an example of the '
-                   "report, not a real place.</p>")
-    out.append(f"<p>Mode <b>{esc(str(s.get('mode', '')))}</b>, threshold <b>{report.rules_used.coverage_minutes:g} min</b>, "
-               f"population {esc(str(s.get('population', '')))}, {esc(str(s.get('facilities_counted', '')))} facilities, "
-               f"planner {esc(str(s.get('planner_version', '')))}.</p>")
+        out.append(
+            '<p class="note"><strong>Synthetic demo data</strong> (示范县 does not exist): an example of the '
+            "report, not a real place.</p>"
+        )
+    out.append(
+        f"<p>Mode <b>{esc(str(s.get('mode', '')))}</b>, threshold <b>{report.rules_used.coverage_minutes:g} min</b>, "
+        f"population {esc(str(s.get('population', '')))}, {esc(str(s.get('facilities_counted', '')))} facilities, "
+        f"planner {esc(str(s.get('planner_version', '')))}.</p>"
+    )
     out.append("<h2>Rules</h2>")
-    out.append(_html_table(report.rules, ["rule", "title", "text", "status", "passed", "failed", "not_assessed", "summary"]))
+    out.append(
+        _html_table(
+            report.rules,
+            ["rule", "title", "text", "status", "passed", "failed", "not_assessed", "summary"],
+        )
+    )
     out.append("<h2>Failures and what would fix them</h2>")
     for rule in range(1, 9):
         f = report.failures[report.failures["rule"] == rule]
         if len(f):
             out.append(f"<h3>Rule {rule}: {esc(RULE_TITLES[rule])} ({len(f)} failing)</h3>")
-            out.append(_html_table(f, ["check", "admin_name", "population", "value", "target", "detail", "fix"]))
+            out.append(
+                _html_table(
+                    f, ["check", "admin_name", "population", "value", "target", "detail", "fix"]
+                )
+            )
     na = report.checks[report.checks["status"] == NA]
     if len(na):
         out.append("<h2>Not assessed</h2>")
-        out.append(_html_table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"]))
-    out.append("<h2>Equity</h2><p>Travel time to the nearest facility (minutes), population-weighted quantiles:</p>")
+        out.append(
+            _html_table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"])
+        )
+    out.append(
+        "<h2>Equity</h2><p>Travel time to the nearest facility (minutes), population-weighted quantiles:</p>"
+    )
     out.append(_html_table(report.travel_times))
-    ginis = {r.group: r.value for r in report.equity[report.equity["metric"] == "gini"].itertuples()}
+    ginis = {
+        r.group: r.value for r in report.equity[report.equity["metric"] == "gini"].itertuples()
+    }
     out.append(_lorenz_svg(report.lorenz, ginis))
     out.append(_html_table(report.equity))
     if len(report.proposals):
         out.append("<h2>Proposed sites</h2>")
-        out.append(_html_table(report.proposals, ["site_id", "tier", "township_name", "village_name",
-                                                  "newly_covered_population", "floor_area_m2", "addresses"]))
+        out.append(
+            _html_table(
+                report.proposals,
+                [
+                    "site_id",
+                    "tier",
+                    "township_name",
+                    "village_name",
+                    "newly_covered_population",
+                    "floor_area_m2",
+                    "addresses",
+                ],
+            )
+        )
     out.append("<h2>Admin units</h2>")
     out.append(_html_table(report.units))
     out.append("<details><summary>All checks</summary>")
@@ -1951,9 +2787,17 @@ def compliance_html(report: ComplianceReport) -> str:
 
 #: Excel sheet name -> report attribute (one sheet per table).
 SHEETS = {
-    "rules": "rules", "failures": "failures", "checks": "checks", "units": "units", "villages": "villages",
-    "facilities": "facilities", "proposals": "proposals", "travel_times": "travel_times", "lorenz": "lorenz",
-    "equity": "equity", "settings": "settings",
+    "rules": "rules",
+    "failures": "failures",
+    "checks": "checks",
+    "units": "units",
+    "villages": "villages",
+    "facilities": "facilities",
+    "proposals": "proposals",
+    "travel_times": "travel_times",
+    "lorenz": "lorenz",
+    "equity": "equity",
+    "settings": "settings",
 }
 
 
@@ -1966,7 +2810,9 @@ def _excel_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_compliance(report: ComplianceReport, out_dir: str | Path, formats: Sequence[str] = FORMATS) -> dict[str, Path]:
+def write_compliance(
+    report: ComplianceReport, out_dir: str | Path, formats: Sequence[str] = FORMATS
+) -> dict[str, Path]:
     """Write ``compliance.xlsx`` (one sheet per table), ``compliance.html`` (self-contained) and
     ``compliance.md`` into ``out_dir``; return ``{format: path}``.
 
@@ -1978,7 +2824,9 @@ def write_compliance(report: ComplianceReport, out_dir: str | Path, formats: Seq
     fmts = [formats] if isinstance(formats, str) else list(formats)
     bad = [f for f in fmts if f not in FORMATS]
     if bad or not fmts:
-        raise InputError(f"unknown report format(s) {bad or fmts}. Fix: use some of {', '.join(FORMATS)}.")
+        raise InputError(
+            f"unknown report format(s) {bad or fmts}. Fix: use some of {', '.join(FORMATS)}."
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -1992,7 +2840,9 @@ def write_compliance(report: ComplianceReport, out_dir: str | Path, formats: Seq
                 ws.freeze_panes = "A2"
                 for i, c in enumerate(df.columns, start=1):
                     width = max([len(str(c))] + [len(str(v)) for v in df[c].head(200)]) + 2
-                    ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, width)
+                    ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(
+                        60, width
+                    )
         written["xlsx"] = p
     if "html" in fmts:
         p = out / "compliance.html"

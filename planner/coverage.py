@@ -44,7 +44,7 @@ def group_name(label: str) -> str:
 
     g = str(label).strip().lower().replace("+", "plus")
     if g.startswith(GROUP_PREFIX):
-        g = g[len(GROUP_PREFIX):]
+        g = g[len(GROUP_PREFIX) :]
     return re.sub(r"[^0-9a-z_]+", "", g)
 
 
@@ -53,9 +53,14 @@ def population_groups(frame: pd.DataFrame | None) -> list[str]:
     in column order (empty without any)."""
     if frame is None:
         return []
-    return [str(c)[len(GROUP_PREFIX):] for c in frame.columns
-            if isinstance(c, str) and c.startswith(GROUP_PREFIX) and len(c) > len(GROUP_PREFIX)
-            and pd.api.types.is_numeric_dtype(frame[c])]
+    return [
+        str(c)[len(GROUP_PREFIX) :]
+        for c in frame.columns
+        if isinstance(c, str)
+        and c.startswith(GROUP_PREFIX)
+        and len(c) > len(GROUP_PREFIX)
+        and pd.api.types.is_numeric_dtype(frame[c])
+    ]
 
 
 def group_weights(demand: pd.DataFrame, group: str | None) -> np.ndarray:
@@ -95,9 +100,17 @@ def group_coverage(demand: pd.DataFrame) -> pd.DataFrame:
     for g in [None, *population_groups(demand)]:
         w = group_weights(demand, g)
         tot, c = math.fsum(w), math.fsum(w[cov])
-        rows.append({"group": "total" if g is None else g, "population": tot, "covered_population": c,
-                     "covered_share": c / tot if tot > 0 else np.nan})
-    return pd.DataFrame(rows, columns=["group", "population", "covered_population", "covered_share"])
+        rows.append(
+            {
+                "group": "total" if g is None else g,
+                "population": tot,
+                "covered_population": c,
+                "covered_share": c / tot if tot > 0 else np.nan,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["group", "population", "covered_population", "covered_share"]
+    )
 
 
 def demand_points(demand: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -120,8 +133,12 @@ def assign_admin(demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) 
     pts = gpd.GeoDataFrame(geometry=demand_points(demand).to_crs(boundaries.crs))
     pts["_row"] = np.arange(len(pts))
     for level in [lv for lv in LEVELS if lv in set(boundaries["level"])]:
-        units = boundaries.loc[boundaries["level"] == level, ["admin_code", "admin_name", "geometry"]]
-        units = units.reset_index(drop=True)  # index_right below is the unit's position in file order
+        units = boundaries.loc[
+            boundaries["level"] == level, ["admin_code", "admin_name", "geometry"]
+        ]
+        units = units.reset_index(
+            drop=True
+        )  # index_right below is the unit's position in file order
         joined = gpd.sjoin(pts, units[["admin_code", "geometry"]], how="left", predicate="within")
         # Overlapping units of one level (digitising errors, or two editions of a township): a
         # resident inside several goes to the first of them in the boundaries' row order.
@@ -134,7 +151,9 @@ def assign_admin(demand: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) 
     return out
 
 
-def _warn_overlaps(demand: gpd.GeoDataFrame, joined: pd.DataFrame, units: pd.DataFrame, level: str) -> None:
+def _warn_overlaps(
+    demand: gpd.GeoDataFrame, joined: pd.DataFrame, units: pd.DataFrame, level: str
+) -> None:
     """Warn naming the overlapping units of one level and the residents in the overlaps."""
     import warnings
 
@@ -142,9 +161,15 @@ def _warn_overlaps(demand: gpd.GeoDataFrame, joined: pd.DataFrame, units: pd.Dat
 
     rows = joined["_row"].to_numpy()
     multi = joined[pd.Series(rows).duplicated(keep=False).to_numpy()]
-    pop = demand["population"].to_numpy(float) if "population" in demand.columns else np.ones(len(demand))
+    pop = (
+        demand["population"].to_numpy(float)
+        if "population" in demand.columns
+        else np.ones(len(demand))
+    )
     groups = multi.groupby("_row")["index_right"].agg(lambda v: tuple(sorted(int(i) for i in v)))
-    per_set = pd.Series(pop[groups.index.to_numpy()]).groupby(groups.to_numpy()).agg(["sum", "size"])
+    per_set = (
+        pd.Series(pop[groups.index.to_numpy()]).groupby(groups.to_numpy()).agg(["sum", "size"])
+    )
     per_set = per_set.sort_values("sum", ascending=False)
 
     def unit(i: int) -> str:
@@ -158,10 +183,12 @@ def _warn_overlaps(demand: gpd.GeoDataFrame, joined: pd.DataFrame, units: pd.Dat
     more = len(per_set) - 5
     warnings.warn(
         f"{level} units overlap, and {per_set['sum'].sum():,.0f} residents lie in more than one of them: "
-        + "; ".join(parts) + (f"; and {more} more overlaps" if more > 0 else "")
+        + "; ".join(parts)
+        + (f"; and {more} more overlaps" if more > 0 else "")
         + ". Each is counted in the first of its units in the boundaries' order. Fix: correct the "
         "boundaries so that units of one level do not overlap",
-        InputWarning, stacklevel=4,
+        InputWarning,
+        stacklevel=4,
     )
 
 
@@ -185,9 +212,15 @@ def coverage_table(
     out = demand.copy()
     mins = np.asarray(time_s, dtype=float) / 60.0
     out["minutes"] = mins
-    ids = np.asarray(facility_ids) if facility_ids is not None else np.arange(int(np.max(nearest, initial=-1)) + 1)
+    ids = (
+        np.asarray(facility_ids)
+        if facility_ids is not None
+        else np.arange(int(np.max(nearest, initial=-1)) + 1)
+    )
     near = np.asarray(nearest)
-    out["nearest_facility"] = np.where(near >= 0, ids[np.clip(near, 0, None)].astype(str) if len(ids) else "", "")
+    out["nearest_facility"] = np.where(
+        near >= 0, ids[np.clip(near, 0, None)].astype(str) if len(ids) else "", ""
+    )
     out["covered"] = mins <= float(minutes) + 1e-9
     if admin is not None:
         for c in admin.columns:
@@ -237,30 +270,60 @@ def admin_summary(
         for level in levels:
             codes = table[f"{level}_code"].astype(str).to_numpy()
             units = boundaries.loc[boundaries["level"] == level]
-            df = pd.DataFrame({"code": codes, "pop": pop, "cov": pop * cov,
-                               "wt": np.where(finite, pop * np.where(finite, mins, 0), 0.0),
-                               "wpop": np.where(finite, pop, 0.0), "lonely": lonely})
+            df = pd.DataFrame(
+                {
+                    "code": codes,
+                    "pop": pop,
+                    "cov": pop * cov,
+                    "wt": np.where(finite, pop * np.where(finite, mins, 0), 0.0),
+                    "wpop": np.where(finite, pop, 0.0),
+                    "lonely": lonely,
+                }
+            )
             agg = df.groupby("code", sort=False)[["pop", "cov", "wt", "wpop", "lonely"]].sum()
             for u in units.itertuples(index=False):
                 a = agg.loc[u.admin_code] if u.admin_code in agg.index else None
-                rows.append(_agg_row(u.admin_code, u.admin_name, level, getattr(u, "kind", ""),
-                                     getattr(u, "parent_code", ""), a, known))
+                rows.append(
+                    _agg_row(
+                        u.admin_code,
+                        u.admin_name,
+                        level,
+                        getattr(u, "kind", ""),
+                        getattr(u, "parent_code", ""),
+                        a,
+                        known,
+                    )
+                )
             if "" in agg.index and agg.loc[""]["pop"] > 0:
                 rows.append(_agg_row("", OUTSIDE, level, "", "", agg.loc[""], known))
     out = pd.DataFrame(rows)
     out["uncovered_population"] = out["population"] - out["covered_population"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["covered_share"] = np.where(out["population"] > 0, out["covered_population"] / out["population"], np.nan)
-    cols = ["admin_code", "admin_name", "level", "kind", "parent_code", "population",
-            "covered_population", "uncovered_population", "covered_share", "mean_minutes",
-            "no_facility_in_piece_population"]
+        out["covered_share"] = np.where(
+            out["population"] > 0, out["covered_population"] / out["population"], np.nan
+        )
+    cols = [
+        "admin_code",
+        "admin_name",
+        "level",
+        "kind",
+        "parent_code",
+        "population",
+        "covered_population",
+        "uncovered_population",
+        "covered_share",
+        "mean_minutes",
+        "no_facility_in_piece_population",
+    ]
     cols += _add_group_columns(out, table, cov, levels if boundaries is not None else [])
     order = {lv: i for i, lv in enumerate(LEVELS + ("all",))}
     out["_o"] = out["level"].map(order)
     return out.sort_values(["_o", "admin_code"], kind="stable")[cols].reset_index(drop=True)
 
 
-def _add_group_columns(out: pd.DataFrame, table: pd.DataFrame, cov: np.ndarray, levels: list[str]) -> list[str]:
+def _add_group_columns(
+    out: pd.DataFrame, table: pd.DataFrame, cov: np.ndarray, levels: list[str]
+) -> list[str]:
     """Add ``population_<g>, covered_population_<g>, covered_share_<g>`` per population group to
     the summary rows ``out`` (in place; the same units and "(outside boundaries)" rows as the
     total) and return the new column names."""
@@ -275,7 +338,11 @@ def _add_group_columns(out: pd.DataFrame, table: pd.DataFrame, cov: np.ndarray, 
             out[c_col] = float(gp[cov].sum())
         for level in levels:
             codes = table[f"{level}_code"].astype(str).to_numpy()
-            agg = pd.DataFrame({"code": codes, "p": gp, "c": gp * cov}).groupby("code", sort=False)[["p", "c"]].sum()
+            agg = (
+                pd.DataFrame({"code": codes, "p": gp, "c": gp * cov})
+                .groupby("code", sort=False)[["p", "c"]]
+                .sum()
+            )
             rows = (out["level"] == level).to_numpy()
             code = out.loc[rows, "admin_code"].astype(str)
             out.loc[rows, p_col] = code.map(agg["p"]).fillna(0.0).to_numpy(float)
@@ -292,18 +359,32 @@ def _agg_row(code, name, level, kind, parent, a, known: bool):
     else:
         p, c, wt, wp = float(a["pop"]), float(a["cov"]), float(a["wt"]), float(a["wpop"])
         lonely = float(np.nan_to_num(a["lonely"]))
-    return {"admin_code": code, "admin_name": name, "level": level, "kind": kind or "",
-            "parent_code": parent or "", "population": p, "covered_population": c,
-            "mean_minutes": wt / wp if wp > 0 else np.nan,
-            "no_facility_in_piece_population": lonely if known else np.nan}
+    return {
+        "admin_code": code,
+        "admin_name": name,
+        "level": level,
+        "kind": kind or "",
+        "parent_code": parent or "",
+        "population": p,
+        "covered_population": c,
+        "mean_minutes": wt / wp if wp > 0 else np.nan,
+        "no_facility_in_piece_population": lonely if known else np.nan,
+    }
 
 
 def _row(code, name, level, kind, parent, pop, cov, mins, finite, lonely):
     wp = pop[finite].sum()
-    return {"admin_code": code, "admin_name": name, "level": level, "kind": kind, "parent_code": parent,
-            "population": float(pop.sum()), "covered_population": float(pop[cov].sum()),
-            "mean_minutes": float((pop[finite] * mins[finite]).sum() / wp) if wp > 0 else np.nan,
-            "no_facility_in_piece_population": float(lonely.sum())}
+    return {
+        "admin_code": code,
+        "admin_name": name,
+        "level": level,
+        "kind": kind,
+        "parent_code": parent,
+        "population": float(pop.sum()),
+        "covered_population": float(pop[cov].sum()),
+        "mean_minutes": float((pop[finite] * mins[finite]).sum() / wp) if wp > 0 else np.nan,
+        "no_facility_in_piece_population": float(lonely.sum()),
+    }
 
 
 def uncovered_areas(
@@ -358,8 +439,12 @@ def uncovered_areas(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(wp > 0, wt / wp, np.nan)
     out = gpd.GeoDataFrame(
-        {"population": ppop, "area_km2": shapely.area(parts) / 1e6, "mean_minutes": mean,
-         "unreachable_population": unreach},
+        {
+            "population": ppop,
+            "area_km2": shapely.area(parts) / 1e6,
+            "mean_minutes": mean,
+            "unreachable_population": unreach,
+        },
         geometry=parts,
         crs=metric,
     )
@@ -369,9 +454,18 @@ def uncovered_areas(
         col = f"{level}_code"
         if col in unc.columns:
             df = pd.DataFrame({"part": part_of, "code": unc[col].to_numpy(), "pop": pop})
-            top = df.groupby(["part", "code"])["pop"].sum().reset_index().sort_values(
-                ["part", "pop"], ascending=[True, False]).drop_duplicates("part")
-            code = pd.Series(top["code"].to_numpy(), index=top["part"].to_numpy()).reindex(range(k)).fillna("")
+            top = (
+                df.groupby(["part", "code"])["pop"]
+                .sum()
+                .reset_index()
+                .sort_values(["part", "pop"], ascending=[True, False])
+                .drop_duplicates("part")
+            )
+            code = (
+                pd.Series(top["code"].to_numpy(), index=top["part"].to_numpy())
+                .reindex(range(k))
+                .fillna("")
+            )
             out[col] = code.to_numpy()
             if boundaries is not None:
                 names = boundaries.set_index("admin_code")["admin_name"]

@@ -81,14 +81,19 @@ _SYSTEM_IN_NAME = (
     ("gcj02", re.compile(r"gcj-?02|amap|gaode|高德|火星|tencent|腾讯", re.IGNORECASE)),
 )
 
-_OSM_HEALTH_TAGS: dict[str, bool | str | list[str]] = {"amenity": ["hospital", "clinic", "doctors"], "healthcare": True}
+_OSM_HEALTH_TAGS: dict[str, bool | str | list[str]] = {
+    "amenity": ["hospital", "clinic", "doctors"],
+    "healthcare": True,
+}
 
 
 class FetchError(PlannerError, ConnectionError):
     """A download failed (offline, server error). ``missing`` names the parameters that supply
     the parts instead (``boundary``, ``roads``, ``facilities``, ``population``)."""
 
-    def __init__(self, message: str, *, missing: Sequence[str] = (), written: dict[str, Path] | None = None):
+    def __init__(
+        self, message: str, *, missing: Sequence[str] = (), written: dict[str, Path] | None = None
+    ):
         super().__init__(message)
         self.missing = tuple(missing)
         self.written = dict(written or {})
@@ -137,15 +142,22 @@ def read_boundary(
     else:
         p = Path(path_or_frame)
         if not p.is_file():
-            raise InputFileError(f"boundary file not found: {p}. Fix: check the path (or pass place= to download it).")
+            raise InputFileError(
+                f"boundary file not found: {p}. Fix: check the path (or pass place= to download it)."
+            )
         g = gpd.read_file(p)
         source = str(p)
         if crs is None:
             crs = coordinate_system_from_name(p)
             if crs is not None:
-                logger.warning("%s: the file name says %s: converting its coordinates to WGS-84", p, crs)
+                logger.warning(
+                    "%s: the file name says %s: converting its coordinates to WGS-84", p, crs
+                )
     cols = {str(c).lower(): c for c in g.columns}
-    code_col = next((cols[c] for c in ("admin_code", "adcode", "code", "gb", "代码", "区划代码") if c in cols), None)
+    code_col = next(
+        (cols[c] for c in ("admin_code", "adcode", "code", "gb", "代码", "区划代码") if c in cols),
+        None,
+    )
     if code_col is None:
         if len(g) > 1 and admin_code is None:
             raise InputError(
@@ -160,13 +172,25 @@ def read_boundary(
         if code_col != "admin_code":
             g = g.drop(columns=[code_col])
     if "name" not in cols and "admin_name" not in cols:
-        g["admin_name"] = g["display_name"].astype(str).str.split(",").str[0] if "display_name" in g else g["admin_code"]
-    keep = [c for c in g.columns if c in ("admin_code", "admin_name", "name", "level", "parent_code", "kind")
-            or c == g.geometry.name]
-    return load.read_boundaries(gpd.GeoDataFrame(g[keep], geometry=g.geometry.name, crs=g.crs), crs=crs)
+        g["admin_name"] = (
+            g["display_name"].astype(str).str.split(",").str[0]
+            if "display_name" in g
+            else g["admin_code"]
+        )
+    keep = [
+        c
+        for c in g.columns
+        if c in ("admin_code", "admin_name", "name", "level", "parent_code", "kind")
+        or c == g.geometry.name
+    ]
+    return load.read_boundaries(
+        gpd.GeoDataFrame(g[keep], geometry=g.geometry.name, crs=g.crs), crs=crs
+    )
 
 
-def osm_units(features: gpd.GeoDataFrame, county: gpd.GeoDataFrame, *, admin_level: str = "8") -> gpd.GeoDataFrame:
+def osm_units(
+    features: gpd.GeoDataFrame, county: gpd.GeoDataFrame, *, admin_level: str = "8"
+) -> gpd.GeoDataFrame:
     """The county's lower-level units from OSM administrative areas (乡/镇/街道 are
     ``admin_level=8`` in China), with the county, as :func:`planner.read_boundaries` returns them.
 
@@ -176,11 +200,21 @@ def osm_units(features: gpd.GeoDataFrame, county: gpd.GeoDataFrame, *, admin_lev
     (:func:`planner.read_population_table` warns when it does). Returns the county alone when OSM
     has no units there.
     """
-    f = features.to_crs(4326) if features.crs is not None and features.crs.to_epsg() != 4326 else features
+    f = (
+        features.to_crs(4326)
+        if features.crs is not None and features.crs.to_epsg() != 4326
+        else features
+    )
     cols = set(f.columns)
     poly = np.isin(shapely.get_type_id(f.geometry.to_numpy()), (3, 6))
-    level = f["admin_level"].astype(str).to_numpy() if "admin_level" in cols else np.full(len(f), "")
-    kind = f["boundary"].astype(str).to_numpy() if "boundary" in cols else np.full(len(f), "administrative")
+    level = (
+        f["admin_level"].astype(str).to_numpy() if "admin_level" in cols else np.full(len(f), "")
+    )
+    kind = (
+        f["boundary"].astype(str).to_numpy()
+        if "boundary" in cols
+        else np.full(len(f), "administrative")
+    )
     f = f[poly & (level == str(admin_level)) & (kind == "administrative")]
     county_geom = shapely.union_all(county.geometry.to_numpy())
     inside = shapely.contains(county_geom, shapely.point_on_surface(f.geometry.to_numpy()))
@@ -190,18 +224,26 @@ def osm_units(features: gpd.GeoDataFrame, county: gpd.GeoDataFrame, *, admin_lev
     parent = str(county["admin_code"].iloc[0])
 
     def text(col: str) -> list[str]:
-        return [str(v) if isinstance(v, str) else "" for v in f[col]] if col in cols else [""] * len(f)
+        return (
+            [str(v) if isinstance(v, str) else "" for v in f[col]] if col in cols else [""] * len(f)
+        )
 
     names = [a or b for a, b in zip(text("name:zh"), text("name"), strict=True)]
     codes = []
-    for i, (nbs, mca) in enumerate(zip(text("ref:admin:CN:nbs"), text("ref:admin:CN"), strict=True)):
+    for i, (nbs, mca) in enumerate(
+        zip(text("ref:admin:CN:nbs"), text("ref:admin:CN"), strict=True)
+    ):
         code = normalize_admin_code(nbs or mca)
         codes.append(code if len(code) == 9 and code.startswith(parent) else f"{parent}-osm{i + 1}")
     units = gpd.GeoDataFrame(
         {"admin_code": codes, "admin_name": names, "level": "township", "parent_code": parent},
-        geometry=shapely.make_valid(f.geometry.to_numpy()), crs=4326,
+        geometry=shapely.make_valid(f.geometry.to_numpy()),
+        crs=4326,
     ).drop_duplicates("admin_code")
-    both = pd.concat([county[["admin_code", "admin_name", "level", "parent_code", "geometry"]], units], ignore_index=True)
+    both = pd.concat(
+        [county[["admin_code", "admin_name", "level", "parent_code", "geometry"]], units],
+        ignore_index=True,
+    )
     return load.read_boundaries(gpd.GeoDataFrame(both, geometry="geometry", crs=4326))
 
 
@@ -221,7 +263,11 @@ def halo_m(modes: Iterable[str] = ("walk", "ebike", "drive"), minutes: float = 1
 def halo_area(boundary: gpd.GeoDataFrame, distance_m: float) -> shapely.Geometry:
     """The union of the boundary's units grown by ``distance_m`` (in the local UTM zone), as a
     WGS-84 polygon."""
-    b = boundary.to_crs(4326) if boundary.crs is not None and boundary.crs.to_epsg() != 4326 else boundary
+    b = (
+        boundary.to_crs(4326)
+        if boundary.crs is not None and boundary.crs.to_epsg() != 4326
+        else boundary
+    )
     union = shapely.union_all(shapely.make_valid(b.geometry.to_numpy()))
     utm = gpd.GeoSeries([union], crs=4326).estimate_utm_crs()
     grown = gpd.GeoSeries([union], crs=4326).to_crs(utm).buffer(float(distance_m), quad_segs=8)
@@ -254,14 +300,25 @@ def osm_facilities(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     from .standards import classify_tier
 
-    f = features.to_crs(4326) if features.crs is not None and features.crs.to_epsg() != 4326 else features
+    f = (
+        features.to_crs(4326)
+        if features.crs is not None and features.crs.to_epsg() != 4326
+        else features
+    )
     f = f[~f.geometry.is_empty & f.geometry.notna()]
     cols = set(f.columns)
 
     def col(name: str) -> pd.Series:
-        return f[name].astype(object).where(f[name].notna(), "") if name in cols else pd.Series("", index=f.index, dtype=object)
+        return (
+            f[name].astype(object).where(f[name].notna(), "")
+            if name in cols
+            else pd.Series("", index=f.index, dtype=object)
+        )
 
-    names = [str(a or b or c) for a, b, c in zip(col("name:zh"), col("name"), col("name:en"), strict=True)]
+    names = [
+        str(a or b or c)
+        for a, b, c in zip(col("name:zh"), col("name"), col("name:en"), strict=True)
+    ]
     amenity, health = col("amenity").astype(str), col("healthcare").astype(str)
     # name decides when it is recognised: the two defaults then agree
     a = classify_tier([""] * len(names), names, default="other")
@@ -273,13 +330,24 @@ def osm_facilities(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     else:
         ids = [f"osm-{i}" for i in f.index]
     pts = shapely.point_on_surface(f.geometry.to_numpy())
-    tags = [";".join(x for x in (f"amenity={am}" if am else "", f"healthcare={he}" if he else "") if x)
-            for am, he in zip(amenity, health, strict=True)]
+    tags = [
+        ";".join(x for x in (f"amenity={am}" if am else "", f"healthcare={he}" if he else "") if x)
+        for am, he in zip(amenity, health, strict=True)
+    ]
     out = gpd.GeoDataFrame(
-        {"facility_id": ids, "name": names, "type": tier, "tier": tier, "osm_tags": tags,
-         "source": "OpenStreetMap", "note": OSM_NOTE,
-         "lon": shapely.get_x(pts).round(7), "lat": shapely.get_y(pts).round(7)},
-        geometry=pts, crs=4326,
+        {
+            "facility_id": ids,
+            "name": names,
+            "type": tier,
+            "tier": tier,
+            "osm_tags": tags,
+            "source": "OpenStreetMap",
+            "note": OSM_NOTE,
+            "lon": shapely.get_x(pts).round(7),
+            "lat": shapely.get_y(pts).round(7),
+        },
+        geometry=pts,
+        crs=4326,
     )
     return out.drop_duplicates("facility_id").reset_index(drop=True)
 
@@ -308,18 +376,32 @@ def clip_raster(sources: Sequence[str | Path], area: shapely.Geometry, dest: str
             t0 = datasets[0].transform
             rx, ry = t0.a, -t0.e
             minx, miny, maxx, maxy = shapely.bounds(geom)
-            bounds = (t0.c + math.floor((minx - t0.c) / rx) * rx, t0.f - math.ceil((t0.f - miny) / ry) * ry,
-                      t0.c + math.ceil((maxx - t0.c) / rx) * rx, t0.f - math.floor((t0.f - maxy) / ry) * ry)
+            bounds = (
+                t0.c + math.floor((minx - t0.c) / rx) * rx,
+                t0.f - math.ceil((t0.f - miny) / ry) * ry,
+                t0.c + math.ceil((maxx - t0.c) / rx) * rx,
+                t0.f - math.floor((t0.f - maxy) / ry) * ry,
+            )
             data, transform = merge(datasets, bounds=bounds, nodata=nodata)
             with rasterio.io.MemoryFile() as mem:
-                prof = datasets[0].profile | {"height": data.shape[1], "width": data.shape[2],
-                                              "transform": transform, "count": data.shape[0], "nodata": nodata}
+                prof = datasets[0].profile | {
+                    "height": data.shape[1],
+                    "width": data.shape[2],
+                    "transform": transform,
+                    "count": data.shape[0],
+                    "nodata": nodata,
+                }
                 with mem.open(**prof) as tmp:
                     tmp.write(data)
                     data, transform = mask(tmp, [geom], crop=True, nodata=nodata, filled=True)
         profile = datasets[0].profile | {
-            "driver": "GTiff", "height": data.shape[1], "width": data.shape[2], "transform": transform,
-            "nodata": nodata, "compress": "deflate", "tiled": False,
+            "driver": "GTiff",
+            "height": data.shape[1],
+            "width": data.shape[2],
+            "transform": transform,
+            "nodata": nodata,
+            "compress": "deflate",
+            "tiled": False,
         }
         profile.pop("blockxsize", None)
         profile.pop("blockysize", None)
@@ -349,11 +431,15 @@ def population_table(
     rows = totals[totals["admin_code"].isin(set(wanted))]
     missing = sorted(set(wanted) - set(rows["admin_code"]))
     if missing:
-        raise InputError(f"{totals.attrs['source']}: no row for {', '.join(missing)} (the boundary's units). "
-                         "Fix: add their residents, or pass another table or population_column=.")
+        raise InputError(
+            f"{totals.attrs['source']}: no row for {', '.join(missing)} (the boundary's units). "
+            "Fix: add their residents, or pass another table or population_column=."
+        )
     names = dict(zip(wanted, boundary["admin_name"], strict=True))
     out = rows.reset_index(drop=True)
-    out["admin_name"] = [n or names.get(c, "") for c, n in zip(out["admin_code"], out["admin_name"], strict=True)]
+    out["admin_name"] = [
+        n or names.get(c, "") for c, n in zip(out["admin_code"], out["admin_name"], strict=True)
+    ]
     return out[["admin_code", "admin_name", "population"]]
 
 
@@ -371,8 +457,13 @@ def _write_roads(roads: Any, dest_dir: Path, area: shapely.Geometry | None) -> P
     g = clip_roads(roads, area) if area is not None else roads
     # list-valued columns (osmnx) do not fit a GeoPackage: keep their first value
     for c in g.columns:
-        if c != g.geometry.name and g[c].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
-            g[c] = g[c].map(lambda v: v[0] if isinstance(v, (list, tuple, np.ndarray)) and len(v) else v)
+        if (
+            c != g.geometry.name
+            and g[c].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any()
+        ):
+            g[c] = g[c].map(
+                lambda v: v[0] if isinstance(v, (list, tuple, np.ndarray)) and len(v) else v
+            )
     dest = dest_dir / "roads.gpkg"
     g.to_file(dest, layer="roads", driver="GPKG")
     return dest
@@ -417,9 +508,16 @@ def assemble(
     d = out / "boundaries"
     d.mkdir(exist_ok=True)
     written["boundary"] = d / "boundary.geojson"
-    b = boundary[[c for c in ("admin_code", "admin_name", "level", "kind", "parent_code") if c in boundary.columns]]
+    b = boundary[
+        [
+            c
+            for c in ("admin_code", "admin_name", "level", "kind", "parent_code")
+            if c in boundary.columns
+        ]
+    ]
     gpd.GeoDataFrame(b, geometry=boundary.geometry.to_numpy(), crs=boundary.crs).to_file(
-        written["boundary"], driver="GeoJSON")
+        written["boundary"], driver="GeoJSON"
+    )
     if roads is not None:
         written["roads"] = _write_roads(roads, out / "roads", area)
     if facilities is not None:
@@ -427,12 +525,18 @@ def assemble(
         d.mkdir(exist_ok=True)
         f = facilities.to_crs(4326)
         table = pd.DataFrame(f.drop(columns=f.geometry.name))
-        table["lon"], table["lat"] = f.geometry.x.round(7).to_numpy(), f.geometry.y.round(7).to_numpy()
+        table["lon"], table["lat"] = (
+            f.geometry.x.round(7).to_numpy(),
+            f.geometry.y.round(7).to_numpy(),
+        )
         written["facilities"] = d / "facilities.csv"
         table.to_csv(written["facilities"], index=False, encoding="utf-8")
     if population is not None:
-        written["population"] = clip_raster([population], area, out / "population" / "population.tif") \
-            if area is not None else Path(shutil.copyfile(population, out / "population" / Path(population).name))
+        written["population"] = (
+            clip_raster([population], area, out / "population" / "population.tif")
+            if area is not None
+            else Path(shutil.copyfile(population, out / "population" / Path(population).name))
+        )
     elif population_table is not None:
         d = out / "population"
         d.mkdir(exist_ok=True)
@@ -442,7 +546,9 @@ def assemble(
     src["written"] = {k: str(v.relative_to(out)) for k, v in written.items()}
     src["fetched_at"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     written["sources"] = out / "sources.json"
-    written["sources"].write_text(json.dumps(src, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    written["sources"].write_text(
+        json.dumps(src, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
     written["readme"] = out / "README.txt"
     written["readme"].write_text(_readme(src), encoding="utf-8")
     logger.info("wrote %s", ", ".join(str(p) for p in written.values()))
@@ -450,18 +556,27 @@ def assemble(
 
 
 def _readme(src: dict[str, Any]) -> str:
-    lines = ["Data folder written by `planner fetch`. Run: planner coverage --data <this folder> --out out/", ""]
+    lines = [
+        "Data folder written by `planner fetch`. Run: planner coverage --data <this folder> --out out/",
+        "",
+    ]
     for part in ("boundary", "roads", "facilities", "population"):
         if part not in src["written"]:
             lines.append(f"{part}: MISSING - supply it (see `planner fetch --help`)")
             continue
         info = src.get(part) or {}
-        lines.append(f"{part}: {src['written'][part]}; " + "; ".join(f"{k} {v}" for k, v in info.items() if k != "note"))
+        lines.append(
+            f"{part}: {src['written'][part]}; "
+            + "; ".join(f"{k} {v}" for k, v in info.items() if k != "note")
+        )
         if info.get("note"):
             lines.append(f"  NOTE: {info['note']}")
     if (src.get("facilities") or {}).get("source", "").startswith("OpenStreetMap"):
-        lines += ["", f"FACILITIES ARE {OSM_NOTE.upper()}. OpenStreetMap lists only some clinics and health",
-                  "stations; replace facilities/facilities.csv with your register before drawing conclusions."]
+        lines += [
+            "",
+            f"FACILITIES ARE {OSM_NOTE.upper()}. OpenStreetMap lists only some clinics and health",
+            "stations; replace facilities/facilities.csv with your register before drawing conclusions.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -514,7 +629,9 @@ def download(
     try:
         resp = requests.get(url, headers=headers, stream=True, timeout=timeout_s)
     except requests.RequestException as exc:
-        raise FetchError(f"{what}: cannot reach {_host(url)} ({type(exc).__name__}; {url}).") from None
+        raise FetchError(
+            f"{what}: cannot reach {_host(url)} ({type(exc).__name__}; {url})."
+        ) from None
     with resp:
         if resp.status_code == 416 and start:  # the part is already complete
             part.replace(dest)
@@ -523,25 +640,40 @@ def download(
             raise FetchError(f"{what}: {url} answered HTTP {resp.status_code} {resp.reason}.")
         append = start > 0 and resp.status_code == 206
         if start and not append:
-            logger.info("%s: the server ignored the range request; downloading from the start", what)
+            logger.info(
+                "%s: the server ignored the range request; downloading from the start", what
+            )
             start = 0
         length = int(resp.headers.get("Content-Length") or 0)
         total = start + length if length else None
         try:
-            with open(part, "ab" if append else "wb") as fh, tqdm(
-                total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=what, disable=not progress, leave=False,
-            ) as bar:
+            with (
+                open(part, "ab" if append else "wb") as fh,
+                tqdm(
+                    total=total,
+                    initial=start,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=what,
+                    disable=not progress,
+                    leave=False,
+                ) as bar,
+            ):
                 for chunk in resp.iter_content(chunk_size=chunk_bytes):
                     fh.write(chunk)
                     bar.update(len(chunk))
         except requests.RequestException as exc:
-            raise FetchError(f"{what}: the download from {_host(url)} broke off ({exc}); "
-                             f"{part.stat().st_size:,} bytes are kept in {part}: run again to resume.") from None
+            raise FetchError(
+                f"{what}: the download from {_host(url)} broke off ({exc}); "
+                f"{part.stat().st_size:,} bytes are kept in {part}: run again to resume."
+            ) from None
     got = part.stat().st_size
     if total is not None and got != total:
-        raise FetchError(f"{what}: got {got:,} of {total:,} bytes from {_host(url)}; the part is kept in {part}: "
-                         "run again to resume.")
+        raise FetchError(
+            f"{what}: got {got:,} of {total:,} bytes from {_host(url)}; the part is kept in {part}: "
+            "run again to resume."
+        )
     part.replace(dest)
     return dest
 
@@ -566,7 +698,11 @@ def _osm_call(what: str, func: Callable[[], Any], *, server: str = "overpass") -
     try:
         return func()
     except requests.RequestException as exc:
-        host = _host(str(getattr(exc.request, "url", "") or "")) if getattr(exc, "request", None) else "OpenStreetMap"
+        host = (
+            _host(str(getattr(exc.request, "url", "") or ""))
+            if getattr(exc, "request", None)
+            else "OpenStreetMap"
+        )
         raise FetchError(f"{what}: cannot reach {host} ({type(exc).__name__}).") from None
 
 
@@ -586,12 +722,18 @@ def fetch_boundary(*, place: str | None = None, admin_code: str | None = None) -
             resp = requests.post(url, data={"data": query}, timeout=ox.settings.requests_timeout)
             resp.raise_for_status()
         except requests.RequestException as exc:
-            raise FetchError(f"boundary: cannot reach {_host(url)} ({type(exc).__name__}).") from None
+            raise FetchError(
+                f"boundary: cannot reach {_host(url)} ({type(exc).__name__})."
+            ) from None
         rels = [e["id"] for e in resp.json().get("elements", [])]
         if not rels:
-            raise InputError(f"no OSM administrative relation has ref:admin:CN={admin_code}. Fix: pass place= "
-                             "(e.g. '莲池区, 保定市, 河北省') or boundary=FILE.")
-        g = _osm_call("boundary", lambda: ox.geocode_to_gdf(f"R{rels[0]}", by_osmid=True), server="nominatim")
+            raise InputError(
+                f"no OSM administrative relation has ref:admin:CN={admin_code}. Fix: pass place= "
+                "(e.g. '莲池区, 保定市, 河北省') or boundary=FILE."
+            )
+        g = _osm_call(
+            "boundary", lambda: ox.geocode_to_gdf(f"R{rels[0]}", by_osmid=True), server="nominatim"
+        )
     return read_boundary(g.iloc[[0]], admin_code=admin_code)
 
 
@@ -600,8 +742,12 @@ def fetch_units(county: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     import osmnx as ox
 
     geom = shapely.union_all(county.geometry.to_numpy())
-    feats = _osm_call("townships", lambda: ox.features_from_polygon(
-        geom, tags={"boundary": "administrative", "admin_level": "8"}))
+    feats = _osm_call(
+        "townships",
+        lambda: ox.features_from_polygon(
+            geom, tags={"boundary": "administrative", "admin_level": "8"}
+        ),
+    )
     return osm_units(feats, county)
 
 
@@ -619,18 +765,32 @@ def fetch_facilities(area: shapely.Geometry) -> gpd.GeoDataFrame:
 
 
 def fetch_population(
-    area: shapely.Geometry, *, year: int = 2020, resolution: str = "100m", iso3: str = "CHN",
-    url: str | None = None, progress: bool = True,
+    area: shapely.Geometry,
+    *,
+    year: int = 2020,
+    resolution: str = "100m",
+    iso3: str = "CHN",
+    url: str | None = None,
+    progress: bool = True,
 ) -> tuple[Path, dict[str, Any]]:
     """The WorldPop raster covering ``area``, downloaded once into :func:`cache_dir`."""
     if url is None:
         if resolution not in WORLDPOP_URLS:
-            raise InputError(f"resolution={resolution!r}. Fix: use one of {', '.join(WORLDPOP_URLS)}.")
+            raise InputError(
+                f"resolution={resolution!r}. Fix: use one of {', '.join(WORLDPOP_URLS)}."
+            )
         url = WORLDPOP_URLS[resolution].format(year=int(year), iso=iso3.lower(), ISO=iso3.upper())
     dest = cache_dir() / "worldpop" / url.rsplit("/", 1)[-1]
-    path = download(url, dest, what=f"WorldPop {iso3.upper()} {year} {resolution}", progress=progress)
-    return path, {"source": "WorldPop (www.worldpop.org), CC BY 4.0", "year": int(year),
-                  "resolution": resolution, "url": url, "cache": str(path)}
+    path = download(
+        url, dest, what=f"WorldPop {iso3.upper()} {year} {resolution}", progress=progress
+    )
+    return path, {
+        "source": "WorldPop (www.worldpop.org), CC BY 4.0",
+        "year": int(year),
+        "resolution": resolution,
+        "url": url,
+        "cache": str(path),
+    }
 
 
 @dataclass
@@ -703,22 +863,34 @@ def fetch(
     parts = _Parts()
     if boundary is not None:
         parts.boundary = read_boundary(boundary, admin_code=admin_code, crs=boundary_crs)
-        crs_note = boundary_crs or (coordinate_system_from_name(boundary) if isinstance(boundary, (str, Path)) else None)
-        parts.sources["boundary"] = {"source": str(boundary) if isinstance(boundary, (str, Path)) else "given frame",
-                                     **({"converted_from": crs_note} if crs_note else {})}
+        crs_note = boundary_crs or (
+            coordinate_system_from_name(boundary) if isinstance(boundary, (str, Path)) else None
+        )
+        parts.sources["boundary"] = {
+            "source": str(boundary) if isinstance(boundary, (str, Path)) else "given frame",
+            **({"converted_from": crs_note} if crs_note else {}),
+        }
     elif place is None and admin_code is None:
-        raise InputError("fetch: pass place=, boundary= or admin_code=. Fix: name the county, e.g. "
-                         "place='莲池区, 保定市, 河北省'.")
+        raise InputError(
+            "fetch: pass place=, boundary= or admin_code=. Fix: name the county, e.g. "
+            "place='莲池区, 保定市, 河北省'."
+        )
     else:
         try:
             parts.boundary = fetch_boundary(place=place, admin_code=admin_code)
-            parts.sources["boundary"] = {"source": "OpenStreetMap administrative relation via osmnx",
-                                         "query": place or f"ref:admin:CN={admin_code}"}
+            parts.sources["boundary"] = {
+                "source": "OpenStreetMap administrative relation via osmnx",
+                "query": place or f"ref:admin:CN={admin_code}",
+            }
             try:  # townships: welcome, not required
                 parts.boundary = fetch_units(parts.boundary)
-                parts.sources["boundary"]["townships"] = int((parts.boundary["level"] == "township").sum())
+                parts.sources["boundary"]["townships"] = int(
+                    (parts.boundary["level"] == "township").sum()
+                )
             except (FetchError, InputError) as exc:
-                logger.warning("townships of the county not fetched (%s); the county alone is used", exc)
+                logger.warning(
+                    "townships of the county not fetched (%s); the county alone is used", exc
+                )
         except FetchError as exc:
             parts.failures["boundary"] = str(exc)
     if parts.boundary is None:
@@ -729,48 +901,77 @@ def fetch(
     settings = {"modes": list(modes), "minutes": float(minutes), "halo_m": round(h, 1)}
     if roads is not None:
         parts.roads = roads
-        parts.sources["roads"] = {"source": str(roads) if isinstance(roads, (str, Path)) else "given frame",
-                                  "clipped_to": f"boundary + {h / 1000:.1f} km halo", **settings}
+        parts.sources["roads"] = {
+            "source": str(roads) if isinstance(roads, (str, Path)) else "given frame",
+            "clipped_to": f"boundary + {h / 1000:.1f} km halo",
+            **settings,
+        }
     else:
         try:
             parts.roads = fetch_roads(area)
-            parts.sources["roads"] = {"source": "OpenStreetMap via osmnx (network_type='all')",
-                                      "licence": "ODbL", "area": f"boundary + {h / 1000:.1f} km halo", **settings}
+            parts.sources["roads"] = {
+                "source": "OpenStreetMap via osmnx (network_type='all')",
+                "licence": "ODbL",
+                "area": f"boundary + {h / 1000:.1f} km halo",
+                **settings,
+            }
         except FetchError as exc:
             parts.failures["roads"] = str(exc)
     if facilities is not None:
         parts.facilities = load.read_facilities(facilities, crs=facilities_crs)
-        parts.sources["facilities"] = {"source": str(facilities) if isinstance(facilities, (str, Path)) else "given frame"}
+        parts.sources["facilities"] = {
+            "source": str(facilities) if isinstance(facilities, (str, Path)) else "given frame"
+        }
     else:
         try:
             parts.facilities = fetch_facilities(area)
-            parts.sources["facilities"] = {"source": "OpenStreetMap via osmnx (amenity=hospital|clinic|doctors, healthcare=*)",
-                                           "licence": "ODbL", "count": len(parts.facilities), "note": OSM_NOTE}
+            parts.sources["facilities"] = {
+                "source": "OpenStreetMap via osmnx (amenity=hospital|clinic|doctors, healthcare=*)",
+                "licence": "ODbL",
+                "count": len(parts.facilities),
+                "note": OSM_NOTE,
+            }
         except FetchError as exc:
             parts.failures["facilities"] = str(exc)
     if population is not None:
         from .popspread import looks_like_population_table
 
         if looks_like_population_table(population):
-            parts.population_table = population_table(population, parts.boundary, population_column=population_column)
-            parts.sources["population"] = {"source": str(population), "column": population_column or "auto",
-                                           "spread": "over the roads inside each unit when loaded"}
+            parts.population_table = population_table(
+                population, parts.boundary, population_column=population_column
+            )
+            parts.sources["population"] = {
+                "source": str(population),
+                "column": population_column or "auto",
+                "spread": "over the roads inside each unit when loaded",
+            }
         else:
             parts.population = Path(population)
             parts.sources["population"] = {"source": str(population), "clipped_to": "halo"}
     else:
         try:
-            parts.population, info = fetch_population(area, year=year, resolution=resolution, progress=progress)
+            parts.population, info = fetch_population(
+                area, year=year, resolution=resolution, progress=progress
+            )
             parts.sources["population"] = info | {"clipped_to": "halo"}
         except FetchError as exc:
             parts.failures["population"] = str(exc)
 
-    written = assemble(out, boundary=parts.boundary, roads=parts.roads, facilities=parts.facilities,
-                       population=parts.population, population_table=parts.population_table, area=area,
-                       sources=parts.sources | {"settings": settings})
+    written = assemble(
+        out,
+        boundary=parts.boundary,
+        roads=parts.roads,
+        facilities=parts.facilities,
+        population=parts.population,
+        population_table=parts.population_table,
+        area=area,
+        sources=parts.sources | {"settings": settings},
+    )
     logger.info("fetch: wrote %s in %.1f s", out, time.perf_counter() - t0)
     if parts.failures:
-        raise FetchError(_failure_text(parts.failures, out), missing=list(parts.failures), written=written)
+        raise FetchError(
+            _failure_text(parts.failures, out), missing=list(parts.failures), written=written
+        )
     return written
 
 
@@ -785,8 +986,10 @@ _SUPPLY = {
 def _failure_text(failures: dict[str, str], out: str | Path) -> str:
     lines = [f"could not download {', '.join(failures)} (offline?):"]
     lines += [f"  - {msg}" for msg in failures.values()]
-    lines.append(f"Fix: connect to the internet and run again, or supply the files: "
-                 f"{'; '.join(_SUPPLY[k] for k in failures)}. The other parts are in {out}.")
+    lines.append(
+        f"Fix: connect to the internet and run again, or supply the files: "
+        f"{'; '.join(_SUPPLY[k] for k in failures)}. The other parts are in {out}."
+    )
     return "\n".join(lines)
 
 
@@ -797,35 +1000,64 @@ _FLAGS = {
     "roads": "--roads FILE (an OSM .pbf extract, e.g. from download.geofabrik.de, or road lines)",
     "facilities": "--facilities FILE (your facility register: CSV/XLSX with name, type, lon, lat)",
     "population": "--population FILE (a WorldPop/GHS-POP GeoTIFF, or a census table of residents per admin "
-                  "code with --population-column)",
+    "code with --population-column)",
 }
 
 
 def add_parser(sub: Any) -> Any:
     """The ``planner fetch`` subcommand."""
     p = sub.add_parser(
-        "fetch", help="download a county's boundary, roads, health facilities and population into a data folder",
+        "fetch",
+        help="download a county's boundary, roads, health facilities and population into a data folder",
         description="Write a data folder that `planner coverage --data OUT` runs on. Parts not given as files "
-                    "are downloaded (OpenStreetMap via osmnx, WorldPop); downloads are cached and resumable.",
+        "are downloaded (OpenStreetMap via osmnx, WorldPop); downloads are cached and resumable.",
     )
     g = p.add_argument_group("the area (one of)")
-    g.add_argument("--place", default=None, help='a name the geocoder knows, e.g. "莲池区, 保定市, 河北省"')
-    g.add_argument("--boundary", type=Path, default=None, help="a polygon file of the county (or its townships)")
-    g.add_argument("--admin-code", default=None,
-                   help="division code (e.g. 130606): finds the OSM relation by ref:admin:CN, or labels --boundary")
+    g.add_argument(
+        "--place", default=None, help='a name the geocoder knows, e.g. "莲池区, 保定市, 河北省"'
+    )
+    g.add_argument(
+        "--boundary",
+        type=Path,
+        default=None,
+        help="a polygon file of the county (or its townships)",
+    )
+    g.add_argument(
+        "--admin-code",
+        default=None,
+        help="division code (e.g. 130606): finds the OSM relation by ref:admin:CN, or labels --boundary",
+    )
     g = p.add_argument_group("your own files instead of downloads")
-    g.add_argument("--roads", type=Path, default=None, help="roads: OSM .pbf/.osm or lines (.gpkg/.shp)")
-    g.add_argument("--facilities", type=Path, default=None, help="your facility register (CSV/XLSX/GeoJSON)")
-    g.add_argument("--population", type=Path, default=None,
-                   help="a population GeoTIFF, or a CSV/XLSX of residents per admin code (census, 统计年鉴)")
-    g.add_argument("--population-column", default=None, help="the table's population column, e.g. Pop_2010")
-    g.add_argument("--boundary-crs", default=None, help="coordinate system of --boundary: wgs84, gcj02, bd09, EPSG:N")
+    g.add_argument(
+        "--roads", type=Path, default=None, help="roads: OSM .pbf/.osm or lines (.gpkg/.shp)"
+    )
+    g.add_argument(
+        "--facilities", type=Path, default=None, help="your facility register (CSV/XLSX/GeoJSON)"
+    )
+    g.add_argument(
+        "--population",
+        type=Path,
+        default=None,
+        help="a population GeoTIFF, or a CSV/XLSX of residents per admin code (census, 统计年鉴)",
+    )
+    g.add_argument(
+        "--population-column", default=None, help="the table's population column, e.g. Pop_2010"
+    )
+    g.add_argument(
+        "--boundary-crs",
+        default=None,
+        help="coordinate system of --boundary: wgs84, gcj02, bd09, EPSG:N",
+    )
     g.add_argument("--facilities-crs", default=None, help="coordinate system of --facilities")
     g = p.add_argument_group("what the data must serve (sizes the road halo)")
-    g.add_argument("--modes", nargs="+", choices=["walk", "ebike", "drive"], default=["walk", "ebike", "drive"])
+    g.add_argument(
+        "--modes", nargs="+", choices=["walk", "ebike", "drive"], default=["walk", "ebike", "drive"]
+    )
     g.add_argument("--minutes", type=float, default=15.0, help="longest trip analysed (default 15)")
     g.add_argument("--year", type=int, default=2020, help="WorldPop year (2000-2020, default 2020)")
-    g.add_argument("--resolution", choices=sorted(WORLDPOP_URLS), default="100m", help="WorldPop cell size")
+    g.add_argument(
+        "--resolution", choices=sorted(WORLDPOP_URLS), default="100m", help="WorldPop cell size"
+    )
     p.add_argument("--out", type=Path, required=True, help="the data folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -839,25 +1071,44 @@ def cmd_fetch(args: Any) -> int:
     t0 = time.perf_counter()
     try:
         written = fetch(
-            args.out, place=args.place, boundary=args.boundary, admin_code=args.admin_code, roads=args.roads,
-            facilities=args.facilities, population=args.population, population_column=args.population_column,
-            modes=args.modes, minutes=args.minutes, year=args.year, resolution=args.resolution,
-            boundary_crs=args.boundary_crs, facilities_crs=args.facilities_crs, progress=not args.quiet,
+            args.out,
+            place=args.place,
+            boundary=args.boundary,
+            admin_code=args.admin_code,
+            roads=args.roads,
+            facilities=args.facilities,
+            population=args.population,
+            population_column=args.population_column,
+            modes=args.modes,
+            minutes=args.minutes,
+            year=args.year,
+            resolution=args.resolution,
+            boundary_crs=args.boundary_crs,
+            facilities_crs=args.facilities_crs,
+            progress=not args.quiet,
         )
     except FetchError as exc:
         if args.debug:
             raise
         first = str(exc).split("\nFix:")[0]
         print(f"planner: error: {first}", file=sys.stderr)
-        print("Fix: connect to the internet and run again, or supply the files instead: "
-              + "; ".join(_FLAGS[k] for k in exc.missing), file=sys.stderr)
+        print(
+            "Fix: connect to the internet and run again, or supply the files instead: "
+            + "; ".join(_FLAGS[k] for k in exc.missing),
+            file=sys.stderr,
+        )
         if exc.written:
-            print(f"wrote the other parts: {', '.join(str(p) for p in exc.written.values())}", file=sys.stderr)
+            print(
+                f"wrote the other parts: {', '.join(str(p) for p in exc.written.values())}",
+                file=sys.stderr,
+            )
         return 2
     for name, path in written.items():
         print(f"{name:<11} {path}")
     src = json.loads(written["sources"].read_text(encoding="utf-8"))
     if (src.get("facilities") or {}).get("note") == OSM_NOTE:
         print(f"NOTE: facilities are {OSM_NOTE}.")
-    print(f"done in {time.perf_counter() - t0:.1f} s. Next: planner coverage --data {args.out} --out out/")
+    print(
+        f"done in {time.perf_counter() - t0:.1f} s. Next: planner coverage --data {args.out} --out out/"
+    )
     return 0

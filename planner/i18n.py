@@ -106,7 +106,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "facilities_count": {"zh": "计入的机构", "en": "Facilities counted"},
     "with_proposals": {"zh": "加上建议站点后", "en": "With proposed sites"},
     "newly_covered": {"zh": "新增覆盖居民", "en": "Newly covered residents"},
-    "group_shares": {"zh": "{minutes:g}分钟内各人群覆盖率：{shares}", "en": "Within {minutes:g} min by population group: {shares}"},
+    "group_shares": {
+        "zh": "{minutes:g}分钟内各人群覆盖率：{shares}",
+        "en": "Within {minutes:g} min by population group: {shares}",
+    },
     "group_65plus": {"zh": "65岁及以上", "en": "aged 65+"},
     "group_60plus": {"zh": "60岁及以上", "en": "aged 60+"},
     "group_under5": {"zh": "5岁以下", "en": "under 5"},

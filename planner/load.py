@@ -72,7 +72,11 @@ def _suffix_of(path: Path, suffixes: Sequence[str]) -> str | None:
 
 
 def _columns(df: pd.DataFrame) -> list[Any]:
-    geom = df.geometry.name if isinstance(df, gpd.GeoDataFrame) and df._geometry_column_name in df else None
+    geom = (
+        df.geometry.name
+        if isinstance(df, gpd.GeoDataFrame) and df._geometry_column_name in df
+        else None
+    )
     return [c for c in df.columns if c != geom]
 
 
@@ -193,7 +197,8 @@ def _detect_encoding(data: bytes | str | Path) -> str:
 def _redecode_frame(df: pd.DataFrame, encoding: str | None, source: str) -> pd.DataFrame:
     """Re-decode text read as ISO-8859-1 (i.e. raw bytes) with the right encoding."""
     text_cols = [
-        c for c in df.columns
+        c
+        for c in df.columns
         if c != getattr(df, "_geometry_column_name", None)
         and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype))
     ]
@@ -224,7 +229,9 @@ def _redecode_frame(df: pd.DataFrame, encoding: str | None, source: str) -> pd.D
     if replaced:
         logger.warning(
             "%s: %d text values are not valid %s; undecodable bytes shown as U+FFFD",
-            source, replaced, enc,
+            source,
+            replaced,
+            enc,
         )
     logger.debug("%s: text decoded as %s", source, enc)
     return out
@@ -249,7 +256,9 @@ def _parse_crs(crs: Any, source: str) -> str | pyproj.CRS | None:
     try:
         return pyproj.CRS.from_user_input(crs)
     except (pyproj.exceptions.CRSError, TypeError, ValueError) as exc:
-        raise CRSError(f"{source}: crs={crs!r} is not a known coordinate reference system ({exc}). Fix: {_CRS_FIX}.") from None
+        raise CRSError(
+            f"{source}: crs={crs!r} is not a known coordinate reference system ({exc}). Fix: {_CRS_FIX}."
+        ) from None
 
 
 def _is_degrees(crs: str | pyproj.CRS) -> bool:
@@ -272,15 +281,19 @@ def _projected_crs_hint(x: float) -> str:
         return f"crs='EPSG:{4513 + zone - 25}' (CGCS2000 / 3-degree Gauss-Kruger zone {zone}, the 'x' begins with {zone})"
     if 13 <= zone <= 23:  # CGCS2000 6-degree Gauss-Kruger with zone prefix: EPSG:4491 (zone 13) ...
         return f"crs='EPSG:{4491 + zone - 13}' (CGCS2000 / 6-degree Gauss-Kruger zone {zone}, the 'x' begins with {zone})"
-    return ("the projected CRS the file was made in, e.g. crs='EPSG:32650' (UTM 50N; 326NN for zone NN), "
-            "'EPSG:4547' (CGCS2000 / 3-degree Gauss-Kruger CM 114E) or 'EPSG:3857' (Web Mercator)")
+    return (
+        "the projected CRS the file was made in, e.g. crs='EPSG:32650' (UTM 50N; 326NN for zone NN), "
+        "'EPSG:4547' (CGCS2000 / 3-degree Gauss-Kruger CM 114E) or 'EPSG:3857' (Web Mercator)"
+    )
 
 
 def _check_degree_bounds(geoms: gpd.GeoSeries, crs: Any, source: str) -> None:
     """Raise when coordinates labelled as degrees are outside -180..180 / -90..90 (metres, mostly:
     a GeoJSON is WGS-84 by definition, so UTM coordinates in one are read as degrees)."""
     b = geoms.total_bounds
-    if not np.isfinite(b).all() or (abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90):
+    if not np.isfinite(b).all() or (
+        abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90
+    ):
         return
     name = _crs_name(crs if isinstance(crs, str) else pyproj.CRS.from_user_input(crs))
     raise CRSError(
@@ -289,7 +302,9 @@ def _check_degree_bounds(geoms: gpd.GeoSeries, crs: Any, source: str) -> None:
     )
 
 
-def _geoseries_to_wgs84(geoms: gpd.GeoSeries, crs: str | pyproj.CRS | None, source: str) -> gpd.GeoSeries:
+def _geoseries_to_wgs84(
+    geoms: gpd.GeoSeries, crs: str | pyproj.CRS | None, source: str
+) -> gpd.GeoSeries:
     if crs is None:
         if geoms.crs is None:
             raise CRSError(
@@ -365,13 +380,25 @@ def _pyogrio_read(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
     except UnicodeDecodeError:
         raise
     except pyogrio.errors.DataLayerError as exc:
-        raise InputError(f"{path}: cannot read layer ({exc}). Fix: name an existing layer with layer=.") from None
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.GeometryError, pyogrio.errors.FieldError) as exc:
-        raise InputFileError(f"{path}: cannot read the file ({exc}). Fix: check that it is a valid vector file.") from None
+        raise InputError(
+            f"{path}: cannot read layer ({exc}). Fix: name an existing layer with layer=."
+        ) from None
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.FieldError,
+    ) as exc:
+        raise InputFileError(
+            f"{path}: cannot read the file ({exc}). Fix: check that it is a valid vector file."
+        ) from None
 
 
 def _read_vector(
-    path: Path, *, layer: Any = None, encoding: str | None = None, bbox: tuple | None = None,
+    path: Path,
+    *,
+    layer: Any = None,
+    encoding: str | None = None,
+    bbox: tuple | None = None,
     source: str,
 ) -> gpd.GeoDataFrame:
     """Read a vector file with pyogrio, detecting the text encoding as the module explains."""
@@ -432,7 +459,9 @@ def _read_csv(path: Path, encoding: str | None, source: str) -> pd.DataFrame:
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputFileError(f"{source}: cannot read as CSV ({exc}). Fix: save it as a comma-separated UTF-8 file.") from None
+        raise InputFileError(
+            f"{source}: cannot read as CSV ({exc}). Fix: save it as a comma-separated UTF-8 file."
+        ) from None
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     return _numeric_columns(df)
 
@@ -461,13 +490,16 @@ def _read_excel(path: Path, sheet: Any, source: str) -> pd.DataFrame:
             )
         warnings.warn(
             f"{source}: not an Excel workbook but text; it was read as CSV. Fix: rename it to .csv",
-            InputWarning, stacklevel=4,
+            InputWarning,
+            stacklevel=4,
         )
         return _read_csv(path, None, source)
     try:
         df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, engine="openpyxl")
     except ValueError as exc:
-        raise InputError(f"{source}: {exc}. Fix: pass sheet= one of {_listing(_sheet_names(path))}.") from None
+        raise InputError(
+            f"{source}: {exc}. Fix: pass sheet= one of {_listing(_sheet_names(path))}."
+        ) from None
     except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
         raise InputFileError(
             f"{source}: cannot read the workbook ({type(exc).__name__}: {exc}). Fix: open it in Excel "
@@ -487,7 +519,9 @@ def _sheet_names(path: Path) -> list[str]:
         wb.close()
 
 
-def _sheets_hint(path_or_frame: Any, sheet: Any, problems: Problems, *, lon: Sequence[str], lat: Sequence[str]) -> None:
+def _sheets_hint(
+    path_or_frame: Any, sheet: Any, problems: Problems, *, lon: Sequence[str], lat: Sequence[str]
+) -> None:
     """When a workbook's sheet lacked coordinates, name the sheets that have them."""
     if not isinstance(path_or_frame, (str, Path)):
         return
@@ -501,10 +535,14 @@ def _sheets_hint(path_or_frame: Any, sheet: Any, problems: Problems, *, lon: Seq
     names = list(heads)
     if len(names) < 2:
         return
-    read = names[sheet] if isinstance(sheet, int) and 0 <= sheet < len(names) else (sheet or names[0])
+    read = (
+        names[sheet] if isinstance(sheet, int) and 0 <= sheet < len(names) else (sheet or names[0])
+    )
     with_coords = [
-        n for n, h in heads.items()
-        if n != read and _find_coordinate_column(list(h.columns), lon, _LON_WORDS) is not None
+        n
+        for n, h in heads.items()
+        if n != read
+        and _find_coordinate_column(list(h.columns), lon, _LON_WORDS) is not None
         and _find_coordinate_column(list(h.columns), lat, _LAT_WORDS) is not None
     ]
     problems.add(
@@ -515,7 +553,11 @@ def _sheets_hint(path_or_frame: Any, sheet: Any, problems: Problems, *, lon: Seq
 
 
 def _read_table(
-    path_or_frame: Any, *, what: str, layer: Any = None, sheet: Any = None,
+    path_or_frame: Any,
+    *,
+    what: str,
+    layer: Any = None,
+    sheet: Any = None,
     encoding: str | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """A DataFrame or GeoDataFrame (a copy) and a label for messages."""
@@ -531,7 +573,9 @@ def _read_table(
     path = require_file(path_or_frame, what=what, suffixes=suffixes + (".xls",))
     suffix = _suffix_of(path, suffixes + (".xls",))
     if suffix == ".xls":
-        raise InputError(f"{source}: old Excel .xls files are not supported. Fix: save the sheet as .xlsx or .csv.")
+        raise InputError(
+            f"{source}: old Excel .xls files are not supported. Fix: save the sheet as .xlsx or .csv."
+        )
     if suffix in (".csv", ".txt", ".tsv"):
         return _read_csv(path, encoding, source), source
     if suffix in (".xlsx", ".xlsm"):
@@ -554,8 +598,13 @@ def _rest(df: pd.DataFrame, used: Iterable[Any], reserved: Iterable[str]) -> pd.
 
 
 def _require_column(
-    problems: Problems, df: pd.DataFrame, wanted: str | None, candidates: Sequence[str],
-    *, option: str, what: str,
+    problems: Problems,
+    df: pd.DataFrame,
+    wanted: str | None,
+    candidates: Sequence[str],
+    *,
+    option: str,
+    what: str,
 ) -> str | None:
     """The column named by the option or auto-detected; adds a problem if the option names none."""
     col = find_column(_columns(df), wanted, candidates)
@@ -578,7 +627,12 @@ _LAT_WORDS = frozenset({"lat", "latitude", "y", "纬度"})
 # because Baidu exports sometimes say "bd09 (from gcj02)".
 _SYSTEM_WORDS = (
     ("bd09", re.compile(r"bd[\-_ ]?09(?:ll|mc)?|baidu|百度|^bd(?=[\-_ ]|lon|lng|lat|x|y)")),
-    ("gcj02", re.compile(r"gcj[\-_ ]?(?:02)?|高德|腾讯|火星|amap|gaode|tencent|mars|^gd(?=[\-_ ]|lon|lng|lat)")),
+    (
+        "gcj02",
+        re.compile(
+            r"gcj[\-_ ]?(?:02)?|高德|腾讯|火星|amap|gaode|tencent|mars|^gd(?=[\-_ ]|lon|lng|lat)"
+        ),
+    ),
     ("wgs84", re.compile(r"wgs[\-_ ]?(?:84)?|gps")),
 )
 _COORD_FILLER = re.compile(r"[\s\-_()（）.:：]+|坐标|座标|coord(?:inate)?s?")
@@ -594,7 +648,9 @@ def _column_system(name: Any) -> tuple[str | None, str]:
     return None, _COORD_FILLER.sub("", text)
 
 
-def _find_coordinate_column(cols: Sequence[Any], candidates: Sequence[str], words: frozenset[str]) -> Any:
+def _find_coordinate_column(
+    cols: Sequence[Any], candidates: Sequence[str], words: frozenset[str]
+) -> Any:
     """A candidate column (case-insensitive), else one whose name is a coordinate word plus a
     system word (``高德经度``, ``lng_gcj02``, ``BD09 lat``)."""
     col = find_column(cols, None, candidates)
@@ -621,8 +677,15 @@ def _system_from_columns(xc: Any, yc: Any, *, source: str, problems: Problems) -
 
 
 def _check_degrees(
-    x: np.ndarray, y: np.ndarray, index: pd.Index, *, problems: Problems, xname: str, yname: str,
-    crs_name: str, names: pd.Series | None,
+    x: np.ndarray,
+    y: np.ndarray,
+    index: pd.Index,
+    *,
+    problems: Problems,
+    xname: str,
+    yname: str,
+    crs_name: str,
+    names: pd.Series | None,
 ) -> bool:
     """Add problems for coordinates that cannot be degrees; True if all look fine."""
     if len(x) == 0:
@@ -652,9 +715,17 @@ def _check_degrees(
 
 
 def _points(
-    df: pd.DataFrame, *, source: str, problems: Problems, crs: Any, lon_column: str | None,
-    lat_column: str | None, x_column: str | None, y_column: str | None,
-    names: pd.Series | None, what: str,
+    df: pd.DataFrame,
+    *,
+    source: str,
+    problems: Problems,
+    crs: Any,
+    lon_column: str | None,
+    lat_column: str | None,
+    x_column: str | None,
+    y_column: str | None,
+    names: pd.Series | None,
+    what: str,
 ) -> tuple[gpd.GeoSeries | None, Any, list[Any]]:
     """Geometry from a geometry column or coordinate columns, not yet converted.
 
@@ -728,7 +799,8 @@ def _points(
             f"{source}: the coordinate columns '{xc}'/'{yc}' are named as {_SYSTEM_NAMES[named]} "
             f"coordinates, so they were converted from {_crs_name(named)} to WGS-84 (a shift of "
             f"several hundred metres). Fix: if they are WGS-84 after all, pass crs='wgs84'",
-            InputWarning, stacklevel=3,
+            InputWarning,
+            stacklevel=3,
         )
         parsed = named
     elif named is not None and parsed is not None:
@@ -738,20 +810,32 @@ def _points(
                 f"{source}: the coordinate columns '{xc}'/'{yc}' are named as {_SYSTEM_NAMES[named]} "
                 f"coordinates but crs={crs!r} was given; they were read as {_crs_name(parsed)}. Fix: "
                 f"pass crs='{named}' if the names are right",
-                InputWarning, stacklevel=3,
+                InputWarning,
+                stacklevel=3,
             )
     if parsed is None:
         parsed = WGS84
     if _is_degrees(parsed) and not _check_degrees(
-        x, y, df.index, problems=problems, xname=str(xc), yname=str(yc),
-        crs_name=_crs_name(parsed), names=names,
+        x,
+        y,
+        df.index,
+        problems=problems,
+        xname=str(xc),
+        yname=str(yc),
+        crs_name=_crs_name(parsed),
+        names=names,
     ):
         return None, None, [xc, yc]
     return gpd.GeoSeries(gpd.points_from_xy(x, y), index=df.index), parsed, [xc, yc]
 
 
 def _check_geometry_points(
-    geoms: gpd.GeoSeries, parsed: Any, *, problems: Problems, names: pd.Series | None, what: str,
+    geoms: gpd.GeoSeries,
+    parsed: Any,
+    *,
+    problems: Problems,
+    names: pd.Series | None,
+    what: str,
 ) -> gpd.GeoSeries | None:
     """Geometries that are present and, if the CRS is in degrees, plausible degrees."""
     empty = (geoms.isna() | geoms.is_empty).to_numpy()
@@ -768,8 +852,14 @@ def _check_geometry_points(
     if _is_degrees(crs):
         pts = shapely.get_coordinates(shapely.point_on_surface(geoms.to_numpy()))
         if not _check_degrees(
-            pts[:, 0], pts[:, 1], geoms.index, problems=problems, xname="x", yname="y",
-            crs_name=_crs_name(crs), names=names,
+            pts[:, 0],
+            pts[:, 1],
+            geoms.index,
+            problems=problems,
+            xname="x",
+            yname="y",
+            crs_name=_crs_name(crs),
+            names=names,
         ):
             return None
     return geoms
@@ -779,7 +869,17 @@ def _check_geometry_points(
 
 _ID = ("facility_id", "id", "编号", "机构编号", "机构代码")
 _NAME = ("name", "名称", "机构名称", "facility_name", "单位名称", "医院名称", "name_zh")
-_TYPE = ("type", "类型", "机构类型", "类别", "机构类别", "category", "healthcare", "amenity", "fclass")
+_TYPE = (
+    "type",
+    "类型",
+    "机构类型",
+    "类别",
+    "机构类别",
+    "category",
+    "healthcare",
+    "amenity",
+    "fclass",
+)
 _TIER_ALIASES = {t: t for t in TIERS}
 # Animal hospitals and veterinary clinics: "医院" in their names reads as a hospital.
 _VETERINARY = re.compile(
@@ -881,7 +981,9 @@ def read_facilities(
     [{'facility_id': 'F1', 'name': '城关镇卫生院', 'tier': 'township_center'}]
     """
     t0 = time.perf_counter()
-    df, source = _read_table(path_or_frame, what="facilities", layer=layer, sheet=sheet, encoding=encoding)
+    df, source = _read_table(
+        path_or_frame, what="facilities", layer=layer, sheet=sheet, encoding=encoding
+    )
     if len(df) == 0:
         raise InputError(f"{source}: no rows. Fix: give at least one facility.")
     problems = Problems(source)
@@ -891,10 +993,22 @@ def read_facilities(
     tier_col = None
     if tier_column is not None:
         tier_col = _require_column(problems, df, tier_column, (), option="tier_column", what="tier")
-    names = _text_series(df[name_col]) if name_col is not None else pd.Series("", index=df.index, dtype=str)
+    names = (
+        _text_series(df[name_col])
+        if name_col is not None
+        else pd.Series("", index=df.index, dtype=str)
+    )
     geoms, geom_crs, coord_cols = _points(
-        df, source=source, problems=problems, crs=crs, lon_column=lon_column,
-        lat_column=lat_column, x_column=x_column, y_column=y_column, names=names, what="facility",
+        df,
+        source=source,
+        problems=problems,
+        crs=crs,
+        lon_column=lon_column,
+        lat_column=lat_column,
+        x_column=x_column,
+        y_column=y_column,
+        names=names,
+        what="facility",
     )
 
     # ids
@@ -915,7 +1029,11 @@ def read_facilities(
     else:
         ids = pd.Series([f"F{i}" for i in range(1, len(df) + 1)], index=df.index, dtype=str)
 
-    types = _text_series(df[type_col]) if type_col is not None else pd.Series("", index=df.index, dtype=str)
+    types = (
+        _text_series(df[type_col])
+        if type_col is not None
+        else pd.Series("", index=df.index, dtype=str)
+    )
 
     # tiers
     notes: list[str] = []  # warnings, given once the data are known to be readable
@@ -927,7 +1045,9 @@ def read_facilities(
                 fix=f"map to one of {', '.join(TIERS)}",
             )
     if default_tier is not None and default_tier not in TIERS:
-        problems.add(f"default_tier={default_tier!r} is not a tier", fix=f"use one of {', '.join(TIERS)}")
+        problems.add(
+            f"default_tier={default_tier!r} is not a tier", fix=f"use one of {', '.join(TIERS)}"
+        )
         default_tier = None
     tmap = {} if tier_map is None else dict(tier_map)
     if tier_col is not None:
@@ -952,45 +1072,63 @@ def read_facilities(
     else:
         tiers = pd.Series(
             classify_tier(types.to_numpy(), names.to_numpy(), default=default_tier or "other"),
-            index=df.index, dtype=str,
+            index=df.index,
+            dtype=str,
         )
         mapped = pd.Series(None, index=df.index, dtype=object)
         vet_rows = (names.str.contains(_VETERINARY) | types.str.contains(_VETERINARY)).to_numpy()
         if tmap:
             mapped = pd.Series(
-                [tmap.get(v, tmap.get(t)) for v, t in zip(df[type_col] if type_col else types, types, strict=True)],
-                index=df.index, dtype=object,
+                [
+                    tmap.get(v, tmap.get(t))
+                    for v, t in zip(df[type_col] if type_col else types, types, strict=True)
+                ],
+                index=df.index,
+                dtype=object,
             )
             tiers = tiers.where(mapped.isna(), mapped).astype(str)
         if default_tier is None:
             # unrecognised rows are the ones whose tier follows the default: they become 'other',
             # which counts toward no coverage, so they would vanish from the analysis unsaid
             other_default = classify_tier(types.to_numpy(), names.to_numpy(), default="hospital")
-            unknown = (tiers == "other").to_numpy() & (other_default == "hospital") & mapped.isna().to_numpy()
+            unknown = (
+                (tiers == "other").to_numpy()
+                & (other_default == "hospital")
+                & mapped.isna().to_numpy()
+            )
             unknown &= ~vet_rows  # reported below as what they are
             if unknown.any():
                 kinds = pd.unique(types[unknown])
                 example = next((k for k in kinds if k), None)
-                notes.append(_row_note(
-                    f"{source}: {int(unknown.sum())} facilities have a type"
-                    + (f" ({_listing(kinds, 6)})" if example else " (none given)")
-                    + " and a name that planner does not recognise; they get tier 'other', which "
-                    "counts toward no coverage",
-                    df.index[unknown], names,
-                    (f"map their types to tiers with tier_map={{'{example}': 'village_clinic'}} "
-                     if example else "name their type with type_column= or their tier with tier_column= ")
-                    + f"(tiers: {', '.join(TIERS)}), or pass default_tier= for a file of one kind",
-                ))
+                notes.append(
+                    _row_note(
+                        f"{source}: {int(unknown.sum())} facilities have a type"
+                        + (f" ({_listing(kinds, 6)})" if example else " (none given)")
+                        + " and a name that planner does not recognise; they get tier 'other', which "
+                        "counts toward no coverage",
+                        df.index[unknown],
+                        names,
+                        (
+                            f"map their types to tiers with tier_map={{'{example}': 'village_clinic'}} "
+                            if example
+                            else "name their type with type_column= or their tier with tier_column= "
+                        )
+                        + f"(tiers: {', '.join(TIERS)}), or pass default_tier= for a file of one kind",
+                    )
+                )
     # every animal hospital is named, also those whose name alone would have left them 'other'
     vet = (names.str.contains(_VETERINARY) | types.str.contains(_VETERINARY)).to_numpy()
     if vet.any():
         tiers = tiers.where(~vet, "other")
-        notes.append(_row_note(
-            f"{source}: {int(vet.sum())} facilities look like animal hospitals or veterinary clinics "
-            "(宠物/动物医院/兽医); they were given tier 'other' and do not count toward coverage",
-            df.index[vet], names,
-            "if one is a health facility for people, give it its tier with tier_column= or rename it",
-        ))
+        notes.append(
+            _row_note(
+                f"{source}: {int(vet.sum())} facilities look like animal hospitals or veterinary clinics "
+                "(宠物/动物医院/兽医); they were given tier 'other' and do not count toward coverage",
+                df.index[vet],
+                names,
+                "if one is a health facility for people, give it its tier with tier_column= or rename it",
+            )
+        )
 
     if geoms is None and not coord_cols:
         _sheets_hint(path_or_frame, sheet, problems, lon=_LON, lat=_LAT)
@@ -999,7 +1137,11 @@ def read_facilities(
         warnings.warn(note, InputWarning, stacklevel=2)
     assert geoms is not None
     geometry = _to_points(_geoseries_to_wgs84(geoms, geom_crs, source), source=source, names=names)
-    rest = _rest(df, [id_col, name_col, type_col, tier_col, *coord_cols], ("facility_id", "name", "type", "tier"))
+    rest = _rest(
+        df,
+        [id_col, name_col, type_col, tier_col, *coord_cols],
+        ("facility_id", "name", "type", "tier"),
+    )
     out = gpd.GeoDataFrame(
         {"facility_id": ids, "name": names, "type": types, "tier": tiers},
         index=df.index,
@@ -1007,13 +1149,18 @@ def read_facilities(
     out = gpd.GeoDataFrame(pd.concat([out, rest], axis=1), geometry=geometry.to_numpy(), crs=WGS84)
     counts = out["tier"].value_counts()
     logger.info(
-        "read %d facilities from %s in %.2f s (%s)", len(out), source, time.perf_counter() - t0,
+        "read %d facilities from %s in %.2f s (%s)",
+        len(out),
+        source,
+        time.perf_counter() - t0,
         ", ".join(f"{k} {v}" for k, v in counts.items()),
     )
     return out
 
 
-def _to_points(geoms: gpd.GeoSeries, *, source: str, names: pd.Series | None = None) -> gpd.GeoSeries:
+def _to_points(
+    geoms: gpd.GeoSeries, *, source: str, names: pd.Series | None = None
+) -> gpd.GeoSeries:
     """2-D points; single-point MultiPoints unpacked, other shapes replaced by a point on them
     (``shapely.point_on_surface``: inside a polygon, on a line), with a warning."""
     values = shapely.force_2d(geoms.to_numpy())
@@ -1030,15 +1177,22 @@ def _to_points(geoms: gpd.GeoSeries, *, source: str, names: pd.Series | None = N
         values[not_point] = shapely.point_on_surface(values[not_point])
         # a building outline is a fine location; a road line or a whole district is not, and
         # either way the user should know the facility is now one point
-        warnings.warn(_row_note(
-            f"{source}: {int(not_point.sum())} facility geometries are {', '.join(kinds)}, not points; "
-            "each was replaced by one point on it (shapely.point_on_surface)",
-            geoms.index[not_point], names if names is not None else pd.Series("", index=geoms.index),
-            "give facilities as points (their entrance) if that point is not where the facility is",
-        ), InputWarning, stacklevel=3)
+        warnings.warn(
+            _row_note(
+                f"{source}: {int(not_point.sum())} facility geometries are {', '.join(kinds)}, not points; "
+                "each was replaced by one point on it (shapely.point_on_surface)",
+                geoms.index[not_point],
+                names if names is not None else pd.Series("", index=geoms.index),
+                "give facilities as points (their entrance) if that point is not where the facility is",
+            ),
+            InputWarning,
+            stacklevel=3,
+        )
     coords = shapely.get_coordinates(values)
     if not np.isfinite(coords).all():
-        bad = geoms.index[~np.isfinite(shapely.get_coordinates(values).reshape(len(values), -1)).all(axis=1)]
+        bad = geoms.index[
+            ~np.isfinite(shapely.get_coordinates(values).reshape(len(values), -1)).all(axis=1)
+        ]
         raise CRSError(
             f"{source}: coordinates could not be converted to WGS-84 in {describe_rows(bad)}. "
             f"Fix: check the CRS ({_CRS_FIX})."
@@ -1050,47 +1204,122 @@ def _to_points(geoms: gpd.GeoSeries, *, source: str, names: pd.Series | None = N
 
 _CODE = ("admin_code", "adcode", "code", "代码", "区划代码", "行政区划代码", "xzqdm", "gb_code")
 _ADMIN_NAME = ("admin_name", "name", "名称", "区划名称", "行政区划名称", "xzqmc")
-_HIER_NAMES = ("village", "村", "township", "street", "town", "乡镇", "街道", "district", "county",
-               "区县", "city", "市", "province", "省")
+_HIER_NAMES = (
+    "village",
+    "村",
+    "township",
+    "street",
+    "town",
+    "乡镇",
+    "街道",
+    "district",
+    "county",
+    "区县",
+    "city",
+    "市",
+    "province",
+    "省",
+)
 _LEVEL = ("level", "admin_level", "级别", "层级", "行政级别")
 _PARENT = ("parent_code", "parent", "parent_adcode", "parentcode", "上级代码", "上级编码", "pcode")
 
 _LEVELS = {
-    "province": "province", "省": "province", "省级": "province", "自治区": "province",
+    "province": "province",
+    "省": "province",
+    "省级": "province",
+    "自治区": "province",
     "直辖市": "province",
-    "city": "city", "市": "city", "地级市": "city", "地级": "city", "prefecture": "city",
-    "市级": "city", "州": "city", "盟": "city",
-    "county": "county", "district": "county", "区": "county", "县": "county", "区县": "county",
-    "县区": "county", "县级": "county", "县级市": "county", "旗": "county", "区/县": "county",
-    "township": "township", "subdistrict": "township", "town": "township", "street": "township",
-    "街道": "township", "乡": "township", "镇": "township", "乡镇": "township",
-    "乡镇街道": "township", "街镇": "township", "乡级": "township", "苏木": "township",
-    "village": "village", "community": "village", "村": "village", "社区": "village",
-    "村级": "village", "村居": "village", "村社区": "village", "村委会": "village",
-    "居委会": "village", "嘎查": "village",
+    "city": "city",
+    "市": "city",
+    "地级市": "city",
+    "地级": "city",
+    "prefecture": "city",
+    "市级": "city",
+    "州": "city",
+    "盟": "city",
+    "county": "county",
+    "district": "county",
+    "区": "county",
+    "县": "county",
+    "区县": "county",
+    "县区": "county",
+    "县级": "county",
+    "县级市": "county",
+    "旗": "county",
+    "区/县": "county",
+    "township": "township",
+    "subdistrict": "township",
+    "town": "township",
+    "street": "township",
+    "街道": "township",
+    "乡": "township",
+    "镇": "township",
+    "乡镇": "township",
+    "乡镇街道": "township",
+    "街镇": "township",
+    "乡级": "township",
+    "苏木": "township",
+    "village": "village",
+    "community": "village",
+    "村": "village",
+    "社区": "village",
+    "村级": "village",
+    "村居": "village",
+    "村社区": "village",
+    "村委会": "village",
+    "居委会": "village",
+    "嘎查": "village",
 }
 # name suffix -> level, longest suffixes first where they overlap (自治区 before 区)
 _LEVEL_SUFFIX = (
-    ("自治区", "province"), ("省", "province"), ("特别行政区", "province"),
-    ("自治州", "city"), ("地区", "city"), ("盟", "city"), ("市", "city"),
-    ("街道办事处", "township"), ("街道", "township"), ("镇", "township"), ("乡", "township"),
+    ("自治区", "province"),
+    ("省", "province"),
+    ("特别行政区", "province"),
+    ("自治州", "city"),
+    ("地区", "city"),
+    ("盟", "city"),
+    ("市", "city"),
+    ("街道办事处", "township"),
+    ("街道", "township"),
+    ("镇", "township"),
+    ("乡", "township"),
     ("苏木", "township"),
-    ("社区", "village"), ("居委会", "village"), ("村委会", "village"), ("村民委员会", "village"),
-    ("嘎查", "village"), ("村", "village"),
-    ("区", "county"), ("县", "county"), ("旗", "county"),
+    ("社区", "village"),
+    ("居委会", "village"),
+    ("村委会", "village"),
+    ("村民委员会", "village"),
+    ("嘎查", "village"),
+    ("村", "village"),
+    ("区", "county"),
+    ("县", "county"),
+    ("旗", "county"),
 )
 # level -> (name suffix, kind)
 _KIND_SUFFIX = {
     "county": (("区", "district"), ("县", "county"), ("旗", "county"), ("市", "county")),
-    "township": (("街道办事处", "subdistrict"), ("街道", "subdistrict"), ("镇", "town"),
-                 ("乡", "township"), ("苏木", "township")),
-    "village": (("社区居委会", "community"), ("社区居民委员会", "community"), ("居委会", "community"),
-                ("社区", "community"), ("村委会", "village"), ("村民委员会", "village"),
-                ("嘎查", "village"), ("村", "village")),
+    "township": (
+        ("街道办事处", "subdistrict"),
+        ("街道", "subdistrict"),
+        ("镇", "town"),
+        ("乡", "township"),
+        ("苏木", "township"),
+    ),
+    "village": (
+        ("社区居委会", "community"),
+        ("社区居民委员会", "community"),
+        ("居委会", "community"),
+        ("社区", "community"),
+        ("村委会", "village"),
+        ("村民委员会", "village"),
+        ("嘎查", "village"),
+        ("村", "village"),
+    ),
 }
 
 
-_KINDS = frozenset({"subdistrict", "town", "township", "community", "village", "county", "district", ""})
+_KINDS = frozenset(
+    {"subdistrict", "town", "township", "community", "village", "county", "district", ""}
+)
 
 
 def _level_from_code(code: str) -> str | None:
@@ -1157,7 +1386,12 @@ def _polygonal(values: np.ndarray) -> np.ndarray:
 
 
 def _polygon_geometry(
-    gdf: gpd.GeoDataFrame, *, source: str, crs: Any, problems: Problems, names: pd.Series | None,
+    gdf: gpd.GeoDataFrame,
+    *,
+    source: str,
+    crs: Any,
+    problems: Problems,
+    names: pd.Series | None,
 ) -> gpd.GeoSeries | None:
     geoms = gdf.geometry
     empty = (geoms.isna() | geoms.is_empty).to_numpy()
@@ -1177,7 +1411,11 @@ def _polygon_geometry(
     if problems:
         return None
     parsed = _parse_crs(crs, source)
-    if parsed is not None and _is_degrees(parsed) or (parsed is None and geoms.crs is not None and geoms.crs.is_geographic):
+    if (
+        parsed is not None
+        and _is_degrees(parsed)
+        or (parsed is None and geoms.crs is not None and geoms.crs.is_geographic)
+    ):
         b = geoms.total_bounds
         if abs(b[0]) > 180 or abs(b[2]) > 180 or abs(b[1]) > 90 or abs(b[3]) > 90:
             problems.add(
@@ -1279,9 +1517,15 @@ def read_boundaries(
             f"no administrative code column (looked for {', '.join(_CODE[:5])}; columns are {_listing(cols)})",
             fix="name it with code_column=",
         )
-    name_col = _require_column(problems, df, name_column, _ADMIN_NAME, option="name_column", what="name")
-    level_col = _require_column(problems, df, level_column, _LEVEL, option="level_column", what="level")
-    parent_col = _require_column(problems, df, parent_column, _PARENT, option="parent_column", what="parent code")
+    name_col = _require_column(
+        problems, df, name_column, _ADMIN_NAME, option="name_column", what="name"
+    )
+    level_col = _require_column(
+        problems, df, level_column, _LEVEL, option="level_column", what="level"
+    )
+    parent_col = _require_column(
+        problems, df, parent_column, _PARENT, option="parent_column", what="parent code"
+    )
     if problems:
         problems.raise_if_any()
 
@@ -1314,7 +1558,9 @@ def read_boundaries(
     levels = []
     unknown: list[str] = []
     unresolved = []
-    raw_levels = df[level_col] if level_col is not None else pd.Series(None, index=df.index, dtype=object)
+    raw_levels = (
+        df[level_col] if level_col is not None else pd.Series(None, index=df.index, dtype=object)
+    )
     for label, raw, code, name in zip(df.index, raw_levels, codes, names, strict=True):
         text = _text(raw)
         level = None
@@ -1340,7 +1586,9 @@ def read_boundaries(
             fix="pass level_column= naming a column with county/township/village",
         )
     levels_s = pd.Series(levels, index=df.index, dtype=str)
-    kinds = pd.Series([_kind(n, lv) for n, lv in zip(names, levels, strict=True)], index=df.index, dtype=str)
+    kinds = pd.Series(
+        [_kind(n, lv) for n, lv in zip(names, levels, strict=True)], index=df.index, dtype=str
+    )
     kind_col = find_column(cols, None, ("kind",))
     if kind_col is not None:
         given = _text_series(df[kind_col]).str.lower()
@@ -1362,13 +1610,22 @@ def read_boundaries(
     used = [code_col, name_col, level_col, parent_col, kind_col, *hier_cols]
     rest = _rest(df, used, ("admin_code", "admin_name", "level", "kind", "parent_code"))
     out = pd.DataFrame(
-        {"admin_code": codes, "admin_name": names, "level": levels_s, "kind": kinds, "parent_code": parents},
+        {
+            "admin_code": codes,
+            "admin_name": names,
+            "level": levels_s,
+            "kind": kinds,
+            "parent_code": parents,
+        },
         index=df.index,
     )
     out = gpd.GeoDataFrame(pd.concat([out, rest], axis=1), geometry=geometry.to_numpy(), crs=WGS84)
     logger.info(
-        "read %d administrative units from %s in %.2f s (%s)", len(out), source,
-        time.perf_counter() - t0, ", ".join(f"{k} {v}" for k, v in levels_s.value_counts().items()),
+        "read %d administrative units from %s in %.2f s (%s)",
+        len(out),
+        source,
+        time.perf_counter() - t0,
+        ", ".join(f"{k} {v}" for k, v in levels_s.value_counts().items()),
     )
     return out
 
@@ -1382,12 +1639,50 @@ _POP = ("population", "pop", "人口", "count", "value", "人口数", "pop_count
 #: tables), matched after lowering case, dropping spaces and writing ～/~/–/— as "-". Any
 #: other numeric column named ``pop_<group>`` is a group too.
 GROUP_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
-    "65plus": ("65+", "65plus", "65_plus", "aged_65_plus", "age_65_plus", "aged65plus", "over65", "over_65",
-               "65_and_over", "65岁及以上", "65岁以上", "65周岁及以上", "65岁及以上人口", "65岁以上人口"),
-    "60plus": ("60+", "60plus", "60_plus", "aged_60_plus", "age_60_plus", "over60", "over_60",
-               "60岁及以上", "60岁以上", "60周岁及以上", "60岁及以上人口", "60岁以上人口"),
-    "under5": ("under5", "under_5", "aged_under_5", "age_under_5", "0-4", "0-4岁", "age_0_4", "aged_0_4",
-               "0_4", "5岁以下", "0-4岁人口", "5岁以下人口"),
+    "65plus": (
+        "65+",
+        "65plus",
+        "65_plus",
+        "aged_65_plus",
+        "age_65_plus",
+        "aged65plus",
+        "over65",
+        "over_65",
+        "65_and_over",
+        "65岁及以上",
+        "65岁以上",
+        "65周岁及以上",
+        "65岁及以上人口",
+        "65岁以上人口",
+    ),
+    "60plus": (
+        "60+",
+        "60plus",
+        "60_plus",
+        "aged_60_plus",
+        "age_60_plus",
+        "over60",
+        "over_60",
+        "60岁及以上",
+        "60岁以上",
+        "60周岁及以上",
+        "60岁及以上人口",
+        "60岁以上人口",
+    ),
+    "under5": (
+        "under5",
+        "under_5",
+        "aged_under_5",
+        "age_under_5",
+        "0-4",
+        "0-4岁",
+        "age_0_4",
+        "aged_0_4",
+        "0_4",
+        "5岁以下",
+        "0-4岁人口",
+        "5岁以下人口",
+    ),
 }
 
 
@@ -1399,8 +1694,12 @@ def _norm_column(name: Any) -> str:
 
 
 def find_group_columns(
-    columns: Sequence[Any], groups: Mapping[str, Any] | None, *, exclude: Iterable[Any] = (),
-    problems: Problems | None = None, option: str = "groups",
+    columns: Sequence[Any],
+    groups: Mapping[str, Any] | None,
+    *,
+    exclude: Iterable[Any] = (),
+    problems: Problems | None = None,
+    option: str = "groups",
 ) -> dict[str, Any]:
     """Which columns hold population groups: ``{group name: column}``.
 
@@ -1419,13 +1718,17 @@ def find_group_columns(
         for g, col in groups.items():
             if not group_name(g):
                 if problems is not None:
-                    problems.add(f"{option}={{{g!r}: {col!r}}}: the group name has no letter a-z or digit",
-                                 fix=f"name the group in Latin letters/digits in {option}=, e.g. '65plus' or 'female'")
+                    problems.add(
+                        f"{option}={{{g!r}: {col!r}}}: the group name has no letter a-z or digit",
+                        fix=f"name the group in Latin letters/digits in {option}=, e.g. '65plus' or 'female'",
+                    )
                 continue
             if col not in cols:
                 if problems is not None:
-                    problems.add(f"{option}={{{g!r}: {col!r}}}: no column {col!r}; columns are {_listing(cols)}",
-                                 fix=f"name an existing column in {option}=")
+                    problems.add(
+                        f"{option}={{{g!r}: {col!r}}}: no column {col!r}; columns are {_listing(cols)}",
+                        fix=f"name an existing column in {option}=",
+                    )
                 continue
             out[group_name(g)] = col
         return out
@@ -1440,8 +1743,12 @@ def find_group_columns(
         n = _norm_column(c)
         # only pop_<age group> (pop_65plus, pop_under5, pop_0_4): a census table's pop_2010,
         # pop_2018 are other years of the total, not groups
-        if (n.startswith(GROUP_PREFIX) and n not in skip and c not in out.values()
-                and _AGE_GROUP.match(group_name(n))):
+        if (
+            n.startswith(GROUP_PREFIX)
+            and n not in skip
+            and c not in out.values()
+            and _AGE_GROUP.match(group_name(n))
+        ):
             out.setdefault(group_name(n), c)
     return {g: c for g, c in out.items() if g}
 
@@ -1450,16 +1757,25 @@ _AGE_GROUP = re.compile(r"^(aged_?|age_?)?(\d+_?(plus|over|and_over)|under_?\d+|
 
 
 def group_values(
-    df: pd.DataFrame, columns: Mapping[str, Any], total: np.ndarray | None, *, problems: Problems, source: str,
+    df: pd.DataFrame,
+    columns: Mapping[str, Any],
+    total: np.ndarray | None,
+    *,
+    problems: Problems,
+    source: str,
 ) -> np.ndarray:
     """The group columns of ``df`` as a float array (rows x groups), checked: missing,
     non-numeric or negative counts go to ``problems`` (rows named); a group larger than the
     total in some rows is warned about (:class:`~planner.InputWarning`)."""
     arr = np.zeros((len(df), len(columns)))
     for j, (g, col) in enumerate(columns.items()):
-        v = count_column(df[col], f"group {g!r} (column '{col}')", problems,
-                         missing_fix="fill in the number of residents of the group (0 if none)",
-                         negative_fix="counts must be >= 0")
+        v = count_column(
+            df[col],
+            f"group {g!r} (column '{col}')",
+            problems,
+            missing_fix="fill in the number of residents of the group (0 if none)",
+            negative_fix="counts must be >= 0",
+        )
         if total is not None:
             over = np.isfinite(v) & np.isfinite(total) & (v > total * (1 + 1e-9) + 1e-9)
             if over.any():
@@ -1467,14 +1783,19 @@ def group_values(
                     f"{source}: group {g!r} (column '{col}') is larger than the total population in "
                     f"{describe_rows(df.index[over])}; coverage shares of the group stay right but the group "
                     "is not a part of the total there. Fix: check that both columns count the same units",
-                    InputWarning, stacklevel=3,
+                    InputWarning,
+                    stacklevel=3,
                 )
         arr[:, j] = np.where(np.isfinite(v), v, 0.0)
     return arr
 
 
 def _raster_groups(
-    path: Path, out: gpd.GeoDataFrame, groups: Mapping[str, Any], *, band: int,
+    path: Path,
+    out: gpd.GeoDataFrame,
+    groups: Mapping[str, Any],
+    *,
+    band: int,
 ) -> gpd.GeoDataFrame:
     """Add ``pop_<group>`` columns read from other rasters of the same grid (WorldPop's age/sex
     layers): a group given as a list of rasters is their sum (e.g. the male and female layers)."""
@@ -1510,7 +1831,8 @@ def _raster_groups(
             warnings.warn(
                 f"{path}: {lost:,.0f} residents of group {g!r} lie in cells where the total population raster has "
                 "none and are left out. Fix: use a total raster of the same product and year as the group layers",
-                InputWarning, stacklevel=4,
+                InputWarning,
+                stacklevel=4,
             )
         out[f"{GROUP_PREFIX}{group_name(g)}"] = total
     return out
@@ -1540,10 +1862,14 @@ def _raster_population(path: Path, *, crs: Any, band: int, source: str) -> gpd.G
     try:
         ds = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
-        raise InputFileError(f"{source}: cannot read the raster ({exc}). Fix: check that it is a GeoTIFF.") from None
+        raise InputFileError(
+            f"{source}: cannot read the raster ({exc}). Fix: check that it is a GeoTIFF."
+        ) from None
     with ds:
         if not 1 <= band <= ds.count:
-            raise InputError(f"{source}: band={band} but the raster has {ds.count} band(s). Fix: pass band= between 1 and {ds.count}.")
+            raise InputError(
+                f"{source}: band={band} but the raster has {ds.count} band(s). Fix: pass band= between 1 and {ds.count}."
+            )
         parsed = _parse_crs(crs, source)
         if parsed is None:
             if ds.crs is None:
@@ -1571,13 +1897,20 @@ def _raster_population(path: Path, *, crs: Any, band: int, source: str) -> gpd.G
             f"{source}: {int(negative.sum()):,} cells of band {band} have negative values (from "
             f"{neg.min():g} to {neg.max():g}, {pd.Series(neg).value_counts().index[0]:g} most often) and were "
             f"dropped; the {len(pop):,} cells > 0 hold {pop.sum():,.0f} residents"
-            + (f" (the raster's nodata value is {nodata:g})" if nodata is not None else " (the raster has no nodata value)")
+            + (
+                f" (the raster's nodata value is {nodata:g})"
+                if nodata is not None
+                else " (the raster has no nodata value)"
+            )
             + ". Fix: if they are a nodata marker, set it (gdal_edit.py -a_nodata VALUE); otherwise "
             "correct those cells",
-            InputWarning, stacklevel=4,
+            InputWarning,
+            stacklevel=4,
         )
     if len(pop) == 0:
-        raise InputError(f"{source}: no cell has a population > 0 (band {band}). Fix: check the band and the nodata value.")
+        raise InputError(
+            f"{source}: no cell has a population > 0 (band {band}). Fix: check the band and the nodata value."
+        )
     a, b, c, d, e, f = transform.a, transform.b, transform.c, transform.d, transform.e, transform.f
     corner_c = np.array([0, 1, 1, 0, 0])
     corner_r = np.array([0, 0, 1, 1, 0])
@@ -1594,12 +1927,17 @@ def _raster_population(path: Path, *, crs: Any, band: int, source: str) -> gpd.G
         geoms = geoms.to_crs(WGS84)
     return gpd.GeoDataFrame(
         {"population": pop, "row": rows.astype(np.int64), "col": cols.astype(np.int64)},
-        geometry=geoms.to_numpy(), crs=WGS84,
+        geometry=geoms.to_numpy(),
+        crs=WGS84,
     )
 
 
 def _split_polygons(
-    polys_utm: np.ndarray, pop: np.ndarray, cell_m: float, *, source: str,
+    polys_utm: np.ndarray,
+    pop: np.ndarray,
+    cell_m: float,
+    *,
+    source: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut polygons by a grid of cell_m squares; population shared by area (sums preserved).
 
@@ -1715,10 +2053,13 @@ def read_population(
     """
     t0 = time.perf_counter()
     if not cell_m > 0:
-        raise InputError(f"read_population: cell_m must be > 0, got {cell_m}. Fix: pass e.g. cell_m=100.")
+        raise InputError(
+            f"read_population: cell_m must be > 0, got {cell_m}. Fix: pass e.g. cell_m=100."
+        )
     if isinstance(path_or_frame, (str, Path)):
         path = require_file(
-            path_or_frame, what="population",
+            path_or_frame,
+            what="population",
             suffixes=_RASTER_SUFFIXES + _VECTOR_SUFFIXES + _TABLE_SUFFIXES + _PARQUET_SUFFIXES,
         )
         if _suffix_of(path, _RASTER_SUFFIXES):
@@ -1726,8 +2067,11 @@ def read_population(
             if groups:
                 out = _raster_groups(path, out, groups, band=band)
             logger.info(
-                "read %d populated raster cells (total %.0f) from %s in %.2f s", len(out),
-                out["population"].sum(), path, time.perf_counter() - t0,
+                "read %d populated raster cells (total %.0f) from %s in %.2f s",
+                len(out),
+                out["population"].sum(),
+                path,
+                time.perf_counter() - t0,
             )
             return out
     df, source = _read_table(path_or_frame, what="population", layer=layer, encoding=encoding)
@@ -1758,11 +2102,23 @@ def read_population(
                 f"column '{pop_col}' has negative values (e.g. {pop[neg][0]:g}) in {describe_rows(df.index[neg])}",
                 fix="population must be >= 0; treat nodata values as missing and remove those rows",
             )
-    group_cols = find_group_columns(cols, groups, exclude=[pop_col] if pop_col is not None else [], problems=problems)
-    gvals = group_values(df, group_cols, pop, problems=problems, source=source) if group_cols else None
+    group_cols = find_group_columns(
+        cols, groups, exclude=[pop_col] if pop_col is not None else [], problems=problems
+    )
+    gvals = (
+        group_values(df, group_cols, pop, problems=problems, source=source) if group_cols else None
+    )
     geoms, geom_crs, coord_cols = _points(
-        df, source=source, problems=problems, crs=crs, lon_column=None, lat_column=None,
-        x_column=None, y_column=None, names=None, what="population unit",
+        df,
+        source=source,
+        problems=problems,
+        crs=crs,
+        lon_column=None,
+        lat_column=None,
+        x_column=None,
+        y_column=None,
+        names=None,
+        what="population unit",
     )
     if geoms is not None:
         types = shapely.get_type_id(geoms.to_numpy())
@@ -1778,26 +2134,37 @@ def read_population(
     wgs = _geoseries_to_wgs84(geoms, geom_crs, source)
     positive = pop > 0
     if not positive.any():
-        raise InputError(f"{source}: every value of '{pop_col}' is 0. Fix: check the population column.")
+        raise InputError(
+            f"{source}: every value of '{pop_col}' is 0. Fix: check the population column."
+        )
     if gvals is not None and (gvals[~positive] > 0).any():
         lost = gvals[~positive].sum(axis=0)
         warnings.warn(
             f"{source}: rows with population 0 hold residents of groups ("
             + ", ".join(f"{g}: {v:,.0f}" for g, v in zip(group_cols, lost, strict=True) if v > 0)
             + ") that are left out with them. Fix: check the population column of those rows",
-            InputWarning, stacklevel=2,
+            InputWarning,
+            stacklevel=2,
         )
     values = shapely.force_2d(wgs.to_numpy())[positive]
     pop = pop[positive]
     if gvals is not None:
         gvals = gvals[positive]
     labels = df.index[positive]
-    group_names = [f"pop_{g}" for g in group_cols]  # output names: a source column of that name is renamed
-    rest = _rest(df, [pop_col, *coord_cols, *group_cols.values()], ("population", "source_index", *group_names))
+    group_names = [
+        f"pop_{g}" for g in group_cols
+    ]  # output names: a source column of that name is renamed
+    rest = _rest(
+        df,
+        [pop_col, *coord_cols, *group_cols.values()],
+        ("population", "source_index", *group_names),
+    )
     rest = rest.iloc[np.flatnonzero(positive)]
     # a source column named pop_<x> that is not a group (pop_density, pop_2018) would be taken
     # for one downstream (planner.coverage.population_groups): it keeps its values as src_pop_<x>
-    rest = rest.rename(columns={c: f"src_{c}" for c in rest.columns if isinstance(c, str) and c.startswith("pop_")})
+    rest = rest.rename(
+        columns={c: f"src_{c}" for c in rest.columns if isinstance(c, str) and c.startswith("pop_")}
+    )
 
     utm = _local_utm(gpd.GeoSeries(values, crs=WGS84))
     utm_values = gpd.GeoSeries(values, crs=WGS84).to_crs(utm).to_numpy()
@@ -1853,36 +2220,113 @@ def read_population(
     out = gpd.GeoDataFrame(pd.concat([out, rest_rows], axis=1), geometry=geometry, crs=WGS84)
     logger.info(
         "read population %.0f in %d demand units (%d input rows, %d with population 0 dropped, "
-        "%d polygons split into %g m cells) from %s in %.2f s", out["population"].sum(), len(out),
-        len(df), int((~positive).sum()), int(big.sum()), cell_m, source, time.perf_counter() - t0,
+        "%d polygons split into %g m cells) from %s in %.2f s",
+        out["population"].sum(),
+        len(out),
+        len(df),
+        int((~positive).sum()),
+        int(big.sum()),
+        cell_m,
+        source,
+        time.perf_counter() - t0,
     )
     return out
 
 
 # --- roads -----------------------------------------------------------------------------------
 
-_DROP_HIGHWAY = frozenset({
-    "proposed", "construction", "abandoned", "platform", "bus_stop", "rest_area", "services",
-    "raceway", "elevator", "corridor", "planned", "disused", "razed", "demolished", "dismantled",
-    "no", "none", "emergency_access_point", "traffic_signals", "stop", "give_way", "street_lamp",
-    "turning_circle", "turning_loop", "mini_roundabout", "motorway_junction", "speed_camera",
-})
-OSM_CLASSES = frozenset({
-    "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
-    "motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link",
-    "living_street", "service", "pedestrian", "track", "bus_guideway", "escape", "road", "busway",
-    "footway", "bridleway", "steps", "path", "cycleway", "sidewalk", "crossing",
-})
+_DROP_HIGHWAY = frozenset(
+    {
+        "proposed",
+        "construction",
+        "abandoned",
+        "platform",
+        "bus_stop",
+        "rest_area",
+        "services",
+        "raceway",
+        "elevator",
+        "corridor",
+        "planned",
+        "disused",
+        "razed",
+        "demolished",
+        "dismantled",
+        "no",
+        "none",
+        "emergency_access_point",
+        "traffic_signals",
+        "stop",
+        "give_way",
+        "street_lamp",
+        "turning_circle",
+        "turning_loop",
+        "mini_roundabout",
+        "motorway_junction",
+        "speed_camera",
+    }
+)
+OSM_CLASSES = frozenset(
+    {
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "residential",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+        "living_street",
+        "service",
+        "pedestrian",
+        "track",
+        "bus_guideway",
+        "escape",
+        "road",
+        "busway",
+        "footway",
+        "bridleway",
+        "steps",
+        "path",
+        "cycleway",
+        "sidewalk",
+        "crossing",
+    }
+)
 """OSM ``highway`` values that vector road classes may be given as directly."""
 
 CHINESE_CLASSES: dict[str, str] = {
-    "高速公路": "motorway", "高速": "motorway", "国道": "trunk", "省道": "primary",
-    "县道": "secondary", "乡道": "tertiary", "村道": "unclassified", "专用公路": "unclassified",
-    "快速路": "trunk", "城市快速路": "trunk", "主干路": "primary", "主干道": "primary",
-    "次干路": "secondary", "次干道": "secondary", "支路": "residential", "辅路": "tertiary",
-    "匝道": "motorway_link", "步行街": "pedestrian", "人行道": "footway", "机耕路": "track",
-    "一级公路": "primary", "二级公路": "secondary", "三级公路": "tertiary",
-    "四级公路": "unclassified", "等外公路": "track", "小路": "path", "内部道路": "service",
+    "高速公路": "motorway",
+    "高速": "motorway",
+    "国道": "trunk",
+    "省道": "primary",
+    "县道": "secondary",
+    "乡道": "tertiary",
+    "村道": "unclassified",
+    "专用公路": "unclassified",
+    "快速路": "trunk",
+    "城市快速路": "trunk",
+    "主干路": "primary",
+    "主干道": "primary",
+    "次干路": "secondary",
+    "次干道": "secondary",
+    "支路": "residential",
+    "辅路": "tertiary",
+    "匝道": "motorway_link",
+    "步行街": "pedestrian",
+    "人行道": "footway",
+    "机耕路": "track",
+    "一级公路": "primary",
+    "二级公路": "secondary",
+    "三级公路": "tertiary",
+    "四级公路": "unclassified",
+    "等外公路": "track",
+    "小路": "path",
+    "内部道路": "service",
 }
 """Chinese road class names and their OSM ``highway`` equivalents."""
 
@@ -1908,8 +2352,19 @@ the comments. They are not the codes of a published national standard, so other 
 five-digit codes should pass ``class_map=``.
 """
 
-_CLASS_CANDIDATES = ("highway", "fclass", "class", "type", "subtype", "road_class", "roadclass",
-                     "等级", "道路等级", "道路类型", "kind")
+_CLASS_CANDIDATES = (
+    "highway",
+    "fclass",
+    "class",
+    "type",
+    "subtype",
+    "road_class",
+    "roadclass",
+    "等级",
+    "道路等级",
+    "道路类型",
+    "kind",
+)
 _DIRECTION_CANDIDATES = ("oneway", "direction", "dir", "方向", "单行")
 _SPEED_CANDIDATES = ("maxspeed", "maxspeed_kmh", "speed_kmh", "speed", "限速", "设计速度")
 _ROAD_NAME_CANDIDATES = ("name", "名称", "road_name", "路名", "道路名称", "roadname")
@@ -1926,9 +2381,20 @@ carriageways have their partner on their left, as right-hand traffic needs. Data
 """
 
 _DIRECTION_DEFAULT = {
-    **CHANGSHA_DIRECTIONS, "-1": -1,
-    "yes": 1, "true": 1, "no": 0, "false": 0, "reverse": -1, "both": 0, "": 0,
-    "ft": 1, "tf": -1, "b": 0, "f": 1, "t": -1,
+    **CHANGSHA_DIRECTIONS,
+    "-1": -1,
+    "yes": 1,
+    "true": 1,
+    "no": 0,
+    "false": 0,
+    "reverse": -1,
+    "both": 0,
+    "": 0,
+    "ft": 1,
+    "tf": -1,
+    "b": 0,
+    "f": 1,
+    "t": -1,
 }
 
 
@@ -1949,7 +2415,9 @@ def _default_class(key: str) -> str | None:
     return CHINESE_CLASSES.get(key) or CHANGSHA_SUBTYPES.get(key)
 
 
-def _map_classes(series: pd.Series, class_map: Mapping[Any, str] | None) -> tuple[list[str | None], int]:
+def _map_classes(
+    series: pd.Series, class_map: Mapping[Any, str] | None
+) -> tuple[list[str | None], int]:
     """Mapped OSM classes (None where unmapped or missing) and the number of mapped values."""
     user = dict(class_map or {})
     user_keys = {_class_key(k): v for k, v in user.items()}
@@ -1990,13 +2458,34 @@ _ZONE_RE = re.compile(r"^(?:[a-z]{2}:)?(?:zone|urban_zone)?:?(\d+)$")
 # implementation regulations art. 45 for roads with one lane per direction (30/40 km/h
 # apply where there is no centre line): approximate, as every implicit limit is.
 _IMPLICIT_SPEEDS = {
-    "cn:urban": 50.0, "cn:rural": 70.0, "cn:motorway": 120.0, "cn:expressway": 120.0,
-    "ru:urban": 60.0, "ru:rural": 90.0, "ru:motorway": 110.0, "ru:living_street": 20.0,
-    "de:urban": 50.0, "de:rural": 100.0, "de:living_street": 7.0, "de:bicycle_road": 30.0,
-    "fi:urban": 50.0, "fi:rural": 80.0, "fr:urban": 50.0, "fr:rural": 80.0, "fr:motorway": 130.0,
-    "gb:nsl_single": 60 * _MPH, "gb:nsl_dual": 70 * _MPH, "gb:motorway": 70 * _MPH,
-    "it:urban": 50.0, "it:rural": 90.0, "it:motorway": 130.0, "at:urban": 50.0, "at:rural": 100.0,
-    "ch:urban": 50.0, "ch:rural": 80.0, "ch:motorway": 120.0,
+    "cn:urban": 50.0,
+    "cn:rural": 70.0,
+    "cn:motorway": 120.0,
+    "cn:expressway": 120.0,
+    "ru:urban": 60.0,
+    "ru:rural": 90.0,
+    "ru:motorway": 110.0,
+    "ru:living_street": 20.0,
+    "de:urban": 50.0,
+    "de:rural": 100.0,
+    "de:living_street": 7.0,
+    "de:bicycle_road": 30.0,
+    "fi:urban": 50.0,
+    "fi:rural": 80.0,
+    "fr:urban": 50.0,
+    "fr:rural": 80.0,
+    "fr:motorway": 130.0,
+    "gb:nsl_single": 60 * _MPH,
+    "gb:nsl_dual": 70 * _MPH,
+    "gb:motorway": 70 * _MPH,
+    "it:urban": 50.0,
+    "it:rural": 90.0,
+    "it:motorway": 130.0,
+    "at:urban": 50.0,
+    "at:rural": 100.0,
+    "ch:urban": 50.0,
+    "ch:rural": 80.0,
+    "ch:motorway": 120.0,
 }
 _GENERIC_ZONES = {"urban": 50.0, "living_street": 20.0, "walk": 5.0, "pedestrian": 5.0}
 
@@ -2082,7 +2571,9 @@ def _guard_xml(path: Path, suffix: str, source: str) -> None:
                     )
                 tail = chunk[-16:]
     except (OSError, EOFError) as exc:
-        raise InputFileError(f"{source}: cannot read the file ({exc}). Fix: check that it is a valid OSM file.") from None
+        raise InputFileError(
+            f"{source}: cannot read the file ({exc}). Fix: check that it is a valid OSM file."
+        ) from None
 
 
 #: OSM tags kept as columns of :func:`read_roads`: the access tags the travel modes read (see
@@ -2118,7 +2609,14 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
     cut_index: list[int] = []
     cut_pos: list[int] = []
     speed_cache: dict[str | None, float] = {}
-    stats = {"ways": 0, "dropped": 0, "cut_ways": 0, "outside": 0, "missing_nodes": 0, "degenerate": 0}
+    stats = {
+        "ways": 0,
+        "dropped": 0,
+        "cut_ways": 0,
+        "outside": 0,
+        "missing_nodes": 0,
+        "degenerate": 0,
+    }
 
     def add(way_id: int, tags: Any) -> None:
         osm_ids.append(way_id)
@@ -2186,17 +2684,23 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
                 n_vertices.append(len(ids))
                 add(way.id, tags)
     except RuntimeError as exc:
-        raise InputFileError(f"{source}: cannot read the OSM file ({exc}). Fix: check that it is a valid .osm/.pbf file.") from None
+        raise InputFileError(
+            f"{source}: cannot read the OSM file ({exc}). Fix: check that it is a valid .osm/.pbf file."
+        ) from None
 
     geoms = np.empty(len(osm_ids), dtype=object)
     if wkbs:
         geoms[np.asarray(wkb_pos)] = shapely.from_wkb(wkbs)
     if cut_pos:
-        geoms[np.asarray(cut_pos)] = shapely.linestrings(np.asarray(cut_coords), indices=np.asarray(cut_index))
+        geoms[np.asarray(cut_pos)] = shapely.linestrings(
+            np.asarray(cut_coords), indices=np.asarray(cut_index)
+        )
     # one int64 array per line, all views of one flat array (no per-line allocation)
     flat_refs = np.asarray(node_refs, dtype=np.int64)
     node_ids = np.empty(len(osm_ids), dtype=object)
-    for i, line_ids in enumerate(np.split(flat_refs, np.cumsum(n_vertices)[:-1]) if n_vertices else []):
+    for i, line_ids in enumerate(
+        np.split(flat_refs, np.cumsum(n_vertices)[:-1]) if n_vertices else []
+    ):
         node_ids[i] = line_ids  # item by item: a list of equal-length arrays would broadcast as 2-D
     gdf = gpd.GeoDataFrame(
         {
@@ -2208,7 +2712,8 @@ def _read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame
             **{k: pd.Series(v, dtype=str) for k, v in tag_values.items()},
             "node_ids": node_ids,
         },
-        geometry=geoms, crs=WGS84,
+        geometry=geoms,
+        crs=WGS84,
     )
     return gdf, stats
 
@@ -2220,7 +2725,12 @@ def _check_bbox(bbox: Any) -> tuple[float, float, float, float] | None:
         b = tuple(float(v) for v in bbox)
     except (TypeError, ValueError):
         b = ()
-    if len(b) != 4 or not (b[0] < b[2] and b[1] < b[3]) or max(abs(b[0]), abs(b[2])) > 180 or max(abs(b[1]), abs(b[3])) > 90:
+    if (
+        len(b) != 4
+        or not (b[0] < b[2] and b[1] < b[3])
+        or max(abs(b[0]), abs(b[2])) > 180
+        or max(abs(b[1]), abs(b[3])) > 90
+    ):
         raise InputError(
             f"read_roads: bbox={bbox!r} is not (min_lon, min_lat, max_lon, max_lat) in WGS-84 degrees. "
             "Fix: pass e.g. bbox=(112.9, 28.1, 113.1, 28.3)."
@@ -2333,7 +2843,8 @@ def read_roads(
         if class_map:
             mapped, _ = _map_classes(gdf["highway"], class_map)
             gdf["highway"] = pd.Series(
-                [m if m is not None else h for m, h in zip(mapped, gdf["highway"], strict=True)], dtype=str
+                [m if m is not None else h for m, h in zip(mapped, gdf["highway"], strict=True)],
+                dtype=str,
             )
         kind = f"OSM, {stats['dropped']} non-road ways dropped"
         if stats["missing_nodes"]:
@@ -2344,17 +2855,30 @@ def read_roads(
             )
     else:
         gdf, kind = _read_vector_roads(
-            p, layer=layer, class_column=class_column, class_map=class_map,
-            default_class=default_class, direction_column=direction_column,
-            direction_map=direction_map, speed_column=speed_column, name_column=name_column,
-            crs=crs, encoding=encoding, bbox=box, source=source,
+            p,
+            layer=layer,
+            class_column=class_column,
+            class_map=class_map,
+            default_class=default_class,
+            direction_column=direction_column,
+            direction_map=direction_map,
+            speed_column=speed_column,
+            name_column=name_column,
+            crs=crs,
+            encoding=encoding,
+            bbox=box,
+            source=source,
         )
     if box is not None:
         gdf = gdf[shapely.intersects(gdf.geometry.to_numpy(), shapely.box(*box))]
     gdf = gdf.reset_index(drop=True)
     logger.info(
-        "read %d road lines (%.0f km) from %s (%s) in %.2f s", len(gdf),
-        _length_km(gdf), source, kind, time.perf_counter() - t0,
+        "read %d road lines (%.0f km) from %s (%s) in %.2f s",
+        len(gdf),
+        _length_km(gdf),
+        source,
+        kind,
+        time.perf_counter() - t0,
     )
     return gdf
 
@@ -2374,10 +2898,20 @@ def _length_km(gdf: gpd.GeoDataFrame) -> float:
 
 
 def _read_vector_roads(
-    path: Path, *, layer: Any, class_column: str | None, class_map: Mapping[Any, str] | None,
-    default_class: str | None, direction_column: str | None, direction_map: Mapping[Any, int] | None,
-    speed_column: str | None, name_column: str | None, crs: Any, encoding: str | None,
-    bbox: tuple[float, float, float, float] | None, source: str,
+    path: Path,
+    *,
+    layer: Any,
+    class_column: str | None,
+    class_map: Mapping[Any, str] | None,
+    default_class: str | None,
+    direction_column: str | None,
+    direction_map: Mapping[Any, int] | None,
+    speed_column: str | None,
+    name_column: str | None,
+    crs: Any,
+    encoding: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    source: str,
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Vector road file -> read_roads columns, and a note for the log line."""
     parsed = _parse_crs(crs, source)
@@ -2388,14 +2922,18 @@ def _read_vector_roads(
 
         info_crs = pyogrio.read_info(path, layer=layer).get("crs")
         if info_crs:
-            t = pyproj.Transformer.from_crs(WGS84, pyproj.CRS.from_user_input(info_crs), always_xy=True)
+            t = pyproj.Transformer.from_crs(
+                WGS84, pyproj.CRS.from_user_input(info_crs), always_xy=True
+            )
             file_bbox = t.transform_bounds(*bbox, densify_pts=21)
     df = _read_vector(path, layer=layer, encoding=encoding, bbox=file_bbox, source=source)
     problems = Problems(source)
     if not isinstance(df, gpd.GeoDataFrame) or df._geometry_column_name not in df:
         raise InputError(f"{source}: has no geometry. Fix: use a line file of roads.")
     if len(df) == 0:
-        raise InputError(f"{source}: no rows{' inside bbox' if bbox else ''}. Fix: check the file (and bbox=).")
+        raise InputError(
+            f"{source}: no rows{' inside bbox' if bbox else ''}. Fix: check the file (and bbox=)."
+        )
     geoms = df.geometry
     empty = (geoms.isna() | geoms.is_empty).to_numpy()
     if empty.any():
@@ -2414,7 +2952,11 @@ def _read_vector_roads(
     cols = _columns(df)
 
     # class
-    class_col = _require_column(problems, df, class_column, (), option="class_column", what="road class") if class_column else None
+    class_col = (
+        _require_column(problems, df, class_column, (), option="class_column", what="road class")
+        if class_column
+        else None
+    )
     if class_column is None:
         best: tuple[float, Any] = (0.0, None)
         for cand in _CLASS_CANDIDATES:
@@ -2458,7 +3000,14 @@ def _read_vector_roads(
         classes = pd.Series(None, index=df.index, dtype=object)
 
     # direction
-    dir_col = _require_column(problems, df, direction_column, _DIRECTION_CANDIDATES, option="direction_column", what="direction")
+    dir_col = _require_column(
+        problems,
+        df,
+        direction_column,
+        _DIRECTION_CANDIDATES,
+        option="direction_column",
+        what="direction",
+    )
     if dir_col is not None:
         oneway, unmapped = _map_direction(df[dir_col], direction_map)
         if unmapped:
@@ -2469,21 +3018,33 @@ def _read_vector_roads(
         if direction_map is not None:
             wrong_vals = sorted({v for v in direction_map.values() if v not in (-1, 0, 1)}, key=str)
             if wrong_vals:
-                problems.add(f"direction_map has values {_listing(wrong_vals)}", fix="map to 1, 0 or -1")
+                problems.add(
+                    f"direction_map has values {_listing(wrong_vals)}", fix="map to 1, 0 or -1"
+                )
     else:
         oneway = np.zeros(len(df), dtype=np.int8)
         notes.append("no direction column: every road two-way")
 
-    speed_col = _require_column(problems, df, speed_column, _SPEED_CANDIDATES, option="speed_column", what="speed")
-    name_col = _require_column(problems, df, name_column, _ROAD_NAME_CANDIDATES, option="name_column", what="name")
+    speed_col = _require_column(
+        problems, df, speed_column, _SPEED_CANDIDATES, option="speed_column", what="speed"
+    )
+    name_col = _require_column(
+        problems, df, name_column, _ROAD_NAME_CANDIDATES, option="name_column", what="name"
+    )
     problems.raise_if_any()
 
     if speed_col is not None:
         speed = np.asarray([parse_maxspeed(v) for v in df[speed_col]], dtype=float)
     else:
         speed = np.full(len(df), np.nan)
-    names = _text_series(df[name_col]) if name_col is not None else pd.Series("", index=df.index, dtype=str)
-    rest = _rest(df, [class_col, dir_col, speed_col, name_col], ("highway", "oneway", "maxspeed_kmh", "name"))
+    names = (
+        _text_series(df[name_col])
+        if name_col is not None
+        else pd.Series("", index=df.index, dtype=str)
+    )
+    rest = _rest(
+        df, [class_col, dir_col, speed_col, name_col], ("highway", "oneway", "maxspeed_kmh", "name")
+    )
     out = pd.DataFrame(
         {
             "highway": classes.astype(str),
@@ -2493,16 +3054,24 @@ def _read_vector_roads(
         },
         index=df.index,
     )
-    frame = gpd.GeoDataFrame(pd.concat([out, rest], axis=1), geometry=df.geometry.to_numpy(), crs=df.crs)
+    frame = gpd.GeoDataFrame(
+        pd.concat([out, rest], axis=1), geometry=df.geometry.to_numpy(), crs=df.crs
+    )
     frame = frame.reset_index(drop=True).explode(index_parts=False).reset_index(drop=True)
     geometry = _geoseries_to_wgs84(frame.geometry, parsed, source)
     frame = frame.set_geometry(shapely.force_2d(geometry.to_numpy()), crs=WGS84)
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")
-    notes.append(f"class from '{class_col}'" if class_col is not None else f"class '{default_class}'")
+    notes.append(
+        f"class from '{class_col}'" if class_col is not None else f"class '{default_class}'"
+    )
     if dir_col is not None:
         note = f"direction from '{dir_col}'"
-        codes = {_class_key(v) for v in pd.unique(df[dir_col].dropna())} if direction_map is None else set()
+        codes = (
+            {_class_key(v) for v in pd.unique(df[dir_col].dropna())}
+            if direction_map is None
+            else set()
+        )
         if codes & {"1", "2"} and codes <= set(_DIRECTION_DEFAULT):
             # supplier codes are not universal: say how numbers were read, and how to change it
             note += " (numeric codes: 1 and 2 one-way along the line, 3 both ways; other codings: pass direction_map=)"
@@ -2510,7 +3079,9 @@ def _read_vector_roads(
     return frame, ", ".join(notes)
 
 
-def _map_direction(series: pd.Series, direction_map: Mapping[Any, int] | None) -> tuple[np.ndarray, list[str]]:
+def _map_direction(
+    series: pd.Series, direction_map: Mapping[Any, int] | None
+) -> tuple[np.ndarray, list[str]]:
     keys = [_class_key(v) for v in series]
     present = {k for k in keys if k is not None}
     defaults = dict(_DIRECTION_DEFAULT)
@@ -2563,7 +3134,9 @@ def download_roads(
         direction).
     """
     if (place is None) == (polygon is None):
-        raise InputError("download_roads: pass either place= or polygon=. Fix: name a place or give a polygon.")
+        raise InputError(
+            "download_roads: pass either place= or polygon=. Fix: name a place or give a polygon."
+        )
     import osmnx as ox
 
     t0 = time.perf_counter()
@@ -2575,7 +3148,9 @@ def download_roads(
         source = "OpenStreetMap (polygon)"
     edges = ox.graph_to_gdfs(ox.convert.to_undirected(graph), nodes=False)
     out = _roads_from_osmnx_edges(edges)
-    logger.info("downloaded %d road lines from %s in %.1f s", len(out), source, time.perf_counter() - t0)
+    logger.info(
+        "downloaded %d road lines from %s in %.1f s", len(out), source, time.perf_counter() - t0
+    )
     return out
 
 
@@ -2590,7 +3165,9 @@ def _roads_from_osmnx_edges(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     n = len(edges)
 
     def col(name: str) -> pd.Series:
-        return edges[name] if name in edges else pd.Series([None] * n, index=edges.index, dtype=object)
+        return (
+            edges[name] if name in edges else pd.Series([None] * n, index=edges.index, dtype=object)
+        )
 
     def speed(v: Any) -> float:
         if isinstance(v, (list, tuple, np.ndarray)):
@@ -2600,17 +3177,26 @@ def _roads_from_osmnx_edges(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return parse_maxspeed(v)
 
     osm_ids = [_first(v) for v in col("osmid")]
-    oneway = [1 if (v is True or v == 1 or str(v).lower() in ("true", "yes")) else 0 for v in col("oneway")]
+    oneway = [
+        1 if (v is True or v == 1 or str(v).lower() in ("true", "yes")) else 0
+        for v in col("oneway")
+    ]
     out = gpd.GeoDataFrame(
         {
-            "osm_id": pd.to_numeric(pd.Series(osm_ids, dtype=object), errors="coerce").fillna(-1).astype(np.int64).to_numpy(),
+            "osm_id": pd.to_numeric(pd.Series(osm_ids, dtype=object), errors="coerce")
+            .fillna(-1)
+            .astype(np.int64)
+            .to_numpy(),
             "highway": pd.Series([_text(_first(v)) or "road" for v in col("highway")], dtype=str),
             "oneway": np.asarray(oneway, dtype=np.int8),
             "maxspeed_kmh": np.asarray([speed(v) for v in col("maxspeed")], dtype=float),
             "name": pd.Series([_text(_first(v)) for v in col("name")], dtype=str),
             # access tags osmnx kept (by default access and service; foot, bicycle ... when
             # added to its useful_tags_way), read by the travel modes as for OSM files
-            **{tag: pd.Series([_text(_first(v)) for v in col(tag)], dtype=str) for tag in OSM_ACCESS_TAGS},
+            **{
+                tag: pd.Series([_text(_first(v)) for v in col(tag)], dtype=str)
+                for tag in OSM_ACCESS_TAGS
+            },
         },
         geometry=shapely.force_2d(edges.geometry.to_numpy()),
         crs=edges.crs or WGS84,

@@ -74,20 +74,50 @@ BUS_ONLY = frozenset({"bus_guideway", "busway"})
 #: Classes cars may not use (OSM routing practice: OSRM's car profile and osmnx's ``drive``
 #: network type route none of them). ``track`` stays drivable: Chinese farm roads (机耕路) and
 #: sub-standard roads (等外公路) are tracks, and often the only road to a village.
-NON_MOTOR = frozenset(
-    {"footway", "path", "steps", "pedestrian", "cycleway", "bridleway", "corridor", "elevator",
-     "escalator", "trail", "via_ferrata", "platform", "sidewalk", "crossing", "escape"}
-) | BUS_ONLY
+NON_MOTOR = (
+    frozenset(
+        {
+            "footway",
+            "path",
+            "steps",
+            "pedestrian",
+            "cycleway",
+            "bridleway",
+            "corridor",
+            "elevator",
+            "escalator",
+            "trail",
+            "via_ferrata",
+            "platform",
+            "sidewalk",
+            "crossing",
+            "escape",
+        }
+    )
+    | BUS_ONLY
+)
 
 #: Access values that forbid a way to the mode the tag applies to. Every other value (``yes``,
 #: ``designated``, ``permissive``, ``destination``, ``customers``, ...) allows it.
 ACCESS_DENIED = frozenset(
-    {"no", "private", "agricultural", "forestry", "delivery", "military", "emergency", "psv",
-     "bus", "use_sidepath"}
+    {
+        "no",
+        "private",
+        "agricultural",
+        "forestry",
+        "delivery",
+        "military",
+        "emergency",
+        "psv",
+        "bus",
+        "use_sidepath",
+    }
 )
 #: Values of a mode's own tag (``foot=``, ``bicycle=``) that open a way whose class the mode
 #: otherwise avoids (``highway=trunk_link`` + ``foot=yes``, ``highway=steps`` + ``bicycle=yes``).
-ACCESS_GRANTED = frozenset({"yes", "designated", "permissive", "destination", "customers", "official"})
+ACCESS_GRANTED = frozenset(
+    {"yes", "designated", "permissive", "destination", "customers", "official"}
+)
 
 
 @dataclass(frozen=True)
@@ -367,10 +397,16 @@ class Network:
                 raise NetworkError("points have no CRS. Fix: set one with .set_crs('EPSG:4326').")
             g = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
             g = g.to_crs(self.crs)
-            pts = shapely.point_on_surface(g.values) if not (g.geom_type == "Point").all() else g.values
+            pts = (
+                shapely.point_on_surface(g.values)
+                if not (g.geom_type == "Point").all()
+                else g.values
+            )
             xy = shapely.get_coordinates(pts)
             if len(xy) != len(g):
-                raise NetworkError("some geometries are empty; drop them before joining to the network.")
+                raise NetworkError(
+                    "some geometries are empty; drop them before joining to the network."
+                )
             return xy
         lon, lat = np.asarray(geoms[0], float), np.asarray(geoms[1], float)
         x, y = self._transformer().transform(lon, lat)
@@ -423,7 +459,10 @@ class Network:
         if n and len(self.access_edges):
             pts = shapely.points(xy)
             idx, dist = self.tree.query_nearest(
-                pts, max_distance=max_m if max_m > 0 else 1e-9, return_distance=True, all_matches=True
+                pts,
+                max_distance=max_m if max_m > 0 else 1e-9,
+                return_distance=True,
+                all_matches=True,
             )
             # ties (a point equally near two edges, e.g. at a junction): keep the lowest edge index
             p_idx, e_idx = idx[0], self.access_edges[idx[1]]
@@ -439,7 +478,9 @@ class Network:
             geoms = self.edge_geometry[e_idx]
             along = shapely.line_locate_point(geoms, pts[p_idx])
             glen = shapely.length(geoms)
-            frac[p_idx] = np.clip(np.where(glen > 0, along / np.where(glen > 0, glen, 1), 0.0), 0, 1)
+            frac[p_idx] = np.clip(
+                np.where(glen > 0, along / np.where(glen > 0, glen, 1), 0.0), 0, 1
+            )
         ok = edge >= 0
         e = np.where(ok, edge, 0)
         access_speed = self.mode.access_speed_kmh / 3.6
@@ -525,10 +566,16 @@ def _tag_values(values: Any) -> tuple[np.ndarray, np.ndarray]:
     try:
         codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=False)
     except TypeError:  # unhashable cells (lists from an osmnx edge frame): compare their text
-        codes, uniques = pd.factorize(pd.Series([_first_text(v) for v in values]), use_na_sentinel=False)
+        codes, uniques = pd.factorize(
+            pd.Series([_first_text(v) for v in values]), use_na_sentinel=False
+        )
     text = np.array(
-        ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).split(";")[0].strip().lower()
-         for v in uniques],
+        [
+            ""
+            if v is None or (isinstance(v, float) and math.isnan(v))
+            else str(v).split(";")[0].strip().lower()
+            for v in uniques
+        ],
         dtype=object,
     )
     return codes, text
@@ -665,7 +712,9 @@ def _vertex_levels(
     if "node_ids" in roads.columns:
         ids = roads["node_ids"].iloc[r_pos].to_numpy()
         lens = np.fromiter(
-            (len(a) if isinstance(a, np.ndarray | list | tuple) else -1 for a in ids), np.int64, len(ids)
+            (len(a) if isinstance(a, np.ndarray | list | tuple) else -1 for a in ids),
+            np.int64,
+            len(ids),
         )
         counts = np.bincount(cidx, minlength=n_lines)
         single = np.bincount(line_row, minlength=len(r_pos)) == 1
@@ -674,7 +723,9 @@ def _vertex_levels(
         ok_vertex = ok_line[cidx]
         if ok_line.any():
             try:
-                level[ok_vertex] = np.concatenate([np.asarray(a) for a in ids[line_row[ok_line]]]).astype(np.int64)
+                level[ok_vertex] = np.concatenate(
+                    [np.asarray(a) for a in ids[line_row[ok_line]]]
+                ).astype(np.int64)
             except (TypeError, ValueError):  # ids that are not integers: join by position
                 ok_vertex[:] = False
         return level, ~ok_vertex
@@ -889,12 +940,25 @@ def build_network(
     t_uv, t_vu = _edge_times(tm, length, speed, oneway)
 
     net = network_from_arrays(
-        tm, metric, nxy, eu, ev, length, t_uv, t_vu, hw_road[e_line].astype(object), egeom,
+        tm,
+        metric,
+        nxy,
+        eu,
+        ev,
+        length,
+        t_uv,
+        t_vu,
+        hw_road[e_line].astype(object),
+        egeom,
         r_pos[e_line].astype(np.int64),
     )
     log.info(
         "built %s graph: %s nodes, %s edges, %s arcs in %.2f s",
-        tm.name, f"{net.n_nodes:,}", f"{net.n_edges:,}", f"{net.n_arcs:,}", time.perf_counter() - t0,
+        tm.name,
+        f"{net.n_nodes:,}",
+        f"{net.n_edges:,}",
+        f"{net.n_arcs:,}",
+        time.perf_counter() - t0,
     )
     return net
 
@@ -919,7 +983,9 @@ def network_from_arrays(
     """
     n = len(node_xy)
     fwd = _csr(n, edge_u, edge_v, time_uv_s, time_vu_s)
-    rev = _csr(n, edge_v, edge_u, time_uv_s, time_vu_s)  # reverse graph: arc v->u carries time of u->v
+    rev = _csr(
+        n, edge_v, edge_u, time_uv_s, time_vu_s
+    )  # reverse graph: arc v->u carries time of u->v
     return Network(
         mode=mode,
         crs=pyproj.CRS.from_user_input(crs),
@@ -939,7 +1005,9 @@ def network_from_arrays(
         edge_time_vu_s=time_vu_s,
         edge_class=edge_class,
         edge_geometry=edge_geometry,
-        edge_source=(np.arange(len(edge_u)) if edge_source is None else edge_source).astype(np.int64),
+        edge_source=(np.arange(len(edge_u)) if edge_source is None else edge_source).astype(
+            np.int64
+        ),
     )
 
 
@@ -1057,7 +1125,8 @@ def _plausible_maxspeed(maxspeed: np.ndarray) -> np.ndarray:
         f"({', '.join(f'{v:g}' for v in values[:5])}{' ...' if len(values) > 5 else ''}); these values "
         "are taken as unknown and the speed of the road class is used. Fix: correct the maxspeed "
         "values in the road data",
-        InputWarning, stacklevel=4,
+        InputWarning,
+        stacklevel=4,
     )
     return np.where(bad, np.nan, maxspeed)
 
@@ -1067,19 +1136,25 @@ def _as_geometry(area: Any, crs: pyproj.CRS) -> shapely.Geometry:
         return shapely.union_all(area.to_crs(crs).geometry.values)
     if isinstance(area, shapely.Geometry):  # assumed lon/lat
         return gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
-    raise NetworkError("urban_area must be a shapely geometry (lon/lat) or a GeoSeries/GeoDataFrame.")
+    raise NetworkError(
+        "urban_area must be a shapely geometry (lon/lat) or a GeoSeries/GeoDataFrame."
+    )
 
 
 def _largest_component(n, eu, ev, t_uv, t_vu, *, strong: bool) -> np.ndarray:
     a = np.concatenate([eu[np.isfinite(t_uv)], ev[np.isfinite(t_vu)]])
     b = np.concatenate([ev[np.isfinite(t_uv)], eu[np.isfinite(t_vu)]])
     g = sparse.csr_array((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
-    _, labels = csgraph.connected_components(g, directed=True, connection="strong" if strong else "weak")
+    _, labels = csgraph.connected_components(
+        g, directed=True, connection="strong" if strong else "weak"
+    )
     counts = np.bincount(labels)
     keep = labels == np.argmax(counts)
     dropped = n - int(keep.sum())
     if dropped:
-        log.info("kept the largest connected component: dropped %s of %s nodes", f"{dropped:,}", f"{n:,}")
+        log.info(
+            "kept the largest connected component: dropped %s of %s nodes", f"{dropped:,}", f"{n:,}"
+        )
     return keep
 
 
@@ -1115,7 +1190,9 @@ def _piece_labels(n: int, eu: np.ndarray, ev: np.ndarray) -> np.ndarray:
     return rank[labels]
 
 
-def _small_pieces(nxy: np.ndarray, eu: np.ndarray, ev: np.ndarray, min_nodes: int, crs: pyproj.CRS) -> np.ndarray:
+def _small_pieces(
+    nxy: np.ndarray, eu: np.ndarray, ev: np.ndarray, min_nodes: int, crs: pyproj.CRS
+) -> np.ndarray:
     """Nodes in pieces of fewer than ``min_nodes`` nodes; a warning lists the pieces dropped."""
     labels = _piece_labels(len(nxy), eu, ev)
     size = np.bincount(labels)
@@ -1126,10 +1203,17 @@ def _small_pieces(nxy: np.ndarray, eu: np.ndarray, ev: np.ndarray, min_nodes: in
         cx = np.bincount(labels, weights=nxy[:, 0])[drop] / size[drop]
         cy = np.bincount(labels, weights=nxy[:, 1])[drop] / size[drop]
         lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(cx, cy)
-        where = ", ".join(f"{size[p]} nodes at {x:.5f},{y:.5f}" for p, x, y in zip(drop[:10], lon[:10], lat[:10], strict=True))
+        where = ", ".join(
+            f"{size[p]} nodes at {x:.5f},{y:.5f}"
+            for p, x, y in zip(drop[:10], lon[:10], lat[:10], strict=True)
+        )
         log.warning(
             "min_piece_nodes=%d dropped %s road pieces (%s of %s nodes): %s%s",
-            min_nodes, f"{len(drop):,}", f"{int(small.sum()):,}", f"{len(nxy):,}", where,
+            min_nodes,
+            f"{len(drop):,}",
+            f"{int(small.sum()):,}",
+            f"{len(nxy):,}",
+            where,
             " ..." if len(drop) > 10 else "",
         )
     return small

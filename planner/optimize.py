@@ -336,11 +336,15 @@ def _check_bound(bound: str, probs: _Problems) -> None:
 
 def _check_limits(time_limit_s: float, mip_gap: float, probs: _Problems) -> None:
     if not (_is_number(time_limit_s) and time_limit_s > 0):
-        probs.add(f"time_limit_s={time_limit_s!r} must be a positive number of seconds",
-                  "pass e.g. time_limit_s=60")
+        probs.add(
+            f"time_limit_s={time_limit_s!r} must be a positive number of seconds",
+            "pass e.g. time_limit_s=60",
+        )
     if not (_is_number(mip_gap) and 0 <= mip_gap < 1):
-        probs.add(f"mip_gap={mip_gap!r} must be a relative gap in [0, 1)",
-                  "pass e.g. mip_gap=0.005 (0.5 %), or 0 to prove optimality")
+        probs.add(
+            f"mip_gap={mip_gap!r} must be a relative gap in [0, 1)",
+            "pass e.g. mip_gap=0.005 (0.5 %), or 0 to prove optimality",
+        )
 
 
 def _as_csr(matrix: Any, *, name: str, where: str, pattern: bool) -> sp.csr_array:
@@ -360,7 +364,9 @@ def _as_csr(matrix: Any, *, name: str, where: str, pattern: bool) -> sp.csr_arra
             )
         a = sp.csr_array(arr)
     if a.ndim != 2:
-        raise OptimizationError(f"{where}: {name} must be 2-D. Fix: pass a scipy.sparse CSR matrix.")
+        raise OptimizationError(
+            f"{where}: {name} must be 2-D. Fix: pass a scipy.sparse CSR matrix."
+        )
     if pattern:
         if a.dtype != np.bool_:
             data = np.asarray(a.data)
@@ -380,12 +386,22 @@ def _as_csr(matrix: Any, *, name: str, where: str, pattern: bool) -> sp.csr_arra
 
 def _parts(a: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
     """(indptr int64, indices int32) of a CSR/CSC array, the dtypes the kernels are built for."""
-    return (np.ascontiguousarray(a.indptr, dtype=np.int64),
-            np.ascontiguousarray(a.indices, dtype=np.int32))
+    return (
+        np.ascontiguousarray(a.indptr, dtype=np.int64),
+        np.ascontiguousarray(a.indices, dtype=np.int32),
+    )
 
 
-def _check_vector(values: Any, n: int, *, name: str, what: str, probs: _Problems,
-                  allow_inf: bool = False, allow_none: bool = True) -> np.ndarray | None:
+def _check_vector(
+    values: Any,
+    n: int,
+    *,
+    name: str,
+    what: str,
+    probs: _Problems,
+    allow_inf: bool = False,
+    allow_none: bool = True,
+) -> np.ndarray | None:
     if values is None:
         if not allow_none:
             probs.add(f"{name} is required", f"pass one value per {what}")
@@ -396,16 +412,22 @@ def _check_vector(values: Any, n: int, *, name: str, what: str, probs: _Problems
         probs.add(f"{name} is not numeric", f"pass one number per {what}")
         return None
     if arr.size != n:
-        probs.add(f"{name} has {arr.size} values but there are {n} {what}s",
-                  f"pass exactly one value per {what}")
+        probs.add(
+            f"{name} has {arr.size} values but there are {n} {what}s",
+            f"pass exactly one value per {what}",
+        )
         return None
     bad = np.isnan(arr) | (arr < 0) | (~allow_inf & np.isinf(arr))
     if bad.any():
         idx = np.flatnonzero(bad)
-        shown = ", ".join(str(i) for i in idx[:5]) + (f" and {idx.size - 5} more" if idx.size > 5 else "")
+        shown = ", ".join(str(i) for i in idx[:5]) + (
+            f" and {idx.size - 5} more" if idx.size > 5 else ""
+        )
         kind = "negative or NaN" if allow_inf else "negative, NaN or infinite"
-        probs.add(f"{name} has {kind} values at positions {shown}",
-                  f"give every {what} a finite {name} >= 0")
+        probs.add(
+            f"{name} has {kind} values at positions {shown}",
+            f"give every {what} a finite {name} >= 0",
+        )
         return None
     return arr
 
@@ -415,8 +437,10 @@ def _check_mask(values: Any, n: int, *, name: str, probs: _Problems) -> np.ndarr
         return np.zeros(n, dtype=bool)
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.size != n:
-        probs.add(f"{name} has {arr.size} values but there are {n} demand units (rows)",
-                  "pass one boolean per row")
+        probs.add(
+            f"{name} has {arr.size} values but there are {n} demand units (rows)",
+            "pass one boolean per row",
+        )
         return np.zeros(n, dtype=bool)
     if arr.dtype != np.bool_:
         if not np.isin(arr, (0, 1)).all():
@@ -437,20 +461,29 @@ def _check_p(p: Any, n_cols: int, probs: _Problems, *, name: str = "p") -> int |
         probs.add(f"{name}={p} asks for fewer than one new site", f"pass {name} >= 1")
         return None
     if p > n_cols:
-        probs.add(f"{name}={p} but there are only {n_cols} candidate sites",
-                  f"lower {name} to at most {n_cols} or add candidate sites")
+        probs.add(
+            f"{name}={p} but there are only {n_cols} candidate sites",
+            f"lower {name} to at most {n_cols} or add candidate sites",
+        )
         return None
     return p
 
 
-def _check_cover_inputs(where: str, cover: Any, weights: Any, covered_by_existing: Any
-                        ) -> tuple[sp.csr_array, _Problems, np.ndarray | None, np.ndarray]:
+def _check_cover_inputs(
+    where: str, cover: Any, weights: Any, covered_by_existing: Any
+) -> tuple[sp.csr_array, _Problems, np.ndarray | None, np.ndarray]:
     """``cover`` as CSR, a fresh problem list, and the checked ``weights`` and
     ``covered_by_existing`` (one per row) of a coverage entry point."""
     A = _as_csr(cover, name="cover", where=where, pattern=True)
     probs = _Problems(where)
-    w = _check_vector(weights, A.shape[0], name="weights", what="demand unit (row of cover)",
-                      probs=probs, allow_none=False)
+    w = _check_vector(
+        weights,
+        A.shape[0],
+        name="weights",
+        what="demand unit (row of cover)",
+        probs=probs,
+        allow_none=False,
+    )
     ex = _check_mask(covered_by_existing, A.shape[0], name="covered_by_existing", probs=probs)
     return A, probs, w, ex
 
@@ -459,8 +492,10 @@ def _check_cover_nonempty(a: sp.csr_array, probs: _Problems, *, name: str = "cov
     if a.shape[1] == 0:
         probs.add(f"{name} has no candidate columns", "generate candidate sites first")
     elif a.nnz == 0:
-        probs.add(f"no candidate covers any demand unit ({name} is all zero)",
-                  "raise the time threshold, or add candidate sites closer to the residents")
+        probs.add(
+            f"no candidate covers any demand unit ({name} is all zero)",
+            "raise the time threshold, or add candidate sites closer to the residents",
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,18 +562,23 @@ def _rows_equal_to_rep(indptr, indices, data_bits, key_bits, group, rep):  # pra
     return bad
 
 
-def _group_rows(a: sp.csr_array, *, values: bool, key: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _group_rows(
+    a: sp.csr_array, *, values: bool, key: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Group identical rows: (group of each row, first row of each group), groups in order of
     first appearance. ``values`` also compares stored values; ``key`` a per-row float key."""
     n = a.shape[0]
     if n == 0:
         return _EMPTY_INT.copy(), _EMPTY_INT.copy()
     indptr, indices = _parts(a)
-    data_bits = (np.ascontiguousarray(a.data, dtype=np.float64).view(np.int64)
-                 if values else _EMPTY_INT)
-    key_bits = (np.ascontiguousarray(key, dtype=np.float64).view(np.int64)
-                if key is not None else _EMPTY_INT)
+    data_bits = (
+        np.ascontiguousarray(a.data, dtype=np.float64).view(np.int64) if values else _EMPTY_INT
+    )
+    key_bits = (
+        np.ascontiguousarray(key, dtype=np.float64).view(np.int64)
+        if key is not None
+        else _EMPTY_INT
+    )
     h1, h2 = _row_hashes(indptr, indices, data_bits, key_bits)
     order = np.lexsort((h2, h1))  # stable: equal hashes keep ascending row order
     s1, s2 = h1[order], h2[order]
@@ -557,9 +597,12 @@ def _group_rows(a: sp.csr_array, *, values: bool, key: np.ndarray | None = None
         reps = list(rep)
         for i in np.flatnonzero(bad):
             sl = slice(indptr[i], indptr[i + 1])
-            k = (int(group[i]), indices[sl].tobytes(),
-                 data_bits[sl].tobytes() if values else b"",
-                 key_bits[i].tobytes() if key is not None else b"")
+            k = (
+                int(group[i]),
+                indices[sl].tobytes(),
+                data_bits[sl].tobytes() if values else b"",
+                key_bits[i].tobytes() if key is not None else b"",
+            )
             if k not in exact:
                 exact[k] = next_id
                 reps.append(i)
@@ -610,8 +653,14 @@ def merge_identical_rows(cover: Any, weights: Any) -> MergedRows:
     """
     a = _as_csr(cover, name="cover", where="merge_identical_rows", pattern=True)
     probs = _Problems("merge_identical_rows")
-    w = _check_vector(weights, a.shape[0], name="weights", what="demand unit (row of cover)",
-                      probs=probs, allow_none=False)
+    w = _check_vector(
+        weights,
+        a.shape[0],
+        name="weights",
+        what="demand unit (row of cover)",
+        probs=probs,
+        allow_none=False,
+    )
     probs.raise_if_any()
     assert w is not None
     group, first = _group_rows(a, values=False)
@@ -642,8 +691,23 @@ def _cov_apply_add(c, c_ptr, c_idx, r_ptr, r_idx, val, covered, gain):  # pragma
 
 
 @nb.njit(cache=True)
-def _cov_greedy(r_ptr, r_idx, c_ptr, c_idx, val, costs, col_label, label_limit, col_site,
-                n_sites, budget, use_ratio, stop_at, init_sel, tol):  # pragma: no cover
+def _cov_greedy(
+    r_ptr,
+    r_idx,
+    c_ptr,
+    c_idx,
+    val,
+    costs,
+    col_label,
+    label_limit,
+    col_site,
+    n_sites,
+    budget,
+    use_ratio,
+    stop_at,
+    init_sel,
+    tol,
+):  # pragma: no cover
     """Greedy maximal covering with incremental gains: O(nnz) updates in total.
 
     Picks the feasible column with the largest gain (or gain / cost) until no column adds
@@ -763,9 +827,30 @@ def _cov_add(c, c_ptr, c_idx, val, cnt, osum, loss):  # pragma: no cover - compi
 
 
 @nb.njit(cache=True)
-def _cov_swap_chunk(c_ptr, c_idx, val, costs, col_label, label_limit, col_site, budget,
-                    order, start, stop, is_sel, sel_list, istate, fstate, cnt, osum, loss,
-                    site_used, label_cnt, extra, tol):  # pragma: no cover - compiled
+def _cov_swap_chunk(
+    c_ptr,
+    c_idx,
+    val,
+    costs,
+    col_label,
+    label_limit,
+    col_site,
+    budget,
+    order,
+    start,
+    stop,
+    is_sel,
+    sel_list,
+    istate,
+    fstate,
+    cnt,
+    osum,
+    loss,
+    site_used,
+    label_cnt,
+    extra,
+    tol,
+):  # pragma: no cover - compiled
     """1-swap (and add) local search for maximal covering over ``order[start:stop]``.
 
     For each candidate ``c`` not selected, the best partner ``k`` to drop is found in
@@ -792,8 +877,12 @@ def _cov_swap_chunk(c_ptr, c_idx, val, costs, col_label, label_limit, col_site, 
         lab = col_label[c]
         best_k = -2
         best_delta = tol
-        if (g > tol and not site_used[col_site[c]] and label_cnt[lab] < label_limit[lab]
-                and spent + costs[c] <= budget_tol):
+        if (
+            g > tol
+            and not site_used[col_site[c]]
+            and label_cnt[lab] < label_limit[lab]
+            and spent + costs[c] <= budget_tol
+        ):
             best_k = -1
             best_delta = g
         for s in range(n_sel):
@@ -992,8 +1081,9 @@ def _pm_state(r_ptr, r_idx, r_t, is_sel, base, w, n_cols):  # pragma: no cover -
 
 
 @nb.njit(cache=True)
-def _pm_refresh(col, c_ptr, c_idx, r_ptr, r_idx, r_t, is_sel, base, w, d1, f1, d2, f2, loss,
-                stamp, mark):  # pragma: no cover - compiled
+def _pm_refresh(
+    col, c_ptr, c_idx, r_ptr, r_idx, r_t, is_sel, base, w, d1, f1, d2, f2, loss, stamp, mark
+):  # pragma: no cover - compiled
     delta = 0.0
     for q in range(c_ptr[col], c_ptr[col + 1]):
         i = c_idx[q]
@@ -1014,9 +1104,32 @@ def _pm_refresh(col, c_ptr, c_idx, r_ptr, r_idx, r_t, is_sel, base, w, d1, f1, d
 
 
 @nb.njit(cache=True)
-def _pm_swap_chunk(c_ptr, c_idx, c_t, r_ptr, r_idx, r_t, w, base, p, order, start, stop,
-                   is_sel, sel_list, istate, fstate, d1, f1, d2, f2, loss, extra, stamp,
-                   tol):  # pragma: no cover - compiled
+def _pm_swap_chunk(
+    c_ptr,
+    c_idx,
+    c_t,
+    r_ptr,
+    r_idx,
+    r_t,
+    w,
+    base,
+    p,
+    order,
+    start,
+    stop,
+    is_sel,
+    sel_list,
+    istate,
+    fstate,
+    d1,
+    f1,
+    d2,
+    f2,
+    loss,
+    extra,
+    stamp,
+    tol,
+):  # pragma: no cover - compiled
     """Fast interchange (Whitaker / Resende-Werneck) for p-median over ``order[start:stop]``.
 
     profit(c, k) = gain(c) - loss(k) + extra(c, k), with
@@ -1067,11 +1180,28 @@ def _pm_swap_chunk(c_ptr, c_idx, c_t, r_ptr, r_idx, r_t, w, base, p, order, star
             istate[0] = n_sel + 1
         istate[1] += 1
         mark = istate[1]
-        d = _pm_refresh(c, c_ptr, c_idx, r_ptr, r_idx, r_t, is_sel, base, w, d1, f1, d2, f2,
-                        loss, stamp, mark)
+        d = _pm_refresh(
+            c, c_ptr, c_idx, r_ptr, r_idx, r_t, is_sel, base, w, d1, f1, d2, f2, loss, stamp, mark
+        )
         if best_k >= 0:
-            d += _pm_refresh(best_k, c_ptr, c_idx, r_ptr, r_idx, r_t, is_sel, base, w, d1, f1,
-                             d2, f2, loss, stamp, mark)
+            d += _pm_refresh(
+                best_k,
+                c_ptr,
+                c_idx,
+                r_ptr,
+                r_idx,
+                r_t,
+                is_sel,
+                base,
+                w,
+                d1,
+                f1,
+                d2,
+                f2,
+                loss,
+                stamp,
+                mark,
+            )
         fstate[0] += d
         last = pos + 1
     return last
@@ -1137,7 +1267,9 @@ def _cap_assign(pr_row, pr_col, pr_ben, w, caps, is_sel, loads):  # pragma: no c
 
 
 @nb.njit(cache=True)
-def _cap_greedy(pr_row, pr_col, pr_ben, w, caps, costs, budget, p, ub_gain, tol):  # pragma: no cover
+def _cap_greedy(
+    pr_row, pr_col, pr_ben, w, caps, costs, budget, p, ub_gain, tol
+):  # pragma: no cover
     """Lazy greedy on the capacitated assignment value (gains re-evaluated on demand)."""
     n_cols = ub_gain.size
     is_sel = np.zeros(n_cols, np.bool_)
@@ -1167,8 +1299,7 @@ def _cap_greedy(pr_row, pr_col, pr_ben, w, caps, costs, budget, p, ub_gain, tol)
             stale[j] = g
             ok = True
             for k in range(n_cols):
-                if (k != j and not is_sel[k] and stale[k] > g
-                        and spent + costs[k] <= budget_tol):
+                if k != j and not is_sel[k] and stale[k] > g and spent + costs[k] <= budget_tol:
                     ok = False
                     break
             if ok:
@@ -1187,8 +1318,25 @@ def _cap_greedy(pr_row, pr_col, pr_ben, w, caps, costs, budget, p, ub_gain, tol)
 
 
 @nb.njit(cache=True)
-def _cap_swap_chunk(pr_row, pr_col, pr_ben, w, caps, costs, budget, p, order, start, stop,
-                    is_sel, sel_list, istate, fstate, loads, tol):  # pragma: no cover
+def _cap_swap_chunk(
+    pr_row,
+    pr_col,
+    pr_ben,
+    w,
+    caps,
+    costs,
+    budget,
+    p,
+    order,
+    start,
+    stop,
+    is_sel,
+    sel_list,
+    istate,
+    fstate,
+    loads,
+    tol,
+):  # pragma: no cover
     """First-improvement add / 1-swap on the capacitated assignment value.
     ``istate = [n_sel]``, ``fstate = [value, spent]``."""
     last = -1
@@ -1293,8 +1441,16 @@ def _new_highs() -> highspy.Highs:
     return highspy.Highs()
 
 
-def _highs_setup(model: _Model, *, mip: bool, time_limit: float, mip_gap: float, seed: int,
-                 ipm: bool, abs_gap: float | None = None) -> highspy.Highs:
+def _highs_setup(
+    model: _Model,
+    *,
+    mip: bool,
+    time_limit: float,
+    mip_gap: float,
+    seed: int,
+    ipm: bool,
+    abs_gap: float | None = None,
+) -> highspy.Highs:
     """A HiGHS instance holding ``model``. For a MILP, HiGHS stops when its relative gap on
     the *model* objective is within ``mip_gap`` or its absolute gap within ``abs_gap`` (model
     units; HiGHS's own 1e-6 when ``None`` or smaller)."""
@@ -1314,14 +1470,20 @@ def _highs_setup(model: _Model, *, mip: bool, time_limit: float, mip_gap: float,
     A = model.A
     n_col = model.c.size
     inf = highspy.kHighsInf
-    integrality = (model.integer.astype(np.int32) if mip else np.zeros(n_col, dtype=np.int32))
+    integrality = model.integer.astype(np.int32) if mip else np.zeros(n_col, dtype=np.int32)
     h.passModel(
-        int(n_col), int(A.shape[0]), int(A.nnz), int(highspy.MatrixFormat.kRowwise),
-        int(highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize), 0.0,
+        int(n_col),
+        int(A.shape[0]),
+        int(A.nnz),
+        int(highspy.MatrixFormat.kRowwise),
+        int(highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize),
+        0.0,
         np.ascontiguousarray(model.c, dtype=np.float64),
         np.ascontiguousarray(model.lower(), dtype=np.float64),
         np.ascontiguousarray(np.where(np.isinf(model.col_ub), inf, model.col_ub), dtype=np.float64),
-        np.ascontiguousarray(np.where(np.isinf(model.row_lo), -inf, model.row_lo), dtype=np.float64),
+        np.ascontiguousarray(
+            np.where(np.isinf(model.row_lo), -inf, model.row_lo), dtype=np.float64
+        ),
         np.ascontiguousarray(np.where(np.isinf(model.row_up), inf, model.row_up), dtype=np.float64),
         np.ascontiguousarray(A.indptr, dtype=np.int32),
         np.ascontiguousarray(A.indices, dtype=np.int32),
@@ -1369,9 +1531,12 @@ def _dual_bound(model: _Model, row_dual: np.ndarray) -> tuple[float, np.ndarray 
         if np.any((pos > 0) & np.isinf(model.col_ub)):
             continue
         with np.errstate(invalid="ignore"):
-            val = (float(np.dot(yp, np.where(np.isfinite(up), up, 0.0)))
-                   - float(np.dot(ym, np.where(np.isfinite(lo), lo, 0.0)))
-                   + float(np.dot(ub, pos)) + float(np.dot(lb, np.minimum(red, 0.0))))
+            val = (
+                float(np.dot(yp, np.where(np.isfinite(up), up, 0.0)))
+                - float(np.dot(ym, np.where(np.isfinite(lo), lo, 0.0)))
+                + float(np.dot(ub, pos))
+                + float(np.dot(lb, np.minimum(red, 0.0)))
+            )
         if np.isfinite(val) and val < best:
             best, best_red = val, red
     if not np.isfinite(best):
@@ -1379,8 +1544,9 @@ def _dual_bound(model: _Model, row_dual: np.ndarray) -> tuple[float, np.ndarray 
     return (best if model.maximize else -best), best_red
 
 
-def _fix_by_reduced_cost(red: np.ndarray, lp_bound: float, incumbent: float, keep1: np.ndarray,
-                         maximize: bool) -> tuple[np.ndarray, np.ndarray]:
+def _fix_by_reduced_cost(
+    red: np.ndarray, lp_bound: float, incumbent: float, keep1: np.ndarray, maximize: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Columns (0/1) whose other value cannot beat the incumbent (reduced-cost fixing).
 
     With the bound ``B`` from :func:`_dual_bound` (max form), forcing a column with reduced
@@ -1429,12 +1595,22 @@ class _MipOut:
     seconds: float
 
 
-def _solve_mip(model: _Model, *, time_limit: float, mip_gap: float, seed: int,
-               start: np.ndarray | None, n_keep: int,
-               evaluate: Callable[[np.ndarray], float | None], larger_is_better: bool,
-               clock: _Clock | None, to_objective: Callable[[float], float] = float,
-               to_bound: Callable[[float], float] = float,
-               span: tuple[float, float] = (0.5, 0.95), abs_gap: float | None = None) -> _MipOut:
+def _solve_mip(
+    model: _Model,
+    *,
+    time_limit: float,
+    mip_gap: float,
+    seed: int,
+    start: np.ndarray | None,
+    n_keep: int,
+    evaluate: Callable[[np.ndarray], float | None],
+    larger_is_better: bool,
+    clock: _Clock | None,
+    to_objective: Callable[[float], float] = float,
+    to_bound: Callable[[float], float] = float,
+    span: tuple[float, float] = (0.5, 0.95),
+    abs_gap: float | None = None,
+) -> _MipOut:
     """Run the HiGHS MILP and return the best solution by *our* evaluation.
 
     ``mip_gap`` and ``abs_gap`` are HiGHS's stopping gaps on the model objective (see
@@ -1450,11 +1626,21 @@ def _solve_mip(model: _Model, *, time_limit: float, mip_gap: float, seed: int,
     is discarded) in the time left.
     """
     t = time.perf_counter()
-    h = _highs_setup(model, mip=True, time_limit=time_limit, mip_gap=mip_gap, seed=seed, ipm=False,
-                     abs_gap=abs_gap)
+    h = _highs_setup(
+        model,
+        mip=True,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        seed=seed,
+        ipm=False,
+        abs_gap=abs_gap,
+    )
     if start is not None:
-        h.setSolution(int(start.size), np.arange(start.size, dtype=np.int32),
-                      np.ascontiguousarray(start, dtype=np.float64))
+        h.setSolution(
+            int(start.size),
+            np.arange(start.size, dtype=np.int32),
+            np.ascontiguousarray(start, dtype=np.float64),
+        )
     found: list[tuple[float, np.ndarray, float]] = []
 
     def on_solution(e: Any) -> None:
@@ -1501,27 +1687,49 @@ def _solve_mip(model: _Model, *, time_limit: float, mip_gap: float, seed: int,
             continue
         if best_x is None or (v > best_v if larger_is_better else v < best_v):
             best_x, best_v = x, float(v)
-            if clock is not None and (math.isnan(noted) or (
-                    best_v > noted if larger_is_better else best_v < noted)):
+            if clock is not None and (
+                math.isnan(noted) or (best_v > noted if larger_is_better else best_v < noted)
+            ):
                 noted = best_v
-                clock.history.append((when - clock.t0, to_objective(best_v),
-                                      to_bound(b) if math.isfinite(b) else math.nan))
+                clock.history.append(
+                    (
+                        when - clock.t0,
+                        to_objective(best_v),
+                        to_bound(b) if math.isfinite(b) else math.nan,
+                    )
+                )
     claimed = float(info.objective_function_value)
     if start is not None and sol.value_valid and math.isfinite(claimed):
         tol = 1e-6 * max(1.0, abs(claimed)) + 1e-9
-        unverified = best_x is None or (claimed > best_v + tol if larger_is_better
-                                        else claimed < best_v - tol)
+        unverified = best_x is None or (
+            claimed > best_v + tol if larger_is_better else claimed < best_v - tol
+        )
         left = time_limit - (time.perf_counter() - t)
         if unverified and left > 0.05:
-            logger.debug("HiGHS claims %.9g but the best verified solution is %.9g: "
-                         "re-solving without the warm start", claimed, best_v)
-            cold = _solve_mip(model, time_limit=left, mip_gap=mip_gap, seed=seed, start=None,
-                              n_keep=n_keep, evaluate=evaluate,
-                              larger_is_better=larger_is_better, clock=clock,
-                              to_objective=to_objective, to_bound=to_bound, span=span,
-                              abs_gap=abs_gap)
-            if cold.x is not None and (best_x is None or (
-                    cold.value > best_v if larger_is_better else cold.value < best_v)):
+            logger.debug(
+                "HiGHS claims %.9g but the best verified solution is %.9g: "
+                "re-solving without the warm start",
+                claimed,
+                best_v,
+            )
+            cold = _solve_mip(
+                model,
+                time_limit=left,
+                mip_gap=mip_gap,
+                seed=seed,
+                start=None,
+                n_keep=n_keep,
+                evaluate=evaluate,
+                larger_is_better=larger_is_better,
+                clock=clock,
+                to_objective=to_objective,
+                to_bound=to_bound,
+                span=span,
+                abs_gap=abs_gap,
+            )
+            if cold.x is not None and (
+                best_x is None or (cold.value > best_v if larger_is_better else cold.value < best_v)
+            ):
                 best_x, best_v = cold.x, cold.value
             return _MipOut(cold.status, best_x, best_v, cold.bound, time.perf_counter() - t)
         if unverified:
@@ -1602,8 +1810,11 @@ class _Report:
     scale: float = 1.0
 
     def __call__(self, value: float) -> float:
-        return self.offset + self.scale * value if np.isfinite(value) else (
-            value * math.copysign(1.0, self.scale))
+        return (
+            self.offset + self.scale * value
+            if np.isfinite(value)
+            else (value * math.copysign(1.0, self.scale))
+        )
 
     @property
     def identity(self) -> bool:
@@ -1633,8 +1844,7 @@ class _Report:
         return 0.0, mip_gap * least / abs(self.scale)
 
 
-def _local_search(kernel: Callable[[int, int], int], n: int, clock: _Clock,
-                  cap_s: float) -> None:
+def _local_search(kernel: Callable[[int, int], int], n: int, clock: _Clock, cap_s: float) -> None:
     """Cycle through ``order`` in chunks until one full pass finds no improvement or the time
     cap is hit (the kernel returns the position after its last improving move, or -1)."""
     if n == 0:
@@ -1704,8 +1914,9 @@ def _cov_objective(prob: _CovProblem, selected: np.ndarray) -> float:
     return float(prob.w[hit].sum())
 
 
-def _cov_heuristic(prob: _CovProblem, structs: tuple, *, swap: bool, seed: int,
-                   clock: _Clock, kicks: int = 50) -> tuple[np.ndarray, float, str]:
+def _cov_heuristic(
+    prob: _CovProblem, structs: tuple, *, swap: bool, seed: int, clock: _Clock, kicks: int = 50
+) -> tuple[np.ndarray, float, str]:
     """Greedy (plain and, with costs, cost-ratio), then swap descent and iterated local search
     (``kicks`` rounds of replacing a few random sites and descending again)."""
     r_ptr, r_idx, c_ptr, c_idx = structs
@@ -1716,9 +1927,23 @@ def _cov_heuristic(prob: _CovProblem, structs: tuple, *, swap: bool, seed: int,
     runs = [False, True] if prob.has_costs else [False]
     best_sel, best_obj = _EMPTY_INT, -1.0
     for use_ratio in runs:
-        sel, obj = _cov_greedy(r_ptr, r_idx, c_ptr, c_idx, prob.w, allowed_costs, prob.label,
-                               prob.limit, prob.site, prob.n_sites, float(budget), use_ratio,
-                               _INF, _EMPTY_INT, tol)
+        sel, obj = _cov_greedy(
+            r_ptr,
+            r_idx,
+            c_ptr,
+            c_idx,
+            prob.w,
+            allowed_costs,
+            prob.label,
+            prob.limit,
+            prob.site,
+            prob.n_sites,
+            float(budget),
+            use_ratio,
+            _INF,
+            _EMPTY_INT,
+            tol,
+        )
         if obj > best_obj + tol:
             best_sel, best_obj = sel, obj
     clock.note(best_obj)
@@ -1735,8 +1960,11 @@ def _cov_heuristic(prob: _CovProblem, structs: tuple, *, swap: bool, seed: int,
         clock.note(best_obj)
         # iterated local search: replace a few random sites, descend again, keep if not worse
         for _ in range(kicks):
-            if (time.perf_counter() > min(cap_end, clock.deadline) or cur_sel.size == 0
-                    or best_obj >= everything):
+            if (
+                time.perf_counter() > min(cap_end, clock.deadline)
+                or cur_sel.size == 0
+                or best_obj >= everything
+            ):
                 break
             kicked = _cov_kick(prob, cur_sel, useful, rng)
             sel, obj = _cov_descend(prob, structs, kicked, order, clock, cap_end, tol)
@@ -1751,8 +1979,15 @@ def _cov_heuristic(prob: _CovProblem, structs: tuple, *, swap: bool, seed: int,
     return np.sort(best_sel), best_obj, solver
 
 
-def _cov_descend(prob: _CovProblem, structs: tuple, start: np.ndarray, order: np.ndarray,
-                 clock: _Clock, cap_end: float, tol: float) -> tuple[np.ndarray, float]:
+def _cov_descend(
+    prob: _CovProblem,
+    structs: tuple,
+    start: np.ndarray,
+    order: np.ndarray,
+    clock: _Clock,
+    cap_end: float,
+    tol: float,
+) -> tuple[np.ndarray, float]:
     """Swap / add local search from ``start`` to a 1-swap local optimum (or the time cap)."""
     r_ptr, r_idx, c_ptr, c_idx = structs
     n_cols = prob.A.shape[1]
@@ -1771,17 +2006,40 @@ def _cov_descend(prob: _CovProblem, structs: tuple, start: np.ndarray, order: np
     extra = np.zeros(n_cols)
 
     def kernel(a: int, b: int) -> int:
-        return int(_cov_swap_chunk(c_ptr, c_idx, prob.w, kcosts, prob.label, prob.limit,
-                                   prob.site, float(budget), order, a, b, is_sel, sel_list,
-                                   istate, fstate, cnt, osum, loss, site_used, label_cnt,
-                                   extra, tol))
+        return int(
+            _cov_swap_chunk(
+                c_ptr,
+                c_idx,
+                prob.w,
+                kcosts,
+                prob.label,
+                prob.limit,
+                prob.site,
+                float(budget),
+                order,
+                a,
+                b,
+                is_sel,
+                sel_list,
+                istate,
+                fstate,
+                cnt,
+                osum,
+                loss,
+                site_used,
+                label_cnt,
+                extra,
+                tol,
+            )
+        )
 
     _local_search(kernel, order.size, clock, cap_end - time.perf_counter())
     return np.sort(sel_list[: istate[0]]), float(fstate[1])
 
 
-def _cov_kick(prob: _CovProblem, sel: np.ndarray, useful: np.ndarray,
-              rng: np.random.Generator) -> np.ndarray:
+def _cov_kick(
+    prob: _CovProblem, sel: np.ndarray, useful: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Drop 1..max(2, |sel|/10) random sites and add as many random feasible candidates."""
     k = int(rng.integers(1, max(2, sel.size // 10) + 1))
     drop = rng.choice(sel.size, size=min(k, sel.size), replace=False)
@@ -1796,7 +2054,11 @@ def _cov_kick(prob: _CovProblem, sel: np.ndarray, useful: np.ndarray,
         if len(added) >= k:
             break
         c = int(c)
-        if c in chosen or prob.site[c] in used or label_cnt[prob.label[c]] >= prob.limit[prob.label[c]]:
+        if (
+            c in chosen
+            or prob.site[c] in used
+            or label_cnt[prob.label[c]] >= prob.limit[prob.label[c]]
+        ):
             continue
         if spent + kcosts[c] > prob.budget * (1 + 1e-12) + 1e-9:
             continue
@@ -1833,8 +2095,9 @@ def _cov_model(prob: _CovProblem, *, integer: bool) -> tuple[_Model, np.ndarray,
     labels = np.flatnonzero(prob.limit < _NO_LIMIT)
     for lab in labels:
         cols = np.flatnonzero(prob.label == lab)
-        row = sp.csr_array((np.ones(cols.size), (np.zeros(cols.size, dtype=np.int64), cols)),
-                           shape=(1, n_cols + m))
+        row = sp.csr_array(
+            (np.ones(cols.size), (np.zeros(cols.size, dtype=np.int64), cols)), shape=(1, n_cols + m)
+        )
         blocks.append(row)
         lo.append(np.array([-_INF]))
         up.append(np.array([float(prob.limit[lab])]))
@@ -1844,8 +2107,11 @@ def _cov_model(prob: _CovProblem, *, integer: bool) -> tuple[_Model, np.ndarray,
         cols = np.flatnonzero(np.isin(prob.site, shared))
         rank = np.full(prob.n_sites, -1, dtype=np.int64)
         rank[shared] = np.arange(shared.size)
-        blocks.append(sp.csr_array((np.ones(cols.size), (rank[prob.site[cols]], cols)),
-                                   shape=(shared.size, n_cols + m)))
+        blocks.append(
+            sp.csr_array(
+                (np.ones(cols.size), (rank[prob.site[cols]], cols)), shape=(shared.size, n_cols + m)
+            )
+        )
         lo.append(np.full(shared.size, -_INF))
         up.append(np.ones(shared.size))
     if np.isfinite(prob.budget):
@@ -1857,9 +2123,15 @@ def _cov_model(prob: _CovProblem, *, integer: bool) -> tuple[_Model, np.ndarray,
     M.eliminate_zeros()
     col_ub = np.ones(n_cols + m)
     col_ub[:n_cols][np.isinf(prob.costs)] = 0.0
-    model = _Model(M, np.concatenate(lo), np.concatenate(up),
-                   np.concatenate([a, prob.w[multi]]), col_ub, True,
-                   np.concatenate([np.full(n_cols, integer), np.zeros(m, dtype=bool)]))
+    model = _Model(
+        M,
+        np.concatenate(lo),
+        np.concatenate(up),
+        np.concatenate([a, prob.w[multi]]),
+        col_ub,
+        True,
+        np.concatenate([np.full(n_cols, integer), np.zeros(m, dtype=bool)]),
+    )
     return model, multi, single
 
 
@@ -1885,8 +2157,9 @@ def _row_hits(c_ptr, c_idx, cols, vals, n_rows):  # pragma: no cover - compiled
     return out
 
 
-def _cov_lagrangian(prob: _CovProblem, lower: float, clock: _Clock, *, iters: int = 2000,
-                    cap_s: float = 20.0) -> float:
+def _cov_lagrangian(
+    prob: _CovProblem, lower: float, clock: _Clock, *, iters: int = 2000, cap_s: float = 20.0
+) -> float:
     """Lagrangian bound of MCLP with one cardinality label and/or a budget (no site groups).
 
     Relaxing y_i <= sum_j a_ij x_j with multipliers 0 <= l_i <= w_i gives
@@ -1962,14 +2235,16 @@ def _cov_lagrangian(prob: _CovProblem, lower: float, clock: _Clock, *, iters: in
     return best
 
 
-def _cov_bound(prob: _CovProblem, objective: float, clock: _Clock, seed: int,
-               bound_method: str) -> tuple[float, _HighsOut | None]:
+def _cov_bound(
+    prob: _CovProblem, objective: float, clock: _Clock, seed: int, bound_method: str
+) -> tuple[float, _HighsOut | None]:
     """Certified upper bound, and the LP result when the LP was solved (for fixing)."""
     total = float(prob.w.sum())
     # site groups (multi-tier): only the LP bound is implemented
-    lagr_ok = (prob.n_sites == prob.A.shape[1])
-    use_lagr = lagr_ok and (bound_method == "lagrangian" or (
-        bound_method == "auto" and prob.A.nnz > _LAGRANGIAN_NNZ))
+    lagr_ok = prob.n_sites == prob.A.shape[1]
+    use_lagr = lagr_ok and (
+        bound_method == "lagrangian" or (bound_method == "auto" and prob.A.nnz > _LAGRANGIAN_NNZ)
+    )
     bound = total
     lp = None
     if not use_lagr:
@@ -1982,20 +2257,30 @@ def _cov_bound(prob: _CovProblem, objective: float, clock: _Clock, seed: int,
         if lp.status == "time_limit" and not np.isfinite(lp.bound):
             clock.timed_out = True
     if use_lagr:
-        bound = min(bound, _cov_lagrangian(prob, objective, clock,
-                                           cap_s=max(1.0, min(20.0, 0.5 * clock.left()))))
+        bound = min(
+            bound,
+            _cov_lagrangian(prob, objective, clock, cap_s=max(1.0, min(20.0, 0.5 * clock.left()))),
+        )
     return max(bound, objective), lp
 
 
-def _cov_solve(prob: _CovProblem, *, method: str, mip_gap: float, seed: int, clock: _Clock,
-               bound_method: str = "auto") -> _CovAnswer:
+def _cov_solve(
+    prob: _CovProblem,
+    *,
+    method: str,
+    mip_gap: float,
+    seed: int,
+    clock: _Clock,
+    bound_method: str = "auto",
+) -> _CovAnswer:
     n_rows, n_cols = prob.A.shape
     if n_rows == 0 or prob.A.nnz == 0:
         clock.note(0.0, 0.0)
         return _CovAnswer(_EMPTY_INT.copy(), 0.0, 0.0, "optimal", "none")
     structs = _cov_structs(prob.A)
-    sel, obj, solver = _cov_heuristic(prob, structs, swap=method != "greedy", seed=seed,
-                                      clock=clock)
+    sel, obj, solver = _cov_heuristic(
+        prob, structs, swap=method != "greedy", seed=seed, clock=clock
+    )
     clock.stage("bound", 0.35)
     if obj >= float(prob.w.sum()) * (1 - 1e-12):  # everything coverable is covered
         clock.note(obj, obj)
@@ -2012,11 +2297,24 @@ def _cov_solve(prob: _CovProblem, *, method: str, mip_gap: float, seed: int, clo
             cols = np.union1d(np.flatnonzero(lp.x[:n_cols] > 1e-3), sel)
             if cols.size < 0.8 * n_cols:
                 sub = _cov_restrict(prob, cols)
-                rsel, robj, rout = _cov_mip(sub, np.searchsorted(cols, sel), obj, None,
-                                            time_limit=0.5 * clock.left(), mip_gap=0.0,
-                                            seed=seed, clock=clock, restricted=True)
-                logger.debug("LP-restricted MILP on %d of %d sites: %s, %.9g", cols.size,
-                             n_cols, rout.status, robj)
+                rsel, robj, rout = _cov_mip(
+                    sub,
+                    np.searchsorted(cols, sel),
+                    obj,
+                    None,
+                    time_limit=0.5 * clock.left(),
+                    mip_gap=0.0,
+                    seed=seed,
+                    clock=clock,
+                    restricted=True,
+                )
+                logger.debug(
+                    "LP-restricted MILP on %d of %d sites: %s, %.9g",
+                    cols.size,
+                    n_cols,
+                    rout.status,
+                    robj,
+                )
                 if robj > obj + tol:
                     sel, obj, solver = cols[rsel], robj, "highs-mip (LP-restricted)"
                 clock.note(obj, bound)
@@ -2024,11 +2322,15 @@ def _cov_solve(prob: _CovProblem, *, method: str, mip_gap: float, seed: int, clo
         # 2. the full MILP, warm-started
         too_big = prob.A.nnz > _MIP_MAX_NNZ
         if method == "auto" and too_big and not _within(gap, mip_gap):
-            logger.info("skipping the full MILP: %d non-zeros is beyond what HiGHS solves in "
-                        "reasonable time; pass method='exact' to run it anyway", prob.A.nnz)
+            logger.info(
+                "skipping the full MILP: %d non-zeros is beyond what HiGHS solves in "
+                "reasonable time; pass method='exact' to run it anyway",
+                prob.A.nnz,
+            )
         elif (method == "exact" or not _within(gap, mip_gap)) and clock.left() > 0.05:
-            msel, mobj, out = _cov_mip(prob, sel, obj, lp, time_limit=clock.left(),
-                                       mip_gap=mip_gap, seed=seed, clock=clock)
+            msel, mobj, out = _cov_mip(
+                prob, sel, obj, lp, time_limit=clock.left(), mip_gap=mip_gap, seed=seed, clock=clock
+            )
             if mobj > obj + tol:
                 sel, obj, solver = msel, mobj, "highs-mip"
             if np.isfinite(out.bound):
@@ -2051,13 +2353,31 @@ def _cov_restrict(prob: _CovProblem, cols: np.ndarray) -> _CovProblem:
     sub.sort_indices()
     merged, mw = _merge_rows(sub, prob.w[keep])
     sites, site = np.unique(prob.site[cols], return_inverse=True)
-    return _CovProblem(merged, mw, prob.costs[cols], prob.label[cols], prob.limit,
-                       site.astype(np.int32), int(sites.size), prob.budget, prob.has_costs)
+    return _CovProblem(
+        merged,
+        mw,
+        prob.costs[cols],
+        prob.label[cols],
+        prob.limit,
+        site.astype(np.int32),
+        int(sites.size),
+        prob.budget,
+        prob.has_costs,
+    )
 
 
-def _cov_mip(prob: _CovProblem, sel: np.ndarray, obj: float, lp: _HighsOut | None, *,
-             time_limit: float, mip_gap: float, seed: int, clock: _Clock,
-             restricted: bool = False) -> tuple[np.ndarray, float, _MipOut]:
+def _cov_mip(
+    prob: _CovProblem,
+    sel: np.ndarray,
+    obj: float,
+    lp: _HighsOut | None,
+    *,
+    time_limit: float,
+    mip_gap: float,
+    seed: int,
+    clock: _Clock,
+    restricted: bool = False,
+) -> tuple[np.ndarray, float, _MipOut]:
     """HiGHS MILP of a covering problem warm-started with ``sel`` (reduced-cost fixing from
     ``lp`` when given). Returns the better of ``sel`` and the MILP answer, and the run.
     ``restricted``: a sub-problem, whose MIP bound is no bound of the whole problem."""
@@ -2066,20 +2386,33 @@ def _cov_mip(prob: _CovProblem, sel: np.ndarray, obj: float, lp: _HighsOut | Non
     start = np.zeros(model.c.size)
     start[sel] = 1.0
     if lp is not None and lp.reduced is not None and np.isfinite(lp.bound):
-        fix0, fix1 = _fix_by_reduced_cost(lp.reduced[:n_cols], lp.bound, obj,
-                                          start[:n_cols] > 0.5, True)
+        fix0, fix1 = _fix_by_reduced_cost(
+            lp.reduced[:n_cols], lp.bound, obj, start[:n_cols] > 0.5, True
+        )
         model.col_ub[:n_cols][fix0] = 0.0
         lb = np.zeros(model.c.size)
         lb[:n_cols][fix1] = 1.0
         model.col_lb = lb
-        logger.debug("reduced-cost fixing: %d sites out, %d in, of %d",
-                     int(fix0.sum()), int(fix1.sum()), n_cols)
+        logger.debug(
+            "reduced-cost fixing: %d sites out, %d in, of %d",
+            int(fix0.sum()),
+            int(fix1.sum()),
+            n_cols,
+        )
     if multi.size:
         start[n_cols:] = ((prob.A[multi] @ start[:n_cols]) > 0).astype(np.float64)
-    out = _solve_mip(model, time_limit=time_limit, mip_gap=mip_gap, seed=seed, start=start,
-                     n_keep=n_cols, evaluate=lambda x: _cov_evaluate(prob, x),
-                     larger_is_better=True, clock=clock,
-                     to_bound=(lambda b: math.nan) if restricted else float)
+    out = _solve_mip(
+        model,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        seed=seed,
+        start=start,
+        n_keep=n_cols,
+        evaluate=lambda x: _cov_evaluate(prob, x),
+        larger_is_better=True,
+        clock=clock,
+        to_bound=(lambda b: math.nan) if restricted else float,
+    )
     if out.x is not None and out.value > obj + 1e-9 * max(1.0, obj):
         return np.flatnonzero(out.x > 0.5), out.value, out
     return sel, obj, out
@@ -2128,9 +2461,13 @@ def _cap_model(cp: _CapProblem, *, integer: bool, capacitated: bool = True) -> _
     zcol = nc + np.arange(P)
     blocks = [
         sp.csr_array((np.ones(P), (cp.pr_row, zcol)), shape=(cp.n_rows, nc + P)),
-        sp.csr_array((np.concatenate([np.ones(P), -np.ones(P)]),
-                      (np.concatenate([np.arange(P), np.arange(P)]),
-                       np.concatenate([zcol, cp.pr_col]))), shape=(P, nc + P)),
+        sp.csr_array(
+            (
+                np.concatenate([np.ones(P), -np.ones(P)]),
+                (np.concatenate([np.arange(P), np.arange(P)]), np.concatenate([zcol, cp.pr_col])),
+            ),
+            shape=(P, nc + P),
+        ),
     ]
     lo = [np.full(cp.n_rows, -_INF), np.full(P, -_INF)]
     up = [np.ones(cp.n_rows), np.zeros(P)]
@@ -2139,26 +2476,46 @@ def _cap_model(cp: _CapProblem, *, integer: bool, capacitated: bool = True) -> _
         rank = np.full(nc, -1, dtype=np.int64)
         rank[fin] = np.arange(fin.size)
         qf = np.flatnonzero(rank[cp.pr_col] >= 0)
-        blocks.append(sp.csr_array(
-            (np.concatenate([cp.w[cp.pr_row[qf]], -cp.caps[fin]]),
-             (np.concatenate([rank[cp.pr_col[qf]], np.arange(fin.size)]),
-              np.concatenate([zcol[qf], fin]))), shape=(fin.size, nc + P)))
+        blocks.append(
+            sp.csr_array(
+                (
+                    np.concatenate([cp.w[cp.pr_row[qf]], -cp.caps[fin]]),
+                    (
+                        np.concatenate([rank[cp.pr_col[qf]], np.arange(fin.size)]),
+                        np.concatenate([zcol[qf], fin]),
+                    ),
+                ),
+                shape=(fin.size, nc + P),
+            )
+        )
         lo.append(np.full(fin.size, -_INF))
         up.append(np.zeros(fin.size))
     blocks.append(sp.csr_array(np.concatenate([np.ones(nc), np.zeros(P)])[None, :]))
     lo.append(np.array([-_INF]))
     up.append(np.array([float(cp.p)]))
     if np.isfinite(cp.budget):
-        blocks.append(sp.csr_array(np.concatenate([np.where(np.isfinite(cp.costs), cp.costs, 0.0),
-                                                   np.zeros(P)])[None, :]))
+        blocks.append(
+            sp.csr_array(
+                np.concatenate([np.where(np.isfinite(cp.costs), cp.costs, 0.0), np.zeros(P)])[
+                    None, :
+                ]
+            )
+        )
         lo.append(np.array([-_INF]))
         up.append(np.array([float(cp.budget)]))
     M = sp.csr_array(sp.vstack(blocks, format="csr"))
     col_ub = np.ones(nc + P)
     col_ub[:nc][np.isinf(cp.costs)] = 0.0
     c = np.concatenate([np.zeros(nc), cp.w[cp.pr_row] * cp.pr_ben])
-    return _Model(M, np.concatenate(lo), np.concatenate(up), c, col_ub, True,
-                  np.concatenate([np.full(nc, integer), np.zeros(P, dtype=bool)]))
+    return _Model(
+        M,
+        np.concatenate(lo),
+        np.concatenate(up),
+        c,
+        col_ub,
+        True,
+        np.concatenate([np.full(nc, integer), np.zeros(P, dtype=bool)]),
+    )
 
 
 def _transport(cp: _CapProblem, selected: np.ndarray, seed: int) -> tuple[float, np.ndarray]:
@@ -2171,8 +2528,19 @@ def _transport(cp: _CapProblem, selected: np.ndarray, seed: int) -> tuple[float,
     q = np.flatnonzero(is_sel[cp.pr_col])
     if q.size == 0:
         return 0.0, loads
-    sub = _CapProblem(cp.n_rows, cp.n_cols, cp.pr_row[q], cp.pr_col[q], cp.pr_ben[q], cp.w,
-                      cp.caps, np.zeros(cp.n_cols), _INF, cp.n_cols, cp.ub_gain)
+    sub = _CapProblem(
+        cp.n_rows,
+        cp.n_cols,
+        cp.pr_row[q],
+        cp.pr_col[q],
+        cp.pr_ben[q],
+        cp.w,
+        cp.caps,
+        np.zeros(cp.n_cols),
+        _INF,
+        cp.n_cols,
+        cp.ub_gain,
+    )
     model = _cap_model(sub, integer=False)
     model.col_ub[: cp.n_cols] = is_sel.astype(np.float64)
     h = _highs_setup(model, mip=False, time_limit=60.0, mip_gap=0.0, seed=seed, ipm=False)
@@ -2180,7 +2548,7 @@ def _transport(cp: _CapProblem, selected: np.ndarray, seed: int) -> tuple[float,
     sol = h.getSolution()
     if _status_of(h) != "optimal" or not sol.value_valid:
         return greedy_v, greedy_loads
-    z = np.clip(np.asarray(sol.col_value)[cp.n_cols:], 0.0, 1.0)
+    z = np.clip(np.asarray(sol.col_value)[cp.n_cols :], 0.0, 1.0)
     amount = z * cp.w[sub.pr_row]
     # repair tiny capacity / demand overshoots from LP tolerances
     loads = np.bincount(sub.pr_col, weights=amount, minlength=cp.n_cols)
@@ -2200,9 +2568,15 @@ def _transport(cp: _CapProblem, selected: np.ndarray, seed: int) -> tuple[float,
     return value, loads
 
 
-def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock: _Clock,
-               report: _Report = _Report()
-               ) -> tuple[np.ndarray, float, float, np.ndarray, str, str]:
+def _cap_solve(
+    cp: _CapProblem,
+    *,
+    method: str,
+    mip_gap: float,
+    seed: int,
+    clock: _Clock,
+    report: _Report = _Report(),
+) -> tuple[np.ndarray, float, float, np.ndarray, str, str]:
     """Returns selected, value (benefit), bound on value, loads per column, status, solver.
 
     ``report`` maps the benefit to the objective the caller reports; the gap, the decision to
@@ -2210,8 +2584,9 @@ def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock
     tol = 1e-12 * max(1.0, float(cp.w.sum()))
     costs = cp.costs
     budget = cp.budget if np.isfinite(cp.budget) else 1e300
-    sel, val = _cap_greedy(cp.pr_row, cp.pr_col, cp.pr_ben, cp.w, cp.caps, costs, float(budget),
-                           cp.p, cp.ub_gain, tol)
+    sel, val = _cap_greedy(
+        cp.pr_row, cp.pr_col, cp.pr_ben, cp.w, cp.caps, costs, float(budget), cp.p, cp.ub_gain, tol
+    )
     clock.note(val)
     clock.stage("greedy", 0.15)
     solver = "greedy"
@@ -2227,9 +2602,27 @@ def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock
         order = useful[np.argsort(-cp.ub_gain[useful], kind="stable")].astype(np.int64)
 
         def kernel(a: int, b: int) -> int:
-            return int(_cap_swap_chunk(cp.pr_row, cp.pr_col, cp.pr_ben, cp.w, cp.caps, costs,
-                                       float(budget), cp.p, order, a, b, is_sel, sel_list,
-                                       istate, fstate, loads, tol))
+            return int(
+                _cap_swap_chunk(
+                    cp.pr_row,
+                    cp.pr_col,
+                    cp.pr_ben,
+                    cp.w,
+                    cp.caps,
+                    costs,
+                    float(budget),
+                    cp.p,
+                    order,
+                    a,
+                    b,
+                    is_sel,
+                    sel_list,
+                    istate,
+                    fstate,
+                    loads,
+                    tol,
+                )
+            )
 
         _local_search(kernel, order.size, clock, _swap_cap(clock))
         sel = np.sort(sel_list[: istate[0]])
@@ -2267,9 +2660,18 @@ def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock
             start[sel] = 1.0
             rel, abs_gap = report.highs_gaps(mip_gap, val, bound)
             # a further round asks for more than HiGHS's own figures showed last time
-            out = _solve_mip(model, time_limit=clock.left(), mip_gap=rel * 0.5**rounds,
-                             seed=seed, start=start, n_keep=cp.n_cols, evaluate=evaluate,
-                             larger_is_better=True, clock=clock, abs_gap=abs_gap * 0.5**rounds)
+            out = _solve_mip(
+                model,
+                time_limit=clock.left(),
+                mip_gap=rel * 0.5**rounds,
+                seed=seed,
+                start=start,
+                n_keep=cp.n_cols,
+                evaluate=evaluate,
+                larger_is_better=True,
+                clock=clock,
+                abs_gap=abs_gap * 0.5**rounds,
+            )
             rounds += 1
             if out.x is not None and out.value > val + 1e-9 * max(1.0, val):
                 sel = np.flatnonzero(out.x > 0.5)
@@ -2281,8 +2683,7 @@ def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock
             clock.note(val, bound)
             if out.status == "time_limit":
                 clock.timed_out = True
-            if (_within(report.gap(val, bound), mip_gap) or out.status != "optimal"
-                    or rounds >= 3):
+            if _within(report.gap(val, bound), mip_gap) or out.status != "optimal" or rounds >= 3:
                 break
         else:  # out of time before the gap on the reported objective was closed
             clock.timed_out = True
@@ -2295,10 +2696,22 @@ def _cap_solve(cp: _CapProblem, *, method: str, mip_gap: float, seed: int, clock
 # --------------------------------------------------------------------------------------------
 
 
-def _finish(problem: str, clock: _Clock, *, selected: np.ndarray, objective: float, bound: float,
-            status: str, solver: str, before: float, after: float, uncoverable: np.ndarray,
-            loads: np.ndarray = _EMPTY_FLOAT, tiers: np.ndarray = _EMPTY_STR,
-            gap: float | None = None) -> Solution:
+def _finish(
+    problem: str,
+    clock: _Clock,
+    *,
+    selected: np.ndarray,
+    objective: float,
+    bound: float,
+    status: str,
+    solver: str,
+    before: float,
+    after: float,
+    uncoverable: np.ndarray,
+    loads: np.ndarray = _EMPTY_FLOAT,
+    tiers: np.ndarray = _EMPTY_STR,
+    gap: float | None = None,
+) -> Solution:
     seconds = clock.elapsed()
     g = _gap(objective, bound) if gap is None else gap
     selected = np.asarray(selected, dtype=np.int64)
@@ -2325,9 +2738,17 @@ def _finish(problem: str, clock: _Clock, *, selected: np.ndarray, objective: flo
         history=tuple(clock.history),
     )
     clock.stage("done", 1.0)
-    logger.info("%s: %d sites, objective %.6g, bound %.6g (gap %.3f%%), %s by %s in %.2f s",
-                problem, sol.selected.size, sol.objective, sol.bound, 100 * sol.gap, status,
-                solver, seconds)
+    logger.info(
+        "%s: %d sites, objective %.6g, bound %.6g (gap %.3f%%), %s by %s in %.2f s",
+        problem,
+        sol.selected.size,
+        sol.objective,
+        sol.bound,
+        100 * sol.gap,
+        status,
+        solver,
+        seconds,
+    )
     return sol
 
 
@@ -2432,10 +2853,17 @@ def solve_max_coverage(
     clock = _Clock(time_limit_s, progress)
     A, probs, w, ex = _check_cover_inputs(where, cover, weights, covered_by_existing)
     n_rows, n_cols = A.shape
-    c = _check_vector(costs, n_cols, name="costs", what="candidate (column of cover)",
-                      probs=probs, allow_inf=True)
-    caps = _check_vector(capacities, n_cols, name="capacities",
-                         what="candidate (column of cover)", probs=probs, allow_inf=True)
+    c = _check_vector(
+        costs, n_cols, name="costs", what="candidate (column of cover)", probs=probs, allow_inf=True
+    )
+    caps = _check_vector(
+        capacities,
+        n_cols,
+        name="capacities",
+        what="candidate (column of cover)",
+        probs=probs,
+        allow_inf=True,
+    )
     pp = _check_p(p, n_cols, probs)
     if p is None and budget is None:
         probs.add("neither p nor budget is given", "pass p= (number of new sites) or budget=")
@@ -2459,37 +2887,78 @@ def solve_max_coverage(
     cost_arr = c if c is not None else np.ones(n_cols)
     bud = float(budget) if budget is not None else _INF
     limit_p = pp if pp is not None else _NO_LIMIT
-    logger.debug("%s: %d demand units -> %d active -> %d merged rows; %d candidates",
-                  where, n_rows, active.size, M.shape[0], n_cols)
+    logger.debug(
+        "%s: %d demand units -> %d active -> %d merged rows; %d candidates",
+        where,
+        n_rows,
+        active.size,
+        M.shape[0],
+        n_cols,
+    )
 
     if caps is not None:
         pr_row, pr_col, pr_ben, ub = _cap_pairs_cover(M, mw, caps)
-        cp = _CapProblem(M.shape[0], n_cols, pr_row, pr_col, pr_ben, mw, caps,
-                         cost_arr if has_costs else np.where(np.isinf(cost_arr), _INF, 0.0),
-                         bud, int(min(limit_p, n_cols)), ub)
-        sel, val, bnd, loads, status, solver = _cap_solve(cp, method=method, mip_gap=mip_gap,
-                                                          seed=seed, clock=clock)
-        return _finish("max_coverage", clock, selected=sel, objective=val, bound=bnd,
-                       status=status, solver=solver, before=before, after=before + val,
-                       uncoverable=uncoverable, loads=loads[sel])
+        cp = _CapProblem(
+            M.shape[0],
+            n_cols,
+            pr_row,
+            pr_col,
+            pr_ben,
+            mw,
+            caps,
+            cost_arr if has_costs else np.where(np.isinf(cost_arr), _INF, 0.0),
+            bud,
+            int(min(limit_p, n_cols)),
+            ub,
+        )
+        sel, val, bnd, loads, status, solver = _cap_solve(
+            cp, method=method, mip_gap=mip_gap, seed=seed, clock=clock
+        )
+        return _finish(
+            "max_coverage",
+            clock,
+            selected=sel,
+            objective=val,
+            bound=bnd,
+            status=status,
+            solver=solver,
+            before=before,
+            after=before + val,
+            uncoverable=uncoverable,
+            loads=loads[sel],
+        )
 
     prob = _CovProblem(
-        A=M, w=mw,
+        A=M,
+        w=mw,
         costs=cost_arr if has_costs else np.where(np.isinf(cost_arr), _INF, 1.0),
         label=np.zeros(n_cols, dtype=np.int32),
         limit=np.array([limit_p], dtype=np.int64),
-        site=np.arange(n_cols, dtype=np.int32), n_sites=n_cols,
-        budget=bud, has_costs=has_costs,
+        site=np.arange(n_cols, dtype=np.int32),
+        n_sites=n_cols,
+        budget=bud,
+        has_costs=has_costs,
     )
-    ans = _cov_solve(prob, method=method, mip_gap=mip_gap, seed=seed, clock=clock,
-                     bound_method=bound)
-    return _finish("max_coverage", clock, selected=ans.selected, objective=ans.objective,
-                   bound=ans.bound, status=ans.status, solver=ans.solver, before=before,
-                   after=before + ans.objective, uncoverable=uncoverable)
+    ans = _cov_solve(
+        prob, method=method, mip_gap=mip_gap, seed=seed, clock=clock, bound_method=bound
+    )
+    return _finish(
+        "max_coverage",
+        clock,
+        selected=ans.selected,
+        objective=ans.objective,
+        bound=ans.bound,
+        status=ans.status,
+        solver=ans.solver,
+        before=before,
+        after=before + ans.objective,
+        uncoverable=uncoverable,
+    )
 
 
-def _cap_pairs_cover(M: sp.csr_array, w: np.ndarray, caps: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _cap_pairs_cover(
+    M: sp.csr_array, w: np.ndarray, caps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Assignment pairs of a capacitated MCLP, demand with the fewest choices first."""
     deg = np.diff(M.indptr)
     rows = np.repeat(np.arange(M.shape[0]), deg)
@@ -2578,11 +3047,14 @@ def solve_set_cover(
     clock = _Clock(time_limit_s, progress)
     A, probs, w, ex = _check_cover_inputs(where, cover, weights, covered_by_existing)
     n_rows, n_cols = A.shape
-    c = _check_vector(costs, n_cols, name="costs", what="candidate (column of cover)",
-                      probs=probs, allow_inf=True)
+    c = _check_vector(
+        costs, n_cols, name="costs", what="candidate (column of cover)", probs=probs, allow_inf=True
+    )
     if not (_is_number(target_share) and 0 < target_share <= 1):
-        probs.add(f"target_share={target_share!r} must be in (0, 1]",
-                  "pass the share of residents to cover, e.g. 0.95")
+        probs.add(
+            f"target_share={target_share!r} must be in (0, 1]",
+            "pass the share of residents to cover, e.g. 0.95",
+        )
     _check_method(method, probs)
     _check_limits(time_limit_s, mip_gap, probs)
     _check_cover_nonempty(A, probs)
@@ -2626,41 +3098,74 @@ def solve_set_cover(
         need_v = need
     if M.shape[0] == 0 or need_v <= 1e-12:
         clock.note(0.0, 0.0)
-        return _finish("set_cover", clock, selected=_EMPTY_INT, objective=0.0, bound=0.0,
-                       status="optimal", solver="none", before=before, after=before,
-                       uncoverable=uncoverable)
-    sel, obj, bnd, status, solver = _setcover_solve(M, val, cost_arr, need_v, full,
-                                                    method=method, mip_gap=mip_gap, seed=seed,
-                                                    clock=clock)
+        return _finish(
+            "set_cover",
+            clock,
+            selected=_EMPTY_INT,
+            objective=0.0,
+            bound=0.0,
+            status="optimal",
+            solver="none",
+            before=before,
+            after=before,
+            uncoverable=uncoverable,
+        )
+    sel, obj, bnd, status, solver = _setcover_solve(
+        M, val, cost_arr, need_v, full, method=method, mip_gap=mip_gap, seed=seed, clock=clock
+    )
     hit = np.zeros(n_cols, dtype=bool)
     hit[sel] = True
     cov_rows = (sub @ hit.astype(np.float64)) > 0
     after = before + float(w[active][cov_rows].sum())
-    return _finish("set_cover", clock, selected=sel, objective=obj, bound=bnd, status=status,
-                   solver=solver, before=before, after=after, uncoverable=uncoverable)
+    return _finish(
+        "set_cover",
+        clock,
+        selected=sel,
+        objective=obj,
+        bound=bnd,
+        status=status,
+        solver=solver,
+        before=before,
+        after=after,
+        uncoverable=uncoverable,
+    )
 
 
-def _setcover_model(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: float,
-                    full: bool, *, integer: bool) -> _Model:
+def _setcover_model(
+    M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: float, full: bool, *, integer: bool
+) -> _Model:
     n_rows, n_cols = M.shape
     cost = np.where(np.isfinite(costs), costs, 0.0)
     col_ub_x = np.isfinite(costs).astype(np.float64)
     if full:
-        return _Model(sp.csr_array(M, dtype=np.float64), np.ones(n_rows), np.full(n_rows, _INF),
-                      cost, col_ub_x, False, np.full(n_cols, integer))
-    top = sp.hstack([-sp.csr_array(M, dtype=np.float64), sp.identity(n_rows, format="csr")],
-                    format="csr")
+        return _Model(
+            sp.csr_array(M, dtype=np.float64),
+            np.ones(n_rows),
+            np.full(n_rows, _INF),
+            cost,
+            col_ub_x,
+            False,
+            np.full(n_cols, integer),
+        )
+    top = sp.hstack(
+        [-sp.csr_array(M, dtype=np.float64), sp.identity(n_rows, format="csr")], format="csr"
+    )
     last = sp.csr_array(np.concatenate([np.zeros(n_cols), val])[None, :])
     A = sp.csr_array(sp.vstack([top, last], format="csr"))
-    return _Model(A, np.concatenate([np.full(n_rows, -_INF), [need]]),
-                  np.concatenate([np.zeros(n_rows), [_INF]]),
-                  np.concatenate([cost, np.zeros(n_rows)]),
-                  np.concatenate([col_ub_x, np.ones(n_rows)]), False,
-                  np.concatenate([np.full(n_cols, integer), np.zeros(n_rows, dtype=bool)]))
+    return _Model(
+        A,
+        np.concatenate([np.full(n_rows, -_INF), [need]]),
+        np.concatenate([np.zeros(n_rows), [_INF]]),
+        np.concatenate([cost, np.zeros(n_rows)]),
+        np.concatenate([col_ub_x, np.ones(n_rows)]),
+        False,
+        np.concatenate([np.full(n_cols, integer), np.zeros(n_rows, dtype=bool)]),
+    )
 
 
-def _setcover_build(structs: tuple, val: np.ndarray, costs: np.ndarray, need: float,
-                    init: np.ndarray) -> np.ndarray:
+def _setcover_build(
+    structs: tuple, val: np.ndarray, costs: np.ndarray, need: float, init: np.ndarray
+) -> np.ndarray:
     """Complete ``init`` by cost-effectiveness greedy until ``need`` is covered, then drop
     redundant sites (most expensive first)."""
     r_ptr, r_idx, c_ptr, c_idx = structs
@@ -2668,9 +3173,23 @@ def _setcover_build(structs: tuple, val: np.ndarray, costs: np.ndarray, need: fl
     tol = 1e-9 * max(1.0, float(val.sum()))
     kcost = np.where(np.isfinite(costs), costs, _INF)
     lim = np.array([_NO_LIMIT], dtype=np.int64)
-    sel, _ = _cov_greedy(r_ptr, r_idx, c_ptr, c_idx, val, kcost, np.zeros(n_cols, np.int32), lim,
-                         np.arange(n_cols, dtype=np.int32), n_cols, 1e300, True, need - tol,
-                         np.asarray(init, dtype=np.int64), tol * 1e-3)
+    sel, _ = _cov_greedy(
+        r_ptr,
+        r_idx,
+        c_ptr,
+        c_idx,
+        val,
+        kcost,
+        np.zeros(n_cols, np.int32),
+        lim,
+        np.arange(n_cols, dtype=np.int32),
+        n_cols,
+        1e300,
+        True,
+        need - tol,
+        np.asarray(init, dtype=np.int64),
+        tol * 1e-3,
+    )
     is_sel = np.zeros(n_cols, dtype=bool)
     is_sel[sel] = True
     cnt, _, _, obj = _cov_state(r_ptr, r_idx, is_sel, val, n_cols)
@@ -2680,9 +3199,17 @@ def _setcover_build(structs: tuple, val: np.ndarray, costs: np.ndarray, need: fl
     return np.sort(desc[keep])
 
 
-def _setcover_heuristic(structs: tuple, val: np.ndarray, costs: np.ndarray, need: float,
-                        *, improve: bool, seed: int, clock: _Clock,
-                        rounds: int = 60) -> tuple[np.ndarray, float]:
+def _setcover_heuristic(
+    structs: tuple,
+    val: np.ndarray,
+    costs: np.ndarray,
+    need: float,
+    *,
+    improve: bool,
+    seed: int,
+    clock: _Clock,
+    rounds: int = 60,
+) -> tuple[np.ndarray, float]:
     """Greedy + redundancy removal, then iterated greedy: drop a random fifth of the sites and
     complete again, keeping the result when it is not worse."""
     kcost = np.where(np.isfinite(costs), costs, _INF)
@@ -2710,12 +3237,22 @@ def _setcover_heuristic(structs: tuple, val: np.ndarray, costs: np.ndarray, need
     return best, best_cost
 
 
-def _setcover_solve(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: float,
-                    full: bool, *, method: str, mip_gap: float, seed: int, clock: _Clock
-                    ) -> tuple[np.ndarray, float, float, str, str]:
+def _setcover_solve(
+    M: sp.csr_array,
+    val: np.ndarray,
+    costs: np.ndarray,
+    need: float,
+    full: bool,
+    *,
+    method: str,
+    mip_gap: float,
+    seed: int,
+    clock: _Clock,
+) -> tuple[np.ndarray, float, float, str, str]:
     structs = _cov_structs(M)
-    sel, obj = _setcover_heuristic(structs, val, costs, need, improve=method != "greedy",
-                                   seed=seed, clock=clock)
+    sel, obj = _setcover_heuristic(
+        structs, val, costs, need, improve=method != "greedy", seed=seed, clock=clock
+    )
     solver = "greedy" if method == "greedy" else "greedy+swap"
     clock.stage("bound", 0.35)
     model = _setcover_model(M, val, costs, need, full, integer=False)
@@ -2750,23 +3287,52 @@ def _setcover_solve(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: f
             cols = np.union1d(np.flatnonzero(lp.x[:n_cols] > 1e-3), sel)
             if cols.size < 0.8 * n_cols:
                 rsel, robj, rout = _setcover_mip(
-                    sp.csr_array(M[:, cols]), val, costs[cols], need, full,
-                    np.searchsorted(cols, sel), obj, time_limit=0.5 * clock.left(), mip_gap=0.0,
-                    seed=seed, clock=clock, to_bound=lambda b: math.nan)
-                logger.debug("LP-restricted set-cover MILP on %d of %d sites: %s, %.9g",
-                             cols.size, n_cols, rout.status, robj)
+                    sp.csr_array(M[:, cols]),
+                    val,
+                    costs[cols],
+                    need,
+                    full,
+                    np.searchsorted(cols, sel),
+                    obj,
+                    time_limit=0.5 * clock.left(),
+                    mip_gap=0.0,
+                    seed=seed,
+                    clock=clock,
+                    to_bound=lambda b: math.nan,
+                )
+                logger.debug(
+                    "LP-restricted set-cover MILP on %d of %d sites: %s, %.9g",
+                    cols.size,
+                    n_cols,
+                    rout.status,
+                    robj,
+                )
                 if robj < obj - 1e-9 * max(1.0, obj):
                     sel, obj, solver = cols[rsel], robj, "highs-mip (LP-restricted)"
                     clock.note(obj, bound)
         # 2. the full MILP
         too_big = M.nnz > _MIP_MAX_NNZ
         if method == "auto" and too_big and not _within(_gap(obj, bound), mip_gap):
-            logger.info("skipping the full MILP: %d non-zeros is beyond what HiGHS solves in "
-                        "reasonable time; pass method='exact' to run it anyway", M.nnz)
+            logger.info(
+                "skipping the full MILP: %d non-zeros is beyond what HiGHS solves in "
+                "reasonable time; pass method='exact' to run it anyway",
+                M.nnz,
+            )
         elif (method == "exact" or not _within(_gap(obj, bound), mip_gap)) and clock.left() > 0.05:
-            sel, obj_new, out = _setcover_mip(M, val, costs, need, full, sel, obj,
-                                              time_limit=clock.left(), mip_gap=mip_gap,
-                                              seed=seed, clock=clock, to_bound=round_bound)
+            sel, obj_new, out = _setcover_mip(
+                M,
+                val,
+                costs,
+                need,
+                full,
+                sel,
+                obj,
+                time_limit=clock.left(),
+                mip_gap=mip_gap,
+                seed=seed,
+                clock=clock,
+                to_bound=round_bound,
+            )
             if obj_new < obj - 1e-9 * max(1.0, obj):
                 obj, solver = obj_new, "highs-mip"
             if np.isfinite(out.bound):
@@ -2781,10 +3347,21 @@ def _setcover_solve(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: f
     return np.sort(sel), obj, bound, status, solver
 
 
-def _setcover_mip(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: float, full: bool,
-                  sel: np.ndarray, obj: float, *, time_limit: float, mip_gap: float, seed: int,
-                  clock: _Clock, to_bound: Callable[[float], float]
-                  ) -> tuple[np.ndarray, float, _MipOut]:
+def _setcover_mip(
+    M: sp.csr_array,
+    val: np.ndarray,
+    costs: np.ndarray,
+    need: float,
+    full: bool,
+    sel: np.ndarray,
+    obj: float,
+    *,
+    time_limit: float,
+    mip_gap: float,
+    seed: int,
+    clock: _Clock,
+    to_bound: Callable[[float], float],
+) -> tuple[np.ndarray, float, _MipOut]:
     """Set-cover MILP warm-started with ``sel``; the better of ``sel`` and its answer."""
     n_cols = M.shape[1]
     model = _setcover_model(M, val, costs, need, full, integer=True)
@@ -2802,9 +3379,18 @@ def _setcover_mip(M: sp.csr_array, val: np.ndarray, costs: np.ndarray, need: flo
             return None
         return float(costs[pick].sum())
 
-    out = _solve_mip(model, time_limit=time_limit, mip_gap=mip_gap, seed=seed, start=start,
-                     n_keep=n_cols, evaluate=evaluate, larger_is_better=False, clock=clock,
-                     to_bound=to_bound)
+    out = _solve_mip(
+        model,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        seed=seed,
+        start=start,
+        n_keep=n_cols,
+        evaluate=evaluate,
+        larger_is_better=False,
+        clock=clock,
+        to_bound=to_bound,
+    )
     if out.x is not None and out.value < obj - 1e-9 * max(1.0, obj):
         return np.flatnonzero(out.x > 0.5), out.value, out
     return sel, obj, out
@@ -2830,49 +3416,85 @@ class _TimeProblem:
     existing: np.ndarray
 
 
-def _prepare_times(where: str, time_s: Any, weights: Any, *, p: Any, existing_time_s: Any,
-                   penalty_s: Any, capacities: Any, method: str, time_limit_s: float,
-                   mip_gap: float, threshold_s: float, bound: str = "auto"
-                   ) -> tuple[_TimeProblem, int, np.ndarray | None]:
+def _prepare_times(
+    where: str,
+    time_s: Any,
+    weights: Any,
+    *,
+    p: Any,
+    existing_time_s: Any,
+    penalty_s: Any,
+    capacities: Any,
+    method: str,
+    time_limit_s: float,
+    mip_gap: float,
+    threshold_s: float,
+    bound: str = "auto",
+) -> tuple[_TimeProblem, int, np.ndarray | None]:
     T = _as_csr(time_s, name="time_s", where=where, pattern=False)
     n_rows, n_cols = T.shape
     probs = _Problems(where)
-    w = _check_vector(weights, n_rows, name="weights", what="demand unit (row of time_s)",
-                      probs=probs, allow_none=False)
+    w = _check_vector(
+        weights,
+        n_rows,
+        name="weights",
+        what="demand unit (row of time_s)",
+        probs=probs,
+        allow_none=False,
+    )
     if T.nnz and (not np.all(np.isfinite(T.data)) or (T.data < 0).any()):
-        probs.add("time_s holds negative, NaN or infinite times",
-                  "store only finite times >= 0 (leave pairs beyond the cutoff out)")
+        probs.add(
+            "time_s holds negative, NaN or infinite times",
+            "store only finite times >= 0 (leave pairs beyond the cutoff out)",
+        )
     ex = np.full(n_rows, _INF)
     if existing_time_s is not None:
         e = np.asarray(existing_time_s, dtype=np.float64).ravel()
         if e.size != n_rows:
-            probs.add(f"existing_time_s has {e.size} values but time_s has {n_rows} rows "
-                      "(demand units)", "pass one time per demand unit (inf where none)")
+            probs.add(
+                f"existing_time_s has {e.size} values but time_s has {n_rows} rows (demand units)",
+                "pass one time per demand unit (inf where none)",
+            )
         elif np.isnan(e).any() or (e < 0).any():
-            probs.add("existing_time_s has negative or NaN values",
-                      "use inf for demand units no existing facility reaches")
+            probs.add(
+                "existing_time_s has negative or NaN values",
+                "use inf for demand units no existing facility reaches",
+            )
         else:
             ex = e
-    caps = _check_vector(capacities, n_cols, name="capacities",
-                         what="candidate (column of time_s)", probs=probs, allow_inf=True)
+    caps = _check_vector(
+        capacities,
+        n_cols,
+        name="capacities",
+        what="candidate (column of time_s)",
+        probs=probs,
+        allow_inf=True,
+    )
     pp = _check_p(p, n_cols, probs)
     if p is None:
         probs.add("p is required", "pass p= (number of new sites)")
-    if penalty_s is not None and not (_is_number(penalty_s) and penalty_s > 0
-                                      and math.isfinite(penalty_s)):
-        probs.add(f"penalty_s={penalty_s!r} must be a positive finite number of seconds",
-                  "pass the time charged beyond the cutoff, e.g. the cutoff itself")
+    if penalty_s is not None and not (
+        _is_number(penalty_s) and penalty_s > 0 and math.isfinite(penalty_s)
+    ):
+        probs.add(
+            f"penalty_s={penalty_s!r} must be a positive finite number of seconds",
+            "pass the time charged beyond the cutoff, e.g. the cutoff itself",
+        )
     if not (_is_number(threshold_s) and threshold_s >= 0):
-        probs.add(f"threshold_s={threshold_s!r} must be a number of seconds >= 0",
-                  "pass e.g. threshold_s=900 (15 minutes)")
+        probs.add(
+            f"threshold_s={threshold_s!r} must be a number of seconds >= 0",
+            "pass e.g. threshold_s=900 (15 minutes)",
+        )
     _check_bound(bound, probs)
     _check_method(method, probs)
     _check_limits(time_limit_s, mip_gap, probs)
     if n_cols == 0:
         probs.add("time_s has no candidate columns", "generate candidate sites first")
     elif T.nnz == 0:
-        probs.add("no candidate is within the cutoff of any demand unit (time_s is empty)",
-                  "raise the cutoff or add candidate sites closer to the residents")
+        probs.add(
+            "no candidate is within the cutoff of any demand unit (time_s is empty)",
+            "raise the cutoff or add candidate sites closer to the residents",
+        )
     probs.raise_if_any()
     assert w is not None and pp is not None
     pen = float(penalty_s) if penalty_s is not None else float(T.data.max())
@@ -2880,8 +3502,14 @@ def _prepare_times(where: str, time_s: Any, weights: Any, *, p: Any, existing_ti
     # keep only entries that beat the base, and rows with weight
     rows = np.repeat(np.arange(n_rows), np.diff(T.indptr))
     keep = T.data < base_all[rows]
-    T2 = sp.csr_array((T.data[keep], T.indices[keep], np.concatenate(
-        [[0], np.cumsum(np.bincount(rows[keep], minlength=n_rows))])), shape=T.shape)
+    T2 = sp.csr_array(
+        (
+            T.data[keep],
+            T.indices[keep],
+            np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=n_rows))]),
+        ),
+        shape=T.shape,
+    )
     deg = np.diff(T2.indptr)
     active = np.flatnonzero((deg > 0) & (w > 0))
     uncoverable = np.flatnonzero((np.diff(T.indptr) == 0) & np.isinf(ex) & (w > 0))
@@ -2890,8 +3518,19 @@ def _prepare_times(where: str, time_s: Any, weights: Any, *, p: Any, existing_ti
     Tm = sub[first]
     Tm.sort_indices()
     mw = np.bincount(group, weights=w[active], minlength=first.size)
-    prob = _TimeProblem(Tm, base_all[active][first], mw, group, active, base_all,
-                        float(w.sum()), uncoverable, float(threshold_s), w, ex)
+    prob = _TimeProblem(
+        Tm,
+        base_all[active][first],
+        mw,
+        group,
+        active,
+        base_all,
+        float(w.sum()),
+        uncoverable,
+        float(threshold_s),
+        w,
+        ex,
+    )
     return prob, pp, caps
 
 
@@ -2905,15 +3544,17 @@ def _time_structs(tp: _TimeProblem) -> tuple:
     return r_ptr, r_idx, r_t, c_ptr, c_idx, c_t
 
 
-def _final_times(tp: _TimeProblem, selected: np.ndarray, n_cols: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _final_times(
+    tp: _TimeProblem, selected: np.ndarray, n_cols: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Time of every original demand unit to its nearest facility, and that facility (-1 for
     existing / penalty)."""
     r_ptr, r_idx = _parts(tp.T)
     is_sel = np.zeros(n_cols, dtype=bool)
     is_sel[selected] = True
-    d1, f1, _, _, _, _ = _pm_state(r_ptr, r_idx, np.ascontiguousarray(tp.T.data, np.float64),
-                                   is_sel, tp.base, tp.w, n_cols)
+    d1, f1, _, _, _, _ = _pm_state(
+        r_ptr, r_idx, np.ascontiguousarray(tp.T.data, np.float64), is_sel, tp.base, tp.w, n_cols
+    )
     t_all = tp.base_all.copy()
     f_all = np.full(t_all.size, -1, dtype=np.int64)
     t_all[tp.active] = d1[tp.row_of]
@@ -2925,8 +3566,16 @@ def _covered(tp: _TimeProblem, times: np.ndarray) -> float:
     return float(tp.w_all[times <= tp.thr].sum())
 
 
-def _pm_lagrangian(tp: _TimeProblem, p: int, lower: float, start_lam: np.ndarray,
-                   clock: _Clock, *, iters: int = 1000, cap_s: float = 20.0) -> float:
+def _pm_lagrangian(
+    tp: _TimeProblem,
+    p: int,
+    lower: float,
+    start_lam: np.ndarray,
+    clock: _Clock,
+    *,
+    iters: int = 1000,
+    cap_s: float = 20.0,
+) -> float:
     """Upper bound on the p-median savings by subgradient optimisation of :func:`_pm_lagr_step`
     (every multiplier vector gives a valid bound; the best one seen is returned). Starts from
     the heuristic's savings per row; Polyak steps towards the heuristic value."""
@@ -3040,10 +3689,20 @@ def solve_p_median(
     """
     where = "solve_p_median"
     clock = _Clock(time_limit_s, progress)
-    tp, pp, caps = _prepare_times(where, time_s, weights, p=p, existing_time_s=existing_time_s,
-                                  penalty_s=penalty_s, capacities=capacities, method=method,
-                                  time_limit_s=time_limit_s, mip_gap=mip_gap,
-                                  threshold_s=threshold_s, bound=bound)
+    tp, pp, caps = _prepare_times(
+        where,
+        time_s,
+        weights,
+        p=p,
+        existing_time_s=existing_time_s,
+        penalty_s=penalty_s,
+        capacities=capacities,
+        method=method,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        threshold_s=threshold_s,
+        bound=bound,
+    )
     clock.stage("prepare", 0.0)
     n_cols = tp.T.shape[1]
     W = tp.total_w if tp.total_w > 0 else 1.0
@@ -3056,20 +3715,41 @@ def solve_p_median(
 
     if tp.T.shape[0] == 0:
         clock.note(to_mean(0.0), to_mean(0.0))
-        return _finish("p_median", clock, selected=_EMPTY_INT, objective=to_mean(0.0),
-                       bound=to_mean(0.0), status="optimal", solver="none", before=before,
-                       after=before, uncoverable=tp.uncoverable)
+        return _finish(
+            "p_median",
+            clock,
+            selected=_EMPTY_INT,
+            objective=to_mean(0.0),
+            bound=to_mean(0.0),
+            status="optimal",
+            solver="none",
+            before=before,
+            after=before,
+            uncoverable=tp.uncoverable,
+        )
     if caps is not None:
         cp = _cap_pairs_time(tp, caps, pp)
-        sel, val, bnd, loads, status, solver = _cap_solve(cp, method=method, mip_gap=mip_gap,
-                                                          seed=seed, clock=clock, report=report)
-        clock.history[:] = [(s, to_mean(o), to_mean(b) if np.isfinite(b) else b)
-                            for s, o, b in clock.history]
+        sel, val, bnd, loads, status, solver = _cap_solve(
+            cp, method=method, mip_gap=mip_gap, seed=seed, clock=clock, report=report
+        )
+        clock.history[:] = [
+            (s, to_mean(o), to_mean(b) if np.isfinite(b) else b) for s, o, b in clock.history
+        ]
         times, _ = _final_times(tp, sel, n_cols)
         # with capacities the final times are an optimistic count for covered weight
-        return _finish("p_median", clock, selected=sel, objective=to_mean(val),
-                       bound=to_mean(bnd), status=status, solver=solver, before=before,
-                       after=_covered(tp, times), uncoverable=tp.uncoverable, loads=loads[sel])
+        return _finish(
+            "p_median",
+            clock,
+            selected=sel,
+            objective=to_mean(val),
+            bound=to_mean(bnd),
+            status=status,
+            solver=solver,
+            before=before,
+            after=_covered(tp, times),
+            uncoverable=tp.uncoverable,
+            loads=loads[sel],
+        )
 
     structs = _time_structs(tp)
     r_ptr, r_idx, r_t, c_ptr, c_idx, c_t = structs
@@ -3094,9 +3774,34 @@ def solve_p_median(
         order = np.random.default_rng(seed).permutation(useful).astype(np.int64)
 
         def kernel(a: int, b: int) -> int:
-            return int(_pm_swap_chunk(c_ptr, c_idx, c_t, r_ptr, r_idx, r_t, tp.w, tp.base, pp,
-                                      order, a, b, is_sel, sel_list, istate, fstate, d1, f1, d2,
-                                      f2, loss, extra, stamp, tol))
+            return int(
+                _pm_swap_chunk(
+                    c_ptr,
+                    c_idx,
+                    c_t,
+                    r_ptr,
+                    r_idx,
+                    r_t,
+                    tp.w,
+                    tp.base,
+                    pp,
+                    order,
+                    a,
+                    b,
+                    is_sel,
+                    sel_list,
+                    istate,
+                    fstate,
+                    d1,
+                    f1,
+                    d2,
+                    f2,
+                    loss,
+                    extra,
+                    stamp,
+                    tol,
+                )
+            )
 
         _local_search(kernel, order.size, clock, _swap_cap(clock))
         sel = np.sort(sel_list[: istate[0]])
@@ -3116,8 +3821,17 @@ def solve_p_median(
         ub = lp.bound
         use_lagr = not np.isfinite(ub)
     if use_lagr:  # d1, f1: the state of ``sel`` (the heuristic's answer)
-        ub = min(ub, _pm_lagrangian(tp, pp, savings, tp.w * (tp.base - d1), clock,
-                                    cap_s=max(0.5, min(20.0, 0.5 * clock.left()))))
+        ub = min(
+            ub,
+            _pm_lagrangian(
+                tp,
+                pp,
+                savings,
+                tp.w * (tp.base - d1),
+                clock,
+                cap_s=max(0.5, min(20.0, 0.5 * clock.left())),
+            ),
+        )
     ub = max(ub, savings)
     clock.note(to_mean(savings), to_mean(ub))
     clock.stage("bound", 0.5)
@@ -3140,10 +3854,20 @@ def solve_p_median(
             # HiGHS's gaps are on the savings: converted so that it stops only when the gap on
             # the mean time is within mip_gap (a further round asks for more)
             rel, abs_gap = report.highs_gaps(mip_gap, savings, ub)
-            out = _solve_mip(model, time_limit=clock.left(), mip_gap=rel * 0.5**rounds,
-                             seed=seed, start=start, n_keep=n_cols, evaluate=evaluate,
-                             larger_is_better=True, clock=clock, to_objective=to_mean,
-                             to_bound=to_mean, abs_gap=abs_gap * 0.5**rounds)
+            out = _solve_mip(
+                model,
+                time_limit=clock.left(),
+                mip_gap=rel * 0.5**rounds,
+                seed=seed,
+                start=start,
+                n_keep=n_cols,
+                evaluate=evaluate,
+                larger_is_better=True,
+                clock=clock,
+                to_objective=to_mean,
+                to_bound=to_mean,
+                abs_gap=abs_gap * 0.5**rounds,
+            )
             rounds += 1
             if out.x is not None and out.value > savings + 1e-9 * max(1.0, savings):
                 sel, savings, solver = np.flatnonzero(out.x > 0.5), out.value, "highs-mip"
@@ -3156,8 +3880,7 @@ def solve_p_median(
             clock.note(to_mean(savings), to_mean(ub))
             if out.status == "time_limit":
                 clock.timed_out = True
-            if (_within(report.gap(savings, ub), mip_gap) or out.status != "optimal"
-                    or rounds >= 3):
+            if _within(report.gap(savings, ub), mip_gap) or out.status != "optimal" or rounds >= 3:
                 break
         else:  # out of time before the gap on the mean time was closed
             clock.timed_out = True
@@ -3165,9 +3888,19 @@ def solve_p_median(
     status = _status(_gap(objective, bound), mip_gap, clock.timed_out)
     times, fac = _final_times(tp, sel, n_cols)
     loads = np.bincount(fac[fac >= 0], weights=tp.w_all[fac >= 0], minlength=n_cols)[sel]
-    return _finish("p_median", clock, selected=sel, objective=objective, bound=bound,
-                   status=status, solver=solver, before=before, after=_covered(tp, times),
-                   uncoverable=tp.uncoverable, loads=loads)
+    return _finish(
+        "p_median",
+        clock,
+        selected=sel,
+        objective=objective,
+        bound=bound,
+        status=status,
+        solver=solver,
+        before=before,
+        after=_covered(tp, times),
+        uncoverable=tp.uncoverable,
+        loads=loads,
+    )
 
 
 def _covers_all(S: sp.csr_array, x: np.ndarray) -> float | None:
@@ -3187,8 +3920,19 @@ def _cap_pairs_time(tp: _TimeProblem, caps: np.ndarray, p: int) -> _CapProblem:
     pr_col = np.ascontiguousarray(cols[order], dtype=np.int64)
     ben = np.ascontiguousarray(tp.base[pr_row] - t[order])
     ub = np.bincount(pr_col, weights=tp.w[pr_row] * ben, minlength=T.shape[1])
-    return _CapProblem(T.shape[0], T.shape[1], pr_row, pr_col, ben, tp.w,
-                       np.asarray(caps, dtype=np.float64), np.zeros(T.shape[1]), _INF, p, ub)
+    return _CapProblem(
+        T.shape[0],
+        T.shape[1],
+        pr_row,
+        pr_col,
+        ben,
+        tp.w,
+        np.asarray(caps, dtype=np.float64),
+        np.zeros(T.shape[1]),
+        _INF,
+        p,
+        ub,
+    )
 
 
 def solve_p_center(
@@ -3237,10 +3981,19 @@ def solve_p_center(
     """
     where = "solve_p_center"
     clock = _Clock(time_limit_s, progress)
-    tp, pp, _ = _prepare_times(where, time_s, weights, p=p, existing_time_s=existing_time_s,
-                               penalty_s=penalty_s, capacities=None, method=method,
-                               time_limit_s=time_limit_s, mip_gap=mip_gap,
-                               threshold_s=threshold_s)
+    tp, pp, _ = _prepare_times(
+        where,
+        time_s,
+        weights,
+        p=p,
+        existing_time_s=existing_time_s,
+        penalty_s=penalty_s,
+        capacities=None,
+        method=method,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        threshold_s=threshold_s,
+    )
     clock.stage("prepare", 0.0)
     n_cols = tp.T.shape[1]
     wpos = tp.w_all > 0
@@ -3252,9 +4005,18 @@ def solve_p_center(
     T = tp.T
     if T.shape[0] == 0:
         clock.note(floor, floor)
-        return _finish("p_center", clock, selected=_EMPTY_INT, objective=floor, bound=floor,
-                       status="optimal", solver="none", before=before, after=before,
-                       uncoverable=tp.uncoverable)
+        return _finish(
+            "p_center",
+            clock,
+            selected=_EMPTY_INT,
+            objective=floor,
+            bound=floor,
+            status="optimal",
+            solver="none",
+            before=before,
+            after=before,
+            uncoverable=tp.uncoverable,
+        )
     rowmin = np.minimum.reduceat(T.data, T.indptr[:-1])
     lb0 = max(floor, float(rowmin.max()))
     # the optimum is a stored time, a base time or the floor
@@ -3266,8 +4028,9 @@ def solve_p_center(
         """Set-cover rows of threshold ``thr`` (merged), or None if some row cannot be met."""
         need = tp.base > thr
         keep = (T.data <= thr) & need[rows_all]
-        sub = sp.csr_array((np.ones(int(keep.sum()), dtype=bool),
-                            (rows_all[keep], T.indices[keep])), shape=T.shape)[need]
+        sub = sp.csr_array(
+            (np.ones(int(keep.sum()), dtype=bool), (rows_all[keep], T.indices[keep])), shape=T.shape
+        )[need]
         sub.sort_indices()
         if (np.diff(sub.indptr) == 0).any():
             return None
@@ -3280,9 +4043,16 @@ def solve_p_center(
             return None
         if S.shape[0] == 0:
             return _EMPTY_INT
-        sel, _ = _setcover_heuristic(_cov_structs(S), np.ones(S.shape[0]), np.ones(n_cols),
-                                     float(S.shape[0]), improve=True, seed=seed, clock=clock,
-                                     rounds=10)
+        sel, _ = _setcover_heuristic(
+            _cov_structs(S),
+            np.ones(S.shape[0]),
+            np.ones(n_cols),
+            float(S.shape[0]),
+            improve=True,
+            seed=seed,
+            clock=clock,
+            rounds=10,
+        )
         return sel if sel.size <= pp else None
 
     def lp_says_no(thr: float) -> bool:
@@ -3291,8 +4061,7 @@ def solve_p_center(
             return True
         if S.shape[0] == 0:
             return False
-        model = _setcover_model(S, np.ones(S.shape[0]), np.ones(n_cols), 0.0, True,
-                                integer=False)
+        model = _setcover_model(S, np.ones(S.shape[0]), np.ones(n_cols), 0.0, True, integer=False)
         lp = _solve_lp(model, time_limit=max(clock.left(), 0.05), seed=seed)
         return bool(np.isfinite(lp.bound)) and math.ceil(lp.bound - 1e-6 * max(1.0, lp.bound)) > pp
 
@@ -3326,8 +4095,9 @@ def solve_p_center(
     clock.note(obj, bound)
     clock.stage("bound", 0.5)
     solver = "greedy-bisection"
-    if obj > bound and (method == "exact" or (method == "auto"
-                                              and not _within(_gap(obj, bound), mip_gap))):
+    if obj > bound and (
+        method == "exact" or (method == "auto" and not _within(_gap(obj, bound), mip_gap))
+    ):
         hi_i = int(np.searchsorted(values, obj, side="left"))
         while lo_i < hi_i and not _within(_gap(obj, float(values[lo_i])), mip_gap):
             if clock.left() <= 0.05:
@@ -3338,11 +4108,20 @@ def solve_p_center(
             if S is None:
                 lo_i = mid + 1
                 continue
-            model = _setcover_model(S, np.ones(S.shape[0]), np.ones(n_cols), 0.0, True,
-                                    integer=True)
-            out = _solve_mip(model, time_limit=clock.left(), mip_gap=0.0, seed=seed, start=None,
-                             n_keep=n_cols, evaluate=lambda x, S=S: _covers_all(S, x),
-                             larger_is_better=False, clock=None)
+            model = _setcover_model(
+                S, np.ones(S.shape[0]), np.ones(n_cols), 0.0, True, integer=True
+            )
+            out = _solve_mip(
+                model,
+                time_limit=clock.left(),
+                mip_gap=0.0,
+                seed=seed,
+                start=None,
+                n_keep=n_cols,
+                evaluate=lambda x, S=S: _covers_all(S, x),
+                larger_is_better=False,
+                clock=None,
+            )
             msel = np.flatnonzero(out.x > 0.5) if out.x is not None else None
             if msel is not None and msel.size <= pp:
                 hi_i = mid
@@ -3360,9 +4139,18 @@ def solve_p_center(
     bound = min(bound, obj)
     status = _status(_gap(obj, bound), mip_gap, clock.timed_out)
     times, _ = _final_times(tp, best_sel, n_cols)
-    return _finish("p_center", clock, selected=np.sort(best_sel), objective=obj, bound=bound,
-                   status=status, solver=solver, before=before, after=_covered(tp, times),
-                   uncoverable=tp.uncoverable)
+    return _finish(
+        "p_center",
+        clock,
+        selected=np.sort(best_sel),
+        objective=obj,
+        bound=bound,
+        status=status,
+        solver=solver,
+        before=before,
+        after=_covered(tp, times),
+        uncoverable=tp.uncoverable,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -3439,46 +4227,75 @@ def solve_multi_tier(
         raise OptimizationError(f"{where}: no tiers given. Fix: pass at least one TierSpec.")
     for t in tiers:
         if not isinstance(t, TierSpec):
-            raise OptimizationError(f"{where}: {t!r} is not a TierSpec. Fix: wrap each tier in "
-                                    "TierSpec(name, cover, p=..., ...).")
+            raise OptimizationError(
+                f"{where}: {t!r} is not a TierSpec. Fix: wrap each tier in "
+                "TierSpec(name, cover, p=..., ...)."
+            )
     names = [t.name for t in tiers]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         probs.add(f"tier names repeat: {', '.join(dup)}", "give every tier a distinct name")
-    covers = [_as_csr(t.cover, name=f"tier '{t.name}' cover", where=where, pattern=True)
-              for t in tiers]
+    covers = [
+        _as_csr(t.cover, name=f"tier '{t.name}' cover", where=where, pattern=True) for t in tiers
+    ]
     shape = covers[0].shape
     for t, a in zip(tiers, covers, strict=True):
         if a.shape != shape:
-            probs.add(f"tier '{t.name}' cover has shape {a.shape} but tier '{tiers[0].name}' "
-                      f"has {shape}", "use the same demand units (rows) and candidate sites "
-                      "(columns) for every tier")
+            probs.add(
+                f"tier '{t.name}' cover has shape {a.shape} but tier '{tiers[0].name}' has {shape}",
+                "use the same demand units (rows) and candidate sites (columns) for every tier",
+            )
     probs.raise_if_any()
     n_rows, n_cols = shape
-    w = _check_vector(weights, n_rows, name="weights", what="demand unit (row of cover)",
-                      probs=probs, allow_none=False)
+    w = _check_vector(
+        weights,
+        n_rows,
+        name="weights",
+        what="demand unit (row of cover)",
+        probs=probs,
+        allow_none=False,
+    )
     _check_budget(budget, probs)
     tier_costs: list[np.ndarray] = []
     exs: list[np.ndarray] = []
     ps: list[int | None] = []
     for t in tiers:
-        c = _check_vector(t.costs, n_cols, name=f"tier '{t.name}' costs",
-                          what="candidate (column of cover)", probs=probs, allow_inf=True)
+        c = _check_vector(
+            t.costs,
+            n_cols,
+            name=f"tier '{t.name}' costs",
+            what="candidate (column of cover)",
+            probs=probs,
+            allow_inf=True,
+        )
         tier_costs.append(c if c is not None else np.zeros(n_cols))
-        exs.append(_check_mask(t.covered_by_existing, n_rows,
-                               name=f"tier '{t.name}' covered_by_existing", probs=probs))
+        exs.append(
+            _check_mask(
+                t.covered_by_existing,
+                n_rows,
+                name=f"tier '{t.name}' covered_by_existing",
+                probs=probs,
+            )
+        )
         ps.append(_check_p(t.p, n_cols, probs, name=f"tier '{t.name}' p"))
         if t.p is None and (t.costs is None or budget is None):
-            probs.add(f"tier '{t.name}' has neither p nor costs under a shared budget",
-                      f"give tier '{t.name}' p=, or costs= and pass budget=")
-        if not (_is_number(t.weight_factor) and t.weight_factor >= 0
-                and math.isfinite(t.weight_factor)):
-            probs.add(f"tier '{t.name}' weight_factor={t.weight_factor!r} must be >= 0",
-                      "use a finite non-negative factor")
+            probs.add(
+                f"tier '{t.name}' has neither p nor costs under a shared budget",
+                f"give tier '{t.name}' p=, or costs= and pass budget=",
+            )
+        if not (
+            _is_number(t.weight_factor) and t.weight_factor >= 0 and math.isfinite(t.weight_factor)
+        ):
+            probs.add(
+                f"tier '{t.name}' weight_factor={t.weight_factor!r} must be >= 0",
+                "use a finite non-negative factor",
+            )
         for s in t.serves:
             if s not in names:
-                probs.add(f"tier '{t.name}' serves unknown tier '{s}'",
-                          f"use one of {', '.join(map(repr, names))}")
+                probs.add(
+                    f"tier '{t.name}' serves unknown tier '{s}'",
+                    f"use one of {', '.join(map(repr, names))}",
+                )
             elif s == t.name:
                 probs.add(f"tier '{t.name}' lists itself in serves", "remove it")
     _check_method(method, probs)
@@ -3486,8 +4303,10 @@ def solve_multi_tier(
     if n_cols == 0:
         probs.add("the covers have no candidate columns", "generate candidate sites first")
     elif all(a.nnz == 0 for a in covers):
-        probs.add("no candidate covers any demand unit at any tier",
-                  "raise the time thresholds or add candidate sites")
+        probs.add(
+            "no candidate covers any demand unit at any tier",
+            "raise the time thresholds or add candidate sites",
+        )
     probs.raise_if_any()
     assert w is not None
     clock.stage("prepare", 0.0)
@@ -3509,8 +4328,9 @@ def solve_multi_tier(
     for k in range(nt):
         act = np.flatnonzero(~exs[k] & (w > 0) & (factors[k] > 0))
         blocks = [covers[k][act] if u in covered_by[k] else None for u in range(nt)]
-        blocks = [b if b is not None else sp.csr_array((act.size, n_cols), dtype=bool)
-                  for b in blocks]
+        blocks = [
+            b if b is not None else sp.csr_array((act.size, n_cols), dtype=bool) for b in blocks
+        ]
         row_blocks.append(sp.hstack(blocks, format="csr"))
         row_w.append(factors[k] * w[act])
         reach = np.diff(covers[k].indptr) > 0
@@ -3526,22 +4346,33 @@ def solve_multi_tier(
     has_costs = budget is not None
     limit = np.array([p if p is not None else _NO_LIMIT for p in ps], dtype=np.int64)
     prob = _CovProblem(
-        A=M, w=mw,
+        A=M,
+        w=mw,
         costs=costs if has_costs else np.where(np.isinf(costs), _INF, 1.0),
         label=np.repeat(np.arange(nt, dtype=np.int32), n_cols),
         limit=limit,
-        site=np.tile(np.arange(n_cols, dtype=np.int32), nt), n_sites=n_cols,
-        budget=float(budget) if budget is not None else _INF, has_costs=has_costs,
+        site=np.tile(np.arange(n_cols, dtype=np.int32), nt),
+        n_sites=n_cols,
+        budget=float(budget) if budget is not None else _INF,
+        has_costs=has_costs,
     )
     ans = _cov_solve(prob, method=method, mip_gap=mip_gap, seed=seed, clock=clock)
     site = ans.selected % n_cols
     tier = ans.selected // n_cols
     order = np.argsort(site, kind="stable")
-    return _finish("multi_tier", clock, selected=site[order], objective=ans.objective,
-                   bound=ans.bound, status=ans.status, solver=ans.solver, before=before,
-                   after=before + ans.objective, uncoverable=np.flatnonzero(unc_mask),
-                   tiers=np.array([names[k] for k in tier[order]], dtype=str)
-                   if tier.size else _EMPTY_STR)
+    return _finish(
+        "multi_tier",
+        clock,
+        selected=site[order],
+        objective=ans.objective,
+        bound=ans.bound,
+        status=ans.status,
+        solver=ans.solver,
+        before=before,
+        after=before + ans.objective,
+        uncoverable=np.flatnonzero(unc_mask),
+        tiers=np.array([names[k] for k in tier[order]], dtype=str) if tier.size else _EMPTY_STR,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -3593,8 +4424,7 @@ def evaluate_sites(
         sel = np.zeros(0, dtype=np.int64)
     sel = sel.astype(np.int64)
     if sel.size and (sel.min() < 0 or sel.max() >= n_cols):
-        probs.add(f"selected has indices outside 0..{n_cols - 1}",
-                  "pass column numbers of cover")
+        probs.add(f"selected has indices outside 0..{n_cols - 1}", "pass column numbers of cover")
     elif np.unique(sel).size != sel.size:
         probs.add("selected repeats a site", "list each site once")
     probs.raise_if_any()
@@ -3605,5 +4435,12 @@ def evaluate_sites(
     active = ~ex & (w > 0)
     alone, marginal, exclusive, total = _evaluate_kernel(r_ptr, r_idx, w, active, rank, sel.size)
     before = float(w[ex].sum())
-    return SiteEvaluation(_frozen(sel), _frozen(alone), _frozen(marginal), _frozen(exclusive),
-                          float(total), before, before + float(total))
+    return SiteEvaluation(
+        _frozen(sel),
+        _frozen(alone),
+        _frozen(marginal),
+        _frozen(exclusive),
+        float(total),
+        before,
+        before + float(total),
+    )

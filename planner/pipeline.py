@@ -29,6 +29,7 @@ from .network import Network, build_network, network_pieces, travel_mode
 
 log = logging.getLogger(__name__)
 
+
 def _demo_dir() -> Path:
     # A wheel carries the demo data as the package planner.demo_data (built from the top-level
     # data/ folder by pyproject.toml's package-dir mapping: one copy in git); a clone or an
@@ -40,7 +41,17 @@ def _demo_dir() -> Path:
 #: Where the embedded demo county lives (``planner/demo_data`` in a wheel, else ``data/``).
 DEMO_DIR = _demo_dir()
 
-ROAD_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".gpkg", ".shp", ".geojson", ".fgb")
+ROAD_SUFFIXES = (
+    ".osm.pbf",
+    ".pbf",
+    ".osm",
+    ".osm.gz",
+    ".osm.bz2",
+    ".gpkg",
+    ".shp",
+    ".geojson",
+    ".fgb",
+)
 TABLE_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json", ".shp", ".gpkg")
 POP_SUFFIXES = (".tif", ".tiff", ".gpkg", ".geojson", ".shp", ".csv", ".xlsx")
 
@@ -60,7 +71,11 @@ class Dataset:
     sources: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        pop = "none" if self.population is None else f"{self.population['population'].sum():,.0f} residents"
+        pop = (
+            "none"
+            if self.population is None
+            else f"{self.population['population'].sum():,.0f} residents"
+        )
         return (
             f"Dataset({self.name!r}{' [synthetic]' if self.synthetic else ''}: {len(self.roads):,} roads, "
             f"{len(self.facilities):,} facilities, population {pop}, "
@@ -76,10 +91,14 @@ class Dataset:
         return urban if len(urban) else None
 
 
-def _find(folder: Path, suffixes: Sequence[str], *, prefer: str | None = None, avoid: str | None = None) -> Path | None:
+def _find(
+    folder: Path, suffixes: Sequence[str], *, prefer: str | None = None, avoid: str | None = None
+) -> Path | None:
     if not folder.is_dir():
         return None
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(tuple(suffixes)))
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(tuple(suffixes))
+    )
     if avoid:
         files = [p for p in files if avoid not in p.name.lower()] or files
     if prefer:
@@ -124,12 +143,25 @@ def load_dataset(
     """
     d = Path(data_dir) if data_dir is not None else None
     if d is not None and not d.is_dir():
-        raise InputFileError(f"data folder not found: {d}. Fix: pass a folder with roads/ and facilities/ subfolders.")
+        raise InputFileError(
+            f"data folder not found: {d}. Fix: pass a folder with roads/ and facilities/ subfolders."
+        )
     road_path = Path(roads) if roads else (_find(d / "roads", ROAD_SUFFIXES) if d else None)
-    fac_path = Path(facilities) if facilities else (
-        _find(d / "facilities", TABLE_SUFFIXES, prefer="facilit", avoid="candidate") if d else None)
-    pop_path = Path(population) if population else (_find(d / "population", POP_SUFFIXES) if d else None)
-    bnd_path = Path(boundaries) if boundaries else (_find(d / "boundaries", TABLE_SUFFIXES) if d else None)
+    fac_path = (
+        Path(facilities)
+        if facilities
+        else (
+            _find(d / "facilities", TABLE_SUFFIXES, prefer="facilit", avoid="candidate")
+            if d
+            else None
+        )
+    )
+    pop_path = (
+        Path(population) if population else (_find(d / "population", POP_SUFFIXES) if d else None)
+    )
+    bnd_path = (
+        Path(boundaries) if boundaries else (_find(d / "boundaries", TABLE_SUFFIXES) if d else None)
+    )
     if road_path is None:
         raise InputFileError(
             f"no road file found{' in ' + str(d / 'roads') if d else ''}. Fix: pass --roads FILE "
@@ -148,11 +180,22 @@ def load_dataset(
     if synthetic and population is None and p is not None and b is not None:
         p = demo_population_groups(p, b)  # the demo's synthetic age groups, however it is loaded
     ds = Dataset(
-        roads=r, facilities=f, population=p, boundaries=b,
+        roads=r,
+        facilities=f,
+        population=p,
+        boundaries=b,
         name=name or (d.name if d else road_path.stem),
         synthetic=synthetic,
-        sources={k: str(v) for k, v in
-                 {"roads": road_path, "facilities": fac_path, "population": pop_path, "boundaries": bnd_path}.items() if v},
+        sources={
+            k: str(v)
+            for k, v in {
+                "roads": road_path,
+                "facilities": fac_path,
+                "population": pop_path,
+                "boundaries": bnd_path,
+            }.items()
+            if v
+        },
     )
     if check:
         check_inputs(ds, facilities_crs=facilities_crs)
@@ -168,10 +211,16 @@ def check_inputs(ds: Dataset, *, facilities_crs: str | None = None) -> None:
     from ._errors import InputWarning
 
     for text in _validate.check_extents(
-        roads=ds.roads, facilities=ds.facilities, boundaries=ds.boundaries, population=ds.population,
-        sources=ds.sources, crs_fix="pass facilities_crs= with the coordinate system the file was made in",
+        roads=ds.roads,
+        facilities=ds.facilities,
+        boundaries=ds.boundaries,
+        population=ds.population,
+        sources=ds.sources,
+        crs_fix="pass facilities_crs= with the coordinate system the file was made in",
     ):
-        warnings.warn(f"{ds.sources.get('facilities', 'facilities')}: {text}", InputWarning, stacklevel=3)
+        warnings.warn(
+            f"{ds.sources.get('facilities', 'facilities')}: {text}", InputWarning, stacklevel=3
+        )
     if facilities_crs is None:
         d = _validate.looks_like_gcj02(ds.roads, ds.facilities)
         if d is not None:
@@ -180,11 +229,14 @@ def check_inputs(ds: Dataset, *, facilities_crs: str | None = None) -> None:
                 f"coordinates read as WGS-84: undoing the GCJ-02 offset brings them from a median "
                 f"{d['as_is']:,.0f} m to {d['undone']:,.0f} m from the nearest road. Fix: if they come from "
                 "Amap, Tencent or another Chinese web map, pass facilities_crs='gcj02'",
-                InputWarning, stacklevel=3,
+                InputWarning,
+                stacklevel=3,
             )
 
 
-def _read_population_any(path: Path, boundaries: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _read_population_any(
+    path: Path, boundaries: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
     """A raster/polygon/point population file, or a table of totals per admin code spread over
     the roads inside each unit (:func:`planner.popspread.read_population_table`)."""
     from . import popspread
@@ -209,7 +261,9 @@ def load_demo() -> Dataset:
             f"the demo data folder {DEMO_DIR} is missing. Fix: install planner from a clone of its "
             "repository with `pip install -e .` (the demo data live in the repository's data/ folder)."
         )
-    ds = load_dataset(DEMO_DIR, name="示范县 Demo County (synthetic)")  # with the synthetic age groups
+    ds = load_dataset(
+        DEMO_DIR, name="示范县 Demo County (synthetic)"
+    )  # with the synthetic age groups
     return dataclasses.replace(ds, synthetic=True)
 
 
@@ -224,7 +278,9 @@ DEMO_GROUP_SHARES: dict[str, dict[str, float]] = {
 DEMO_GROUP_SEED = 20201101
 
 
-def demo_population_groups(population: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+def demo_population_groups(
+    population: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
     """The demo population with synthetic ``pop_65plus`` and ``pop_under5`` columns.
 
     Each raster cell gets the share of :data:`DEMO_GROUP_SHARES` for the kind of its township
@@ -238,7 +294,9 @@ def demo_population_groups(population: gpd.GeoDataFrame, boundaries: gpd.GeoData
         admin = coverage.assign_admin(out, boundaries)
         kinds = boundaries[boundaries["level"] == "township"].set_index("admin_code")["kind"]
         kinds = kinds[~kinds.index.duplicated()]
-        kind = np.where(admin["township_code"].map(kinds).to_numpy() == "subdistrict", "subdistrict", "rural")
+        kind = np.where(
+            admin["township_code"].map(kinds).to_numpy() == "subdistrict", "subdistrict", "rural"
+        )
     rng = np.random.default_rng(DEMO_GROUP_SEED)
     pop = out["population"].to_numpy(float)
     for g, shares in DEMO_GROUP_SHARES.items():
@@ -266,15 +324,24 @@ class CoverageSettings:
             raise InputError(f"minutes must be positive, got {self.minutes!r}.")
         unknown = [t for t in self.tiers if t not in standards.TIERS]
         if unknown:
-            raise InputError(f"unknown tiers {unknown}. Fix: use some of {', '.join(standards.TIERS)}.")
+            raise InputError(
+                f"unknown tiers {unknown}. Fix: use some of {', '.join(standards.TIERS)}."
+            )
 
     @property
     def selected_tiers(self) -> tuple[str, ...]:
         return self.tiers or tuple(standards.PRIMARY_TIERS)
 
     def mode_options(self) -> dict[str, Any]:
-        return {k: v for k, v in (("speed_kmh", self.speed_kmh), ("access_max_m", self.access_max_m),
-                                  ("access_speed_factor", self.access_speed_factor)) if v is not None}
+        return {
+            k: v
+            for k, v in (
+                ("speed_kmh", self.speed_kmh),
+                ("access_max_m", self.access_max_m),
+                ("access_speed_factor", self.access_speed_factor),
+            )
+            if v is not None
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -314,7 +381,11 @@ class CoverageResult:
     @property
     def total_population(self) -> float:
         """Residents in all demand units (exact sum, independent of order)."""
-        return math.fsum(self.demand["population"].to_numpy(float)) if self.demand is not None else float("nan")
+        return (
+            math.fsum(self.demand["population"].to_numpy(float))
+            if self.demand is not None
+            else float("nan")
+        )
 
     @property
     def covered_population(self) -> float:
@@ -345,7 +416,9 @@ class CoverageResult:
         """
         if self.demand is None:
             return float("nan")
-        return math.fsum(self.demand.loc[self.demand["no_facility_in_piece"], "population"].to_numpy(float))
+        return math.fsum(
+            self.demand.loc[self.demand["no_facility_in_piece"], "population"].to_numpy(float)
+        )
 
     def unreachable_facilities(self) -> gpd.GeoDataFrame:
         return self.facilities[~self.facilities["reachable"]]
@@ -358,7 +431,9 @@ def select_facilities(facilities: gpd.GeoDataFrame, tiers: Sequence[str]) -> gpd
     return facilities[facilities["tier"].isin(list(tiers))]
 
 
-def combine_facilities(existing: gpd.GeoDataFrame, added: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+def combine_facilities(
+    existing: gpd.GeoDataFrame, added: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
     """Existing facilities plus proposed ones (column ``proposed``), ids kept unique."""
     ex = existing.copy()
     ex["proposed"] = False
@@ -369,8 +444,14 @@ def combine_facilities(existing: gpd.GeoDataFrame, added: gpd.GeoDataFrame | Non
     clash = set(ad["facility_id"].astype(str)) & set(ex["facility_id"].astype(str))
     if clash:
         ad["facility_id"] = "P-" + ad["facility_id"].astype(str)
-    cols = [c for c in ("facility_id", "name", "type", "tier", "proposed", "geometry") if c in ad.columns]
-    return gpd.GeoDataFrame(pd.concat([ex, ad[cols]], ignore_index=True), geometry="geometry", crs=ex.crs)
+    cols = [
+        c
+        for c in ("facility_id", "name", "type", "tier", "proposed", "geometry")
+        if c in ad.columns
+    ]
+    return gpd.GeoDataFrame(
+        pd.concat([ex, ad[cols]], ignore_index=True), geometry="geometry", crs=ex.crs
+    )
 
 
 def analyze(
@@ -421,9 +502,18 @@ def analyze(
     CoverageResult
     """
     settings = CoverageSettings(
-        mode=mode, minutes=float(minutes), tiers=tuple(tiers or ()),
-        isochrone_minutes=tuple(sorted({float(m) for m in (isochrone_minutes or ())} | ({float(minutes)} if isochrone_minutes is not None else set()))),
-        speed_kmh=speed_kmh, access_max_m=access_max_m, access_speed_factor=access_speed_factor,
+        mode=mode,
+        minutes=float(minutes),
+        tiers=tuple(tiers or ()),
+        isochrone_minutes=tuple(
+            sorted(
+                {float(m) for m in (isochrone_minutes or ())}
+                | ({float(minutes)} if isochrone_minutes is not None else set())
+            )
+        ),
+        speed_kmh=speed_kmh,
+        access_max_m=access_max_m,
+        access_speed_factor=access_speed_factor,
         min_piece_nodes=min_piece_nodes,
     )
     seconds: dict[str, float] = {}
@@ -439,12 +529,21 @@ def analyze(
         if progress:
             progress("network", 0.0)
         try:
-            network = build_network(dataset.roads, settings.mode, urban_area=dataset.urban_area(),
-                                    min_piece_nodes=settings.min_piece_nodes, **settings.mode_options())
+            network = build_network(
+                dataset.roads,
+                settings.mode,
+                urban_area=dataset.urban_area(),
+                min_piece_nodes=settings.min_piece_nodes,
+                **settings.mode_options(),
+            )
         except NetworkError as exc:  # name the road file: build_network only sees a frame
             where = dataset.sources.get("roads")
             if where and where not in str(exc):
-                empty = " The file holds no roads at all (for OSM: no way with a highway tag)." if len(dataset.roads) == 0 else ""
+                empty = (
+                    " The file holds no roads at all (for OSM: no way with a highway tag)."
+                    if len(dataset.roads) == 0
+                    else ""
+                )
                 raise NetworkError(f"{where}: {exc}{empty}") from None
             raise
     else:
@@ -456,7 +555,9 @@ def analyze(
             )
     t = tick("network", t)
 
-    fac = combine_facilities(select_facilities(dataset.facilities, settings.selected_tiers), add_facilities)
+    fac = combine_facilities(
+        select_facilities(dataset.facilities, settings.selected_tiers), add_facilities
+    )
     if len(fac) == 0:
         raise InputError(
             f"no facilities of tiers {list(settings.selected_tiers)} in the data. Fix: choose other tiers "
@@ -470,7 +571,8 @@ def analyze(
     if (~src.reachable).any():
         log.warning(
             "%d facilities are farther than %.0f m from every usable road and reach nobody: %s",
-            int((~src.reachable).sum()), network.mode.access_max_m,
+            int((~src.reachable).sum()),
+            network.mode.access_max_m,
             ", ".join(fac.loc[~src.reachable, "facility_id"].astype(str).head(10)),
         )
     t = tick("join facilities", t)
@@ -478,7 +580,9 @@ def analyze(
     iso = None
     if isochrone_minutes is not None:
         iso = access.isochrones(
-            network, fac, minutes=settings.isochrone_minutes,
+            network,
+            fac,
+            minutes=settings.isochrone_minutes,
             progress=(lambda f: progress("isochrones", f)) if progress else None,
         )
         t = tick("isochrones", t)
@@ -490,8 +594,12 @@ def analyze(
         t = tick("travel times", t)
         admin = coverage.assign_admin(dataset.population, dataset.boundaries)
         demand = coverage.coverage_table(
-            dataset.population, near.time_s, near.facility, minutes=settings.minutes,
-            facility_ids=fac["facility_id"].astype(str).to_numpy(), admin=admin,
+            dataset.population,
+            near.time_s,
+            near.facility,
+            minutes=settings.minutes,
+            facility_ids=fac["facility_id"].astype(str).to_numpy(),
+            admin=admin,
         )
         demand["reachable"] = near.attachment.reachable
         piece = _piece_of(network, near.attachment)
@@ -503,9 +611,17 @@ def analyze(
         uncovered = coverage.uncovered_areas(demand, boundaries=dataset.boundaries, crs=network.crs)
         t = tick("coverage", t)
     return CoverageResult(
-        settings=settings, dataset_name=dataset.name, synthetic=dataset.synthetic, network=network,
-        facilities=fac, isochrones=iso, demand=demand, admin_summary=summary, uncovered=uncovered,
-        boundaries=dataset.boundaries, seconds=seconds,
+        settings=settings,
+        dataset_name=dataset.name,
+        synthetic=dataset.synthetic,
+        network=network,
+        facilities=fac,
+        isochrones=iso,
+        demand=demand,
+        admin_summary=summary,
+        uncovered=uncovered,
+        boundaries=dataset.boundaries,
+        seconds=seconds,
     )
 
 
@@ -521,11 +637,19 @@ def _log_pieces_without_facility(demand: gpd.GeoDataFrame) -> None:
     if not lonely.any():
         return
     pop = demand["population"].to_numpy(float)
-    by_piece = pd.Series(pop[lonely]).groupby(demand["piece"].to_numpy()[lonely]).sum().sort_values(ascending=False)
+    by_piece = (
+        pd.Series(pop[lonely])
+        .groupby(demand["piece"].to_numpy()[lonely])
+        .sum()
+        .sort_values(ascending=False)
+    )
     log.warning(
         "%s residents (%d demand units) join %d road pieces that hold no facility, so no facility "
         "serves them (largest: %s residents); their roads do not connect to the rest of the network",
-        f"{by_piece.sum():,.0f}", int(lonely.sum()), len(by_piece), f"{by_piece.iloc[0]:,.0f}",
+        f"{by_piece.sum():,.0f}",
+        int(lonely.sum()),
+        len(by_piece),
+        f"{by_piece.iloc[0]:,.0f}",
     )
 
 
@@ -542,6 +666,12 @@ def coverage_curve(result: CoverageResult, minutes: Sequence[float]) -> pd.DataF
     pop = result.demand["population"].to_numpy(float)
     t = result.demand["minutes"].to_numpy(float)
     tot = pop.sum()
-    rows = [{"minutes": m, "covered_population": float(pop[t <= m].sum()),
-             "covered_share": float(pop[t <= m].sum() / tot) if tot else np.nan} for m in minutes]
+    rows = [
+        {
+            "minutes": m,
+            "covered_population": float(pop[t <= m].sum()),
+            "covered_share": float(pop[t <= m].sum() / tot) if tot else np.nan,
+        }
+        for m in minutes
+    ]
     return pd.DataFrame(rows)

@@ -42,8 +42,13 @@ from ._errors import InputError, InputWarning
 from ._validate import Problems, count_column, describe_rows, find_column, require_file
 
 __all__ = [
-    "PopulationTableWarning", "SPREAD_METHODS", "looks_like_population_table", "normalize_admin_code",
-    "read_population_table", "read_totals", "township_totals",
+    "PopulationTableWarning",
+    "SPREAD_METHODS",
+    "looks_like_population_table",
+    "normalize_admin_code",
+    "read_population_table",
+    "read_totals",
+    "township_totals",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,17 +67,66 @@ SPREAD_METHODS = ("auto", "residential", "roads", "uniform")
 HOUSING_STREETS = frozenset({"residential", "living_street"})
 
 #: Road classes nobody lives beside.
-NO_FRONTAGE = frozenset({
-    "motorway", "motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link",
-    "bus_guideway", "busway", "raceway", "construction", "proposed",
-})
+NO_FRONTAGE = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+        "bus_guideway",
+        "busway",
+        "raceway",
+        "construction",
+        "proposed",
+    }
+)
 
-_CODE = ("admin_code", "adcode", "code", "代码", "区划代码", "行政区划代码", "统计用区划代码", "xzqdm", "gb",
-         "gb_code", "code_county", "code_township", "code_village")
-_POP = ("population", "pop", "人口", "常住人口", "户籍人口", "人口数", "总人口", "pop_count", "total_pop",
-        "residents", "count", "value")
-_NAME = ("admin_name", "name", "名称", "区划名称", "乡镇", "街道", "乡镇街道", "村", "township", "village",
-         "name_county", "name_township", "name_village")
+_CODE = (
+    "admin_code",
+    "adcode",
+    "code",
+    "代码",
+    "区划代码",
+    "行政区划代码",
+    "统计用区划代码",
+    "xzqdm",
+    "gb",
+    "gb_code",
+    "code_county",
+    "code_township",
+    "code_village",
+)
+_POP = (
+    "population",
+    "pop",
+    "人口",
+    "常住人口",
+    "户籍人口",
+    "人口数",
+    "总人口",
+    "pop_count",
+    "total_pop",
+    "residents",
+    "count",
+    "value",
+)
+_NAME = (
+    "admin_name",
+    "name",
+    "名称",
+    "区划名称",
+    "乡镇",
+    "街道",
+    "乡镇街道",
+    "村",
+    "township",
+    "village",
+    "name_county",
+    "name_township",
+    "name_village",
+)
 _LONLAT = ("lon", "lng", "longitude", "经度", "x")
 
 
@@ -112,23 +166,34 @@ def _read(table: Any, *, sheet: Any, encoding: str | None) -> tuple[pd.DataFrame
             f"population table: expected a CSV/XLSX path or a DataFrame, got {type(table).__name__}. "
             "Fix: pass a path or a DataFrame."
         )
-    path = require_file(table, what="population table", suffixes=(".csv", ".txt", ".tsv", ".xlsx", ".xlsm"))
+    path = require_file(
+        table, what="population table", suffixes=(".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+    )
     source = str(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl")
+        df = pd.read_excel(
+            path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
+        )
     else:
         raw = path.read_bytes()
-        for enc in ([encoding] if encoding else ["utf-8-sig", "gb18030"]):
+        for enc in [encoding] if encoding else ["utf-8-sig", "gb18030"]:
             try:
                 text = raw.decode(enc)
                 break
             except UnicodeDecodeError:
                 continue
         else:  # pragma: no cover - gb18030 decodes any byte string
-            raise InputError(f"{source}: cannot decode the text. Fix: save it as UTF-8 or pass encoding=.")
+            raise InputError(
+                f"{source}: cannot decode the text. Fix: save it as UTF-8 or pass encoding=."
+            )
         import io
 
-        sep = "\t" if path.suffix.lower() == ".tsv" or text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else ","
+        sep = (
+            "\t"
+            if path.suffix.lower() == ".tsv"
+            or text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",")
+            else ","
+        )
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     return df, source
@@ -155,8 +220,14 @@ def looks_like_population_table(path: str | Path) -> bool:
 
 
 def _boundaries(boundaries: Any) -> gpd.GeoDataFrame:
-    if isinstance(boundaries, gpd.GeoDataFrame) and {"admin_code", "admin_name", "level"} <= set(boundaries.columns):
-        b = boundaries.to_crs(WGS84) if boundaries.crs is not None and not boundaries.crs.equals(WGS84) else boundaries
+    if isinstance(boundaries, gpd.GeoDataFrame) and {"admin_code", "admin_name", "level"} <= set(
+        boundaries.columns
+    ):
+        b = (
+            boundaries.to_crs(WGS84)
+            if boundaries.crs is not None and not boundaries.crs.equals(WGS84)
+            else boundaries
+        )
         return b
     from .load import read_boundaries
 
@@ -179,7 +250,9 @@ def _residential(landuse: Any, buildings: Any) -> list[np.ndarray]:
             continue
         g = frame if isinstance(frame, gpd.GeoDataFrame) else gpd.read_file(frame)
         if g.crs is None:
-            raise InputError(f"{what}: the polygons have no CRS. Fix: set one with .set_crs('EPSG:4326').")
+            raise InputError(
+                f"{what}: the polygons have no CRS. Fix: set one with .set_crs('EPSG:4326')."
+            )
         g = g.to_crs(WGS84)
         if what == "landuse" and "landuse" in g.columns:
             g = g[g["landuse"].astype(str).str.lower() == "residential"]
@@ -226,11 +299,15 @@ def _cells(polys: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray]:
     for i in mixed:
         parts = [g for g in shapely.get_parts(pieces[i]) if shapely.get_type_id(g) in (3, 6)]
         pieces[i] = shapely.union_all(parts) if parts else shapely.Polygon()
-    keep = np.isin(shapely.get_type_id(pieces), (3, 6)) & (shapely.area(pieces) > 1e-6 * cell_m * cell_m)
+    keep = np.isin(shapely.get_type_id(pieces), (3, 6)) & (
+        shapely.area(pieces) > 1e-6 * cell_m * cell_m
+    )
     return pieces[keep], owner[keep]
 
 
-def _weights_overlap(pieces: np.ndarray, others: np.ndarray, measure: str, cell_m: float) -> np.ndarray:
+def _weights_overlap(
+    pieces: np.ndarray, others: np.ndarray, measure: str, cell_m: float
+) -> np.ndarray:
     """Per piece: total length (lines) or area (polygons) of ``others`` inside it.
 
     Overlaps below 1e-6 of a cell (a polygon edge on a grid line, moved a hair by reprojection)
@@ -283,34 +360,58 @@ def read_totals(
         ("population_column", population_column, pop_col, "population", _POP),
     ):
         if found is None:
-            looked = f"{opt}={wanted!r} is not a column" if wanted else f"no {what} column (looked for {', '.join(cands[:6])})"
+            looked = (
+                f"{opt}={wanted!r} is not a column"
+                if wanted
+                else f"no {what} column (looked for {', '.join(cands[:6])})"
+            )
             problems.add(f"{looked}; columns are {', '.join(cols)}", fix=f"name it with {opt}=")
     if name_column is not None and name_col is None:
-        problems.add(f"name_column={name_column!r} is not a column; columns are {', '.join(cols)}",
-                     fix="name the column exactly as in the table")
+        problems.add(
+            f"name_column={name_column!r} is not a column; columns are {', '.join(cols)}",
+            fix="name the column exactly as in the table",
+        )
     problems.raise_if_any()
     assert code_col is not None and pop_col is not None
 
-    pop = count_column(df[pop_col], f"column '{pop_col}'", problems,
-                       missing_fix="fill in the number of residents (0 if none)",
-                       negative_fix="population must be >= 0")
+    pop = count_column(
+        df[pop_col],
+        f"column '{pop_col}'",
+        problems,
+        missing_fix="fill in the number of residents (0 if none)",
+        negative_fix="population must be >= 0",
+    )
     codes = np.array([normalize_admin_code(v) for v in df[code_col]], dtype=object)
-    names = np.array([_name(v) for v in df[name_col]], dtype=object) if name_col else np.full(len(df), "", dtype=object)
+    names = (
+        np.array([_name(v) for v in df[name_col]], dtype=object)
+        if name_col
+        else np.full(len(df), "", dtype=object)
+    )
     if not ((codes != "") | (names != "")).all():
         empty = df.index[(codes == "") & (names == "")]
-        problems.add(f"column '{code_col}' has missing codes (and no name) in {describe_rows(empty)}",
-                     fix="fill in the administrative codes")
+        problems.add(
+            f"column '{code_col}' has missing codes (and no name) in {describe_rows(empty)}",
+            fix="fill in the administrative codes",
+        )
     dup = pd.Series(codes[codes != ""]).duplicated(keep=False)
     if dup.any():
         dcodes = sorted(set(pd.Series(codes[codes != ""])[dup.to_numpy()]))
-        problems.add(f"column '{code_col}' has duplicate codes {', '.join(dcodes[:8])}",
-                     fix="sum the rows of each unit into one")
+        problems.add(
+            f"column '{code_col}' has duplicate codes {', '.join(dcodes[:8])}",
+            fix="sum the rows of each unit into one",
+        )
     from .load import find_group_columns, group_values
 
-    group_cols = find_group_columns(cols, groups, exclude=[pop_col, code_col, name_col], problems=problems)
-    gvals = group_values(df, group_cols, pop, problems=problems, source=label)  # (rows, 0) without groups
+    group_cols = find_group_columns(
+        cols, groups, exclude=[pop_col, code_col, name_col], problems=problems
+    )
+    gvals = group_values(
+        df, group_cols, pop, problems=problems, source=label
+    )  # (rows, 0) without groups
     problems.raise_if_any()
-    out = pd.DataFrame({"admin_code": codes, "admin_name": names, "population": pop}, index=df.index)
+    out = pd.DataFrame(
+        {"admin_code": codes, "admin_name": names, "population": pop}, index=df.index
+    )
     for j, g in enumerate(group_cols):
         out[f"pop_{g}"] = gvals[:, j]
     out.attrs["source"] = label
@@ -405,16 +506,31 @@ def read_population_table(
     """
     t0 = time.perf_counter()
     if spread not in SPREAD_METHODS:
-        raise InputError(f"read_population_table: spread={spread!r}. Fix: use one of {', '.join(SPREAD_METHODS)}.")
+        raise InputError(
+            f"read_population_table: spread={spread!r}. Fix: use one of {', '.join(SPREAD_METHODS)}."
+        )
     if not cell_m > 0:
-        raise InputError(f"read_population_table: cell_m must be > 0, got {cell_m}. Fix: pass e.g. cell_m=100.")
+        raise InputError(
+            f"read_population_table: cell_m must be > 0, got {cell_m}. Fix: pass e.g. cell_m=100."
+        )
     if spread == "residential" and landuse is None and buildings is None:
-        raise InputError("read_population_table: spread='residential' needs landuse= or buildings=. "
-                         "Fix: pass OSM landuse=residential polygons or building footprints, or use spread='auto'.")
+        raise InputError(
+            "read_population_table: spread='residential' needs landuse= or buildings=. "
+            "Fix: pass OSM landuse=residential polygons or building footprints, or use spread='auto'."
+        )
     if spread == "roads" and roads is None:
-        raise InputError("read_population_table: spread='roads' needs roads=. Fix: pass the road lines.")
-    totals = read_totals(table, code_column=code_column, population_column=population_column,
-                         name_column=name_column, sheet=sheet, encoding=encoding, groups=groups)
+        raise InputError(
+            "read_population_table: spread='roads' needs roads=. Fix: pass the road lines."
+        )
+    totals = read_totals(
+        table,
+        code_column=code_column,
+        population_column=population_column,
+        name_column=name_column,
+        sheet=sheet,
+        encoding=encoding,
+        groups=groups,
+    )
     group_cols = [c for c in totals.columns if c.startswith("pop_")]
     label = totals.attrs["source"]
     codes = totals["admin_code"].to_numpy(dtype=object)
@@ -439,8 +555,13 @@ def read_population_table(
     if named:
         warnings.warn(
             f"{label}: {len(named)} row(s) matched to boundaries by name, not by code: "
-            + ", ".join(f"{names[r]} ({codes[r] or 'no code'} -> {bcodes[pos[r]]})" for r in named[:8])
-            + ". Check that these are the same units.", PopulationTableWarning, stacklevel=2)
+            + ", ".join(
+                f"{names[r]} ({codes[r] or 'no code'} -> {bcodes[pos[r]]})" for r in named[:8]
+            )
+            + ". Check that these are the same units.",
+            PopulationTableWarning,
+            stacklevel=2,
+        )
     matched = pos >= 0
     if not matched.any():
         raise InputError(
@@ -457,7 +578,9 @@ def read_population_table(
             + ", ".join(f"{codes[r] or '-'} {names[r]}".strip() for r in unmatched[:10])
             + ("" if len(unmatched) <= 10 else f" and {len(unmatched) - 10} more")
             + ". Fix: add their polygons to the boundaries or correct the codes.",
-            PopulationTableWarning, stacklevel=2)
+            PopulationTableWarning,
+            stacklevel=2,
+        )
 
     # one level: the finest the table reaches; coarser rows are totals of the finer ones
     levels = b["level"].to_numpy(dtype=object)
@@ -469,8 +592,11 @@ def read_population_table(
         warnings.warn(
             f"{label}: {int(coarse.sum())} row(s) are {', '.join(sorted(set(row_levels[coarse])))} totals beside "
             f"{finest} rows and are left out so nobody is counted twice: "
-            + ", ".join(f"{codes[r]} {names[r]}".strip() for r in np.flatnonzero(coarse)[:8]) + ".",
-            PopulationTableWarning, stacklevel=2)
+            + ", ".join(f"{codes[r]} {names[r]}".strip() for r in np.flatnonzero(coarse)[:8])
+            + ".",
+            PopulationTableWarning,
+            stacklevel=2,
+        )
     use = matched & ~coarse
     dup_units = pd.Series(pos[use]).duplicated(keep=False)
     if dup_units.any():
@@ -486,7 +612,10 @@ def read_population_table(
             "residents are placed there: "
             + ", ".join(f"{bcodes[i]} {b['admin_name'].iloc[i]}" for i in missing_units[:10])
             + ("" if len(missing_units) <= 10 else f" and {len(missing_units) - 10} more")
-            + ". Fix: add their rows (0 if nobody lives there).", PopulationTableWarning, stacklevel=2)
+            + ". Fix: add their rows (0 if nobody lives there).",
+            PopulationTableWarning,
+            stacklevel=2,
+        )
 
     rows = np.flatnonzero(use & (pop > 0))
     lost_groups = {c: math.fsum(totals[c].to_numpy(float)[use & (pop <= 0)]) for c in group_cols}
@@ -495,9 +624,13 @@ def read_population_table(
             f"{label}: units with population 0 have residents of groups ("
             + ", ".join(f"{c[4:]}: {v:,.0f}" for c, v in lost_groups.items() if v > 0)
             + "), left out with them. Fix: check the population column of those rows.",
-            PopulationTableWarning, stacklevel=2)
+            PopulationTableWarning,
+            stacklevel=2,
+        )
     if len(rows) == 0:
-        raise InputError(f"{label}: every matched unit has population 0. Fix: check the population column.")
+        raise InputError(
+            f"{label}: every matched unit has population 0. Fix: check the population column."
+        )
     units = pos[rows]
     polys_wgs = b.geometry.to_numpy()[units]
     utm = gpd.GeoSeries(polys_wgs, crs=WGS84).estimate_utm_crs()
@@ -509,7 +642,11 @@ def read_population_table(
     weights: dict[str, np.ndarray] = {"uniform": shapely.area(pieces)}
     if landuse is not None or buildings is not None:
         res = [g for g in _residential(landuse, buildings) if len(g)]
-        res_utm = gpd.GeoSeries(np.concatenate(res) if res else np.empty(0, dtype=object), crs=WGS84).to_crs(utm).to_numpy()
+        res_utm = (
+            gpd.GeoSeries(np.concatenate(res) if res else np.empty(0, dtype=object), crs=WGS84)
+            .to_crs(utm)
+            .to_numpy()
+        )
         if len(res_utm):
             res_utm = np.where(shapely.is_valid(res_utm), res_utm, shapely.make_valid(res_utm))
             # overlapping buildings inside residential landuse count once
@@ -518,12 +655,18 @@ def read_population_table(
     if roads is not None:
         r = _roads_frame(roads)
         if r.crs is None:
-            raise InputError("roads: the lines have no CRS. Fix: read them with planner.read_roads().")
+            raise InputError(
+                "roads: the lines have no CRS. Fix: read them with planner.read_roads()."
+            )
         cls = r["highway"].astype(str).to_numpy() if "highway" in r.columns else np.full(len(r), "")
         lines = r.geometry.to_crs(utm).to_numpy()
-        housing = np.isin(cls, list(HOUSING_STREETS if housing_streets is None else housing_streets))
+        housing = np.isin(
+            cls, list(HOUSING_STREETS if housing_streets is None else housing_streets)
+        )
         along_housing = _weights_overlap(pieces, lines[housing], "length", cell_m)
-        along_any = _weights_overlap(pieces, lines[~np.isin(cls, list(NO_FRONTAGE))], "length", cell_m)
+        along_any = _weights_overlap(
+            pieces, lines[~np.isin(cls, list(NO_FRONTAGE))], "length", cell_m
+        )
         # per unit: its housing streets if it has any, else every road with frontage
         has_housing = np.bincount(owner, weights=along_housing, minlength=len(polys))[owner] > 0
         weights["roads"] = np.where(has_housing, along_housing, along_any)
@@ -542,8 +685,11 @@ def read_population_table(
         if len(fallbacks):
             warnings.warn(
                 f"{label}: spread={spread!r} found nothing in {len(fallbacks)} unit(s), spread uniformly there: "
-                + ", ".join(f"{codes[rows[i]]} {names[rows[i]]}".strip() for i in fallbacks[:8]) + ".",
-                PopulationTableWarning, stacklevel=2)
+                + ", ".join(f"{codes[rows[i]]} {names[rows[i]]}".strip() for i in fallbacks[:8])
+                + ".",
+                PopulationTableWarning,
+                stacklevel=2,
+            )
     w = np.zeros(len(pieces))
     for m in set(methods):
         sel = methods[owner] == m
@@ -562,24 +708,42 @@ def read_population_table(
             # each group gets the same shares of its unit as the total: per-unit totals preserved
             **{c: totals[c].to_numpy(float)[rows][owner] * (w / wsum[owner]) for c in group_cols},
         },
-        geometry=gpd.GeoSeries(pieces, crs=utm).to_crs(WGS84).to_numpy(), crs=WGS84,
+        geometry=gpd.GeoSeries(pieces, crs=utm).to_crs(WGS84).to_numpy(),
+        crs=WGS84,
     )
-    counts = {m: int((methods == m).sum()) for m in ("residential", "roads", "uniform") if (methods == m).any()}
+    counts = {
+        m: int((methods == m).sum())
+        for m in ("residential", "roads", "uniform")
+        if (methods == m).any()
+    }
     out.attrs["spread"] = counts
     out.attrs["population_source"] = {
-        "table": label, "source": source or "", "year": "" if year is None else str(year),
-        "level": finest, "units": n_units, "total": math.fsum(pop[rows]), "cell_m": float(cell_m),
+        "table": label,
+        "source": source or "",
+        "year": "" if year is None else str(year),
+        "level": finest,
+        "units": n_units,
+        "total": math.fsum(pop[rows]),
+        "cell_m": float(cell_m),
     }
     logger.info(
         "spread %.0f residents of %d %s units into %d demand units (%s) from %s in %.2f s",
-        math.fsum(pop[rows]), n_units, finest, len(out),
-        ", ".join(f"{k} {v}" for k, v in counts.items()), label, time.perf_counter() - t0,
+        math.fsum(pop[rows]),
+        n_units,
+        finest,
+        len(out),
+        ", ".join(f"{k} {v}" for k, v in counts.items()),
+        label,
+        time.perf_counter() - t0,
     )
     return out
 
 
 def township_totals(
-    population: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame, *, level: str = "township",
+    population: gpd.GeoDataFrame,
+    boundaries: gpd.GeoDataFrame,
+    *,
+    level: str = "township",
 ) -> pd.DataFrame:
     """Population of demand units summed per admin unit of ``level`` (a table for
     :func:`read_population_table`; used to check a spread against the raster it came from).
@@ -592,17 +756,20 @@ def township_totals(
     admin = assign_admin(population, boundaries)
     col = f"{level}_code"
     if col not in admin.columns:
-        raise InputError(f"township_totals: the boundaries have no {level} units. Fix: pass level= one of "
-                         f"{', '.join(sorted(set(boundaries['level'])))}.")
+        raise InputError(
+            f"township_totals: the boundaries have no {level} units. Fix: pass level= one of "
+            f"{', '.join(sorted(set(boundaries['level'])))}."
+        )
     sums = pd.Series(population["population"].to_numpy(float)).groupby(admin[col].to_numpy()).sum()
     units = boundaries[boundaries["level"] == level]
-    out = pd.DataFrame({
-        "admin_code": units["admin_code"].astype(str).to_numpy(),
-        "admin_name": units["admin_name"].astype(str).to_numpy(),
-        "population": [float(sums.get(c, 0.0)) for c in units["admin_code"].astype(str)],
-    })
+    out = pd.DataFrame(
+        {
+            "admin_code": units["admin_code"].astype(str).to_numpy(),
+            "admin_name": units["admin_name"].astype(str).to_numpy(),
+            "population": [float(sums.get(c, 0.0)) for c in units["admin_code"].astype(str)],
+        }
+    )
     for g in population_groups(population):  # and each population group's residents, likewise
         gs = pd.Series(population[f"pop_{g}"].to_numpy(float)).groupby(admin[col].to_numpy()).sum()
         out[f"pop_{g}"] = [float(gs.get(c, 0.0)) for c in units["admin_code"].astype(str)]
     return out
-

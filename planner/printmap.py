@@ -61,10 +61,22 @@ UNCOVERED_COLORS: tuple[str, ...] = ("#fee5d9", "#fcbba1", "#fc8a6a", "#ef3b2c",
 
 #: CJK fonts tried in this order (family names as matplotlib's font manager knows them).
 CJK_FONTS: tuple[str, ...] = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-    "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC",
-    "Hiragino Sans GB", "Heiti SC", "STHeiti", "Noto Sans CJK JP", "Droid Sans Fallback",
-    "AR PL UMing CN", "AR PL UKai CN",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Heiti SC",
+    "STHeiti",
+    "Noto Sans CJK JP",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
+    "AR PL UKai CN",
 )
 
 #: Facility symbols by tier: (marker, face colour, size in points at A4).
@@ -78,13 +90,26 @@ _TIER_STYLE: dict[str, tuple[str, str, float]] = {
     "other": ("X", "#7f7f7f", 4.0),
 }
 #: Tiers from the strongest (legend first, drawn on top) to the weakest.
-_TIER_ORDER = ("hospital", "township_center", "community_center", "community_station",
-               "family_doctor_point", "village_clinic", "other")
+_TIER_ORDER = (
+    "hospital",
+    "township_center",
+    "community_center",
+    "community_station",
+    "family_doctor_point",
+    "village_clinic",
+    "other",
+)
 _PROPOSED_STYLE = ("*", "#e7298a", 11.0)
 
 #: Road classes in groups drawn from quiet to strong grey: (label zh, label en, colour, width pt).
 _ROAD_GROUPS: tuple[tuple[tuple[str, ...], str, str, str, float], ...] = (
-    (("motorway", "motorway_link", "trunk", "trunk_link"), "高速公路、干线公路", "Motorway, trunk road", "#6b6b6b", 1.5),
+    (
+        ("motorway", "motorway_link", "trunk", "trunk_link"),
+        "高速公路、干线公路",
+        "Motorway, trunk road",
+        "#6b6b6b",
+        1.5,
+    ),
     (("primary", "primary_link"), "主要道路", "Primary road", "#7d7d7d", 1.15),
     (("secondary", "secondary_link"), "次要道路", "Secondary road", "#939393", 0.85),
     (("tertiary", "tertiary_link"), "县乡道路", "Tertiary road", "#a8a8a8", 0.6),
@@ -110,25 +135,47 @@ _TEXT = {
     "minutes_le": ("{b} 分钟以内", "within {b} min"),
     "minutes_band": ("{a}–{b} 分钟", "{a}–{b} min"),
     "synthetic": ("合成示范数据 SYNTHETIC DEMO DATA", "SYNTHETIC DEMO DATA"),
-    "synthetic_note": ("虚构县，仅供演示，不能用于实际规划", "a made-up county, for demonstration only"),
+    "synthetic_note": (
+        "虚构县，仅供演示，不能用于实际规划",
+        "a made-up county, for demonstration only",
+    ),
     "date": ("制图日期：{d.year}年{d.month}月{d.day}日", "Date: {d:%Y-%m-%d}"),
     "sources": ("数据来源：{s}", "Data sources: {s}"),
     "crs": ("坐标系：{c}", "Coordinate system: {c}"),
     "maker": ("制图：planner {v}", "Made with planner {v}"),
-    "settings": ("分析设置：{mode}，服务圈 {minutes} 分钟，计入{tiers}",
-                 "Settings: {mode}, {minutes}-minute threshold, counting {tiers}"),
-    "headline": ("{minutes}分钟内覆盖 {cov:,.0f} 人，占常住人口 {share:.1f}%；未覆盖 {unc:,.0f} 人（总人口 {tot:,.0f} 人）",
-                 "{cov:,.0f} of {tot:,.0f} residents ({share:.1f} %) within {minutes} min; {unc:,.0f} beyond"),
+    "settings": (
+        "分析设置：{mode}，服务圈 {minutes} 分钟，计入{tiers}",
+        "Settings: {mode}, {minutes}-minute threshold, counting {tiers}",
+    ),
+    "headline": (
+        "{minutes}分钟内覆盖 {cov:,.0f} 人，占常住人口 {share:.1f}%；未覆盖 {unc:,.0f} 人（总人口 {tot:,.0f} 人）",
+        "{cov:,.0f} of {tot:,.0f} residents ({share:.1f} %) within {minutes} min; {unc:,.0f} beyond",
+    ),
     "all_tiers": ("全部基层医疗卫生机构和医院", "all primary-care tiers and hospitals"),
-    "disclaimer": ("注：行政边界仅供分析参考，不作为权属界线依据。", "Boundaries are for analysis only, not authoritative."),
-    "synthetic_sources": ("planner 合成示范数据（道路、人口、医疗机构、行政区划均为生成数据）",
-                          "planner synthetic demo data (roads, residents, facilities and boundaries are generated)"),
-    "title": ("{place} {minutes}分钟{mode}医疗服务圈覆盖分析",
-              "{place}: {minutes}-minute {mode} access to primary health care"),
+    "disclaimer": (
+        "注：行政边界仅供分析参考，不作为权属界线依据。",
+        "Boundaries are for analysis only, not authoritative.",
+    ),
+    "synthetic_sources": (
+        "planner 合成示范数据（道路、人口、医疗机构、行政区划均为生成数据）",
+        "planner synthetic demo data (roads, residents, facilities and boundaries are generated)",
+    ),
+    "title": (
+        "{place} {minutes}分钟{mode}医疗服务圈覆盖分析",
+        "{place}: {minutes}-minute {mode} access to primary health care",
+    ),
 }
-_MODE = {"walk": ("步行", "walking"), "ebike": ("电动自行车", "e-bike"), "drive": ("驾车", "driving")}
-_SOURCE_KIND = {"roads": ("道路", "roads"), "facilities": ("医疗机构", "facilities"),
-                "population": ("人口", "population"), "boundaries": ("行政区划", "boundaries")}
+_MODE = {
+    "walk": ("步行", "walking"),
+    "ebike": ("电动自行车", "e-bike"),
+    "drive": ("驾车", "driving"),
+}
+_SOURCE_KIND = {
+    "roads": ("道路", "roads"),
+    "facilities": ("医疗机构", "facilities"),
+    "population": ("人口", "population"),
+    "boundaries": ("行政区划", "boundaries"),
+}
 
 _CJK = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef\uf900-\ufaff]")
 
@@ -151,7 +198,9 @@ def find_cjk_font() -> str | None:
         by_name.setdefault(f.name, []).append(f.fname)
     names = [n for n in CJK_FONTS if n in by_name]
     # any other font whose name says CJK (a system with an unusual font still gets Chinese)
-    names += sorted(n for n in by_name if n not in names and re.search(r"CJK|Hei|Song|Kai|Ming|YaHei|SC$", n))
+    names += sorted(
+        n for n in by_name if n not in names and re.search(r"CJK|Hei|Song|Kai|Ming|YaHei|SC$", n)
+    )
     for name in names:
         for path in by_name[name]:
             try:
@@ -174,7 +223,9 @@ def _has_bold(family: str) -> bool:
         w = font_manager.weight_dict.get(w, 400) if isinstance(w, str) else w
         return int(w)
 
-    return any(f.name == family and weight(f.weight) >= 600 for f in font_manager.fontManager.ttflist)
+    return any(
+        f.name == family and weight(f.weight) >= 600 for f in font_manager.fontManager.ttflist
+    )
 
 
 def _check_options(paper: str, orientation: str, dpi: float) -> str:
@@ -270,8 +321,17 @@ def print_map(
     """
     fmt = map_format(path_or_buffer, format)
     t0 = time.perf_counter()
-    fig = map_figure(result, paper=paper, orientation=orientation, dpi=dpi, title=title, lang=lang,
-                     proposals=proposals, sources=sources, date=date)
+    fig = map_figure(
+        result,
+        paper=paper,
+        orientation=orientation,
+        dpi=dpi,
+        title=title,
+        lang=lang,
+        proposals=proposals,
+        sources=sources,
+        date=date,
+    )
     if fmt == "png":
         # whole pixels of the paper at this resolution (A4 at 300 dpi: 3508 x 2480, as ISO 216
         # rounds them); matplotlib would truncate 3507.87 to 3507
@@ -291,7 +351,9 @@ def print_map(
         else:
             fig.savefig(path_or_buffer, **kw)
             out = path_or_buffer
-    log.info("printed the map (%s, %s %s) in %.1f s", fmt, paper, orientation, time.perf_counter() - t0)
+    log.info(
+        "printed the map (%s, %s %s) in %.1f s", fmt, paper, orientation, time.perf_counter() - t0
+    )
     return out
 
 
@@ -305,7 +367,9 @@ def _metadata(fig: Any, fmt: str) -> dict[str, str]:
 def _save_atomic(fig: Any, path: Path, kw: dict[str, Any]) -> Path:
     """Write next to ``path`` under a temporary name, then rename it into place."""
     if path.is_dir():
-        raise InputError(f"path_or_buffer {str(path)!r} is a folder. Fix: name a .pdf or .png file.")
+        raise InputError(
+            f"path_or_buffer {str(path)!r} is a folder. Fix: name a .pdf or .png file."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
@@ -383,9 +447,12 @@ def map_figure(
     font = find_cjk_font()
     if font is None:
         if lang == "zh":
-            warnings.warn("no Chinese (CJK) font found on this system, so the map is labelled in English. "
-                          "Fix: install one (Debian: apt-get install fonts-wqy-microhei; or Noto Sans CJK).",
-                          PrintMapWarning, stacklevel=2)
+            warnings.warn(
+                "no Chinese (CJK) font found on this system, so the map is labelled in English. "
+                "Fix: install one (Debian: apt-get install fonts-wqy-microhei; or Noto Sans CJK).",
+                PrintMapWarning,
+                stacklevel=2,
+            )
         lang = "en"
     li = 0 if lang == "zh" else 1
 
@@ -394,7 +461,11 @@ def map_figure(
 
     def safe(text: str) -> str:
         # without a CJK font, Chinese characters would print as boxes: leave them out
-        return text if font is not None else re.sub(r"\s+", " ", _CJK.sub("", text)).strip(" ()（）:：")
+        return (
+            text
+            if font is not None
+            else re.sub(r"\s+", " ", _CJK.sub("", text)).strip(" ()（）:：")
+        )
 
     w_mm, h_mm = PAPER_MM[key]
     if orientation == "landscape":
@@ -403,10 +474,23 @@ def map_figure(
     families = ([font] if font else []) + ["DejaVu Sans"]
     # most CJK fonts ship one weight: asking for bold would only log a warning per text
     _BOLD[0] = "bold" if font is None or _has_bold(font) else "normal"
-    with matplotlib.rc_context({"font.family": families, "pdf.fonttype": 42, "axes.unicode_minus": False}):
+    with matplotlib.rc_context(
+        {"font.family": families, "pdf.fonttype": 42, "axes.unicode_minus": False}
+    ):
         fig = Figure(figsize=(w_mm / 25.4, h_mm / 25.4), dpi=dpi)
-        _draw(fig, result, landscape=orientation == "landscape", k=k, tr=tr, safe=safe, lang=lang,
-              title=title, proposals=proposals, sources=sources, date=date or _dt.date.today())
+        _draw(
+            fig,
+            result,
+            landscape=orientation == "landscape",
+            k=k,
+            tr=tr,
+            safe=safe,
+            lang=lang,
+            title=title,
+            proposals=proposals,
+            sources=sources,
+            date=date or _dt.date.today(),
+        )
     return fig
 
 
@@ -420,7 +504,11 @@ def _layers(result: Any, proposals: gpd.GeoDataFrame | None) -> dict[str, Any]:
     roads = gpd.GeoSeries(net.edge_geometry, crs=net.crs)
     if not pyproj.CRS(net.crs).equals(crs):
         roads = roads.to_crs(crs)
-    out: dict[str, Any] = {"crs": crs, "roads": roads, "road_class": np.asarray(net.edge_class).astype(str)}
+    out: dict[str, Any] = {
+        "crs": crs,
+        "roads": roads,
+        "road_class": np.asarray(net.edge_class).astype(str),
+    }
     out["facilities"] = fac.to_crs(crs)
     out["proposals"] = None if proposals is None or not len(proposals) else proposals.to_crs(crs)
     out["county"] = out["township"] = None
@@ -434,7 +522,11 @@ def _layers(result: Any, proposals: gpd.GeoDataFrame | None) -> dict[str, Any]:
     out["isochrones"] = None
     if result.isochrones is not None and len(result.isochrones):
         out["isochrones"] = _bands(result, crs)
-    out["uncovered"] = None if result.uncovered is None or not len(result.uncovered) else result.uncovered.to_crs(crs)
+    out["uncovered"] = (
+        None
+        if result.uncovered is None or not len(result.uncovered)
+        else result.uncovered.to_crs(crs)
+    )
     return out
 
 
@@ -449,7 +541,10 @@ def _bands(result: Any, crs: pyproj.CRS) -> dict[float, Any]:
     if cached is not None and cached[0] == crs:
         return cached[1]
     iso = result.isochrones.to_crs(crs)
-    bands = {float(m): shapely.union_all(g.geometry.to_numpy()) for m, g in iso.groupby("minutes", sort=True)}
+    bands = {
+        float(m): shapely.union_all(g.geometry.to_numpy())
+        for m, g in iso.groupby("minutes", sort=True)
+    }
     with contextlib.suppress(TypeError):  # a result that cannot be weakly referenced is not cached
         _BANDS[result] = (crs, bands)
     return bands
@@ -465,9 +560,20 @@ def _extent(L: dict[str, Any]) -> tuple[float, float, float, float]:
     return (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
 
 
-def _draw(fig: Any, result: Any, *, landscape: bool, k: float, tr: Callable[..., str], safe: Callable[[str], str],
-          lang: str, title: str | None, proposals: gpd.GeoDataFrame | None,
-          sources: str | Mapping[str, str] | None, date: _dt.date) -> None:
+def _draw(
+    fig: Any,
+    result: Any,
+    *,
+    landscape: bool,
+    k: float,
+    tr: Callable[..., str],
+    safe: Callable[[str], str],
+    lang: str,
+    title: str | None,
+    proposals: gpd.GeoDataFrame | None,
+    sources: str | Mapping[str, str] | None,
+    date: _dt.date,
+) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.patches import Rectangle
 
@@ -484,11 +590,28 @@ def _draw(fig: Any, result: Any, *, landscape: bool, k: float, tr: Callable[...,
     W, H = fig.get_size_inches()
     # page frame: a thick outer line and a thin inner one, as printed maps have
     for inset, lw in ((0.012, 1.6), (0.018, 0.5)):
-        fig.add_artist(Rectangle((inset * H / W, inset), 1 - 2 * inset * H / W, 1 - 2 * inset,
-                                 transform=fig.transFigure, fill=False, lw=lw * k, ec="#222222"))
+        fig.add_artist(
+            Rectangle(
+                (inset * H / W, inset),
+                1 - 2 * inset * H / W,
+                1 - 2 * inset,
+                transform=fig.transFigure,
+                fill=False,
+                lw=lw * k,
+                ec="#222222",
+            )
+        )
     top = 0.895 if landscape else 0.91
-    title_text = fig.text(0.5, 0.945 if landscape else 0.955, title, ha="center", va="center", fontsize=17 * k,
-                          fontweight=_BOLD[0], color="#111111")
+    title_text = fig.text(
+        0.5,
+        0.945 if landscape else 0.955,
+        title,
+        ha="center",
+        va="center",
+        fontsize=17 * k,
+        fontweight=_BOLD[0],
+        color="#111111",
+    )
     if landscape:
         map_box = (0.035, 0.05, 0.70, top - 0.05)
         legend_box = (0.755, 0.37, 0.22, top - 0.37)
@@ -506,26 +629,59 @@ def _draw(fig: Any, result: Any, *, landscape: bool, k: float, tr: Callable[...,
         s.set_linewidth(0.9 * k)
         s.set_color("#222222")
     ax.set_facecolor("#ffffff")
-    handles = _draw_layers(ax, L, result, k=k, tr=tr, safe=safe, lang=lang, mode_word=mode_word,
-                           minutes=minutes)
+    handles = _draw_layers(
+        ax, L, result, k=k, tr=tr, safe=safe, lang=lang, mode_word=mode_word, minutes=minutes
+    )
     ax.set_xlabel("")  # geopandas labels the axes of a projected CRS
     ax.set_ylabel("")
     _north_arrow(ax, L, k=k, tr=tr)
     scale = fig.planner_scale
     _scale_bar(ax, k=k, tr=tr, scale=scale)
     if result.synthetic:
-        ax.text(0.012, 0.985, tr("synthetic"), transform=ax.transAxes, ha="left", va="top",
-                fontsize=10.5 * k, fontweight=_BOLD[0], color="#c00000", zorder=30,
-                bbox={"boxstyle": "square,pad=0.35", "fc": "white", "ec": "#c00000", "lw": 1.2 * k})
-        ax.text(0.012, 0.935, safe(tr("synthetic_note")), transform=ax.transAxes, ha="left", va="top",
-                fontsize=7 * k, color="#c00000", zorder=30,
-                bbox={"boxstyle": "square,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85})
+        ax.text(
+            0.012,
+            0.985,
+            tr("synthetic"),
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=10.5 * k,
+            fontweight=_BOLD[0],
+            color="#c00000",
+            zorder=30,
+            bbox={"boxstyle": "square,pad=0.35", "fc": "white", "ec": "#c00000", "lw": 1.2 * k},
+        )
+        ax.text(
+            0.012,
+            0.935,
+            safe(tr("synthetic_note")),
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=7 * k,
+            color="#c00000",
+            zorder=30,
+            bbox={"boxstyle": "square,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
     # an Agg canvas only now: geopandas redraws the figure after each layer when it has one
     FigureCanvasAgg(fig)
     _fit_width(title_text, 0.92)
     _legend(fig, handles, legend_box, k=k, tr=tr, landscape=landscape)
-    _notes(fig, result, L, notes_box, k=k, tr=tr, safe=safe, lang=lang, minutes=minutes, mode_word=mode_word,
-           sources=sources, date=date, landscape=landscape)
+    _notes(
+        fig,
+        result,
+        L,
+        notes_box,
+        k=k,
+        tr=tr,
+        safe=safe,
+        lang=lang,
+        minutes=minutes,
+        mode_word=mode_word,
+        sources=sources,
+        date=date,
+        landscape=landscape,
+    )
 
 
 def _fit_width(text: Any, share: float) -> None:
@@ -568,8 +724,18 @@ def _road_group(classes: np.ndarray) -> np.ndarray:
     return group
 
 
-def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Callable[..., str],
-                 safe: Callable[[str], str], lang: str, mode_word: str, minutes: str) -> dict[str, list]:
+def _draw_layers(
+    ax: Any,
+    L: dict[str, Any],
+    result: Any,
+    *,
+    k: float,
+    tr: Callable[..., str],
+    safe: Callable[[str], str],
+    lang: str,
+    mode_word: str,
+    minutes: str,
+) -> dict[str, list]:
     from matplotlib import patheffects
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
@@ -587,16 +753,21 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
         tol = ax.figure.planner_scale * 0.05e-3
         iso = {m: shapely.simplify(g, tol) for m, g in iso.items()}
         ms = sorted(iso)
-        colors = _BAND_COLORS[-len(ms):] if len(ms) <= len(_BAND_COLORS) else None
+        colors = _BAND_COLORS[-len(ms) :] if len(ms) <= len(_BAND_COLORS) else None
         band_handles = []
         for i, m in enumerate(reversed(ms)):
             j = len(ms) - 1 - i
             c = colors[j] if colors else _cmap_color("Greens", 0.8 - 0.6 * j / max(1, len(ms) - 1))
-            gpd.GeoSeries([iso[m]], crs=L["crs"]).plot(ax=ax, color=c, edgecolor="none", alpha=0.85, zorder=1 + i * 0.01)
+            gpd.GeoSeries([iso[m]], crs=L["crs"]).plot(
+                ax=ax, color=c, edgecolor="none", alpha=0.85, zorder=1 + i * 0.01
+            )
         for j, m in enumerate(ms):
             c = colors[j] if colors else _cmap_color("Greens", 0.8 - 0.6 * j / max(1, len(ms) - 1))
-            label = (tr("minutes_le", b=_minutes_text(m)) if j == 0
-                     else tr("minutes_band", a=_minutes_text(ms[j - 1]), b=_minutes_text(m)))
+            label = (
+                tr("minutes_le", b=_minutes_text(m))
+                if j == 0
+                else tr("minutes_band", a=_minutes_text(ms[j - 1]), b=_minutes_text(m))
+            )
             band_handles.append((Patch(fc=c, ec="none", alpha=0.85), label))
         handles[tr("bands", mode=mode_word)] = band_handles
     # uncovered residents in fixed classes
@@ -610,10 +781,23 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
             if len(part):
                 # the areas are unions of grid cells: fill without cell edges, then one outline
                 # (filled as one union, closed over the hair-thin gaps between cells, so no seams show)
-                merged = shapely.union_all(shapely.buffer(shapely.make_valid(part.geometry.to_numpy()), 0.5)).buffer(-0.5)
-                gpd.GeoSeries([merged], crs=L["crs"]).plot(ax=ax, color=UNCOVERED_COLORS[i], edgecolor="#99000d",
-                                                           linewidth=0.25 * k, zorder=2)
-        text = (f"< {hi:,.0f}" if i == 0 else f"≥ {lo:,.0f}" if hi == math.inf else f"{lo:,.0f}–{hi:,.0f}")
+                merged = shapely.union_all(
+                    shapely.buffer(shapely.make_valid(part.geometry.to_numpy()), 0.5)
+                ).buffer(-0.5)
+                gpd.GeoSeries([merged], crs=L["crs"]).plot(
+                    ax=ax,
+                    color=UNCOVERED_COLORS[i],
+                    edgecolor="#99000d",
+                    linewidth=0.25 * k,
+                    zorder=2,
+                )
+        text = (
+            f"< {hi:,.0f}"
+            if i == 0
+            else f"≥ {lo:,.0f}"
+            if hi == math.inf
+            else f"{lo:,.0f}–{hi:,.0f}"
+        )
         cls_handles.append((Patch(fc=UNCOVERED_COLORS[i], ec="#7f0000", lw=0.3), text))
     if unc is not None:
         handles[tr("uncovered", minutes=minutes)] = cls_handles
@@ -629,20 +813,49 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
         coords, idx = shapely.get_coordinates(roads.iloc[sel].to_numpy(), return_index=True)
         cuts = np.flatnonzero(np.diff(idx)) + 1
         segs = np.split(coords, cuts)
-        ax.add_collection(LineCollection(segs, colors=color, linewidths=width * k, capstyle="round",
-                                         joinstyle="round", zorder=3 + (len(_ROAD_GROUPS) - i) * 0.01))
+        ax.add_collection(
+            LineCollection(
+                segs,
+                colors=color,
+                linewidths=width * k,
+                capstyle="round",
+                joinstyle="round",
+                zorder=3 + (len(_ROAD_GROUPS) - i) * 0.01,
+            )
+        )
         road_handles.insert(0, (Line2D([], [], color=color, lw=width * k * 1.3), (zh, en)[li]))
     if road_handles:
         handles[tr("roads")] = road_handles
     # boundaries
     admin_handles = []
     if township is not None and len(township):
-        township.boundary.plot(ax=ax, color="#6f6f6f", linewidth=0.6 * k, linestyle=(0, (4, 1.5, 1, 1.5)), zorder=4)
-        admin_handles.append((Line2D([], [], color="#6f6f6f", lw=0.8 * k, linestyle=(0, (4, 1.5, 1, 1.5))), tr("township")))
+        township.boundary.plot(
+            ax=ax, color="#6f6f6f", linewidth=0.6 * k, linestyle=(0, (4, 1.5, 1, 1.5)), zorder=4
+        )
+        admin_handles.append(
+            (
+                Line2D([], [], color="#6f6f6f", lw=0.8 * k, linestyle=(0, (4, 1.5, 1, 1.5))),
+                tr("township"),
+            )
+        )
     if county is not None and len(county):
         county.boundary.plot(ax=ax, color="#8c6bb1", linewidth=3.2 * k, alpha=0.35, zorder=4.1)
-        county.boundary.plot(ax=ax, color="#3f007d", linewidth=0.9 * k, linestyle=(0, (6, 1.5, 1, 1.5, 1, 1.5)), zorder=4.2)
-        admin_handles.insert(0, (Line2D([], [], color="#3f007d", lw=1.0 * k, linestyle=(0, (6, 1.5, 1, 1.5, 1, 1.5))), tr("county")))
+        county.boundary.plot(
+            ax=ax,
+            color="#3f007d",
+            linewidth=0.9 * k,
+            linestyle=(0, (6, 1.5, 1, 1.5, 1, 1.5)),
+            zorder=4.2,
+        )
+        admin_handles.insert(
+            0,
+            (
+                Line2D(
+                    [], [], color="#3f007d", lw=1.0 * k, linestyle=(0, (6, 1.5, 1, 1.5, 1, 1.5))
+                ),
+                tr("county"),
+            ),
+        )
     if admin_handles:
         handles[tr("admin")] = admin_handles
     # facilities by tier (strongest tier drawn last, on top)
@@ -656,12 +869,29 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
         marker, color, size = _TIER_STYLE.get(tier, _TIER_STYLE["other"])
         g = fac[fac["tier"] == tier]
         xy = shapely.get_coordinates(g.geometry.to_numpy())
-        ax.plot(xy[:, 0], xy[:, 1], linestyle="none", marker=marker, markersize=size * k, mfc=color,
-                mec="white", mew=0.5 * k, zorder=10 + z * 0.1)
+        ax.plot(
+            xy[:, 0],
+            xy[:, 1],
+            linestyle="none",
+            marker=marker,
+            markersize=size * k,
+            mfc=color,
+            mec="white",
+            mew=0.5 * k,
+            zorder=10 + z * 0.1,
+        )
         name = standards.TIER_LABELS.get(tier, {"zh": tier, "en": tier})[lang]
         label = f"{name}：{len(g)} 处" if lang == "zh" else f"{name}: {len(g)}"
-        symbol = Line2D([], [], linestyle="none", marker=marker, markersize=size * k * 1.1, mfc=color,
-                        mec="white", mew=0.5 * k)
+        symbol = Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=marker,
+            markersize=size * k * 1.1,
+            mfc=color,
+            mec="white",
+            mew=0.5 * k,
+        )
         # strongest tier first; tiers outside the known order after them
         fac_handles.insert(0 if tier in _TIER_ORDER else len(fac_handles), (symbol, label))
     extra = [props] + ([L["proposals"]] if L["proposals"] is not None else [])
@@ -671,11 +901,32 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
         for p in extra:
             if len(p):
                 xy = shapely.get_coordinates(p.geometry.to_numpy())
-                ax.plot(xy[:, 0], xy[:, 1], linestyle="none", marker=marker, markersize=size * k, mfc=color,
-                        mec="black", mew=0.5 * k, zorder=12)
-        fac_handles.append((Line2D([], [], linestyle="none", marker=marker, markersize=size * k, mfc=color,
-                                   mec="black", mew=0.5 * k),
-                            f"{tr('proposed')}：{n_prop} 处" if lang == "zh" else f"{tr('proposed')}: {n_prop}"))
+                ax.plot(
+                    xy[:, 0],
+                    xy[:, 1],
+                    linestyle="none",
+                    marker=marker,
+                    markersize=size * k,
+                    mfc=color,
+                    mec="black",
+                    mew=0.5 * k,
+                    zorder=12,
+                )
+        fac_handles.append(
+            (
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker=marker,
+                    markersize=size * k,
+                    mfc=color,
+                    mec="black",
+                    mew=0.5 * k,
+                ),
+                f"{tr('proposed')}：{n_prop} 处" if lang == "zh" else f"{tr('proposed')}: {n_prop}",
+            )
+        )
     handles = {tr("facilities"): fac_handles, **handles}
     # township names at a point inside each township, with a white halo
     if township is not None and len(township) and "admin_name" in township.columns:
@@ -687,8 +938,18 @@ def _draw_layers(ax: Any, L: dict[str, Any], result: Any, *, k: float, tr: Calla
             text = safe(str(name))
             if text:
                 for zorder, effects in ((19.5, halo), (20.0, None)):
-                    ax.text(p.x, p.y, text, ha="center", va="center", fontsize=7.5 * k, color="#333333",
-                            zorder=zorder, path_effects=effects, clip_on=True)
+                    ax.text(
+                        p.x,
+                        p.y,
+                        text,
+                        ha="center",
+                        va="center",
+                        fontsize=7.5 * k,
+                        color="#333333",
+                        zorder=zorder,
+                        path_effects=effects,
+                        clip_on=True,
+                    )
     return handles
 
 
@@ -724,12 +985,30 @@ def _north_arrow(ax: Any, L: dict[str, Any], *, k: float, tr: Callable[..., str]
     right = np.array([[0, 0.5], [0.18, -0.45], [0, -0.25]])
     for pts, fc in ((left, "#222222"), (right, "white")):
         t = rot + to_fig + Affine2D().translate(cx_f, cy_f) + fig.transFigure
-        fig.add_artist(Polygon(pts, closed=True, fc=fc, ec="#222222", lw=0.7 * k, transform=t, zorder=30))
+        fig.add_artist(
+            Polygon(pts, closed=True, fc=fc, ec="#222222", lw=0.7 * k, transform=t, zorder=30)
+        )
     tip = rot.transform([[0, 0.72]])[0]
-    fig.text(cx_f + tip[0] * size_in / W, cy_f + tip[1] * size_in / H, "N", ha="center", va="center",
-             fontsize=10 * k, fontweight=_BOLD[0], zorder=30)
-    fig.text(cx_f, cy_f - 0.42 * size_in / H * 1.6, tr("north"), ha="center", va="top", fontsize=6.5 * k,
-             color="#333333", zorder=30)
+    fig.text(
+        cx_f + tip[0] * size_in / W,
+        cy_f + tip[1] * size_in / H,
+        "N",
+        ha="center",
+        va="center",
+        fontsize=10 * k,
+        fontweight=_BOLD[0],
+        zorder=30,
+    )
+    fig.text(
+        cx_f,
+        cy_f - 0.42 * size_in / H * 1.6,
+        tr("north"),
+        ha="center",
+        va="top",
+        fontsize=6.5 * k,
+        color="#333333",
+        zorder=30,
+    )
 
 
 def _scale_bar(ax: Any, *, k: float, tr: Callable[..., str], scale: float) -> None:
@@ -747,18 +1026,62 @@ def _scale_bar(ax: Any, *, k: float, tr: Callable[..., str], scale: float) -> No
     hgt = (y1 - y0) * 0.008
     # white box behind the bar and its labels
     dx, dy = x1 - x0, y1 - y0
-    ax.add_patch(Rectangle((px - dx * 0.012, py - dy * 0.022), length + dx * 0.075, dy * 0.095,
-                           fc="white", ec="#999999", lw=0.4 * k, alpha=0.9, zorder=25))
+    ax.add_patch(
+        Rectangle(
+            (px - dx * 0.012, py - dy * 0.022),
+            length + dx * 0.075,
+            dy * 0.095,
+            fc="white",
+            ec="#999999",
+            lw=0.4 * k,
+            alpha=0.9,
+            zorder=25,
+        )
+    )
     for i in range(4):
-        ax.add_patch(Rectangle((px + i * length / 4, py), length / 4, hgt, fc="#222222" if i % 2 == 0 else "white",
-                               ec="#222222", lw=0.6 * k, zorder=26, gid="scalebar"))
+        ax.add_patch(
+            Rectangle(
+                (px + i * length / 4, py),
+                length / 4,
+                hgt,
+                fc="#222222" if i % 2 == 0 else "white",
+                ec="#222222",
+                lw=0.6 * k,
+                zorder=26,
+                gid="scalebar",
+            )
+        )
     for frac in (0.0, 0.5, 1.0):
-        ax.text(px + length * frac, py + hgt * 1.6, f"{length * frac / div:g}", ha="center", va="bottom",
-                fontsize=6.8 * k, zorder=27, gid="scalebar-label" if frac == 1.0 else None)
-    ax.text(px + length + dx * 0.008, py + hgt / 2, unit, ha="left", va="center", fontsize=6.8 * k, zorder=27,
-            gid="scalebar-unit")
-    ax.text(px, py + hgt * 5.8, f"{tr('scale')} 1:{scale:,.0f}", ha="left", va="bottom", fontsize=7.2 * k,
-            zorder=27, gid="scale-ratio")
+        ax.text(
+            px + length * frac,
+            py + hgt * 1.6,
+            f"{length * frac / div:g}",
+            ha="center",
+            va="bottom",
+            fontsize=6.8 * k,
+            zorder=27,
+            gid="scalebar-label" if frac == 1.0 else None,
+        )
+    ax.text(
+        px + length + dx * 0.008,
+        py + hgt / 2,
+        unit,
+        ha="left",
+        va="center",
+        fontsize=6.8 * k,
+        zorder=27,
+        gid="scalebar-unit",
+    )
+    ax.text(
+        px,
+        py + hgt * 5.8,
+        f"{tr('scale')} 1:{scale:,.0f}",
+        ha="left",
+        va="bottom",
+        fontsize=7.2 * k,
+        zorder=27,
+        gid="scale-ratio",
+    )
     ax.figure.planner_scalebar_m = length
 
 
@@ -781,8 +1104,15 @@ def _wrap(text: str, width: float) -> list[str]:
     return lines or [""]
 
 
-def _legend(fig: Any, handles: dict[str, list], box: tuple[float, ...], *, k: float, tr: Callable[..., str],
-            landscape: bool) -> None:
+def _legend(
+    fig: Any,
+    handles: dict[str, list],
+    box: tuple[float, ...],
+    *,
+    k: float,
+    tr: Callable[..., str],
+    landscape: bool,
+) -> None:
     """The legend (图例): one block per section, flowing down the box and on into a new column."""
     from matplotlib.legend import Legend
 
@@ -797,11 +1127,25 @@ def _legend(fig: Any, handles: dict[str, list], box: tuple[float, ...], *, k: fl
     for section, items in handles.items():
         if not items:
             continue
-        leg = Legend(fig, [h_ for h_, _ in items], [t for _, t in items], loc="upper left",
-                     bbox_to_anchor=(col_x, cur_y), bbox_transform=fig.transFigure, frameon=False,
-                     fontsize=7.2 * k, title=section, title_fontsize=8 * k, alignment="left",
-                     handlelength=1.8, handleheight=0.9, borderpad=0.1, labelspacing=0.35,
-                     handletextpad=0.6, borderaxespad=0)
+        leg = Legend(
+            fig,
+            [h_ for h_, _ in items],
+            [t for _, t in items],
+            loc="upper left",
+            bbox_to_anchor=(col_x, cur_y),
+            bbox_transform=fig.transFigure,
+            frameon=False,
+            fontsize=7.2 * k,
+            title=section,
+            title_fontsize=8 * k,
+            alignment="left",
+            handlelength=1.8,
+            handleheight=0.9,
+            borderpad=0.1,
+            labelspacing=0.35,
+            handletextpad=0.6,
+            borderaxespad=0,
+        )
         fig.legends.append(leg)
         ext = leg.get_window_extent(renderer)
         lh = ext.height / fig.bbox.height
@@ -817,30 +1161,66 @@ def _legend(fig: Any, handles: dict[str, list], box: tuple[float, ...], *, k: fl
         cur_y -= lh + 0.012
 
 
-def _notes(fig: Any, result: Any, L: dict[str, Any], box: tuple[float, ...], *, k: float,
-           tr: Callable[..., str], safe: Callable[[str], str], lang: str, minutes: str, mode_word: str,
-           sources: str | Mapping[str, str] | None, date: _dt.date, landscape: bool) -> None:
+def _notes(
+    fig: Any,
+    result: Any,
+    L: dict[str, Any],
+    box: tuple[float, ...],
+    *,
+    k: float,
+    tr: Callable[..., str],
+    safe: Callable[[str], str],
+    lang: str,
+    minutes: str,
+    mode_word: str,
+    sources: str | Mapping[str, str] | None,
+    date: _dt.date,
+    landscape: bool,
+) -> None:
     x, y, w, h = box
     lines: list[str] = []
     if result.has_population:
         tot = result.total_population
         cov = result.covered_population
-        lines.append(tr("headline", minutes=minutes, cov=cov, tot=tot, unc=tot - cov, share=100 * result.covered_share))
+        lines.append(
+            tr(
+                "headline",
+                minutes=minutes,
+                cov=cov,
+                tot=tot,
+                unc=tot - cov,
+                share=100 * result.covered_share,
+            )
+        )
     tiers = result.settings.tiers
-    tier_text = (tr("all_tiers") if not tiers else "、".join(standards.TIER_LABELS.get(t, {lang: t})[lang] for t in tiers)
-                 if lang == "zh" else ", ".join(standards.TIER_LABELS.get(t, {lang: t})[lang] for t in tiers))
+    tier_text = (
+        tr("all_tiers")
+        if not tiers
+        else "、".join(standards.TIER_LABELS.get(t, {lang: t})[lang] for t in tiers)
+        if lang == "zh"
+        else ", ".join(standards.TIER_LABELS.get(t, {lang: t})[lang] for t in tiers)
+    )
     lines.append(tr("settings", mode=mode_word, minutes=minutes, tiers=tier_text))
     if sources is None:
         src = tr("synthetic_sources") if result.synthetic else str(result.dataset_name)
     elif isinstance(sources, Mapping):
         li = 0 if lang == "zh" else 1
         sep = "；" if lang == "zh" else "; "
-        src = sep.join(f"{_SOURCE_KIND.get(kind, (kind, kind))[li]} {v}" for kind, v in sources.items())
+        src = sep.join(
+            f"{_SOURCE_KIND.get(kind, (kind, kind))[li]} {v}" for kind, v in sources.items()
+        )
     else:
         src = str(sources)
     lines.append(tr("sources", s=src))
     crs = L["crs"]
-    lines.append(tr("crs", c=f"{crs.name}（EPSG:{crs.to_epsg()}）" if lang == "zh" else f"{crs.name} (EPSG:{crs.to_epsg()})"))
+    lines.append(
+        tr(
+            "crs",
+            c=f"{crs.name}（EPSG:{crs.to_epsg()}）"
+            if lang == "zh"
+            else f"{crs.name} (EPSG:{crs.to_epsg()})",
+        )
+    )
     if L["county"] is not None or L["township"] is not None:
         lines.append(tr("disclaimer"))
     lines.append(tr("date", d=date) + ("　" if lang == "zh" else "  ") + tr("maker", v=__version__))
@@ -851,35 +1231,78 @@ def _notes(fig: Any, result: Any, L: dict[str, Any], box: tuple[float, ...], *, 
     wrapped: list[str] = []
     for line in lines:
         wrapped.extend(_wrap(safe(line), em_per_line))
-    fig.text(x, y, "\n".join(wrapped), ha="left", va="bottom", fontsize=fs, color="#333333", linespacing=1.45)
+    fig.text(
+        x,
+        y,
+        "\n".join(wrapped),
+        ha="left",
+        va="bottom",
+        fontsize=fs,
+        color="#333333",
+        linespacing=1.45,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # command line: planner map
 
 
-def add_parser(sub: Any, *, add_data_args: Callable[[Any], None], add_mode_args: Callable[[Any], None]) -> Any:
+def add_parser(
+    sub: Any, *, add_data_args: Callable[[Any], None], add_mode_args: Callable[[Any], None]
+) -> Any:
     """The ``planner map`` subcommand."""
     p = sub.add_parser(
-        "map", help="print the coverage map to PDF or PNG (A4/A3) for a report",
+        "map",
+        help="print the coverage map to PDF or PNG (A4/A3) for a report",
         description="Compute coverage (as `planner coverage`) and print a map with a title, legend, north "
-                    "arrow, scale bar, data sources and date, as PDF (vector) or PNG.",
+        "arrow, scale bar, data sources and date, as PDF (vector) or PNG.",
     )
     add_data_args(p)
     add_mode_args(p)
-    p.add_argument("--isochrones", type=float, nargs="*", default=[5, 10, 15],
-                   help="isochrone bands in minutes (default 5 10 15; none: no bands)")
-    p.add_argument("--proposals", type=Path, default=None,
-                   help="proposed sites to draw as stars (e.g. proposals.csv of planner optimize)")
+    p.add_argument(
+        "--isochrones",
+        type=float,
+        nargs="*",
+        default=[5, 10, 15],
+        help="isochrone bands in minutes (default 5 10 15; none: no bands)",
+    )
+    p.add_argument(
+        "--proposals",
+        type=Path,
+        default=None,
+        help="proposed sites to draw as stars (e.g. proposals.csv of planner optimize)",
+    )
     # dest differs from the folder options' "out": this one names a file
-    p.add_argument("--out", dest="map_out", type=Path, required=True, metavar="FILE",
-                   help="the map file: .pdf (vector) or .png")
-    p.add_argument("--paper", choices=["A4", "A3"], type=str.upper, default="A4", help="paper size (default A4)")
-    p.add_argument("--orientation", choices=list(ORIENTATIONS), default="landscape",
-                   help="page orientation (default landscape)")
-    p.add_argument("--dpi", type=float, default=300, help="resolution of a PNG (default 300, for print)")
-    p.add_argument("--title", default=None, help="map title (default: '<county> 15分钟步行医疗服务圈覆盖分析')")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the map (default zh)")
+    p.add_argument(
+        "--out",
+        dest="map_out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the map file: .pdf (vector) or .png",
+    )
+    p.add_argument(
+        "--paper",
+        choices=["A4", "A3"],
+        type=str.upper,
+        default="A4",
+        help="paper size (default A4)",
+    )
+    p.add_argument(
+        "--orientation",
+        choices=list(ORIENTATIONS),
+        default="landscape",
+        help="page orientation (default landscape)",
+    )
+    p.add_argument(
+        "--dpi", type=float, default=300, help="resolution of a PNG (default 300, for print)"
+    )
+    p.add_argument(
+        "--title", default=None, help="map title (default: '<county> 15分钟步行医疗服务圈覆盖分析')"
+    )
+    p.add_argument(
+        "--lang", choices=["zh", "en"], default="zh", help="language of the map (default zh)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -888,8 +1311,10 @@ def add_parser(sub: Any, *, add_data_args: Callable[[Any], None], add_mode_args:
 def _check_cli(args: Any) -> None:
     suffix = Path(args.map_out).suffix.lower()
     if suffix.lstrip(".") not in FORMATS:
-        raise InputError(f"--out {args.map_out}: the map is written as PDF or PNG, not "
-                         f"{suffix or 'a file without a suffix'!r}. Fix: name a .pdf or .png file.")
+        raise InputError(
+            f"--out {args.map_out}: the map is written as PDF or PNG, not "
+            f"{suffix or 'a file without a suffix'!r}. Fix: name a .pdf or .png file."
+        )
     if Path(args.map_out).is_dir():
         raise InputError(f"--out {args.map_out} is a folder. Fix: name a .pdf or .png file.")
     if not 30 <= args.dpi <= 1200:
@@ -903,31 +1328,60 @@ def cmd_map(args: Any) -> int:
 
     _check_cli(args)  # before any data are read
     t0 = time.perf_counter()
-    if args.data is None and not any((args.roads, args.facilities, args.population, args.boundaries)):
+    if args.data is None and not any(
+        (args.roads, args.facilities, args.population, args.boundaries)
+    ):
         ds = pipeline.load_demo()
     elif args.data is None and (args.roads is None or args.facilities is None):
-        raise InputError("without --data, both --roads and --facilities are needed. Fix: pass both, or --data DIR.")
+        raise InputError(
+            "without --data, both --roads and --facilities are needed. Fix: pass both, or --data DIR."
+        )
     else:
         ds = pipeline.load_dataset(
-            args.data, roads=args.roads, facilities=args.facilities, population=args.population,
-            boundaries=args.boundaries, facilities_crs=args.facilities_crs,
+            args.data,
+            roads=args.roads,
+            facilities=args.facilities,
+            population=args.population,
+            boundaries=args.boundaries,
+            facilities_crs=args.facilities_crs,
             facilities_sheet=sheet_argument(args.facilities_sheet),
         )
     print(f"loaded {ds!r} in {time.perf_counter() - t0:.1f} s")
     proposals = None
     if args.proposals is not None:
-        proposals = load.read_facilities(args.proposals, default_tier="community_station",
-                                         id_column="site_id" if _has_column(args.proposals, "site_id") else None)
+        proposals = load.read_facilities(
+            args.proposals,
+            default_tier="community_station",
+            id_column="site_id" if _has_column(args.proposals, "site_id") else None,
+        )
     result = pipeline.analyze(
-        ds, mode=args.mode, minutes=args.minutes, tiers=args.tiers,
+        ds,
+        mode=args.mode,
+        minutes=args.minutes,
+        tiers=args.tiers,
         isochrone_minutes=args.isochrones if args.isochrones else None,
-        speed_kmh=args.speed_kmh, access_max_m=args.access_max_m, access_speed_factor=args.access_speed_factor,
+        speed_kmh=args.speed_kmh,
+        access_max_m=args.access_max_m,
+        access_speed_factor=args.access_speed_factor,
     )
     t1 = time.perf_counter()
     # sources by file name only: a printed map never shows a machine's folders
-    sources = None if ds.synthetic else {kind: _source_text(kind, p, args.lang) for kind, p in ds.sources.items() if p}
-    path = print_map(result, args.map_out, paper=args.paper, orientation=args.orientation, dpi=args.dpi,
-                     title=args.title, lang=args.lang, proposals=proposals, sources=sources)
+    sources = (
+        None
+        if ds.synthetic
+        else {kind: _source_text(kind, p, args.lang) for kind, p in ds.sources.items() if p}
+    )
+    path = print_map(
+        result,
+        args.map_out,
+        paper=args.paper,
+        orientation=args.orientation,
+        dpi=args.dpi,
+        title=args.title,
+        lang=args.lang,
+        proposals=proposals,
+        sources=sources,
+    )
     assert isinstance(path, Path)  # a path was given
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t1:.1f} s")
     print(f"done in {time.perf_counter() - t0:.1f} s")
@@ -938,7 +1392,11 @@ def _source_text(kind: str, path: str, lang: str) -> str:
     """A source file by name; OpenStreetMap roads with the attribution their licence asks for."""
     name = Path(path).name
     if kind == "roads" and (name.lower().endswith((".osm", ".pbf")) or "osm" in name.lower()):
-        name += "（© OpenStreetMap 贡献者，ODbL）" if lang == "zh" else " (© OpenStreetMap contributors, ODbL)"
+        name += (
+            "（© OpenStreetMap 贡献者，ODbL）"
+            if lang == "zh"
+            else " (© OpenStreetMap contributors, ODbL)"
+        )
     return name
 
 

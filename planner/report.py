@@ -23,8 +23,15 @@ from ._errors import InputError
 
 log = logging.getLogger(__name__)
 
-SUMMARY_COLUMNS = ["admin_code", "admin_name", "level", "population", "covered_population", "covered_share",
-                   "no_facility_in_piece_population"]
+SUMMARY_COLUMNS = [
+    "admin_code",
+    "admin_name",
+    "level",
+    "population",
+    "covered_population",
+    "covered_share",
+    "no_facility_in_piece_population",
+]
 
 
 def _finite(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -36,15 +43,26 @@ def _finite(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return out
 
 
-def write_raster(array: np.ndarray, transform: Any, crs: Any, path: str | Path, *, nodata: float = -9999.0) -> Path:
+def write_raster(
+    array: np.ndarray, transform: Any, crs: Any, path: str | Path, *, nodata: float = -9999.0
+) -> Path:
     """Write a float32 single-band GeoTIFF; NaN cells become ``nodata``."""
     import rasterio
 
     path = Path(path)
     data = np.where(np.isfinite(array), array, nodata).astype(np.float32)
     with rasterio.open(
-        path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
-        dtype="float32", crs=crs, transform=transform, nodata=nodata, compress="deflate",
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[0],
+        width=data.shape[1],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+        compress="deflate",
     ) as dst:
         dst.write(data, 1)
         dst.update_tags(1, units="minutes", description="travel time to the nearest facility")
@@ -59,8 +77,12 @@ def summary_table(result) -> pd.DataFrame:
     if result.admin_summary is None:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     tab = result.admin_summary
-    groups = [c for c in tab.columns if c.startswith(("population_", "covered_population_", "covered_share_"))
-              and c not in SUMMARY_COLUMNS]
+    groups = [
+        c
+        for c in tab.columns
+        if c.startswith(("population_", "covered_population_", "covered_share_"))
+        and c not in SUMMARY_COLUMNS
+    ]
     return tab[SUMMARY_COLUMNS + groups].copy()
 
 
@@ -87,17 +109,24 @@ def summary_lines(result, *, level: str = "township") -> list[str]:
     s = result.settings
     lines = []
     tag = " [SYNTHETIC DEMO DATA]" if result.synthetic else ""
-    lines.append(f"{result.dataset_name}{tag}: {s.mode}, {s.minutes:g}-minute circle, tiers: {', '.join(s.selected_tiers)}")
+    lines.append(
+        f"{result.dataset_name}{tag}: {s.mode}, {s.minutes:g}-minute circle, tiers: {', '.join(s.selected_tiers)}"
+    )
     n_unreach = int((~result.facilities["reachable"]).sum())
     lines.append(f"facilities: {len(result.facilities):,} ({n_unreach} too far from any road)")
     if not result.has_population:
-        lines.append("population: none given - population figures are omitted (isochrones and raster only)")
+        lines.append(
+            "population: none given - population figures are omitted (isochrones and raster only)"
+        )
         return lines
     lines.append(
         f"population {result.total_population:,.0f}: covered {result.covered_population:,.0f} "
         f"({100 * result.covered_share:.1f} %), uncovered {result.total_population - result.covered_population:,.0f}"
-        + (f" (of which {result.unreachable_population:,.0f} farther than {result.network.mode.access_max_m:g} m from any road)"
-           if result.unreachable_population > 0 else "")
+        + (
+            f" (of which {result.unreachable_population:,.0f} farther than {result.network.mode.access_max_m:g} m from any road)"
+            if result.unreachable_population > 0
+            else ""
+        )
     )
     from .coverage import group_coverage, population_groups
 
@@ -121,7 +150,9 @@ def summary_lines(result, *, level: str = "township") -> list[str]:
         width = max(8, *(_width(str(n)) for n in rows["admin_name"]))
         gcols = [g for g in groups if f"covered_share_{g}" in rows.columns]
         head = "".join(f"  {_group_label(g):>7}" for g in gcols)
-        lines.append(f"{_pad('unit', width)}  {'population':>10}  {'covered':>10}  {'uncovered':>10}  {'share':>6}{head}")
+        lines.append(
+            f"{_pad('unit', width)}  {'population':>10}  {'covered':>10}  {'uncovered':>10}  {'share':>6}{head}"
+        )
 
         def pct(v: float, w: int) -> str:
             return " " * (w - 3) + "n/a" if not np.isfinite(v) else f"{100 * v:{w - 1}.1f}%"
@@ -138,8 +169,14 @@ def summary_lines(result, *, level: str = "township") -> list[str]:
         lines.append("largest uncovered residential areas:")
         for r in top.itertuples():
             where = getattr(r, "village_name", "") or getattr(r, "township_name", "") or ""
-            mm = "no facility reachable" if not np.isfinite(r.mean_minutes) else f"mean {r.mean_minutes:.0f} min"
-            lines.append(f"  #{r.rank}: {r.population:,.0f} residents, {r.area_km2:.2f} km2, {mm} {where}".rstrip())
+            mm = (
+                "no facility reachable"
+                if not np.isfinite(r.mean_minutes)
+                else f"mean {r.mean_minutes:.0f} min"
+            )
+            lines.append(
+                f"  #{r.rank}: {r.population:,.0f} residents, {r.area_km2:.2f} km2, {mm} {where}".rstrip()
+            )
     return lines
 
 
@@ -153,14 +190,20 @@ def check_output_dir(out_dir: str | Path, *, what: str = "out_dir") -> Path:
     under a file, or cannot be written); ``what`` names the option in the message."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise InputError(f"{what} {out} is a file, not a folder. Fix: name a folder (it is created if missing).")
+        raise InputError(
+            f"{what} {out} is a file, not a folder. Fix: name a folder (it is created if missing)."
+        )
     parent = out
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise InputError(f"{what} {out}: {parent} is a file, not a folder. Fix: name a folder path.")
+        raise InputError(
+            f"{what} {out}: {parent} is a file, not a folder. Fix: name a folder path."
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {out}: cannot write in {parent} (permission denied). Fix: name a folder you can write to.")
+        raise InputError(
+            f"{what} {out}: cannot write in {parent} (permission denied). Fix: name a folder you can write to."
+        )
     return out
 
 
@@ -188,7 +231,10 @@ def staged_outputs(out_dir: str | Path) -> Iterator[Path]:
 
 def _moved(written: dict[str, Path], stage: Path, out: Path) -> dict[str, Path]:
     """Paths under ``stage`` as they are after :func:`staged_outputs` moved them to ``out``."""
-    return {k: out / Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p) for k, p in written.items()}
+    return {
+        k: out / Path(p).relative_to(stage) if Path(p).is_relative_to(stage) else Path(p)
+        for k, p in written.items()
+    }
 
 
 def write_outputs(
@@ -209,8 +255,14 @@ def write_outputs(
     """
     out = Path(out_dir)
     with staged_outputs(out) as stage:
-        written = _write_outputs(result, stage, raster_cell_m=raster_cell_m, raster_like=raster_like,
-                                 raster_access_m=raster_access_m, map_html=map_html)
+        written = _write_outputs(
+            result,
+            stage,
+            raster_cell_m=raster_cell_m,
+            raster_like=raster_like,
+            raster_access_m=raster_access_m,
+            map_html=map_html,
+        )
     written = _moved(written, stage, out)
     log.info("wrote %s", ", ".join(str(p) for p in written.values()))
     return written
@@ -248,8 +300,12 @@ def _write_outputs(
         # a table without geometry: pyogrio writes attribute-only layers to GPKG
         import pyogrio
 
-        pyogrio.write_dataframe(_finite(result.admin_summary, ["covered_share", "mean_minutes"]),
-                                gpkg, layer="admin_summary", driver="GPKG")
+        pyogrio.write_dataframe(
+            _finite(result.admin_summary, ["covered_share", "mean_minutes"]),
+            gpkg,
+            layer="admin_summary",
+            driver="GPKG",
+        )
     written["gpkg"] = gpkg
     summary = out / "summary.csv"
     summary_table(result).to_csv(summary, index=False, encoding="utf-8")
@@ -261,8 +317,12 @@ def _write_outputs(
         if raster_like is None and result.boundaries is not None and len(result.boundaries):
             bounds = tuple(result.boundaries.to_crs(result.network.crs).total_bounds)
         arr, transform, crs = access.travel_time_raster(
-            result.network, result.facilities, cell_m=raster_cell_m or 100.0, bounds=bounds,
-            like=raster_like, access_max_m=raster_access_m,
+            result.network,
+            result.facilities,
+            cell_m=raster_cell_m or 100.0,
+            bounds=bounds,
+            like=raster_like,
+            access_max_m=raster_access_m,
         )
         written["raster"] = write_raster(arr, transform, crs, out / "access.tif")
     if map_html:
@@ -271,7 +331,14 @@ def _write_outputs(
     return written
 
 
-def coverage_map(result, *, assets: str = "inline", basemap: str | None = None, proposals=None, lang: str = "both"):
+def coverage_map(
+    result,
+    *,
+    assets: str = "inline",
+    basemap: str | None = None,
+    proposals=None,
+    lang: str = "both",
+):
     """A folium map of the result: boundaries, isochrones, uncovered areas, facilities.
 
     ``lang`` is "zh", "en" or "both" (labels and legends in both languages).

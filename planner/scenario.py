@@ -53,7 +53,9 @@ def _decode_toml(data: bytes, source: str) -> str:
         ) from None
     import logging
 
-    logging.getLogger(__name__).warning("%s: read as GBK/GB18030 text (TOML files should be UTF-8)", source)
+    logging.getLogger(__name__).warning(
+        "%s: read as GBK/GB18030 text (TOML files should be UTF-8)", source
+    )
     return text
 
 
@@ -128,25 +130,35 @@ class Scenario:
     def __post_init__(self) -> None:
         object.__setattr__(self, "tiers", tuple(self.tiers))
         object.__setattr__(self, "tier_requests", tuple(self.tier_requests))
-        object.__setattr__(self, "proposed", tuple((float(a), float(b), str(t)) for a, b, t in self.proposed))
+        object.__setattr__(
+            self, "proposed", tuple((float(a), float(b), str(t)) for a, b, t in self.proposed)
+        )
         problems = []
         if self.mode not in MODES:
             problems.append(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
-        if not (isinstance(self.minutes, int | float) and math.isfinite(self.minutes) and self.minutes > 0):
+        if not (
+            isinstance(self.minutes, int | float)
+            and math.isfinite(self.minutes)
+            and self.minutes > 0
+        ):
             problems.append(f"minutes must be a positive number, got {self.minutes!r}")
         bad = [t for t in (*self.tiers, self.new_tier) if t not in TIERS]
         if bad:
             problems.append(f"unknown tiers {bad} (use {', '.join(TIERS)})")
         if self.objective not in OBJECTIVES:
             problems.append(f"objective {self.objective!r} is not one of {', '.join(OBJECTIVES)}")
-        if self.new_sites is not None and (int(self.new_sites) != self.new_sites or self.new_sites < 1):
+        if self.new_sites is not None and (
+            int(self.new_sites) != self.new_sites or self.new_sites < 1
+        ):
             problems.append(f"new_sites must be a whole number >= 1, got {self.new_sites!r}")
         if self.budget is not None and not self.budget >= 0:
             problems.append(f"budget must be >= 0, got {self.budget!r}")
         if not 0 < self.target_share <= 1:
             problems.append(f"target_share must be in (0, 1], got {self.target_share!r}")
         if self.candidates not in CANDIDATE_SOURCES:
-            problems.append(f"candidates {self.candidates!r} is not one of {', '.join(CANDIDATE_SOURCES)}")
+            problems.append(
+                f"candidates {self.candidates!r} is not one of {', '.join(CANDIDATE_SOURCES)}"
+            )
         if self.candidates == "file" and not self.candidates_file:
             problems.append("candidates = 'file' needs candidates_file")
         if not self.spacing_m > 0:
@@ -192,9 +204,13 @@ class Scenario:
         d = dict(data)
         if "proposed" in d:
             try:
-                d["proposed"] = tuple((p["lon"], p["lat"], p.get("tier", "community_station")) for p in d["proposed"])
+                d["proposed"] = tuple(
+                    (p["lon"], p["lat"], p.get("tier", "community_station")) for p in d["proposed"]
+                )
             except (TypeError, KeyError) as exc:
-                raise ScenarioError(f"{source}: 'proposed' must be a list of tables with lon, lat, tier ({exc}).") from exc
+                raise ScenarioError(
+                    f"{source}: 'proposed' must be a list of tables with lon, lat, tier ({exc})."
+                ) from exc
         for key in ("tiers", "tier_requests"):
             if key in d:
                 d[key] = tuple(d[key])
@@ -236,7 +252,9 @@ class Scenario:
         try:
             data = tomllib.loads(_decode_toml(p.read_bytes(), str(p)))
         except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{p}: not valid TOML ({exc}). Fix: check the line it names.") from exc
+            raise ScenarioError(
+                f"{p}: not valid TOML ({exc}). Fix: check the line it names."
+            ) from exc
         return cls.from_dict(data, source=str(p))
 
     def replace(self, **changes: Any) -> Scenario:
@@ -249,9 +267,13 @@ class Scenario:
         if not any((self.data_dir, self.roads, self.facilities)):
             return pipeline.load_demo()
         return pipeline.load_dataset(
-            self.data_dir or None, roads=self.roads or None, facilities=self.facilities or None,
-            population=self.population or None, boundaries=self.boundaries or None,
-            facilities_crs=self.facilities_crs or None, facilities_sheet=sheet_argument(self.facilities_sheet),
+            self.data_dir or None,
+            roads=self.roads or None,
+            facilities=self.facilities or None,
+            population=self.population or None,
+            boundaries=self.boundaries or None,
+            facilities_crs=self.facilities_crs or None,
+            facilities_sheet=sheet_argument(self.facilities_sheet),
         )
 
     def analyze(self, dataset=None, *, network=None, progress=None, add_facilities=None):
@@ -259,9 +281,15 @@ class Scenario:
 
         ds = dataset if dataset is not None else self.load_data()
         return pipeline.analyze(
-            ds, mode=self.mode, minutes=self.minutes, tiers=self.tiers or None,
-            speed_kmh=self.speed_kmh, access_max_m=self.access_max_m,
-            access_speed_factor=self.access_speed_factor, network=network, progress=progress,
+            ds,
+            mode=self.mode,
+            minutes=self.minutes,
+            tiers=self.tiers or None,
+            speed_kmh=self.speed_kmh,
+            access_max_m=self.access_max_m,
+            access_speed_factor=self.access_speed_factor,
+            network=network,
+            progress=progress,
             add_facilities=add_facilities,
         )
 
@@ -272,10 +300,15 @@ class Scenario:
 
         rows = list(self.proposed)
         return gpd.GeoDataFrame(
-            {"site_id": [f"P{i + 1}" for i in range(len(rows))],
-             "facility_id": [f"P{i + 1}" for i in range(len(rows))],
-             "lon": [r[0] for r in rows], "lat": [r[1] for r in rows], "tier": [r[2] for r in rows]},
-            geometry=shapely.points([(r[0], r[1]) for r in rows]) if rows else [], crs="EPSG:4326",
+            {
+                "site_id": [f"P{i + 1}" for i in range(len(rows))],
+                "facility_id": [f"P{i + 1}" for i in range(len(rows))],
+                "lon": [r[0] for r in rows],
+                "lat": [r[1] for r in rows],
+                "tier": [r[2] for r in rows],
+            },
+            geometry=shapely.points([(r[0], r[1]) for r in rows]) if rows else [],
+            crs="EPSG:4326",
         )
 
     def optimize(self, result, *, progress=None):
@@ -286,16 +319,34 @@ class Scenario:
             raise ScenarioError(f"scenario {self.name!r} has objective 'none'. Fix: set objective.")
         cands = None
         if self.candidates != "uncovered":
-            cands = siting.candidate_sites(result, source=self.candidates, path=self.candidates_file or None,
-                                           tier=self.new_tier, spacing_m=self.spacing_m)
+            cands = siting.candidate_sites(
+                result,
+                source=self.candidates,
+                path=self.candidates_file or None,
+                tier=self.new_tier,
+                spacing_m=self.spacing_m,
+            )
         if self.tier_requests:
             return siting.propose_multi_tier(
-                result, [siting.TierRequest.parse(t) for t in self.tier_requests], candidates=cands,
-                spacing_m=self.spacing_m, time_limit_s=self.time_limit_s, seed=self.seed, progress=progress,
+                result,
+                [siting.TierRequest.parse(t) for t in self.tier_requests],
+                candidates=cands,
+                spacing_m=self.spacing_m,
+                time_limit_s=self.time_limit_s,
+                seed=self.seed,
+                progress=progress,
             )
         return siting.propose_sites(
-            result, objective=self.objective, new_sites=self.new_sites, budget=self.budget,
-            target_share=self.target_share, candidates=cands, tier=self.new_tier,
-            spacing_m=self.spacing_m, capacity=self.capacity, time_limit_s=self.time_limit_s,
-            seed=self.seed, progress=progress,
+            result,
+            objective=self.objective,
+            new_sites=self.new_sites,
+            budget=self.budget,
+            target_share=self.target_share,
+            candidates=cands,
+            tier=self.new_tier,
+            spacing_m=self.spacing_m,
+            capacity=self.capacity,
+            time_limit_s=self.time_limit_s,
+            seed=self.seed,
+            progress=progress,
         )

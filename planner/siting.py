@@ -76,8 +76,12 @@ def candidate_sites(
     if source in ("uncovered", "nodes"):
         if source == "uncovered":
             if result.demand is None:
-                raise InputError("candidates from uncovered demand need population. Fix: load a population file or use source='nodes'.")
-            rows = np.flatnonzero(~result.demand["covered"].to_numpy() & result.demand["reachable"].to_numpy())
+                raise InputError(
+                    "candidates from uncovered demand need population. Fix: load a population file or use source='nodes'."
+                )
+            rows = np.flatnonzero(
+                ~result.demand["covered"].to_numpy() & result.demand["reachable"].to_numpy()
+            )
             nodes = _nodes_near(net, _demand_attachment(result).take(rows), result.settings.minutes)
         else:
             nodes = np.arange(net.n_nodes)
@@ -85,18 +89,28 @@ def candidate_sites(
         keep = _thin(xy, spacing_m)
         xy = xy[keep]
         lonlat = net.to_lonlat(xy)
-        gdf = gpd.GeoDataFrame({"kind": np.full(len(lonlat), "road junction"), "node": nodes[keep]},
-                               geometry=shapely.points(lonlat), crs="EPSG:4326")
+        gdf = gpd.GeoDataFrame(
+            {"kind": np.full(len(lonlat), "road junction"), "node": nodes[keep]},
+            geometry=shapely.points(lonlat),
+            crs="EPSG:4326",
+        )
     elif source == "villages":
         b = result.boundaries
         if b is None or not (b["level"] == "village").any():
-            raise InputError("no village-level boundaries to place candidates in. Fix: load boundaries with villages, or use another source.")
+            raise InputError(
+                "no village-level boundaries to place candidates in. Fix: load boundaries with villages, or use another source."
+            )
         v = b[b["level"] == "village"]
-        gdf = gpd.GeoDataFrame({"kind": "village centre", "admin_code": v["admin_code"].to_numpy()},
-                               geometry=v.geometry.representative_point().to_numpy(), crs=b.crs)
+        gdf = gpd.GeoDataFrame(
+            {"kind": "village centre", "admin_code": v["admin_code"].to_numpy()},
+            geometry=v.geometry.representative_point().to_numpy(),
+            crs=b.crs,
+        )
     elif source == "file":
         if path is None:
-            raise InputError("source='file' needs path=. Fix: pass the premises file (CSV with lon, lat).")
+            raise InputError(
+                "source='file' needs path=. Fix: pass the premises file (CSV with lon, lat)."
+            )
         prem = load.read_facilities(path, default_tier=tier)
         gdf = prem.rename(columns={"facility_id": "source_id"})
         gdf["kind"] = gdf.get("kind", "premises")
@@ -111,9 +125,17 @@ def candidate_sites(
                         f"{tier} (standards rule 7). Fix: choose another tier, or pass min_floor_area=False."
                     )
                 gdf = gdf[~small]
-        gdf = gdf[[c for c in ("source_id", "name", "kind", "floor_area_m2", "geometry") if c in gdf.columns]]
+        gdf = gdf[
+            [
+                c
+                for c in ("source_id", "name", "kind", "floor_area_m2", "geometry")
+                if c in gdf.columns
+            ]
+        ]
     else:
-        raise InputError(f"unknown candidate source {source!r}. Fix: use uncovered, file, villages or nodes.")
+        raise InputError(
+            f"unknown candidate source {source!r}. Fix: use uncovered, file, villages or nodes."
+        )
     if exclusion is not None and len(gdf):
         ex = shapely.union_all(exclusion.to_crs(gdf.crs).geometry.values)
         gdf = gdf[~gdf.intersects(ex)]
@@ -134,8 +156,15 @@ def _nodes_near(net, att, minutes: float) -> np.ndarray:
     seeds = np.concatenate([att.u[ok], att.v[ok]]).astype(np.int32)
     times = np.concatenate([att.to_u_s[ok], att.to_v_s[ok]])
     fin = np.isfinite(times)
-    dist, _ = _engine.nearest_source(net.indptr, net.indices, net.weights, seeds[fin], times[fin],
-                                     np.zeros(int(fin.sum()), dtype=np.int64), float(minutes) * 60)
+    dist, _ = _engine.nearest_source(
+        net.indptr,
+        net.indices,
+        net.weights,
+        seeds[fin],
+        times[fin],
+        np.zeros(int(fin.sum()), dtype=np.int64),
+        float(minutes) * 60,
+    )
     return np.flatnonzero(np.isfinite(dist))
 
 
@@ -170,13 +199,20 @@ class SitingProblem:
         return self.existing_time_s <= self.minutes * 60 + 1e-9
 
 
-def siting_problem(result, candidates: gpd.GeoDataFrame, *, minutes: float | None = None,
-                   cutoff_minutes: float | None = None) -> SitingProblem:
+def siting_problem(
+    result,
+    candidates: gpd.GeoDataFrame,
+    *,
+    minutes: float | None = None,
+    cutoff_minutes: float | None = None,
+) -> SitingProblem:
     """Build the sparse coverage/time structure of demand units x candidate sites."""
     if result.demand is None:
         raise InputError("siting needs population. Fix: load a population file.")
     if len(candidates) == 0:
-        raise OptimizationError("there are no candidate sites. Fix: choose another candidate source or a smaller spacing.")
+        raise OptimizationError(
+            "there are no candidate sites. Fix: choose another candidate source or a smaller spacing."
+        )
     mins = float(minutes or result.settings.minutes)
     dem = result.demand
     use = np.flatnonzero((dem["population"].to_numpy() > 0) & dem["reachable"].to_numpy())
@@ -184,9 +220,13 @@ def siting_problem(result, candidates: gpd.GeoDataFrame, *, minutes: float | Non
     sets = access.coverage_sets(result.network, candidates, att, minutes=cutoff_minutes or mins)
     t_exist = dem["minutes"].to_numpy(float)[use] * 60.0
     return SitingProblem(
-        weights=dem["population"].to_numpy(float)[use], demand_index=use, attachment=att,
+        weights=dem["population"].to_numpy(float)[use],
+        demand_index=use,
+        attachment=att,
         existing_time_s=t_exist,
-        candidates=candidates, sets=sets, minutes=mins,
+        candidates=candidates,
+        sets=sets,
+        minutes=mins,
     )
 
 
@@ -208,10 +248,15 @@ class SitingRun:
     def summary(self) -> dict[str, Any]:
         s = self.solution
         return {
-            "objective": float(s.objective), "bound": float(s.bound), "gap": float(s.gap),
+            "objective": float(s.objective),
+            "bound": float(s.bound),
+            "gap": float(s.gap),
             "mip_gap": float(self.mip_gap),
-            "status": s.status, "solver": s.solver, "seconds": round(float(s.seconds), 3),
-            "objective_name": self.objective_name, "new_sites": int(len(self.proposals)),
+            "status": s.status,
+            "solver": s.solver,
+            "seconds": round(float(s.seconds), 3),
+            "objective_name": self.objective_name,
+            "new_sites": int(len(self.proposals)),
             "covered_population_before": self.covered_population_before,
             "covered_population_after": self.covered_population_after,
             "total_population": self.total_population,
@@ -279,7 +324,9 @@ def propose_sites(
     """
     t0 = time.perf_counter()
     if objective not in OBJECTIVES:
-        raise OptimizationError(f"unknown objective {objective!r}. Fix: use one of {', '.join(OBJECTIVES)}.")
+        raise OptimizationError(
+            f"unknown objective {objective!r}. Fix: use one of {', '.join(OBJECTIVES)}."
+        )
     if weight is not None and result.demand is not None:
         from .coverage import group_weights
 
@@ -293,9 +340,15 @@ def propose_sites(
         )
     if new_sites is not None and objective != "min-sites":
         # checked here so the message names this function's parameter, not the solver's ``p``
-        if isinstance(new_sites, bool) or not isinstance(new_sites, int | np.integer) or new_sites < 1:
-            raise OptimizationError(f"new_sites={new_sites!r} must be a whole number of sites, 1 or more. "
-                                    "Fix: pass e.g. new_sites=5.")
+        if (
+            isinstance(new_sites, bool)
+            or not isinstance(new_sites, int | np.integer)
+            or new_sites < 1
+        ):
+            raise OptimizationError(
+                f"new_sites={new_sites!r} must be a whole number of sites, 1 or more. "
+                "Fix: pass e.g. new_sites=5."
+            )
         if new_sites > len(candidates):
             raise OptimizationError(
                 f"new_sites={new_sites} but there are only {len(candidates)} candidate sites. Fix: lower "
@@ -303,7 +356,11 @@ def propose_sites(
             )
     if progress:
         progress("coverage sets", 0.0)
-    cut = None if objective in ("max-coverage", "min-sites") else max(result.settings.minutes * 4, 60.0)
+    cut = (
+        None
+        if objective in ("max-coverage", "min-sites")
+        else max(result.settings.minutes * 4, 60.0)
+    )
     prob = siting_problem(result, candidates, cutoff_minutes=cut)
     if weight is not None:
         # the same demand units, weighted by the group's residents instead of everyone
@@ -320,54 +377,93 @@ def propose_sites(
         cover.eliminate_zeros()
     from scipy import sparse
 
-    cov01 = sparse.csr_array((np.ones(cover.nnz, dtype=np.int8), cover.indices, cover.indptr), shape=cover.shape)
+    cov01 = sparse.csr_array(
+        (np.ones(cover.nnz, dtype=np.int8), cover.indices, cover.indptr), shape=cover.shape
+    )
     solver_progress = (lambda stage, f: progress(stage, f)) if progress else None
     # every objective gets the caller's mip_gap (min-time, min-max-time and min-sites used to
     # run at the solvers' default 0.005 whatever was asked)
     common = dict(method=method, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed)
     if objective == "max-coverage":
         if new_sites is None and budget is None:
-            raise OptimizationError("max-coverage needs new_sites (p) or budget. Fix: pass new_sites=P or budget=B.")
+            raise OptimizationError(
+                "max-coverage needs new_sites (p) or budget. Fix: pass new_sites=P or budget=B."
+            )
         sol = optimize.solve_max_coverage(
-            cov01, prob.weights, p=new_sites, budget=budget, costs=cost_arr,
-            covered_by_existing=prob.covered_by_existing, capacities=cap_arr,
-            progress=solver_progress, **common,
+            cov01,
+            prob.weights,
+            p=new_sites,
+            budget=budget,
+            costs=cost_arr,
+            covered_by_existing=prob.covered_by_existing,
+            capacities=cap_arr,
+            progress=solver_progress,
+            **common,
         )
     elif objective == "min-sites":
         sol = optimize.solve_set_cover(
-            cov01, prob.weights, target_share=target_share, costs=cost_arr,
-            covered_by_existing=prob.covered_by_existing, progress=solver_progress, **common,
+            cov01,
+            prob.weights,
+            target_share=target_share,
+            costs=cost_arr,
+            covered_by_existing=prob.covered_by_existing,
+            progress=solver_progress,
+            **common,
         )
     elif objective == "min-time":
         if new_sites is None:
             raise OptimizationError("min-time needs new_sites (p). Fix: pass new_sites=P.")
         sol = optimize.solve_p_median(
-            prob.sets.time_s, prob.weights, p=new_sites, existing_time_s=prob.existing_time_s,
-            penalty_s=cut * 60 if cut else None, capacities=cap_arr, progress=solver_progress, **common,
+            prob.sets.time_s,
+            prob.weights,
+            p=new_sites,
+            existing_time_s=prob.existing_time_s,
+            penalty_s=cut * 60 if cut else None,
+            capacities=cap_arr,
+            progress=solver_progress,
+            **common,
         )
     else:
         if new_sites is None:
             raise OptimizationError("min-max-time needs new_sites (p). Fix: pass new_sites=P.")
         sol = optimize.solve_p_center(
-            prob.sets.time_s, prob.weights, p=new_sites, existing_time_s=prob.existing_time_s,
-            penalty_s=cut * 60 if cut else None, progress=solver_progress, **common,
+            prob.sets.time_s,
+            prob.weights,
+            p=new_sites,
+            existing_time_s=prob.existing_time_s,
+            penalty_s=cut * 60 if cut else None,
+            progress=solver_progress,
+            **common,
         )
     chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
-    return _siting_run(result, _proposal_frame(chosen, tier), sol, objective, candidates, t0,
-                       mip_gap=mip_gap)
+    return _siting_run(
+        result, _proposal_frame(chosen, tier), sol, objective, candidates, t0, mip_gap=mip_gap
+    )
 
 
-def _siting_run(result, proposals: gpd.GeoDataFrame, sol, objective_name: str,
-                candidates: gpd.GeoDataFrame, t0: float, *, mip_gap: float) -> SitingRun:
+def _siting_run(
+    result,
+    proposals: gpd.GeoDataFrame,
+    sol,
+    objective_name: str,
+    candidates: gpd.GeoDataFrame,
+    t0: float,
+    *,
+    mip_gap: float,
+) -> SitingRun:
     """The run of the chosen sites, its coverage recomputed from the written proposals."""
     ev = evaluate_sites(result, proposals)
     proposals["newly_covered_population"] = ev.per_site["newly_covered_population"].to_numpy()
     return SitingRun(
-        proposals=proposals, solution=sol, objective_name=objective_name,
+        proposals=proposals,
+        solution=sol,
+        objective_name=objective_name,
         covered_population_before=result.covered_population,
         covered_population_after=ev.covered_population_after,
-        total_population=result.total_population, candidates=candidates,
-        seconds=time.perf_counter() - t0, mip_gap=float(mip_gap),
+        total_population=result.total_population,
+        candidates=candidates,
+        seconds=time.perf_counter() - t0,
+        mip_gap=float(mip_gap),
     )
 
 
@@ -376,7 +472,9 @@ def _column_or_array(cand: gpd.GeoDataFrame, value, what: str):
         return None
     if isinstance(value, str):
         if value not in cand.columns:
-            raise InputError(f"candidates have no column {value!r} for {what}. Fix: use one of {list(cand.columns)}.")
+            raise InputError(
+                f"candidates have no column {value!r} for {what}. Fix: use one of {list(cand.columns)}."
+            )
         return pd.to_numeric(cand[value], errors="coerce").to_numpy(float)
     if np.isscalar(value):
         return np.full(len(cand), float(value))
@@ -392,8 +490,14 @@ def _proposal_frame(chosen: gpd.GeoDataFrame, tier: str) -> gpd.GeoDataFrame:
     lat = np.round(pts.y.to_numpy(), COORD_DECIMALS)
     tiers = chosen["tier"].to_numpy() if "tier" in chosen.columns else np.full(len(chosen), tier)
     out = gpd.GeoDataFrame(
-        {"site_id": chosen["site_id"].astype(str).to_numpy(), "lon": lon, "lat": lat, "tier": tiers},
-        geometry=shapely.points(np.column_stack([lon, lat])), crs="EPSG:4326",
+        {
+            "site_id": chosen["site_id"].astype(str).to_numpy(),
+            "lon": lon,
+            "lat": lat,
+            "tier": tiers,
+        },
+        geometry=shapely.points(np.column_stack([lon, lat])),
+        crs="EPSG:4326",
     )
     return out
 
@@ -427,7 +531,9 @@ class SiteEvaluation:
         return self.covered_population_after - self.covered_population_before
 
 
-def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = None) -> SiteEvaluation:
+def evaluate_sites(
+    result, sites: gpd.GeoDataFrame, *, minutes: float | None = None
+) -> SiteEvaluation:
     """Evaluate proposed sites against the existing coverage in ``result`` (fast: one bounded
     search per site, the existing nearest-facility times are reused)."""
     t0 = time.perf_counter()
@@ -472,55 +578,99 @@ def evaluate_sites(result, sites: gpd.GeoDataFrame, *, minutes: float | None = N
     o_rows, o_cols = rows[within], cols[within]
     keep = old_cov[o_rows]
     overlap = np.bincount(o_cols[keep], weights=pop[o_rows[keep]], minlength=n_sites)
-    per_site = pd.DataFrame({
-        "site_id": site_ids,
-        "tier": sites["tier"].to_numpy() if "tier" in sites.columns else "",
-        "newly_covered_population": newly,
-        "catchment_population": catch,
-        "overlap_population": overlap,
-    })
+    per_site = pd.DataFrame(
+        {
+            "site_id": site_ids,
+            "tier": sites["tier"].to_numpy() if "tier" in sites.columns else "",
+            "newly_covered_population": newly,
+            "catchment_population": catch,
+            "overlap_population": overlap,
+        }
+    )
     # per admin unit: the residents gained, beside the unit's totals (computed once per result)
     g_rows = np.flatnonzero(gained)
     parts = []
     for level, (codes, labels, before, total) in base.levels.items():
         gain = np.bincount(codes[g_rows], weights=pop[g_rows], minlength=len(labels))
         u = np.flatnonzero(gain > 0)
-        parts.append(pd.DataFrame({"admin_code": labels[u], "newly_covered_population": gain[u],
-                                   "covered_before": before[u], "population": total[u], "level": level}))
-    per_admin_df = (pd.concat(parts, ignore_index=True) if parts
-                    else pd.DataFrame(columns=["admin_code", "newly_covered_population", "covered_before",
-                                               "population", "level"]))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "admin_code": labels[u],
+                    "newly_covered_population": gain[u],
+                    "covered_before": before[u],
+                    "population": total[u],
+                    "level": level,
+                }
+            )
+        )
+    per_admin_df = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(
+            columns=[
+                "admin_code",
+                "newly_covered_population",
+                "covered_before",
+                "population",
+                "level",
+            ]
+        )
+    )
     if base.names is not None:  # every column also when the sites add nobody (an empty frame)
-        per_admin_df.insert(1, "admin_name",
-                            per_admin_df["admin_code"].map(base.names).fillna("").astype(object))
-        per_admin_df["covered_share_before"] = (
-            per_admin_df["covered_before"].astype(float) / per_admin_df["population"].astype(float))
+        per_admin_df.insert(
+            1, "admin_name", per_admin_df["admin_code"].map(base.names).fillna("").astype(object)
+        )
+        per_admin_df["covered_share_before"] = per_admin_df["covered_before"].astype(
+            float
+        ) / per_admin_df["population"].astype(float)
         per_admin_df["covered_share_after"] = (
-            per_admin_df["covered_before"].astype(float) + per_admin_df["newly_covered_population"].astype(float)
+            per_admin_df["covered_before"].astype(float)
+            + per_admin_df["newly_covered_population"].astype(float)
         ) / per_admin_df["population"].astype(float)
     idx = np.flatnonzero(changed)
-    nearest_changed = pd.DataFrame({
-        "demand_row": idx, "population": pop[idx],
-        "old_facility": base.owner_labels[base.owner[idx]],
-        "old_minutes": old_t[idx] / 60.0, "new_site": site_ids[new_site[idx]] if len(idx) else [],
-        "new_minutes": new_t[idx] / 60.0,
-    })
+    nearest_changed = pd.DataFrame(
+        {
+            "demand_row": idx,
+            "population": pop[idx],
+            "old_facility": base.owner_labels[base.owner[idx]],
+            "old_minutes": old_t[idx] / 60.0,
+            "new_site": site_ids[new_site[idx]] if len(idx) else [],
+            "new_minutes": new_t[idx] / 60.0,
+        }
+    )
     # residents per facility before and after: the changed units move to their new site
     n_own = len(base.owner_labels)
     after_owner = np.where(changed, n_own + np.clip(new_site, 0, None), base.owner)
     after_load = np.bincount(after_owner, weights=pop, minlength=n_own + n_sites)
     moved_to = np.bincount(new_site[changed], minlength=n_sites) > 0  # sites that get anyone
     labels = np.concatenate([base.owner_labels, site_ids[moved_to]])
-    loads = pd.DataFrame({
-        "residents_before": np.concatenate([base.load_before, np.zeros(int(moved_to.sum()))]),
-        "residents_after": np.concatenate([after_load[:n_own], after_load[n_own:][moved_to]]),
-    }, index=labels).groupby(level=0).sum()
+    loads = (
+        pd.DataFrame(
+            {
+                "residents_before": np.concatenate(
+                    [base.load_before, np.zeros(int(moved_to.sum()))]
+                ),
+                "residents_after": np.concatenate(
+                    [after_load[:n_own], after_load[n_own:][moved_to]]
+                ),
+            },
+            index=labels,
+        )
+        .groupby(level=0)
+        .sum()
+    )
     loads = loads[loads.index != ""].rename_axis("facility_id").reset_index()
     after = math.fsum(pop[new_cov])  # exact sums: equal to CoverageResult.covered_population
     return SiteEvaluation(
-        per_site=per_site, per_admin=per_admin_df, nearest_changed=nearest_changed, loads=loads,
-        covered_population_before=base.covered_before, covered_population_after=after,
-        total_population=base.total, seconds=time.perf_counter() - t0,
+        per_site=per_site,
+        per_admin=per_admin_df,
+        nearest_changed=nearest_changed,
+        loads=loads,
+        covered_population_before=base.covered_before,
+        covered_population_after=after,
+        total_population=base.total,
+        seconds=time.perf_counter() - t0,
     )
 
 
@@ -550,23 +700,37 @@ def _evaluation_base(result, mins: float) -> _EvaluationBase:
     old_t = dem["minutes"].to_numpy(float) * 60.0
     old_cov = old_t / 60.0 <= mins + 1e-9  # the same test as coverage.coverage_table
     fin = old_t[np.isfinite(old_t)]
-    owner_labels, owner = np.unique(dem["nearest_facility"].to_numpy().astype(str), return_inverse=True)
+    owner_labels, owner = np.unique(
+        dem["nearest_facility"].to_numpy().astype(str), return_inverse=True
+    )
     levels = {}
     for level in ("county", "township", "village"):
         col = f"{level}_code"
         if col in dem.columns:
             labels, codes = np.unique(dem[col].to_numpy().astype(str), return_inverse=True)
-            levels[level] = (codes, labels, np.bincount(codes, weights=np.where(old_cov, pop, 0.0),
-                                                        minlength=len(labels)),
-                             np.bincount(codes, weights=pop, minlength=len(labels)))
+            levels[level] = (
+                codes,
+                labels,
+                np.bincount(codes, weights=np.where(old_cov, pop, 0.0), minlength=len(labels)),
+                np.bincount(codes, weights=pop, minlength=len(labels)),
+            )
     names = None
     if result.boundaries is not None:
-        names = result.boundaries.drop_duplicates("admin_code").set_index("admin_code")["admin_name"]
+        names = result.boundaries.drop_duplicates("admin_code").set_index("admin_code")[
+            "admin_name"
+        ]
     base = _EvaluationBase(
-        pop=pop, old_t=old_t, old_cov=old_cov, max_finite_s=float(fin.max()) if len(fin) else 0.0,
-        owner=owner, owner_labels=owner_labels,
+        pop=pop,
+        old_t=old_t,
+        old_cov=old_cov,
+        max_finite_s=float(fin.max()) if len(fin) else 0.0,
+        owner=owner,
+        owner_labels=owner_labels,
         load_before=np.bincount(owner, weights=pop, minlength=len(owner_labels)),
-        levels=levels, names=names, covered_before=math.fsum(pop[old_cov]), total=math.fsum(pop),
+        levels=levels,
+        names=names,
+        covered_before=math.fsum(pop[old_cov]),
+        total=math.fsum(pop),
     )
     cache[mins] = base
     return base
@@ -574,18 +738,46 @@ def _evaluation_base(result, mins: float) -> _EvaluationBase:
 
 def _no_change(base: _EvaluationBase, t0: float) -> SiteEvaluation:
     """The evaluation of an empty set of sites: nothing changes."""
-    loads = pd.DataFrame({"residents_before": base.load_before, "residents_after": base.load_before},
-                         index=base.owner_labels)
+    loads = pd.DataFrame(
+        {"residents_before": base.load_before, "residents_after": base.load_before},
+        index=base.owner_labels,
+    )
     loads = loads[loads.index != ""].rename_axis("facility_id").reset_index()
     return SiteEvaluation(
-        per_site=pd.DataFrame(columns=["site_id", "tier", "newly_covered_population", "catchment_population",
-                                       "overlap_population"]),
-        per_admin=pd.DataFrame(columns=["admin_code", "admin_name", "newly_covered_population", "covered_before",
-                                        "population", "level"]),
-        nearest_changed=pd.DataFrame(columns=["demand_row", "population", "old_facility", "old_minutes",
-                                              "new_site", "new_minutes"]),
-        loads=loads, covered_population_before=base.covered_before, covered_population_after=base.covered_before,
-        total_population=base.total, seconds=time.perf_counter() - t0,
+        per_site=pd.DataFrame(
+            columns=[
+                "site_id",
+                "tier",
+                "newly_covered_population",
+                "catchment_population",
+                "overlap_population",
+            ]
+        ),
+        per_admin=pd.DataFrame(
+            columns=[
+                "admin_code",
+                "admin_name",
+                "newly_covered_population",
+                "covered_before",
+                "population",
+                "level",
+            ]
+        ),
+        nearest_changed=pd.DataFrame(
+            columns=[
+                "demand_row",
+                "population",
+                "old_facility",
+                "old_minutes",
+                "new_site",
+                "new_minutes",
+            ]
+        ),
+        loads=loads,
+        covered_population_before=base.covered_before,
+        covered_population_after=base.covered_before,
+        total_population=base.total,
+        seconds=time.perf_counter() - t0,
     )
 
 
@@ -621,8 +813,13 @@ SERVES: dict[str, tuple[str, ...]] = {
     "community_center": ("community_station", "family_doctor_point"),
     "community_station": ("family_doctor_point",),
     "township_center": ("village_clinic",),
-    "hospital": ("community_center", "community_station", "family_doctor_point", "township_center",
-                 "village_clinic"),
+    "hospital": (
+        "community_center",
+        "community_station",
+        "family_doctor_point",
+        "township_center",
+        "village_clinic",
+    ),
 }
 
 
@@ -643,7 +840,9 @@ class TierRequest:
             p = int(parts[1]) if len(parts) > 1 else 1
             m = float(parts[2]) if len(parts) > 2 else None
         except ValueError as exc:
-            raise InputError(f"tier request {text!r}: expected TIER:P[:MINUTES], e.g. 'community_station:5' ({exc}).") from exc
+            raise InputError(
+                f"tier request {text!r}: expected TIER:P[:MINUTES], e.g. 'community_station:5' ({exc})."
+            ) from exc
         return cls(tier, p, m)
 
 
@@ -693,19 +892,40 @@ def propose_multi_tier(
         serving = [r.tier] + [t for t, low in SERVES.items() if r.tier in low]
         ex = fac[fac["tier"].isin(serving)]
         if len(ex):
-            t_ex = access.nearest_facility(result.network, ex, att, max_minutes=minutes[r.tier]).time_s
+            t_ex = access.nearest_facility(
+                result.network, ex, att, max_minutes=minutes[r.tier]
+            ).time_s
         else:
             t_ex = np.full(len(att), np.inf)
         m = prob.sets.time_s.copy()
         m.data = (m.data <= minutes[r.tier] * 60 + 1e-9).astype(np.int8)
         m.eliminate_zeros()
-        specs.append(opt.TierSpec(
-            name=r.tier, cover=m, p=r.new_sites, covered_by_existing=t_ex <= minutes[r.tier] * 60 + 1e-9,
-            serves=tuple(t for t in SERVES.get(r.tier, ()) if t in names),
-        ))
-    sol = opt.solve_multi_tier(specs, prob.weights, method=method, time_limit_s=time_limit_s,
-                               mip_gap=mip_gap, seed=seed, progress=progress)
+        specs.append(
+            opt.TierSpec(
+                name=r.tier,
+                cover=m,
+                p=r.new_sites,
+                covered_by_existing=t_ex <= minutes[r.tier] * 60 + 1e-9,
+                serves=tuple(t for t in SERVES.get(r.tier, ()) if t in names),
+            )
+        )
+    sol = opt.solve_multi_tier(
+        specs,
+        prob.weights,
+        method=method,
+        time_limit_s=time_limit_s,
+        mip_gap=mip_gap,
+        seed=seed,
+        progress=progress,
+    )
     chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
     chosen["tier"] = np.asarray(sol.tier_of_selected, dtype=object)
-    return _siting_run(result, _proposal_frame(chosen, names[0]), sol, "multi-tier max-coverage",
-                       candidates, t0, mip_gap=mip_gap)
+    return _siting_run(
+        result,
+        _proposal_frame(chosen, names[0]),
+        sol,
+        "multi-tier max-coverage",
+        candidates,
+        t0,
+        mip_gap=mip_gap,
+    )

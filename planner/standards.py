@@ -298,9 +298,13 @@ def classify_tier(
                 "Fix: pass one name per type."
             )
     if default not in TIERS:
-        raise ValueError(f"classify_tier: default must be one of {', '.join(TIERS)}, not {default!r}")
+        raise ValueError(
+            f"classify_tier: default must be one of {', '.join(TIERS)}, not {default!r}"
+        )
     if edition not in ("auto", "2011", "2017"):
-        raise ValueError(f"classify_tier: edition must be 'auto', '2011' or '2017', not {edition!r}")
+        raise ValueError(
+            f"classify_tier: edition must be 'auto', '2011' or '2017', not {edition!r}"
+        )
     if edition == "auto":
         has_2011 = any((c := _code(t)) is not None and c.startswith("83") for t in type_list)
         edition = "2011" if has_2011 else "2017"
@@ -448,16 +452,24 @@ class Rules:
                 problems.append(f"{name} must be a mapping, not {type(value).__name__}")
                 continue
             object.__setattr__(self, name, FrozenMap({str(k): float(v) for k, v in value.items()}))
-        for name in ("residents_per_center", "extra_centers_large_subdistrict", "staff_per_1000",
-                     "village_doctors_per_1000"):
+        for name in (
+            "residents_per_center",
+            "extra_centers_large_subdistrict",
+            "staff_per_1000",
+            "village_doctors_per_1000",
+        ):
             value = tuple(getattr(self, name))
             if len(value) != 2 or value[0] > value[1] or value[0] < 0:
-                problems.append(f"{name} must be a (low, high) pair with 0 <= low <= high, got {value}")
+                problems.append(
+                    f"{name} must be a (low, high) pair with 0 <= low <= high, got {value}"
+                )
             object.__setattr__(self, name, value)
         if not self.coverage_minutes > 0:
             problems.append(f"coverage_minutes must be > 0, got {self.coverage_minutes}")
         if not 0 < self.coverage_target_share <= 1:
-            problems.append(f"coverage_target_share must be in (0, 1], got {self.coverage_target_share}")
+            problems.append(
+                f"coverage_target_share must be in (0, 1], got {self.coverage_target_share}"
+            )
         if problems:
             raise ScenarioError("Rules: " + "; ".join(problems))
         object.__setattr__(self, "coverage_minutes", float(self.coverage_minutes))

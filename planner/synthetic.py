@@ -107,41 +107,67 @@ def make_region(
         b = ds.boundaries.copy()
         b["geometry"] = b.geometry.translate(ox, oy)
         b["admin_code"] = [_recode(c, county) for c in b["admin_code"]]
-        b["parent_code"] = [_recode(c, county) if str(c).startswith("419901") else "" for c in b["parent_code"]]
+        b["parent_code"] = [
+            _recode(c, county) if str(c).startswith("419901") else "" for c in b["parent_code"]
+        ]
         b.loc[b["level"] == "county", "admin_name"] = f"示范{k + 1}县"
         bnds.append(b)
         reg = b[b["level"] == "county"][["admin_code", "admin_name", "geometry"]]
         regions.append(reg)
         r0, c0 = j * (h + gap_cells), i * (w + gap_cells)
-        mosaic[r0:r0 + h, c0:c0 + w] = arr
+        mosaic[r0 : r0 + h, c0 : c0 + w] = arr
     roads_df = gpd.GeoDataFrame(pd.concat(roads, ignore_index=True), crs=ds.roads.crs)
     fac_df = gpd.GeoDataFrame(pd.concat(facs, ignore_index=True), crs=ds.facilities.crs)
     conn, border_fac = _connectors(roads_df, cols, rows, connectors_per_border)
     roads_df = gpd.GeoDataFrame(pd.concat([roads_df, conn], ignore_index=True), crs=ds.roads.crs)
-    fac_df = gpd.GeoDataFrame(pd.concat([fac_df, border_fac], ignore_index=True), crs=ds.facilities.crs)
-    roads_df.drop(columns="county").to_file(out / "roads" / "roads.gpkg", layer="roads", driver="GPKG")
-    fcsv = pd.DataFrame({
-        "id": fac_df["facility_id"], "name": fac_df["name"], "type": fac_df["type"],
-        "lon": fac_df.geometry.x.round(7), "lat": fac_df.geometry.y.round(7),
-    })
+    fac_df = gpd.GeoDataFrame(
+        pd.concat([fac_df, border_fac], ignore_index=True), crs=ds.facilities.crs
+    )
+    roads_df.drop(columns="county").to_file(
+        out / "roads" / "roads.gpkg", layer="roads", driver="GPKG"
+    )
+    fcsv = pd.DataFrame(
+        {
+            "id": fac_df["facility_id"],
+            "name": fac_df["name"],
+            "type": fac_df["type"],
+            "lon": fac_df.geometry.x.round(7),
+            "lat": fac_df.geometry.y.round(7),
+        }
+    )
     fcsv.to_csv(out / "facilities" / "facilities.csv", index=False, encoding="utf-8")
     bnd = gpd.GeoDataFrame(pd.concat(bnds, ignore_index=True), crs=ds.boundaries.crs)
     bnd.to_file(out / "boundaries" / "boundaries.gpkg", layer="boundaries", driver="GPKG")
     gpd.GeoDataFrame(pd.concat(regions, ignore_index=True), crs=ds.boundaries.crs).to_file(
-        out / "regions.gpkg", layer="regions", driver="GPKG")
+        out / "regions.gpkg", layer="regions", driver="GPKG"
+    )
     profile.update(width=mosaic.shape[1], height=mosaic.shape[0], compress="deflate")
     with rasterio.open(out / "population" / "population.tif", "w", **profile) as dst:
         dst.write(mosaic, 1)
-        dst.update_tags(name=f"synthetic region of {n} demo counties", source=SYNTHETIC_NOTE,
-                        units="people per cell")
+        dst.update_tags(
+            name=f"synthetic region of {n} demo counties",
+            source=SYNTHETIC_NOTE,
+            units="people per cell",
+        )
     (out / "README.txt").write_text(
         f"{SYNTHETIC_NOTE}.\n{n} counties ({cols} x {rows}) made by planner.synthetic.make_region "
         f"from the demo county; {len(conn)} roads across borders, {len(border_fac)} clinics by them.\n",
         encoding="utf-8",
     )
-    (out / "region.json").write_text(json.dumps(
-        {"counties": n, "cols": cols, "rows": rows, "connectors": len(conn),
-         "border_facilities": len(border_fac), "synthetic": True}, indent=1), encoding="utf-8")
+    (out / "region.json").write_text(
+        json.dumps(
+            {
+                "counties": n,
+                "cols": cols,
+                "rows": rows,
+                "connectors": len(conn),
+                "border_facilities": len(border_fac),
+                "synthetic": True,
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     log.info("wrote a synthetic region of %d counties to %s", n, out)
     return out
 
@@ -155,8 +181,13 @@ def _vertices(roads: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def _connectors(roads: gpd.GeoDataFrame, cols: int, rows: int, per_border: int):
     """Straight secondary roads between facing line ends of neighbouring counties."""
-    pts, county = _vertices(roads[roads["highway"].isin(
-        ["primary", "secondary", "tertiary", "unclassified", "residential"])])
+    pts, county = _vertices(
+        roads[
+            roads["highway"].isin(
+                ["primary", "secondary", "tertiary", "unclassified", "residential"]
+            )
+        ]
+    )
     lines, names, facs = [], [], []
     for k in range(cols * rows):
         i, j = k % cols, k // cols
@@ -181,13 +212,25 @@ def _connectors(roads: gpd.GeoDataFrame, cols: int, rows: int, per_border: int):
                 names.append(f"跨县连接路 {_county_code(k)}-{_county_code(k2)} #{q + 1}")
                 # a clinic by the road's end inside the neighbour (about 20 m off the road)
                 fx, fy = pb[0], pb[1] + 0.0002
-                facs.append({"facility_id": f"{_county_code(k2)}-B{len(facs) + 1:03d}",
-                             "name": f"边界村卫生室 {len(facs) + 1}", "type": "村卫生室",
-                             "tier": "village_clinic", "geometry": shapely.Point(fx, fy)})
-    conn = gpd.GeoDataFrame({"highway": "secondary", "oneway": 0, "name": names},
-                            geometry=lines, crs=roads.crs)
+                facs.append(
+                    {
+                        "facility_id": f"{_county_code(k2)}-B{len(facs) + 1:03d}",
+                        "name": f"边界村卫生室 {len(facs) + 1}",
+                        "type": "村卫生室",
+                        "tier": "village_clinic",
+                        "geometry": shapely.Point(fx, fy),
+                    }
+                )
+    conn = gpd.GeoDataFrame(
+        {"highway": "secondary", "oneway": 0, "name": names}, geometry=lines, crs=roads.crs
+    )
     if "maxspeed_kmh" in roads.columns:
         conn["maxspeed_kmh"] = np.nan
-    fac = gpd.GeoDataFrame(facs, geometry="geometry", crs=roads.crs) if facs else gpd.GeoDataFrame(
-        {"facility_id": [], "name": [], "type": [], "tier": []}, geometry=[], crs=roads.crs)
+    fac = (
+        gpd.GeoDataFrame(facs, geometry="geometry", crs=roads.crs)
+        if facs
+        else gpd.GeoDataFrame(
+            {"facility_id": [], "name": [], "type": [], "tier": []}, geometry=[], crs=roads.crs
+        )
+    )
     return conn, fac

@@ -39,10 +39,12 @@ def reference_times(net, demand_xy, facility_xy, *, cutoff_s=np.inf):
         access[("f", j)] = attach(x, y, ("road-f", j))
     for e in range(net.n_edges):
         u, v = int(net.edge_u[e]), int(net.edge_v[e])
-        stops = [(0.0, u)] + sorted(on_edge.get(e, []), key=lambda t: (t[0], str(t[1]))) + [(1.0, v)]
+        stops = (
+            [(0.0, u)] + sorted(on_edge.get(e, []), key=lambda t: (t[0], str(t[1]))) + [(1.0, v)]
+        )
         for (fa, a), (fb, b) in zip(stops[:-1], stops[1:], strict=True):
             share = fb - fa
-            for (src, dst, full) in ((a, b, net.edge_time_uv_s[e]), (b, a, net.edge_time_vu_s[e])):
+            for src, dst, full in ((a, b, net.edge_time_uv_s[e]), (b, a, net.edge_time_vu_s[e])):
                 if np.isfinite(full) or share == 0:  # a zero-length piece costs nothing
                     w = share * full if share > 0 else 0.0
                     if not g.has_edge(src, dst) or g[src][dst]["w"] > w:

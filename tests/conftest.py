@@ -47,7 +47,14 @@ def tiny_roads() -> gpd.GeoDataFrame:
     ]
     return gpd.GeoDataFrame(
         {
-            "highway": ["residential", "residential", "residential", "residential", "primary", "footway"],
+            "highway": [
+                "residential",
+                "residential",
+                "residential",
+                "residential",
+                "primary",
+                "footway",
+            ],
             "oneway": np.array([0, 0, 1, -1, 0, 0], dtype=np.int8),
             "maxspeed_kmh": [np.nan, np.nan, np.nan, 36.0, np.nan, np.nan],
             "name": ["AB", "BC", "BD", "CED", "bridge", "path"],
@@ -61,11 +68,16 @@ def points(*coords: tuple[float, float]) -> gpd.GeoSeries:
     return gpd.GeoSeries([shapely.Point(xy(*c)) for c in coords], crs=UTM)
 
 
-def random_roads(seed: int, n: int = 7, spacing: float = 300.0, oneway_share: float = 0.3) -> gpd.GeoDataFrame:
+def random_roads(
+    seed: int, n: int = 7, spacing: float = 300.0, oneway_share: float = 0.3
+) -> gpd.GeoDataFrame:
     """A perturbed grid with random one-way streets, bends and missing links."""
     rng = np.random.default_rng(seed)
-    pts = {(i, j): (i * spacing + rng.normal(0, 30), j * spacing + rng.normal(0, 30))
-           for i in range(n) for j in range(n)}
+    pts = {
+        (i, j): (i * spacing + rng.normal(0, 30), j * spacing + rng.normal(0, 30))
+        for i in range(n)
+        for j in range(n)
+    }
     lines, oneway, hw = [], [], []
     classes = ["primary", "secondary", "tertiary", "residential", "unclassified"]
     for i in range(n):
@@ -83,7 +95,12 @@ def random_roads(seed: int, n: int = 7, spacing: float = 300.0, oneway_share: fl
                 oneway.append(0 if r > oneway_share else (1 if r < oneway_share / 2 else -1))
                 hw.append(classes[rng.integers(len(classes))])
     return gpd.GeoDataFrame(
-        {"highway": hw, "oneway": np.array(oneway, dtype=np.int8),
-         "maxspeed_kmh": np.where(rng.random(len(lines)) < 0.2, 40.0, np.nan), "name": ""},
-        geometry=lines, crs=UTM,
+        {
+            "highway": hw,
+            "oneway": np.array(oneway, dtype=np.int8),
+            "maxspeed_kmh": np.where(rng.random(len(lines)) < 0.2, 40.0, np.nan),
+            "name": "",
+        },
+        geometry=lines,
+        crs=UTM,
     )

@@ -95,7 +95,11 @@ def test_reach_equals_networkx(seed):
         g2 = g.copy()
         for node, t in zip(src.seed_nodes[a:b], src.seed_times[a:b], strict=True):
             g2.add_edge("s", int(node), w=float(t))
-        ref = nx.single_source_dijkstra_path_length(g2, "s", cutoff=120.0, weight="w") if "s" in g2 else {}
+        ref = (
+            nx.single_source_dijkstra_path_length(g2, "s", cutoff=120.0, weight="w")
+            if "s" in g2
+            else {}
+        )
         ref.pop("s", None)
         nodes, times = r.of(i)
         assert dict(zip(nodes.tolist(), times.tolist(), strict=True)).keys() == ref.keys()
@@ -106,8 +110,13 @@ def test_reach_equals_networkx(seed):
 
 def _straight_road(length=3000.0):
     return gpd.GeoDataFrame(
-        {"highway": ["residential"], "oneway": np.array([0], dtype=np.int8), "maxspeed_kmh": [np.nan]},
-        geometry=[shapely.LineString([xy(-length, 0), xy(length, 0)])], crs=UTM,
+        {
+            "highway": ["residential"],
+            "oneway": np.array([0], dtype=np.int8),
+            "maxspeed_kmh": [np.nan],
+        },
+        geometry=[shapely.LineString([xy(-length, 0), xy(length, 0)])],
+        crs=UTM,
     )
 
 
@@ -133,11 +142,18 @@ def test_isochrones_nest_and_have_holes():
     # 50 m) leaves the middle of the block empty
     sq = [xy(0, 0), xy(1000, 0), xy(1000, 1000), xy(0, 1000), xy(0, 0)]
     roads = gpd.GeoDataFrame(
-        {"highway": ["residential"] * 4, "oneway": np.zeros(4, dtype=np.int8), "maxspeed_kmh": np.nan},
-        geometry=[shapely.LineString(sq[i : i + 2]) for i in range(4)], crs=UTM,
+        {
+            "highway": ["residential"] * 4,
+            "oneway": np.zeros(4, dtype=np.int8),
+            "maxspeed_kmh": np.nan,
+        },
+        geometry=[shapely.LineString(sq[i : i + 2]) for i in range(4)],
+        crs=UTM,
     )
     net = build_network(roads, "walk", crs=UTM, access_max_m=50)
-    fac = gpd.GeoDataFrame({"facility_id": ["a"], "tier": ["community_station"]}, geometry=points((0, 0)), crs=UTM)
+    fac = gpd.GeoDataFrame(
+        {"facility_id": ["a"], "tier": ["community_station"]}, geometry=points((0, 0)), crs=UTM
+    )
     iso = isochrones(net, fac, minutes=(5, 10, 15, 30)).to_crs(UTM)
     g = iso.set_index("minutes").geometry
     for a, b in ((5, 10), (10, 15), (15, 30)):
@@ -185,8 +201,12 @@ def test_coverage_sets_equal_reference(seed, mode):
     fac = rng.uniform(0, 1800, size=(5, 2)) + [500_000, 3_800_000]
     dem[:3] = fac[:3] + rng.normal(0, 15, size=(3, 2))
     minutes = 6.0 if mode == "walk" else 1.5
-    cs = coverage_sets(net, gpd.GeoSeries(shapely.points(fac), crs=UTM),
-                       gpd.GeoSeries(shapely.points(dem), crs=UTM), minutes=minutes)
+    cs = coverage_sets(
+        net,
+        gpd.GeoSeries(shapely.points(fac), crs=UTM),
+        gpd.GeoSeries(shapely.points(dem), crs=UTM),
+        minutes=minutes,
+    )
     dense = np.full((len(dem), len(fac)), np.inf)
     for j in range(len(fac)):
         dense[:, j] = reference_times(net, dem, fac[j : j + 1])

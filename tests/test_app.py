@@ -443,7 +443,9 @@ def test_whatif_standards_change_for_a_new_village_clinic(scn_dir, demo, walk15)
 
 def page_text(at: AppTest) -> str:
     """Every message, code block and caption on the page (where a traceback would show)."""
-    parts = [e.value for e in (*at.error, *at.warning, *at.info, *at.caption, *at.code, *at.markdown)]
+    parts = [
+        e.value for e in (*at.error, *at.warning, *at.info, *at.caption, *at.code, *at.markdown)
+    ]
     return "\n".join(str(p) for p in parts)
 
 

@@ -34,8 +34,9 @@ def _boom(*args, **kwargs):
 
 def _smaller(result):
     """A result whose files differ from ``result``'s (fewer facilities and units)."""
-    return dataclasses.replace(result, facilities=result.facilities.head(5),
-                               admin_summary=result.admin_summary.head(3))
+    return dataclasses.replace(
+        result, facilities=result.facilities.head(5), admin_summary=result.admin_summary.head(3)
+    )
 
 
 def test_write_outputs_failure_keeps_the_old_set(demo_result, tmp_path: Path, monkeypatch):
@@ -48,7 +49,9 @@ def test_write_outputs_failure_keeps_the_old_set(demo_result, tmp_path: Path, mo
     monkeypatch.setattr(report, "summary_table", _boom)
     with pytest.raises(RuntimeError, match="simulated failure"):
         report.write_outputs(_smaller(demo_result), out, map_html=False)
-    assert _snapshot(out) == before  # old coverage.gpkg beside old summary.csv, no staging folder left
+    assert (
+        _snapshot(out) == before
+    )  # old coverage.gpkg beside old summary.csv, no staging folder left
     monkeypatch.undo()
     report.write_outputs(_smaller(demo_result), out, map_html=False)
     after = _snapshot(out)
@@ -157,19 +160,29 @@ def test_cli_optimize_failure_mid_write_keeps_the_old_set(demo_result, tmp_path:
     runs = iter(["run 1", "run 2"])
 
     def propose(before, **kwargs):
-        sol = types.SimpleNamespace(objective=1.0, bound=1.0, gap=0.0, status="optimal", solver="stub", seconds=0.0)
+        sol = types.SimpleNamespace(
+            objective=1.0, bound=1.0, gap=0.0, status="optimal", solver="stub", seconds=0.0
+        )
         return types.SimpleNamespace(
-            tag=next(runs), solution=sol, objective_name="stub", proposals=pd.DataFrame(columns=["site_id"]),
-            candidates=[], covered_population_before=0.0, covered_population_after=demo_result.covered_population,
+            tag=next(runs),
+            solution=sol,
+            objective_name="stub",
+            proposals=pd.DataFrame(columns=["site_id"]),
+            candidates=[],
+            covered_population_before=0.0,
+            covered_population_after=demo_result.covered_population,
         )
 
     def write_proposals(run, folder):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)  # as siting.write_proposals does
         (folder / "proposals.csv").write_text(
-            f"site_id,lon,lat,tier,note\nS1,114.285,34.515,community_station,{run.tag}\n", encoding="utf-8")
+            f"site_id,lon,lat,tier,note\nS1,114.285,34.515,community_station,{run.tag}\n",
+            encoding="utf-8",
+        )
         (folder / "solution.json").write_text(
-            json.dumps({"run": run.tag, "covered_population_after": demo_result.covered_population}))
+            json.dumps({"run": run.tag, "covered_population_after": demo_result.covered_population})
+        )
         return {"proposals_csv": folder / "proposals.csv", "solution": folder / "solution.json"}
 
     monkeypatch.setattr(siting, "propose_sites", propose)
@@ -177,7 +190,13 @@ def test_cli_optimize_failure_mid_write_keeps_the_old_set(demo_result, tmp_path:
     argv = ["optimize", "--new-sites", "1", "--out", str(out), "--no-map", "--quiet"]
     assert cli.main(argv) == 0
     before = _snapshot(out)
-    assert {"proposals.csv", "solution.json", "scenario.toml", "coverage.gpkg", "summary.csv"} <= set(before)
+    assert {
+        "proposals.csv",
+        "solution.json",
+        "scenario.toml",
+        "coverage.gpkg",
+        "summary.csv",
+    } <= set(before)
     assert b"run 1" in before["solution.json"]
     monkeypatch.setattr(report, "summary_table", _boom)  # the coverage of the second run fails
     with pytest.raises(RuntimeError, match="simulated failure"):

@@ -20,6 +20,7 @@ china_lat = st.floats(min_value=18.2, max_value=53.5, allow_nan=False)
 
 # --- reference values -------------------------------------------------------------------------
 
+
 def test_published_reference_pairs():
     # README of the widely used wandergis/coordTransform_py (same published formulas)
     lon, lat = cc.wgs84_to_gcj02(128.543, 37.065)
@@ -60,6 +61,7 @@ def test_iterative_inverse_is_exact():
 
 # --- round trips (hypothesis) -----------------------------------------------------------------
 
+
 @settings(max_examples=200, deadline=None)
 @given(china_lon, china_lat)
 def test_round_trip_wgs_gcj(lon, lat):
@@ -83,8 +85,11 @@ def test_round_trip_vectorised():
     rng = np.random.default_rng(0)
     lon = rng.uniform(73.7, 134.8, 50_000)
     lat = rng.uniform(18.2, 53.5, 50_000)
-    for fwd, inv in [(cc.wgs84_to_gcj02, cc.gcj02_to_wgs84), (cc.gcj02_to_bd09, cc.bd09_to_gcj02),
-                     (cc.wgs84_to_bd09, cc.bd09_to_wgs84)]:
+    for fwd, inv in [
+        (cc.wgs84_to_gcj02, cc.gcj02_to_wgs84),
+        (cc.gcj02_to_bd09, cc.bd09_to_gcj02),
+        (cc.wgs84_to_bd09, cc.bd09_to_wgs84),
+    ]:
         x, y = fwd(lon, lat)
         assert x.shape == lon.shape
         bx, by = inv(x, y)
@@ -93,8 +98,18 @@ def test_round_trip_vectorised():
 
 # --- outside China, shapes, names -------------------------------------------------------------
 
-@pytest.mark.parametrize("func", [cc.wgs84_to_gcj02, cc.gcj02_to_wgs84, cc.gcj02_to_bd09,
-                                  cc.bd09_to_gcj02, cc.bd09_to_wgs84, cc.wgs84_to_bd09])
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        cc.wgs84_to_gcj02,
+        cc.gcj02_to_wgs84,
+        cc.gcj02_to_bd09,
+        cc.bd09_to_gcj02,
+        cc.bd09_to_wgs84,
+        cc.wgs84_to_bd09,
+    ],
+)
 def test_outside_china_unchanged(func):
     lon = np.array([2.35, -74.0, 24.94, 151.2, 100.0])
     lat = np.array([48.86, 40.7, 60.17, -33.9, 60.0])
@@ -150,6 +165,7 @@ def test_transform_geometries_kinds():
 
 # --- real data: Kaifeng districts in GCJ-02 vs WGS-84 -----------------------------------------
 
+
 def _kaifeng_pairs():
     gcj_path = DATA / "kaifeng" / "districts_gcj02.geojson"
     wgs_path = DATA / "kaifeng" / "districts_wgs84.geojson"
@@ -175,10 +191,12 @@ def _compare(a, b):
     iou = (A.intersection(B).area / A.union(B).area).to_numpy()
     shift = np.column_stack([B.centroid.x - A.centroid.x, B.centroid.y - A.centroid.y])
     # median distance of the other outline's vertices to this boundary
-    vertex = np.array([
-        np.median(shapely.distance(shapely.points(shapely.get_coordinates(bb)), aa.boundary))
-        for aa, bb in zip(A, B, strict=True)
-    ])
+    vertex = np.array(
+        [
+            np.median(shapely.distance(shapely.points(shapely.get_coordinates(bb)), aa.boundary))
+            for aa, bb in zip(A, B, strict=True)
+        ]
+    )
     return dist, iou, shift, vertex
 
 
@@ -204,9 +222,12 @@ def test_kaifeng_gcj02_to_wgs84_matches_wgs84_file():
     assert np.all(dist < 60), dist
     assert np.all(vertex < 6), vertex  # measured 1.2-5.4 m
     assert np.all(iou > 0.98), iou
-    big = pairs["adcode"].astype(str).isin(
-        ["410200", "410202", "410212", "410221", "410222", "410223", "410225"]
-    ).to_numpy()
+    big = (
+        pairs["adcode"]
+        .astype(str)
+        .isin(["410200", "410202", "410212", "410221", "410222", "410223", "410225"])
+        .to_numpy()
+    )
     assert np.all(iou[big] > 0.998), iou[big]
     assert np.all(after[1] > before[1])
     # The two files come from different vintages/simplifications of the boundary data: after

@@ -34,14 +34,22 @@ DEMO = ROOT / "data"
 def raw():
     b = gpd.read_file(DEMO / "boundaries" / "demo_admin.geojson")
     f = pd.read_csv(DEMO / "facilities" / "demo_facilities.csv", dtype=str)
-    f = gpd.GeoDataFrame(f, geometry=gpd.points_from_xy(f["lon"].astype(float), f["lat"].astype(float)), crs=4326)
+    f = gpd.GeoDataFrame(
+        f, geometry=gpd.points_from_xy(f["lon"].astype(float), f["lat"].astype(float)), crs=4326
+    )
     return b, f
 
 
 def _inside(f: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
     """Facilities per unit by point in polygon (0 for units without any)."""
     j = gpd.sjoin(f, units[["admin_code", "geometry"]], predicate="within")
-    return units["admin_code"].map(j.groupby("admin_code").size()).fillna(0).astype(int).set_axis(units["admin_name"])
+    return (
+        units["admin_code"]
+        .map(j.groupby("admin_code").size())
+        .fillna(0)
+        .astype(int)
+        .set_axis(units["admin_name"])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +107,9 @@ def test_every_rule_is_listed_with_a_number_and_a_status(report):
     status = report.rules.set_index("rule")["status"]
     assert status[1] == status[2] == status[3] == status[5] == "fail"
     assert status[4] == "pass"
-    assert status[6] == status[7] == status[8] == "not assessed"  # no housing layer, proposals, staff
+    assert (
+        status[6] == status[7] == status[8] == "not assessed"
+    )  # no housing layer, proposals, staff
 
 
 def test_rule2_centers_match_the_hand_count(report, hand):
@@ -108,11 +118,15 @@ def test_rule2_centers_match_the_hand_count(report, hand):
     assert sorted(lines.index) == sorted(counted.index)
     assert (lines["value"] == counted.reindex(lines.index)).all()
     assert lines.index[lines["status"] == "fail"].tolist() == ["东城街道"]
-    assert lines.loc["东城街道", "fix"].startswith("add 1 community health service center (社区卫生服务中心) in 东城街道")
+    assert lines.loc["东城街道", "fix"].startswith(
+        "add 1 community health service center (社区卫生服务中心) in 东城街道"
+    )
     # 2b: only 城关街道 is above 100,000 residents, with one center it needs a second
     big = report.status("2b")
     assert big["admin_name"].tolist() == ["城关街道"] and big["population"].iloc[0] > 100_000
-    assert big["value"].iloc[0] == 1 and big["target"].iloc[0] == 2 and big["status"].iloc[0] == "fail"
+    assert (
+        big["value"].iloc[0] == 1 and big["target"].iloc[0] == 2 and big["status"].iloc[0] == "fail"
+    )
 
 
 def test_rules_3_and_4_match_the_hand_count(report, hand):
@@ -136,8 +150,14 @@ def test_rule5_villages_match_the_hand_count(report, hand):
     assert (shared["shared_share"] >= 0.5).all() and (shared["shared_minutes"] <= 15).all()
     r5 = report.status("5")
     assert len(r5) == 232
-    assert (r5["status"] == "fail").sum() == (no_own["status"] == "no clinic").sum() == 28 - len(shared)
-    assert set(r5.loc[r5["status"] == "fail", "admin_name"]) == set(no_own.index[no_own["status"] == "no clinic"])
+    assert (
+        (r5["status"] == "fail").sum()
+        == (no_own["status"] == "no clinic").sum()
+        == 28 - len(shared)
+    )
+    assert set(r5.loc[r5["status"] == "fail", "admin_name"]) == set(
+        no_own.index[no_own["status"] == "no clinic"]
+    )
 
 
 def test_rule5_point_in_polygon_only(result, hand):
@@ -149,7 +169,9 @@ def test_rule5_point_in_polygon_only(result, hand):
 def test_rule5_sharing_can_be_forbidden(result, report):
     import dataclasses
 
-    strict = compliance_report(result, rules=dataclasses.replace(planner.Rules(), villages_may_share_clinic=False))
+    strict = compliance_report(
+        result, rules=dataclasses.replace(planner.Rules(), villages_may_share_clinic=False)
+    )
     assert (strict.status("5")["status"] == "fail").sum() == 28
 
 
@@ -177,7 +199,10 @@ def test_rule8_reports_residents_and_implied_staff(report):
     assert gp["value"].iloc[0] == pytest.approx(476_457.49 * 4 / 10_000, rel=1e-6)
     fac = report.facilities
     tc = fac[fac["tier"] == "township_center"]
-    assert len(tc) == 11 and (tc["implied_staff_high"] / tc["implied_staff_low"]).round(6).eq(1.5).all()
+    assert (
+        len(tc) == 11
+        and (tc["implied_staff_high"] / tc["implied_staff_low"]).round(6).eq(1.5).all()
+    )
 
 
 def test_staff_counts_are_checked_when_present(result):
@@ -195,17 +220,28 @@ def test_proposals_are_listed_in_the_failing_units(result, raw):
     b, _ = raw
     comm = b.loc[b["admin_name"] == "解放路社区"].geometry.iloc[0]
     sites = gpd.GeoDataFrame(
-        {"site_id": ["P1", "P2", "P3"], "tier": ["community_center", "community_station", "community_station"],
-         "floor_area_m2": [4200.0, 250.0, 650.0]},
-        geometry=[shapely.Point(114.325377, 34.523976),  # 锦绣新城配套商业楼 (candidate C023), in 东城街道
-                  comm.representative_point(), shapely.Point(114.9, 34.9)],  # the last outside the county
+        {
+            "site_id": ["P1", "P2", "P3"],
+            "tier": ["community_center", "community_station", "community_station"],
+            "floor_area_m2": [4200.0, 250.0, 650.0],
+        },
+        geometry=[
+            shapely.Point(
+                114.325377, 34.523976
+            ),  # 锦绣新城配套商业楼 (candidate C023), in 东城街道
+            comm.representative_point(),
+            shapely.Point(114.9, 34.9),
+        ],  # the last outside the county
         crs="EPSG:4326",
     )
     rep = compliance_report(result, proposals=sites)
     line = rep.status("2a").set_index("admin_name").loc["东城街道"]
     assert "P1 (community_center" in line["proposals"] and "P1" in line["fix"]
     p = rep.proposals.set_index("site_id")
-    assert p.loc["P1", "township_name"] == "东城街道" and "rule 2a (东城街道)" in p.loc["P1", "addresses"]
+    assert (
+        p.loc["P1", "township_name"] == "东城街道"
+        and "rule 2a (东城街道)" in p.loc["P1", "addresses"]
+    )
     assert p.loc["P3", "township_code"] == "" and p.loc["P3", "addresses"] == ""
     assert p.loc["P1", "newly_covered_population"] > 0
     # rule 7: floor areas against the size rules (center 3,500 m2, station 300 m2)
@@ -223,7 +259,8 @@ def test_proposals_from_a_siting_run(result):
     rep = compliance_report(result, proposals=run)
     assert len(rep.proposals) == len(run.proposals)
     assert rep.proposals["newly_covered_population"].sum() == pytest.approx(
-        run.proposals["newly_covered_population"].sum())
+        run.proposals["newly_covered_population"].sum()
+    )
     with pytest.raises(planner.InputError, match="SitingRun or a GeoDataFrame"):
         compliance_report(result, proposals=[(114.3, 34.5)])
 
@@ -258,7 +295,9 @@ def test_gini_matches_the_mean_difference_formula():
 
 def test_weighted_quantile():
     assert weighted_quantile([1, 2, 3], [1, 1, 2], 0.5) == 2.0
-    np.testing.assert_array_equal(weighted_quantile([5, 1, 3], [1, 1, 1], [0.0, 0.34, 1.0]), [1, 3, 5])
+    np.testing.assert_array_equal(
+        weighted_quantile([5, 1, 3], [1, 1, 1], [0.0, 0.34, 1.0]), [1, 3, 5]
+    )
     assert weighted_quantile([1, np.inf], [1, 3], 0.5) == np.inf
 
 
@@ -266,8 +305,9 @@ def test_equity_tables(report, result):
     tt = report.travel_times.set_index("group")
     assert list(tt.index) == ["all", "urban (subdistricts)", "rural (towns and townships)"]
     assert tt.loc["all", "population"] == pytest.approx(result.total_population)
-    assert tt.loc["urban (subdistricts)", "population"] + tt.loc["rural (towns and townships)", "population"] == \
-        pytest.approx(result.total_population)
+    assert tt.loc["urban (subdistricts)", "population"] + tt.loc[
+        "rural (towns and townships)", "population"
+    ] == pytest.approx(result.total_population)
     q = tt.loc["all", ["p10", "p25", "p50", "p75", "p90", "p95", "p99"]].to_numpy(float)
     assert (np.diff(q) >= 0).all()
     dem = result.demand
@@ -277,7 +317,9 @@ def test_equity_tables(report, result):
     assert report.gini("township") == eq["gini", "township"]
     s = result.admin_summary.query("level == 'township'")
     assert eq["gini", "township"] == pytest.approx(gini(s["mean_minutes"], s["population"]))
-    assert eq["mean_minutes_gap", "rural - urban"] == pytest.approx(eq["mean_minutes", "rural"] - eq["mean_minutes", "urban"])
+    assert eq["mean_minutes_gap", "rural - urban"] == pytest.approx(
+        eq["mean_minutes", "rural"] - eq["mean_minutes", "urban"]
+    )
     lz = report.lorenz[report.lorenz["level"] == "township"]
     assert len(lz) == 17 and lz["population_share"].is_monotonic_increasing
     assert lz["time_share"].iloc[-1] == pytest.approx(1.0)
@@ -291,7 +333,11 @@ def test_equity_tables(report, result):
 def test_writes_all_three_formats(report, tmp_path):
     written = compliance.write_compliance(report, tmp_path)
     assert set(written) == {"xlsx", "html", "md"}
-    assert {p.name for p in written.values()} == {"compliance.xlsx", "compliance.html", "compliance.md"}
+    assert {p.name for p in written.values()} == {
+        "compliance.xlsx",
+        "compliance.html",
+        "compliance.md",
+    }
     sheets = pd.read_excel(written["xlsx"], sheet_name=None)
     assert set(compliance.SHEETS) == set(sheets)
     assert len(sheets["checks"]) == len(report.checks) and len(sheets["rules"]) == 8
@@ -301,7 +347,10 @@ def test_writes_all_three_formats(report, tmp_path):
     for remote in ("<script", "<link", "src=", "https://", "cdn"):
         assert remote not in page.lower()
     md = written["md"].read_text(encoding="utf-8")
-    assert "## Rules" in md and "| 2 | a community health service center per subdistrict | fail |" in md
+    assert (
+        "## Rules" in md
+        and "| 2 | a community health service center per subdistrict | fail |" in md
+    )
     assert "add 1 community health service center (社区卫生服务中心) in 东城街道" in md
     assert "Synthetic demo data" in md
 
@@ -319,29 +368,47 @@ def test_write_only_some_formats_and_reject_unknown(report, tmp_path):
 
 def test_rules_from_toml(tmp_path):
     p = tmp_path / "rules.toml"
-    p.write_text('coverage_minutes = 10\nresidents_per_center = [30000, 60000]\nvillages_may_share_clinic = false\n'
-                 "[min_floor_area_m2]\ncommunity_station = 400\n", encoding="utf-8")
+    p.write_text(
+        "coverage_minutes = 10\nresidents_per_center = [30000, 60000]\nvillages_may_share_clinic = false\n"
+        "[min_floor_area_m2]\ncommunity_station = 400\n",
+        encoding="utf-8",
+    )
     r = load_rules(p)
     assert r.coverage_minutes == 10.0 and r.residents_per_center == (30_000, 60_000)
     assert not r.villages_may_share_clinic
-    assert r.min_floor_area_m2["community_station"] == 400 and r.min_floor_area_m2["community_center"] == 3500
+    assert (
+        r.min_floor_area_m2["community_station"] == 400
+        and r.min_floor_area_m2["community_center"] == 3500
+    )
     # a [rules] table (e.g. inside a scenario file) works too
     q = tmp_path / "scenario.toml"
     q.write_text("[rules]\ngp_per_10000 = 5\n", encoding="utf-8")
     assert load_rules(q).gp_per_10000 == 5.0
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("coverage_minutes = \n", "not valid TOML"),
-    ("coverage_minute = 10\n", r"unknown rule 'coverage_minute'.*known rules: .*coverage_minutes"),
-    ('coverage_minutes = "fifteen"\n', "coverage_minutes must be a number"),
-    ("coverage_minutes = -5\n", "coverage_minutes must be > 0"),
-    ("residents_per_center = [100000, 30000]\n", r"residents_per_center must be a \(low, high\) pair"),
-    ("residents_per_center = 30000\n", r"residents_per_center must be a pair of numbers"),
-    ("clinic_per_village = 1\n", "clinic_per_village must be true or false"),
-    ("station_min_residents = 2.5\n", "station_min_residents must be a whole number"),
-    ('[min_floor_area_m2]\ncommunity_station = "big"\n', "min_floor_area_m2 must be a table of numbers"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("coverage_minutes = \n", "not valid TOML"),
+        (
+            "coverage_minute = 10\n",
+            r"unknown rule 'coverage_minute'.*known rules: .*coverage_minutes",
+        ),
+        ('coverage_minutes = "fifteen"\n', "coverage_minutes must be a number"),
+        ("coverage_minutes = -5\n", "coverage_minutes must be > 0"),
+        (
+            "residents_per_center = [100000, 30000]\n",
+            r"residents_per_center must be a \(low, high\) pair",
+        ),
+        ("residents_per_center = 30000\n", r"residents_per_center must be a pair of numbers"),
+        ("clinic_per_village = 1\n", "clinic_per_village must be true or false"),
+        ("station_min_residents = 2.5\n", "station_min_residents must be a whole number"),
+        (
+            '[min_floor_area_m2]\ncommunity_station = "big"\n',
+            "min_floor_area_m2 must be a table of numbers",
+        ),
+    ],
+)
 def test_bad_rules_file_gives_a_clear_error(tmp_path, text, match):
     p = tmp_path / "bad.toml"
     p.write_text(text, encoding="utf-8")
@@ -361,11 +428,15 @@ def test_missing_rules_file(tmp_path):
 
 
 def test_rules_change_the_report(result):
-    rep = compliance_report(result, rules={"coverage_minutes": 10, "residents_per_center": [30000, 60000]})
+    rep = compliance_report(
+        result, rules={"coverage_minutes": 10, "residents_per_center": [30000, 60000]}
+    )
     r1 = rep.status("1").set_index("admin_code")
     dem = result.demand
     ok = dem["minutes"].to_numpy(float) <= 10
-    assert r1.loc["419901", "value"] == pytest.approx(dem["population"][ok].sum() / dem["population"].sum())
+    assert r1.loc["419901", "value"] == pytest.approx(
+        dem["population"][ok].sum() / dem["population"].sum()
+    )
     assert "within 10 min" in r1.loc["419901", "detail"]
     # 2b: with at most 60,000 residents per center, 城关街道 (100,549) needs 2 and 东城街道 (65,377) 2
     big = rep.status("2b").set_index("admin_name")
@@ -386,9 +457,18 @@ def test_cli_report_with_rules(tmp_path, capsys):
     assert main(["report", "--rules", str(rules), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "rule 2 a community health service center per subdistrict: FAIL" in text
-    assert {p.name for p in out.iterdir()} == {"compliance.xlsx", "compliance.html", "compliance.md"}
-    settings = pd.read_excel(out / "compliance.xlsx", sheet_name="settings").set_index("key")["value"]
-    assert settings["rules.coverage_minutes"] == "10.0" or float(settings["rules.coverage_minutes"]) == 10.0
+    assert {p.name for p in out.iterdir()} == {
+        "compliance.xlsx",
+        "compliance.html",
+        "compliance.md",
+    }
+    settings = pd.read_excel(out / "compliance.xlsx", sheet_name="settings").set_index("key")[
+        "value"
+    ]
+    assert (
+        settings["rules.coverage_minutes"] == "10.0"
+        or float(settings["rules.coverage_minutes"]) == 10.0
+    )
     assert "within 10 min" in (out / "compliance.md").read_text(encoding="utf-8")
 
 
@@ -399,9 +479,16 @@ def test_cli_bad_rules_file(tmp_path, capsys):
     bad.write_text("coverage_minutes = 'x'\nfoo = 1\n", encoding="utf-8")
     assert main(["report", "--rules", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("planner: error: ") and "unknown rule 'foo'" in err and "coverage_minutes must be a number" in err
+    assert (
+        err.startswith("planner: error: ")
+        and "unknown rule 'foo'" in err
+        and "coverage_minutes must be a number" in err
+    )
     assert not (tmp_path / "o").exists()
-    assert main(["report", "--rules", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["report", "--rules", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "rules file not found" in capsys.readouterr().err
 
 

@@ -68,8 +68,11 @@ def random_sources(seed: int, n: int, *, integer: bool = False, n_src: int | Non
     ptr = np.zeros(n_src + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
     nodes = rng.integers(0, n, size=int(ptr[-1])).astype(np.int32)
-    times = rng.integers(0, 8, size=len(nodes)).astype(float) if integer else \
-        np.round(rng.exponential(5.0, size=len(nodes)), 2) * (rng.random(len(nodes)) < 0.7)
+    times = (
+        rng.integers(0, 8, size=len(nodes)).astype(float)
+        if integer
+        else np.round(rng.exponential(5.0, size=len(nodes)), 2) * (rng.random(len(nodes)) < 0.7)
+    )
     return ptr, nodes, times
 
 
@@ -112,8 +115,11 @@ def assert_same(got: dict, ref: dict) -> None:
 
 
 @SETTINGS
-@given(seed=st.integers(0, 2**31), cutoff=st.sampled_from([0.0, 3.0, 17.5, 60.0, np.inf]),
-       delta=st.sampled_from([0.0, 1e-3, 0.7, 5.0, 1e4]))
+@given(
+    seed=st.integers(0, 2**31),
+    cutoff=st.sampled_from([0.0, 3.0, 17.5, 60.0, np.inf]),
+    delta=st.sampled_from([0.0, 1e-3, 0.7, 5.0, 1e4]),
+)
 def test_reach_equals_networkx(seed, cutoff, delta):
     indptr, indices, weights = random_graph(seed)
     ptr, nodes, times = random_sources(seed, len(indptr) - 1)
@@ -166,7 +172,12 @@ def test_cutoff_exactly_at_a_node_time():
     seeds, offs = np.array([0], dtype=np.int32), np.array([0.25])
     for kernel in (E.reach_batch, E.reach_batch_heap):
         p, nodes, times = kernel(indptr, indices, weights, ptr, seeds, offs, 4.0)
-        assert dict(zip(nodes.tolist(), times.tolist(), strict=True)) == {0: 0.25, 1: 1.75, 2: 4.0, 3: 4.0}
+        assert dict(zip(nodes.tolist(), times.tolist(), strict=True)) == {
+            0: 0.25,
+            1: 1.75,
+            2: 4.0,
+            3: 4.0,
+        }
         p, nodes, times = kernel(indptr, indices, weights, ptr, seeds, offs, np.nextafter(4.0, 0))
         assert nodes.tolist() == [0, 1]
         # a seed beyond the cutoff reaches nothing, not even itself
@@ -180,11 +191,19 @@ def test_empty_inputs():
     weights = np.zeros(0)
     none = np.zeros(0, dtype=np.int32)
     for kernel in (E.reach_batch, E.reach_batch_heap):
-        p, nodes, times = kernel(indptr, indices, weights, np.zeros(1, dtype=np.int64), none,
-                                 np.zeros(0), 10.0)
+        p, nodes, times = kernel(
+            indptr, indices, weights, np.zeros(1, dtype=np.int64), none, np.zeros(0), 10.0
+        )
         assert p.tolist() == [0] and len(nodes) == 0
-        p, nodes, times = kernel(indptr, indices, weights, np.array([0, 0, 1], dtype=np.int64),
-                                 np.array([2], dtype=np.int32), np.array([1.0]), 10.0)
+        p, nodes, times = kernel(
+            indptr,
+            indices,
+            weights,
+            np.array([0, 0, 1], dtype=np.int64),
+            np.array([2], dtype=np.int32),
+            np.array([1.0]),
+            10.0,
+        )
         assert p.tolist() == [0, 0, 1] and nodes.tolist() == [2] and times.tolist() == [1.0]
 
 
@@ -203,8 +222,26 @@ def test_pool_compaction_keeps_the_search_exact():
         pool_node = np.empty(n + 1, dtype=np.int32)
         pool_next = np.empty(n + 1, dtype=np.int32)
         no = np.empty(0, dtype=np.int64)
-        count = E._bucket_sssp(indptr, indices, weights, nodes, times, np.inf, inv, dist, state,
-                               order, order_t, head, pool_node, pool_next, no, no, False, True)
+        count = E._bucket_sssp(
+            indptr,
+            indices,
+            weights,
+            nodes,
+            times,
+            np.inf,
+            inv,
+            dist,
+            state,
+            order,
+            order_t,
+            head,
+            pool_node,
+            pool_next,
+            no,
+            no,
+            False,
+            True,
+        )
         got = dict(zip(order[:count].tolist(), dist[order[:count]].tolist(), strict=True))
         assert got == as_dict(*heap, 0)
         assert np.array_equal(order_t[:count], dist[order[:count]])
@@ -227,7 +264,9 @@ def test_circular_buckets_with_far_apart_seeds():
     out = E.reach_batch(indptr, indices, weights, ptr, seeds, offs, np.inf, 0.01)
     assert as_dict(*out, 0) == as_dict(*heap, 0)
     d, lab = E.nearest_source(indptr, indices, weights, seeds, offs, np.array([0, 1]), np.inf, 0.01)
-    dh, labh = E.nearest_source_heap(indptr, indices, weights, seeds, offs, np.array([0, 1]), np.inf)
+    dh, labh = E.nearest_source_heap(
+        indptr, indices, weights, seeds, offs, np.array([0, 1]), np.inf
+    )
     assert np.array_equal(d, dh) and np.array_equal(lab, labh)
 
 
@@ -255,8 +294,11 @@ def test_large_buckets_are_sorted():
 
 
 @SETTINGS
-@given(seed=st.integers(0, 2**31), cutoff=st.sampled_from([2.0, 9.0, np.inf]),
-       delta=st.sampled_from([0.0, 0.5, 3.0]))
+@given(
+    seed=st.integers(0, 2**31),
+    cutoff=st.sampled_from([2.0, 9.0, np.inf]),
+    delta=st.sampled_from([0.0, 0.5, 3.0]),
+)
 def test_nearest_source_equals_networkx(seed, cutoff, delta):
     """Integer weights make ties common: the lowest label among the nearest seeds must win."""
     indptr, indices, weights = random_graph(seed, integer=True)
@@ -322,7 +364,9 @@ def random_demand(seed: int, n: int, n_src: int):
 def test_cover_pairs_and_bits_equal_brute_force(seed, cutoff):
     indptr, indices, weights = random_graph(seed)
     n = len(indptr) - 1
-    ptr, nodes, times = random_sources(seed, n, n_src=int(np.random.default_rng(seed).integers(1, 140)))
+    ptr, nodes, times = random_sources(
+        seed, n, n_src=int(np.random.default_rng(seed).integers(1, 140))
+    )
     n_src = len(ptr) - 1
     n_dem, node_ptr, pid, tt, node_of, ex_ptr, ex_dem, ex_t = random_demand(seed, n, n_src)
     g = nx_graph(indptr, indices, weights)
@@ -336,8 +380,22 @@ def test_cover_pairs_and_bits_equal_brute_force(seed, cutoff):
         for q in range(ex_ptr[s], ex_ptr[s + 1]):
             ref[ex_dem[q], s] = min(ref[ex_dem[q], s], ex_t[q])
     ref[ref > cutoff] = np.inf
-    out_ptr, dem, t = E.cover_pairs(indptr, indices, weights, ptr, nodes, times, cutoff,
-                                    node_ptr, pid, tt, n_dem, ex_ptr, ex_dem, ex_t)
+    out_ptr, dem, t = E.cover_pairs(
+        indptr,
+        indices,
+        weights,
+        ptr,
+        nodes,
+        times,
+        cutoff,
+        node_ptr,
+        pid,
+        tt,
+        n_dem,
+        ex_ptr,
+        ex_dem,
+        ex_t,
+    )
     got = np.full((n_dem, n_src), np.inf)
     src_of = np.repeat(np.arange(n_src), np.diff(out_ptr))
     got[dem, src_of] = t
@@ -349,17 +407,32 @@ def test_cover_pairs_and_bits_equal_brute_force(seed, cutoff):
         d = dem[out_ptr[s] : out_ptr[s + 1]]
         assert len(np.unique(d)) == len(d)
     # without direct pairs (the optional arguments left out)
-    no_ex = E.cover_pairs(indptr, indices, weights, ptr, nodes, times, cutoff, node_ptr, pid, tt, n_dem)
+    no_ex = E.cover_pairs(
+        indptr, indices, weights, ptr, nodes, times, cutoff, node_ptr, pid, tt, n_dem
+    )
     assert len(no_ex[1]) <= len(dem)
     # the bitset (one row per source), filled in two parts as two threads would
     bits = np.zeros((n_src, (n_dem + 63) // 64), dtype=np.uint64)
     total = 0
     half = n_src // 2
     for a, b in ((0, half), (half, n_src)):
-        total += E.cover_bits(indptr, indices, weights, ptr[a : b + 1] - ptr[a],
-                              nodes[ptr[a] : ptr[b]], times[ptr[a] : ptr[b]], cutoff, node_ptr,
-                              pid, tt, bits, a, ex_ptr[a : b + 1] - ex_ptr[a],
-                              ex_dem[ex_ptr[a] : ex_ptr[b]], ex_t[ex_ptr[a] : ex_ptr[b]])
+        total += E.cover_bits(
+            indptr,
+            indices,
+            weights,
+            ptr[a : b + 1] - ptr[a],
+            nodes[ptr[a] : ptr[b]],
+            times[ptr[a] : ptr[b]],
+            cutoff,
+            node_ptr,
+            pid,
+            tt,
+            bits,
+            a,
+            ex_ptr[a : b + 1] - ex_ptr[a],
+            ex_dem[ex_ptr[a] : ex_ptr[b]],
+            ex_t[ex_ptr[a] : ex_ptr[b]],
+        )
     dense = np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little")[:, :n_dem].astype(bool)
     assert np.array_equal(dense.T, fin)
     assert total == fin.sum()
@@ -391,14 +464,22 @@ def test_access_paths_bucket_equal_heap(seed, mode):
     src = facility_sources(net, gpd.GeoSeries(shapely.points(fac), crs=UTM))
     cutoff_min = 6.0 if mode == "walk" else 1.5
     r = reach(net, src, minutes=cutoff_min, threads=2)
-    h = E.reach_batch_heap(net.rindptr, net.rindices, net.rweights, src.src_ptr, src.seed_nodes,
-                           src.seed_times, cutoff_min * 60)
+    h = E.reach_batch_heap(
+        net.rindptr,
+        net.rindices,
+        net.rweights,
+        src.src_ptr,
+        src.seed_nodes,
+        src.seed_times,
+        cutoff_min * 60,
+    )
     for i in range(len(src)):
         assert as_dict(r.ptr, r.nodes, r.time_s, i) == as_dict(*h, i)
     labels = np.repeat(np.arange(len(src)), np.diff(src.src_ptr)).astype(np.int64)
     d, lab = node_nearest(net, src)
-    dh, labh = E.nearest_source_heap(net.rindptr, net.rindices, net.rweights, src.seed_nodes,
-                                     src.seed_times, labels, np.inf)
+    dh, labh = E.nearest_source_heap(
+        net.rindptr, net.rindices, net.rweights, src.seed_nodes, src.seed_times, labels, np.inf
+    )
     assert np.array_equal(d, dh) and np.array_equal(lab, labh)
 
 
@@ -491,6 +572,7 @@ def test_network_from_arrays_equals_build_network():
         assert np.array_equal(out[0], heap[0]) and np.array_equal(out[2], heap[2])
         labels = np.arange(60, dtype=np.int64)
         d, lab = E.nearest_source(a.rindptr, a.rindices, a.rweights, seeds, offs, labels, np.inf)
-        dh, labh = E.nearest_source_heap(a.rindptr, a.rindices, a.rweights, seeds, offs, labels,
-                                         np.inf)
+        dh, labh = E.nearest_source_heap(
+            a.rindptr, a.rindices, a.rweights, seeds, offs, labels, np.inf
+        )
         assert np.array_equal(d, dh) and np.array_equal(lab, labh)

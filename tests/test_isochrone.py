@@ -236,16 +236,22 @@ def test_exact_pieces_match_sampled_discs():
     import networkx as nx
 
     # a narrow access buffer keeps the union close to the roads, so a wrong piece shows
-    net = build_network(random_roads(11, n=6, oneway_share=0.6), "drive", crs=UTM,
-                        access_max_m=40, largest_component=False)
+    net = build_network(
+        random_roads(11, n=6, oneway_share=0.6),
+        "drive",
+        crs=UTM,
+        access_max_m=40,
+        largest_component=False,
+    )
     fac = _facilities(net, 11, k=1)
     minutes = 3.0
     budget, v = minutes * 60, net.mode.access_speed_kmh / 3.6
     cap = net.mode.access_max_m
     att = net.snap(fac)
     g = nx.DiGraph()
-    for u, w, tuv, tvu in zip(net.edge_u, net.edge_v, net.edge_time_uv_s, net.edge_time_vu_s,
-                              strict=True):
+    for u, w, tuv, tvu in zip(
+        net.edge_u, net.edge_v, net.edge_time_uv_s, net.edge_time_vu_s, strict=True
+    ):
         for a, b, t in ((u, w, tuv), (w, u, tvu)):
             if np.isfinite(t) and (not g.has_edge(a, b) or g[a][b]["w"] > t):
                 g.add_edge(int(a), int(b), w=float(t))
@@ -258,11 +264,14 @@ def test_exact_pieces_match_sampled_discs():
         with np.errstate(invalid="ignore"):  # 0 * inf: the end itself, no way along
             via_u = np.where(s > 0, s * net.edge_time_vu_s[e], 0.0)
             via_v = np.where(s < 1, (1 - s) * net.edge_time_uv_s[e], 0.0)
-        t = np.minimum(d.get(int(net.edge_u[e]), np.inf) + via_u,
-                       d.get(int(net.edge_v[e]), np.inf) + via_v)
+        t = np.minimum(
+            d.get(int(net.edge_u[e]), np.inf) + via_u, d.get(int(net.edge_v[e]), np.inf) + via_v
+        )
         if e == att.edge[0]:
             ff, a_off = att.frac[0], att.access_s[0]
-            direct = np.where(s <= ff, (ff - s) * net.edge_time_uv_s[e], (s - ff) * net.edge_time_vu_s[e])
+            direct = np.where(
+                s <= ff, (ff - s) * net.edge_time_uv_s[e], (s - ff) * net.edge_time_vu_s[e]
+            )
             t = np.minimum(t, a_off + direct)
         ok = t <= budget
         if ok.any():

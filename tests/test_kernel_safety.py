@@ -117,7 +117,9 @@ def test_reach_and_nearest_equal_scipy_for_any_threshold(seed, cutoff, delta):
         ref = reached(ref_times(indptr, indices, weights, nodes[a:b], times[a:b]), cutoff)
         got = out[2][out[0][i] : out[0][i + 1]]
         close(dict(zip(out[1][out[0][i] : out[0][i + 1]].tolist(), got.tolist(), strict=True)), ref)
-        assert len(set(out[1][out[0][i] : out[0][i + 1]].tolist())) == len(got), "a node listed twice"
+        assert len(set(out[1][out[0][i] : out[0][i + 1]].tolist())) == len(got), (
+            "a node listed twice"
+        )
         assert np.all(np.diff(got) >= 0) and np.all(np.isfinite(got))
     # one multi-source search: the time to the nearest seed of any source
     labels = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr)).astype(np.int64)
@@ -153,19 +155,50 @@ def test_coverage_kernels_equal_brute_force_for_any_threshold(seed, cutoff):
     ex_dem, ex_t = np.zeros(0, dtype=np.int64), np.zeros(0)
     brute = np.full((n_src, n_dem), np.inf)
     for s in range(n_src):
-        d = ref_times(indptr, indices, weights, nodes[ptr[s] : ptr[s + 1]], times[ptr[s] : ptr[s + 1]])
+        d = ref_times(
+            indptr, indices, weights, nodes[ptr[s] : ptr[s + 1]], times[ptr[s] : ptr[s + 1]]
+        )
         for v, i, t in zip(att_node.tolist(), att_dem.tolist(), att_t.tolist(), strict=True):
             brute[s, i] = min(brute[s, i], d[v] + t) if n else np.inf
     brute[brute > cutoff] = np.inf
-    cp, cd, ct = E.cover_pairs(indptr, indices, weights, ptr, nodes, times, cutoff, node_ptr,
-                               node_dem, node_t, n_dem, ex_ptr, ex_dem, ex_t)
+    cp, cd, ct = E.cover_pairs(
+        indptr,
+        indices,
+        weights,
+        ptr,
+        nodes,
+        times,
+        cutoff,
+        node_ptr,
+        node_dem,
+        node_t,
+        n_dem,
+        ex_ptr,
+        ex_dem,
+        ex_t,
+    )
     got = np.full((n_src, n_dem), np.inf)
     for s in range(n_src):
         got[s, cd[cp[s] : cp[s + 1]]] = ct[cp[s] : cp[s + 1]]
     assert np.allclose(got, brute, rtol=1e-12, atol=1e-9)
     bits = np.zeros((n_src, (n_dem + 63) // 64), dtype=np.uint64)
-    total = E.cover_bits(indptr, indices, weights, ptr, nodes, times, cutoff, node_ptr, node_dem,
-                         node_t, bits, 0, ex_ptr, ex_dem, ex_t)
+    total = E.cover_bits(
+        indptr,
+        indices,
+        weights,
+        ptr,
+        nodes,
+        times,
+        cutoff,
+        node_ptr,
+        node_dem,
+        node_t,
+        bits,
+        0,
+        ex_ptr,
+        ex_dem,
+        ex_t,
+    )
     dense = np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little")[:, :n_dem].astype(bool)
     assert total == int(np.isfinite(brute).sum())
     assert np.array_equal(dense, np.isfinite(brute))
@@ -194,8 +227,26 @@ def test_tiny_pool_compaction_with_stale_queued_entries():
             pool_node = np.empty(n + 1, dtype=np.int32)
             pool_next = np.empty(n + 1, dtype=np.int32)
             no = np.empty(0, dtype=np.int64)
-            count = E._bucket_sssp(indptr, indices, weights, seeds, offs, cutoff, inv, dist, state,
-                                   order, order_t, head, pool_node, pool_next, no, no, False, True)
+            count = E._bucket_sssp(
+                indptr,
+                indices,
+                weights,
+                seeds,
+                offs,
+                cutoff,
+                inv,
+                dist,
+                state,
+                order,
+                order_t,
+                head,
+                pool_node,
+                pool_next,
+                no,
+                no,
+                False,
+                True,
+            )
             ref = reached(ref_times(indptr, indices, weights, seeds, offs), cutoff)
             close(dict(zip(order[:count].tolist(), order_t[:count].tolist(), strict=True)), ref)
             assert np.all(head == -1) and np.count_nonzero(state) == count
@@ -224,7 +275,9 @@ def test_long_path_with_huge_threshold_is_fast_and_exact():
     weights[n // 2] = 1e12
     ptr = np.array([0, 1], dtype=np.int64)
     for cutoff in (6e10, 1e300, np.inf):
-        out = E.reach_batch(indptr, indices, weights, ptr, np.array([0], dtype=np.int32), np.zeros(1), cutoff)
+        out = E.reach_batch(
+            indptr, indices, weights, ptr, np.array([0], dtype=np.int32), np.zeros(1), cutoff
+        )
         want = n if cutoff > 1e12 + n else n // 2 + 1
         assert len(out[1]) == want
         assert out[2][-1] == (1e12 + (n - 2) if want == n else n // 2)
@@ -255,19 +308,46 @@ def test_kernels_refuse_arrays_that_would_index_out_of_bounds():
     with pytest.raises(ValueError, match="indptr"):
         run(np.array([0, 2, 1], dtype=np.int64), indices, weights, ptr, seeds, offs, 10.0)
     with pytest.raises(ValueError, match="indices"):
-        E.reach_batch_heap(indptr, np.array([1, -1], dtype=np.int32), weights, ptr, seeds, offs, 10.0)
+        E.reach_batch_heap(
+            indptr, np.array([1, -1], dtype=np.int32), weights, ptr, seeds, offs, 10.0
+        )
     with pytest.raises(ValueError, match="seed_labels"):
         E.nearest_source(indptr, indices, weights, seeds, offs, np.zeros(3, dtype=np.int64), 10.0)
     node_ptr = np.array([0, 1, 1], dtype=np.int64)
     with pytest.raises(ValueError, match="node_demand"):
-        E.cover_pairs(indptr, indices, weights, ptr, seeds, offs, 10.0, node_ptr,
-                      np.array([4], dtype=np.int64), np.zeros(1), 2)
+        E.cover_pairs(
+            indptr,
+            indices,
+            weights,
+            ptr,
+            seeds,
+            offs,
+            10.0,
+            node_ptr,
+            np.array([4], dtype=np.int64),
+            np.zeros(1),
+            2,
+        )
     bits = np.zeros((1, 1), dtype=np.uint64)
     empty = np.zeros(0, dtype=np.int64)
     with pytest.raises(ValueError, match="row"):
-        E.cover_bits(indptr, indices, weights, ptr, seeds, offs, 10.0, node_ptr,
-                     np.array([0], dtype=np.int64), np.zeros(1), bits, 1, np.zeros(2, dtype=np.int64),
-                     empty, np.zeros(0))
+        E.cover_bits(
+            indptr,
+            indices,
+            weights,
+            ptr,
+            seeds,
+            offs,
+            10.0,
+            node_ptr,
+            np.array([0], dtype=np.int64),
+            np.zeros(1),
+            bits,
+            1,
+            np.zeros(2, dtype=np.int64),
+            empty,
+            np.zeros(0),
+        )
     # impassable arcs (+inf) and a NaN cutoff are fine: never reached, nothing reached
     out = run(indptr, indices, np.array([np.inf, 1.0]), ptr, seeds, offs, np.inf)
     assert out[1].tolist() == [0]
@@ -299,10 +379,15 @@ def small_net():
 def test_thresholds_are_checked_at_the_entry_points(small_net, bad):
     net, fac, pts = small_net
     calls = {
-        "minutes": [lambda: reach(net, fac, minutes=bad), lambda: coverage_sets(net, fac, pts, minutes=bad),
-                    lambda: coverage_bitset(net, fac, pts, minutes=bad)],
-        "max_minutes": [lambda: nearest_facility(net, fac, pts, max_minutes=bad),
-                        lambda: travel_time_raster(net, fac, cell_m=200.0, max_minutes=bad)],
+        "minutes": [
+            lambda: reach(net, fac, minutes=bad),
+            lambda: coverage_sets(net, fac, pts, minutes=bad),
+            lambda: coverage_bitset(net, fac, pts, minutes=bad),
+        ],
+        "max_minutes": [
+            lambda: nearest_facility(net, fac, pts, max_minutes=bad),
+            lambda: travel_time_raster(net, fac, cell_m=200.0, max_minutes=bad),
+        ],
     }
     for name, fns in calls.items():
         for fn in fns:
@@ -334,7 +419,12 @@ def test_infinite_threshold_is_everything_reachable(small_net):
 def test_max_bytes_reads_the_environment(monkeypatch):
     monkeypatch.delenv("PLANNER_MAX_BYTES", raising=False)
     assert _validate.max_bytes() == _validate.DEFAULT_MAX_BYTES
-    for raw, want in (("1000", 1000), ("8G", 8 * 2**30), ("512MiB", 512 * 2**20), ("1.5 GB", 3 * 2**29)):
+    for raw, want in (
+        ("1000", 1000),
+        ("8G", 8 * 2**30),
+        ("512MiB", 512 * 2**20),
+        ("1.5 GB", 3 * 2**29),
+    ):
         monkeypatch.setenv("PLANNER_MAX_BYTES", raw)
         assert _validate.max_bytes() == want
     for raw in ("lots", "-1G", "0"):
@@ -410,8 +500,14 @@ _DEMO = textwrap.dedent(
 
 def test_demo_beyond_the_networks_reach_in_a_subprocess():
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", _DEMO], capture_output=True, text=True, timeout=300,
-                          cwd=ROOT, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", _DEMO],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     a, b = out["1000000000.0"], out["inf"]

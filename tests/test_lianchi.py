@@ -45,7 +45,9 @@ def test_oneway_codes_F_along_and_T_against_the_digitised_direction(raw, roads, 
     on_f = np.isin(drive.edge_source, f_rows)
     # every edge cut from an F line is open one way only, the way its line was drawn
     assert on_f.sum() > 900
-    assert (np.isfinite(drive.edge_time_uv_s[on_f]) != np.isfinite(drive.edge_time_vu_s[on_f])).all()
+    assert (
+        np.isfinite(drive.edge_time_uv_s[on_f]) != np.isfinite(drive.edge_time_vu_s[on_f])
+    ).all()
     # the file has no T: draw every F line backwards and call it T -> the same directed arcs
     flipped = raw.copy()
     is_f = flipped["oneway"] == "F"
@@ -58,7 +60,9 @@ def test_oneway_codes_F_along_and_T_against_the_digitised_direction(raw, roads, 
     # walking ignores one-way rules: both directions open on the same edges
     walk = planner.build_network(roads, "walk")
     w_f = np.isin(walk.edge_source, f_rows)
-    assert np.isfinite(walk.edge_time_uv_s[w_f]).all() and np.isfinite(walk.edge_time_vu_s[w_f]).all()
+    assert (
+        np.isfinite(walk.edge_time_uv_s[w_f]).all() and np.isfinite(walk.edge_time_vu_s[w_f]).all()
+    )
 
 
 def test_motorways_are_excluded_for_walking_and_ebikes(raw, roads):
@@ -73,9 +77,16 @@ def test_motorways_are_excluded_for_walking_and_ebikes(raw, roads):
 
 
 def test_every_connected_piece_is_kept(roads):
-    ds = planner.Dataset(roads=roads, facilities=planner.read_facilities(
-        gpd.GeoDataFrame({"name": ["虚构社区卫生服务中心 (INVENTED)"]}, geometry=[shapely.Point(115.4973, 38.8766)],
-                         crs=4326)))
+    ds = planner.Dataset(
+        roads=roads,
+        facilities=planner.read_facilities(
+            gpd.GeoDataFrame(
+                {"name": ["虚构社区卫生服务中心 (INVENTED)"]},
+                geometry=[shapely.Point(115.4973, 38.8766)],
+                crs=4326,
+            )
+        ),
+    )
     net = planner.analyze(ds, mode="walk", isochrone_minutes=None).network
     everything = planner.build_network(roads, "walk", largest_component=False)
     assert net.n_nodes == everything.n_nodes and net.n_edges == everything.n_edges
@@ -90,15 +101,21 @@ def test_gcj02_boundary_is_recognised_and_lands_on_the_wgs84_one():
     wgs = fetch.read_boundary(shared("baoding", "lianchi_boundary_wgs84.geojson"))
     path = shared("baoding", "lianchi_boundary_gcj02.geojson")
     assert fetch.coordinate_system_from_name(path) == "gcj02"
-    as_labelled = fetch.read_boundary(path, crs="wgs84")  # taken as the plain lon/lat it claims to be
-    converted = fetch.read_boundary(path)                 # recognised by its name, converted
+    as_labelled = fetch.read_boundary(
+        path, crs="wgs84"
+    )  # taken as the plain lon/lat it claims to be
+    converted = fetch.read_boundary(path)  # recognised by its name, converted
     assert converted["admin_code"].tolist() == wgs["admin_code"].tolist() == ["130606"]
     utm = wgs.estimate_utm_crs()
     w = wgs.to_crs(utm).geometry.iloc[0]
 
     def compare(other):
         o = other.to_crs(utm).geometry.iloc[0]
-        return w.centroid.distance(o.centroid), w.intersection(o).area / w.union(o).area, o.area / 1e6
+        return (
+            w.centroid.distance(o.centroid),
+            w.intersection(o).area / w.union(o).area,
+            o.area / 1e6,
+        )
 
     d0, iou0, km2 = compare(as_labelled)
     d1, iou1, _ = compare(converted)
@@ -117,6 +134,10 @@ def test_census_total_spread_over_the_district_roads(roads):
     assert pop.attrs["spread"] == {"roads": 1}
     # all of it on cells crossed by housing streets inside the district
     housing = roads[roads["highway"].isin(["residential", "living_street"])]
-    hit = shapely.STRtree(pop.geometry.to_numpy()).query(housing.geometry.to_numpy(), predicate="intersects")[1]
+    hit = shapely.STRtree(pop.geometry.to_numpy()).query(
+        housing.geometry.to_numpy(), predicate="intersects"
+    )[1]
     assert set(range(len(pop))) == set(hit.tolist())
-    assert shapely.within(shapely.centroid(pop.geometry.to_numpy()), shapely.buffer(b.geometry.iloc[0], 1e-6)).all()
+    assert shapely.within(
+        shapely.centroid(pop.geometry.to_numpy()), shapely.buffer(b.geometry.iloc[0], 1e-6)
+    ).all()

@@ -119,7 +119,14 @@ def test_osm_xml_small(osm_xml: Path):
     sv = roads[roads["osm_id"] == 107].iloc[0]
     assert sv["oneway"] == 1 and math.isnan(sv["maxspeed_kmh"])
     # the OSM node id of every vertex (cut ways keep the ids of their present nodes)
-    assert [ids.tolist() for ids in roads["node_ids"]] == [[1, 2, 3], [1, 2], [3, 4], [6, 7], [2, 6], [3, 7]]
+    assert [ids.tolist() for ids in roads["node_ids"]] == [
+        [1, 2, 3],
+        [1, 2],
+        [3, 4],
+        [6, 7],
+        [2, 6],
+        [3, 7],
+    ]
     assert all(ids.dtype == np.int64 for ids in roads["node_ids"])
     assert (roads["access"] == "").all() and pd.api.types.is_string_dtype(roads["foot"])
 
@@ -173,8 +180,11 @@ def _reference_osm_lines(path: Path):
     import osmium
 
     out = []
-    fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-          .with_filter(osmium.filter.KeyFilter("highway")))
+    fp = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
     for w in fp:
         if not w.is_way():
             continue
@@ -204,7 +214,9 @@ def test_helsinki_pbf(name: str, n_lines: int):
     for geom, (_, coords) in zip(roads.geometry, ref, strict=True):
         np.testing.assert_allclose(shapely.get_coordinates(geom), coords)
     # one OSM node id per vertex
-    assert np.array_equal(shapely.get_num_points(roads.geometry.to_numpy()), roads["node_ids"].map(len).to_numpy())
+    assert np.array_equal(
+        shapely.get_num_points(roads.geometry.to_numpy()), roads["node_ids"].map(len).to_numpy()
+    )
     assert not roads["highway"].isin(["platform", "construction", "corridor", "elevator"]).any()
     lon0, lat0, lon1, lat1 = roads.total_bounds
     assert 24.5 < lon0 < lon1 < 27.5 and 60.0 < lat0 < lat1 < 60.7
@@ -222,11 +234,28 @@ def test_helsinki_maxspeed_and_oneway():
 @pytest.mark.parametrize(
     ("text", "kmh"),
     [
-        ("60", 60.0), ("60 km/h", 60.0), ("60km/h", 60.0), ("45 kph", 45.0), ("30 mph", 48.28032),
-        ("10 knots", 18.52), ("CN:urban", 50.0), ("cn:rural", 70.0), ("RU:urban", 60.0),
-        ("DE:zone30", 30.0), ("DE:zone:30", 30.0), ("XX:living_street", 20.0), ("walk", 5.0),
-        ("60;80", 60.0), ("none", math.nan), ("signals", math.nan), ("variable", math.nan),
-        ("", math.nan), (None, math.nan), (50, 50.0), (0, math.nan), ("12,5", 12.5),
+        ("60", 60.0),
+        ("60 km/h", 60.0),
+        ("60km/h", 60.0),
+        ("45 kph", 45.0),
+        ("30 mph", 48.28032),
+        ("10 knots", 18.52),
+        ("CN:urban", 50.0),
+        ("cn:rural", 70.0),
+        ("RU:urban", 60.0),
+        ("DE:zone30", 30.0),
+        ("DE:zone:30", 30.0),
+        ("XX:living_street", 20.0),
+        ("walk", 5.0),
+        ("60;80", 60.0),
+        ("none", math.nan),
+        ("signals", math.nan),
+        ("variable", math.nan),
+        ("", math.nan),
+        (None, math.nan),
+        (50, 50.0),
+        (0, math.nan),
+        ("12,5", 12.5),
     ],
 )
 def test_parse_maxspeed(text, kmh):
@@ -241,6 +270,7 @@ def test_parse_maxspeed(text, kmh):
 # roads: vector files
 # =============================================================================================
 
+
 def test_changsha_roads():
     roads = load.read_roads(need("changsha", "roads.shp"))
     check_roads_contract(roads)
@@ -248,8 +278,15 @@ def test_changsha_roads():
     # direction 1 and 2 are both one-way along the digitised line, 3 both ways: nothing reversed
     assert roads["oneway"].value_counts().to_dict() == {0: 1477, 1: 780}
     assert roads["highway"].value_counts().to_dict() == {
-        "residential": 804, "primary": 556, "secondary": 297, "primary_link": 287,
-        "tertiary": 180, "trunk": 88, "motorway_link": 21, "motorway": 20, "unclassified": 4,
+        "residential": 804,
+        "primary": 556,
+        "secondary": 297,
+        "primary_link": 287,
+        "tertiary": 180,
+        "trunk": 88,
+        "motorway_link": 21,
+        "motorway": 20,
+        "unclassified": 4,
     }
     np.testing.assert_allclose(
         roads.total_bounds, [112.876163, 28.082290, 113.113531, 28.285289], atol=1e-5
@@ -293,7 +330,11 @@ def _roundabouts(direction_map=None):
         assert len(ring) == 1  # one closed ring (entry/exit spurs are dangles)
         ring = ring[0]
         centre = shapely.get_coordinates(ring.centroid)[0]
-        on_ring = [i for i in comp if ring.exterior.distance(net.edge_geometry[i].interpolate(0.5, normalized=True)) < 0.01]
+        on_ring = [
+            i
+            for i in comp
+            if ring.exterior.distance(net.edge_geometry[i].interpolate(0.5, normalized=True)) < 0.01
+        ]
         arcs, info = nx.DiGraph(), []
         for i in on_ring:
             c = shapely.get_coordinates(net.edge_geometry[i]) - centre
@@ -304,9 +345,13 @@ def _roundabouts(direction_map=None):
                 arcs.add_edge(net.edge_u[i], net.edge_v[i])
             if back:
                 arcs.add_edge(net.edge_v[i], net.edge_u[i])
-            info.append({"code": int(raw["direction"].iloc[net.edge_source[i]]),
-                         "ccw": (fwd and ccw_along) or (back and not ccw_along),
-                         "cw": (fwd and not ccw_along) or (back and ccw_along)})
+            info.append(
+                {
+                    "code": int(raw["direction"].iloc[net.edge_source[i]]),
+                    "ccw": (fwd and ccw_along) or (back and not ccw_along),
+                    "cw": (fwd and not ccw_along) or (back and ccw_along),
+                }
+            )
         around = nx.is_strongly_connected(arcs) and all(e["ccw"] for e in info)
         out.append((info, around))
     return out
@@ -349,7 +394,8 @@ def test_changsha_options():
     path = need("changsha", "roads.shp")
     # NavInfo-style: suppose 2 meant both ways and 3 one-way along the line
     roads = load.read_roads(
-        path, class_map={20199: "unclassified", "20104": "trunk"},
+        path,
+        class_map={20199: "unclassified", "20104": "trunk"},
         direction_map={1: 1, 2: 0, 3: 1},
         bbox=(112.95, 28.15, 113.0, 28.2),
     )
@@ -357,13 +403,17 @@ def test_changsha_options():
     assert set(roads["oneway"].unique()) <= {0, 1}
     assert "residential" not in set(roads["highway"]) and "unclassified" in set(roads["highway"])
     assert "trunk" in set(roads["highway"])
-    assert shapely.intersects(roads.geometry.to_numpy(), shapely.box(112.95, 28.15, 113.0, 28.2)).all()
+    assert shapely.intersects(
+        roads.geometry.to_numpy(), shapely.box(112.95, 28.15, 113.0, 28.2)
+    ).all()
 
 
 def _lines_frame(crs=4326):
     lines = [
         shapely.LineString([(113.00, 28.20), (113.01, 28.20)]),
-        shapely.MultiLineString([[(113.00, 28.21), (113.01, 28.21)], [(113.02, 28.21), (113.03, 28.21)]]),
+        shapely.MultiLineString(
+            [[(113.00, 28.21), (113.01, 28.21)], [(113.02, 28.21), (113.03, 28.21)]]
+        ),
         shapely.LineString([(113.00, 28.22), (113.01, 28.23)]),
         shapely.LineString([(113.00, 28.24), (113.01, 28.24)]),
     ]
@@ -375,7 +425,8 @@ def _lines_frame(crs=4326):
             "限速": [60, None, 40, 120],
             "width": [20, 8, 6, 30],
         },
-        geometry=lines, crs=4326,
+        geometry=lines,
+        crs=4326,
     )
     return g.to_crs(crs)
 
@@ -386,7 +437,13 @@ def test_vector_roads_chinese_classes(tmp_path: Path):
     roads = load.read_roads(path)
     check_roads_contract(roads)
     assert len(roads) == 5  # the MultiLineString is split
-    assert roads["highway"].tolist() == ["primary", "residential", "residential", "tertiary", "motorway"]
+    assert roads["highway"].tolist() == [
+        "primary",
+        "residential",
+        "residential",
+        "tertiary",
+        "motorway",
+    ]
     assert roads["oneway"].tolist() == [1, 0, 0, -1, 0]
     assert roads["name"].tolist() == ["五一大道", "芙蓉路", "芙蓉路", "", "京珠高速"]
     np.testing.assert_allclose(roads["maxspeed_kmh"].to_numpy(), [60, np.nan, np.nan, 40, 120])
@@ -406,11 +463,15 @@ def test_vector_roads_gcj02_and_no_crs(tmp_path: Path):
         p = path.with_suffix(ext)
         if p.exists():
             p.unlink()
-    with pytest.raises(CRSError, match=r"nocrs\.shp: the data have no coordinate reference system\. Fix: pass crs="):
+    with pytest.raises(
+        CRSError, match=r"nocrs\.shp: the data have no coordinate reference system\. Fix: pass crs="
+    ):
         load.read_roads(path)
     roads = load.read_roads(path, crs="gcj02")
     x, y = cc.gcj02_to_wgs84(113.00, 28.20)
-    np.testing.assert_allclose(shapely.get_coordinates(roads.geometry.iloc[0])[0], [x, y], atol=1e-9)
+    np.testing.assert_allclose(
+        shapely.get_coordinates(roads.geometry.iloc[0])[0], [x, y], atol=1e-9
+    )
     roads = load.read_roads(path, crs="EPSG:4326")
     assert roads.geometry.iloc[0].coords[0] == pytest.approx((113.0, 28.2))
     with pytest.raises(CRSError, match="crs='bogus' is not a known coordinate reference system"):
@@ -447,10 +508,19 @@ def test_vector_roads_unmapped_class(tmp_path: Path):
     g["等级"] = ["主干路", "大路", "大路", "xx"]
     path = tmp_path / "r.geojson"
     g.to_file(path)
-    with pytest.raises(InputError, match=r"r\.geojson: column '等级' has road classes that are not mapped.*'大路' \(2 rows\).*'xx' \(1 rows\).*rows 1, 2, 3.*Fix: pass class_map="):
+    with pytest.raises(
+        InputError,
+        match=r"r\.geojson: column '等级' has road classes that are not mapped.*'大路' \(2 rows\).*'xx' \(1 rows\).*rows 1, 2, 3.*Fix: pass class_map=",
+    ):
         load.read_roads(path)
     roads = load.read_roads(path, default_class="unclassified")
-    assert roads["highway"].tolist() == ["primary", "unclassified", "unclassified", "unclassified", "unclassified"]
+    assert roads["highway"].tolist() == [
+        "primary",
+        "unclassified",
+        "unclassified",
+        "unclassified",
+        "unclassified",
+    ]
     roads = load.read_roads(path, class_map={"大路": "secondary", "xx": "track"})
     assert roads["highway"].tolist() == ["primary", "secondary", "secondary", "secondary", "track"]
 
@@ -459,10 +529,16 @@ def test_vector_roads_no_class_column(tmp_path: Path):
     g = _lines_frame().drop(columns=["等级"])
     path = tmp_path / "r.geojson"
     g.to_file(path)
-    with pytest.raises(InputError, match=r"no road class column recognised.*columns are .*'名称'.*Fix: pass class_column="):
+    with pytest.raises(
+        InputError,
+        match=r"no road class column recognised.*columns are .*'名称'.*Fix: pass class_column=",
+    ):
         load.read_roads(path)
     assert (load.read_roads(path, default_class="residential")["highway"] == "residential").all()
-    with pytest.raises(InputError, match=r"class_column='kind_of_road' is not a column.*Fix: name the road class column"):
+    with pytest.raises(
+        InputError,
+        match=r"class_column='kind_of_road' is not a column.*Fix: name the road class column",
+    ):
         load.read_roads(path, class_column="kind_of_road")
 
 
@@ -474,7 +550,13 @@ def test_vector_roads_class_autodetect_skips_unmappable(tmp_path: Path):
     path = tmp_path / "r.geojson"
     g.to_file(path)
     roads = load.read_roads(path)
-    assert roads["highway"].tolist() == ["primary", "residential", "residential", "tertiary", "motorway"]
+    assert roads["highway"].tolist() == [
+        "primary",
+        "residential",
+        "residential",
+        "tertiary",
+        "motorway",
+    ]
     assert roads["type"].tolist() == [201] * 5
 
 
@@ -483,7 +565,10 @@ def test_vector_roads_direction_values(tmp_path: Path):
     g["dir"] = ["FT", "up", "down", "FT"]
     path = tmp_path / "r.geojson"
     g.to_file(path)
-    with pytest.raises(InputError, match=r"column 'dir' has direction values that are not understood: 'up', 'down'.*Fix: pass direction_map="):
+    with pytest.raises(
+        InputError,
+        match=r"column 'dir' has direction values that are not understood: 'up', 'down'.*Fix: pass direction_map=",
+    ):
         load.read_roads(path)
     roads = load.read_roads(path, direction_map={"up": 1, "down": -1, "FT": 0})
     assert roads["oneway"].tolist() == [0, 1, 1, -1, 0]
@@ -510,12 +595,19 @@ def test_direction_defaults(values, expected):
 def test_vector_roads_non_lines(tmp_path: Path):
     g = gpd.GeoDataFrame(
         {"highway": ["primary", "primary", "residential"]},
-        geometry=[shapely.LineString([(0, 0), (1, 1)]), shapely.Point(0, 0), shapely.box(0, 0, 1, 1)],
+        geometry=[
+            shapely.LineString([(0, 0), (1, 1)]),
+            shapely.Point(0, 0),
+            shapely.box(0, 0, 1, 1),
+        ],
         crs=4326,
     )
     path = tmp_path / "mixed.gpkg"
     g.to_file(path)
-    with pytest.raises(InputError, match=r"mixed\.gpkg: geometries are Point, Polygon, not lines, in rows 1, 2\. Fix: use a LineString"):
+    with pytest.raises(
+        InputError,
+        match=r"mixed\.gpkg: geometries are Point, Polygon, not lines, in rows 1, 2\. Fix: use a LineString",
+    ):
         load.read_roads(path)
 
 
@@ -541,8 +633,11 @@ def test_roads_from_osmnx_edges():
             "access": [None, "no", float("nan")],
             "service": [None, None, "emergency_access"],
         },
-        geometry=[shapely.LineString([(0, 0), (1, 1)]), shapely.LineString([(1, 1), (2, 2)]),
-                  shapely.LineString([(2, 2), (3, 3)])],
+        geometry=[
+            shapely.LineString([(0, 0), (1, 1)]),
+            shapely.LineString([(1, 1), (2, 2)]),
+            shapely.LineString([(2, 2), (3, 3)]),
+        ],
         crs=4326,
     )
     roads = load._roads_from_osmnx_edges(edges)
@@ -555,7 +650,11 @@ def test_roads_from_osmnx_edges():
     assert roads["access"].tolist() == ["", "no", ""] and roads["foot"].tolist() == ["", "", ""]
     from planner.network import usable_roads
 
-    assert usable_roads(roads, "drive").tolist() == [True, False, False]  # access=no, emergency_access
+    assert usable_roads(roads, "drive").tolist() == [
+        True,
+        False,
+        False,
+    ]  # access=no, emergency_access
 
 
 def test_download_roads_arguments():
@@ -564,9 +663,13 @@ def test_download_roads_arguments():
 
 
 @pytest.mark.network
-@pytest.mark.skipif(os.environ.get("PLANNER_ONLINE_TESTS") != "1", reason="set PLANNER_ONLINE_TESTS=1")
+@pytest.mark.skipif(
+    os.environ.get("PLANNER_ONLINE_TESTS") != "1", reason="set PLANNER_ONLINE_TESTS=1"
+)
 def test_download_roads_online():
-    roads = load.download_roads(polygon=shapely.box(114.345, 34.795, 114.355, 34.805), network_type="drive")
+    roads = load.download_roads(
+        polygon=shapely.box(114.345, 34.795, 114.355, 34.805), network_type="drive"
+    )
     check_roads_contract(roads)
     assert len(roads) > 0
 
@@ -574,6 +677,7 @@ def test_download_roads_online():
 # =============================================================================================
 # facilities
 # =============================================================================================
+
 
 def check_facilities_contract(f: gpd.GeoDataFrame) -> None:
     assert f.crs.to_epsg() == 4326
@@ -593,7 +697,11 @@ def test_longshan_facilities():
     assert not f["type"].str.contains(r"\s").any()
     assert f.loc[20, "type"] == "Q8315" and f.loc[24, "type"] == "Q8323"
     assert f["tier"].value_counts().to_dict() == {
-        "township_center": 36, "hospital": 12, "village_clinic": 6, "other": 3, "community_center": 2,
+        "township_center": 36,
+        "hospital": 12,
+        "village_clinic": 6,
+        "other": 3,
+        "community_center": 2,
     }
     by_name = dict(zip(f["name"], f["tier"], strict=False))
     assert by_name["华塘社区卫生服务中心"] == "community_center"
@@ -672,10 +780,16 @@ def test_facilities_chinese_crs(system: str):
 
 
 def test_facilities_projected_xy_and_geojson(tmp_path: Path):
-    df = pd.DataFrame({"name": ["a", "b"], "X": [12726000.0, 12730000.0], "Y": [4134000.0, 4135000.0]})
+    df = pd.DataFrame(
+        {"name": ["a", "b"], "X": [12726000.0, 12730000.0], "Y": [4134000.0, 4135000.0]}
+    )
     f = load.read_facilities(df, x_column="X", y_column="Y", crs="EPSG:3857")
     assert f.geometry.x.iloc[0] == pytest.approx(114.3199, abs=1e-3)
-    g = gpd.GeoDataFrame(_facility_frame(), geometry=gpd.points_from_xy([114.3, 114.35, 114.4], [34.8, 34.79, 34.78]), crs=4326)
+    g = gpd.GeoDataFrame(
+        _facility_frame(),
+        geometry=gpd.points_from_xy([114.3, 114.35, 114.4], [34.8, 34.79, 34.78]),
+        crs=4326,
+    )
     path = tmp_path / "f.geojson"
     g.to_file(path)
     f = load.read_facilities(path)  # geometry wins over the lon/lat columns
@@ -692,19 +806,30 @@ def test_facilities_tier_column_and_map():
     f = load.read_facilities(df, tier_column="级别", tier_map={"站": "community_station"})
     assert f["tier"].tolist() == ["township_center", "community_station", "village_clinic"]
     df["级别"] = ["township_center", "站", "big"]
-    with pytest.raises(InputError, match=r"column '级别' has values that are not tiers: '站', 'big' in rows 1, 2\. Fix: use one of community_center"):
+    with pytest.raises(
+        InputError,
+        match=r"column '级别' has values that are not tiers: '站', 'big' in rows 1, 2\. Fix: use one of community_center",
+    ):
         load.read_facilities(df, tier_column="级别")
     f = load.read_facilities(_facility_frame(), tier_map={"村卫生室": "community_station"})
     assert f["tier"].tolist() == ["township_center", "community_station", "community_station"]
-    with pytest.raises(InputError, match=r"tier_map maps to unknown tiers 'clinic'\. Fix: map to one of"):
+    with pytest.raises(
+        InputError, match=r"tier_map maps to unknown tiers 'clinic'\. Fix: map to one of"
+    ):
         load.read_facilities(_facility_frame(), tier_map={"村卫生室": "clinic"})
 
 
 def test_facilities_errors_missing_columns():
     df = pd.DataFrame({"名称": ["a"], "east": [114.3], "north": [34.8]})
-    with pytest.raises(InputError, match=r"no coordinates: .*columns are '名称', 'east', 'north'\. Fix: name them with lon_column= and lat_column="):
+    with pytest.raises(
+        InputError,
+        match=r"no coordinates: .*columns are '名称', 'east', 'north'\. Fix: name them with lon_column= and lat_column=",
+    ):
         load.read_facilities(df)
-    with pytest.raises(InputError, match=r"coordinate column\(s\) 'lon' not found .*Fix: name the coordinate columns"):
+    with pytest.raises(
+        InputError,
+        match=r"coordinate column\(s\) 'lon' not found .*Fix: name the coordinate columns",
+    ):
         load.read_facilities(df, lon_column="lon", lat_column="north")
     with pytest.raises(InputError, match="only one coordinate column named"):
         load.read_facilities(df, lon_column="east")
@@ -713,14 +838,22 @@ def test_facilities_errors_missing_columns():
 
 
 def test_facilities_errors_bad_coordinates():
-    df = pd.DataFrame({"name": ["a", "b", "c"], "lon": [114.3, "abc", None], "lat": [34.8, 34.9, 35.0]})
-    with pytest.raises(InputError, match=r"column 'lon' has missing or non-numeric values \(e\.g\. 'abc'\) in rows 1, 2 \(names 'b', 'c'\)\. Fix: fill in"):
+    df = pd.DataFrame(
+        {"name": ["a", "b", "c"], "lon": [114.3, "abc", None], "lat": [34.8, 34.9, 35.0]}
+    )
+    with pytest.raises(
+        InputError,
+        match=r"column 'lon' has missing or non-numeric values \(e\.g\. 'abc'\) in rows 1, 2 \(names 'b', 'c'\)\. Fix: fill in",
+    ):
         load.read_facilities(df)
 
 
 def test_facilities_errors_swapped():
     df = pd.DataFrame({"name": ["a", "b"], "lon": [34.8, 34.9], "lat": [114.3, 114.4]})
-    with pytest.raises(InputError, match=r"longitude and latitude look swapped.*rows 0, 1.*Fix: swap the columns \(pass lon_column='lat', lat_column='lon'\)"):
+    with pytest.raises(
+        InputError,
+        match=r"longitude and latitude look swapped.*rows 0, 1.*Fix: swap the columns \(pass lon_column='lat', lat_column='lon'\)",
+    ):
         load.read_facilities(df)
     # valid degrees, but only plausible for China when swapped (80E 30N is Tibet)
     df = pd.DataFrame({"name": ["a"], "longitude": [30.0], "latitude": [80.0]})
@@ -730,7 +863,10 @@ def test_facilities_errors_swapped():
 
 def test_facilities_errors_projected_with_wgs84():
     df = pd.DataFrame({"name": ["a"], "x": [12162045.9], "y": [3348374.8]})
-    with pytest.raises(InputError, match=r"look like projected metres \(e\.g\. 12162045\.9, 3348374\.8\), not EPSG:4326 degrees.*Fix: pass the projected CRS with crs="):
+    with pytest.raises(
+        InputError,
+        match=r"look like projected metres \(e\.g\. 12162045\.9, 3348374\.8\), not EPSG:4326 degrees.*Fix: pass the projected CRS with crs=",
+    ):
         load.read_facilities(df)
     f = load.read_facilities(df, crs=3857)
     assert f.geometry.x.iloc[0] == pytest.approx(109.25352, abs=1e-4)
@@ -742,7 +878,10 @@ def test_facilities_errors_projected_with_wgs84():
 def test_facilities_errors_ids():
     df = _facility_frame()
     df["编号"] = ["A1", "A1", None]
-    with pytest.raises(InputError, match=r"2 problems:\n  - column '编号' has missing ids in row 2 \(names '李庄村卫生室'\).*\n  - column '编号' has duplicate ids 'A1' in rows 0, 1\. Fix: make the ids unique"):
+    with pytest.raises(
+        InputError,
+        match=r"2 problems:\n  - column '编号' has missing ids in row 2 \(names '李庄村卫生室'\).*\n  - column '编号' has duplicate ids 'A1' in rows 0, 1\. Fix: make the ids unique",
+    ):
         load.read_facilities(df)
     df["编号"] = [1, 2, 3]
     assert load.read_facilities(df)["facility_id"].tolist() == ["1", "2", "3"]
@@ -757,7 +896,9 @@ def test_facilities_errors_empty_and_crs():
     assert load.read_facilities(g, crs="wgs84").geometry.x.iloc[0] == 114.3
     with pytest.raises(CRSError, match="crs='mars2' is not a known"):
         load.read_facilities(_facility_frame(), crs="mars2")
-    g = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[shapely.Point(114.3, 34.8), None], crs=4326)
+    g = gpd.GeoDataFrame(
+        {"name": ["a", "b"]}, geometry=[shapely.Point(114.3, 34.8), None], crs=4326
+    )
     with pytest.raises(InputError, match=r"missing or empty geometry in row 1 \(names 'b'\)"):
         load.read_facilities(g)
     with pytest.raises(InputError, match="expected a file path or a"):
@@ -765,7 +906,13 @@ def test_facilities_errors_empty_and_crs():
 
 
 def test_facilities_default_tier():
-    df = pd.DataFrame({"name": ["拟建站点1", "妇幼保健院分院", "某某村卫生室"], "lon": [114.3] * 3, "lat": [34.8] * 3})
+    df = pd.DataFrame(
+        {
+            "name": ["拟建站点1", "妇幼保健院分院", "某某村卫生室"],
+            "lon": [114.3] * 3,
+            "lat": [34.8] * 3,
+        }
+    )
     f = load.read_facilities(df, default_tier="community_station")
     assert f["tier"].tolist() == ["community_station", "other", "village_clinic"]
     assert load.read_facilities(df)["tier"].tolist() == ["other", "other", "village_clinic"]
@@ -777,7 +924,11 @@ def test_facilities_default_tier():
 
 
 def test_facilities_polygons_become_points():
-    g = gpd.GeoDataFrame({"name": ["某某社区卫生服务中心"]}, geometry=[shapely.box(114.3, 34.8, 114.301, 34.801)], crs=4326)
+    g = gpd.GeoDataFrame(
+        {"name": ["某某社区卫生服务中心"]},
+        geometry=[shapely.box(114.3, 34.8, 114.301, 34.801)],
+        crs=4326,
+    )
     f = load.read_facilities(g)
     assert f.geom_type.tolist() == ["Point"] and f["tier"].tolist() == ["community_center"]
     assert shapely.box(114.3, 34.8, 114.301, 34.801).contains(f.geometry.iloc[0])
@@ -786,6 +937,7 @@ def test_facilities_polygons_become_points():
 # =============================================================================================
 # boundaries
 # =============================================================================================
+
 
 def check_boundaries_contract(b: gpd.GeoDataFrame) -> None:
     assert b.crs.to_epsg() == 4326
@@ -803,7 +955,10 @@ def test_kaifeng_boundaries_wgs84():
     rows = b.set_index("admin_code")
     assert rows.loc["410200", "admin_name"] == "开封市" and rows.loc["410200", "kind"] == ""
     assert rows.loc["410200", "parent_code"] == "410000"
-    assert rows.loc["410203", "admin_name"] == "顺河回族区" and rows.loc["410203", "kind"] == "district"
+    assert (
+        rows.loc["410203", "admin_name"] == "顺河回族区"
+        and rows.loc["410203", "kind"] == "district"
+    )
     assert rows.loc["410221", "kind"] == "county"
     assert rows.loc["410103", "parent_code"] == "410100"
     assert (b["parent_code"][b["level"] == "county"].str[:4].isin(["4102", "4101"])).all()
@@ -845,7 +1000,13 @@ def test_boundaries_levels_kinds_parents_from_codes():
     b = load.read_boundaries(units)
     pd.testing.assert_frame_equal(units, before)
     check_boundaries_contract(b)
-    assert b["admin_code"].tolist() == ["410202001", "410202001009", "410221100", "410221100201", "410202"]
+    assert b["admin_code"].tolist() == [
+        "410202001",
+        "410202001009",
+        "410221100",
+        "410221100201",
+        "410202",
+    ]
     assert b["level"].tolist() == ["township", "village", "township", "village", "county"]
     assert b["kind"].tolist() == ["subdistrict", "community", "town", "village", "district"]
     assert b["parent_code"].tolist() == ["410202", "410202001", "410221", "410221100", "410200"]
@@ -859,7 +1020,10 @@ def test_boundaries_level_column_and_parent_column():
     assert b["level"].tolist() == ["township", "village", "township", "village", "county"]
     assert b["parent_code"].tolist() == ["x1", "410202001", "x3", "410221100", "410200"]
     units["级别"] = ["街道", "hamlet", "镇", "村", "big"]
-    with pytest.raises(InputError, match=r"column '级别' has unknown levels 'hamlet', 'big'\. Fix: use county/township/village"):
+    with pytest.raises(
+        InputError,
+        match=r"column '级别' has unknown levels 'hamlet', 'big'\. Fix: use county/township/village",
+    ):
         load.read_boundaries(units)
 
 
@@ -876,9 +1040,15 @@ def test_boundaries_kind_column():
 
 
 def test_boundaries_level_from_name_when_code_is_not_numeric():
-    g = gpd.GeoDataFrame({"admin_code": ["A", "B", "C"], "name": ["城关镇", "李庄村", "某地"]},
-                         geometry=[shapely.box(0, 0, 1, 1)] * 3, crs=4326)
-    with pytest.raises(InputError, match=r"cannot tell the level of row 2 \(names '某地'\).*Fix: pass level_column="):
+    g = gpd.GeoDataFrame(
+        {"admin_code": ["A", "B", "C"], "name": ["城关镇", "李庄村", "某地"]},
+        geometry=[shapely.box(0, 0, 1, 1)] * 3,
+        crs=4326,
+    )
+    with pytest.raises(
+        InputError,
+        match=r"cannot tell the level of row 2 \(names '某地'\).*Fix: pass level_column=",
+    ):
         load.read_boundaries(g)
     b = load.read_boundaries(g.iloc[:2])
     assert b["level"].tolist() == ["township", "village"] and b["parent_code"].tolist() == ["", ""]
@@ -892,14 +1062,23 @@ def test_boundaries_repair_and_errors():
     assert b.is_valid.all() and b.geometry.iloc[0].area == pytest.approx(0.5)
     g = gpd.GeoDataFrame(
         {"adcode": ["410202", "410203", "410203"], "name": ["龙亭区", "顺河回族区", "x"]},
-        geometry=[shapely.box(0, 0, 1, 1), shapely.Point(0, 0), shapely.box(0, 0, 1, 1)], crs=4326,
+        geometry=[shapely.box(0, 0, 1, 1), shapely.Point(0, 0), shapely.box(0, 0, 1, 1)],
+        crs=4326,
     )
-    with pytest.raises(InputError, match=r"2 problems:\n  - column 'adcode' has duplicate codes '410203' in rows 1, 2\. Fix: dissolve.*\n  - geometries are Point, not polygons, in row 1 \(names '顺河回族区'\)"):
+    with pytest.raises(
+        InputError,
+        match=r"2 problems:\n  - column 'adcode' has duplicate codes '410203' in rows 1, 2\. Fix: dissolve.*\n  - geometries are Point, not polygons, in row 1 \(names '顺河回族区'\)",
+    ):
         load.read_boundaries(g)
     g = gpd.GeoDataFrame({"name": ["龙亭区"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
-    with pytest.raises(InputError, match=r"no administrative code column .*columns are 'name'\)\. Fix: name it with code_column="):
+    with pytest.raises(
+        InputError,
+        match=r"no administrative code column .*columns are 'name'\)\. Fix: name it with code_column=",
+    ):
         load.read_boundaries(g)
-    g = gpd.GeoDataFrame({"adcode": [None], "name": ["龙亭区"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    g = gpd.GeoDataFrame(
+        {"adcode": [None], "name": ["龙亭区"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326
+    )
     with pytest.raises(InputError, match=r"column 'adcode' has missing codes in row 0"):
         load.read_boundaries(g)
 
@@ -907,7 +1086,9 @@ def test_boundaries_repair_and_errors():
 def test_boundaries_without_geometry(tmp_path: Path):
     path = tmp_path / "townships.csv"
     path.write_text("code,name\n410202001,北书店街道\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"townships\.csv: has no geometry\. Fix: use a polygon file"):
+    with pytest.raises(
+        InputError, match=r"townships\.csv: has no geometry\. Fix: use a polygon file"
+    ):
         load.read_boundaries(path)
 
 
@@ -925,6 +1106,7 @@ def test_boundaries_projected_shapefile_gbk(tmp_path: Path):
 # population
 # =============================================================================================
 
+
 def from_origin(west: float, north: float, xsize: float, ysize: float):
     from affine import Affine
 
@@ -935,8 +1117,16 @@ def _write_raster(path: Path, data: np.ndarray, transform, crs, nodata=None) -> 
     import rasterio
 
     with rasterio.open(
-        path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
-        dtype=data.dtype, crs=crs, transform=transform, nodata=nodata,
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[0],
+        width=data.shape[1],
+        count=1,
+        dtype=data.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
     ) as ds:
         ds.write(data, 1)
 
@@ -951,7 +1141,9 @@ def test_population_raster_wgs84(tmp_path: Path):
     assert p["population"].sum() == 22.5
     assert list(zip(p["row"], p["col"], strict=True)) == [(0, 0), (0, 1), (1, 1), (2, 0), (2, 2)]
     np.testing.assert_allclose(p.geometry.iloc[0].bounds, (114.0, 34.89, 114.01, 34.9), atol=1e-12)
-    np.testing.assert_allclose(p.geometry.iloc[4].bounds, (114.02, 34.87, 114.03, 34.88), atol=1e-12)
+    np.testing.assert_allclose(
+        p.geometry.iloc[4].bounds, (114.02, 34.87, 114.03, 34.88), atol=1e-12
+    )
 
 
 def test_population_raster_utm_and_crs(tmp_path: Path):
@@ -966,9 +1158,14 @@ def test_population_raster_utm_and_crs(tmp_path: Path):
     np.testing.assert_allclose(area, 10_000, rtol=1e-6)
     nocrs = tmp_path / "nocrs.tif"
     _write_raster(nocrs, data, from_origin(114.0, 34.9, 0.001, 0.001), None)
-    with pytest.raises(CRSError, match=r"nocrs\.tif: the raster has no coordinate reference system\. Fix: pass crs="):
+    with pytest.raises(
+        CRSError,
+        match=r"nocrs\.tif: the raster has no coordinate reference system\. Fix: pass crs=",
+    ):
         load.read_population(nocrs)
-    assert load.read_population(nocrs, crs="EPSG:4326")["population"].sum() == pytest.approx(data.sum())
+    assert load.read_population(nocrs, crs="EPSG:4326")["population"].sum() == pytest.approx(
+        data.sum()
+    )
     with pytest.raises(InputError, match=r"band=2 but the raster has 1 band\(s\)"):
         load.read_population(nocrs, crs=4326, band=2)
     zero = tmp_path / "zero.tif"
@@ -984,7 +1181,8 @@ def _utm_polygons():
     empty = shapely.box(504_000, 3_850_000, 504_100, 3_850_100)
     return gpd.GeoDataFrame(
         {"pop": [1000.0, 30.0, 777.0, 0.0], "小区": ["甲", "乙", "丙", "丁"]},
-        geometry=[big, small, tri, empty], crs=32650,
+        geometry=[big, small, tri, empty],
+        crs=32650,
     )
 
 
@@ -1020,29 +1218,44 @@ def test_population_polygons_cell_size_and_frame_unchanged():
 
 def test_population_points(tmp_path: Path):
     path = tmp_path / "pts.csv"
-    path.write_text("lon,lat,人口\n114.30,34.80,120\n114.31,34.80,80.5\n114.32,34.80,0\n", encoding="utf-8")
+    path.write_text(
+        "lon,lat,人口\n114.30,34.80,120\n114.31,34.80,80.5\n114.32,34.80,0\n", encoding="utf-8"
+    )
     p = load.read_population(path, cell_m=200)
     assert p["population"].tolist() == [120.0, 80.5]
     utm = p.to_crs(p.estimate_utm_crs())
     np.testing.assert_allclose(utm.area, 40_000, rtol=1e-3)
-    assert utm.geometry.iloc[0].centroid.distance(
-        gpd.GeoSeries([shapely.Point(114.30, 34.80)], crs=4326).to_crs(utm.crs).iloc[0]
-    ) < 0.5
+    assert (
+        utm.geometry.iloc[0].centroid.distance(
+            gpd.GeoSeries([shapely.Point(114.30, 34.80)], crs=4326).to_crs(utm.crs).iloc[0]
+        )
+        < 0.5
+    )
 
 
 def test_population_errors():
     g = _utm_polygons()
-    with pytest.raises(InputError, match=r"no population column .*columns are 'pop2', '小区'\)\. Fix: name it with column="):
+    with pytest.raises(
+        InputError,
+        match=r"no population column .*columns are 'pop2', '小区'\)\. Fix: name it with column=",
+    ):
         load.read_population(g.rename(columns={"pop": "pop2"}))
     bad = g.copy()
     bad["pop"] = [1.0, -5.0, None, "many"]
-    with pytest.raises(InputError, match=r"2 problems:\n  - column 'pop' has missing or non-numeric values \(e\.g\. 'many'\) in rows 2, 3\. Fix: fill in.*\n  - column 'pop' has negative values \(e\.g\. -5\) in row 1\. Fix: population must be >= 0"):
+    with pytest.raises(
+        InputError,
+        match=r"2 problems:\n  - column 'pop' has missing or non-numeric values \(e\.g\. 'many'\) in rows 2, 3\. Fix: fill in.*\n  - column 'pop' has negative values \(e\.g\. -5\) in row 1\. Fix: population must be >= 0",
+    ):
         load.read_population(bad)
     zero = g.assign(pop=0.0)
     with pytest.raises(InputError, match="every value of 'pop' is 0"):
         load.read_population(zero)
-    lines = gpd.GeoDataFrame({"pop": [1.0]}, geometry=[shapely.LineString([(0, 0), (1, 1)])], crs=4326)
-    with pytest.raises(InputError, match=r"geometries are LineString, not polygons or points, in row 0"):
+    lines = gpd.GeoDataFrame(
+        {"pop": [1.0]}, geometry=[shapely.LineString([(0, 0), (1, 1)])], crs=4326
+    )
+    with pytest.raises(
+        InputError, match=r"geometries are LineString, not polygons or points, in row 0"
+    ):
         load.read_population(lines)
     with pytest.raises(InputError, match="cell_m must be > 0"):
         load.read_population(g, cell_m=0)
@@ -1053,6 +1266,7 @@ def test_population_errors():
 # =============================================================================================
 # helpers: to_wgs84, encodings
 # =============================================================================================
+
 
 def test_to_wgs84_kinds():
     g = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(12726000.0, 4134000.0)], crs=3857)
@@ -1065,7 +1279,9 @@ def test_to_wgs84_kinds():
     assert arr[0].coords[0] == pytest.approx(cc.gcj02_to_wgs84(114.3, 34.8))
     p = load.to_wgs84(shapely.Point(114.3, 34.8), "bd09")
     assert p.coords[0] == pytest.approx(cc.bd09_to_wgs84(114.3, 34.8))
-    with pytest.raises(CRSError, match=r"to_wgs84: the data have no coordinate reference system\. Fix: pass crs="):
+    with pytest.raises(
+        CRSError, match=r"to_wgs84: the data have no coordinate reference system\. Fix: pass crs="
+    ):
         load.to_wgs84([shapely.Point(0, 0)])
 
 
@@ -1084,11 +1300,17 @@ def test_detect_encoding():
 # remaining validation rules
 # =============================================================================================
 
+
 def test_file_level_errors(tmp_path: Path):
-    g = gpd.GeoDataFrame({"highway": ["primary"]}, geometry=[shapely.LineString([(0, 0), (1, 1)])], crs=4326)
+    g = gpd.GeoDataFrame(
+        {"highway": ["primary"]}, geometry=[shapely.LineString([(0, 0), (1, 1)])], crs=4326
+    )
     gpkg = tmp_path / "roads.gpkg"
     g.to_file(gpkg, layer="roads")
-    with pytest.raises(InputError, match=r"roads\.gpkg: cannot read layer .*Fix: name an existing layer with layer="):
+    with pytest.raises(
+        InputError,
+        match=r"roads\.gpkg: cannot read layer .*Fix: name an existing layer with layer=",
+    ):
         load.read_roads(gpkg, layer="nope")
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
@@ -1096,11 +1318,16 @@ def test_file_level_errors(tmp_path: Path):
         load.read_facilities(broken)
     empty_csv = tmp_path / "empty.csv"
     empty_csv.write_bytes(b"")
-    with pytest.raises(InputFileError, match=r"empty\.csv: cannot read as CSV .*Fix: save it as a comma-separated"):
+    with pytest.raises(
+        InputFileError, match=r"empty\.csv: cannot read as CSV .*Fix: save it as a comma-separated"
+    ):
         load.read_facilities(empty_csv)
     xls = tmp_path / "old.xls"
     xls.write_bytes(b"\xd0\xcf\x11\xe0")
-    with pytest.raises(InputError, match=r"old\.xls: old Excel \.xls files are not supported\. Fix: save the sheet as \.xlsx"):
+    with pytest.raises(
+        InputError,
+        match=r"old\.xls: old Excel \.xls files are not supported\. Fix: save the sheet as \.xlsx",
+    ):
         load.read_facilities(xls)
     with pytest.raises(InputFileError, match="facilities file not found"):
         load.read_facilities(tmp_path / "nope.csv")
@@ -1117,7 +1344,9 @@ def test_file_level_errors(tmp_path: Path):
 
 def test_facilities_both_coordinate_options():
     df = pd.DataFrame({"lon": [114.3], "lat": [34.8], "X": [1.0], "Y": [2.0]})
-    with pytest.raises(InputError, match=r"both lon_column= and x_column= given\. Fix: pass only one"):
+    with pytest.raises(
+        InputError, match=r"both lon_column= and x_column= given\. Fix: pass only one"
+    ):
         load.read_facilities(df, lon_column="lon", x_column="X", lat_column="lat")
     with pytest.raises(InputError, match=r"both lat_column= and y_column= given"):
         load.read_facilities(df, lat_column="lat", y_column="Y", lon_column="lon")
@@ -1127,10 +1356,14 @@ def test_facilities_unconvertible_coordinates(monkeypatch):
     df = pd.DataFrame({"name": ["a", "b"], "lon": [114.3, 114.4], "lat": [34.8, 34.9]})
 
     def broken(geoms, crs, source):
-        return gpd.GeoSeries([shapely.Point(114.3, 34.8), shapely.Point(np.inf, np.inf)], index=geoms.index, crs=4326)
+        return gpd.GeoSeries(
+            [shapely.Point(114.3, 34.8), shapely.Point(np.inf, np.inf)], index=geoms.index, crs=4326
+        )
 
     monkeypatch.setattr(load, "_geoseries_to_wgs84", broken)
-    with pytest.raises(CRSError, match=r"could not be converted to WGS-84 in row 1\. Fix: check the CRS"):
+    with pytest.raises(
+        CRSError, match=r"could not be converted to WGS-84 in row 1\. Fix: check the CRS"
+    ):
         load.read_facilities(df)
 
 
@@ -1138,13 +1371,25 @@ def test_boundaries_more_errors():
     g = gpd.GeoDataFrame({"adcode": [], "name": []}, geometry=[], crs=4326)
     with pytest.raises(InputError, match=r"no rows\. Fix: give at least one administrative unit"):
         load.read_boundaries(g)
-    g = gpd.GeoDataFrame({"adcode": ["410202", "410203"], "name": ["龙亭区", "顺河回族区"]},
-                         geometry=[shapely.box(0, 0, 1, 1), None], crs=4326)
-    with pytest.raises(InputError, match=r"missing or empty geometry in row 1 \(names '顺河回族区'\)\. Fix: give every unit a polygon"):
+    g = gpd.GeoDataFrame(
+        {"adcode": ["410202", "410203"], "name": ["龙亭区", "顺河回族区"]},
+        geometry=[shapely.box(0, 0, 1, 1), None],
+        crs=4326,
+    )
+    with pytest.raises(
+        InputError,
+        match=r"missing or empty geometry in row 1 \(names '顺河回族区'\)\. Fix: give every unit a polygon",
+    ):
         load.read_boundaries(g)
-    g = gpd.GeoDataFrame({"adcode": ["410202"], "name": ["龙亭区"]},
-                         geometry=[shapely.box(12726000, 4134000, 12727000, 4135000)], crs=4326)
-    with pytest.raises(InputError, match=r"coordinates look like projected metres .*Fix: pass the projected CRS with crs="):
+    g = gpd.GeoDataFrame(
+        {"adcode": ["410202"], "name": ["龙亭区"]},
+        geometry=[shapely.box(12726000, 4134000, 12727000, 4135000)],
+        crs=4326,
+    )
+    with pytest.raises(
+        InputError,
+        match=r"coordinates look like projected metres .*Fix: pass the projected CRS with crs=",
+    ):
         load.read_boundaries(g)
     assert load.read_boundaries(g, crs=3857).total_bounds[0] == pytest.approx(114.3199, abs=1e-3)
 
@@ -1152,8 +1397,12 @@ def test_boundaries_more_errors():
 def test_population_more_errors():
     with pytest.raises(InputError, match=r"no rows\. Fix: give at least one populated area"):
         load.read_population(pd.DataFrame({"lon": [], "lat": [], "pop": []}))
-    big = gpd.GeoDataFrame({"pop": [1.0]}, geometry=[shapely.box(500_000, 3_850_000, 510_000, 3_860_000)], crs=32650)
-    with pytest.raises(InputError, match=r"would make 100,000,000 cells\. Fix: pass a larger cell_m="):
+    big = gpd.GeoDataFrame(
+        {"pop": [1.0]}, geometry=[shapely.box(500_000, 3_850_000, 510_000, 3_860_000)], crs=32650
+    )
+    with pytest.raises(
+        InputError, match=r"would make 100,000,000 cells\. Fix: pass a larger cell_m="
+    ):
         load.read_population(big, cell_m=1)
     nocrs = gpd.GeoDataFrame({"pop": [1.0]}, geometry=[shapely.box(0, 0, 1, 1)])
     with pytest.raises(CRSError, match="no coordinate reference system"):

@@ -13,7 +13,9 @@ def _edge(net, a, b):
     """Index of the edge between junctions a and b (given as local metre coordinates)."""
     ia = np.flatnonzero(np.hypot(*(net.node_xy - xy(*a)).T) < 1e-6)[0]
     ib = np.flatnonzero(np.hypot(*(net.node_xy - xy(*b)).T) < 1e-6)[0]
-    hit = np.flatnonzero(((net.edge_u == ia) & (net.edge_v == ib)) | ((net.edge_u == ib) & (net.edge_v == ia)))
+    hit = np.flatnonzero(
+        ((net.edge_u == ia) & (net.edge_v == ib)) | ((net.edge_u == ib) & (net.edge_v == ia))
+    )
     assert len(hit) == 1
     return hit[0], ia, ib
 
@@ -59,9 +61,13 @@ def test_csr_matches_edge_table(tiny_roads):
         else:
             assert net.edge_u[e] == b and w == net.edge_time_vu_s[e]
     # the reverse graph holds the same arcs turned around
-    fwd = {(int(a), int(b), float(w)) for a, b, w in zip(src, net.indices, net.weights, strict=True)}
+    fwd = {
+        (int(a), int(b), float(w)) for a, b, w in zip(src, net.indices, net.weights, strict=True)
+    }
     rsrc = np.repeat(np.arange(net.n_nodes), np.diff(net.rindptr))
-    rev = {(int(b), int(a), float(w)) for a, b, w in zip(rsrc, net.rindices, net.rweights, strict=True)}
+    rev = {
+        (int(b), int(a), float(w)) for a, b, w in zip(rsrc, net.rindices, net.rweights, strict=True)
+    }
     assert fwd == rev
 
 
@@ -84,8 +90,13 @@ def test_largest_component_drops_fragments(tiny_roads):
     import shapely
 
     extra = gpd.GeoDataFrame(
-        {"highway": ["residential"], "oneway": np.array([0], dtype=np.int8), "maxspeed_kmh": [np.nan]},
-        geometry=[shapely.LineString([xy(5000, 5000), xy(5100, 5000)])], crs=UTM,
+        {
+            "highway": ["residential"],
+            "oneway": np.array([0], dtype=np.int8),
+            "maxspeed_kmh": [np.nan],
+        },
+        geometry=[shapely.LineString([xy(5000, 5000), xy(5100, 5000)])],
+        crs=UTM,
     )
     roads = gpd.pd.concat([tiny_roads, extra], ignore_index=True)
     assert build_network(roads, "walk", crs=UTM, largest_component=False).n_nodes == 8
@@ -120,9 +131,15 @@ def test_points_never_join_a_motorway():
     import shapely
 
     roads = gpd.GeoDataFrame(
-        {"highway": ["motorway", "residential"], "oneway": np.array([1, 0], dtype=np.int8),
-         "maxspeed_kmh": [np.nan, np.nan]},
-        geometry=[shapely.LineString([xy(0, 0), xy(2000, 0)]), shapely.LineString([xy(0, 300), xy(2000, 300)])],
+        {
+            "highway": ["motorway", "residential"],
+            "oneway": np.array([1, 0], dtype=np.int8),
+            "maxspeed_kmh": [np.nan, np.nan],
+        },
+        geometry=[
+            shapely.LineString([xy(0, 0), xy(2000, 0)]),
+            shapely.LineString([xy(0, 300), xy(2000, 300)]),
+        ],
         crs=UTM,
     )
     net = build_network(roads, "drive", crs=UTM, largest_component=False)
@@ -135,7 +152,10 @@ def test_points_never_join_a_motorway():
 # build_network against a slow, obvious reference (the semantics of the row-sorting noding)
 # =============================================================================================
 
-def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=False, urban_area=None):
+
+def _reference_build(
+    roads, mode, *, crs=UTM, snap_m=0.01, largest_component=False, urban_area=None
+):
     """The graph build_network must give, built line by line in plain Python.
 
     Nodes are the distinct rounded vertices ``(round(x / snap_m), round(y / snap_m))``, numbered
@@ -158,7 +178,8 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
 
     tm = travel_mode(mode)
     rows = [
-        i for i, (h, g) in enumerate(zip(roads["highway"], roads.geometry, strict=True))
+        i
+        for i, (h, g) in enumerate(zip(roads["highway"], roads.geometry, strict=True))
         if h not in tm.excluded_classes and g is not None and not g.is_empty
     ]
     assert not set(OSM_ACCESS_TAGS) & set(roads.columns)  # class rules only here
@@ -170,7 +191,8 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
     lines = [
         (row, [tuple(c) for c in shapely.get_coordinates(part)], len(shapely.get_parts(g)))
         for row, g in zip(rows, geoms, strict=True)
-        for part in shapely.get_parts(g) if part.geom_type == "LineString"
+        for part in shapely.get_parts(g)
+        if part.geom_type == "LineString"
     ]
 
     def xy_key(c):
@@ -199,8 +221,16 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
         k = xy_key(c)
         return k if k in collapse else (*k, level)
 
-    count = Counter(key(c, lv) for (_, cs, _), lvs in zip(lines, vlevel, strict=True) for c, lv in zip(cs, lvs, strict=True))
-    last_xy = {key(c, lv): c for (_, cs, _), lvs in zip(lines, vlevel, strict=True) for c, lv in zip(cs, lvs, strict=True)}
+    count = Counter(
+        key(c, lv)
+        for (_, cs, _), lvs in zip(lines, vlevel, strict=True)
+        for c, lv in zip(cs, lvs, strict=True)
+    )
+    last_xy = {
+        key(c, lv): c
+        for (_, cs, _), lvs in zip(lines, vlevel, strict=True)
+        for c, lv in zip(cs, lvs, strict=True)
+    }
     edges = []  # (u key, v key, coordinates, length, row)
     for (row, cs, _), lvs in zip(lines, vlevel, strict=True):
         if not cs:
@@ -208,16 +238,20 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
         ks = [key(c, lv) for c, lv in zip(cs, lvs, strict=True)]
         cut = [0] + [k for k in range(1, len(cs) - 1) if count[ks[k]] >= 2] + [len(cs) - 1]
         while True:  # a loop back to its own start node is split at its middle vertex
-            loops = [(a + b) // 2 for a, b in zip(cut[:-1], cut[1:], strict=True) if ks[a] == ks[b] and b - a >= 2]
+            loops = [
+                (a + b) // 2
+                for a, b in zip(cut[:-1], cut[1:], strict=True)
+                if ks[a] == ks[b] and b - a >= 2
+            ]
             if not loops:
                 break
             cut = sorted(cut + loops)
         for a, b in zip(cut[:-1], cut[1:], strict=True):
             length = 0.0
-            for p, q in zip(cs[a:b], cs[a + 1:b + 1], strict=True):
+            for p, q in zip(cs[a:b], cs[a + 1 : b + 1], strict=True):
                 length += float(np.hypot(q[0] - p[0], q[1] - p[1]))
             if length > 0 and ks[a] != ks[b]:
-                edges.append((ks[a], ks[b], cs[a:b + 1], length, row))
+                edges.append((ks[a], ks[b], cs[a : b + 1], length, row))
 
     ua = _as_geometry(urban_area, metric) if urban_area is not None else None
 
@@ -248,7 +282,11 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
                 g.add_edge(u, v)
             if np.isfinite(t_vu):
                 g.add_edge(v, u)
-        comps = nx.strongly_connected_components(g) if tm.respect_oneway else nx.weakly_connected_components(g)
+        comps = (
+            nx.strongly_connected_components(g)
+            if tm.respect_oneway
+            else nx.weakly_connected_components(g)
+        )
         sizes = sorted((len(c), sorted(c)) for c in comps)
         if len(sizes) > 1 and sizes[-1][0] == sizes[-2][0]:
             return None
@@ -277,8 +315,12 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
         arcs.sort(key=lambda a: (a[0], a[1]))
         indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
         np.cumsum(np.bincount([a[0] for a in arcs], minlength=len(nodes)), out=indptr[1:])
-        return (indptr, np.array([a[1] for a in arcs], dtype=np.int32),
-                np.array([a[2] for a in arcs], dtype=np.float64), np.array([a[3] for a in arcs], dtype=np.int32))
+        return (
+            indptr,
+            np.array([a[1] for a in arcs], dtype=np.int32),
+            np.array([a[2] for a in arcs], dtype=np.float64),
+            np.array([a[3] for a in arcs], dtype=np.int32),
+        )
 
     fwd, rev = csr(eu, ev), csr(ev, eu)
     return {
@@ -291,19 +333,29 @@ def _reference_build(roads, mode, *, crs=UTM, snap_m=0.01, largest_component=Fal
         "edge_class": np.array([hw[e[4]] for e in edges], dtype=object),
         "edge_source": np.array([e[4] for e in edges], dtype=np.int64),
         "geometry": [np.array(e[2], dtype=float).reshape(-1, 2) for e in edges],
-        "indptr": fwd[0], "indices": fwd[1], "weights": fwd[2], "arc_edge": fwd[3],
-        "rindptr": rev[0], "rindices": rev[1], "rweights": rev[2], "rarc_edge": rev[3],
+        "indptr": fwd[0],
+        "indices": fwd[1],
+        "weights": fwd[2],
+        "arc_edge": fwd[3],
+        "rindptr": rev[0],
+        "rindices": rev[1],
+        "rweights": rev[2],
+        "rarc_edge": rev[3],
     }
 
 
 def _plain_level(roads, row) -> int:
     """The level rule, one row at a time: a non-zero layer, else bridge 1, tunnel -1, else 0."""
+
     def flag(col):
         if col not in roads.columns:
             return False
         v = roads[col].iloc[row]
-        return not (v is None or (isinstance(v, float) and np.isnan(v))
-                    or str(v).strip().lower() in ("", "f", "false", "no", "n", "0", "0.0", "none", "nan"))
+        return not (
+            v is None
+            or (isinstance(v, float) and np.isnan(v))
+            or str(v).strip().lower() in ("", "f", "false", "no", "n", "0", "0.0", "none", "nan")
+        )
 
     layer = 0
     if "layer" in roads.columns:
@@ -341,9 +393,15 @@ def _roads_frame(geoms, highway, oneway, maxspeed, index=None):
     import geopandas as gpd
 
     return gpd.GeoDataFrame(
-        {"highway": highway, "oneway": np.array(oneway, dtype=np.int8),
-         "maxspeed_kmh": np.array(maxspeed, dtype=float), "name": ""},
-        geometry=geoms, crs=UTM, index=index,
+        {
+            "highway": highway,
+            "oneway": np.array(oneway, dtype=np.int8),
+            "maxspeed_kmh": np.array(maxspeed, dtype=float),
+            "name": "",
+        },
+        geometry=geoms,
+        crs=UTM,
+        index=index,
     )
 
 
@@ -355,9 +413,17 @@ def _road_sets(draw):
     import shapely
 
     snap = draw(st.sampled_from([0.01, 0.01, 0.5, 1.0]))
-    x0, y0 = draw(st.sampled_from([
-        (0.0, 0.0), (-3_250.5, -7_000.25), (612_345.67, 3_123_456.78), (-4.2e7, 9.9e6), (3e13, -2e13),
-    ]))
+    x0, y0 = draw(
+        st.sampled_from(
+            [
+                (0.0, 0.0),
+                (-3_250.5, -7_000.25),
+                (612_345.67, 3_123_456.78),
+                (-4.2e7, 9.9e6),
+                (3e13, -2e13),
+            ]
+        )
+    )
     step = draw(st.sampled_from([0.4, 7.0, 130.0, 130.0, 1e11]))
     nx_, ny_ = draw(st.integers(2, 4)), draw(st.integers(1, 3))
     jitter = st.sampled_from([0.0, 0.0, 0.0, 0.1, -0.3, 0.49, 0.6, -0.51])
@@ -365,7 +431,10 @@ def _road_sets(draw):
     def walk():
         n = draw(st.integers(2, 6))
         pts = [(draw(st.integers(0, nx_ - 1)), draw(st.integers(0, ny_ - 1))) for _ in range(n)]
-        return [(x0 + i * step + draw(jitter) * snap, y0 + j * step + draw(jitter) * snap) for i, j in pts]
+        return [
+            (x0 + i * step + draw(jitter) * snap, y0 + j * step + draw(jitter) * snap)
+            for i, j in pts
+        ]
 
     geoms, hw, ow, ms = [], [], [], []
     for _ in range(draw(st.integers(1, 9))):
@@ -389,8 +458,10 @@ def _road_sets(draw):
 def test_build_network_equals_reference_on_random_lines(case, mode, component):
     roads, snap = case
     tm = travel_mode(mode)
-    usable = [h not in tm.excluded_classes and g is not None and not g.is_empty
-              for h, g in zip(roads["highway"], roads.geometry, strict=True)]
+    usable = [
+        h not in tm.excluded_classes and g is not None and not g.is_empty
+        for h, g in zip(roads["highway"], roads.geometry, strict=True)
+    ]
     if not any(usable):
         with pytest.raises(NetworkError, match="no roads usable"):
             build_network(roads, mode, crs=UTM, snap_m=snap)
@@ -447,8 +518,11 @@ def test_build_network_equals_reference_on_synthetic_city():
 @settings(max_examples=200, deadline=None)
 @given(
     rows=st.lists(
-        st.tuples(st.integers(-40, 40), st.integers(-40, 40), st.sampled_from([0.0, 0.2, -0.49, 0.51])),
-        min_size=1, max_size=60,
+        st.tuples(
+            st.integers(-40, 40), st.integers(-40, 40), st.sampled_from([0.0, 0.2, -0.49, 0.51])
+        ),
+        min_size=1,
+        max_size=60,
     ),
     scale=st.sampled_from([1.0, 0.01, 1e7, 3e13]),
     shift=st.sampled_from([0.0, -1e6, 5e14]),
@@ -468,7 +542,13 @@ def test_vertex_ids_both_paths():
     from planner.network import _vertex_ids
 
     near = np.array([[5.0, 1.0], [-3.0, 2.0], [5.004, 0.996], [5.0, -2.0], [-3.0, 2.0]])
-    assert _vertex_ids(near, 0.01).tolist() == [2, 0, 2, 1, 0]  # (-300, 200) < (500, -200) < (500, 100)
+    assert _vertex_ids(near, 0.01).tolist() == [
+        2,
+        0,
+        2,
+        1,
+        0,
+    ]  # (-300, 200) < (500, -200) < (500, 100)
     wide = np.array([[1e15, 1e15], [-1e15, -1e15], [1e15, -1e15], [-1e15, -1e15]])  # 2e17^2 > 2^63
     assert _vertex_ids(wide, 0.01).tolist() == [2, 0, 1, 0]
 
@@ -510,6 +590,7 @@ def test_csr_orders_arcs_like_lexsort_with_int32_input():
 # junctions: road layers, bridges and tunnels (road lines), OSM node ids
 # =============================================================================================
 
+
 def _cross(levels=None, **columns):
     """A-B (west-east) and C-D (south-north) crossing at X(0, 0), a shared vertex of both, and a
     detour A-E-F-D around it (so a walk from A to D is possible either way)."""
@@ -521,8 +602,12 @@ def _cross(levels=None, **columns):
         shapely.LineString([xy(0, -100), xy(0, 0), xy(0, 100)]),
         shapely.LineString([xy(-100, 0), xy(-100, 300), xy(0, 300), xy(0, 100)]),
     ]
-    data = {"highway": ["residential"] * 3, "oneway": np.zeros(3, dtype=np.int8),
-            "maxspeed_kmh": [np.nan] * 3, "name": ["AB", "CD", "detour"]}
+    data = {
+        "highway": ["residential"] * 3,
+        "oneway": np.zeros(3, dtype=np.int8),
+        "maxspeed_kmh": [np.nan] * 3,
+        "name": ["AB", "CD", "detour"],
+    }
     if levels is not None:
         data["layer"] = levels
     data.update(columns)
@@ -550,7 +635,10 @@ def _walk_time(net, a, b):
         ({"layer": [1, 1, 0]}, True),
         ({"layer": [0, 0, 0], "bridge": ["F", "T", "F"], "tunnel": ["F", "F", "F"]}, False),
         ({"layer": [0, 0, 0], "bridge": ["F", "F", "F"], "tunnel": ["T", "F", "F"]}, False),
-        ({"layer": [1, 0, 0], "bridge": ["F", "T", "F"]}, True),  # layer 1 and an untagged bridge: same level
+        (
+            {"layer": [1, 0, 0], "bridge": ["F", "T", "F"]},
+            True,
+        ),  # layer 1 and an untagged bridge: same level
         ({"bridge": ["yes", "no", None]}, False),
         ({"tunnel": [True, False, False]}, False),
         ({"layer": ["1", "1", "0"]}, True),
@@ -577,13 +665,23 @@ def test_bridge_ends_join_the_road_at_grade():
     lines = [
         shapely.LineString([xy(-100, 0), xy(0, 0), xy(100, 0)]),  # street, layer 0
         shapely.LineString([xy(0, 0), xy(0, 100)]),  # bridge ramp ending on the street at X
-        shapely.LineString([xy(50, -100), xy(50, 0), xy(50, 100)]),  # crosses where the street has no vertex
-        shapely.LineString([xy(-100, -50), xy(100, 0), xy(100, 50)]),  # passes through the street's end B
+        shapely.LineString(
+            [xy(50, -100), xy(50, 0), xy(50, 100)]
+        ),  # crosses where the street has no vertex
+        shapely.LineString(
+            [xy(-100, -50), xy(100, 0), xy(100, 50)]
+        ),  # passes through the street's end B
     ]
     roads = gpd.GeoDataFrame(
-        {"highway": ["residential"] * 4, "oneway": np.zeros(4, dtype=np.int8), "maxspeed_kmh": np.nan,
-         "layer": [0, 1, 1, 2], "bridge": ["F", "T", "T", "T"]},
-        geometry=lines, crs=UTM,
+        {
+            "highway": ["residential"] * 4,
+            "oneway": np.zeros(4, dtype=np.int8),
+            "maxspeed_kmh": np.nan,
+            "layer": [0, 1, 1, 2],
+            "bridge": ["F", "T", "T", "T"],
+        },
+        geometry=lines,
+        crs=UTM,
     )
     net = build_network(roads, "walk", crs=UTM, largest_component=False)
     t = _walk_time(net, (-100, 0), (0, 100))
@@ -595,11 +693,13 @@ def test_bridge_ends_join_the_road_at_grade():
 def test_road_levels():
     import pandas as pd
 
-    frame = pd.DataFrame({
-        "layer": [0, 2, 0, 0, None, "x", -3, 0],
-        "bridge": ["F", "T", "yes", "no", "T", None, "T", "viaduct"],
-        "tunnel": ["F", "F", "F", "T", "F", "F", "F", "F"],
-    })
+    frame = pd.DataFrame(
+        {
+            "layer": [0, 2, 0, 0, None, "x", -3, 0],
+            "bridge": ["F", "T", "yes", "no", "T", None, "T", "viaduct"],
+            "tunnel": ["F", "F", "F", "T", "F", "F", "F", "F"],
+        }
+    )
     assert road_levels(frame).tolist() == [0, 2, 1, -1, 1, 0, -3, 1]
     assert road_levels(frame[["tunnel"]]).tolist() == [0, 0, 0, -1, 0, 0, 0, 0]
     assert road_levels(pd.DataFrame({"highway": ["primary"]})) is None
@@ -633,7 +733,9 @@ def _road_sets_with_node_ids(draw):
             continue
         c = shapely.get_coordinates(g) if n else np.zeros((0, 2))
         lattice = np.round(c / max(snap, 1e-9)).astype(np.int64)
-        stack = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 1]), min_size=n, max_size=n)), dtype=np.int64)
+        stack = np.array(
+            draw(st.lists(st.sampled_from([0, 0, 0, 1]), min_size=n, max_size=n)), dtype=np.int64
+        )
         ids.append((lattice[:, 0] * 7919 + lattice[:, 1]) * 2 + stack)
     roads["node_ids"] = pd_series_of_arrays(ids, roads.index)
     return roads, snap
@@ -649,13 +751,18 @@ def pd_series_of_arrays(arrays, index):
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=_road_sets_with_levels() | _road_sets_with_node_ids(), mode=st.sampled_from(["walk", "drive"]))
+@given(
+    case=_road_sets_with_levels() | _road_sets_with_node_ids(),
+    mode=st.sampled_from(["walk", "drive"]),
+)
 def test_build_network_equals_reference_with_levels(case, mode):
     """Layer/bridge/tunnel and OSM node-id noding equal the plain-Python reference."""
     roads, snap = case
     tm = travel_mode(mode)
-    usable = [h not in tm.excluded_classes and g is not None and not g.is_empty
-              for h, g in zip(roads["highway"], roads.geometry, strict=True)]
+    usable = [
+        h not in tm.excluded_classes and g is not None and not g.is_empty
+        for h, g in zip(roads["highway"], roads.geometry, strict=True)
+    ]
     assume(any(usable))
     ref = _reference_build(roads, mode, snap_m=snap, largest_component=False)
     net = build_network(roads, mode, crs=UTM, snap_m=snap, largest_component=False)

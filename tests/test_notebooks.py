@@ -35,8 +35,9 @@ def run_notebook(name: str, out: Path, monkeypatch: pytest.MonkeyPatch, **env: s
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
     client.execute()  # raises CellExecutionError naming the cell when an assert in it fails
     key = out / name / "key_numbers.json"
     assert key.is_file(), f"{name} did not write {key}"
@@ -49,7 +50,9 @@ def test_notebooks_are_stored_without_outputs():
         nbformat.validate(nb)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert code, name
-        assert all(c.outputs == [] and c.execution_count is None for c in code), f"{name} has outputs: strip them"
+        assert all(c.outputs == [] and c.execution_count is None for c in code), (
+            f"{name} has outputs: strip them"
+        )
         src = "\n".join(c.source for c in code)
         # reproducibility: a seed, the version printed, a named output folder
         assert "SEED = " in src and "planner.__version__" in src and f'NAME = "{name}"' in src
@@ -61,8 +64,16 @@ def test_01_coverage(tmp_path, monkeypatch):
     assert share["walk"] == pytest.approx(386_549.87 / 476_457.49, abs=1e-4)
     assert share["walk"] < share["ebike"] <= share["drive"] <= 1.0
     assert round(key["total_population"]) == 476_457
-    assert key["township_share_walk"]["板桥乡"] == 1.0 and key["township_share_walk"]["东城街道"] < 0.6
-    for f in ("map.html", "map.png", "coverage_curve.png", "coverage_by_township.csv", "settings.json"):
+    assert (
+        key["township_share_walk"]["板桥乡"] == 1.0 and key["township_share_walk"]["东城街道"] < 0.6
+    )
+    for f in (
+        "map.html",
+        "map.png",
+        "coverage_curve.png",
+        "coverage_by_township.csv",
+        "settings.json",
+    ):
         assert f in key["outputs"]
 
 
@@ -70,7 +81,9 @@ def test_02_siting_scenarios(tmp_path, monkeypatch):
     key = run_notebook("02_siting_scenarios", tmp_path, monkeypatch)
     for mode, curve in key["curve"].items():
         assert len(curve) == 20
-        assert (np.diff(curve) >= 0).all(), f"{mode}: coverage fell as p grew"  # rounding keeps order
+        assert (np.diff(curve) >= 0).all(), (
+            f"{mode}: coverage fell as p grew"
+        )  # rounding keeps order
         assert curve[0] >= key["covered_before"][mode] - 1e-2  # curve saved to 3 decimals
     assert key["curve"]["walk"][-1] > key["covered_before"]["walk"] + 0.1 * 476_457
     assert 0 <= key["max_gap"] < 0.05
@@ -79,9 +92,15 @@ def test_02_siting_scenarios(tmp_path, monkeypatch):
     assert all(c <= p * cap + 1e-6 for c, p in zip(key["capacitated_new"], ps, strict=True))
     if key["multi_tier"]:
         tiers = {r["tier"]: r for r in key["multi_tier"]}
-        assert tiers["community_center"]["new_sites"] <= 2 and tiers["community_station"]["new_sites"] <= 8
+        assert (
+            tiers["community_center"]["new_sites"] <= 2
+            and tiers["community_station"]["new_sites"] <= 8
+        )
     sweep = pd.read_csv(tmp_path / "02_siting_scenarios" / "sweep.csv")
-    assert set(sweep["mode"]) == {"walk", "ebike", "drive"} and (sweep["covered"] <= sweep["upper_bound"] + 1e-6).all()
+    assert (
+        set(sweep["mode"]) == {"walk", "ebike", "drive"}
+        and (sweep["covered"] <= sweep["upper_bound"] + 1e-6).all()
+    )
 
 
 def test_03_real_data(tmp_path, monkeypatch):
@@ -89,10 +108,18 @@ def test_03_real_data(tmp_path, monkeypatch):
         pytest.skip(f"real data not available: {SHARED_DATA}")
     key = run_notebook("03_real_data", tmp_path, monkeypatch, PLANNER_SHARED_DATA=str(SHARED_DATA))
     assert key["skipped"] is False
-    assert key["roads"] == 2257 and key["oneway"] == {"0": 1477, "1": 780}  # direction 1 and 2: along the line
+    assert key["roads"] == 2257 and key["oneway"] == {
+        "0": 1477,
+        "1": 780,
+    }  # direction 1 and 2: along the line
     assert key["facilities"] == 59
-    assert key["tiers"] == {"township_center": 36, "hospital": 12, "village_clinic": 6, "other": 3,
-                            "community_center": 2}
+    assert key["tiers"] == {
+        "township_center": 36,
+        "hospital": 12,
+        "village_clinic": 6,
+        "other": 3,
+        "community_center": 2,
+    }
     assert key["boundaries"] == 17
     assert 400 < key["gcj02_shift_m"][0] <= key["gcj02_shift_m"][1] < 700
     assert key["population"] == pytest.approx(1_500_000, rel=1e-6)
@@ -103,7 +130,9 @@ def test_03_real_data(tmp_path, monkeypatch):
 
 
 def test_03_real_data_skips_cleanly_without_the_files(tmp_path, monkeypatch):
-    key = run_notebook("03_real_data", tmp_path, monkeypatch, PLANNER_SHARED_DATA=str(tmp_path / "no-such-folder"))
+    key = run_notebook(
+        "03_real_data", tmp_path, monkeypatch, PLANNER_SHARED_DATA=str(tmp_path / "no-such-folder")
+    )
     assert key["skipped"] is True and len(key["missing"]) == 3
     assert not (tmp_path / "03_real_data" / "SYNTHETIC_population.tif").exists()
 
@@ -115,19 +144,31 @@ def test_04_compliance_report(tmp_path, monkeypatch):
     f = pd.read_csv(ROOT / "data" / "facilities" / "demo_facilities.csv")
     f = gpd.GeoDataFrame(f, geometry=gpd.points_from_xy(f["lon"], f["lat"]), crs=4326)
     subs = b[(b["level"] == "township") & (b["kind"] == "subdistrict")]
-    with_center = set(gpd.sjoin(f[f["type"] == "社区卫生服务中心"], subs, predicate="within")["admin_name"])
+    with_center = set(
+        gpd.sjoin(f[f["type"] == "社区卫生服务中心"], subs, predicate="within")["admin_name"]
+    )
     vils = b[(b["level"] == "village") & (b["kind"] == "village")]
     named = set(f.loc[f["type"] == "村卫生室", "name"].str.removesuffix("卫生室"))
-    assert key["subdistricts_without_center"] == sorted(set(subs["admin_name"]) - with_center) == ["东城街道"]
+    assert (
+        key["subdistricts_without_center"]
+        == sorted(set(subs["admin_name"]) - with_center)
+        == ["东城街道"]
+    )
     assert key["villages_without_own_clinic"] == len(set(vils["admin_name"]) - named) == 28
     assert key["villages_without_clinic_inside"] == 40
     before, after = key["failed_before"], key["failed_after"]
     assert before["2"] == 2 and before["5"] == 28 - key["villages_sharing"] and before["4"] == 0
-    assert after["5"] == 0 and after["2"] == 1  # 东城街道 has its center; 城关街道 (>100k) still needs a second
+    assert (
+        after["5"] == 0 and after["2"] == 1
+    )  # 东城街道 has its center; 城关街道 (>100k) still needs a second
     assert key["covered_share_after"] > key["covered_share_before"]
     assert key["proposals"]["community_center"] == 1
     out = tmp_path / "04_compliance_report"
-    assert {p.name for p in (out / "before").iterdir()} == {"compliance.xlsx", "compliance.html", "compliance.md"}
+    assert {p.name for p in (out / "before").iterdir()} == {
+        "compliance.xlsx",
+        "compliance.html",
+        "compliance.md",
+    }
 
 
 def test_05_lianchi(tmp_path, monkeypatch):
@@ -137,16 +178,22 @@ def test_05_lianchi(tmp_path, monkeypatch):
     assert key["skipped"] is False and key["facilities_invented"] is True
     assert key["roads"] == 2985 and key["oneway"] == {"0": 2074, "1": 911}
     assert key["population"] == pytest.approx(675_123, rel=1e-9) and key["halo_m"] == 26_000
-    assert key["gcj02_centroid_m"][0] == pytest.approx(502, abs=5) and key["gcj02_centroid_m"][1] == pytest.approx(67, abs=5)
+    assert key["gcj02_centroid_m"][0] == pytest.approx(502, abs=5) and key["gcj02_centroid_m"][
+        1
+    ] == pytest.approx(67, abs=5)
     share = key["covered_share"]
     assert 0 < share["walk"] < share["ebike"] <= share["drive"] <= 1.0
     assert len(key["proposals"]) == 5 and key["walk_share_after"] > share["walk"]
     assert (tmp_path / "05_lianchi" / "lianchi_data" / "sources.json").is_file()
-    assert "INVENTED" in (tmp_path / "05_lianchi" / "INVENTED_register.csv").read_text(encoding="utf-8")
+    assert "INVENTED" in (tmp_path / "05_lianchi" / "INVENTED_register.csv").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_05_lianchi_skips_cleanly_without_the_files(tmp_path, monkeypatch):
-    key = run_notebook("05_lianchi", tmp_path, monkeypatch, PLANNER_SHARED_DATA=str(tmp_path / "no-such-folder"))
+    key = run_notebook(
+        "05_lianchi", tmp_path, monkeypatch, PLANNER_SHARED_DATA=str(tmp_path / "no-such-folder")
+    )
     assert key["skipped"] is True and len(key["missing"]) == 4
 
 

@@ -65,10 +65,18 @@ def test_numba_writes_its_cache_where_configure_points(tmp_path):
     """)
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg"))
     env.pop("NUMBA_CACHE_DIR", None)
-    p = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     cache = tmp_path / "xdg" / "planner" / "numba"
     assert p.stdout.strip() == str(cache)
     assert list(cache.rglob("kern.f-*.nbi")), list(cache.rglob("*"))
-    assert not (mod.parent / "__pycache__").exists() or not list((mod.parent / "__pycache__").glob("*.nbi"))
+    assert not (mod.parent / "__pycache__").exists() or not list(
+        (mod.parent / "__pycache__").glob("*.nbi")
+    )

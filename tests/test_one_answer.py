@@ -42,7 +42,9 @@ def walk15(demo) -> planner.CoverageResult:
 def raw():
     b = gpd.read_file(DEMO / "boundaries" / "demo_admin.geojson")
     f = pd.read_csv(DEMO / "facilities" / "demo_facilities.csv", dtype=str)
-    f = gpd.GeoDataFrame(f, geometry=gpd.points_from_xy(f["lon"].astype(float), f["lat"].astype(float)), crs=4326)
+    f = gpd.GeoDataFrame(
+        f, geometry=gpd.points_from_xy(f["lon"].astype(float), f["lat"].astype(float)), crs=4326
+    )
     return b, f
 
 
@@ -56,7 +58,12 @@ def _agree(units: pd.DataFrame, checks: pd.DataFrame) -> None:
     assert not a.index.duplicated().any()
     for line in rep.itertuples():
         row = a.loc[(f"R{line.check}", line.admin_code)]
-        assert row["status"] in APP_STATUS[line.status], (line.check, line.admin_name, row["status"], line.status)
+        assert row["status"] in APP_STATUS[line.status], (
+            line.check,
+            line.admin_name,
+            row["status"],
+            line.status,
+        )
         assert row["population"] == pytest.approx(line.population, nan_ok=True)
         if line.check == "1":
             assert row["value"] == pytest.approx(line.value, nan_ok=True)
@@ -90,12 +97,17 @@ def test_what_if_table_is_the_report_with_the_sites(demo, walk15):
     proposed = [(pt.x, pt.y, "village_clinic"), (114.27, 34.52, "community_station")]
     w = aps.what_if(demo, walk15, proposed)
     sites = aps.proposed_frame(proposed)
-    register = gpd.GeoDataFrame(pd.concat([demo.facilities, sites[["facility_id", "tier", "geometry"]]],
-                                          ignore_index=True), geometry="geometry", crs=demo.facilities.crs)
+    register = gpd.GeoDataFrame(
+        pd.concat([demo.facilities, sites[["facility_id", "tier", "geometry"]]], ignore_index=True),
+        geometry="geometry",
+        crs=demo.facilities.crs,
+    )
     report = compliance_report(walk15, facilities=register, demand_minutes=w.minutes_after)
     _agree(w.standards_after, report.checks)
     after = w.standards_after.set_index(["rule", "admin_code"])
-    assert after.at[("R5", village.admin_code), "status"] == "met"  # the new clinic is the village's own
+    assert (
+        after.at[("R5", village.admin_code), "status"] == "met"
+    )  # the new clinic is the village's own
     assert w.change.set_index("rule").at["R5", "met_change"] == 1
     # the county line of rule 1 is the share with the sites
     county = after.loc["R1"]
@@ -144,8 +156,10 @@ def test_rule5_by_hand(demo, walk15, raw):
         host = vill.at[code, "shared_with_village"]
         assert host in name_of.index and shapely.intersects(name_of[host].buffer(1e-5), geo[code])
         # it stands in the village or in one touching it, and is another village's clinic
-        assert any(g.intersects(clinic_pt) and shapely.intersects(g.buffer(1e-5), geo[code])
-                   for g in vils.geometry)
+        assert any(
+            g.intersects(clinic_pt) and shapely.intersects(g.buffer(1e-5), geo[code])
+            for g in vils.geometry
+        )
         assert vill.at[code, "own_clinics"] == 0 and host != vill.at[code, "admin_name"]
 
 
@@ -192,8 +206,14 @@ def test_a_site_that_adds_nobody_is_a_normal_answer(demo, walk15):
     w = aps.what_if(demo, walk15, [(hospital.x + 0.0002, hospital.y, "community_station")])
     assert w.newly_covered_population == 0
     assert len(w.per_admin) == 0
-    for col in ("level", "admin_code", "admin_name", "newly_covered_population", "covered_share_before",
-                "covered_share_after"):
+    for col in (
+        "level",
+        "admin_code",
+        "admin_name",
+        "newly_covered_population",
+        "covered_share_before",
+        "covered_share_after",
+    ):
         assert col in w.per_admin.columns
     assert (w.change["met_change"] == 0).all()
 
@@ -211,14 +231,18 @@ def scenario_file(tmp_path) -> Path:
 OPT = ["optimize", "--new-sites", "2", "--out", "out"]
 
 
-@pytest.mark.parametrize("form", [["--mode", "drive"], ["--mode=drive"], ["--mod", "drive"], ["--mo=drive"]])
+@pytest.mark.parametrize(
+    "form", [["--mode", "drive"], ["--mode=drive"], ["--mod", "drive"], ["--mo=drive"]]
+)
 def test_cli_mode_overrides_the_scenario_in_every_form(scenario_file, form):
     args = cli.build_parser().parse_args([*OPT, "--scenario", str(scenario_file), *form])
     sc = cli._scenario_from_args(args)
     assert sc.mode == "drive" and sc.minutes == 10.0
 
 
-@pytest.mark.parametrize("form", [["--minutes", "20"], ["--minutes=20"], ["--minu", "20"], ["--minute=20"]])
+@pytest.mark.parametrize(
+    "form", [["--minutes", "20"], ["--minutes=20"], ["--minu", "20"], ["--minute=20"]]
+)
 def test_cli_minutes_overrides_the_scenario_in_every_form(scenario_file, form):
     args = cli.build_parser().parse_args([*OPT, "--scenario", str(scenario_file), *form])
     sc = cli._scenario_from_args(args)
@@ -226,11 +250,16 @@ def test_cli_minutes_overrides_the_scenario_in_every_form(scenario_file, form):
 
 
 def test_cli_absent_options_keep_the_scenario_and_defaults_without_one(scenario_file):
-    sc = cli._scenario_from_args(cli.build_parser().parse_args([*OPT, "--scenario", str(scenario_file)]))
+    sc = cli._scenario_from_args(
+        cli.build_parser().parse_args([*OPT, "--scenario", str(scenario_file)])
+    )
     assert (sc.mode, sc.minutes) == ("ebike", 10.0)
     # an explicit value equal to the parser's old default still overrides
-    sc = cli._scenario_from_args(cli.build_parser().parse_args(
-        [*OPT, "--scenario", str(scenario_file), "--mode=walk", "--minutes=15"]))
+    sc = cli._scenario_from_args(
+        cli.build_parser().parse_args(
+            [*OPT, "--scenario", str(scenario_file), "--mode=walk", "--minutes=15"]
+        )
+    )
     assert (sc.mode, sc.minutes) == ("walk", 15.0)
     sc = cli._scenario_from_args(cli.build_parser().parse_args(OPT))
     assert (sc.mode, sc.minutes) == ("walk", 15.0)
@@ -264,8 +293,21 @@ def test_report_counts_the_whole_register_with_a_tier_subset(tmp_path, monkeypat
         return real(result, **kw)
 
     monkeypatch.setattr(compliance, "compliance_report", spy)
-    assert main(["report", "--tiers", "community_station", "--formats", "md", "--quiet",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--tiers",
+                "community_station",
+                "--formats",
+                "md",
+                "--quiet",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     fac = seen["facilities"]
     assert len(fac) == len(planner.load_demo().facilities)
     assert set(fac["tier"]) > {"community_station"}

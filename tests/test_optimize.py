@@ -35,7 +35,9 @@ TOL = 1e-6
 # --------------------------------------------------------------------------------------------
 
 
-def random_cover(seed: int, n: int | None = None, m: int | None = None, density: float | None = None):
+def random_cover(
+    seed: int, n: int | None = None, m: int | None = None, density: float | None = None
+):
     rng = np.random.default_rng(seed)
     n = n or int(rng.integers(12, 41))
     m = m or int(rng.integers(6, 13))
@@ -63,8 +65,9 @@ def random_times(seed: int, n: int | None = None, m: int | None = None):
     src = rng.integers(0, n, n)
     t[dup] = t[src[dup]]
     stored[dup] = stored[src[dup]]
-    T = sp.csr_array((t[stored], np.nonzero(stored)[1], np.r_[0, np.cumsum(stored.sum(1))]),
-                     shape=t.shape)
+    T = sp.csr_array(
+        (t[stored], np.nonzero(stored)[1], np.r_[0, np.cumsum(stored.sum(1))]), shape=t.shape
+    )
     dense = np.where(stored, t, np.inf)
     existing = np.where(rng.random(n) < 0.3, np.round(rng.uniform(100, 1500, n)), np.inf)
     w = np.round(rng.uniform(1, 50, n), 1)
@@ -176,8 +179,10 @@ def test_mclp_against_brute_force(seed):
     ex = rng.random(dense.shape[0]) < 0.2
     p = int(rng.integers(1, 5))
     best = brute_mclp(dense, w, p, ex=ex)
-    sols = {m: solve_max_coverage(cover, w, p=p, covered_by_existing=ex, method=m, mip_gap=0.0)
-            for m in METHODS}
+    sols = {
+        m: solve_max_coverage(cover, w, p=p, covered_by_existing=ex, method=m, mip_gap=0.0)
+        for m in METHODS
+    }
     for m, sol in sols.items():
         check_solution_fields(sol)
         assert sol.objective <= best + TOL, m
@@ -209,9 +214,15 @@ def test_mclp_budget_against_brute_force(seed):
     # budget and p together
     sol = solve_max_coverage(cover, w, p=2, budget=budget, costs=costs, method="exact", mip_gap=0)
     assert sol.selected.size <= 2 and costs[sol.selected].sum() <= budget + 1e-9
-    best2 = max((brute_mclp(dense[:, list(S)], w, None) for k in range(3)
-                 for S in itertools.combinations(range(dense.shape[1]), k)
-                 if costs[list(S)].sum() <= budget), default=0.0)
+    best2 = max(
+        (
+            brute_mclp(dense[:, list(S)], w, None)
+            for k in range(3)
+            for S in itertools.combinations(range(dense.shape[1]), k)
+            if costs[list(S)].sum() <= budget
+        ),
+        default=0.0,
+    )
     assert sol.objective == pytest.approx(best2)
 
 
@@ -342,8 +353,16 @@ def test_capacitated_p_median_against_brute_force(seed):
         ben = base[:, None] - np.minimum(dense[:, list(S)], pen)
         sav = assignment_lp(np.where(ben > 0, ben, -np.inf), w, caps[list(S)])
         best = min(best, (np.dot(w, base) - sav) / w.sum())
-    sol = solve_p_median(T, w, p=2, existing_time_s=existing, penalty_s=pen, capacities=caps,
-                         method="exact", mip_gap=0)
+    sol = solve_p_median(
+        T,
+        w,
+        p=2,
+        existing_time_s=existing,
+        penalty_s=pen,
+        capacities=caps,
+        method="exact",
+        mip_gap=0,
+    )
     assert np.all(sol.loads <= caps[sol.selected] + 1e-6)
     assert sol.objective == pytest.approx(best, rel=1e-6)
     assert sol.bound <= best + 1e-6
@@ -422,14 +441,17 @@ def test_p_median_against_brute_force(seed):
     p = int(np.random.default_rng(seed).integers(1, 4))
     pen = 1200.0
     best = brute_pmedian(dense, w, p, existing, pen)
-    sols = {m: solve_p_median(T, w, p=p, existing_time_s=existing, penalty_s=pen, method=m,
-                              mip_gap=0) for m in METHODS}
+    sols = {
+        m: solve_p_median(T, w, p=p, existing_time_s=existing, penalty_s=pen, method=m, mip_gap=0)
+        for m in METHODS
+    }
     for m, sol in sols.items():
         check_solution_fields(sol)
         assert sol.objective >= best - 1e-6, m
         assert sol.bound <= best + 1e-6, m
         assert sol.objective == pytest.approx(
-            np.dot(w, node_times(dense, existing, pen, sol.selected.tolist())) / w.sum())
+            np.dot(w, node_times(dense, existing, pen, sol.selected.tolist())) / w.sum()
+        )
         assert sol.loads.size == sol.selected.size
     assert sols["exact"].objective == pytest.approx(best)
     assert sols["auto"].objective == pytest.approx(best)
@@ -440,10 +462,18 @@ def test_p_median_lagrangian_bound_is_valid():
     for seed in range(6):
         T, w, dense, existing = random_times(seed + 900)
         best = brute_pmedian(dense, w, 2, existing, 1200.0)
-        lp = solve_p_median(T, w, p=2, existing_time_s=existing, penalty_s=1200.0,
-                            method="heuristic", bound="lp")
-        lg = solve_p_median(T, w, p=2, existing_time_s=existing, penalty_s=1200.0,
-                            method="heuristic", bound="lagrangian")
+        lp = solve_p_median(
+            T, w, p=2, existing_time_s=existing, penalty_s=1200.0, method="heuristic", bound="lp"
+        )
+        lg = solve_p_median(
+            T,
+            w,
+            p=2,
+            existing_time_s=existing,
+            penalty_s=1200.0,
+            method="heuristic",
+            bound="lagrangian",
+        )
         assert lg.bound <= best + 1e-6 and lp.bound <= best + 1e-6
         assert lg.objective == lp.objective  # the bound does not change the heuristic
 
@@ -458,8 +488,9 @@ def test_p_median_is_deterministic_for_a_seed():
 def test_p_median_default_penalty_and_covered_weight():
     T, w, dense, existing = random_times(5)
     pen = float(T.data.max())
-    sol = solve_p_median(T, w, p=2, existing_time_s=existing, method="exact", mip_gap=0,
-                         threshold_s=600)
+    sol = solve_p_median(
+        T, w, p=2, existing_time_s=existing, method="exact", mip_gap=0, threshold_s=600
+    )
     assert sol.objective == pytest.approx(brute_pmedian(dense, w, 2, existing, pen))
     times = node_times(dense, existing, pen, sol.selected.tolist())
     assert sol.covered_weight_after == pytest.approx(w[times <= 600].sum())
@@ -473,11 +504,13 @@ def test_p_center_against_brute_force(seed):
     pen = 1200.0
     best = brute_pcenter(dense, w, p, existing, pen)
     for m in ("heuristic", "exact", "auto"):
-        sol = solve_p_center(T, w, p=p, existing_time_s=existing, penalty_s=pen, method=m,
-                             mip_gap=0)
+        sol = solve_p_center(
+            T, w, p=p, existing_time_s=existing, penalty_s=pen, method=m, mip_gap=0
+        )
         assert sol.objective >= best - 1e-9 and sol.bound <= best + 1e-9, m
         assert sol.objective == pytest.approx(
-            node_times(dense, existing, pen, sol.selected.tolist())[w > 0].max())
+            node_times(dense, existing, pen, sol.selected.tolist())[w > 0].max()
+        )
     assert sol.objective == pytest.approx(best)
     assert sol.status == "optimal"
 
@@ -522,8 +555,9 @@ def test_multi_tier_against_brute_force(seed):
         TierSpec("center", sp.csr_array(far), p=1, weight_factor=2.0, serves=("station",)),
         TierSpec("station", sp.csr_array(near), p=2, covered_by_existing=ex_station),
     ]
-    best = brute_multi([far, near], w, [2.0, 1.0], [(1,), ()], [1, 2],
-                       exs=[np.zeros(n, bool), ex_station])
+    best = brute_multi(
+        [far, near], w, [2.0, 1.0], [(1,), ()], [1, 2], exs=[np.zeros(n, bool), ex_station]
+    )
     for method in ("heuristic", "exact"):
         sol = solve_multi_tier(tiers, w, method=method, mip_gap=0)
         assert sol.objective <= best + TOL and sol.bound >= best - TOL
@@ -544,8 +578,9 @@ def test_multi_tier_shared_budget():
     tiers = [TierSpec("a", sp.csr_array(a), costs=ca), TierSpec("b", sp.csr_array(b), costs=cb)]
     best = brute_multi([a, b], w, [1.0, 1.0], [(), ()], [None, None], costs=[ca, cb], budget=8)
     sol = solve_multi_tier(tiers, w, budget=8, method="exact", mip_gap=0)
-    spent = sum((ca if t == "a" else cb)[j] for j, t in zip(sol.selected, sol.tier_of_selected,
-                                                              strict=True))
+    spent = sum(
+        (ca if t == "a" else cb)[j] for j, t in zip(sol.selected, sol.tier_of_selected, strict=True)
+    )
     assert spent <= 8 + 1e-9
     assert sol.objective == pytest.approx(best)
 
@@ -565,7 +600,8 @@ def test_evaluate_sites_against_brute_force():
         assert ev.alone[k] == pytest.approx(w[dense[:, j] & act].sum())
         others = [s for s in sel if s != j]
         assert ev.exclusive[k] == pytest.approx(
-            w[dense[:, j] & ~dense[:, others].any(axis=1) & act].sum())
+            w[dense[:, j] & ~dense[:, others].any(axis=1) & act].sum()
+        )
         before = dense[:, sel[:k]].any(axis=1) if k else np.zeros(40, bool)
         assert ev.marginal[k] == pytest.approx(w[dense[:, j] & ~before & act].sum())
     assert ev.total == pytest.approx(w[dense[:, sel].any(axis=1) & act].sum())
@@ -632,16 +668,20 @@ def test_error_shapes_say_which(small):
     with pytest.raises(OptimizationError, match=r"existing_time_s has 2 values but time_s has 3"):
         solve_p_median(sp.csr_array(np.eye(3)), [1, 1, 1], p=1, existing_time_s=[1, 2])
     with pytest.raises(OptimizationError, match=r"tier 'b' cover has shape \(3, 2\)"):
-        solve_multi_tier([TierSpec("a", np.eye(2), p=1), TierSpec("b", np.ones((3, 2)), p=1)],
-                         [1, 1])
+        solve_multi_tier(
+            [TierSpec("a", np.eye(2), p=1), TierSpec("b", np.ones((3, 2)), p=1)], [1, 1]
+        )
 
 
 def test_error_weights_negative_or_nan(small):
     cover, w = small
     bad = w.copy()
     bad[[2, 5]] = [-1, np.nan]
-    with pytest.raises(OptimizationError, match=r"weights has negative, NaN or infinite values "
-                                                r"at positions 2, 5"):
+    with pytest.raises(
+        OptimizationError,
+        match=r"weights has negative, NaN or infinite values "
+        r"at positions 2, 5",
+    ):
         solve_max_coverage(cover, bad, p=1)
     with pytest.raises(OptimizationError, match="weights"):
         evaluate_sites(cover, bad, [0])

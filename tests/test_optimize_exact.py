@@ -60,9 +60,13 @@ def check_claims(sol, opt: float, *, maximize: bool, mip_gap: float) -> None:
 
 
 def solve_milp(c, A, lo, up, integrality, *, maximize: bool = False) -> float:
-    res = milp(-c if maximize else c, constraints=LinearConstraint(sp.csr_array(A), lo, up),
-               integrality=integrality, bounds=Bounds(0, 1),
-               options={"mip_rel_gap": 0.0, "time_limit": 30})
+    res = milp(
+        -c if maximize else c,
+        constraints=LinearConstraint(sp.csr_array(A), lo, up),
+        integrality=integrality,
+        bounds=Bounds(0, 1),
+        options={"mip_rel_gap": 0.0, "time_limit": 30},
+    )
     assert res.status == 0, res.message
     return -res.fun if maximize else res.fun
 
@@ -106,8 +110,9 @@ def binding_capacities(rng, w: np.ndarray, p: int, m: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def assignment_model(full: np.ndarray, w: np.ndarray, base: np.ndarray, p: int,
-                     caps: np.ndarray | None):
+def assignment_model(
+    full: np.ndarray, w: np.ndarray, base: np.ndarray, p: int, caps: np.ndarray | None
+):
     """Variables ``x_j`` (m, binary), ``z_ij`` (n*m, share of i served by j), ``u_i`` (n, share
     of i left to its existing facility or the penalty). Rows: ``sum_j z_ij + u_i = 1``;
     ``z_ij <= x_j``; ``sum_i w_i z_ij <= cap_j x_j``; ``sum_j x_j <= p``."""
@@ -117,17 +122,27 @@ def assignment_model(full: np.ndarray, w: np.ndarray, base: np.ndarray, p: int,
     ii, jj = np.divmod(np.arange(nz), m)
     zcol = m + np.arange(nz)
     blocks = [
-        sp.csr_array((np.ones(nz + n), (np.r_[ii, np.arange(n)], np.r_[zcol, m + nz + np.arange(n)])),
-                     shape=(n, N)),
-        sp.csr_array((np.r_[np.ones(nz), -np.ones(nz)], (np.r_[np.arange(nz), np.arange(nz)],
-                                                         np.r_[zcol, jj])), shape=(nz, N)),
+        sp.csr_array(
+            (np.ones(nz + n), (np.r_[ii, np.arange(n)], np.r_[zcol, m + nz + np.arange(n)])),
+            shape=(n, N),
+        ),
+        sp.csr_array(
+            (
+                np.r_[np.ones(nz), -np.ones(nz)],
+                (np.r_[np.arange(nz), np.arange(nz)], np.r_[zcol, jj]),
+            ),
+            shape=(nz, N),
+        ),
     ]
     lo = [np.ones(n), np.full(nz, -np.inf)]
     up = [np.ones(n), np.zeros(nz)]
     if caps is not None:
-        blocks.append(sp.csr_array((np.r_[w[ii], -caps], (np.r_[jj, np.arange(m)],
-                                                          np.r_[zcol, np.arange(m)])),
-                                   shape=(m, N)))
+        blocks.append(
+            sp.csr_array(
+                (np.r_[w[ii], -caps], (np.r_[jj, np.arange(m)], np.r_[zcol, np.arange(m)])),
+                shape=(m, N),
+            )
+        )
         lo.append(np.full(m, -np.inf))
         up.append(np.zeros(m))
     blocks.append(sp.csr_array((np.ones(m), (np.zeros(m, int), np.arange(m))), shape=(1, N)))
@@ -151,7 +166,7 @@ def textbook_p_center(full, w, base, p) -> float:
     pos = np.flatnonzero(w > 0)
     rows = sp.lil_array((pos.size, A.shape[1]))
     for k, i in enumerate(pos):
-        rows[k, m + i * m: m + (i + 1) * m] = full[i]
+        rows[k, m + i * m : m + (i + 1) * m] = full[i]
         rows[k, m + n * m + i] = base[i]
         rows[k, A.shape[1] - 1] = -1.0
     A = sp.vstack([A, rows.tocsr()])
@@ -159,9 +174,13 @@ def textbook_p_center(full, w, base, p) -> float:
     up = np.r_[up, np.zeros(pos.size)]
     c = np.zeros(A.shape[1])
     c[-1] = 1.0
-    res = milp(c, constraints=LinearConstraint(sp.csr_array(A), lo, up),
-               integrality=np.r_[integ, 0], bounds=Bounds(0, np.r_[np.ones(A.shape[1] - 1), np.inf]),
-               options={"mip_rel_gap": 0.0, "time_limit": 30})
+    res = milp(
+        c,
+        constraints=LinearConstraint(sp.csr_array(A), lo, up),
+        integrality=np.r_[integ, 0],
+        bounds=Bounds(0, np.r_[np.ones(A.shape[1] - 1), np.inf]),
+        options={"mip_rel_gap": 0.0, "time_limit": 30},
+    )
     assert res.status == 0, res.message
     return res.fun
 
@@ -170,20 +189,26 @@ def textbook_mclp(dense: np.ndarray, w: np.ndarray, p: int, ex: np.ndarray) -> f
     """max sum w_i y_i, y_i <= sum_{j covers i} x_j, sum x_j <= p (already covered: no gain)."""
     n, m = dense.shape
     gain = np.where(ex, 0.0, w)
-    A = sp.vstack([sp.hstack([-sp.csr_array(dense.astype(float)), sp.eye_array(n)]),
-                   sp.csr_array(np.r_[np.ones(m), np.zeros(n)][None, :])])
+    A = sp.vstack(
+        [
+            sp.hstack([-sp.csr_array(dense.astype(float)), sp.eye_array(n)]),
+            sp.csr_array(np.r_[np.ones(m), np.zeros(n)][None, :]),
+        ]
+    )
     lo = np.full(n + 1, -np.inf)
     up = np.r_[np.zeros(n), p]
-    return solve_milp(np.r_[np.zeros(m), gain], A, lo, up, np.r_[np.ones(m), np.zeros(n)],
-                      maximize=True)
+    return solve_milp(
+        np.r_[np.zeros(m), gain], A, lo, up, np.r_[np.ones(m), np.zeros(n)], maximize=True
+    )
 
 
 def textbook_lscp(dense: np.ndarray, w: np.ndarray, costs: np.ndarray, ex: np.ndarray) -> float:
     """min sum c_j x_j, sum_{j covers i} x_j >= 1 for every coverable unit with residents."""
     need = dense.any(axis=1) & (w > 0) & ~ex
     A = sp.csr_array(dense[need].astype(float))
-    return solve_milp(costs, A, np.ones(A.shape[0]), np.full(A.shape[0], np.inf),
-                      np.ones(dense.shape[1]))
+    return solve_milp(
+        costs, A, np.ones(A.shape[0]), np.full(A.shape[0], np.inf), np.ones(dense.shape[1])
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,16 +227,20 @@ def transport_mean(full, w, base, caps, S) -> float:
     c = np.r_[(w[:, None] * full[:, S]).ravel(), w * base]
     A_eq = sp.hstack([sp.kron(sp.eye_array(n), np.ones((1, k))), sp.eye_array(n)])
     A_ub = sp.hstack([sp.kron(w[None, :], sp.eye_array(k)), sp.csr_array((k, n))])
-    res = linprog(c, A_ub=A_ub, b_ub=caps[S], A_eq=A_eq, b_eq=np.ones(n), bounds=(0, 1),
-                  method="highs")
+    res = linprog(
+        c, A_ub=A_ub, b_ub=caps[S], A_eq=A_eq, b_eq=np.ones(n), bounds=(0, 1), method="highs"
+    )
     assert res.status == 0
     return res.fun / w.sum()
 
 
 def brute_capacitated(full, w, base, caps, p) -> float:
     m = full.shape[1]
-    return min(transport_mean(full, w, base, caps, S)
-               for k in range(p + 1) for S in itertools.combinations(range(m), k))
+    return min(
+        transport_mean(full, w, base, caps, S)
+        for k in range(p + 1)
+        for S in itertools.combinations(range(m), k)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,10 +262,12 @@ def test_capacitated_p_median_against_brute_force_when_capacities_bind(seed):
     unc = solve_p_median(sparse_times(t, 3000), w, p=p, penalty_s=pen, method="exact", mip_gap=0)
     assert unc.objective < best * (1 - 1e-3)
     for method in ("auto", "exact"):
-        sol = solve_p_median(sparse_times(t, 3000), w, p=p, penalty_s=pen, capacities=caps,
-                             method=method)
+        sol = solve_p_median(
+            sparse_times(t, 3000), w, p=p, penalty_s=pen, capacities=caps, method=method
+        )
         assert sol.objective == pytest.approx(
-            transport_mean(full, w, base, caps, sol.selected), rel=1e-7)
+            transport_mean(full, w, base, caps, sol.selected), rel=1e-7
+        )
         assert np.all(sol.loads <= caps[sol.selected] * (1 + 1e-9))
         check_claims(sol, best, maximize=False, mip_gap=0.005)
         assert sol.status == "optimal", sol
@@ -257,10 +288,19 @@ def test_capacitated_p_median_against_textbook_milp(seed):
     base = np.minimum(existing, pen)
     opt = textbook_p_median(full, w, base, p, caps)
     for method, gap in (("auto", 0.005), ("auto", 0.0), ("exact", 0.005), ("heuristic", 0.005)):
-        sol = solve_p_median(T, w, p=p, existing_time_s=existing, penalty_s=pen, capacities=caps,
-                             method=method, mip_gap=gap)
+        sol = solve_p_median(
+            T,
+            w,
+            p=p,
+            existing_time_s=existing,
+            penalty_s=pen,
+            capacities=caps,
+            method=method,
+            mip_gap=gap,
+        )
         assert sol.objective == pytest.approx(
-            transport_mean(full, w, base, caps, sol.selected), rel=1e-7)
+            transport_mean(full, w, base, caps, sol.selected), rel=1e-7
+        )
         check_claims(sol, opt, maximize=False, mip_gap=gap)
         if method != "heuristic":
             assert sol.status == "optimal", (method, gap, sol)
@@ -288,8 +328,9 @@ def test_p_median_against_textbook_milp(seed):
     base = np.minimum(existing, pen)
     opt = textbook_p_median(full, w, base, p)
     for method, gap in (("auto", 0.005), ("exact", 0.005), ("auto", 0.0), ("heuristic", 0.005)):
-        sol = solve_p_median(T, w, p=p, existing_time_s=existing, penalty_s=pen, method=method,
-                             mip_gap=gap)
+        sol = solve_p_median(
+            T, w, p=p, existing_time_s=existing, penalty_s=pen, method=method, mip_gap=gap
+        )
         times = np.minimum(base, full[:, sol.selected].min(axis=1, initial=np.inf))
         assert sol.objective == pytest.approx(np.dot(w, times) / w.sum(), rel=1e-9)
         check_claims(sol, opt, maximize=False, mip_gap=gap)
@@ -306,8 +347,9 @@ def test_p_center_against_textbook_milp(seed):
     base = np.minimum(existing, pen)
     opt = textbook_p_center(full, w, base, p)
     for method, gap in (("auto", 0.005), ("auto", 0.0), ("exact", 0.0), ("heuristic", 0.005)):
-        sol = solve_p_center(T, w, p=p, existing_time_s=existing, penalty_s=pen, method=method,
-                             mip_gap=gap)
+        sol = solve_p_center(
+            T, w, p=p, existing_time_s=existing, penalty_s=pen, method=method, mip_gap=gap
+        )
         times = np.minimum(base, full[:, sol.selected].min(axis=1, initial=np.inf))
         assert sol.objective == pytest.approx(times[w > 0].max())
         check_claims(sol, opt, maximize=False, mip_gap=gap)
@@ -329,8 +371,7 @@ def test_mclp_against_textbook_milp(seed):
     p = 3 + seed % 4
     opt = textbook_mclp(dense, w, p, ex)
     for method, gap in (("auto", 0.005), ("auto", 0.0), ("exact", 0.005), ("heuristic", 0.005)):
-        sol = solve_max_coverage(cover, w, p=p, covered_by_existing=ex, method=method,
-                                 mip_gap=gap)
+        sol = solve_max_coverage(cover, w, p=p, covered_by_existing=ex, method=method, mip_gap=gap)
         hit = dense[:, sol.selected].any(axis=1) & ~ex
         assert sol.objective == pytest.approx(w[hit].sum())
         check_claims(sol, opt, maximize=True, mip_gap=gap)
@@ -345,8 +386,14 @@ def test_lscp_against_textbook_milp(seed):
     costs = np.round(rng.uniform(1, 5, m), 1) if seed % 2 else np.ones(m)
     opt = textbook_lscp(dense, w, costs, ex)
     for method, gap in (("auto", 0.005), ("auto", 0.0), ("exact", 0.0), ("heuristic", 0.005)):
-        sol = solve_set_cover(cover, w, covered_by_existing=ex, costs=costs if seed % 2 else None,
-                              method=method, mip_gap=gap)
+        sol = solve_set_cover(
+            cover,
+            w,
+            covered_by_existing=ex,
+            costs=costs if seed % 2 else None,
+            method=method,
+            mip_gap=gap,
+        )
         need = dense.any(axis=1) & (w > 0) & ~ex
         assert dense[need][:, sol.selected].any(axis=1).all()
         assert sol.objective == pytest.approx(costs[sol.selected].sum())
@@ -362,17 +409,23 @@ def test_reference_models_agree_with_brute_force():
     full = np.where(t <= 900, t, pen)
     base = np.where(rng.random(12) < 0.3, 2000.0, pen)
     caps = binding_capacities(rng, w, 2, 6)
-    best_pm = min(np.dot(w, np.minimum(base, full[:, list(S)].min(axis=1))) / w.sum()
-                  for S in itertools.combinations(range(6), 2))
-    best_pc = min(np.minimum(base, full[:, list(S)].min(axis=1)).max()
-                  for S in itertools.combinations(range(6), 2))
+    best_pm = min(
+        np.dot(w, np.minimum(base, full[:, list(S)].min(axis=1))) / w.sum()
+        for S in itertools.combinations(range(6), 2)
+    )
+    best_pc = min(
+        np.minimum(base, full[:, list(S)].min(axis=1)).max()
+        for S in itertools.combinations(range(6), 2)
+    )
     assert textbook_p_median(full, w, base, 2) == pytest.approx(best_pm)
     assert textbook_p_center(full, w, base, 2) == pytest.approx(best_pc)
     assert textbook_p_median(full, w, base, 2, caps) == pytest.approx(
-        brute_capacitated(full, w, base, caps, 2))
+        brute_capacitated(full, w, base, caps, 2)
+    )
     dense = t <= 400
     ex = rng.random(12) < 0.2
-    best_mclp = max(w[dense[:, list(S)].any(axis=1) & ~ex].sum()
-                    for S in itertools.combinations(range(6), 2))
+    best_mclp = max(
+        w[dense[:, list(S)].any(axis=1) & ~ex].sum() for S in itertools.combinations(range(6), 2)
+    )
     assert textbook_mclp(dense, w, 2, ex) == pytest.approx(best_mclp)
     assert math.isfinite(textbook_lscp(dense, w, np.ones(6), ex))

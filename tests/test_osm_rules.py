@@ -25,9 +25,14 @@ SHARED = Path(__file__).parents[1] / ".." / "shared" / "data"
 HELSINKI = SHARED / "helsinki" / "Helsinki.osm.pbf"
 
 
-def _osm_file(tmp_path: Path, nodes: dict[int, tuple[float, float]], ways: list[tuple[int, list[int], dict]]) -> Path:
+def _osm_file(
+    tmp_path: Path, nodes: dict[int, tuple[float, float]], ways: list[tuple[int, list[int], dict]]
+) -> Path:
     """Write OSM XML: nodes {id: (lon, lat)}, ways [(id, node ids, tags)]."""
-    lines = ["<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6" generator="planner-tests">']
+    lines = [
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        '<osm version="0.6" generator="planner-tests">',
+    ]
     lines += [f' <node id="{i}" lat="{lat}" lon="{lon}"/>' for i, (lon, lat) in nodes.items()]
     for wid, refs, tags in ways:
         lines.append(f' <way id="{wid}">' + "".join(f'<nd ref="{r}"/>' for r in refs))
@@ -61,7 +66,12 @@ RULES = [
     # the mode's own tag overrides access=
     ({"highway": "residential", "access": "no", "foot": "yes"}, True, False, False),
     ({"highway": "residential", "access": "no", "bicycle": "designated"}, False, True, False),
-    ({"highway": "residential", "access": "no", "motor_vehicle": "destination"}, False, False, True),
+    (
+        {"highway": "residential", "access": "no", "motor_vehicle": "destination"},
+        False,
+        False,
+        True,
+    ),
     ({"highway": "residential", "access": "private", "motorcar": "yes"}, False, False, True),
     ({"highway": "residential", "motor_vehicle": "no", "motorcar": "yes"}, True, True, True),
     ({"highway": "residential", "vehicle": "no", "bicycle": "yes"}, True, True, False),
@@ -79,7 +89,12 @@ RULES = [
     ({"highway": "cycleway"}, True, True, False),
     ({"highway": "cycleway", "foot": "no"}, False, True, False),
     ({"highway": "pedestrian"}, True, True, False),
-    ({"highway": "pedestrian", "motor_vehicle": "destination"}, True, True, False),  # drive: class wins
+    (
+        {"highway": "pedestrian", "motor_vehicle": "destination"},
+        True,
+        True,
+        False,
+    ),  # drive: class wins
     ({"highway": "steps"}, True, False, False),
     ({"highway": "steps", "bicycle": "yes"}, True, True, False),  # a ramp beside the steps
     ({"highway": "track"}, True, True, True),
@@ -131,7 +146,9 @@ def test_rules_without_tag_columns_follow_classes_only(tagged_roads):
     bare = tagged_roads.drop(columns=list(OSM_ACCESS_TAGS))
     for mode in ("walk", "ebike", "drive"):
         tm = travel_mode(mode)
-        assert np.array_equal(usable_roads(bare, mode), ~bare["highway"].isin(tm.excluded_classes).to_numpy())
+        assert np.array_equal(
+            usable_roads(bare, mode), ~bare["highway"].isin(tm.excluded_classes).to_numpy()
+        )
     # NaN (a frame made elsewhere) is "untagged"
     nan = tagged_roads.copy()
     nan["access"] = nan["access"].replace("", np.nan)
@@ -145,8 +162,11 @@ def test_denied_values_documented():
 
 
 def test_no_usable_roads_names_the_tags(tmp_path: Path):
-    path = _osm_file(tmp_path, {1: (24.9, 60.1), 2: (24.9, 60.101)},
-                     [(5, [1, 2], {"highway": "residential", "foot": "no"})])
+    path = _osm_file(
+        tmp_path,
+        {1: (24.9, 60.1), 2: (24.9, 60.101)},
+        [(5, [1, 2], {"highway": "residential", "foot": "no"})],
+    )
     with pytest.raises(planner.NetworkError, match=r"no roads usable by mode 'walk'.*foot, access"):
         build_network(planner.read_roads(path), "walk")
 
@@ -155,14 +175,23 @@ def test_no_usable_roads_names_the_tags(tmp_path: Path):
 # junctions at shared OSM nodes only
 # =============================================================================================
 
+
 def _stacked(tmp_path: Path, shared: bool):
     """Two footways crossing at (24.9, 60.1): through one node (shared) or through two distinct
     nodes at the same position (stacked levels)."""
-    nodes = {1: (24.899, 60.1), 2: (24.9, 60.1), 3: (24.901, 60.1),
-             4: (24.9, 60.099), 5: (24.9, 60.1), 6: (24.9, 60.101)}
+    nodes = {
+        1: (24.899, 60.1),
+        2: (24.9, 60.1),
+        3: (24.901, 60.1),
+        4: (24.9, 60.099),
+        5: (24.9, 60.1),
+        6: (24.9, 60.101),
+    }
     middle = 2 if shared else 5
-    ways = [(10, [1, 2, 3], {"highway": "footway", "level": "1"}),
-            (11, [4, middle, 6], {"highway": "footway", "level": "2"})]
+    ways = [
+        (10, [1, 2, 3], {"highway": "footway", "level": "1"}),
+        (11, [4, middle, 6], {"highway": "footway", "level": "2"}),
+    ]
     return planner.read_roads(_osm_file(tmp_path, nodes, ways))
 
 
@@ -185,6 +214,7 @@ def test_lines_without_matching_node_ids_join_by_position(tmp_path: Path):
 
 
 # -- Helsinki ---------------------------------------------------------------------------------
+
 
 def _need_helsinki() -> None:
     if not HELSINKI.exists():
@@ -221,7 +251,9 @@ def _times_from(net, source: int) -> np.ndarray:
     """scipy Dijkstra on the network's arcs (parallel arcs: the fastest; a sparse matrix would
     add them up)."""
     src = np.repeat(np.arange(net.n_nodes), np.diff(net.indptr))
-    arcs = pd.DataFrame({"a": src, "b": net.indices, "t": net.weights}).groupby(["a", "b"])["t"].min()
+    arcs = (
+        pd.DataFrame({"a": src, "b": net.indices, "t": net.weights}).groupby(["a", "b"])["t"].min()
+    )
     a, b = (arcs.index.get_level_values(k).to_numpy() for k in (0, 1))
     m = sparse.csr_array((arcs.to_numpy(), (a, b)), shape=(net.n_nodes, net.n_nodes))
     return csgraph.dijkstra(m, indices=[source])[0]
@@ -298,8 +330,10 @@ def test_helsinki_walk_times_equal_node_id_graph(helsinki):
     old = build_network(helsinki.drop(columns="node_ids"), "walk", largest_component=False)
     assert old.n_edges > net.n_edges  # ways split where they only touch
     got_old = _times_from(old, _node_at(old, where[source_id])[0])
-    pairs = [(min(ref.get(i, np.inf) for i in here_ids), got_old[_node_at(old, np.array(xy))[0]])
-             for xy, here_ids in positions.items()]
+    pairs = [
+        (min(ref.get(i, np.inf) for i in here_ids), got_old[_node_at(old, np.array(xy))[0]])
+        for xy, here_ids in positions.items()
+    ]
     saving = [want - was for want, was in pairs if np.isfinite(want) and np.isfinite(was)]
     assert max(saving) > 60  # walks through the false junction come out minutes shorter
     assert min(saving) > -1e-6  # and no walk gets longer
@@ -317,9 +351,20 @@ def test_helsinki_access_tags_excluded(helsinki):
     net = build_network(helsinki, "walk", largest_component=False)
     assert not np.isin(net.edge_source, np.flatnonzero(~usable)).any()
     drive = build_network(helsinki, "drive", largest_component=False)
-    assert not set(drive.edge_class) & {"trail", "path", "footway", "cycleway", "pedestrian", "steps"}
+    assert not set(drive.edge_class) & {
+        "trail",
+        "path",
+        "footway",
+        "cycleway",
+        "pedestrian",
+        "steps",
+    }
     bad = helsinki.iloc[np.unique(drive.edge_source)]
-    assert not (bad["access"].isin(["no", "private"]) & (bad["motor_vehicle"] == "") & (bad["motorcar"] == "")).any()
+    assert not (
+        bad["access"].isin(["no", "private"])
+        & (bad["motor_vehicle"] == "")
+        & (bad["motorcar"] == "")
+    ).any()
     assert not (bad["motor_vehicle"] == "no").any()
 
 
@@ -337,18 +382,27 @@ def test_helsinki_walk_around_service_ways_with_foot_no(helsinki):
         (a,) = _node_at(net, where[3236096593])
         (b,) = _node_at(net, where[401357771])
         times[name] = _times_from(net, a)[b]
-        assert times[name] == pytest.approx(nx.dijkstra_path_length(g, 3236096593, 401357771, weight="t"))
+        assert times[name] == pytest.approx(
+            nx.dijkstra_path_length(g, 3236096593, 401357771, weight="t")
+        )
         if name == "ignore":
             path = nx.dijkstra_path(g, 3236096593, 401357771, weight="t")
-            used = helsinki[[bool(set(path[1:-1]) & set(ids.tolist())) for ids in helsinki["node_ids"]]]
+            used = helsinki[
+                [bool(set(path[1:-1]) & set(ids.tolist())) for ids in helsinki["node_ids"]]
+            ]
             svc = used[(used["highway"] == "service") & (used["foot"] == "no")]
             assert set(svc["osm_id"]) == {29050024, 34573416, 317360904}
     assert times["respect"] - times["ignore"] > 1000
 
 
 def test_usable_roads_odd_input():
-    frame = pd.DataFrame({"highway": ["residential", "residential", "footway"],
-                          "access": [["no", "yes"], None, ("yes",)], "foot": [None, np.nan, ["no"]]})
+    frame = pd.DataFrame(
+        {
+            "highway": ["residential", "residential", "footway"],
+            "access": [["no", "yes"], None, ("yes",)],
+            "foot": [None, np.nan, ["no"]],
+        }
+    )
     assert usable_roads(frame, "walk").tolist() == [False, True, False]
     with pytest.raises(planner.NetworkError, match="lack the column 'highway'.*read_roads"):
         usable_roads(pd.DataFrame({"access": ["no"]}), "walk")

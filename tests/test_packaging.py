@@ -17,8 +17,12 @@ def test_every_subpackage_is_listed_in_pyproject():
     """Packages are listed by hand (the demo-data mapping needs it): a new one must not be forgotten."""
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     listed = set(conf["tool"]["setuptools"]["packages"])
-    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "planner").rglob("__init__.py")}
-    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "planner").rglob("__init__.py")
+    }
+    assert found <= listed, (
+        f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
+    )
     assert conf["tool"]["setuptools"]["package-dir"]["planner.demo_data"] == "data"
 
 
@@ -26,9 +30,15 @@ def test_every_subpackage_is_listed_in_pyproject():
 def test_wheel_in_a_fresh_venv_runs_the_readme_main_job(tmp_path):
     """Build the wheel, install it (no editable link) in a new virtual environment, run the demo."""
     dist = tmp_path / "dist"
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
-                       capture_output=True, text=True, timeout=600)
-    if r.returncode != 0 and ("No matching distribution" in r.stderr or "Could not fetch" in r.stderr):
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if r.returncode != 0 and (
+        "No matching distribution" in r.stderr or "Could not fetch" in r.stderr
+    ):
         pytest.skip(f"cannot reach the package registry to build the wheel: {r.stderr[-300:]}")
     assert r.returncode == 0, r.stderr[-2000:]
     wheels = list(dist.glob("planner-*.whl"))
@@ -36,25 +46,67 @@ def test_wheel_in_a_fresh_venv_runs_the_readme_main_job(tmp_path):
     import zipfile
 
     names = zipfile.ZipFile(wheels[0]).namelist()
-    for f in ("planner/demo_data/roads/demo_county.osm", "planner/demo_data/population/demo_population.tif",
-              "planner/demo_data/facilities/demo_facilities.csv", "planner/demo_data/boundaries/demo_admin.geojson",
-              "planner/static/leaflet/leaflet.js"):
+    for f in (
+        "planner/demo_data/roads/demo_county.osm",
+        "planner/demo_data/population/demo_population.tif",
+        "planner/demo_data/facilities/demo_facilities.csv",
+        "planner/demo_data/boundaries/demo_admin.geojson",
+        "planner/static/leaflet/leaflet.js",
+    ):
         assert f in names, f"{f} missing from the wheel"
     venv = tmp_path / "venv"
     # the test environment's dependencies are reused (no download); planner itself comes only
     # from the wheel: the venv's own site-packages come before the base's editable link
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300
+    )
     py = venv / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
-                    str(wheels[0])], check=True, timeout=600)
+    subprocess.run(
+        [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--disable-pip-version-check",
+            str(wheels[0]),
+        ],
+        check=True,
+        timeout=600,
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
-    where = subprocess.run([str(py), "-c", "import planner, planner.pipeline as p; print(planner.__file__); "
-                            "print(p.DEMO_DIR)"], capture_output=True, text=True, cwd=tmp_path, env=env, check=True)
+    where = subprocess.run(
+        [
+            str(py),
+            "-c",
+            "import planner, planner.pipeline as p; print(planner.__file__); print(p.DEMO_DIR)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=True,
+    )
     file_, demo = where.stdout.split()
     assert str(venv) in file_, f"planner imported from {file_}, not from the wheel"
     assert str(venv) in demo and demo.endswith("demo_data")
-    run = subprocess.run([str(venv / "bin" / "planner"), "coverage", "--raster-cell", "200", "--out", "out/demo",
-                          "--no-map"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    run = subprocess.run(
+        [
+            str(venv / "bin" / "planner"),
+            "coverage",
+            "--raster-cell",
+            "200",
+            "--out",
+            "out/demo",
+            "--no-map",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "SYNTHETIC" in run.stdout
     assert (tmp_path / "out" / "demo" / "summary.csv").exists()

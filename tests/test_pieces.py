@@ -22,17 +22,28 @@ from planner.pipeline import Dataset
 def _lines(coords_list, *, highway="residential", oneway=None):
     n = len(coords_list)
     return gpd.GeoDataFrame(
-        {"highway": [highway] * n if isinstance(highway, str) else highway,
-         "oneway": np.zeros(n, dtype=np.int8) if oneway is None else np.asarray(oneway, dtype=np.int8),
-         "maxspeed_kmh": np.full(n, np.nan)},
-        geometry=[shapely.LineString([xy(*c) for c in cs]) for cs in coords_list], crs=UTM,
+        {
+            "highway": [highway] * n if isinstance(highway, str) else highway,
+            "oneway": np.zeros(n, dtype=np.int8)
+            if oneway is None
+            else np.asarray(oneway, dtype=np.int8),
+            "maxspeed_kmh": np.full(n, np.nan),
+        },
+        geometry=[shapely.LineString([xy(*c) for c in cs]) for cs in coords_list],
+        crs=UTM,
     )
 
 
 def _two_pieces():
     """Main piece: a 2 km road along y=0 (3 lines); island: a 400 m road along y=1000."""
-    return _lines([[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)], [(2000, 0), (2000, 300)],
-                   [(0, 1000), (400, 1000)]])
+    return _lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (2000, 0)],
+            [(2000, 0), (2000, 300)],
+            [(0, 1000), (400, 1000)],
+        ]
+    )
 
 
 def _points(*coords, **cols):
@@ -55,7 +66,9 @@ def test_residents_of_a_piece_without_facility_are_uncovered_and_counted():
     roads = _two_pieces()
     fac = _points((500, 0), facility_id=["F1"], tier=["community_station"])
     # 100, 200 residents near the main road; 300 and 400 on the island (1 km away from the main road)
-    pop = _points((300, 50), (1500, 0), (100, 1020), (380, 990), population=[100.0, 200.0, 300.0, 400.0])
+    pop = _points(
+        (300, 50), (1500, 0), (100, 1020), (380, 990), population=[100.0, 200.0, 300.0, 400.0]
+    )
     ds = Dataset(roads=roads.to_crs(4326), facilities=fac.to_crs(4326), population=pop.to_crs(4326))
     res = planner.analyze(ds, mode="walk", minutes=30, isochrone_minutes=None)
     d = res.demand
@@ -110,7 +123,9 @@ def test_min_piece_nodes_drops_small_pieces_with_a_warning(caplog):
     assert net.n_nodes == 4  # the main piece (4 nodes) only
     assert "dropped 2 road pieces (4 of 8 nodes)" in caplog.text
     att = net.snap(np.array([[X0 + 3030, Y0 + 300]]), access_max_m=2000)
-    assert att.offset_m[0] == pytest.approx(np.hypot(1030, 0))  # the end of the main road at (2000, 300)
+    assert att.offset_m[0] == pytest.approx(
+        np.hypot(1030, 0)
+    )  # the end of the main road at (2000, 300)
     assert build_network(roads, "walk", crs=UTM, min_piece_nodes=2).n_nodes == 8
 
 
@@ -160,11 +175,19 @@ def test_times_equal_networkx_on_a_multi_piece_graph(seed):
     rng = np.random.default_rng(seed)
     for mode in ("walk", "drive"):
         net = build_network(roads, mode, crs=UTM, access_max_m=300)
-        fac_xy = np.column_stack([X0 + rng.uniform(0, 900, 4) + np.repeat([0, 5000], 2), Y0 + rng.uniform(0, 900, 4)])
-        dem_xy = np.column_stack([X0 + rng.uniform(-100, 1000, 60) + np.repeat([0, 5000, 10000], 20),
-                                  Y0 + rng.uniform(-100, 1000, 60)])
+        fac_xy = np.column_stack(
+            [X0 + rng.uniform(0, 900, 4) + np.repeat([0, 5000], 2), Y0 + rng.uniform(0, 900, 4)]
+        )
+        dem_xy = np.column_stack(
+            [
+                X0 + rng.uniform(-100, 1000, 60) + np.repeat([0, 5000, 10000], 20),
+                Y0 + rng.uniform(-100, 1000, 60),
+            ]
+        )
         fac = gpd.GeoSeries(shapely.points(fac_xy), crs=UTM)
-        got = access.nearest_facility(net, fac, gpd.GeoSeries(shapely.points(dem_xy), crs=UTM)).time_s
+        got = access.nearest_facility(
+            net, fac, gpd.GeoSeries(shapely.points(dem_xy), crs=UTM)
+        ).time_s
         want = reference_times(net, dem_xy, fac_xy)
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
         assert np.isinf(got[40:]).all()  # the third grid has no facility

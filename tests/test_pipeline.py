@@ -45,8 +45,12 @@ def test_minutes_and_facilities_never_lower_coverage(demo, result):
     r10 = planner.analyze(demo, minutes=10, isochrone_minutes=None, network=result.network)
     assert r10.covered_population <= result.covered_population
     top = result.uncovered.iloc[0].geometry.representative_point()
-    add = gpd.GeoDataFrame({"facility_id": ["new"], "tier": ["community_station"]}, geometry=[top], crs=4326)
-    r_add = planner.analyze(demo, isochrone_minutes=None, network=result.network, add_facilities=add)
+    add = gpd.GeoDataFrame(
+        {"facility_id": ["new"], "tier": ["community_station"]}, geometry=[top], crs=4326
+    )
+    r_add = planner.analyze(
+        demo, isochrone_minutes=None, network=result.network, add_facilities=add
+    )
     assert r_add.covered_population > result.covered_population
     assert r_add.facilities["proposed"].sum() == 1
 
@@ -72,11 +76,21 @@ def test_cli_coverage_outputs(tmp_path, result):
     layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
     assert layers == {"facilities", "isochrones", "demand", "uncovered", "admin_summary"}
     summary = pd.read_csv(out / "summary.csv", dtype={"admin_code": str})
-    assert list(summary.columns[:7]) == ["admin_code", "admin_name", "level", "population", "covered_population",
-                                         "covered_share", "no_facility_in_piece_population"]
+    assert list(summary.columns[:7]) == [
+        "admin_code",
+        "admin_name",
+        "level",
+        "population",
+        "covered_population",
+        "covered_share",
+        "no_facility_in_piece_population",
+    ]
     # then the demo's synthetic population groups (tests/test_population_groups.py)
-    assert list(summary.columns[7:]) == [f"{c}_{g}" for g in ("65plus", "under5")
-                                         for c in ("population", "covered_population", "covered_share")]
+    assert list(summary.columns[7:]) == [
+        f"{c}_{g}"
+        for g in ("65plus", "under5")
+        for c in ("population", "covered_population", "covered_share")
+    ]
     county = summary[summary["level"] == "county"].iloc[0]
     assert county["covered_population"] == pytest.approx(result.covered_population)
     with rasterio.open(out / "access.tif") as src:
@@ -91,24 +105,55 @@ def test_cli_without_population(tmp_path):
     data = ROOT / "data"
     out = tmp_path / "o"
     proc = subprocess.run(
-        [sys.executable, "-m", "planner.cli", "coverage", "--roads", str(data / "roads" / "demo_county.osm"),
-         "--facilities", str(data / "facilities" / "demo_facilities.csv"), "--raster-cell", "1000",
-         "--no-map", "--quiet", "--out", str(out)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "planner.cli",
+            "coverage",
+            "--roads",
+            str(data / "roads" / "demo_county.osm"),
+            "--facilities",
+            str(data / "facilities" / "demo_facilities.csv"),
+            "--raster-cell",
+            "1000",
+            "--no-map",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "population figures are omitted" in proc.stdout
     assert (out / "access.tif").exists()
-    assert {n for n, _ in pyogrio.list_layers(out / "coverage.gpkg")} == {"facilities", "isochrones"}
+    assert {n for n, _ in pyogrio.list_layers(out / "coverage.gpkg")} == {
+        "facilities",
+        "isochrones",
+    }
 
 
 def test_cli_bad_input_is_one_clear_message(tmp_path):
     bad = tmp_path / "f.csv"
     bad.write_text("id,name,type,x\n1,a,村卫生室,3\n", encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "planner.cli", "coverage", "--roads", str(ROOT / "data" / "roads" / "demo_county.osm"),
-         "--facilities", str(bad), "--out", str(tmp_path / "o"), "--quiet"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "planner.cli",
+            "coverage",
+            "--roads",
+            str(ROOT / "data" / "roads" / "demo_county.osm"),
+            "--facilities",
+            str(bad),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -118,9 +163,25 @@ def test_cli_bad_input_is_one_clear_message(tmp_path):
 def test_add_facilities_from_csv(tmp_path, demo, result):
     top = result.uncovered.iloc[0].geometry.representative_point()
     csv = tmp_path / "p.csv"
-    csv.write_text(f"site_id,lon,lat,tier\nS1,{top.x:.9f},{top.y:.9f},community_station\n", encoding="utf-8")
+    csv.write_text(
+        f"site_id,lon,lat,tier\nS1,{top.x:.9f},{top.y:.9f},community_station\n", encoding="utf-8"
+    )
     out = tmp_path / "o"
-    assert cli.main(["coverage", "--add-facilities", str(csv), "--isochrones", "--no-map", "--quiet", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "coverage",
+                "--add-facilities",
+                str(csv),
+                "--isochrones",
+                "--no-map",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     s = pd.read_csv(out / "summary.csv", dtype={"admin_code": str})
     assert s[s["level"] == "county"]["covered_population"].iloc[0] > result.covered_population
 

@@ -62,13 +62,22 @@ def test_pdf_page_is_the_paper_size(result, tmp_path, paper, orientation):
     assert out.stat().st_mode & 0o777 == 0o666 & ~printmap._umask()  # not the temporary file's 0600
 
 
-@pytest.mark.parametrize(("paper", "orientation", "dpi"), [("A4", "landscape", 60), ("A3", "portrait", 40)])
+@pytest.mark.parametrize(
+    ("paper", "orientation", "dpi"), [("A4", "landscape", 60), ("A3", "portrait", 40)]
+)
 def test_png_has_paper_times_dpi_pixels(result, tmp_path, paper, orientation, dpi):
-    out = printmap.print_map(result, tmp_path / "map.png", paper=paper, orientation=orientation, dpi=dpi)
+    out = printmap.print_map(
+        result, tmp_path / "map.png", paper=paper, orientation=orientation, dpi=dpi
+    )
     w_mm, h_mm = _page_mm(paper, orientation)
-    assert _png_size(out.read_bytes()) == (round(w_mm / MM_PER_IN * dpi), round(h_mm / MM_PER_IN * dpi))
+    assert _png_size(out.read_bytes()) == (
+        round(w_mm / MM_PER_IN * dpi),
+        round(h_mm / MM_PER_IN * dpi),
+    )
     # and as bytes, for a download button: the same image
-    data = printmap.print_map(result, None, format="png", paper=paper, orientation=orientation, dpi=dpi)
+    data = printmap.print_map(
+        result, None, format="png", paper=paper, orientation=orientation, dpi=dpi
+    )
     assert isinstance(data, bytes) and _png_size(data) == _png_size(out.read_bytes())
 
 
@@ -78,15 +87,28 @@ def test_pdf_text_has_title_legend_north_scale_label_and_date(result, tmp_path):
     if printmap.find_cjk_font() is None:
         pytest.skip("no CJK font on this system (the map falls back to English)")
     out = printmap.print_map(result, tmp_path / "map.pdf")
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(out), "-"], capture_output=True, check=True,
-                          text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(out), "-"], capture_output=True, check=True, text=True
+    ).stdout
     flat = re.sub(r"\s+", "", text)
     today = dt.date.today()
-    for needle in ("示范县15分钟步行医疗服务圈覆盖分析", "图例", "指北针", "比例尺", "合成示范数据SYNTHETICDEMODATA",
-                   f"制图日期：{today.year}年{today.month}月{today.day}日", "数据来源", "5分钟以内", "10–15分钟",
-                   "乡镇卫生院", "城关街道"):
+    for needle in (
+        "示范县15分钟步行医疗服务圈覆盖分析",
+        "图例",
+        "指北针",
+        "比例尺",
+        "合成示范数据SYNTHETICDEMODATA",
+        f"制图日期：{today.year}年{today.month}月{today.day}日",
+        "数据来源",
+        "5分钟以内",
+        "10–15分钟",
+        "乡镇卫生院",
+        "城关街道",
+    ):
         assert needle in flat, f"{needle!r} not in the PDF's text"
-    assert "人" in flat and "≥5,000" in flat  # the fixed classes of uncovered residents, with the unit
+    assert (
+        "人" in flat and "≥5,000" in flat
+    )  # the fixed classes of uncovered residents, with the unit
     n_centres = int((result.facilities["tier"] == "township_center").sum())
     assert f"乡镇卫生院：{n_centres}处" in flat  # the legend counts the facilities drawn
 
@@ -109,7 +131,9 @@ def test_scale_bar_length_equals_its_label(result):
     assert mx1 - mx0 == pytest.approx(label_m, rel=1e-6)
     assert label_m / (ax.get_xlim()[1] - ax.get_xlim()[0]) > 0.1  # a bar one can read
     # the map is drawn at equal scale in x and y (true shapes, a bar valid in every direction)
-    sx, sy = ax.transData.transform([(1000, 0), (0, 1000)]) - ax.transData.transform([(0, 0), (0, 0)])
+    sx, sy = ax.transData.transform([(1000, 0), (0, 1000)]) - ax.transData.transform(
+        [(0, 0), (0, 0)]
+    )
     assert sx[0] == pytest.approx(sy[1], rel=1e-9)
     # the printed numeric scale: map metres across the frame / the frame's width on paper
     ratio = next(t for t in ax.texts if t.get_gid() == "scale-ratio").get_text()
@@ -118,7 +142,9 @@ def test_scale_bar_length_equals_its_label(result):
     assert (ax.get_xlim()[1] - ax.get_xlim()[0]) / frame_m == pytest.approx(denom, rel=1e-9)
     # independent: the bar's ends on the ellipsoid (UTM is true within its scale factor, < 0.1 %)
     crs = result.network.crs
-    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform([mx0, mx1], [my, my])
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(
+        [mx0, mx1], [my, my]
+    )
     _, _, geodesic_m = pyproj.Geod(ellps="WGS84").inv(lon[0], lat[0], lon[1], lat[1])
     assert geodesic_m == pytest.approx(label_m, rel=2e-3)
 
@@ -134,11 +160,31 @@ def test_cli_map_writes_the_file(demo, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(planner.pipeline, "load_demo", lambda: ds)
     monkeypatch.setattr(planner.pipeline, "analyze", analyze)
     out = tmp_path / "maps" / "map.png"
-    code = cli.main(["map", "--out", str(out), "--paper", "a3", "--orientation", "portrait", "--dpi", "30",
-                     "--minutes", "15", "--isochrones", "5", "10", "15", "--quiet"])
+    code = cli.main(
+        [
+            "map",
+            "--out",
+            str(out),
+            "--paper",
+            "a3",
+            "--orientation",
+            "portrait",
+            "--dpi",
+            "30",
+            "--minutes",
+            "15",
+            "--isochrones",
+            "5",
+            "10",
+            "15",
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert _png_size(out.read_bytes()) == (round(297 / MM_PER_IN * 30), round(420 / MM_PER_IN * 30))
-    assert calls and calls[0]["minutes"] == 15 and list(calls[0]["isochrone_minutes"]) == [5, 10, 15]
+    assert (
+        calls and calls[0]["minutes"] == 15 and list(calls[0]["isochrone_minutes"]) == [5, 10, 15]
+    )
     assert f"wrote {out}" in capsys.readouterr().out
 
 
@@ -177,8 +223,11 @@ def test_without_cjk_font_english_labels_and_no_chinese_glyphs(result, monkeypat
     import shapely
 
     monkeypatch.setattr(printmap, "find_cjk_font", lambda: None)
-    proposals = gpd.GeoDataFrame({"site_id": ["P1", "P2"]}, crs=4326,
-                                 geometry=[shapely.Point(114.15, 34.50), shapely.Point(114.30, 34.42)])
+    proposals = gpd.GeoDataFrame(
+        {"site_id": ["P1", "P2"]},
+        crs=4326,
+        geometry=[shapely.Point(114.15, 34.50), shapely.Point(114.30, 34.42)],
+    )
     with pytest.warns(printmap.PrintMapWarning, match="no Chinese .*font"):
         fig = printmap.map_figure(result, lang="zh", proposals=proposals)
     texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]

@@ -25,9 +25,15 @@ V = 4.8 / 3.6  # walking, on and off the road (m/s)
 def _road():
     """A straight road from (0, 0) to (1000, 0) in two lines (a node at 600)."""
     return gpd.GeoDataFrame(
-        {"highway": ["residential", "residential"], "oneway": np.zeros(2, dtype=np.int8),
-         "maxspeed_kmh": [np.nan, np.nan]},
-        geometry=[shapely.LineString([xy(0, 0), xy(600, 0)]), shapely.LineString([xy(600, 0), xy(1000, 0)])],
+        {
+            "highway": ["residential", "residential"],
+            "oneway": np.zeros(2, dtype=np.int8),
+            "maxspeed_kmh": [np.nan, np.nan],
+        },
+        geometry=[
+            shapely.LineString([xy(0, 0), xy(600, 0)]),
+            shapely.LineString([xy(600, 0), xy(1000, 0)]),
+        ],
         crs=UTM,
     )
 
@@ -75,8 +81,17 @@ def test_snap_tolerance_is_an_option():
 
 
 def _write_like(path, transform, shape, crs):
-    with rasterio.open(path, "w", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype="int16",
-                       crs=crs, transform=transform) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=shape[0],
+        width=shape[1],
+        count=1,
+        dtype="int16",
+        crs=crs,
+        transform=transform,
+    ) as dst:
         dst.write(np.zeros(shape, dtype=np.int16), 1)
     return path
 
@@ -85,13 +100,17 @@ def test_raster_on_a_given_grid_has_exactly_its_grid(tmp_path):
     """A grid in Web Mercator, 37 m cells, not aligned with the roads: the same transform, shape
     and CRS, and each cell the time of its centre (projected to the network's CRS)."""
     net = build_network(_road(), "walk", crs=UTM)
-    lon, lat = pyproj.Transformer.from_crs(UTM, "EPSG:3857", always_xy=True).transform(X0 - 333.3, Y0 + 411.1)
+    lon, lat = pyproj.Transformer.from_crs(UTM, "EPSG:3857", always_xy=True).transform(
+        X0 - 333.3, Y0 + 411.1
+    )
     transform = Affine(37.0, 0, lon, 0, -37.0, lat)
     like = _write_like(tmp_path / "like.tif", transform, (23, 41), "EPSG:3857")
     arr, t, crs = travel_time_raster(net, FAC, like=like)
     assert arr.shape == (23, 41) and t == transform and pyproj.CRS(crs) == pyproj.CRS("EPSG:3857")
     cx, cy = _centres(arr, transform)
-    ux, uy = pyproj.Transformer.from_crs("EPSG:3857", UTM, always_xy=True).transform(cx.ravel(), cy.ravel())
+    ux, uy = pyproj.Transformer.from_crs("EPSG:3857", UTM, always_xy=True).transform(
+        cx.ravel(), cy.ravel()
+    )
     want = _by_hand(ux - X0, uy - Y0, 500).reshape(arr.shape)
     np.testing.assert_allclose(arr, want, rtol=1e-5)
     assert np.isfinite(arr).sum() > 100
@@ -121,9 +140,24 @@ def test_cli_raster_like_writes_on_that_grid(tmp_path):
     transform = Affine(250.0, 0, x0 - 1600, 0, -250.0, y0 + 2100)
     like = _write_like(tmp_path / "ref.tif", transform, (17, 13), net_crs)
     out = tmp_path / "o"
-    rc = cli.main(["coverage", "--roads", str(data / "roads" / "demo_county.osm"),
-                   "--facilities", str(data / "facilities" / "demo_facilities.csv"), "--isochrones",
-                   "--raster-like", str(like), "--raster-access-m", "300", "--no-map", "--quiet", "--out", str(out)])
+    rc = cli.main(
+        [
+            "coverage",
+            "--roads",
+            str(data / "roads" / "demo_county.osm"),
+            "--facilities",
+            str(data / "facilities" / "demo_facilities.csv"),
+            "--isochrones",
+            "--raster-like",
+            str(like),
+            "--raster-access-m",
+            "300",
+            "--no-map",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     with rasterio.open(out / "access.tif") as src, rasterio.open(like) as ref:
         assert src.transform == ref.transform and src.shape == ref.shape and src.crs == ref.crs
@@ -131,13 +165,19 @@ def test_cli_raster_like_writes_on_that_grid(tmp_path):
     assert (a != -9999).any()
 
 
-@pytest.mark.parametrize(("flags", "says"), [
-    (["--raster-cell", "0"], "--raster-cell must be a positive number"),
-    (["--raster-like", "missing.tif"], "missing.tif"),
-    (["--raster-cell", "100", "--raster-like", "x.tif"], "either --raster-cell or --raster-like"),
-    (["--raster-access-m", "100"], "--raster-access-m needs --raster-cell or --raster-like"),
-    (["--raster-cell", "100", "--raster-access-m", "-5"], "--raster-access-m must be"),
-])
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--raster-cell", "0"], "--raster-cell must be a positive number"),
+        (["--raster-like", "missing.tif"], "missing.tif"),
+        (
+            ["--raster-cell", "100", "--raster-like", "x.tif"],
+            "either --raster-cell or --raster-like",
+        ),
+        (["--raster-access-m", "100"], "--raster-access-m needs --raster-cell or --raster-like"),
+        (["--raster-cell", "100", "--raster-access-m", "-5"], "--raster-access-m must be"),
+    ],
+)
 def test_cli_raster_options_are_checked(tmp_path, capsys, flags, says):
     rc = cli.main(["coverage", "--out", str(tmp_path / "o"), "--quiet", "--no-map", *flags])
     assert rc == 2
@@ -154,7 +194,9 @@ def test_default_extent_in_write_outputs_is_the_boundaries(tmp_path):
     minx, miny, maxx, maxy = ds.boundaries.to_crs(res.network.crs).total_bounds
     with rasterio.open(written["raster"]) as src:
         assert src.transform.c == pytest.approx(minx) and src.transform.f == pytest.approx(maxy)
-        assert src.width == int(np.ceil((maxx - minx) / 1000)) and src.height == int(np.ceil((maxy - miny) / 1000))
+        assert src.width == int(np.ceil((maxx - minx) / 1000)) and src.height == int(
+            np.ceil((maxy - miny) / 1000)
+        )
     _, t, _ = access.travel_time_raster(res.network, res.facilities, cell_m=1000)
     nx0, ny1 = res.network.node_xy.min(axis=0)[0], res.network.node_xy.max(axis=0)[1]
     assert t.c == pytest.approx(nx0 - 500) and t.f == pytest.approx(ny1 + 500)

@@ -37,17 +37,27 @@ def test_candidates_from_premises_respect_floor_area(result):
 
 def test_evaluate_one_site_by_hand(result):
     top = result.uncovered.iloc[0].geometry.representative_point()
-    site = gpd.GeoDataFrame({"site_id": ["S"], "tier": ["community_station"]}, geometry=[top], crs=4326)
+    site = gpd.GeoDataFrame(
+        {"site_id": ["S"], "tier": ["community_station"]}, geometry=[top], crs=4326
+    )
     ev = siting.evaluate_sites(result, site)
     # independent: rerun the whole analysis with the site added
-    full = planner.analyze(planner.load_demo(), isochrone_minutes=None, network=result.network,
-                           add_facilities=site.rename(columns={"site_id": "facility_id"}))
+    full = planner.analyze(
+        planner.load_demo(),
+        isochrone_minutes=None,
+        network=result.network,
+        add_facilities=site.rename(columns={"site_id": "facility_id"}),
+    )
     assert ev.covered_population_after == full.covered_population
-    assert ev.per_site["newly_covered_population"].sum() == pytest.approx(ev.newly_covered_population)
+    assert ev.per_site["newly_covered_population"].sum() == pytest.approx(
+        ev.newly_covered_population
+    )
     by_level = ev.per_admin.groupby("level")["newly_covered_population"].sum()
     for level in ("county", "township", "village"):
         assert by_level[level] == pytest.approx(ev.newly_covered_population)
-    changed = full.demand["nearest_facility"].to_numpy() != result.demand["nearest_facility"].to_numpy()
+    changed = (
+        full.demand["nearest_facility"].to_numpy() != result.demand["nearest_facility"].to_numpy()
+    )
     assert set(ev.nearest_changed["demand_row"]) == set(np.flatnonzero(changed))
     assert ev.seconds < 5  # not a timing test: a guard against an accidental full recompute
 
@@ -57,12 +67,18 @@ def test_propose_max_coverage_reproduced_by_coverage(tmp_path, result):
     assert cli.main(["optimize", "--new-sites", "5", "--quiet", "--no-map", "--out", str(out)]) == 0
     sol = json.loads((out / "solution.json").read_text())
     assert sol["gap"] <= 0.01 and sol["bound"] >= sol["objective"] - 1e-6
-    assert sol["covered_population_after"] - sol["covered_population_before"] == pytest.approx(sol["objective"])
+    assert sol["covered_population_after"] - sol["covered_population_before"] == pytest.approx(
+        sol["objective"]
+    )
     props = pd.read_csv(out / "proposals.csv")
     assert list(props.columns) == ["site_id", "lon", "lat", "tier", "newly_covered_population"]
     assert len(props) == 5
-    again = planner.analyze(planner.load_demo(), isochrone_minutes=None, network=result.network,
-                            add_facilities=cli.load_proposals(out / "proposals.csv"))
+    again = planner.analyze(
+        planner.load_demo(),
+        isochrone_minutes=None,
+        network=result.network,
+        add_facilities=cli.load_proposals(out / "proposals.csv"),
+    )
     assert again.covered_population == sol["covered_population_after"]  # exactly
     assert Scenario.load(out / "scenario.toml").new_sites == 5
 
@@ -101,8 +117,15 @@ def test_bad_requests(result):
 
 
 def test_scenario_roundtrip_and_unknown_keys(tmp_path):
-    sc = Scenario(name="x", mode="ebike", minutes=10, tiers=("village_clinic",), objective="max-coverage",
-                  new_sites=3, proposed=((114.3, 34.5, "community_station"),))
+    sc = Scenario(
+        name="x",
+        mode="ebike",
+        minutes=10,
+        tiers=("village_clinic",),
+        objective="max-coverage",
+        new_sites=3,
+        proposed=((114.3, 34.5, "community_station"),),
+    )
     p = sc.save(tmp_path / "s.toml")
     assert Scenario.load(p) == sc
     assert hash(Scenario.load(p)) == hash(sc)
@@ -131,7 +154,9 @@ def test_multi_tier_respects_each_tier(result, tmp_path):
     assert run.proposals["site_id"].is_unique  # one tier per site
     assert run.solution.objective <= run.solution.bound + 1e-6
     assert run.covered_population_after >= run.covered_population_before
-    sc = Scenario(objective="max-coverage", tier_requests=("community_station:3", "community_center:1"))
+    sc = Scenario(
+        objective="max-coverage", tier_requests=("community_station:3", "community_center:1")
+    )
     assert Scenario.load(sc.save(tmp_path / "mt.toml")) == sc
     with pytest.raises(ScenarioError, match="unknown tier 'clinic'"):
         Scenario(tier_requests=("clinic:2",))

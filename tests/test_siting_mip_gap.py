@@ -16,12 +16,15 @@ def result():
     return planner.analyze(planner.load_demo(), isochrone_minutes=None)
 
 
-@pytest.mark.parametrize("objective, solver", [
-    ("max-coverage", "solve_max_coverage"),
-    ("min-sites", "solve_set_cover"),
-    ("min-time", "solve_p_median"),
-    ("min-max-time", "solve_p_center"),
-])
+@pytest.mark.parametrize(
+    "objective, solver",
+    [
+        ("max-coverage", "solve_max_coverage"),
+        ("min-sites", "solve_set_cover"),
+        ("min-time", "solve_p_median"),
+        ("min-max-time", "solve_p_center"),
+    ],
+)
 def test_every_objective_gets_the_callers_mip_gap(result, monkeypatch, objective, solver):
     seen = {}
     original = getattr(optimize, solver)
@@ -32,8 +35,15 @@ def test_every_objective_gets_the_callers_mip_gap(result, monkeypatch, objective
 
     monkeypatch.setattr(optimize, solver, spy)
     few = siting.candidate_sites(result).iloc[::8]  # a small model: this test is about plumbing
-    run = siting.propose_sites(result, objective=objective, new_sites=2, mip_gap=0.0375,
-                               method="greedy", time_limit_s=20, candidates=few)
+    run = siting.propose_sites(
+        result,
+        objective=objective,
+        new_sites=2,
+        mip_gap=0.0375,
+        method="greedy",
+        time_limit_s=20,
+        candidates=few,
+    )
     assert seen.get("mip_gap") == 0.0375, seen
     sol = run.solution
     # the status follows the gap on the reported objective and the mip_gap asked for
@@ -59,7 +69,9 @@ def test_tier_errors_name_no_flags(result):
 
 def test_too_many_new_sites_names_new_sites_and_the_cli_shows_the_flag(result):
     cands = siting.candidate_sites(result)
-    with pytest.raises(OptimizationError, match=r"new_sites=100000 but there are only \d+ candidate") as info:
+    with pytest.raises(
+        OptimizationError, match=r"new_sites=100000 but there are only \d+ candidate"
+    ) as info:
         siting.propose_sites(result, objective="min-time", new_sites=100_000, candidates=cands)
     assert "solve_p_median" not in str(info.value) and "p=" not in str(info.value)
     with pytest.raises(OptimizationError, match=r"new_sites=0 must be a whole number"):

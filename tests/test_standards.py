@@ -16,8 +16,13 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 def test_tiers_and_labels():
     assert TIERS == (
-        "community_center", "community_station", "family_doctor_point", "hospital",
-        "township_center", "village_clinic", "other",
+        "community_center",
+        "community_station",
+        "family_doctor_point",
+        "hospital",
+        "township_center",
+        "village_clinic",
+        "other",
     )
     assert PRIMARY_TIERS == TIERS[:-1]
     assert set(TIER_LABELS) == set(TIERS)
@@ -71,11 +76,21 @@ def test_classify_text(value, tier):
 @pytest.mark.parametrize(
     ("code", "tier"),
     [
-        ("Q8311", "hospital"), ("8312", "hospital"), ("Q8313", "hospital"), ("Q8314", "hospital"),
-        ("Q8315\r\n", "hospital"), (" Q8316 ", "hospital"),
-        ("Q8321", "community_center"), ("Q8322", "township_center"), ("Q8323", "township_center"),
-        ("Q8330", "other"), ("Q8350", "other"), ("Q8390", "other"), (8323, "township_center"),
-        (8323.0, "township_center"), ("q8321", "community_center"),
+        ("Q8311", "hospital"),
+        ("8312", "hospital"),
+        ("Q8313", "hospital"),
+        ("Q8314", "hospital"),
+        ("Q8315\r\n", "hospital"),
+        (" Q8316 ", "hospital"),
+        ("Q8321", "community_center"),
+        ("Q8322", "township_center"),
+        ("Q8323", "township_center"),
+        ("Q8330", "other"),
+        ("Q8350", "other"),
+        ("Q8390", "other"),
+        (8323, "township_center"),
+        (8323.0, "township_center"),
+        ("q8321", "community_center"),
     ],
 )
 def test_classify_codes_2011(code, tier):
@@ -85,9 +100,16 @@ def test_classify_codes_2011(code, tier):
 @pytest.mark.parametrize(
     ("code", "tier"),
     [
-        ("8411", "hospital"), ("Q8416", "hospital"), ("8421", "community_center"),
-        ("8422", "township_center"), ("8423", "township_center"), ("Q8424", "village_clinic"),
-        ("8425", "other"), ("8433", "other"), ("8499", "other"), ("9999", "other"),
+        ("8411", "hospital"),
+        ("Q8416", "hospital"),
+        ("8421", "community_center"),
+        ("8422", "township_center"),
+        ("8423", "township_center"),
+        ("Q8424", "village_clinic"),
+        ("8425", "other"),
+        ("8433", "other"),
+        ("8499", "other"),
+        ("9999", "other"),
     ],
 )
 def test_classify_codes_2017(code, tier):
@@ -105,18 +127,41 @@ def test_edition_detection():
 
 def test_names_override_codes_not_text():
     types = ["Q8323", "Q8322", "Q8323", "Q8311", "Q8323", "乡镇卫生院", "", "8421", "Q8323"]
-    names = ["桐木村卫生室", "龙山县第二人民医院", "民安街道社区卫生服务中心", "某某医院",
-             "湘西自治州矿山救护中队", "某某村卫生室", "城关社区卫生服务站", "东风社区卫生服务站",
-             "红岩中心卫生院西湖分院"]
+    names = [
+        "桐木村卫生室",
+        "龙山县第二人民医院",
+        "民安街道社区卫生服务中心",
+        "某某医院",
+        "湘西自治州矿山救护中队",
+        "某某村卫生室",
+        "城关社区卫生服务站",
+        "东风社区卫生服务站",
+        "红岩中心卫生院西湖分院",
+    ]
     assert classify_tier(types, names).tolist() == [
-        "village_clinic", "hospital", "community_center", "hospital", "other",
-        "township_center", "community_station", "community_station", "township_center",
+        "village_clinic",
+        "hospital",
+        "community_center",
+        "hospital",
+        "other",
+        "township_center",
+        "community_station",
+        "community_station",
+        "township_center",
     ]
 
 
 def test_classify_default():
-    out = classify_tier(["", "proposed", "妇幼保健院", "9999", "Q8350"], default="community_station")
-    assert out.tolist() == ["community_station", "community_station", "other", "community_station", "other"]
+    out = classify_tier(
+        ["", "proposed", "妇幼保健院", "9999", "Q8350"], default="community_station"
+    )
+    assert out.tolist() == [
+        "community_station",
+        "community_station",
+        "other",
+        "community_station",
+        "other",
+    ]
     with pytest.raises(ValueError, match="default must be one of"):
         classify_tier(["x"], default="clinic")
 
@@ -138,8 +183,13 @@ def test_longshan_codes_and_names():
     df = pyogrio.read_dataframe(path, encoding="gbk", read_geometry=False)
     tiers = classify_tier(df["TYPE"], df["NAME"])
     counts = dict(zip(*np.unique(tiers, return_counts=True), strict=True))
-    assert counts == {"township_center": 36, "hospital": 12, "village_clinic": 6, "other": 3,
-                      "community_center": 2}
+    assert counts == {
+        "township_center": 36,
+        "hospital": 12,
+        "village_clinic": 6,
+        "other": 3,
+        "community_center": 2,
+    }
 
 
 def test_rules_defaults_and_hashable():
@@ -148,7 +198,10 @@ def test_rules_defaults_and_hashable():
     assert r.center_per_subdistrict and r.clinic_per_village and r.township_center_per_township
     assert r.residents_per_center == (30_000, 100_000)
     assert dict(r.min_floor_area_m2) == {
-        "community_center": 3500, "community_station": 300, "village_clinic": 100, "hospital": 5000,
+        "community_center": 3500,
+        "community_station": 300,
+        "village_clinic": 100,
+        "hospital": 5000,
     }
     assert r.staff_per_1000 == (1.0, 1.5) and r.gp_per_10000 == 4
     assert hash(r) == hash(Rules())

@@ -106,6 +106,7 @@ def coverage_bands(
     out["area_km2"] = shapely.area(out.geometry.values) / 1e6
     return out.to_crs("EPSG:4326")
 
+
 # ---------------------------------------------------------------------------------------------
 # The map
 # ---------------------------------------------------------------------------------------------
@@ -116,7 +117,6 @@ _OPTIMIZED_STROKE = "#ffffff"
 
 def _lbl(zh: str, en: str, lang: str) -> str:
     return zh if lang == "zh" else en
-
 
 
 def _parent(group: folium.FeatureGroup) -> folium.Map:
@@ -200,9 +200,7 @@ def base_map(
         maps.add_isochrones(m, bands, dissolve=True, lang=map_lang(lang))
     if result.uncovered is not None and len(result.uncovered):
         maps.add_uncovered(m, result.uncovered, lang=map_lang(lang))
-    maps.add_facilities(
-        m, result.facilities[~result.facilities["proposed"]], lang=map_lang(lang)
-    )
+    maps.add_facilities(m, result.facilities[~result.facilities["proposed"]], lang=map_lang(lang))
     star = maps.TIER_STYLE["community_station"].color
     maps.add_legend(
         m,

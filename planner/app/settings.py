@@ -58,5 +58,6 @@ def canonical_tiers(selected: Iterable[str]) -> tuple[str, ...]:
         return ()
     return tuple(t for t in TIERS if t in sel)
 
+
 def tier_label(tier: str, lang: str) -> str:
     return TIER_LABELS.get(tier, {}).get(lang, tier)

@@ -88,7 +88,6 @@ def rule_text(rule: str, lang: str, *, minutes: float) -> tuple[str, str]:
     return r[lang], r[f"req_{lang}"].format(minutes=minutes)
 
 
-
 def facility_units(
     facilities: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None, *, trees: dict | None = None
 ) -> pd.DataFrame:
@@ -109,7 +108,6 @@ def facility_units(
         codes[ip[first]] = unit_codes[iu[first]]
         out[f"{level}_code"] = codes
     return out
-
 
 
 def _units(boundaries: gpd.GeoDataFrame, level: str) -> list[tuple[str, str, str]]:
@@ -197,7 +195,9 @@ def standards_units(
         fac = gpd.GeoDataFrame(
             pd.concat([fac, extra[keep]], ignore_index=True), geometry="geometry", crs=fac.crs
         )
-    sc = compliance.standards_checks(result, rules=rules, facilities=fac, demand_minutes=minutes_after)
+    sc = compliance.standards_checks(
+        result, rules=rules, facilities=fac, demand_minutes=minutes_after
+    )
     ch = sc.checks[(sc.checks["admin_code"] != "") & (sc.checks["rule"] <= 5)]
     check = ch["check"].astype(str).to_numpy(dtype=object)
     value = ch["value"].to_numpy(float)
@@ -211,8 +211,10 @@ def standards_units(
     shown = np.where(is_r1, value, np.where(np.isin(check, ["2a", "2b"]), per_center, np.nan))
     if len(sc.villages):
         v = sc.villages.set_index("admin_code")
-        shared = (check == "5") & (status == "met") & (
-            ch["admin_code"].map(v["status"]).to_numpy(dtype=object) == "shared"
+        shared = (
+            (check == "5")
+            & (status == "met")
+            & (ch["admin_code"].map(v["status"]).to_numpy(dtype=object) == "shared")
         )
         status[shared] = "shared"
         shown = np.where(shared, ch["admin_code"].map(v["shared_share"]).to_numpy(float), shown)

@@ -142,7 +142,13 @@ def _unzip_shapefile(data: bytes, folder: Path, name: str) -> Path:
             try:
                 with zf.open(info) as src:  # read with a cap: the header's size may lie
                     content = src.read(budget + 1)
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
                 # a damaged member, a size or CRC that does not match the header, an unsupported
                 # compression method or an encrypted member: the archive cannot be trusted
                 raise InputError(
@@ -206,8 +212,12 @@ def check_dataset(ds: Dataset, *, tolerance_deg: float = 0.02) -> list[str]:
     that look like GCJ-02 coordinates uploaded as WGS-84).
     """
     warnings = _validate.check_extents(
-        roads=ds.roads, facilities=ds.facilities, boundaries=ds.boundaries, population=ds.population,
-        sources=ds.sources, tolerance_deg=tolerance_deg,
+        roads=ds.roads,
+        facilities=ds.facilities,
+        boundaries=ds.boundaries,
+        population=ds.population,
+        sources=ds.sources,
+        tolerance_deg=tolerance_deg,
         crs_fix="choose the coordinate system the file was made in",
     )
     d = _validate.looks_like_gcj02(ds.roads, ds.facilities)
