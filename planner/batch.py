@@ -311,7 +311,7 @@ def cut_region(
     *,
     demand_region: np.ndarray | None = None,
     halo: float | None = None,
-) -> tuple[pipeline.Dataset, np.ndarray]:
+) -> tuple[pipeline.Dataset, list[str]]:
     """The part of ``dataset`` region ``index`` needs: own residents, roads and facilities in the halo.
 
     ``demand_region`` (from :func:`assign_regions` on the demand points) and ``halo`` (from
@@ -363,7 +363,7 @@ def cut_region(
         synthetic=dataset.synthetic,
         sources=dict(dataset.sources),
     )
-    return cut, own
+    return cut, [str(u) for u in own]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1002,7 +1002,7 @@ def run_batch(
             else None
         )
         halo = halo_m(settings.travel_mode(), settings.horizon, ds.roads)
-        if dem is not None and (dem < 0).any():
+        if dem is not None and ds.population is not None and (dem < 0).any():
             outside = float(ds.population.loc[dem < 0, "population"].sum())
             log.warning(
                 "%s residents live outside every region and are not counted", f"{outside:,.0f}"

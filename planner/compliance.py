@@ -60,6 +60,7 @@ import math
 import re
 import time
 import tomllib
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ __all__ = [
     "lorenz_curve",
     "rules_from_dict",
     "standards_checks",
-    "summary_lines",
+    "compliance_lines",
     "weighted_quantile",
     "write_compliance",
 ]
@@ -1335,9 +1336,9 @@ def _village_clinics(ctx: _Context, by_name: bool, max_m: float, min_share: floa
     own_n = Counter(c for c in own_l if c)
     own_out_n = Counter(o for o, lc in zip(own_l, loc_l, strict=True) if o and o != lc)
     own_ids: dict[str, list[str]] = {}
-    for o, f in zip(own_l, ids_l, strict=True):
-        if o:
-            own_ids.setdefault(o, []).append(f)
+    for own, fid in zip(own_l, ids_l, strict=True):
+        if own:
+            own_ids.setdefault(own, []).append(fid)
     codes = vil["admin_code"].astype(str).tolist()
     pop_of = units["population"].to_dict()
     n = len(codes)
@@ -1400,7 +1401,7 @@ def _shared(
         neighbours[c] = {str(all_codes[h]) for h in hit}
     if len(rows) == 0:
         return
-    att = siting._demand_attachment(res).take(rows)  # joined once per result, shared with siting
+    att = siting.demand_attachment(res).take(rows)  # joined once per result, shared with siting
     sets = access.coverage_sets(res.network, clinics, att, minutes=ctx.rules.coverage_minutes)
     m = sets.time_s.tocoo()
     pop = dem["population"].to_numpy(float)[rows]
@@ -2452,6 +2453,17 @@ def _settings_table(
 
 
 def summary_lines(report: ComplianceReport, *, max_fixes_per_check: int = 3) -> list[str]:
+    """Deprecated name of :func:`compliance_lines` (it clashed with :func:`planner.summary_lines`)."""
+    warnings.warn(
+        "planner.compliance.summary_lines is now compliance_lines (planner.summary_lines is the "
+        "coverage summary); the old name will be removed.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return compliance_lines(report, max_fixes_per_check=max_fixes_per_check)
+
+
+def compliance_lines(report: ComplianceReport, *, max_fixes_per_check: int = 3) -> list[str]:
     """Human-readable lines: one per rule, then the first failing lines of each check with their fixes."""
     tag = " [SYNTHETIC DEMO DATA]" if report.synthetic else ""
     out = [f"standards compliance: {report.dataset_name}{tag}"]

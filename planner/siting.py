@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,7 +27,12 @@ import pandas as pd
 import shapely
 
 from . import access, load, optimize, standards
+from ._cache import memo
 from ._errors import InputError, OptimizationError
+from ._progress import report as report_progress
+
+if TYPE_CHECKING:
+    from .pipeline import CoverageResult
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +87,7 @@ def candidate_sites(
             rows = np.flatnonzero(
                 ~result.demand["covered"].to_numpy() & result.demand["reachable"].to_numpy()
             )
-            nodes = _nodes_near(net, _demand_attachment(result).take(rows), result.settings.minutes)
+            nodes = _nodes_near(net, demand_attachment(result).take(rows), result.settings.minutes)
         else:
             nodes = np.arange(net.n_nodes)
         xy = net.node_xy[nodes]
@@ -216,7 +221,7 @@ def siting_problem(
     mins = float(minutes or result.settings.minutes)
     dem = result.demand
     use = np.flatnonzero((dem["population"].to_numpy() > 0) & dem["reachable"].to_numpy())
-    att = _demand_attachment(result).take(use)
+    att = demand_attachment(result).take(use)
     sets = access.coverage_sets(result.network, candidates, att, minutes=cutoff_minutes or mins)
     t_exist = dem["minutes"].to_numpy(float)[use] * 60.0
     return SitingProblem(
@@ -339,23 +344,8 @@ def propose_sites(
             "Fix: pass candidates, or raise the threshold."
         )
     if new_sites is not None and objective != "min-sites":
-        # checked here so the message names this function's parameter, not the solver's ``p``
-        if (
-            isinstance(new_sites, bool)
-            or not isinstance(new_sites, int | np.integer)
-            or new_sites < 1
-        ):
-            raise OptimizationError(
-                f"new_sites={new_sites!r} must be a whole number of sites, 1 or more. "
-                "Fix: pass e.g. new_sites=5."
-            )
-        if new_sites > len(candidates):
-            raise OptimizationError(
-                f"new_sites={new_sites} but there are only {len(candidates)} candidate sites. Fix: lower "
-                f"new_sites to at most {len(candidates)}, or pass more candidates (smaller spacing_m)."
-            )
-    if progress:
-        progress("coverage sets", 0.0)
+        _check_new_sites(new_sites, len(candidates))
+    report_progress(progress, "coverage sets", 0.0)
     cut = (
         None
         if objective in ("max-coverage", "min-sites")
@@ -365,8 +355,7 @@ def propose_sites(
     if weight is not None:
         # the same demand units, weighted by the group's residents instead of everyone
         prob = dataclasses.replace(prob, weights=group_w[prob.demand_index])
-    if progress:
-        progress("coverage sets", 1.0)
+    report_progress(progress, "coverage sets", 1.0)
     cost_arr = _column_or_array(candidates, costs, "costs")
     cap_arr = _column_or_array(candidates, capacity, "capacity")
     T = prob.minutes * 60
@@ -380,64 +369,100 @@ def propose_sites(
     cov01 = sparse.csr_array(
         (np.ones(cover.nnz, dtype=np.int8), cover.indices, cover.indptr), shape=cover.shape
     )
-    solver_progress = (lambda stage, f: progress(stage, f)) if progress else None
     # every objective gets the caller's mip_gap (min-time, min-max-time and min-sites used to
     # run at the solvers' default 0.005 whatever was asked)
-    common = dict(method=method, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed)
+    common: dict[str, Any] = dict(
+        method=method, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed, progress=progress
+    )
+    sol = _solve(
+        objective,
+        prob,
+        cov01,
+        new_sites=new_sites,
+        budget=budget,
+        target_share=target_share,
+        costs=cost_arr,
+        capacities=cap_arr,
+        penalty_s=cut * 60 if cut else None,
+        common=common,
+    )
+    chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
+    return _siting_run(
+        result, _proposal_frame(chosen, tier), sol, objective, candidates, t0, mip_gap=mip_gap
+    )
+
+
+def _check_new_sites(new_sites: Any, n_candidates: int) -> None:
+    """``new_sites`` checked here so the message names this function's parameter, not ``p``."""
+    if isinstance(new_sites, bool) or not isinstance(new_sites, int | np.integer) or new_sites < 1:
+        raise OptimizationError(
+            f"new_sites={new_sites!r} must be a whole number of sites, 1 or more. "
+            "Fix: pass e.g. new_sites=5."
+        )
+    if new_sites > n_candidates:
+        raise OptimizationError(
+            f"new_sites={new_sites} but there are only {n_candidates} candidate sites. Fix: lower "
+            f"new_sites to at most {n_candidates}, or pass more candidates (smaller spacing_m)."
+        )
+
+
+def _solve(
+    objective: str,
+    prob: SitingProblem,
+    cov01: Any,
+    *,
+    new_sites: int | None,
+    budget: float | None,
+    target_share: float,
+    costs: np.ndarray | None,
+    capacities: np.ndarray | None,
+    penalty_s: float | None,
+    common: dict[str, Any],
+) -> optimize.Solution:
+    """Run the solver of ``objective`` on the siting problem (0/1 coverage ``cov01``)."""
     if objective == "max-coverage":
         if new_sites is None and budget is None:
             raise OptimizationError(
                 "max-coverage needs new_sites (p) or budget. Fix: pass new_sites=P or budget=B."
             )
-        sol = optimize.solve_max_coverage(
+        return optimize.solve_max_coverage(
             cov01,
             prob.weights,
             p=new_sites,
             budget=budget,
-            costs=cost_arr,
+            costs=costs,
             covered_by_existing=prob.covered_by_existing,
-            capacities=cap_arr,
-            progress=solver_progress,
+            capacities=capacities,
             **common,
         )
-    elif objective == "min-sites":
-        sol = optimize.solve_set_cover(
+    if objective == "min-sites":
+        return optimize.solve_set_cover(
             cov01,
             prob.weights,
             target_share=target_share,
-            costs=cost_arr,
+            costs=costs,
             covered_by_existing=prob.covered_by_existing,
-            progress=solver_progress,
             **common,
         )
-    elif objective == "min-time":
-        if new_sites is None:
-            raise OptimizationError("min-time needs new_sites (p). Fix: pass new_sites=P.")
-        sol = optimize.solve_p_median(
+    if new_sites is None:
+        raise OptimizationError(f"{objective} needs new_sites (p). Fix: pass new_sites=P.")
+    if objective == "min-time":
+        return optimize.solve_p_median(
             prob.sets.time_s,
             prob.weights,
             p=new_sites,
             existing_time_s=prob.existing_time_s,
-            penalty_s=cut * 60 if cut else None,
-            capacities=cap_arr,
-            progress=solver_progress,
+            penalty_s=penalty_s,
+            capacities=capacities,
             **common,
         )
-    else:
-        if new_sites is None:
-            raise OptimizationError("min-max-time needs new_sites (p). Fix: pass new_sites=P.")
-        sol = optimize.solve_p_center(
-            prob.sets.time_s,
-            prob.weights,
-            p=new_sites,
-            existing_time_s=prob.existing_time_s,
-            penalty_s=cut * 60 if cut else None,
-            progress=solver_progress,
-            **common,
-        )
-    chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
-    return _siting_run(
-        result, _proposal_frame(chosen, tier), sol, objective, candidates, t0, mip_gap=mip_gap
+    return optimize.solve_p_center(
+        prob.sets.time_s,
+        prob.weights,
+        p=new_sites,
+        existing_time_s=prob.existing_time_s,
+        penalty_s=penalty_s,
+        **common,
     )
 
 
@@ -476,7 +501,7 @@ def _column_or_array(cand: gpd.GeoDataFrame, value, what: str):
                 f"candidates have no column {value!r} for {what}. Fix: use one of {list(cand.columns)}."
             )
         return pd.to_numeric(cand[value], errors="coerce").to_numpy(float)
-    if np.isscalar(value):
+    if isinstance(value, int | float | np.number):
         return np.full(len(cand), float(value))
     arr = np.asarray(value, dtype=float)
     if len(arr) != len(cand):
@@ -549,7 +574,7 @@ def evaluate_sites(
     if n_sites == 0:
         return _no_change(base, t0)
     net = result.network
-    att = _demand_attachment(result)
+    att = demand_attachment(result)
     cutoff = max(T, 1.0)
     # residents whose nearest facility may change are within their current time of a site:
     # search up to the largest finite current time (bounded by 4x the threshold)
@@ -692,10 +717,13 @@ class _EvaluationBase:
 
 
 def _evaluation_base(result, mins: float) -> _EvaluationBase:
-    cache = result.__dict__.setdefault("_evaluation_base", {})
-    if mins in cache:
-        return cache[mins]
-    dem = result.demand
+    return memo(
+        result, ("evaluation_base", float(mins)), lambda: _make_evaluation_base(result, mins)
+    )
+
+
+def _make_evaluation_base(result: CoverageResult, mins: float) -> _EvaluationBase:
+    dem = _demand(result)
     pop = dem["population"].to_numpy(float)
     old_t = dem["minutes"].to_numpy(float) * 60.0
     old_cov = old_t / 60.0 <= mins + 1e-9  # the same test as coverage.coverage_table
@@ -732,7 +760,6 @@ def _evaluation_base(result, mins: float) -> _EvaluationBase:
         covered_before=math.fsum(pop[old_cov]),
         total=math.fsum(pop),
     )
-    cache[mins] = base
     return base
 
 
@@ -781,13 +808,26 @@ def _no_change(base: _EvaluationBase, t0: float) -> SiteEvaluation:
     )
 
 
-def _demand_attachment(result):
-    """The demand units joined to the network (cached on the result object)."""
-    cache = result.__dict__.get("_demand_att")
-    if cache is None:
-        cache = result.network.snap(result.demand.geometry.representative_point())
-        object.__setattr__(result, "_demand_att", cache)
-    return cache
+def demand_attachment(result: CoverageResult) -> Any:
+    """The demand units of ``result`` joined to its road network (computed once per result).
+
+    Documented internal: shared by siting and the standards checks, which must join the same
+    points the same way. Returns the network's attachment (see ``Network.snap``).
+    """
+    return memo(
+        result,
+        "demand_attachment",
+        lambda: result.network.snap(_demand(result).geometry.representative_point()),
+    )
+
+
+def _demand(result: CoverageResult) -> gpd.GeoDataFrame:
+    if result.demand is None:
+        raise InputError(
+            f"the coverage result of {result.dataset_name!r} has no population, so no residents to "
+            "site for. Fix: run the analysis with population data (population=...)."
+        )
+    return result.demand
 
 
 def write_proposals(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:

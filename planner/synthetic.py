@@ -80,6 +80,9 @@ def make_region(
     for sub in ("roads", "facilities", "population", "boundaries"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     ds = load_demo()
+    boundaries = ds.boundaries
+    if boundaries is None:  # the demo always has them; a damaged install does not
+        raise InputError(f"the demo data set in {DEMO_DIR} has no boundaries; reinstall planner.")
     with rasterio.open(DEMO_DIR / "population" / "demo_population.tif") as src:
         arr = src.read(1)
         nodata = src.nodata
@@ -104,7 +107,7 @@ def make_region(
         f["geometry"] = f.geometry.translate(ox, oy)
         f["facility_id"] = county + "-" + f["facility_id"].astype(str)
         facs.append(f)
-        b = ds.boundaries.copy()
+        b = boundaries.copy()
         b["geometry"] = b.geometry.translate(ox, oy)
         b["admin_code"] = [_recode(c, county) for c in b["admin_code"]]
         b["parent_code"] = [
@@ -136,9 +139,9 @@ def make_region(
         }
     )
     fcsv.to_csv(out / "facilities" / "facilities.csv", index=False, encoding="utf-8")
-    bnd = gpd.GeoDataFrame(pd.concat(bnds, ignore_index=True), crs=ds.boundaries.crs)
+    bnd = gpd.GeoDataFrame(pd.concat(bnds, ignore_index=True), crs=boundaries.crs)
     bnd.to_file(out / "boundaries" / "boundaries.gpkg", layer="boundaries", driver="GPKG")
-    gpd.GeoDataFrame(pd.concat(regions, ignore_index=True), crs=ds.boundaries.crs).to_file(
+    gpd.GeoDataFrame(pd.concat(regions, ignore_index=True), crs=boundaries.crs).to_file(
         out / "regions.gpkg", layer="regions", driver="GPKG"
     )
     profile.update(width=mosaic.shape[1], height=mosaic.shape[0], compress="deflate")
@@ -188,7 +191,9 @@ def _connectors(roads: gpd.GeoDataFrame, cols: int, rows: int, per_border: int):
             )
         ]
     )
-    lines, names, facs = [], [], []
+    lines: list[shapely.LineString] = []
+    names: list[str] = []
+    facs: list[dict[str, object]] = []
     for k in range(cols * rows):
         i, j = k % cols, k // cols
         for di, dj in ((1, 0), (0, 1)):

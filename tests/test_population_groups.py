@@ -472,7 +472,7 @@ def test_compliance_report_shows_groups(three_units, demo_walk, tmp_path):
     )
     assert (
         "population groups within 15 min: all residents 50.0 %, aged 65+ 30.8 %, aged under 5 62.5 %"
-        in compliance.summary_lines(rep)
+        in compliance.compliance_lines(rep)
     )
     # per unit on the demo: the report's shares are the coverage summary's
     rep = compliance.compliance_report(demo_walk)
