@@ -599,6 +599,42 @@ def load_rules(path: str | Path) -> Rules:
 # --------------------------------------------------------------------------------------------
 
 
+def _register(fac: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The facility register as the checks read it: WGS-84, ids and names filled in."""
+    if not {"tier", "geometry"} <= set(fac.columns):
+        raise InputError(
+            "facilities need 'tier' and point geometry. Fix: read them with planner.read_facilities()."
+        )
+    fac = fac.to_crs("EPSG:4326").reset_index(drop=True)
+    if "facility_id" not in fac.columns:
+        fac = fac.assign(facility_id=[f"F{i + 1}" for i in range(len(fac))])
+    if "name" not in fac.columns:
+        fac = fac.assign(name="")
+    elif fac["name"].isna().any():  # e.g. proposed sites added to a register: no name
+        fac = fac.assign(name=fac["name"].astype(object).where(fac["name"].notna(), ""))
+    return fac
+
+
+def _demand_minutes(result: Any, demand_minutes: Any) -> np.ndarray | None:
+    """Minutes per demand unit: the result's, or the caller's of the same shape."""
+    if result.demand is None:
+        if demand_minutes is not None:
+            raise InputError(
+                "demand_minutes given but the result has no population. Fix: leave it out."
+            )
+        return None
+    mins = result.demand["minutes"].to_numpy(float)
+    if demand_minutes is None:
+        return mins
+    given = np.asarray(demand_minutes, dtype=float)
+    if given.shape != mins.shape:
+        raise InputError(
+            f"demand_minutes must hold one time per demand unit ({len(mins):,}), "
+            f"got shape {given.shape}. Fix: pass the minutes of this result's demand."
+        )
+    return given
+
+
 @dataclass(eq=False)
 class _Context:
     result: Any
@@ -634,38 +670,13 @@ class _Context:
         if result.admin_summary is not None:
             summary = result.admin_summary[result.admin_summary["admin_code"].astype(str) != ""]
             summary = summary.drop_duplicates(["level", "admin_code"]).reset_index(drop=True)
-        fac = facilities if facilities is not None else result.facilities
-        if not {"tier", "geometry"} <= set(fac.columns):
-            raise InputError(
-                "facilities need 'tier' and point geometry. Fix: read them with planner.read_facilities()."
-            )
-        fac = fac.to_crs("EPSG:4326").reset_index(drop=True)
-        if "facility_id" not in fac.columns:
-            fac = fac.assign(facility_id=[f"F{i + 1}" for i in range(len(fac))])
-        if "name" not in fac.columns:
-            fac = fac.assign(name="")
-        elif fac["name"].isna().any():  # e.g. proposed sites added to a register: no name
-            fac = fac.assign(name=fac["name"].astype(object).where(fac["name"].notna(), ""))
+        fac = _register(facilities if facilities is not None else result.facilities)
         fac = _place(fac, b)
         tiers_counted = tuple(sorted(set(fac["tier"].astype(str))))
         if facilities is None:
             tiers_counted = tuple(sorted(set(tiers_counted) | set(result.settings.selected_tiers)))
-        covered = mins = None
-        if result.demand is not None:
-            mins = result.demand["minutes"].to_numpy(float)
-            if demand_minutes is not None:
-                given = np.asarray(demand_minutes, dtype=float)
-                if given.shape != mins.shape:
-                    raise InputError(
-                        f"demand_minutes must hold one time per demand unit ({len(mins):,}), "
-                        f"got shape {given.shape}. Fix: pass the minutes of this result's demand."
-                    )
-                mins = given
-            covered = mins <= rules.coverage_minutes + 1e-9
-        elif demand_minutes is not None:
-            raise InputError(
-                "demand_minutes given but the result has no population. Fix: leave it out."
-            )
+        mins = _demand_minutes(result, demand_minutes)
+        covered = None if mins is None else mins <= rules.coverage_minutes + 1e-9
         prop = _proposal_points(proposals)
         ev = None
         if prop is not None:
@@ -918,25 +929,7 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
     dem = res.demand
     pop = dem["population"].to_numpy(float)
     cov = ctx.covered_mask
-    rows: list[dict] = []
-    groups: list[tuple[dict, np.ndarray]] = []
-    tot = {
-        "admin_code": "",
-        "admin_name": "all residents",
-        "level": "all",
-        "kind": "",
-        "population": math.fsum(pop),
-    }
-    if ctx.boundaries is not None and "county_code" in dem.columns:
-        codes = ctx.demand_codes("county")
-        for u in ctx.units("county").to_dict("records"):
-            groups.append((u, codes == u["admin_code"]))
-    if not groups:
-        groups.append((tot, np.ones(len(dem), dtype=bool)))
-    if ctx.boundaries is not None and "township_code" in dem.columns:
-        codes = ctx.demand_codes("township")
-        for u in ctx.units("township").to_dict("records"):
-            groups.append((u, codes == u["admin_code"]))
+    groups = _rule1_groups(ctx, dem, pop)
     unc = res.uncovered if res.uncovered is not None and res.settings.minutes == mins else None
     after = None
     if ctx.proposal_eval is not None:
@@ -944,12 +937,17 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
         after = {
             (row.level, row.admin_code): row.newly_covered_population for row in pa.itertuples()
         }
-    largest: dict[str, dict] | None = None
+    largest: dict[str, dict] = {}
+    if unc is not None and len(unc) and "township_code" in unc.columns:
+        # the first (largest) uncovered area of each township
+        firsts = unc.drop_duplicates("township_code", keep="first")
+        largest = dict(
+            zip(firsts["township_code"].tolist(), firsts.to_dict("records"), strict=True)
+        )
+    rows: list[dict] = []
     for u, m in groups:
         p = math.fsum(pop[m])
         c = math.fsum(pop[m & cov])
-        share = c / p if p > 0 else math.nan
-        out = p - c
         if p <= 0:
             rows.append(
                 _line(
@@ -962,62 +960,27 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
                 )
             )
             continue
+        share = c / p
+        out = p - c
         ok = share >= target - 1e-12
         detail = (
             f"{c:,.0f} of {p:,.0f} residents ({_pct(share)} %) within {mins:g} min; "
             f"{out:,.0f} beyond"
         )
-        fix = ""
-        props = ""
+        fix, props = "", ""
         if not ok:
             fix = f"bring {out - (1 - target) * p:,.0f} more residents within {mins:g} min"
-            code, level = u["admin_code"], u["level"]
-            if (
-                unc is not None
-                and len(unc)
-                and level == "township"
-                and "township_code" in unc.columns
-            ):
-                if largest is None:  # the first (largest) uncovered area of each township, once
-                    firsts = unc.drop_duplicates("township_code", keep="first")
-                    largest = dict(
-                        zip(
-                            firsts["township_code"].tolist(), firsts.to_dict("records"), strict=True
-                        )
-                    )
-                a = largest.get(code)
-                if a is not None:
-                    where = a.get("village_name", "") or a.get("township_name", "")
-                    mm = (
-                        "no facility reachable"
-                        if not np.isfinite(a["mean_minutes"])
-                        else f"mean {a['mean_minutes']:.0f} min"
-                    )
-                    fix += (
-                        f"; the largest uncovered area holds {a['population']:,.0f} residents around "
-                        f"{where} ({a['area_km2']:.2f} km2, {mm})"
-                    )
-            if level == "township":
-                props = ctx.proposals_in(code, "township")
-                if after is not None:
-                    gain = after.get(("township", code), 0.0)
-                    fix += (
-                        f"; with the proposals {100 * (c + gain) / p:.1f} % "
-                        f"(+{gain:,.0f} residents)"
-                    )
-                    if props:
-                        fix += f" from sites {props}"
-            elif after is not None:
-                gain = ctx.proposal_eval.newly_covered_population
-                fix += f"; with the proposals {100 * (c + gain) / p:.1f} % (+{gain:,.0f} residents)"
-            elif len(groups) > 1:
-                fix += "; see the township lines"
-            elif unc is not None and len(unc):
-                a = unc.iloc[0]
-                fix += (
-                    f"; {len(unc)} uncovered areas, the largest with {a['population']:,.0f} residents "
-                    f"({a['area_km2']:.2f} km2, see result.uncovered)"
-                )
+            more, props = _rule1_fix(
+                ctx,
+                u,
+                covered=c,
+                residents=p,
+                unc=unc,
+                largest=largest,
+                after=after,
+                n_groups=len(groups),
+            )
+            fix += more
         rows.append(
             _line(
                 1,
@@ -1033,6 +996,88 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
             )
         )
     return rows
+
+
+def _rule1_groups(
+    ctx: _Context, dem: gpd.GeoDataFrame, pop: np.ndarray
+) -> list[tuple[dict, np.ndarray]]:
+    """The units of rule 1: the county (or all residents), then each township."""
+    groups: list[tuple[dict, np.ndarray]] = []
+    if ctx.boundaries is not None and "county_code" in dem.columns:
+        codes = ctx.demand_codes("county")
+        for u in ctx.units("county").to_dict("records"):
+            groups.append((u, codes == u["admin_code"]))
+    if not groups:
+        tot = {
+            "admin_code": "",
+            "admin_name": "all residents",
+            "level": "all",
+            "kind": "",
+            "population": math.fsum(pop),
+        }
+        groups.append((tot, np.ones(len(dem), dtype=bool)))
+    if ctx.boundaries is not None and "township_code" in dem.columns:
+        codes = ctx.demand_codes("township")
+        for u in ctx.units("township").to_dict("records"):
+            groups.append((u, codes == u["admin_code"]))
+    return groups
+
+
+def _largest_area_text(a: dict) -> str:
+    where = a.get("village_name", "") or a.get("township_name", "")
+    mm = (
+        "no facility reachable"
+        if not np.isfinite(a["mean_minutes"])
+        else f"mean {a['mean_minutes']:.0f} min"
+    )
+    return (
+        f"; the largest uncovered area holds {a['population']:,.0f} residents around "
+        f"{where} ({a['area_km2']:.2f} km2, {mm})"
+    )
+
+
+def _rule1_fix(
+    ctx: _Context,
+    u: dict,
+    *,
+    covered: float,
+    residents: float,
+    unc: gpd.GeoDataFrame | None,
+    largest: dict[str, dict],
+    after: dict | None,
+    n_groups: int,
+) -> tuple[str, str]:
+    """The rest of a failing unit's fix (where the gap is, what the proposals do) and its sites."""
+    code, level = u["admin_code"], u["level"]
+    fix, props = "", ""
+    if level == "township":
+        a = largest.get(code)
+        if a is not None:
+            fix += _largest_area_text(a)
+        props = ctx.proposals_in(code, "township")
+        if after is not None:
+            gain = after.get(("township", code), 0.0)
+            fix += (
+                f"; with the proposals {100 * (covered + gain) / residents:.1f} % "
+                f"(+{gain:,.0f} residents)"
+            )
+            if props:
+                fix += f" from sites {props}"
+    elif after is not None and ctx.proposal_eval is not None:
+        gain = ctx.proposal_eval.newly_covered_population
+        fix += (
+            f"; with the proposals {100 * (covered + gain) / residents:.1f} % "
+            f"(+{gain:,.0f} residents)"
+        )
+    elif n_groups > 1:
+        fix += "; see the township lines"
+    elif unc is not None and len(unc):
+        a0 = unc.iloc[0]
+        fix += (
+            f"; {len(unc)} uncovered areas, the largest with {a0['population']:,.0f} residents "
+            f"({a0['area_km2']:.2f} km2, see result.uncovered)"
+        )
+    return fix, props
 
 
 # --------------------------------------------------------------------------------------------
