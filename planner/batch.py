@@ -959,31 +959,9 @@ def run_batch(
         raise InputFileError(f"--out {out} is a file. Fix: name a folder.")
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale(out)
-    jobs: list[tuple[str, tuple]] = []
     outcomes: list[RegionOutcome] = []
     if data_root is not None:
-        root = Path(data_root)
-        for i, row in reg.iterrows():
-            folder = root / str(row["admin_code"])
-            if not folder.is_dir():
-                raise InputFileError(
-                    f"no data folder {folder} for region {row['admin_code']} {row['admin_name']}. "
-                    f"Fix: put each region's data in {root}/<admin_code>/."
-                )
-            jobs.append(
-                (
-                    "folder",
-                    (
-                        str(folder),
-                        shapely.to_wkb(reg.geometry.iloc[i]),
-                        row["admin_code"],
-                        row["admin_name"],
-                        settings,
-                        str(out),
-                        facilities_crs,
-                    ),
-                )
-            )
+        jobs = _folder_jobs(reg, Path(data_root), settings, out, facilities_crs)
     else:
         if isinstance(data, pipeline.Dataset):
             ds = data
@@ -996,99 +974,162 @@ def run_batch(
                 boundaries=boundaries,
                 facilities_crs=facilities_crs,
             )
-        dem = (
-            assign_regions(coverage.demand_points(ds.population), reg)
-            if ds.population is not None
-            else None
-        )
-        halo = halo_m(settings.travel_mode(), settings.horizon, ds.roads)
-        if dem is not None and ds.population is not None and (dem < 0).any():
-            outside = float(ds.population.loc[dem < 0, "population"].sum())
-            log.warning(
-                "%s residents live outside every region and are not counted", f"{outside:,.0f}"
-            )
-        for i in range(len(reg)):
-            cut, own = cut_region(ds, reg, i, settings, demand_region=dem, halo=halo)
-            code, name = reg["admin_code"].iloc[i], reg["admin_name"].iloc[i]
-            digest = content_hash(cut, code, reg.geometry.iloc[i], settings, own)
-            man = _done(out / "regions" / code, digest)
-            if man is not None:
-                outcomes.append(
-                    RegionOutcome(
-                        code,
-                        name,
-                        True,
-                        0.0,
-                        man["population"],
-                        man["covered_population"],
-                        man["n_facilities"],
-                        man["n_roads"],
-                        digest,
-                        str(out / "regions" / code),
-                    )
-                )
-                continue
-            jobs.append(
-                (
-                    "cut",
-                    (
-                        cut,
-                        own,
-                        code,
-                        name,
-                        shapely.to_wkb(reg.geometry.iloc[i]),
-                        digest,
-                        settings,
-                        str(out),
-                    ),
-                )
-            )
+        jobs, outcomes = _cut_jobs(reg, ds, settings, out)
     total = len(jobs) + len(outcomes)
     for o in outcomes:
         if progress:
             progress(len(outcomes), total, o)
+    if executor not in ("dask", "serial"):
+        raise InputError(f"executor must be 'dask' or 'serial', got {executor!r}.")
     dashboard = None
-    if jobs and executor == "serial":
+    if jobs:
+        dashboard = _run_jobs(
+            jobs,
+            outcomes,
+            total,
+            executor=executor,
+            scheduler=scheduler,
+            workers=workers,
+            memory_limit=memory_limit,
+            processes=processes,
+            progress=progress,
+            on_cluster=on_cluster,
+        )
+    _remove_stale(out)  # every task is done: a temporary folder left now is a killed worker's
+    return _merge(reg, outcomes, out, time.perf_counter() - t0, dashboard, settings)
+
+
+def _folder_jobs(
+    reg: gpd.GeoDataFrame,
+    root: Path,
+    settings: BatchSettings,
+    out: Path,
+    facilities_crs: str | None,
+) -> list[tuple[str, tuple]]:
+    """One task per region whose data lie in ``root/<admin_code>/``."""
+    jobs: list[tuple[str, tuple]] = []
+    for i, row in reg.iterrows():
+        folder = root / str(row["admin_code"])
+        if not folder.is_dir():
+            raise InputFileError(
+                f"no data folder {folder} for region {row['admin_code']} {row['admin_name']}. "
+                f"Fix: put each region's data in {root}/<admin_code>/."
+            )
+        args = (
+            str(folder),
+            shapely.to_wkb(reg.geometry.iloc[i]),
+            row["admin_code"],
+            row["admin_name"],
+            settings,
+            str(out),
+            facilities_crs,
+        )
+        jobs.append(("folder", args))
+    return jobs
+
+
+def _cut_jobs(
+    reg: gpd.GeoDataFrame, ds: pipeline.Dataset, settings: BatchSettings, out: Path
+) -> tuple[list[tuple[str, tuple]], list[RegionOutcome]]:
+    """One task per region cut from one data set; regions already done (same hash) are reused."""
+    jobs: list[tuple[str, tuple]] = []
+    outcomes: list[RegionOutcome] = []
+    dem = (
+        assign_regions(coverage.demand_points(ds.population), reg)
+        if ds.population is not None
+        else None
+    )
+    halo = halo_m(settings.travel_mode(), settings.horizon, ds.roads)
+    if dem is not None and ds.population is not None and (dem < 0).any():
+        outside = float(ds.population.loc[dem < 0, "population"].sum())
+        log.warning("%s residents live outside every region and are not counted", f"{outside:,.0f}")
+    for i in range(len(reg)):
+        cut, own = cut_region(ds, reg, i, settings, demand_region=dem, halo=halo)
+        code, name = reg["admin_code"].iloc[i], reg["admin_name"].iloc[i]
+        digest = content_hash(cut, code, reg.geometry.iloc[i], settings, own)
+        man = _done(out / "regions" / code, digest)
+        if man is not None:
+            outcomes.append(
+                RegionOutcome(
+                    code,
+                    name,
+                    True,
+                    0.0,
+                    man["population"],
+                    man["covered_population"],
+                    man["n_facilities"],
+                    man["n_roads"],
+                    digest,
+                    str(out / "regions" / code),
+                )
+            )
+            continue
+        args = (
+            cut,
+            own,
+            code,
+            name,
+            shapely.to_wkb(reg.geometry.iloc[i]),
+            digest,
+            settings,
+            str(out),
+        )
+        jobs.append(("cut", args))
+    return jobs, outcomes
+
+
+def _run_jobs(
+    jobs: list[tuple[str, tuple]],
+    outcomes: list[RegionOutcome],
+    total: int,
+    *,
+    executor: str,
+    scheduler: str | None,
+    workers: int | None,
+    memory_limit: str | None,
+    processes: bool,
+    progress: Callable[[int, int, RegionOutcome], None] | None,
+    on_cluster: Callable[[str | None], None] | None,
+) -> str | None:
+    """Run the region tasks (serially or on Dask), appending to ``outcomes``; the dashboard link."""
+    if executor == "serial":
         for kind, a in jobs:
             o = _region_task(*a) if kind == "cut" else _folder_task(*a)
             outcomes.append(o)
             if progress:
                 progress(len(outcomes), total, o)
-    elif jobs:
-        from dask.distributed import as_completed
+        return None
+    from dask.distributed import as_completed
 
-        client, cluster = _cluster(scheduler, workers, memory_limit, processes)
-        try:
-            dashboard = getattr(client, "dashboard_link", None)
-            if on_cluster:
-                on_cluster(dashboard)
-            futures = []
-            for kind, a in jobs:
-                fn = _region_task if kind == "cut" else _folder_task
-                # the cut data travel inside the task (not scattered): scattered data die with the
-                # worker holding them, and a retried task would find them gone
-                futures.append(
-                    client.submit(
-                        fn,
-                        *a,
-                        key=f"planner-region-{a[2]}-{uuid.uuid4().hex[:6]}",
-                        retries=2,
-                        pure=False,
-                    )
+    client, cluster = _cluster(scheduler, workers, memory_limit, processes)
+    try:
+        dashboard = getattr(client, "dashboard_link", None)
+        if on_cluster:
+            on_cluster(dashboard)
+        futures = []
+        for kind, a in jobs:
+            fn = _region_task if kind == "cut" else _folder_task
+            # the cut data travel inside the task (not scattered): scattered data die with the
+            # worker holding them, and a retried task would find them gone
+            futures.append(
+                client.submit(
+                    fn,
+                    *a,
+                    key=f"planner-region-{a[2]}-{uuid.uuid4().hex[:6]}",
+                    retries=2,
+                    pure=False,
                 )
-            for fut in as_completed(futures):
-                o = fut.result()
-                outcomes.append(o)
-                if progress:
-                    progress(len(outcomes), total, o)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    elif executor not in ("dask", "serial"):
-        raise InputError(f"executor must be 'dask' or 'serial', got {executor!r}.")
-    _remove_stale(out)  # every task is done: a temporary folder left now is a killed worker's
-    return _merge(reg, outcomes, out, time.perf_counter() - t0, dashboard, settings)
+            )
+        for fut in as_completed(futures):
+            o = fut.result()
+            outcomes.append(o)
+            if progress:
+                progress(len(outcomes), total, o)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return dashboard
 
 
 def _remove_stale(out: Path) -> None:
