@@ -37,18 +37,7 @@ def reference_times(net, demand_xy, facility_xy, *, cutoff_s=np.inf):
         access[("d", i)] = attach(x, y, ("road-d", i))
     for j, (x, y) in enumerate(facility_xy):
         access[("f", j)] = attach(x, y, ("road-f", j))
-    for e in range(net.n_edges):
-        u, v = int(net.edge_u[e]), int(net.edge_v[e])
-        stops = (
-            [(0.0, u)] + sorted(on_edge.get(e, []), key=lambda t: (t[0], str(t[1]))) + [(1.0, v)]
-        )
-        for (fa, a), (fb, b) in zip(stops[:-1], stops[1:], strict=True):
-            share = fb - fa
-            for src, dst, full in ((a, b, net.edge_time_uv_s[e]), (b, a, net.edge_time_vu_s[e])):
-                if np.isfinite(full) or share == 0:  # a zero-length piece costs nothing
-                    w = share * full if share > 0 else 0.0
-                    if not g.has_edge(src, dst) or g[src][dst]["w"] > w:
-                        g.add_edge(src, dst, w=w)
+    _add_road_edges(g, net, on_edge)
     sink = ("sink",)
     for key, t in access.items():
         if t is None:
@@ -65,3 +54,19 @@ def reference_times(net, demand_xy, facility_xy, *, cutoff_s=np.inf):
         for i in range(len(demand_xy)):
             out[i] = dist.get(("d", i), np.inf)
     return out
+
+
+def _add_road_edges(g, net, on_edge) -> None:
+    """Every road edge, cut at the points joined to it, both ways where it can be travelled."""
+    for e in range(net.n_edges):
+        u, v = int(net.edge_u[e]), int(net.edge_v[e])
+        stops = (
+            [(0.0, u)] + sorted(on_edge.get(e, []), key=lambda t: (t[0], str(t[1]))) + [(1.0, v)]
+        )
+        for (fa, a), (fb, b) in zip(stops[:-1], stops[1:], strict=True):
+            share = fb - fa
+            for src, dst, full in ((a, b, net.edge_time_uv_s[e]), (b, a, net.edge_time_vu_s[e])):
+                if np.isfinite(full) or share == 0:  # a zero-length piece costs nothing
+                    w = share * full if share > 0 else 0.0
+                    if not g.has_edge(src, dst) or g[src][dst]["w"] > w:
+                        g.add_edge(src, dst, w=w)
