@@ -28,6 +28,7 @@ import shapely
 
 from . import access, load, optimize, standards
 from ._cache import memo
+from ._constants import OBJECTIVES
 from ._errors import InputError, OptimizationError
 from ._progress import report as report_progress
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OBJECTIVES = ("max-coverage", "min-sites", "min-time", "min-max-time")
 #: Decimals of the lon/lat written for proposals: 1e-9 degrees is ~0.1 mm, so re-reading a
 #: proposals file reproduces the optimizer's figures exactly.
 COORD_DECIMALS = 9
