@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ScenarioError
+from ._errors import InputError, ScenarioError
 
 __all__ = [
     "PRIMARY_TIERS",
@@ -293,17 +293,19 @@ def classify_tier(
     else:
         name_list = [_clean(v) for v in names]
         if len(name_list) != len(type_list):
-            raise ValueError(
+            raise InputError(
                 f"classify_tier: {len(type_list)} types but {len(name_list)} names. "
                 "Fix: pass one name per type."
             )
     if default not in TIERS:
-        raise ValueError(
-            f"classify_tier: default must be one of {', '.join(TIERS)}, not {default!r}"
+        raise InputError(
+            f"classify_tier: default must be one of {', '.join(TIERS)}, not {default!r}. "
+            "Fix: pass one of those tiers."
         )
     if edition not in ("auto", "2011", "2017"):
-        raise ValueError(
-            f"classify_tier: edition must be 'auto', '2011' or '2017', not {edition!r}"
+        raise InputError(
+            f"classify_tier: edition must be 'auto', '2011' or '2017', not {edition!r}. "
+            "Fix: pass edition='auto' to detect it from the codes."
         )
     if edition == "auto":
         has_2011 = any((c := _code(t)) is not None and c.startswith("83") for t in type_list)
