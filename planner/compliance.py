@@ -65,7 +65,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -74,6 +74,9 @@ import shapely
 
 from ._errors import InputError, InputFileError, ScenarioError
 from .standards import TIER_LABELS, Rules
+
+if TYPE_CHECKING:
+    from .pipeline import CoverageResult
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +261,7 @@ class ComplianceReport:
 
 
 def compliance_report(
-    result,
+    result: CoverageResult,
     *,
     rules: Rules | Mapping[str, Any] | None = None,
     proposals=None,
@@ -421,7 +424,7 @@ class StandardsChecks:
 
 
 def standards_checks(
-    result,
+    result: CoverageResult,
     *,
     rules: Rules | Mapping[str, Any] | None = None,
     facilities: gpd.GeoDataFrame | None = None,

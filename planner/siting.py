@@ -43,7 +43,7 @@ COORD_DECIMALS = 9
 
 
 def candidate_sites(
-    result,
+    result: CoverageResult,
     *,
     source: str = "uncovered",
     spacing_m: float = 300.0,
@@ -205,7 +205,7 @@ class SitingProblem:
 
 
 def siting_problem(
-    result,
+    result: CoverageResult,
     candidates: gpd.GeoDataFrame,
     *,
     minutes: float | None = None,
@@ -269,7 +269,7 @@ class SitingRun:
 
 
 def propose_sites(
-    result,
+    result: CoverageResult,
     *,
     objective: str = "max-coverage",
     new_sites: int | None = None,
@@ -887,7 +887,7 @@ class TierRequest:
 
 
 def propose_multi_tier(
-    result,
+    result: CoverageResult,
     requests: Sequence[TierRequest],
     *,
     candidates: gpd.GeoDataFrame | None = None,
