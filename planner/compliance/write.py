@@ -1,0 +1,445 @@
+"""The report as text, Markdown, HTML and Excel."""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+
+if TYPE_CHECKING:
+    pass
+
+from .core import ComplianceReport
+from .rules import FAIL, FORMATS, NA, PASS, RULE_TITLES
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# Text, Markdown, HTML, Excel
+# --------------------------------------------------------------------------------------------
+
+
+def summary_lines(report: ComplianceReport, *, max_fixes_per_check: int = 3) -> list[str]:
+    """Deprecated name of :func:`compliance_lines` (it clashed with :func:`planner.summary_lines`)."""
+    warnings.warn(
+        "planner.compliance.summary_lines is now compliance_lines (planner.summary_lines is the "
+        "coverage summary); the old name will be removed.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return compliance_lines(report, max_fixes_per_check=max_fixes_per_check)
+
+
+def compliance_lines(report: ComplianceReport, *, max_fixes_per_check: int = 3) -> list[str]:
+    """Human-readable lines: one per rule, then the first failing lines of each check with their fixes."""
+    tag = " [SYNTHETIC DEMO DATA]" if report.synthetic else ""
+    out = [f"standards compliance: {report.dataset_name}{tag}"]
+    for r in report.rules.itertuples():
+        out.append(f"rule {r.rule} {r.title}: {r.status.upper()} - {r.summary}")
+    fails = report.failures
+    if len(fails):
+        out.append(
+            f"{len(fails)} failing lines; what would fix them (first {max_fixes_per_check} per check):"
+        )
+        for _check, g in fails.groupby("check", sort=False):
+            for f in g.head(max_fixes_per_check).itertuples():
+                out.append(f"  [{f.check}] {f.admin_name or '-'}: {f.fix}")
+            if len(g) > max_fixes_per_check:
+                out.append(
+                    f"  [{_check}] ... and {len(g) - max_fixes_per_check} more (see the report files)"
+                )
+    g = report.gini("township")
+    if np.isfinite(g):
+        out.append(
+            f"equity: Gini of mean access time across townships {g:.3f}, villages {report.gini('village'):.3f}"
+        )
+    eq = report.equity.set_index(["metric", "group"])["value"]
+    if ("mean_minutes", "urban") in eq.index:
+        out.append(
+            f"urban vs rural: mean {eq['mean_minutes', 'urban']:.1f} vs {eq['mean_minutes', 'rural']:.1f} min "
+            f"(rural - urban {eq['mean_minutes_gap', 'rural - urban']:+.1f} min), within "
+            f"{report.rules_used.coverage_minutes:g} min {100 * eq['covered_share', 'urban']:.1f} % vs "
+            f"{100 * eq['covered_share', 'rural']:.1f} %"
+        )
+    grp = report.equity[report.equity["metric"] == "group_covered_share"]
+    if len(grp):
+        out.append(
+            f"population groups within {report.rules_used.coverage_minutes:g} min: "
+            + ", ".join(f"{r.group} {100 * r.value:.1f} %" for r in grp.itertuples())
+        )
+    return out
+
+
+def _display(v: Any, col: str = "") -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}"
+    if isinstance(v, float | np.floating):
+        x = float(v)
+        if math.isnan(x):
+            return ""
+        if math.isinf(x):
+            return (
+                "unreachable"
+                if "minutes" in col or col.startswith("p")
+                else ("inf" if x > 0 else "-inf")
+            )
+        if "share" in col or (col in ("value", "target") and abs(x) < 1 and x != int(x)):
+            return f"{x:.3f}"
+        if x == int(x) and abs(x) < 1e15:
+            return f"{int(x):,}"
+        if abs(x) >= 100:
+            return f"{x:,.0f}"
+        return f"{x:.2f}"
+    return str(v)
+
+
+def _md_table(df: pd.DataFrame, cols: Sequence[str] | None = None) -> str:
+    cols = list(cols or df.columns)
+    if not len(df):
+        return "_(none)_\n"
+    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = [
+        "| " + " | ".join(esc(c) for c in cols) + " |",
+        "|" + "|".join("---" for _ in cols) + "|",
+    ]
+    for row in df[cols].itertuples(index=False):
+        lines.append(
+            "| " + " | ".join(esc(_display(v, c)) for v, c in zip(row, cols, strict=True)) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+_CHECK_VIEW = [
+    "check",
+    "admin_name",
+    "level",
+    "population",
+    "metric",
+    "value",
+    "target",
+    "status",
+    "detail",
+    "fix",
+]
+
+
+def compliance_markdown(report: ComplianceReport) -> str:
+    """The report as Markdown (rules, failures with fixes, equity, proposals, settings)."""
+    out = [f"# Standards compliance report: {report.dataset_name}\n"]
+    if report.synthetic:
+        out.append(
+            "> **Synthetic demo data** (示范县 does not exist): an example of the report, not a real place.\n"
+        )
+    s = report.settings.set_index("key")["value"]
+    out.append(
+        f"Mode **{s.get('mode', '')}**, threshold **{report.rules_used.coverage_minutes:g} min**, "
+        f"population {s.get('population', '')}, {s.get('facilities_counted', '')} facilities, "
+        f"planner {s.get('planner_version', '')}. Rules from `standards.md` (values in the settings table).\n"
+    )
+    out.append("## Rules\n")
+    out.append(
+        _md_table(
+            report.rules, ["rule", "title", "status", "passed", "failed", "not_assessed", "summary"]
+        )
+    )
+    out.append("\n### The rules as checked\n")
+    for r in report.rules.itertuples():
+        out.append(f"{r.rule}. **{r.title}**: {r.text}")
+    out.append("")
+    out.append("## Failures and what would fix them\n")
+    for rule in range(1, 9):
+        f = report.failures[report.failures["rule"] == rule]
+        if not len(f):
+            continue
+        out.append(f"### Rule {rule}: {RULE_TITLES[rule]} ({len(f)} failing)\n")
+        out.append(
+            _md_table(f, ["check", "admin_name", "population", "value", "target", "detail", "fix"])
+        )
+    na = report.checks[report.checks["status"] == NA]
+    if len(na):
+        out.append("## Not assessed\n")
+        out.append(
+            _md_table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"])
+        )
+    out.append("## Equity\n")
+    out.append("Travel time to the nearest facility (minutes), population-weighted quantiles:\n")
+    out.append(_md_table(report.travel_times))
+    out.append("\nGini coefficient of access time and the urban-rural gap:\n")
+    out.append(_md_table(report.equity))
+    if len(report.proposals):
+        out.append("## Proposed sites\n")
+        out.append(
+            _md_table(
+                report.proposals,
+                [
+                    "site_id",
+                    "tier",
+                    "township_name",
+                    "village_name",
+                    "newly_covered_population",
+                    "floor_area_m2",
+                    "addresses",
+                ],
+            )
+        )
+    out.append("## Admin units\n")
+    tw = report.units[report.units["level"].isin(["county", "township"])]
+    out.append(
+        _md_table(
+            tw,
+            [
+                "admin_code",
+                "admin_name",
+                "kind",
+                "population",
+                "covered_share",
+                *[c for c in tw.columns if c.startswith("covered_share_")],
+                "mean_minutes",
+                "community_centers",
+                "community_stations",
+                "township_centers",
+                "village_clinics",
+            ],
+        )
+    )
+    out.append("## All checks\n")
+    out.append(_md_table(report.checks, _CHECK_VIEW))
+    out.append("## Settings\n")
+    out.append(_md_table(report.settings))
+    return "\n".join(out)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
+margin:2em auto;max-width:1200px;color:#222;line-height:1.4;padding:0 1em}
+h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.6em 0;font-size:.88em}
+th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f2f2f2;position:sticky;top:0}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.pass{background:#e3f4e3;color:#1a6b1a;font-weight:600}td.fail{background:#fbe3e3;color:#a01818;font-weight:600}
+td.na{color:#777}.note{background:#fff7d6;border:1px solid #e6c200;padding:.5em 1em}
+details{margin:.5em 0}summary{cursor:pointer;font-weight:600}
+"""
+
+
+def _html_table(df: pd.DataFrame, cols: Sequence[str] | None = None) -> str:
+    cols = list(cols or df.columns)
+    if not len(df):
+        return "<p><em>(none)</em></p>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = []
+    for row in df[cols].itertuples(index=False):
+        cells = []
+        for v, c in zip(row, cols, strict=True):
+            text = html.escape(_display(v, c))
+            cls = ""
+            if c == "status":
+                cls = {PASS: "pass", FAIL: "fail"}.get(str(v), "na")
+            elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+                cls = "num"
+            cells.append(f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _lorenz_svg(lorenz: pd.DataFrame, ginis: Mapping[str, float]) -> str:
+    """An inline SVG of the Lorenz curves (no JavaScript, no external files)."""
+    if not len(lorenz):
+        return ""
+    W, H, m = 360, 360, 40
+    sx = lambda x: m + x * (W - 2 * m)  # noqa: E731
+    sy = lambda y: H - m - y * (H - 2 * m)  # noqa: E731
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" '
+        'aria-label="Lorenz curve of access time">',
+        f'<rect x="{m}" y="{m}" width="{W - 2 * m}" height="{H - 2 * m}" fill="none" stroke="#999"/>',
+        f'<line x1="{sx(0)}" y1="{sy(0)}" x2="{sx(1)}" y2="{sy(1)}" stroke="#bbb" stroke-dasharray="4 3"/>',
+    ]
+    colours = {"township": "#1f77b4", "village": "#d62728"}
+    for i, (level, g) in enumerate(lorenz.groupby("level", sort=False)):
+        pts = " ".join(
+            f"{sx(p):.1f},{sy(t):.1f}"
+            for p, t in zip(g["population_share"], g["time_share"], strict=True)
+        )
+        col = colours.get(level, "#2ca02c")
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="{col}" stroke-width="2"/>')
+        label = f"{level}s (Gini {ginis.get(level, math.nan):.3f})"
+        parts.append(
+            f'<text x="{m + 8}" y="{m + 18 + 16 * i}" fill="{col}" font-size="12">{html.escape(label)}</text>'
+        )
+    parts.append(
+        f'<text x="{W / 2}" y="{H - 8}" font-size="11" text-anchor="middle">cumulative share of residents '
+        "(units by mean time, shortest first)</text>"
+    )
+    parts.append(
+        f'<text x="12" y="{H / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 {H / 2})">'
+        "cumulative share of travel time</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def compliance_html(report: ComplianceReport) -> str:
+    """The report as one self-contained HTML page (inline CSS and SVG; no scripts, no CDN)."""
+    esc = html.escape
+    s = report.settings.set_index("key")["value"]
+    out = [
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',
+        f"<title>Standards compliance: {esc(report.dataset_name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Standards compliance report: {esc(report.dataset_name)}</h1>",
+    ]
+    if report.synthetic:
+        out.append(
+            '<p class="note"><strong>Synthetic demo data</strong> (示范县 does not exist): an example of the '
+            "report, not a real place.</p>"
+        )
+    out.append(
+        f"<p>Mode <b>{esc(str(s.get('mode', '')))}</b>, threshold <b>{report.rules_used.coverage_minutes:g} min</b>, "
+        f"population {esc(str(s.get('population', '')))}, {esc(str(s.get('facilities_counted', '')))} facilities, "
+        f"planner {esc(str(s.get('planner_version', '')))}.</p>"
+    )
+    out.append("<h2>Rules</h2>")
+    out.append(
+        _html_table(
+            report.rules,
+            ["rule", "title", "text", "status", "passed", "failed", "not_assessed", "summary"],
+        )
+    )
+    out.append("<h2>Failures and what would fix them</h2>")
+    for rule in range(1, 9):
+        f = report.failures[report.failures["rule"] == rule]
+        if len(f):
+            out.append(f"<h3>Rule {rule}: {esc(RULE_TITLES[rule])} ({len(f)} failing)</h3>")
+            out.append(
+                _html_table(
+                    f, ["check", "admin_name", "population", "value", "target", "detail", "fix"]
+                )
+            )
+    na = report.checks[report.checks["status"] == NA]
+    if len(na):
+        out.append("<h2>Not assessed</h2>")
+        out.append(
+            _html_table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"])
+        )
+    out.append(
+        "<h2>Equity</h2><p>Travel time to the nearest facility (minutes), population-weighted quantiles:</p>"
+    )
+    out.append(_html_table(report.travel_times))
+    ginis = {
+        r.group: r.value for r in report.equity[report.equity["metric"] == "gini"].itertuples()
+    }
+    out.append(_lorenz_svg(report.lorenz, ginis))
+    out.append(_html_table(report.equity))
+    if len(report.proposals):
+        out.append("<h2>Proposed sites</h2>")
+        out.append(
+            _html_table(
+                report.proposals,
+                [
+                    "site_id",
+                    "tier",
+                    "township_name",
+                    "village_name",
+                    "newly_covered_population",
+                    "floor_area_m2",
+                    "addresses",
+                ],
+            )
+        )
+    out.append("<h2>Admin units</h2>")
+    out.append(_html_table(report.units))
+    out.append("<details><summary>All checks</summary>")
+    out.append(_html_table(report.checks, _CHECK_VIEW))
+    out.append("</details><details><summary>Villages (rule 5)</summary>")
+    out.append(_html_table(report.villages))
+    out.append("</details><details><summary>Facilities (rule 8)</summary>")
+    out.append(_html_table(report.facilities))
+    out.append("</details><h2>Settings</h2>")
+    out.append(_html_table(report.settings))
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+#: Excel sheet name -> report attribute (one sheet per table).
+SHEETS = {
+    "rules": "rules",
+    "failures": "failures",
+    "checks": "checks",
+    "units": "units",
+    "villages": "villages",
+    "facilities": "facilities",
+    "proposals": "proposals",
+    "travel_times": "travel_times",
+    "lorenz": "lorenz",
+    "equity": "equity",
+    "settings": "settings",
+}
+
+
+def _excel_safe(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            v = out[c].to_numpy(float)
+            out[c] = np.where(np.isfinite(v), v, np.nan)
+    return out
+
+
+def write_compliance(
+    report: ComplianceReport, out_dir: str | Path, formats: Sequence[str] = FORMATS
+) -> dict[str, Path]:
+    """Write ``compliance.xlsx`` (one sheet per table), ``compliance.html`` (self-contained) and
+    ``compliance.md`` into ``out_dir``; return ``{format: path}``.
+
+    Raises
+    ------
+    InputError
+        An unknown format.
+    """
+    fmts = [formats] if isinstance(formats, str) else list(formats)
+    bad = [f for f in fmts if f not in FORMATS]
+    if bad or not fmts:
+        raise InputError(
+            f"unknown report format(s) {bad or fmts}. Fix: use some of {', '.join(FORMATS)}."
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    if "xlsx" in fmts:
+        p = out / "compliance.xlsx"
+        with pd.ExcelWriter(p, engine="openpyxl") as xw:
+            for sheet, attr in SHEETS.items():
+                df = _excel_safe(getattr(report, attr))
+                df.to_excel(xw, sheet_name=sheet, index=False)
+                ws = xw.sheets[sheet]
+                ws.freeze_panes = "A2"
+                for i, c in enumerate(df.columns, start=1):
+                    width = max([len(str(c))] + [len(str(v)) for v in df[c].head(200)]) + 2
+                    ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(
+                        60, width
+                    )
+        written["xlsx"] = p
+    if "html" in fmts:
+        p = out / "compliance.html"
+        p.write_text(compliance_html(report), encoding="utf-8")
+        written["html"] = p
+    if "md" in fmts:
+        p = out / "compliance.md"
+        p.write_text(compliance_markdown(report), encoding="utf-8")
+        written["md"] = p
+    log.info("wrote %s", ", ".join(str(p) for p in written.values()))
+    return written
