@@ -1,4 +1,4 @@
-"""The checks of rules 1-8, one function per rule (see ../shared/docs/standards.md)."""
+"""The checks of rules 1-8, one function per rule (README: "Is the county meeting the standards?")."""
 
 from __future__ import annotations
 
