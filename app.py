@@ -37,6 +37,7 @@ from planner.standards import PRIMARY_TIERS, TIERS
 log = logging.getLogger("planner.app")
 
 st.set_page_config(page_title="planner · 15-minute primary care", page_icon="🏥", layout="wide")
+st.html(aps.APP_CSS)  # layout that fits a 1366 x 768 laptop (planner/app/layout.py)
 ss = st.session_state
 
 MAP_KEY = "map"
@@ -119,7 +120,8 @@ def init_state() -> None:
         set_widgets(ss.scenario, only_missing=False)
     set_widgets(ss.scenario, only_missing=True)  # widgets not drawn last run lose their state
     for k, v in {
-        "w_basemap": False,
+        "w_basemap": "none",
+        "w_tianditu_key": "",
         "w_click_adds": True,
         "w_new_tier": "community_station",
         "w_lon": None,
@@ -344,13 +346,15 @@ def cached_payload(
     key: tuple[str, ...],
     settings: CoverageSettings,
     lang: str,
-    basemap: bool,
+    basemap: str | None,
+    tianditu_key: str = "",
     _progress: Callable | None = None,
 ) -> aps.MapPayload:
     ds, result = cached_dataset(key), cached_result(key, settings)
     bands = cached_bands(key, settings, _progress=_progress)
     _note(_progress, "map", 0.5)
-    return aps.map_payload(aps.base_map(ds, result, bands, lang=lang, basemap=basemap))
+    m = aps.base_map(ds, result, bands, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+    return aps.map_payload(m)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -477,6 +481,7 @@ TRANSLATED_WIDGETS = (
     "w_cost_col",
     "w_weight",
     "w_rule_pick",
+    "w_basemap",
 )
 
 
@@ -586,7 +591,30 @@ with sb.expander(T("advanced")):
         placeholder=f"{aps.DEFAULT_ACCESS_MAX_M:g}",
     )
 sb.header(T("map_header"))
-sb.toggle(T("basemap"), key="w_basemap", help=T("basemap_help"))
+if ss.w_basemap not in aps.BASEMAP_CHOICES:  # a value from an older session (a bool)
+    ss.w_basemap = "none"
+sb.selectbox(
+    T("basemap"),
+    list(aps.BASEMAP_CHOICES),
+    key="w_basemap",
+    format_func=lambda v: T(f"basemap_{v}"),
+    help=T("basemap_help"),
+)
+if aps.basemap_needs_key(ss.w_basemap):
+    sb.text_input(
+        T("tianditu_key"), key="w_tianditu_key", type="password", help=T("tianditu_key_help")
+    )
+    if not ss.w_tianditu_key.strip():
+        sb.caption(T("tianditu_need_key"))
+
+
+def chosen_basemap() -> tuple[str | None, str]:
+    """(base map for the map, Tianditu key): none while a Tianditu key is missing."""
+    name, tk = ss.w_basemap, (ss.w_tianditu_key or "").strip()
+    if name == "none" or (aps.basemap_needs_key(name) and not tk):
+        return None, ""
+    return name, tk if aps.basemap_needs_key(name) else ""
+
 
 # ---------------------------------------------------------------------------------------------
 # Main area (a fragment): compute (cached), process a map click, then draw the panels
@@ -777,12 +805,16 @@ def map_panel(v: View, progress: Progress) -> None:
     key, settings, whatif, opt_run = v.key, v.settings, v.whatif, v.opt_run
     with guard(T("progress_map")):
         payload = progress.run(
-            T("progress_map"), cached_payload, key, settings, LANG, bool(ss.w_basemap)
+            T("progress_map"), cached_payload, key, settings, LANG, *chosen_basemap()
         )
+        ss.map_datum = payload.datum  # the next click is read back from this map's datum
         groups = aps.whatif_layers(
-            whatif, opt_run.proposals if opt_run is not None else None, lang=LANG
+            whatif,
+            opt_run.proposals if opt_run is not None else None,
+            lang=LANG,
+            datum=payload.datum,
         )
-        aps.show_map(payload, groups, key=MAP_KEY, height=660)
+        aps.show_map(payload, groups, key=MAP_KEY, height=aps.MAP_HEIGHT_PX)
 
 
 def tab_coverage(v: View) -> None:
@@ -1197,11 +1229,11 @@ def tab_scenarios(v: View) -> None:
                         with cols[i]:
                             st.markdown(f"**{label}**")
                             pl = cmp_progress.run(
-                                T("progress_map"), cached_payload, k, s_, LANG, False
+                                T("progress_map"), cached_payload, k, s_, LANG, None
                             )
                             aps.show_map(
                                 pl,
-                                aps.whatif_layers(w, lang=LANG),
+                                aps.whatif_layers(w, lang=LANG, datum=pl.datum),
                                 key=f"cmp_map_{i}",
                                 height=380,
                             )
@@ -1331,7 +1363,9 @@ def main_area() -> None:
     if clicked and clicked != ss.last_click:
         ss.last_click = clicked
         if ss.w_click_adds and result.demand is not None:
-            add_site(float(clicked["lng"]), float(clicked["lat"]), ss.w_new_tier, result)
+            # on an Amap base map the map is drawn in GCJ-02: the click is shifted back
+            lon, lat = aps.click_lonlat(clicked, datum=ss.get("map_datum", "wgs84"))
+            add_site(lon, lat, ss.w_new_tier, result)
             sc = ss.scenario
 
     if ss.notice:  # from a callback or a click: shown once

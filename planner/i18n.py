@@ -82,10 +82,29 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "access_max": {"zh": "到道路的最大距离（米）", "en": "Longest walk to a road (m)"},
     "map_header": {"zh": "地图", "en": "Map"},
-    "basemap": {"zh": "OpenStreetMap 底图（需联网）", "en": "OpenStreetMap basemap (online)"},
+    # map: base maps (issue 11)
+    "basemap": {"zh": "底图", "en": "Base map"},
     "basemap_help": {
-        "zh": "默认不加载任何在线资源；打开后在图层控制中启用底图。",
-        "en": "Nothing is loaded from the internet by default; after this, switch the basemap on in the layer control.",
+        "zh": "默认不加载任何在线资源：地图自带道路和地名。在线底图需联网；高德地图为 GCJ-02 坐标，"
+        "图层随之偏移显示以便对齐，分析仍使用 WGS-84。",
+        "en": "Nothing is loaded from the internet by default: the map draws its own roads and "
+        "place names. Online base maps need the internet; Amap is in GCJ-02, so the layers are "
+        "shifted to line up with it (the analysis stays in WGS-84).",
+    },
+    "basemap_none": {"zh": "无（离线）", "en": "None (offline)"},
+    "basemap_osm": {"zh": "OpenStreetMap（需联网）", "en": "OpenStreetMap (online)"},
+    "basemap_tianditu_vec": {"zh": "天地图 矢量（需密钥）", "en": "Tianditu vector (key)"},
+    "basemap_tianditu_img": {"zh": "天地图 影像（需密钥）", "en": "Tianditu imagery (key)"},
+    "basemap_amap": {"zh": "高德地图（GCJ-02）", "en": "Amap / Gaode (GCJ-02)"},
+    "basemap_amap_img": {"zh": "高德 影像（GCJ-02）", "en": "Amap imagery (GCJ-02)"},
+    "tianditu_key": {"zh": "天地图密钥 (tk)", "en": "Tianditu key (tk)"},
+    "tianditu_key_help": {
+        "zh": "在 https://console.tianditu.gov.cn/ 免费申请“浏览器端”密钥。",
+        "en": "A free browser key from https://console.tianditu.gov.cn/.",
+    },
+    "tianditu_need_key": {
+        "zh": "输入天地图密钥后显示天地图底图。",
+        "en": "Enter a Tianditu key to show the Tianditu base map.",
     },
     # progress
     "progress_data": {"zh": "读取数据", "en": "Reading the data"},

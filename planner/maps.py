@@ -50,9 +50,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from branca.element import Figure, MacroElement
 from folium.template import Template
 
+from . import basemaps
 from ._errors import CRSError, InputError, PackageDataError
 from ._validate import Problems, describe_rows
 
@@ -60,6 +62,9 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "LEAFLET_VERSION",
+    "MINOR_ROADS_ZOOM",
+    "ROAD_STYLE",
+    "UNCOVERED_BREAKS",
     "STATIC_DIR",
     "TIER_STYLE",
     "TierStyle",
@@ -68,8 +73,16 @@ __all__ = [
     "add_isochrones",
     "add_layer_control",
     "add_legend",
+    "add_place_labels",
     "add_proposals",
+    "add_roads",
     "add_uncovered",
+    "display_datum",
+    "place_label_points",
+    "road_display_class",
+    "set_display_datum",
+    "uncovered_class",
+    "uncovered_legend_items",
     "new_map",
     "save_html",
     "symbol_svg",
@@ -94,19 +107,15 @@ Lang = Literal["zh", "en", "both"]
 #: Plain map background used instead of a basemap (a light warm grey, like paper).
 DEFAULT_BACKGROUND = "#f2efe9"
 
-# Chinese web basemaps (AutoNavi/Amap/Gaode, Tencent, Google's China tiles) are drawn in GCJ-02
-# and Baidu's in BD-09: both are deliberately offset from WGS-84 by typically 100-700 m. Every
-# planner layer is WGS-84 (EPSG:4326, see docs/architecture.md), so on such a basemap facilities
-# would sit in the wrong street and isochrones would look shifted. They are refused, not offered.
-_OFFSET_BASEMAPS = {
-    "amap": "GCJ-02",
-    "gaode": "GCJ-02",
-    "autonavi": "GCJ-02",
-    "tencent": "GCJ-02",
-    "qq": "GCJ-02",
-    "google.cn": "GCJ-02",
-    "googlecn": "GCJ-02",
-    "baidu": "BD-09",
+# Baidu's tiles are drawn in BD-09 on its own tiling (not the usual Web Mercator grid), so its
+# tiles cannot be lined up with the overlays by shifting them; it is refused with a pointer to
+# what works. Amap/Gaode (GCJ-02) is offered: the overlays are shifted into GCJ-02 for display.
+_REFUSED_BASEMAPS = {"baidu": "BD-09", "bd09": "BD-09"}
+_BASEMAP_ALIASES = {
+    "openstreetmap": "osm",
+    "gaode": "amap",
+    "autonavi": "amap",
+    "tianditu": "tianditu_vec",
 }
 
 
@@ -161,8 +170,11 @@ _DEFAULT_LEVEL_STYLE = (1.2, "#555555", None, "", "")
 
 # Isochrones: darkest for the shortest time, lighter as minutes grow.
 _ISOCHRONE_COLORS = ("#08519c", "#c6dbef")
-# Uncovered population (count per demand unit), yellow to red.
+# Uncovered population (residents per area), yellow to red, in fixed classes.
 _UNCOVERED_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+#: Lower edges of the uncovered-population classes 2..5 (residents); class 1 is below 100.
+#: One definition for every map (app, HTML report, CLI map), so colours compare across views.
+UNCOVERED_BREAKS: tuple[int, ...] = (100, 500, 1_000, 5_000)
 
 _BOUNDARY_PANE = "plannerBoundaries"
 
@@ -292,8 +304,47 @@ def _served_base(static_url: str) -> str:
     return "/" + url
 
 
+# Text of the notice shown on the map when base map tiles fail to load.
+_TILE_NOTICE = (
+    "底图瓦片无法加载（无网络，或密钥无效）；其余图层照常显示",
+    "Base map tiles could not load (no internet, or an invalid key); the other layers still show",
+)
+# Zoom levels at which the map container gets a class ``planner-z<N>`` (zoom >= N), so CSS can
+# show minor roads and village names only when zoomed in (no per-layer JavaScript).
+_ZOOM_STEPS = tuple(range(9, 17))
+#: Zoom from which minor roads (residential, unclassified...) and paths are drawn.
+MINOR_ROADS_ZOOM = 13
+PATHS_ZOOM = 15
+#: Zoom from which township and village names are shown.
+TOWNSHIP_LABELS_ZOOM = 10
+VILLAGE_LABELS_ZOOM = 13
+
+_MAP_CSS = f"""
+.planner-symbol {{ background: none; border: none; }}
+.planner-road-minor, .planner-road-path {{ display: none; }}
+.planner-z{MINOR_ROADS_ZOOM} .planner-road-minor {{ display: inline; }}
+.planner-z{PATHS_ZOOM} .planner-road-path {{ display: inline; }}
+.planner-place {{ background: none; border: none; width: 0 !important; height: 0 !important; }}
+.planner-place span {{
+    position: absolute; transform: translate(-50%, -50%); white-space: nowrap;
+    pointer-events: none; color: #3a3a3a;
+    text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 4px #fff;
+}}
+.planner-place-township span {{ font-size: 13px; font-weight: 600; letter-spacing: 0.5px; }}
+.planner-place-village span {{ font-size: 11px; color: #555; }}
+.planner-place-township, .planner-place-village {{ display: none; }}
+.planner-z{TOWNSHIP_LABELS_ZOOM} .planner-place-township {{ display: block; }}
+.planner-z{VILLAGE_LABELS_ZOOM} .planner-place-village {{ display: block; }}
+.planner-tile-notice {{
+    background: rgba(255, 243, 205, 0.95); color: #664d03; border: 1px solid #e0c36a;
+    border-radius: 4px; padding: 4px 8px; font: 12px/1.3 system-ui, sans-serif; max-width: 320px;
+}}
+"""
+
+
 class _OfflineAssets(MacroElement):
-    """Loads the vendored Leaflet (inline or served) and sets the plain background.
+    """Loads the vendored Leaflet (inline or served), sets the plain background, the metric
+    scale bar, the zoom classes and the notice shown when base map tiles fail to load.
 
     Added as the first child of the map, so its header comes after the map's own header and its
     script runs before any layer creates a marker.
@@ -311,7 +362,7 @@ class _OfflineAssets(MacroElement):
             background: {{ this.background }};
             font-size: {{ this.font_size }};
         }
-        .planner-symbol { background: none; border: none; }
+        {{ this.css }}
         </style>
         {% endmacro %}
 
@@ -322,12 +373,54 @@ class _OfflineAssets(MacroElement):
         {%- else %}
         L.Icon.Default.imagePath = {{ this.image_path|tojson }};
         {%- endif %}
-        {{ this._parent.get_name() }}.getContainer().style.background = {{ this.background|tojson }};
+        (function (map) {
+            map.getContainer().style.background = {{ this.background|tojson }};
+            {%- if this.scale %}
+            L.control.scale({metric: true, imperial: false, maxWidth: 120}).addTo(map);
+            {%- endif %}
+            var box = map.getContainer(), steps = {{ this.zoom_steps|tojson }};
+            function zoomClasses() {
+                var z = map.getZoom();
+                steps.forEach(function (t) {
+                    if (z >= t) { L.DomUtil.addClass(box, "planner-z" + t); }
+                    else { L.DomUtil.removeClass(box, "planner-z" + t); }
+                });
+            }
+            map.on("zoomend", zoomClasses);
+            map.whenReady(zoomClasses);
+            var notice = null, failing = [];
+            function showNotice(e) {
+                if (failing.indexOf(e.target) < 0) { failing.push(e.target); }
+                if (notice) { return; }
+                notice = L.control({position: "bottomleft"});
+                notice.onAdd = function () {
+                    var div = L.DomUtil.create("div", "planner-tile-notice leaflet-control");
+                    div.setAttribute("role", "status");
+                    div.textContent = {{ this.tile_notice|tojson }};
+                    return div;
+                };
+                notice.addTo(map);
+            }
+            function layerGone(e) {
+                failing = failing.filter(function (l) { return l !== e.target; });
+                if (notice && !failing.length) { notice.remove(); notice = null; }
+            }
+            function watch(layer) {
+                if (!(layer instanceof L.TileLayer) || layer._plannerWatched) { return; }
+                layer._plannerWatched = true;
+                layer.on("tileerror", showNotice);
+                layer.on("remove", layerGone);
+            }
+            map.eachLayer(watch);
+            map.on("layeradd", function (e) { watch(e.layer); });
+        })({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, mode: str, static_url: str, background: str) -> None:
+    def __init__(
+        self, mode: str, static_url: str, background: str, *, lang: Lang = "both", scale: bool
+    ) -> None:
         super().__init__()
         self._name = "OfflineAssets"
         # One text size whatever the order in which Leaflet's CSS and folium's style load
@@ -336,6 +429,11 @@ class _OfflineAssets(MacroElement):
         self.static_url = static_url
         self.background = background
         self.mode = mode
+        self.lang = lang
+        self.scale = scale
+        self.css = _MAP_CSS
+        self.zoom_steps = list(_ZOOM_STEPS)
+        self.tile_notice = _label(*_TILE_NOTICE, lang)
 
     # Computed on render so that save_html() can switch a served map to inline.
     @property
@@ -419,6 +517,7 @@ def new_map(
     assets: Literal["inline", "served"] = "inline",
     static_url: str = "app/static",
     basemap: str | folium.TileLayer | None = None,
+    tianditu_key: str = "",
     background: str = DEFAULT_BACKGROUND,
     lang: Lang = "both",
     width: str | int = "100%",
@@ -443,24 +542,29 @@ def new_map(
     static_url
         URL path under which ``planner/static`` is served (Streamlit: ``app/static``).
     basemap
-        ``None`` (default): no tiles, a plain ``background``. ``"osm"``: the OpenStreetMap
-        standard tiles (needs the internet), added switched off; turn it on in the layer control.
-        A :class:`folium.TileLayer` (e.g. a locally served tile source in WGS-84 based Web
-        Mercator) is added as given. Chinese web basemaps (``"amap"``, ``"gaode"``,
-        ``"tencent"``, ``"baidu"``...) are refused: their tiles are offset (GCJ-02/BD-09) from
-        our WGS-84 data.
+        ``None`` (default): no tiles, a plain ``background`` (draw the roads and place names
+        with :func:`add_roads` and :func:`add_place_labels` so the map reads offline).
+        An online base map of :data:`planner.basemaps.BASEMAPS`, shown when the map opens:
+        ``"osm"``, ``"tianditu_vec"`` / ``"tianditu_img"`` (天地图 vector / imagery with labels;
+        needs ``tianditu_key``), ``"amap"`` / ``"amap_img"`` (高德; drawn in GCJ-02, so every
+        layer added afterwards is shifted into GCJ-02 for display: see
+        :func:`display_datum`). A :class:`folium.TileLayer` in WGS-84 based Web Mercator is
+        added as given. When tiles cannot load, the map says so in a small notice.
+    tianditu_key
+        Your Tianditu key (天地图 ``tk``), for the Tianditu base maps.
     background
         CSS colour of the map area where there are no tiles.
     lang
-        Language of the basemap layer name: ``"zh"``, ``"en"`` or ``"both"``.
+        Language of the basemap layer name and notices: ``"zh"``, ``"en"`` or ``"both"``.
     width, height
         Size of the map (CSS length or pixels).
     max_zoom
         Deepest zoom level (there are no tiles to bound it).
     control_scale
-        Show a scale bar.
+        Show a metric scale bar (no miles and feet).
     prefer_canvas
-        Draw vectors on a canvas instead of SVG (faster with tens of thousands of polygons).
+        Draw vectors on a canvas instead of SVG (faster with tens of thousands of polygons;
+        the zoom-dependent roads and names need SVG).
 
     Returns
     -------
@@ -473,11 +577,20 @@ def new_map(
     []
     >>> new_map((116.3, 39.8, 116.5, 40.0), assets="served").default_js
     [('leaflet', '/app/static/leaflet/leaflet.js')]
+    >>> display_datum(new_map((116.3, 39.8, 116.5, 40.0), basemap="amap"))
+    'gcj02'
     """
     if assets not in ("inline", "served"):
         raise InputError(f"assets={assets!r}: use 'inline' (saved HTML) or 'served' (Streamlit)")
     _check_lang(lang)
     minx, miny, maxx, maxy = _check_bounds(bounds)
+    key = _basemap_key(basemap) if basemap is not None else None
+    datum = basemaps.BASEMAPS[key].datum if key is not None else "wgs84"
+    if datum != "wgs84":
+        (minx, maxx), (miny, maxy) = basemaps.to_display(
+            np.array([minx, maxx]), np.array([miny, maxy]), datum=datum
+        )
+        minx, maxx, miny, maxy = (float(v) for v in (minx, maxx, miny, maxy))
 
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
@@ -485,43 +598,100 @@ def new_map(
         tiles=None,
         width=width,
         height=height,
-        control_scale=control_scale,
+        control_scale=False,  # ours: metric only (Leaflet's default adds miles and feet)
         prefer_canvas=prefer_canvas,
     )
     # Without a tile layer Leaflet has no zoom limit; fitting tiny bounds would zoom forever.
     m.options["maxZoom"] = int(max_zoom)
+    # half zoom steps: the study area fills the map (whole steps can leave it at half size)
+    m.options["zoomSnap"] = 0.5
     _apply_assets(m, assets, static_url)
-    m.add_child(_OfflineAssets(assets, static_url, background), name="planner_offline_assets")
+    m.add_child(
+        _OfflineAssets(assets, static_url, background, lang=lang, scale=control_scale),
+        name="planner_offline_assets",
+    )
+    set_display_datum(m, datum)
 
-    if basemap is not None:
-        _add_basemap(m, basemap, lang=lang, max_zoom=int(max_zoom))
+    if isinstance(basemap, folium.TileLayer):
+        basemap.add_to(m)
+    elif key is not None:
+        _add_basemap(m, key, tianditu_key=tianditu_key, lang=lang, max_zoom=int(max_zoom))
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
-def _add_basemap(
-    m: folium.Map, basemap: str | folium.TileLayer, *, lang: Lang, max_zoom: int
-) -> None:
+def _basemap_key(basemap: str | folium.TileLayer) -> str | None:
+    """The :data:`planner.basemaps.BASEMAPS` key of ``basemap`` (None for a TileLayer)."""
     if isinstance(basemap, folium.TileLayer):
-        basemap.add_to(m)
-        return
-    key = str(basemap).strip().lower()
-    if key in ("osm", "openstreetmap"):
-        folium.TileLayer(
-            "OpenStreetMap",
-            name=_label("OpenStreetMap 底图（需联网）", "OpenStreetMap basemap (online)", lang),
-            overlay=True,  # a switchable layer, drawn in the tile pane under every overlay
-            show=False,  # off until the user turns it on: the map must work offline
-            max_zoom=max_zoom,
-        ).add_to(m)
-        return
-    if key in _OFFSET_BASEMAPS:
+        return None
+    key = str(basemap).strip().lower().replace("-", "_")
+    key = _BASEMAP_ALIASES.get(key, key)
+    if key in _REFUSED_BASEMAPS:
         raise InputError(
-            f"basemap={basemap!r} is drawn in {_OFFSET_BASEMAPS[key]}, which is offset by "
-            "hundreds of metres from planner's WGS-84 data; use basemap='osm', a WGS-84 "
-            "folium.TileLayer (e.g. Tianditu with your key) or no basemap"
+            f"basemap={basemap!r} is drawn in {_REFUSED_BASEMAPS[key]} on Baidu's own tile grid, "
+            "which cannot be lined up with planner's WGS-84 layers; use 'amap' (the overlays are "
+            "shifted into GCJ-02), 'tianditu_vec', 'osm' or no basemap"
         )
-    raise InputError(f"basemap={basemap!r}: use None, 'osm' or a folium.TileLayer")
+    if key not in basemaps.BASEMAPS:
+        raise InputError(
+            f"basemap={basemap!r}: use None, one of {', '.join(basemaps.BASEMAPS)} or a "
+            "folium.TileLayer"
+        )
+    return key
+
+
+def _add_basemap(m: folium.Map, key: str, *, tianditu_key: str, lang: Lang, max_zoom: int) -> None:
+    spec = basemaps.BASEMAPS[key]
+    urls = basemaps.tile_urls(key, api_key=tianditu_key, lang="en" if lang == "en" else "zh")
+    online = _label("（需联网）", " (online)", lang) if lang != "both" else "（需联网 / online）"
+    for i, url in enumerate(urls):
+        name = spec.label(lang) + online
+        if i:
+            name = spec.label(lang) + _label(" 注记", " labels", lang)
+        folium.TileLayer(
+            url,
+            name=name,
+            attr=spec.attribution,
+            subdomains=spec.subdomains,
+            overlay=True,  # a switchable layer, drawn in the tile pane under every overlay
+            show=True,  # chosen by the user; the notice says so when the tiles cannot load
+            max_zoom=max_zoom,
+            max_native_zoom=spec.max_native_zoom,
+        ).add_to(m)
+
+
+class _DisplayDatum(MacroElement):
+    """Marks a map or feature group whose layers are drawn in another datum (renders nothing)."""
+
+    _template = Template("")
+
+    def __init__(self, datum: str) -> None:
+        super().__init__()
+        self._name = "DisplayDatum"
+        self.datum = datum
+
+
+def set_display_datum(parent: folium.Map | folium.FeatureGroup, datum: str) -> None:
+    """Draw the layers added to ``parent`` from now on in ``datum`` (``"wgs84"`` or
+    ``"gcj02"``). :func:`new_map` sets it from the base map; a feature group rendered apart
+    from its map (``streamlit_folium``'s dynamic layers) needs it set to the map's datum."""
+    if datum not in basemaps.DATUMS:
+        raise InputError(f"datum={datum!r}: use one of {', '.join(basemaps.DATUMS)}")
+    for name, child in list(parent._children.items()):
+        if isinstance(child, _DisplayDatum):
+            del parent._children[name]
+    if datum != "wgs84":
+        parent.add_child(_DisplayDatum(datum))
+
+
+def display_datum(parent: Any) -> str:
+    """The datum in which layers added to ``parent`` are drawn: ``"gcj02"`` on an Amap base
+    map, otherwise ``"wgs84"``. Read a click on the map back into WGS-84 with
+    :func:`planner.basemaps.from_display`."""
+    for child in getattr(parent, "_children", {}).values():
+        if isinstance(child, _DisplayDatum):
+            return child.datum
+    return "wgs84"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,12 +775,19 @@ def _json_value(v: Any) -> Any:
 
 
 def _feature_collection(
-    gdf: gpd.GeoDataFrame, properties: Mapping[str, Sequence[Any]], *, simplify_m: float = 0.0
+    gdf: gpd.GeoDataFrame,
+    properties: Mapping[str, Sequence[Any]],
+    *,
+    simplify_m: float = 0.0,
+    datum: str = "wgs84",
+    decimals: int = 6,
 ) -> dict:
-    """GeoJSON dict with coordinates rounded to 6 decimals (~0.1 m) and only ``properties``."""
+    """GeoJSON dict with coordinates rounded to ``decimals`` (6: ~0.1 m) and only
+    ``properties``, moved into ``datum`` for display (the analysis stays in WGS-84)."""
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     geoms = _simplify(geoms, simplify_m)
-    geoms = shapely.transform(geoms, lambda c: np.round(c, 6))
+    geoms = basemaps.geometries_to_display(geoms, datum=datum)
+    geoms = shapely.transform(geoms, lambda c: np.round(c, decimals))
     cols = {k: [_json_value(v) for v in vals] for k, vals in properties.items()}
     features = []
     for i, geom in enumerate(geoms):
@@ -711,6 +888,7 @@ def add_boundaries(
             "level_label": level_label,
         },
         simplify_m=simplify_m,
+        datum=display_datum(m),
     )
 
     def style(feature: dict) -> dict:
@@ -827,7 +1005,7 @@ def add_facilities(
         props["type"] = _text(g["type"])
         fields.insert(2, "type")
         aliases.insert(2, _label("类型", "Type", lang))
-    data = _feature_collection(g, props)
+    data = _feature_collection(g, props, datum=display_datum(m))
 
     def style(feature: dict) -> dict:
         tier = feature["properties"]["tier"]
@@ -913,7 +1091,7 @@ def add_isochrones(
             props["name"] = _text(g["name"])
             fields.insert(0, "name")
             aliases.insert(0, _label("机构", "Facility", lang))
-    data = _feature_collection(g, props, simplify_m=simplify_m)
+    data = _feature_collection(g, props, simplify_m=simplify_m, datum=display_datum(m))
 
     def style(feature: dict) -> dict:
         color = colors.get(feature["properties"]["minutes"], "#999999")
@@ -937,11 +1115,19 @@ def add_isochrones(
     layer.add_to(m)
     if legend and levels:
         items = [
-            (_label(f"{v:g} 分钟内", f"within {v:g} min", lang), _rgba(colors[v], fill_opacity))
+            (
+                _label(f"{_minutes_text(v)} 分钟内", f"within {_minutes_text(v)} min", lang),
+                _rgba(colors[v], fill_opacity),
+            )
             for v in levels
         ]
         add_legend(m, items, title=label, layer=layer)
     return layer
+
+
+def _minutes_text(v: float) -> str:
+    """Minutes for a label: whole minutes as integers ("5"), others to a tenth ("7.5")."""
+    return f"{round(v)}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -960,23 +1146,28 @@ def _isochrone_colors(levels: Sequence[float]) -> dict[float, str]:
     return {v: cmap(i) for i, v in enumerate(levels)}
 
 
-def _population_colormap(values: np.ndarray) -> branca.colormap.StepColormap:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        finite = np.array([0.0])
-    vmin, vmax = float(finite.min()), float(finite.max())
-    if vmax <= vmin:
-        vmax = vmin + 1.0
-    n_classes = min(len(_UNCOVERED_COLORS), len(np.unique(finite)))
-    edges = np.unique(np.round(np.quantile(finite, np.linspace(0, 1, n_classes + 1))))
-    # labels are rounded: an edge that rounds to either end would make an empty '27,700 - 27,700' class
-    edges = edges[(edges > round(vmin)) & (edges < round(vmax))]
-    index = [vmin, *edges.tolist(), vmax]
-    n = len(index) - 1
-    pick = np.linspace(0, len(_UNCOVERED_COLORS) - 1, n).round().astype(int) if n > 1 else [2]
-    return branca.colormap.StepColormap(
-        [_UNCOVERED_COLORS[i] for i in pick], index=index, vmin=vmin, vmax=vmax
-    )
+def uncovered_class(population: Any) -> np.ndarray:
+    """Index in :data:`UNCOVERED_BREAKS` classes of each (rounded) resident count: the same
+    fixed classes on every map, so two views can be compared by colour."""
+    values = np.round(np.asarray(population, dtype=float))
+    return np.searchsorted(np.asarray(UNCOVERED_BREAKS, dtype=float), values, side="right")
+
+
+def uncovered_legend_items(lang: Lang = "both") -> list[tuple[str, str]]:
+    """``(label, colour)`` of the uncovered-population classes, with their unit.
+
+    Examples
+    --------
+    >>> [label for label, _ in uncovered_legend_items("zh")]
+    ['< 100 人', '100–499 人', '500–999 人', '1,000–4,999 人', '≥ 5,000 人']
+    """
+    _check_lang(lang)
+    unit = {"zh": "人", "en": "people", "both": "人"}[lang]
+    edges = list(UNCOVERED_BREAKS)
+    labels = [f"< {edges[0]:,} {unit}"]
+    labels += [f"{lo:,}–{hi - 1:,} {unit}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels.append(f"≥ {edges[-1]:,} {unit}")
+    return list(zip(labels, _UNCOVERED_COLORS, strict=True))
 
 
 def add_uncovered(
@@ -991,7 +1182,11 @@ def add_uncovered(
     fill_opacity: float = 0.75,
     simplify_m: float = 5.0,
 ) -> folium.GeoJson:
-    """Uncovered population as a choropleth (quantile classes of ``population``).
+    """Uncovered population as a choropleth in fixed classes of ``population``.
+
+    The classes (:data:`UNCOVERED_BREAKS`: < 100, 100–499, 500–999, 1,000–4,999, ≥ 5,000
+    residents) are the same on every map, so the colours of two scenarios, modes or
+    thresholds mean the same numbers.
 
     Parameters
     ----------
@@ -1002,9 +1197,9 @@ def add_uncovered(
     name, show, lang
         Layer name (default bilingual "Uncovered population"), initial visibility, language.
     colormap
-        A branca colormap to use instead of the default yellow-to-red quantile classes. It is
-        used for the colours only: it is **not** added to the map, because branca's own legend
-        loads d3 from a CDN; the legend is drawn by :func:`add_legend`.
+        A branca colormap to use instead of the fixed classes. It is used for the colours
+        only: it is **not** added to the map, because branca's own legend loads d3 from a CDN;
+        the legend is drawn by :func:`add_legend`.
     legend
         Add a legend of the classes (shown while the layer is on).
     fill_opacity
@@ -1019,16 +1214,27 @@ def add_uncovered(
     _check_lang(lang)
     g = _prepare(gdf, ["population"], what="uncovered", numeric=["population"])
     pop = g["population"].to_numpy(dtype=float)
-    cmap = colormap if colormap is not None else _population_colormap(pop)
+    shown = [None if not np.isfinite(v) else round(v) for v in pop]
     data = _feature_collection(
-        g,
-        {"population": [None if not np.isfinite(v) else round(v) for v in pop]},
-        simplify_m=simplify_m,
+        g, {"population": shown}, simplify_m=simplify_m, datum=display_datum(m)
     )
+    if colormap is not None:
+        cmap = colormap
+
+        def color_of(v: float) -> str:
+            return cmap.rgb_hex_str(v)
+
+        items = _colormap_items(cmap)
+    else:
+
+        def color_of(v: float) -> str:
+            return _UNCOVERED_COLORS[int(uncovered_class(v))]
+
+        items = uncovered_legend_items(lang)
 
     def style(feature: dict) -> dict:
         v = feature["properties"]["population"]
-        color = "#cccccc" if v is None else cmap.rgb_hex_str(v)
+        color = "#cccccc" if v is None else color_of(v)
         return {"color": color, "weight": 0.5, "fillColor": color, "fillOpacity": fill_opacity}
 
     label = _label("未覆盖人口", "Uncovered population", lang)
@@ -1038,12 +1244,18 @@ def add_uncovered(
         show=show,
         style_function=style,
         highlight_function=lambda f: {"weight": 2, "color": "#000000"},
-        tooltip=_tooltip(data, ["population"], [label]),
+        tooltip=_tooltip(
+            data, ["population"], [_label("未覆盖人口（人）", "Uncovered (people)", lang)]
+        ),
     )
     layer.add_to(m)
     if legend and len(g):
-        items = [(text, _rgba(color, fill_opacity)) for text, color in _colormap_items(cmap)]
-        add_legend(m, items, title=label, layer=layer)
+        add_legend(
+            m,
+            [(text, _rgba(color, fill_opacity)) for text, color in items],
+            title=label,
+            layer=layer,
+        )
     return layer
 
 
@@ -1103,6 +1315,7 @@ def add_proposals(
             "tier_label": [_tier_style(t).label(lang) for t in tiers],
             "newly_covered_population": [None if not np.isfinite(v) else round(v) for v in newly],
         },
+        datum=display_datum(m),
     )
 
     def style(feature: dict) -> dict:
@@ -1143,49 +1356,468 @@ def add_proposals(
 
 
 # ---------------------------------------------------------------------------------------------
-# Legend, layer control, saving
+# Roads and place names: the map reads without tiles
 # ---------------------------------------------------------------------------------------------
 
+#: How the road classes are drawn: (weight px, colour, dash, zh, en). Quiet warm greys, wider
+#: for major roads; ``minor`` roads show from :data:`MINOR_ROADS_ZOOM`, ``path`` from
+#: :data:`PATHS_ZOOM` (CSS classes on the map container, see ``_OfflineAssets``).
+ROAD_STYLE: dict[str, tuple[float, str, str | None, str, str]] = {
+    "motorway": (3.4, "#d7b48a", None, "高速公路/快速路", "Motorway / trunk road"),
+    "primary": (2.6, "#bdb5a8", None, "主干道", "Primary road"),
+    "secondary": (2.0, "#c5beb2", None, "次干道", "Secondary road"),
+    "tertiary": (1.5, "#ccc6bc", None, "支路/县乡道", "Tertiary road"),
+    "minor": (1.0, "#d3cec6", None, "街巷/村道", "Minor road"),
+    "path": (0.8, "#d3cec6", "2 3", "小路", "Path / track"),
+}
+_HIGHWAY_CLASS = {
+    **dict.fromkeys(("motorway", "motorway_link", "trunk", "trunk_link"), "motorway"),
+    **dict.fromkeys(("primary", "primary_link"), "primary"),
+    **dict.fromkeys(("secondary", "secondary_link"), "secondary"),
+    **dict.fromkeys(("tertiary", "tertiary_link"), "tertiary"),
+    **dict.fromkeys(
+        ("track", "path", "footway", "cycleway", "pedestrian", "steps", "bridleway"), "path"
+    ),
+}
+_ROADS_PANE = "plannerRoads"
+_LABELS_PANE = "plannerLabels"
 
-class _Legend(MacroElement):
+
+def road_display_class(highway: Iterable[Any]) -> list[str]:
+    """The drawn class (a :data:`ROAD_STYLE` key) of each OSM ``highway`` value; anything
+    else (residential, unclassified, service, unknown) is ``minor``.
+
+    Examples
+    --------
+    >>> road_display_class(["trunk_link", "tertiary", "residential", "footway", None])
+    ['motorway', 'tertiary', 'minor', 'path', 'minor']
+    """
+    return [_HIGHWAY_CLASS.get(str(h).strip().lower(), "minor") for h in highway]
+
+
+def _road_geometries(
+    g: gpd.GeoDataFrame, classes: list[str], *, simplify_m: float, max_vertices: int
+) -> tuple[list[str], list[Any]]:
+    """One merged, simplified MultiLineString per class, most important first; classes at the
+    end are dropped while the vertices exceed ``max_vertices``."""
+    geoms = np.asarray(g.geometry.values, dtype=object)
+    lines = shapely.get_parts(geoms, return_index=True)
+    cls = np.asarray(classes, dtype=object)[lines[1]]
+    kept_cls: list[str] = []
+    kept: list[Any] = []
+    total = 0
+    for key in ROAD_STYLE:
+        parts = lines[0][cls == key]
+        parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings only
+        if not len(parts):
+            continue
+        merged = shapely.line_merge(shapely.multilinestrings(parts))
+        simple = _simplify(np.array([merged], dtype=object), simplify_m)[0]
+        n = int(shapely.get_num_coordinates(simple))
+        if total + n > max_vertices:
+            log.info(
+                "roads: %s and finer classes not drawn (%d vertices would pass max_vertices=%d)",
+                key,
+                total + n,
+                max_vertices,
+            )
+            break
+        total += n
+        kept_cls.append(key)
+        kept.append(simple)
+    return kept_cls, kept
+
+
+class _RoadLines(folium.map.Layer):
+    """Road lines, one Leaflet polyline per class, sent as delta-coded integers (1e-5 degrees,
+    about 1 m): half the bytes of GeoJSON coordinates."""
+
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
-        {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create("div", "planner-legend leaflet-control");
-            div.innerHTML = {{ this.html|tojson }};
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-        };
-        {%- if this.layer %}
-        (function (legend, layer, map) {
-            if (map.hasLayer(layer)) { legend.addTo(map); }
-            layer.on("add", function () { legend.addTo(map); });
-            layer.on("remove", function () { legend.remove(); });
-        })({{ this.get_name() }}, {{ this.layer.get_name() }}, {{ this._parent.get_name() }});
-        {%- else %}
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {%- endif %}
+        var {{ this.get_name() }} = L.featureGroup();
+        (function (group, classes) {
+            classes.forEach(function (c) {
+                var lines = c.lines.map(function (a) {
+                    var out = [], x = 0, y = 0;
+                    for (var i = 0; i < a.length; i += 2) {
+                        x += a[i]; y += a[i + 1]; out.push([y / 1e5, x / 1e5]);
+                    }
+                    return out;
+                });
+                L.polyline(lines, c.style).addTo(group);
+            });
+        })({{ this.get_name() }}, {{ this.classes|tojson }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, html_: str, position: str, layer: folium.map.Layer | None) -> None:
+    def __init__(self, classes: list[dict], *, name: str, show: bool) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "RoadLines"
+        self.classes = classes
+
+
+def _delta_code(geom: Any) -> list[list[int]]:
+    """Each line of ``geom`` as ``[x0, y0, dx1, dy1, ...]`` in integer 1e-5 degrees."""
+    out = []
+    for part in shapely.get_parts(geom):
+        q = np.round(shapely.get_coordinates(part) * 1e5).astype(np.int64)
+        if len(q) < 2:
+            continue
+        d = np.vstack([q[:1], np.diff(q, axis=0)])
+        keep = np.r_[True, np.any(d[1:] != 0, axis=1)]  # drop points that round together
+        if keep.sum() >= 2:
+            out.append(d[keep].ravel().tolist())
+    return out
+
+
+def _road_style(key: str) -> dict:
+    weight, color, dash, _, _ = ROAD_STYLE[key]
+    out: dict[str, Any] = {
+        "color": color,
+        "weight": weight,
+        "opacity": 1.0,
+        "interactive": False,
+        "lineCap": "round",
+        "lineJoin": "round",
+        "pane": _ROADS_PANE,
+        "className": f"planner-road planner-road-{key}",
+    }
+    if dash:
+        out["dashArray"] = dash
+    return out
+
+
+def add_roads(
+    m: folium.Map,
+    roads: gpd.GeoDataFrame,
+    *,
+    class_column: str = "highway",
+    name: str | None = None,
+    show: bool = True,
+    lang: Lang = "both",
+    simplify_m: float = 8.0,
+    max_vertices: int = 60_000,
+) -> folium.map.Layer:
+    """The road network as quiet thin lines by class (major roads wider), under every other
+    layer, so the map reads without tiles.
+
+    Roads are merged into one line per class, simplified and sent as delta-coded integers of
+    about 1 m, which keeps the page small (the demo county's 1,037 roads take about 60 kB).
+    Minor roads and paths appear only when zoomed in (from :data:`MINOR_ROADS_ZOOM` and
+    :data:`PATHS_ZOOM`). The lines are not interactive: a click goes through to the map.
+
+    Parameters
+    ----------
+    m
+        Map from :func:`new_map`.
+    roads
+        Lines with a road-class column (OSM ``highway`` values: motorway ... residential, path);
+        any CRS (reprojected).
+    class_column
+        The road-class column; values outside :data:`ROAD_STYLE`'s classes are drawn as minor
+        roads. A missing column draws every road as minor.
+    name, show, lang
+        Layer name (default bilingual "Roads"), initial visibility, label language.
+    simplify_m
+        Simplification tolerance in metres.
+    max_vertices
+        Upper bound of the vertices drawn: the finest classes are left out (with a log line)
+        when a large city's network would pass it.
+
+    Returns
+    -------
+    folium.map.Layer
+        ``layer.classes``: per drawn class, ``road_class``, its Leaflet ``style`` and
+        ``lines`` (delta-coded integer 1e-5 degrees, in the map's display datum).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString
+    >>> roads = gpd.GeoDataFrame({"highway": ["primary", "residential"]},
+    ...     geometry=[LineString([(116.3, 39.9), (116.5, 39.9)]),
+    ...               LineString([(116.4, 39.8), (116.4, 40.0)])], crs=4326)
+    >>> layer = add_roads(new_map((116.3, 39.8, 116.5, 40.0)), roads)
+    >>> [c["road_class"] for c in layer.classes]
+    ['primary', 'minor']
+    """
+    _check_lang(lang)
+    g = _prepare(roads, [], what="roads")
+    values = g[class_column] if class_column in g.columns else [None] * len(g)
+    keys, geoms = _road_geometries(
+        g, road_display_class(values), simplify_m=simplify_m, max_vertices=max_vertices
+    )
+    datum = display_datum(m)
+    classes = [
+        {
+            "road_class": key,
+            "style": _road_style(key),
+            "lines": _delta_code(basemaps.geometries_to_display(geom, datum=datum)),
+        }
+        for key, geom in zip(keys, geoms, strict=True)
+    ]
+    _ensure_pane(m, _ROADS_PANE, 350)  # above tiles (200), under every polygon (400)
+    layer = _RoadLines(classes, name=name or _label("道路", "Roads", lang), show=show)
+    layer.add_to(m)
+    return layer
+
+
+def _label_point(geom: Any) -> Any:
+    """A point well inside a (multi)polygon for its name: the pole of inaccessibility of its
+    largest part (in locally scaled degrees), or the representative point as a fallback."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and not p.is_empty]
+    if not parts:
+        return shapely.point_on_surface(geom)
+    part = max(parts, key=lambda p: p.area)
+    k = max(math.cos(math.radians(part.centroid.y)), 0.01)
+    scaled = shapely.transform(part, lambda c: c * [k, 1.0])
+    tolerance = max(math.sqrt(scaled.area) / 50, 1e-6)
+    try:
+        pole = shapely.ops.polylabel(scaled, tolerance=tolerance)
+        point = shapely.Point(pole.x / k, pole.y)
+    except Exception:  # noqa: BLE001 - an invalid ring: fall back to a point on the surface
+        point = None
+    if point is None or not part.contains(point):
+        point = shapely.point_on_surface(part)
+    return point
+
+
+class _PlaceLabels(folium.map.Layer):
+    """Place names as text markers (not interactive: a click goes through to the map)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.layerGroup();
+        (function (group, rows) {
+            rows.forEach(function (r) {
+                L.marker([r[0], r[1]], {
+                    pane: {{ this.pane|tojson }}, interactive: false, keyboard: false,
+                    icon: L.divIcon({className: "planner-place planner-place-" + r[3],
+                                     html: "<span>" + r[2] + "</span>", iconSize: null})
+                }).addTo(group);
+            });
+        })({{ this.get_name() }}, {{ this.rows|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: list[list[Any]], *, name: str, show: bool, pane: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PlaceLabels"
+        self.rows = rows
+        self.pane = pane
+
+
+def place_label_points(
+    boundaries: gpd.GeoDataFrame, *, levels: Sequence[str] = ("township", "village")
+) -> gpd.GeoDataFrame:
+    """Where the names of the units of ``levels`` are written: one point inside each unit.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``admin_code``, ``admin_name``, ``level`` and the label point, EPSG:4326, in the
+        order of ``boundaries``.
+    """
+    g = _prepare(boundaries, ["admin_code", "admin_name", "level"], what="boundaries")
+    g = g[g["level"].astype(str).isin(list(levels))]
+    points = [_label_point(geom) for geom in g.geometry.values]
+    return gpd.GeoDataFrame(
+        {
+            "admin_code": g["admin_code"].to_numpy(),
+            "admin_name": g["admin_name"].to_numpy(),
+            "level": g["level"].astype(str).to_numpy(),
+        },
+        geometry=points,
+        crs=4326,
+    )
+
+
+def add_place_labels(
+    m: folium.Map,
+    boundaries: gpd.GeoDataFrame,
+    *,
+    levels: Sequence[str] = ("township", "village"),
+    name: str | None = None,
+    show: bool = True,
+    lang: Lang = "both",
+) -> folium.map.Layer:
+    """Township and village names at a point inside each unit, shown by zoom level: township
+    names from :data:`TOWNSHIP_LABELS_ZOOM`, village names from :data:`VILLAGE_LABELS_ZOOM`
+    (so a county-wide view is not cluttered with hundreds of village names).
+
+    Parameters
+    ----------
+    m
+        Map from :func:`new_map`.
+    boundaries
+        Columns ``admin_code``, ``admin_name``, ``level``; (Multi)Polygons, any CRS.
+    levels
+        Levels whose names are written.
+    name, show, lang
+        Layer name (default bilingual "Place names"), initial visibility, label language.
+
+    Returns
+    -------
+    folium.map.Layer
+        The layer (``layer.rows``: ``[lat, lon, name, level]`` per label, in display datum).
+    """
+    _check_lang(lang)
+    pts = place_label_points(boundaries, levels=levels)
+    names = _text(pts["admin_name"])
+    x, y = basemaps.to_display(
+        shapely.get_x(pts.geometry.values),
+        shapely.get_y(pts.geometry.values),
+        datum=display_datum(m),
+    )
+    rows = [
+        [round(float(lat), 5), round(float(lon), 5), nm, lv]
+        for lat, lon, nm, lv in zip(
+            np.atleast_1d(y), np.atleast_1d(x), names, pts["level"], strict=True
+        )
+        if nm
+    ]
+    _ensure_pane(m, _LABELS_PANE, 590)  # above the polygons, under the facility symbols (600)
+    layer = _PlaceLabels(
+        rows, name=name or _label("地名", "Place names", lang), show=show, pane=_LABELS_PANE
+    )
+    layer.add_to(m)
+    return layer
+
+
+# ---------------------------------------------------------------------------------------------
+# Legend, layer control, saving
+# ---------------------------------------------------------------------------------------------
+
+
+_LEGEND_CSS = """
+.planner-legend {
+    background: rgba(255,255,255,0.93); border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.35);
+    font: 12px/1.3 system-ui,-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei',
+        'Noto Sans CJK SC',sans-serif;
+    color: #222; max-width: 260px;
+}
+.planner-legend summary { cursor: pointer; font-weight: 600; list-style-position: inside; }
+.planner-legend-box > summary { padding: 4px 8px; }
+.planner-legend-body { padding: 0 8px 5px; max-height: 38vh; overflow: auto; }
+.planner-legend-section > summary { font-weight: 600; margin: 3px 0 1px; color: #333; }
+.planner-legend-row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
+.planner-legend-row > span:first-child { flex: 0 0 16px; display: flex; justify-content: center; }
+"""
+
+_LEGEND_JS = """
+window.plannerLegendSection = window.plannerLegendSection || function (map, o) {
+    var boxes = map._plannerLegends = map._plannerLegends || {};
+    var box = boxes[o.position];
+    if (!box) {
+        box = boxes[o.position] = {};
+        box.control = L.control({position: o.position});
+        box.control.onAdd = function () {
+            var div = L.DomUtil.create("div", "planner-legend leaflet-control");
+            var details = L.DomUtil.create("details", "planner-legend-box", div);
+            var size = map.getSize();
+            // open on a roomy map; a small one (compare maps, a phone) starts folded
+            details.open = size.y >= 450 && size.x >= 560;
+            L.DomUtil.create("summary", "planner-legend-head", details).textContent = o.boxTitle;
+            box.body = L.DomUtil.create("div", "planner-legend-body", details);
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        box.control.addTo(map);
+    }
+    var sec = L.DomUtil.create(o.title ? "details" : "div", "planner-legend-section", box.body);
+    sec.open = true;
+    sec.innerHTML = o.html;
+    function sync() {
+        if (o.layer) { sec.style.display = map.hasLayer(o.layer) ? "" : "none"; }
+        var shown = Array.prototype.some.call(box.body.children, function (c) {
+            return c.style.display !== "none";
+        });
+        box.control.getContainer().style.display = shown ? "" : "none";
+    }
+    if (o.layer) { o.layer.on("add remove", sync); }
+    sync();
+};
+"""
+
+
+class _LegendSupport(MacroElement):
+    """CSS and the JavaScript that gathers every legend of a map corner in one box (added once
+    per map, before its first legend section)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>{{ this.css }}</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        {{ this.js }}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "LegendSupport"
+        self.css = _LEGEND_CSS
+        self.js = _LEGEND_JS
+
+
+class _Legend(MacroElement):
+    """One section of the map's legend box (a Leaflet control, so it works in ``st_folium``)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        plannerLegendSection({{ this._parent.get_name() }}, {
+            position: {{ this.position|tojson }}, boxTitle: {{ this.box_title|tojson }},
+            title: {{ this.title|tojson }}, html: {{ this.html|tojson }},
+            layer: {% if this.layer %}{{ this.layer.get_name() }}{% else %}null{% endif %}
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        html_: str,
+        position: str,
+        layer: folium.map.Layer | None,
+        *,
+        title: str,
+        box_title: str,
+    ) -> None:
         super().__init__()
         self._name = "Legend"
         self.html = html_
         self.position = position
         self.layer = layer
+        self.title = title
+        self.box_title = box_title
 
 
-_LEGEND_BOX = (
-    "background:rgba(255,255,255,0.92);padding:6px 9px;border-radius:4px;"
-    "box-shadow:0 1px 4px rgba(0,0,0,0.35);font:12px/1.35 system-ui,-apple-system,'Segoe UI',"
-    "'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#222;"
-    "max-height:45vh;overflow:auto;"
-)
+def _ensure_legend_support(m: folium.Map) -> None:
+    if not any(isinstance(c, _LegendSupport) for c in m._children.values()):
+        m.add_child(_LegendSupport())
+
+
+def _legend_row(label: str, swatch: str) -> str:
+    swatch = str(swatch).strip()
+    if swatch.startswith("<"):
+        mark = swatch
+    else:
+        mark = (
+            f'<span style="display:block;width:14px;height:14px;border-radius:2px;'
+            f'background:{html.escape(swatch)};border:1px solid rgba(0,0,0,0.25)"></span>'
+        )
+    return (
+        f'<div class="planner-legend-row"><span>{mark}</span>'
+        f"<span>{html.escape(str(label))}</span></div>"
+    )
 
 
 def add_legend(
@@ -1196,7 +1828,11 @@ def add_legend(
     position: Literal["topleft", "topright", "bottomleft", "bottomright"] = "bottomright",
     layer: folium.map.Layer | None = None,
 ) -> MacroElement:
-    """A legend box (a Leaflet control, so it also works inside ``st_folium``).
+    """A section of the map's legend: every legend of a corner shares one compact box.
+
+    The box folds up with a click on its heading ("图例" / "Legend"), and each section with a
+    click on its title; it starts folded on a small map (under 450 × 560 px). A Leaflet
+    control, so it also works inside ``st_folium``.
 
     Parameters
     ----------
@@ -1207,16 +1843,16 @@ def add_legend(
         (drawn as a square) or trusted inline HTML/SVG starting with ``<`` (e.g.
         :func:`symbol_svg`). Labels are plain text (escaped); pass bilingual text as you like.
     title
-        Bold first line.
+        The section's title (click it to fold the section).
     position
-        Corner of the map.
+        Corner of the map (one legend box per corner).
     layer
-        If given, the legend is shown only while this layer is on the map.
+        If given, the section is shown only while this layer is on the map.
 
     Returns
     -------
     branca.element.MacroElement
-        The legend element added to the map.
+        The legend section added to the map.
 
     Examples
     --------
@@ -1226,30 +1862,26 @@ def add_legend(
     if position not in ("topleft", "topright", "bottomleft", "bottomright"):
         raise InputError(f"position={position!r}: use topleft, topright, bottomleft or bottomright")
     pairs = list(items.items()) if isinstance(items, Mapping) else [tuple(i) for i in items]
-    rows = []
-    for label, swatch in pairs:
-        swatch = str(swatch).strip()
-        if swatch.startswith("<"):
-            mark = swatch
-        else:
-            mark = (
-                f'<span style="display:block;width:14px;height:14px;border-radius:2px;'
-                f'background:{html.escape(swatch)};border:1px solid rgba(0,0,0,0.25)"></span>'
-            )
-        rows.append(
-            '<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-            f'<span style="flex:0 0 16px;display:flex;justify-content:center">{mark}</span>'
-            f"<span>{html.escape(str(label))}</span></div>"
-        )
-    head = (
-        f'<div style="font-weight:600;margin-bottom:3px">{html.escape(title)}</div>'
-        if title
-        else ""
+    rows = "".join(_legend_row(label, swatch) for label, swatch in pairs)
+    head = f"<summary>{html.escape(title)}</summary>" if title else ""
+    lang = _assets_lang(m)
+    _ensure_legend_support(m)
+    element = _Legend(
+        head + rows,
+        position,
+        layer,
+        title=title or "",
+        box_title=_label("图例", "Legend", lang),
     )
-    box = f'<div style="{_LEGEND_BOX}">{head}{"".join(rows)}</div>'
-    element = _Legend(box, position, layer)
     m.add_child(element)
     return element
+
+
+def _assets_lang(m: Any) -> Lang:
+    for child in getattr(m, "_children", {}).values():
+        if isinstance(child, _OfflineAssets):
+            return child.lang
+    return "both"
 
 
 def add_layer_control(

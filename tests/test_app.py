@@ -310,9 +310,10 @@ def test_travel_controls_follow_the_library(scn_dir, demo):
             s.label for s in at.get("status")
         ]
         assert at.session_state["scenario"].mode == kwargs["mode"]
-    # the isochrone bands follow the threshold (thirds of it)
+    # the isochrone bands follow the threshold (thirds of it, in whole minutes)
     script = map_args(at)["script"]
-    assert "within 3.33 min" in script and "within 6.67 min" in script and "within 10 min" in script
+    assert "within 3 min" in script and "within 7 min" in script and "within 10 min" in script
+    assert "3.33" not in script
 
     at.sidebar.multiselect(key="w_tiers").set_value([])
     run(at)
@@ -322,10 +323,10 @@ def test_travel_controls_follow_the_library(scn_dir, demo):
 def test_basemap_is_opt_in(scn_dir):
     at = start()
     assert "tile.openstreetmap.org" not in map_args(at)["script"]
-    at.sidebar.toggle(key="w_basemap").set_value(True)
+    at.sidebar.selectbox(key="w_basemap").set_value("osm")
     run(at)
     script = map_args(at)["script"]
-    assert "tile.openstreetmap.org" in script and "OpenStreetMap basemap (online)" in script
+    assert "tile.openstreetmap.org" in script and "OpenStreetMap (online)" in script
 
 
 # ------------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def uncovered() -> gpd.GeoDataFrame:
     cells = [box(116.31 + 0.01 * i, 39.81, 116.32 + 0.01 * i, 39.82) for i in range(6)]
     cells[5] = MultiPolygon([cells[5], box(116.37, 39.83, 116.38, 39.84)])
     return gpd.GeoDataFrame(
-        {"population": [3.0, 12.0, 40.0, 95.0, 260.0, 0.4]}, geometry=cells, crs=4326
+        {"population": [3.0, 120.0, 640.0, 2500.0, 9000.0, 0.4]}, geometry=cells, crs=4326
     )
 
 
@@ -249,22 +249,23 @@ def test_no_basemap_by_default_plain_background(layers):
     assert "tile.openstreetmap.org" not in page
 
 
-def test_osm_basemap_only_when_asked_and_off_by_default(layers):
+def test_osm_basemap_only_when_asked_and_shown_when_asked(layers):
     m, _ = full_map(layers, basemap="osm")
     tiles = [c for c in m._children.values() if isinstance(c, folium.TileLayer)]
-    assert len(tiles) == 1 and tiles[0].show is False and tiles[0].overlay is True
+    # chosen by the user: on when the map opens, and switchable in the layer control
+    assert len(tiles) == 1 and tiles[0].show is True and tiles[0].overlay is True
     page = m.get_root().render()
     assert tag_urls(page) == []
     hosts = set(re.findall(r"https?://([^/\"'\s]+)", without_vendored_leaflet(page)))
     assert hosts and all(h.endswith("openstreetmap.org") for h in hosts), hosts
 
 
-@pytest.mark.parametrize(
-    ("name", "datum"), [("amap", "GCJ-02"), ("Gaode", "GCJ-02"), ("baidu", "BD-09")]
-)
-def test_offset_chinese_basemaps_refused(name, datum):
-    with pytest.raises(ValueError, match=datum):
+@pytest.mark.parametrize(("name", "datum"), [("baidu", "BD-09"), ("BD09", "BD-09")])
+def test_baidu_basemap_refused(name, datum):
+    """Baidu's BD-09 tiles use their own tiling: refused, pointing to what works."""
+    with pytest.raises(ValueError, match=datum) as err:
         wm.new_map(BOUNDS, basemap=name)
+    assert "'amap'" in str(err.value)
 
 
 def test_bad_options():
@@ -281,7 +282,8 @@ def test_bad_options():
     [
         (lambda: wm.new_map(BOUNDS, assets="cdn"), "assets="),
         (lambda: wm.new_map(BOUNDS, basemap="satellite"), "basemap="),
-        (lambda: wm.new_map(BOUNDS, basemap="amap"), "GCJ-02"),
+        (lambda: wm.new_map(BOUNDS, basemap="baidu"), "BD-09"),
+        (lambda: wm.new_map(BOUNDS, basemap="tianditu_vec"), "tianditu_key="),
         (lambda: wm.new_map(BOUNDS, lang="fr"), "lang="),
         (lambda: wm.symbol_svg("hexagon", "#000000", 16), "symbol="),
         (lambda: wm.add_legend(wm.new_map(BOUNDS), [], position="middle"), "position="),
@@ -433,7 +435,15 @@ def test_uncovered_choropleth_with_legend_and_no_branca_d3(uncovered):
     fills = {}
     for f in layer.data["features"]:
         fills[f["properties"]["population"]] = layer.style_function(f)["fillColor"]
-    assert len(set(fills.values())) >= 4  # classes differ
+    # the fixed classes: < 100, 100-499, 500-999, 1,000-4,999, >= 5,000 residents
+    assert fills == {
+        3: "#ffffb2",
+        120: "#fecc5c",
+        640: "#fd8d3c",
+        2500: "#f03b20",
+        9000: "#bd0026",
+        0: "#ffffb2",
+    }
     page = m.get_root().render()
     assert "planner-legend" in page and "Uncovered population" in page
     assert not [c for c in m._children.values() if isinstance(c, ColorMap)]
@@ -468,7 +478,10 @@ def test_legend_items_escaped_and_bound_to_layer(facilities):
     wm.add_legend(m, {"<b>x</b> / 图例": "#ff0000"}, title="T & T", layer=layer)
     page = m.get_root().render()
     assert "\\u0026lt;b\\u0026gt;x" in page  # label escaped (then JSON-escaped)
-    assert re.search(rf"\}}\)\(legend_\w+, {layer.get_name()}, map_\w+\);", page)
+    # one section of the map's single legend box, shown while the layer is on
+    assert re.search(
+        rf"plannerLegendSection\(map_\w+, \{{[^}}]*layer: {layer.get_name()}\s*\}}", page
+    )
     with pytest.raises(ValueError, match="position"):
         wm.add_legend(m, [], position="middle")
 
@@ -565,7 +578,10 @@ def test_saved_map_renders_offline_in_chromium(tmp_path, layers):
         outline_paths = page.locator(".leaflet-plannerBoundaries-pane svg path").count()
         markers = page.locator(".leaflet-marker-pane .planner-symbol").count()
         stars = page.locator(".leaflet-marker-pane .planner-proposal").count()
-        legends = page.locator(".planner-legend").count()
+        legends = page.evaluate(
+            "Array.from(document.querySelectorAll('.planner-legend-section')).filter(e => e.style.display !== 'none').length"
+        )
+        boxes = page.locator(".planner-legend").count()
         overlays = page.locator(".leaflet-control-layers-overlays label").count()
         background = page.evaluate(
             "getComputedStyle(document.querySelector('.leaflet-container')).backgroundColor"
@@ -583,10 +599,14 @@ def test_saved_map_renders_offline_in_chromium(tmp_path, layers):
 
         # Switching a layer off in the layer control also hides its legend.
         page.locator(".leaflet-control-layers-overlays label", has_text="Facilities").click()
-        page.wait_for_function("document.querySelectorAll('.planner-legend').length === 4")
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('.planner-legend-section')).filter(e => e.style.display !== 'none').length === 4"
+        )
         markers_after_toggle = page.locator(".leaflet-marker-pane .planner-symbol").count()
         page.locator(".leaflet-control-layers-overlays label", has_text="Facilities").click()
-        page.wait_for_function("document.querySelectorAll('.planner-legend').length === 5")
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('.planner-legend-section')).filter(e => e.style.display !== 'none').length === 5"
+        )
 
         TEST_OUTPUT.mkdir(exist_ok=True)
         shot = TEST_OUTPUT / "webmap_offline.png"
@@ -599,11 +619,12 @@ def test_saved_map_renders_offline_in_chromium(tmp_path, layers):
     assert outline_paths == n_outlines
     assert markers == n_markers and stars == len(layers["proposals"])
     assert legends == 5  # facilities, isochrones, uncovered, proposals + the custom one
+    assert boxes == 2  # one legend box per corner used (bottom right, bottom left)
     assert overlays == 5
     assert markers_after_toggle == len(layers["proposals"])
     assert background == "rgb(242, 239, 233)"  # DEFAULT_BACKGROUND, no tiles
     assert font_size == "13px"
-    assert re.search(r"\b(95|260)\b", tooltip), tooltip  # a cell of the top class
+    assert "9,000" in tooltip, tooltip  # the cell of the top class (>= 5,000 residents)
     assert shot.stat().st_size > 10_000
     print(
         f"\nchromium: {overlay_paths} overlay paths, {outline_paths} outlines, {markers} markers "

@@ -11,6 +11,7 @@ module                    holds
 ``standards_table``       the standards table (rows of :mod:`planner.compliance`), its changes
 ``whatif``                what-if of proposed sites, the optimizer's proposals
 ``mapview``               coverage bands, the base map, the what-if layers, drawing in Streamlit
+``layout``                the page's CSS (fits a 1366 x 768 screen) and the map's height
 ``scenarios``             scenarios on disk (save, load, list, autosave), comparing scenarios
 ``exports``               tables (Excel, CSV zip), GeoPackage, the HTML report
 ``_common``               small helpers the modules share (documented internal)
@@ -37,9 +38,11 @@ from .exports import (
     tables_csv_zip,
     tables_xlsx,
 )
+from .layout import APP_CSS, MAP_HEIGHT_PX
 from .mapview import (
     MapPayload,
     base_map,
+    click_lonlat,
     coverage_bands,
     feature_groups_script,
     map_payload,
@@ -60,10 +63,12 @@ from .scenarios import (
 )
 from .settings import (
     BAND_CELL_M,
+    BASEMAP_CHOICES,
     DEFAULT_ACCESS_MAX_M,
     MODE_SPEED_KMH,
     MODES,
     band_levels,
+    basemap_needs_key,
     canonical_tiers,
     coverage_settings,
     data_key,
@@ -106,7 +111,10 @@ from .whatif import (
 )
 
 __all__ = [
+    "APP_CSS",
+    "MAP_HEIGHT_PX",
     "BAND_CELL_M",
+    "BASEMAP_CHOICES",
     "CANDIDATE_SOURCES",
     "DEFAULT_ACCESS_MAX_M",
     "DEFAULT_RULES",
@@ -125,10 +133,12 @@ __all__ = [
     "autosave_path",
     "band_levels",
     "base_map",
+    "basemap_needs_key",
     "canonical_tiers",
     "changed_units",
     "check_dataset",
     "check_site",
+    "click_lonlat",
     "coverage_bands",
     "coverage_settings",
     "data_key",

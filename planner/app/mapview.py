@@ -18,7 +18,7 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
-from .. import access, maps
+from .. import access, basemaps, maps
 from .._errors import InputError
 from ..pipeline import CoverageResult, Dataset
 from ._common import map_lang
@@ -175,32 +175,46 @@ def base_map(
     bands: gpd.GeoDataFrame | None,
     *,
     lang: str = "en",
-    basemap: bool = False,
+    basemap: str | bool | None = None,
+    tianditu_key: str = "",
     assets: str = "served",
     immediate_click: bool = True,
+    roads: bool = True,
+    place_names: bool = True,
 ) -> folium.Map:
-    """The app's map without the what-if layers: boundaries, isochrone bands, uncovered
-    population, facilities by tier, a legend for the dynamic layers and the layer control.
-    No tiles unless ``basemap`` (OpenStreetMap, off until switched on); ``immediate_click``
-    reports clicks to Streamlit without streamlit-folium's 250 ms delay."""
+    """The app's map without the what-if layers: roads and place names (so it reads without
+    tiles), boundaries, isochrone bands, uncovered population, facilities by tier, one
+    collapsible legend and the layer control.
+
+    No tiles unless ``basemap`` names one of :data:`planner.basemaps.BASEMAPS` (``True`` is
+    ``"osm"``); on an Amap base map every layer is shifted into GCJ-02 for display (read
+    clicks back with :func:`click_lonlat`). ``immediate_click`` reports clicks to Streamlit
+    without streamlit-folium's 250 ms delay."""
     b = (
         dataset.boundaries
         if dataset.boundaries is not None and len(dataset.boundaries)
         else result.facilities
     )
+    lg = map_lang(lang)
     m = maps.new_map(
         tuple(b.total_bounds),
         assets="inline" if assets == "inline" else "served",
-        basemap="osm" if basemap else None,
-        lang=map_lang(lang),
+        basemap=_basemap_name(basemap),
+        tianditu_key=tianditu_key,
+        lang=lg,
     )
-    if dataset.boundaries is not None and len(dataset.boundaries):
-        maps.add_boundaries(m, dataset.boundaries, lang=map_lang(lang))
+    has_units = dataset.boundaries is not None and len(dataset.boundaries)
+    if roads and dataset.roads is not None and len(dataset.roads):
+        maps.add_roads(m, dataset.roads, lang=lg)
+    if has_units:
+        maps.add_boundaries(m, dataset.boundaries, lang=lg)
     if bands is not None and len(bands):
-        maps.add_isochrones(m, bands, dissolve=True, lang=map_lang(lang))
+        maps.add_isochrones(m, bands, dissolve=True, lang=lg)
     if result.uncovered is not None and len(result.uncovered):
-        maps.add_uncovered(m, result.uncovered, lang=map_lang(lang))
-    maps.add_facilities(m, result.facilities[~result.facilities["proposed"]], lang=map_lang(lang))
+        maps.add_uncovered(m, result.uncovered, lang=lg)
+    if place_names and has_units:
+        maps.add_place_labels(m, dataset.boundaries, lang=lg)
+    maps.add_facilities(m, result.facilities[~result.facilities["proposed"]], lang=lg)
     star = maps.TIER_STYLE["community_station"].color
     maps.add_legend(
         m,
@@ -216,7 +230,6 @@ def base_map(
             (_lbl("新增覆盖区域", "Newly covered area", lang), _NEWLY_COVERED_COLOR),
         ],
         title=_lbl("方案", "Proposals", lang),
-        position="bottomleft",
     )
     maps.add_layer_control(m, collapsed=True)
     if immediate_click:
@@ -224,18 +237,40 @@ def base_map(
     return m
 
 
+def _basemap_name(basemap: str | bool | None) -> str | None:
+    if basemap is True:
+        return "osm"
+    if basemap is False or basemap is None or basemap in ("", "none"):
+        return None
+    return str(basemap)
+
+
+def click_lonlat(clicked: dict, *, datum: str = "wgs84") -> tuple[float, float]:
+    """WGS-84 ``(lon, lat)`` of a click on the map (``{"lat", "lng"}`` as ``st_folium``
+    returns it). On a map drawn in GCJ-02 (an Amap base map) the click is shifted back, so a
+    site lands where the person pointed on the base map; the analysis stays in WGS-84."""
+    lon, lat = basemaps.from_display(float(clicked["lng"]), float(clicked["lat"]), datum=datum)
+    return float(lon), float(lat)
+
+
 def whatif_layers(
     whatif: WhatIf | None,
     optimized: gpd.GeoDataFrame | None = None,
     *,
     lang: str = "en",
+    datum: str = "wgs84",
 ) -> list[folium.FeatureGroup]:
     """The map's dynamic layers (changed without reloading the map): newly covered areas and
-    proposed sites, and the optimizer's sites (``site_id, tier, newly_covered_population``)."""
+    proposed sites, and the optimizer's sites (``site_id, tier, newly_covered_population``),
+    drawn in the base map's ``datum`` (``MapPayload.datum``)."""
     fg = folium.FeatureGroup(name=_lbl("建议站点", "Proposed sites", lang))
+    maps.set_display_datum(fg, datum)
     if whatif is not None and len(whatif.sites):
         areas = whatif.newly_covered_areas
         if len(areas):
+            shown = basemaps.geometries_to_display(
+                np.asarray(areas.geometry.values, dtype=object), datum=datum
+            )
             data = {
                 "type": "FeatureCollection",
                 "features": [
@@ -246,11 +281,11 @@ def whatif_layers(
                             "site_id": html.escape(str(r.site_id)),
                             "population": round(float(r.population)),
                         },
-                        "geometry": shapely.geometry.mapping(
-                            shapely.set_precision(r.geometry, 1e-6)
-                        ),
+                        "geometry": shapely.geometry.mapping(shapely.set_precision(geom, 1e-6)),
                     }
-                    for i, r in enumerate(areas.itertuples(index=False))
+                    for i, (r, geom) in enumerate(
+                        zip(areas.itertuples(index=False), shown, strict=True)
+                    )
                 ],
             }
             folium.GeoJson(
@@ -275,6 +310,7 @@ def whatif_layers(
         maps.add_proposals(_parent(fg), whatif.sites, lang=map_lang(lang), legend=False)
     layers = [fg]
     og = folium.FeatureGroup(name=_lbl("优化选址", "Optimizer sites", lang))
+    maps.set_display_datum(og, datum)
     if optimized is not None and len(optimized):
         layer = maps.add_proposals(
             _parent(og),
@@ -335,6 +371,9 @@ class MapPayload:
     js_links: list[str]
     digest: str
     external_links: list[str]
+    #: The datum the map is drawn in ("gcj02" on an Amap base map): clicks are read back
+    #: with :func:`click_lonlat` and the dynamic layers drawn with ``whatif_layers(datum=)``.
+    datum: str = "wgs84"
 
 
 def map_payload(m: folium.Map) -> MapPayload:
@@ -362,7 +401,7 @@ def map_payload(m: folium.Map) -> MapPayload:
             getattr(sf, "__version__", "?"),
             ", ".join(_ST_FOLIUM_PARTS),
         )
-        return MapPayload(m, "", "", "", "", css, js, "", external)
+        return MapPayload(m, "", "", "", "", css, js, "", external, maps.display_datum(m))
     m.get_root().render()
     m.render()
     page_html = sf._get_html(m)
@@ -378,6 +417,7 @@ def map_payload(m: folium.Map) -> MapPayload:
         js_links=js,
         digest=hashlib.sha256(script.encode()).hexdigest(),
         external_links=external,
+        datum=maps.display_datum(m),
     )
 
 

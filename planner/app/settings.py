@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..basemaps import BASEMAPS
 from ..pipeline import CoverageSettings
 from ..scenario import Scenario
 from ..standards import PRIMARY_TIERS, TIER_LABELS, TIERS
@@ -18,6 +19,13 @@ MODE_SPEED_KMH = {"walk": 4.8, "ebike": 15.0, "drive": 30.0}
 DEFAULT_ACCESS_MAX_M = 500.0
 #: Grid cell of the isochrone bands drawn on the app's map (metres).
 BAND_CELL_M = 100.0
+#: Base maps offered in the sidebar: "none" (offline, the default), then the online ones.
+BASEMAP_CHOICES: tuple[str, ...] = ("none", *BASEMAPS)
+
+
+def basemap_needs_key(name: str) -> bool:
+    """Whether base map ``name`` (a :data:`BASEMAP_CHOICES` value) needs a Tianditu key."""
+    return name in BASEMAPS and BASEMAPS[name].needs_key
 
 
 def coverage_settings(sc: Scenario) -> CoverageSettings:
@@ -45,9 +53,20 @@ def is_demo(sc: Scenario) -> bool:
 
 
 def band_levels(minutes: float) -> tuple[float, ...]:
-    """Nested isochrone thresholds drawn on the map: thirds of ``minutes`` (5/10/15 for 15)."""
+    """Nested isochrone thresholds drawn on the map: about a third and two thirds of
+    ``minutes``, rounded to whole minutes, and ``minutes`` itself (5/10/15 for 15, 3/7/10 for
+    10, 2/3/5 for 5), so the legend reads "3 分钟内", never "3.33 分钟内".
+
+    Examples
+    --------
+    >>> band_levels(10)
+    (3.0, 7.0, 10.0)
+    >>> band_levels(2)
+    (1.0, 2.0)
+    """
     m = float(minutes)
-    return tuple(sorted({round(m / 3, 2), round(2 * m / 3, 2), m}))
+    inner = {float(round(m * k)) for k in (1 / 3, 2 / 3)}
+    return tuple(sorted({v for v in inner if 1 <= v < m} | {m}))
 
 
 def canonical_tiers(selected: Iterable[str]) -> tuple[str, ...]:
