@@ -43,7 +43,7 @@ Datum = Literal["wgs84", "gcj02"]
 DATUMS: tuple[str, ...] = ("wgs84", "gcj02")
 
 _TIANDITU = (
-    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
     "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
     "&TILECOL={{x}}&TILEROW={{y}}&TILEMATRIX={{z}}&tk={key}"
 )

@@ -132,7 +132,8 @@ def test_app_in_chromium(server):
         overlay = frame.evaluate(
             "document.querySelectorAll('.leaflet-overlay-pane svg path').length"
         )
-        legends = frame.evaluate("document.querySelectorAll('.planner-legend').length")
+        # the sections of the map's one legend box
+        legends = frame.evaluate("document.querySelectorAll('.planner-legend-section').length")
         layers = frame.evaluate(
             "document.querySelectorAll('.leaflet-control-layers-overlays label').length"
         )
@@ -140,10 +141,9 @@ def test_app_in_chromium(server):
         assert markers == n_facilities, markers
         assert outlines == n_boundaries, outlines
         assert overlay >= 3 + 1, overlay  # isochrone bands (3) and the uncovered areas
-        assert legends == 4 and layers == 4, (
-            legends,
-            layers,
-        )  # facilities, bands, uncovered, proposals
+        # legends: facilities, bands, uncovered, proposals; layers: roads, boundaries, bands,
+        # uncovered, place names, facilities
+        assert legends == 4 and layers == 6, (legends, layers)
         assert tiles == 0  # no basemap unless asked for
         _wait_until_idle(page)
         page.screenshot(path=str(TEST_OUTPUT / "app_zh.png"), full_page=False)
