@@ -655,25 +655,19 @@ def township_table(result: planner.CoverageResult, whatif: aps.WhatIf | None) ->
 
 
 def standards_table(summary: pd.DataFrame) -> pd.DataFrame:
-    rules = planner.Rules()
-    rows = []
-    for r in summary.itertuples():
-        label, req = aps.rule_text(r.rule, LANG, minutes=rules.coverage_minutes)
-        fig = fmt_figure(r.rule, r.figure)
-        rows.append(
-            {
-                T("col_rule"): f"{r.rule} {label}",
-                T("col_requirement"): req,
-                T("col_units"): r.units,
-                T("col_met"): r.met,
-                T("col_shared"): r.shared,
-                T("col_missing"): r.missing,
-                T("col_compliance"): round(100 * r.share_met, 1) if pd.notna(r.share_met) else None,
-                T("col_figure"): fig,
-                T("col_source"): aps.RULES[r.rule]["source"],
-            }
-        )
-    return pd.DataFrame(rows)
+    """The standards summary as readable text: separators, per cent, "–" for nothing."""
+    t = aps.standards_display(summary, LANG, minutes=planner.Rules().coverage_minutes)
+    return t.rename(columns={c: T(f"col_{c}") for c in t.columns})
+
+
+def cnt(values: Any) -> list[str]:
+    """Counts as text for a table: "1,234", "–" for none (never None or nan)."""
+    return [aps.count_text(v) for v in values]
+
+
+def val(rules: Any, values: Any) -> list[str]:
+    """Unit values as text: per cent for R1, residents otherwise, "–" for none."""
+    return [aps.value_text(r, v) for r, v in zip(rules, values, strict=True)]
 
 
 def fmt_figure(rule: str, v: float) -> str:
@@ -854,10 +848,10 @@ def tab_standards(v: View) -> None:
                 pd.DataFrame(
                     {
                         T("col_rule"): [rule_name(r) for r in ch["rule"]],
-                        f"{T('col_met')} · {T('col_before')}": ch["met_before"],
-                        f"{T('col_met')} · {T('col_after')}": ch["met_after"],
-                        f"{T('col_missing')} · {T('col_before')}": ch["missing_before"],
-                        f"{T('col_missing')} · {T('col_after')}": ch["missing_after"],
+                        f"{T('col_met')} · {T('col_before')}": cnt(ch["met_before"]),
+                        f"{T('col_met')} · {T('col_after')}": cnt(ch["met_after"]),
+                        f"{T('col_missing')} · {T('col_before')}": cnt(ch["missing_before"]),
+                        f"{T('col_missing')} · {T('col_after')}": cnt(ch["missing_after"]),
                         f"{T('col_figure')} · {T('col_before')}": [
                             fmt_figure(r, v)
                             for r, v in zip(ch["rule"], ch["figure_before"], strict=True)
@@ -881,10 +875,14 @@ def tab_standards(v: View) -> None:
                             T("col_unit"): uc["admin_name"],
                             T("col_before"): [fmt_status(s) for s in uc["status_before"]],
                             T("col_after"): [fmt_status(s) for s in uc["status_after"]],
-                            f"{T('col_count')} · {T('col_before')}": uc["count_before"],
-                            f"{T('col_count')} · {T('col_after')}": uc["count_after"],
-                            f"{T('col_value')} · {T('col_before')}": uc["value_before"].round(3),
-                            f"{T('col_value')} · {T('col_after')}": uc["value_after"].round(3),
+                            f"{T('col_count')} · {T('col_before')}": cnt(uc["count_before"]),
+                            f"{T('col_count')} · {T('col_after')}": cnt(uc["count_after"]),
+                            f"{T('col_value')} · {T('col_before')}": val(
+                                uc["rule"], uc["value_before"]
+                            ),
+                            f"{T('col_value')} · {T('col_after')}": val(
+                                uc["rule"], uc["value_after"]
+                            ),
                         }
                     ),
                     hide_index=True,
@@ -904,9 +902,9 @@ def tab_standards(v: View) -> None:
                 {
                     T("col_unit"): u["admin_name"],
                     T("col_kind"): [fmt_kind(k) for k in u["kind"]],
-                    T("col_population"): u["population"].round(),
-                    T("col_count"): u["count"],
-                    T("col_value"): u["value"].round(3),
+                    T("col_population"): cnt(u["population"]),
+                    T("col_count"): cnt(u["count"]),
+                    T("col_value"): val(u["rule"], u["value"]),
                     T("col_status"): [fmt_status(s) for s in u["status"]],
                 }
             ),

@@ -151,11 +151,13 @@ def assert_whatif(at: AppTest, ds, result, proposed) -> aps.WhatIf:
         ev.nearest_changed["population"].sum(), abs=len(nearest)
     )
     change = table(at, f"{EN('col_met')} · {EN('col_after')}")
-    assert change[f"{EN('col_met')} · {EN('col_after')}"].tolist() == w.change["met_after"].tolist()
-    assert (
-        change[f"{EN('col_missing')} · {EN('col_after')}"].tolist()
-        == w.change["missing_after"].tolist()
-    )
+    # counts shown as text with separators ("–" for none)
+    assert change[f"{EN('col_met')} · {EN('col_after')}"].tolist() == [
+        aps.count_text(v) for v in w.change["met_after"]
+    ]
+    assert change[f"{EN('col_missing')} · {EN('col_after')}"].tolist() == [
+        aps.count_text(v) for v in w.change["missing_after"]
+    ]
     town = table(at, EN("col_mean_minutes"))
     gains = w.per_admin[w.per_admin["level"] == "township"].set_index("admin_name")[
         "newly_covered_population"
@@ -192,8 +194,11 @@ def test_opens_on_the_demo_county_with_the_library_numbers(scn_dir, demo, walk15
     units = aps.standards_units(demo, walk15)
     summary = aps.standards_summary(units, demo, walk15)
     std = table(at, EN("col_requirement"))
-    assert std[EN("col_met")].tolist() == summary["met"].tolist()
-    assert std[EN("col_missing")].tolist() == summary["missing"].tolist()
+    assert std[EN("col_met")].tolist() == [f"{v:,}" for v in summary["met"]]
+    assert std[EN("col_missing")].tolist() == [f"{v:,}" for v in summary["missing"]]
+    # readable: per cent, separators, never None or nan
+    assert std[EN("col_compliance")].str.fullmatch(r"\d+\.\d %|–").all()
+    assert not std.isin(["None", "nan", "nan %"]).any().any() and std.notna().all().all()
     assert all("standards rule" in s for s in std[EN("col_source")])
     r1 = std[std[EN("col_rule")].str.startswith("R1")][EN("col_figure")].iloc[0]
     assert r1 == f"{100 * walk15.covered_share:.1f} %"  # rule 1 at 15 min = the headline share
@@ -204,7 +209,7 @@ def test_opens_on_the_demo_county_with_the_library_numbers(scn_dir, demo, walk15
     lib_r5 = units[units["rule"] == "R5"]
     assert len(per_unit) == len(lib_r5) == 232
     assert per_unit[EN("col_status")].tolist() == [EN(f"status_{s}") for s in lib_r5["status"]]
-    assert per_unit[EN("col_count")].tolist() == lib_r5["count"].tolist()
+    assert per_unit[EN("col_count")].tolist() == [aps.count_text(v) for v in lib_r5["count"]]
 
     # the map: Leaflet served by Streamlit, no tiles, every facility and layer in it
     args = map_args(at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -77,7 +78,7 @@ DEFAULT_RULES = Rules()
 def figure_text(rule: str, value: float) -> str:
     """A rule's figure for a table cell: a share in per cent (R1), residents otherwise, and
     "–" when there is none (a unit or county without residents: never "nan %")."""
-    if value is None or not np.isfinite(value):
+    if _missing(value):
         return "–"
     return f"{100 * value:.1f} %" if rule == "R1" else f"{value:,.0f}"
 
@@ -374,3 +375,93 @@ def changed_units(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     changed |= (rule == "R1") & ~np.isclose(v0, v1, equal_nan=True, rtol=0, atol=1e-9)
     changed &= rule != "RF"
     return m.loc[changed, cols].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Readable cells: thousands separators, per cent, "–" for nothing (never None or nan)
+# ---------------------------------------------------------------------------------------------
+
+_NONE = "–"
+
+
+def _missing(v: Any) -> bool:
+    if v is None or v is pd.NA:
+        return True
+    try:
+        return not np.isfinite(float(v))
+    except (TypeError, ValueError):
+        return True
+
+
+def count_text(v: Any) -> str:
+    """A count for a table cell: ``"1,234"``, ``"–"`` when there is none.
+
+    Examples
+    --------
+    >>> count_text(1234.4), count_text(None), count_text(float("nan"))
+    ('1,234', '–', '–')
+    """
+    return _NONE if _missing(v) else f"{float(v):,.0f}"
+
+
+def percent_text(share: Any) -> str:
+    """A share (0-1) as per cent for a table cell: ``"87.5 %"``, ``"–"`` when there is none.
+
+    Examples
+    --------
+    >>> percent_text(0.875), percent_text(None)
+    ('87.5 %', '–')
+    """
+    return _NONE if _missing(share) else f"{100 * float(share):.1f} %"
+
+
+def value_text(rule: str, v: Any) -> str:
+    """A unit's value under ``rule``: a share in per cent (R1), residents otherwise."""
+    return percent_text(v) if rule == "R1" else count_text(v)
+
+
+#: Columns of :func:`standards_display`, in order (the app titles them ``col_<name>``).
+DISPLAY_COLUMNS = (
+    "rule",
+    "requirement",
+    "units",
+    "met",
+    "shared",
+    "missing",
+    "compliance",
+    "figure",
+    "source",
+)
+
+
+def standards_display(
+    summary: pd.DataFrame, lang: str, *, minutes: float = DEFAULT_RULES.coverage_minutes
+) -> pd.DataFrame:
+    """The standards summary (:func:`standards_summary`) as text a person reads: counts with
+    thousands separators, compliance and R1's figure in per cent, "–" where there is nothing
+    to show (never None, nan or "nan %"). Columns :data:`DISPLAY_COLUMNS`.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"rule": ["R1"], "units": [1200], "met": [1000], "shared": [0],
+    ...     "missing": [200], "share_met": [1000 / 1200], "figure": [0.8112]})
+    >>> standards_display(s, "en").iloc[0][["units", "compliance", "figure"]].tolist()
+    ['1,200', '83.3 %', '81.1 %']
+    """
+    rows = []
+    for r in summary.itertuples():
+        label, req = rule_text(r.rule, lang, minutes=minutes)
+        rows.append(
+            {
+                "rule": f"{r.rule} {label}",
+                "requirement": req,
+                "units": count_text(r.units),
+                "met": count_text(r.met),
+                "shared": count_text(r.shared),
+                "missing": count_text(r.missing),
+                "compliance": percent_text(r.share_met),
+                "figure": figure_text(r.rule, r.figure),
+                "source": RULES[r.rule]["source"],
+            }
+        )
+    return pd.DataFrame(rows, columns=list(DISPLAY_COLUMNS))
