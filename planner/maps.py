@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import logging
 import math
 import re
@@ -1383,6 +1384,13 @@ _ROADS_PANE = "plannerRoads"
 _LABELS_PANE = "plannerLabels"
 
 
+def _compact_json(value: Any) -> str:
+    """JSON for a ``<script>``: no spaces, UTF-8 kept (a Chinese name is 3 bytes, not the 6 of
+    ``\\uXXXX``), and ``<``, ``>``, ``&`` escaped so nothing can close the script."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def road_display_class(highway: Iterable[Any]) -> list[str]:
     """The drawn class (a :data:`ROAD_STYLE` key) of each OSM ``highway`` value; anything
     else (residential, unclassified, service, unknown) is ``minor``.
@@ -1447,7 +1455,7 @@ class _RoadLines(folium.map.Layer):
                 });
                 L.polyline(lines, c.style).addTo(group);
             });
-        })({{ this.get_name() }}, {{ this.classes|tojson }});
+        })({{ this.get_name() }}, {{ this.classes_json }});
         {% endmacro %}
         """
     )
@@ -1456,6 +1464,10 @@ class _RoadLines(folium.map.Layer):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "RoadLines"
         self.classes = classes
+
+    @property
+    def classes_json(self) -> str:
+        return _compact_json(self.classes)
 
 
 def _delta_code(geom: Any) -> list[list[int]]:
@@ -1599,7 +1611,7 @@ class _PlaceLabels(folium.map.Layer):
                                      html: "<span>" + r[2] + "</span>", iconSize: null})
                 }).addTo(group);
             });
-        })({{ this.get_name() }}, {{ this.rows|tojson }});
+        })({{ this.get_name() }}, {{ this.rows_json }});
         {% endmacro %}
         """
     )
@@ -1609,6 +1621,10 @@ class _PlaceLabels(folium.map.Layer):
         self._name = "PlaceLabels"
         self.rows = rows
         self.pane = pane
+
+    @property
+    def rows_json(self) -> str:
+        return _compact_json(self.rows)
 
 
 def place_label_points(
