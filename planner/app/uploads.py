@@ -8,6 +8,7 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 from .. import _validate, pipeline
 from .._errors import InputError, InputFileError
@@ -39,8 +40,12 @@ UPLOAD_TYPES: dict[str, tuple[str, ...]] = {
 ZIP_MAX_MEMBERS = 64
 ZIP_MAX_BYTES = 1_000_000_000
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
-#: Facility coordinate systems offered in the app (value passed to ``read_facilities``).
+#: Facility coordinate systems of scenarios saved before every upload had its own choice
+#: (value passed to ``read_facilities``).
 FACILITY_CRS = ("wgs84", "gcj02", "bd09")
+#: Kinds of upload in the order they are read (population tables need roads and boundaries).
+UPLOAD_ORDER = ("roads", "boundaries", "facilities", "population")
+_PATH_RE = re.compile(r"(?<![\w:/\\])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'\"]+)+[\\/]([^\s\\/:'\"]+)")
 
 
 def _safe_name(filename: str) -> str:
@@ -234,3 +239,35 @@ def check_dataset(ds: Dataset, *, tolerance_deg: float = 0.02) -> list[str]:
 def demo_candidates_file() -> Path:
     """The vacant premises of the demo county (``data/facilities/demo_candidates.csv``)."""
     return pipeline.DEMO_DIR / "facilities" / "demo_candidates.csv"
+
+
+def scrub_paths(text: str, names: dict[str, str] | None = None) -> str:
+    """``text`` with server paths replaced by the names the user knows.
+
+    ``names`` maps stored paths (as :func:`store_upload` returned them, or their normalised
+    copies) to the uploaded file's name; any other absolute path is cut to its last part, so
+    no message shows where the server keeps files.
+
+    >>> scrub_paths("/tmp/planner-uploads-x/facilities/ab12/hospitals.shp: no rows", {})
+    'hospitals.shp: no rows'
+    >>> scrub_paths("/srv/u/f/1/read-2/h.gpkg: bad", {"/srv/u/f/1/read-2/h.gpkg": "h.zip"})
+    'h.zip: bad'
+    """
+    out = str(text)
+    for path, name in sorted((names or {}).items(), key=lambda kv: -len(kv[0])):
+        out = out.replace(str(path), name)
+    return _PATH_RE.sub(lambda m: m.group(1), out)
+
+
+def upload_error(exc: BaseException, translate: Any, *, file: str, names: dict[str, str]) -> str:
+    """The message for an upload that failed, in the language of ``translate``
+    (:class:`planner.i18n.Translator`): what went wrong with ``file`` and the fix, then the
+    reader's own detail (English, paths replaced by file names)."""
+    from .._errors import CRSError
+    from .uploads_crs import UploadProblem
+
+    if isinstance(exc, UploadProblem):
+        return translate(exc.key, **exc.fields)
+    key = "upl_err_crs" if isinstance(exc, CRSError) else "upl_err_input"
+    detail = scrub_paths(str(exc), names)
+    return translate(key, file=file) + "\n\n" + translate("upl_err_detail", detail=detail)
