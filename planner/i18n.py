@@ -358,6 +358,116 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "{name}：{minutes:g}分钟医疗服务圈",
         "en": "{name}: {minutes:g}-minute medical service circle",
     },
+    # uploads: coordinate systems and column mapping (issue 11, planner/app/uploads*.py)
+    "upl_settings": {"zh": "{file}：坐标系与列", "en": "{file}: coordinates and columns"},
+    "crs_choice": {"zh": "坐标系", "en": "Coordinate system"},
+    "crs_file": {"zh": "文件自带：{crs}", "en": "The file's own: {crs}"},
+    "crs_file_none": {"zh": "文件自带（未找到）", "en": "The file's own (none found)"},
+    "crs_file_table": {
+        "zh": "经纬度（WGS-84，列名注明高德/百度时转换）",
+        "en": "Lon/lat (WGS-84; converted when the column names say Amap/Baidu)",
+    },
+    "crs_epsg": {"zh": "EPSG 代码…", "en": "EPSG code…"},
+    "crs_epsg_code": {"zh": "EPSG 代码（如 4547、3857）", "en": "EPSG code (e.g. 4547, 3857)"},
+    "crs_custom": {"zh": "{name}（自定义投影）", "en": "{name} (custom projection)"},
+    "crs_found_prj": {
+        "zh": "在 .prj 文件中找到坐标系：{crs}",
+        "en": "Coordinate system found in the .prj: {crs}",
+    },
+    "crs_found_gpkg": {"zh": "文件中的坐标系：{crs}", "en": "Coordinate system in the file: {crs}"},
+    "crs_found_geojson": {
+        "zh": "GeoJSON 的 crs 成员：{crs}",
+        "en": "The GeoJSON's crs member: {crs}",
+    },
+    "crs_found_geojson_default": {
+        "zh": "GeoJSON 未声明坐标系：按标准视为 WGS-84 经纬度。",
+        "en": "The GeoJSON names no coordinate system: WGS-84 lon/lat, as the standard says.",
+    },
+    "crs_found_raster": {
+        "zh": "栅格的坐标系：{crs}",
+        "en": "The raster's coordinate system: {crs}",
+    },
+    "crs_found_osm": {"zh": "OpenStreetMap 数据：WGS-84。", "en": "OpenStreetMap data: WGS-84."},
+    "crs_found_table": {
+        "zh": "表格中的经纬度默认按 WGS-84 读取；列名写明高德、百度（如“高德经度”）时自动转换。",
+        "en": "Lon/lat in a table are read as WGS-84; columns named after Amap or Baidu (e.g. gcj02_lon) are converted.",
+    },
+    "crs_found_none": {
+        "zh": "文件没有坐标系（缺少 .prj）：请选择文件制作时使用的坐标系。",
+        "en": "The file has no coordinate system (no .prj): choose the one it was made in.",
+    },
+    "looks_web_map": {
+        "zh": "“{where}”表明这是 {system} 坐标，但文件标为普通经纬度：按 WGS-84 读取会偏离约 500 米。",
+        "en": "“{where}” says these are {system} coordinates, but the file is labelled as plain lon/lat: read as WGS-84 they would be about 500 m off.",
+    },
+    "convert_web_map": {"zh": "按 {system} 转换", "en": "Convert from {system}"},
+    "converted_web_map": {
+        "zh": "将按 {system} 转换为 WGS-84。",
+        "en": "Will be converted from {system} to WGS-84.",
+    },
+    "points_look_gcj02": {
+        "zh": "“{file}”的点看起来是 GCJ-02（高德、腾讯）坐标：按 GCJ-02 转换后，离最近道路的中位距离从 {as_is:,.0f} 米降到 {undone:,.0f} 米。",
+        "en": "The points of “{file}” look like GCJ-02 (Amap, Tencent) coordinates: converted from GCJ-02, their median distance to the nearest road falls from {as_is:,.0f} m to {undone:,.0f} m.",
+    },
+    "crs_bad_epsg": {
+        "zh": "“{code}”不是有效的 EPSG 代码。请输入坐标系编号，例如 4547（CGCS2000 3 度带 114°E）或 3857（Web 墨卡托）。",
+        "en": "“{code}” is not a valid EPSG code. Type the number of the coordinate system, e.g. 4547 (CGCS2000 3-degree zone 114°E) or 3857 (Web Mercator).",
+    },
+    "crs_bad_choice": {
+        "zh": "未知的坐标系选项“{choice}”。",
+        "en": "Unknown coordinate-system choice “{choice}”.",
+    },
+    "upload_unreadable": {
+        "zh": "无法读取“{file}”。请确认文件类型正确（可在 QGIS 或 Excel 中打开后重新保存）。",
+        "en": "“{file}” cannot be read. Check that it is the right kind of file (open it in QGIS or Excel and save it again).",
+    },
+    "upload_unknown_kind": {
+        "zh": "未知的上传类型“{kind}”。",
+        "en": "Unknown kind of upload “{kind}”.",
+    },
+    "upl_err_crs": {
+        "zh": "“{file}”的坐标不对：请在它的“坐标系与列”中选择文件制作时使用的坐标系（WGS-84、高德 GCJ-02、百度 BD-09 或 EPSG 代码），或检查经纬度是否写反。",
+        "en": "The coordinates of “{file}” do not fit: in its “coordinates and columns”, choose the coordinate system it was made in (WGS-84, Amap GCJ-02, Baidu BD-09 or an EPSG code), or check that lon and lat are not swapped.",
+    },
+    "upl_err_input": {
+        "zh": "“{file}”无法使用：请在它的“坐标系与列”中选择正确的列，或按下面的说明修改文件。",
+        "en": "“{file}” cannot be used: choose the right columns in its “coordinates and columns”, or correct the file as described below.",
+    },
+    "upl_err_detail": {"zh": "详情（英文）：{detail}", "en": "Details: {detail}"},
+    "map_columns": {"zh": "列对应", "en": "Columns"},
+    "map_columns_missing": {
+        "zh": "未能识别这些列：{fields}。请从文件的列中选择。",
+        "en": "These columns were not recognised: {fields}. Choose them from the file's columns.",
+    },
+    "map_columns_ok": {
+        "zh": "已识别的列（可修改）：",
+        "en": "Columns recognised (you may change them):",
+    },
+    "preview_rows": {"zh": "前 {n} 行", "en": "First {n} rows"},
+    "col_none": {"zh": "（无）", "en": "(none)"},
+    "field_lon": {"zh": "经度 / X", "en": "Longitude / x"},
+    "field_lat": {"zh": "纬度 / Y", "en": "Latitude / y"},
+    "field_name": {"zh": "名称", "en": "Name"},
+    "field_type": {"zh": "机构类型", "en": "Facility type"},
+    "field_tier": {"zh": "机构层级（已是层级名）", "en": "Tier (values are tier names)"},
+    "field_class": {"zh": "道路等级", "en": "Road class"},
+    "field_direction": {"zh": "单行方向", "en": "One-way"},
+    "field_speed": {"zh": "限速（km/h）", "en": "Speed limit (km/h)"},
+    "field_code": {"zh": "行政区划代码", "en": "Administrative code"},
+    "field_level": {"zh": "级别", "en": "Level"},
+    "field_population": {"zh": "人口", "en": "Population"},
+    "direction_codes": {"zh": "单行代码“{value}”的含义", "en": "One-way code “{value}” means"},
+    "dir_auto": {"zh": "默认读法", "en": "planner's default reading"},
+    "dir_both": {"zh": "双向通行", "en": "both ways"},
+    "dir_along": {"zh": "单行（沿绘制方向）", "en": "one-way along the line"},
+    "dir_against": {"zh": "单行（逆绘制方向）", "en": "one-way against the line"},
+    "need_columns": {
+        "zh": "请先在“{file}”的“列对应”中选择：{fields}。",
+        "en": "First choose in the columns of “{file}”: {fields}.",
+    },
+    "typed_crs": {"zh": "坐标系", "en": "Coordinate system"},
+    "typed_lon": {"zh": "经度", "en": "Longitude"},
+    "typed_lat": {"zh": "纬度", "en": "Latitude"},
     # errors
     "error_generic": {
         "zh": "出现意外错误，应用仍可继续使用。请检查输入，或把下面的详情发给维护者。",
