@@ -66,6 +66,7 @@ __all__ = [
     "MINOR_ROADS_ZOOM",
     "ROAD_STYLE",
     "UNCOVERED_BREAKS",
+    "UNCOVERED_COLORS",
     "STATIC_DIR",
     "TIER_STYLE",
     "TierStyle",
@@ -171,8 +172,9 @@ _DEFAULT_LEVEL_STYLE = (1.2, "#555555", None, "", "")
 
 # Isochrones: darkest for the shortest time, lighter as minutes grow.
 _ISOCHRONE_COLORS = ("#08519c", "#c6dbef")
-# Uncovered population (residents per area), yellow to red, in fixed classes.
-_UNCOVERED_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+#: Colours of the uncovered-population classes (residents per area), yellow to red.
+UNCOVERED_COLORS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+_UNCOVERED_COLORS = UNCOVERED_COLORS
 #: Lower edges of the uncovered-population classes 2..5 (residents); class 1 is below 100.
 #: One definition for every map (app, HTML report, CLI map), so colours compare across views.
 UNCOVERED_BREAKS: tuple[int, ...] = (100, 500, 1_000, 5_000)

@@ -380,3 +380,37 @@ def test_demo_base_map_payload_bounded():
     assert n_all - n_bare < 80_000  # measured 72 kB: 1,037 roads and 271 unit names
     assert n_all < 700_000
     assert with_all.datum == "wgs84" and "RoadLines" not in with_all.script
+
+
+@pytest.mark.browser
+def test_saved_map_with_roads_and_names_renders_offline_in_chromium(tmp_path, roads, units):
+    """A saved map (the CLI's map.html) draws the roads and names from disk with no network."""
+    from _browser import chromium_page, need_chromium
+
+    need_chromium()
+    m = wm.new_map(BOUNDS, lang="zh", width=900, height=700)
+    wm.add_roads(m, roads, lang="zh")
+    wm.add_place_labels(m, units, lang="zh")
+    wm.add_boundaries(m, units, lang="zh")
+    wm.add_layer_control(m)
+    path = wm.save_html(m, tmp_path / "map.html")
+    with chromium_page("file:", viewport=(900, 700)) as (page, attempted, problems):
+        page.goto(path.as_uri())
+        page.wait_for_selector(".planner-place", state="attached", timeout=15_000)
+        visible = """(sel) => Array.from(document.querySelectorAll(sel))
+            .filter(e => getComputedStyle(e).display !== 'none').length"""
+        zoom = page.evaluate("Object.values(window).find(v => v instanceof L.Map).getZoom()")
+        roads_shown = page.evaluate(visible, "path.planner-road")
+        towns = page.evaluate(visible, ".planner-place-township")
+        villages_before = page.evaluate(visible, ".planner-place-village")
+        page.evaluate(
+            f"Object.values(window).find(v => v instanceof L.Map).setZoom({wm.VILLAGE_LABELS_ZOOM})"
+        )
+        page.wait_for_timeout(500)
+        villages_after = page.evaluate(visible, ".planner-place-village")
+        scale = page.locator(".leaflet-control-scale-line").all_inner_texts()
+    assert attempted == [] and problems == [], (attempted, problems)
+    assert zoom < wm.VILLAGE_LABELS_ZOOM
+    assert roads_shown >= 3 and towns == 2
+    assert villages_before == 0 and villages_after >= 1
+    assert len(scale) == 1 and not scale[0].endswith(("mi", "ft")), scale
