@@ -71,7 +71,6 @@ def widget_values(sc: Scenario) -> dict[str, Any]:
     """Widget values that show scenario ``sc``."""
     return {
         "w_source": "demo" if aps.is_demo(sc) else "files",
-        "w_fac_crs": sc.facilities_crs if sc.facilities_crs in aps.FACILITY_CRS else "wgs84",
         "w_mode": sc.mode,
         "w_minutes": int(round(sc.minutes)),
         "w_tiers": list(sc.tiers) if sc.tiers else list(PRIMARY_TIERS),
@@ -124,6 +123,7 @@ def init_state() -> None:
         "w_tianditu_key": "",
         "w_click_adds": True,
         "w_new_tier": "community_station",
+        "w_typed_crs": "wgs84",
         "w_lon": None,
         "w_lat": None,
         "w_cost_col": "",
@@ -463,6 +463,79 @@ def delete_saved() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Uploads: each file's coordinate system and columns, then one data set (planner/app/uploads*.py)
+# ---------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def cached_upload(kind: str, name: str, file_id: str, _data: Any) -> aps.Inspection:
+    """The stored upload and what it holds, once per uploaded file (not on every rerun)."""
+    path = aps.store_upload(kind, name, _data.getvalue(), upload_root())
+    return aps.inspect_upload(kind, path, name)
+
+
+def upload_settings(kind: str, up: Any) -> aps.Inspection | None:
+    """Store and inspect one upload, draw its settings; its error (in the user's words) if
+    it cannot be used."""
+    try:
+        insp = cached_upload(kind, up.name, up.file_id, up)
+    except planner.PlannerError as exc:
+        st.error(aps.upload_error(exc, T, file=up.name, names={}))
+        return None
+    aps.draw_upload_settings(insp, ss, T)
+    return insp
+
+
+def use_uploads(inspections: dict[str, aps.Inspection]) -> None:
+    """Read every upload with its chosen coordinate system and columns, then load them as one
+    data set; errors name the file and the fix in the user's language."""
+    names = {str(i.path): i.filename for i in inspections.values()}
+    paths: dict[str, str] = {}
+    for kind in aps.UPLOAD_ORDER:
+        insp = inspections.get(kind)
+        if insp is None:
+            continue
+        try:
+            prepared = aps.prepare_upload(kind, insp.path, aps.upload_options(insp, ss))
+        except planner.PlannerError as exc:
+            log.info("upload %s: %s", kind, exc)
+            st.error(aps.upload_error(exc, T, file=insp.filename, names=names))
+            return
+        paths[kind] = str(prepared.path)
+        names[str(prepared.path)] = insp.filename
+    candidate = ss.scenario.replace(
+        data_dir="",
+        roads=paths["roads"],
+        facilities=paths["facilities"],
+        population=paths.get("population", ""),
+        boundaries=paths.get("boundaries", ""),
+        facilities_crs="",
+        proposed=(),
+    )
+    try:
+        ds = Progress(st).run(T("progress_data"), cached_dataset, aps.data_key(candidate))
+    except planner.PlannerError as exc:
+        log.info("uploads: %s", exc)
+        files = ", ".join(i.filename for i in inspections.values())
+        st.error(
+            T("upl_failed_load", files=files)
+            + "\n\n"
+            + T("upl_err_detail", detail=aps.scrub_paths(str(exc), names))
+        )
+        return
+    ss.scenario = candidate
+    ss.opt = None
+    ss.notice = ("success", T("uploads_loaded", name=ds.name))
+    st.success(T("upl_counts", facilities=len(ds.facilities), roads=len(ds.roads)))
+    fac = inspections["facilities"]
+    ss.upl_hint = None
+    if ss.get(aps.crs_widget_key(fac)) in ("file", "wgs84") and not fac.file.projected:
+        d = aps.points_gcj02(ds.roads, ds.facilities)
+        if d is not None:
+            ss.upl_hint = (aps.crs_widget_key(fac), fac.filename, d)
+
+
+# ---------------------------------------------------------------------------------------------
 # Sidebar: language, data, travel settings, map
 # ---------------------------------------------------------------------------------------------
 
@@ -470,7 +543,6 @@ def delete_saved() -> None:
 #: a language switch their values are set again, which sends the labels in the new language.
 TRANSLATED_WIDGETS = (
     "w_source",
-    "w_fac_crs",
     "w_mode",
     "w_tiers",
     "w_new_tier",
@@ -486,7 +558,7 @@ TRANSLATED_WIDGETS = (
 
 
 def language_changed() -> None:
-    for k in TRANSLATED_WIDGETS:
+    for k in (*TRANSLATED_WIDGETS, *aps.upload_widget_keys(ss)):
         if k in ss:
             ss[k] = ss[k]
 
@@ -527,7 +599,8 @@ sb.radio(
     format_func=lambda v: T("source_demo") if v == "demo" else T("source_upload"),
 )
 if ss.w_source == "files":
-    uploads = {}
+    uploads: dict[str, Any] = {}
+    inspections: dict[str, aps.Inspection] = {}
     for kind in ("roads", "facilities", "boundaries", "population"):
         uploads[kind] = sb.file_uploader(
             T(f"upload_{kind}"),
@@ -536,35 +609,26 @@ if ss.w_source == "files":
             max_upload_size=aps.UPLOAD_LIMIT_MB[kind],
             help=T("upload_limit", mb=aps.UPLOAD_LIMIT_MB[kind]),
         )
-    sb.selectbox(
-        T("facilities_crs"),
-        list(aps.FACILITY_CRS),
-        key="w_fac_crs",
-        format_func=lambda v: T(f"crs_{v}"),
-    )
+        # its coordinate system and columns (planner/app/uploads_panel.py)
+        if uploads[kind] is not None:
+            with sb:
+                insp = upload_settings(kind, uploads[kind])
+            if insp is not None:
+                inspections[kind] = insp
+    if ss.get("upl_hint"):  # points that look like GCJ-02 (tested against the roads after loading)
+        key, name, d = ss.upl_hint
+        sb.warning(T("points_look_gcj02", file=name, as_is=d["as_is"], undone=d["undone"]))
+        sb.button(
+            T("convert_web_map", system="GCJ-02"),
+            key="btn_conv_points",
+            on_click=lambda: ss.update({key: "gcj02", "upl_hint": None}),
+        )
     if sb.button(T("use_uploads"), key="btn_use_uploads", type="primary"):
         if uploads["roads"] is None or uploads["facilities"] is None:
             sb.error(T("need_roads_facilities"))
-        else:
-            with guard(T("use_uploads"), sb):
-                paths = {
-                    k: str(aps.store_upload(k, f.name, f.getvalue(), upload_root()))
-                    for k, f in uploads.items()
-                    if f is not None
-                }
-                candidate = ss.scenario.replace(
-                    data_dir="",
-                    roads=paths["roads"],
-                    facilities=paths["facilities"],
-                    population=paths.get("population", ""),
-                    boundaries=paths.get("boundaries", ""),
-                    facilities_crs=ss.w_fac_crs,
-                    proposed=(),
-                )
-                ds = Progress(sb).run(T("progress_data"), cached_dataset, aps.data_key(candidate))
-                ss.scenario = candidate
-                ss.opt = None
-                ss.notice = ("success", T("uploads_loaded", name=ds.name))
+        elif set(inspections) == {k for k, f in uploads.items() if f is not None}:
+            with sb, guard(T("use_uploads"), sb):
+                use_uploads(inspections)
 
 sb.header(T("travel_header"))
 sb.radio(
@@ -745,15 +809,27 @@ def side_panel(v: View) -> None:
         a.toggle(T("click_adds"), key="w_click_adds")
         b.selectbox(T("new_tier"), list(NEW_SITE_TIERS), key="w_new_tier", format_func=tier_name)
         with st.expander(T("add_by_coords")):
+            # typed coordinates may be GCJ-02 (copied from Amap) or BD-09 (Baidu): converted
+            st.selectbox(
+                T("typed_crs"),
+                list(aps.TYPED_CRS),
+                key="w_typed_crs",
+                format_func=lambda v: T(f"crs_{v}"),
+            )
             x, y = st.columns(2)
-            x.number_input(T("lon"), min_value=-180.0, max_value=180.0, format="%.6f", key="w_lon")
-            y.number_input(T("lat"), min_value=-90.0, max_value=90.0, format="%.6f", key="w_lat")
+            x.number_input(
+                T("typed_lon"), min_value=-180.0, max_value=180.0, format="%.6f", key="w_lon"
+            )
+            y.number_input(
+                T("typed_lat"), min_value=-90.0, max_value=90.0, format="%.6f", key="w_lat"
+            )
             if (
                 st.button(T("add_site"), key="btn_add_site")
                 and ss.w_lon is not None
                 and ss.w_lat is not None
             ):
-                if add_site(float(ss.w_lon), float(ss.w_lat), ss.w_new_tier, result):
+                lon, lat = aps.typed_point_wgs84(float(ss.w_lon), float(ss.w_lat), ss.w_typed_crs)
+                if add_site(lon, lat, ss.w_new_tier, result):
                     st.rerun()
         if whatif is not None:
             sites = whatif.sites

@@ -466,6 +466,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "First choose in the columns of “{file}”: {fields}.",
     },
     "typed_crs": {"zh": "坐标系", "en": "Coordinate system"},
+    "upl_counts": {
+        "zh": "已读取：医疗机构 {facilities:,} 个，道路 {roads:,} 段。",
+        "en": "Read: {facilities:,} facilities, {roads:,} road segments.",
+    },
+    "upl_failed_load": {
+        "zh": "这些文件无法一起使用（{files}）：请检查每个文件的坐标系，并确认它们属于同一地区。",
+        "en": "These files cannot be used together ({files}): check each file's coordinate system, and that they cover the same area.",
+    },
     "typed_lon": {"zh": "经度", "en": "Longitude"},
     "typed_lat": {"zh": "纬度", "en": "Latitude"},
     # errors

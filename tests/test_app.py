@@ -688,7 +688,7 @@ DEMO_FILES = {
 }
 
 
-def upload(at: AppTest, files: dict[str, tuple[str, bytes]], *, crs: str = "wgs84") -> AppTest:
+def upload(at: AppTest, files: dict[str, tuple[str, bytes]], *, crs: str = "file") -> AppTest:
     if at.sidebar.radio(key="w_source").value != "files":
         at.sidebar.radio(key="w_source").set_value("files")
         run(at)
@@ -697,7 +697,11 @@ def upload(at: AppTest, files: dict[str, tuple[str, bytes]], *, crs: str = "wgs8
         up.set_value(
             (files[kind][0], files[kind][1], "application/octet-stream") if kind in files else None
         )
-    at.sidebar.selectbox(key="w_fac_crs").set_value(crs)
+    run(at)
+    # each upload has its own coordinate-system choice (planner/app/uploads_panel.py)
+    for box in at.sidebar.selectbox:
+        if str(box.key).startswith("w_crs_facilities_"):
+            box.set_value(crs)
     run(at)
     at.sidebar.button(key="btn_use_uploads").click()
     return run(at)
@@ -707,12 +711,14 @@ def demo_bytes() -> dict[str, tuple[str, bytes]]:
     return {k: (name, path.read_bytes()) for k, (name, path) in DEMO_FILES.items()}
 
 
-def library_result(sc: Scenario, crs: str) -> planner.CoverageResult:
-    """The library's answer for the files the app stored (read by the library, not the app)."""
+def library_result(sc: Scenario, crs: str | None = None) -> planner.CoverageResult:
+    """The library's answer for the files the app stored (read by the library, not the app);
+    ``crs``: the facilities' coordinate system, read from the demo's own file (the app keeps a
+    WGS-84 copy of facilities read in another system)."""
     ds = planner.load_dataset(
         None,
         roads=sc.roads,
-        facilities=sc.facilities,
+        facilities=DEMO_FILES["facilities"][1] if crs else sc.facilities,
         population=sc.population,
         boundaries=sc.boundaries,
         facilities_crs=crs,
@@ -725,13 +731,13 @@ def test_uploaded_files_give_the_library_numbers(scn_dir, tmp_path, demo):
     upload(at, demo_bytes())
     sc = at.session_state["scenario"]
     assert not aps.is_demo(sc) and Path(sc.roads).name == "demo_county.osm"
-    assert_headline(at, library_result(sc, "wgs84"))
+    assert_headline(at, library_result(sc))
     assert not any("Synthetic demo data" in w.value for w in at.warning)
 
-    # the same facilities read as GCJ-02 (Amap) coordinates
+    # the same facilities read as GCJ-02 (Amap) coordinates: a WGS-84 copy of them
     upload(at, demo_bytes(), crs="gcj02")
     sc = at.session_state["scenario"]
-    assert sc.facilities_crs == "gcj02"
+    assert sc.facilities_crs == "" and Path(sc.facilities).suffix == ".gpkg"
     assert_headline(at, library_result(sc, "gcj02"))
 
     # roads as a zipped shapefile
@@ -750,7 +756,7 @@ def test_uploaded_files_give_the_library_numbers(scn_dir, tmp_path, demo):
     upload(at, files)
     sc = at.session_state["scenario"]
     assert sc.roads.endswith("roads.shp")
-    assert_headline(at, library_result(sc, "wgs84"))
+    assert_headline(at, library_result(sc))
 
     # back to the demo
     at.sidebar.radio(key="w_source").set_value("demo")
@@ -772,15 +778,12 @@ def test_bad_uploads_show_clear_errors_and_keep_the_app(scn_dir, demo, walk15, m
     upload(at, {"facilities": good["facilities"]})
     assert _error_shown(at, EN("need_roads_facilities"))
 
-    # missing columns: the loader's message
+    # missing columns: the column-mapping step, and until they are chosen a message saying so
     bad = scn_dir.parent / "no_coords.csv"
     bad.write_text(fac_csv.replace("lon,lat", "x_coord,y_coord"), encoding="utf-8")
-    with pytest.raises(planner.InputError) as exc:
-        planner.read_facilities(bad)
     upload(at, {**good, "facilities": ("no_coords.csv", bad.read_bytes())})
-    assert _error_shown(
-        at, str(exc.value).split(": ", 1)[1][:80]
-    )  # the message without the file's path
+    assert any(EN("field_lon") in w.value for w in at.sidebar.warning)
+    assert _error_shown(at, "no_coords.csv")
 
     # an XML bomb in the .osm: refused, never expanded
     bomb = (

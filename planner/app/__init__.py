@@ -8,6 +8,9 @@ module                    holds
 ========================  ====================================================================
 ``settings``              modes and speeds, the scenario's cache keys, tiers, isochrone bands
 ``uploads``               storing uploaded files safely, loading and checking a scenario's data
+``uploads_crs``           an upload's own coordinate system, the user's choice, GCJ-02 hints
+``uploads_columns``       an upload's columns: preview, guesses, reading with the chosen ones
+``uploads_panel``         one upload's settings (coordinate system, column mapping) drawn
 ``standards_table``       the standards table (rows of :mod:`planner.compliance`), its changes
 ``whatif``                what-if of proposed sites, the optimizer's proposals
 ``mapview``               coverage bands, the base map, the what-if layers, drawing in Streamlit
@@ -95,13 +98,27 @@ from .standards_table import (
 from .uploads import (
     FACILITY_CRS,
     UPLOAD_LIMIT_MB,
+    UPLOAD_ORDER,
     UPLOAD_TYPES,
     ZIP_MAX_BYTES,
     ZIP_MAX_MEMBERS,
     check_dataset,
     demo_candidates_file,
     load_data,
+    scrub_paths,
     store_upload,
+    upload_error,
+)
+from .uploads_columns import Prepared, UploadOptions, prepare_upload
+from .uploads_crs import CRS_CHOICES, TYPED_CRS, FileCrs, UploadProblem, file_crs, typed_point_wgs84
+from .uploads_panel import (
+    Inspection,
+    crs_widget_key,
+    draw_upload_settings,
+    inspect_upload,
+    points_gcj02,
+    upload_options,
+    upload_widget_keys,
 )
 from .whatif import (
     CANDIDATE_SOURCES,
@@ -116,6 +133,25 @@ from .whatif import (
 )
 
 __all__ = [
+    "UPLOAD_ORDER",
+    "Prepared",
+    "UploadOptions",
+    "prepare_upload",
+    "CRS_CHOICES",
+    "TYPED_CRS",
+    "FileCrs",
+    "UploadProblem",
+    "file_crs",
+    "typed_point_wgs84",
+    "Inspection",
+    "crs_widget_key",
+    "draw_upload_settings",
+    "inspect_upload",
+    "points_gcj02",
+    "upload_options",
+    "upload_widget_keys",
+    "scrub_paths",
+    "upload_error",
     "APP_CSS",
     "BAND_CELL_M",
     "BASEMAP_CHOICES",

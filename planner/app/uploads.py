@@ -15,6 +15,7 @@ from .._errors import InputError, InputFileError
 from ..pipeline import Dataset
 from ..scenario import Scenario
 from .settings import is_demo
+from .uploads_crs import UploadProblem
 
 # ---------------------------------------------------------------------------------------------
 # Loading data (demo or uploads)
@@ -173,7 +174,30 @@ def _unzip_shapefile(data: bytes, folder: Path, name: str) -> Path:
 
 def load_data(sc: Scenario) -> Dataset:
     """The scenario's data set (the demo county when it names no files), checked with
-    :func:`check_dataset`; its warnings are in ``dataset.sources['warnings']``."""
+    :func:`check_dataset`; its warnings are in ``dataset.sources['warnings']``.
+
+    Messages (errors and warnings) name files, never the server's folders
+    (:func:`scrub_paths`); the log keeps the original.
+    """
+    from .._errors import PlannerError
+
+    try:
+        ds = _load_data(sc)
+    except PlannerError as exc:
+        text = scrub_paths(str(exc))
+        if text == str(exc) or isinstance(exc, UploadProblem):
+            raise
+        try:
+            clean = type(exc)(text)
+        except TypeError:  # an error class with other arguments: as it is
+            raise exc from None
+        raise clean from exc
+    if "warnings" in ds.sources:
+        ds.sources["warnings"] = scrub_paths(ds.sources["warnings"])
+    return ds
+
+
+def _load_data(sc: Scenario) -> Dataset:
     if is_demo(sc):
         return pipeline.load_demo()
     if not sc.roads or not sc.facilities:
