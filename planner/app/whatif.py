@@ -1,12 +1,13 @@
-"""What-if of proposed sites (the answer of a click on the map) and the optimizer's proposals."""
+"""What-if of proposed sites (the answer of a click on the map), of closing, moving or
+re-tiering existing facilities, and the optimizer's proposals."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..pipeline import CoverageResult, Dataset
 from ..scenario import Scenario
 from ..standards import Rules
 from ._common import memo, unit_trees
+from .edits import FacilityEdits, edited_dataset, edited_result
 from .standards_table import (
     DEFAULT_RULES,
     changed_units,
@@ -67,24 +69,31 @@ def check_site(
 
 @dataclass(frozen=True, eq=False)
 class WhatIf:
-    """What hand-proposed sites change (everything the app's what-if panel shows).
+    """What hand-proposed sites and edits of the existing facilities change (everything the
+    app's what-if panel shows).
 
     Attributes
     ----------
     sites : ``site_id, lon, lat, tier, newly_covered_population, catchment_population,
-        overlap_population, township_name``
-    evaluation : :class:`planner.siting.SiteEvaluation`
-    per_admin : newly covered residents per admin unit (``level, admin_code, admin_name,
-        newly_covered_population, covered_share_before, covered_share_after``)
-    nearest_changes : residents whose nearest facility changes, by (old facility -> new site):
-        ``old_facility, old_name, new_site, population, old_minutes, new_minutes``
-        (population-weighted means)
-    newly_covered_areas : footprints of the newly covered demand units per site (EPSG:4326)
-    minutes_after : time to the nearest facility per demand unit with the sites
-    standards_before, standards_after : :func:`standards_units`
-    summary_before, summary_after, change : :func:`standards_summary`, :func:`standards_change`
-    units_changed : :func:`changed_units`
-    seconds : wall time
+        overlap_population, township_name, village_name``
+    evaluation : :class:`planner.siting.SiteEvaluation` (with edits: against the unedited
+        coverage, ``newly_covered_population`` the net change, negative when a closure
+        uncovers more residents than the sites cover)
+    per_admin : change of the covered residents per admin unit (``level, admin_code,
+        admin_name, newly_covered_population, covered_share_before, covered_share_after``)
+    nearest_changes : residents whose nearest facility changes, by (old facility -> new
+        facility or site): ``old_facility, old_name, new_site, population, old_minutes,
+        new_minutes`` (population-weighted means)
+    newly_covered_areas : footprints of the newly covered demand units per site or facility
+        (EPSG:4326)
+    newly_uncovered_areas : footprints of the demand units no longer covered (a closure, a
+        move, a tier taken out of the analysis), per facility that covered them
+    minutes_after : time to the nearest facility per demand unit with the changes
+    edits : the :class:`~planner.app.edits.FacilityEdits` evaluated
+    standards_before, summary_before : :func:`standards_units`, :func:`standards_summary`
+    standards_after, summary_after, change, units_changed : computed on first use (the rules
+        engine is the slow part of a click: the headline does not wait for it)
+    seconds : wall time of everything but the standards after
     """
 
     sites: gpd.GeoDataFrame
@@ -92,18 +101,28 @@ class WhatIf:
     per_admin: pd.DataFrame
     nearest_changes: pd.DataFrame
     newly_covered_areas: gpd.GeoDataFrame
+    newly_uncovered_areas: gpd.GeoDataFrame
     minutes_after: np.ndarray
+    edits: FacilityEdits
     standards_before: pd.DataFrame
-    standards_after: pd.DataFrame
     summary_before: pd.DataFrame
-    summary_after: pd.DataFrame
-    change: pd.DataFrame
-    units_changed: pd.DataFrame
     seconds: float
+    #: (data set with the edits, result, proposed sites, rules) for the standards after
+    standards_inputs: tuple[Dataset, CoverageResult, gpd.GeoDataFrame, Rules] = field(repr=False)
 
     @property
     def newly_covered_population(self) -> float:
+        """Residents covered after minus before (negative when the changes uncover more)."""
         return self.evaluation.newly_covered_population
+
+    @property
+    def covered_population_after(self) -> float:
+        return self.evaluation.covered_population_after
+
+    @property
+    def uncovered_population_after(self) -> float:
+        ev = self.evaluation
+        return ev.total_population - ev.covered_population_after
 
     @property
     def covered_share_after(self) -> float:
@@ -113,6 +132,28 @@ class WhatIf:
             if ev.total_population
             else float("nan")
         )
+
+    @cached_property
+    def standards_after(self) -> pd.DataFrame:
+        ds, result, sites, rules = self.standards_inputs
+        return standards_units(
+            ds, result, extra_facilities=sites, minutes_after=self.minutes_after, rules=rules
+        )
+
+    @cached_property
+    def summary_after(self) -> pd.DataFrame:
+        ds, result, _, rules = self.standards_inputs
+        return standards_summary(
+            self.standards_after, ds, result, minutes_after=self.minutes_after, rules=rules
+        )
+
+    @cached_property
+    def change(self) -> pd.DataFrame:
+        return standards_change(self.summary_before, self.summary_after)
+
+    @cached_property
+    def units_changed(self) -> pd.DataFrame:
+        return changed_units(self.standards_before, self.standards_after)
 
 
 def _admin_names(dataset: Dataset) -> pd.Series:
@@ -129,40 +170,19 @@ def _facility_names(dataset: Dataset) -> pd.Series:
     )
 
 
-def what_if(
-    dataset: Dataset,
-    result: CoverageResult,
-    proposed: Sequence[tuple[float, float, str]],
-    *,
-    standards_before: pd.DataFrame | None = None,
-    summary_before: pd.DataFrame | None = None,
-    rules: Rules = DEFAULT_RULES,
-) -> WhatIf:
-    """Evaluate hand-proposed sites ``(lon, lat, tier)`` against ``result``.
-
-    The coverage part is :func:`planner.siting.evaluate_sites`; this adds names, the newly
-    covered areas, the residents whose nearest facility changes and the standards table before
-    and after. Pass ``standards_before`` (from :func:`standards_units`) and ``summary_before``
-    (its :func:`standards_summary`) to skip recomputing them: they do not depend on the sites.
-    """
-    t0 = time.perf_counter()
-    if result.demand is None:
-        raise InputError("the what-if needs population. Fix: load a population file.")
-    sites = proposed_frame(proposed)
-    ev = siting.evaluate_sites(result, sites)
-    dem = result.demand
-    mins = float(result.settings.minutes)
-    # times with the sites: the evaluation lists every unit whose nearest facility changes
-    after = dem["minutes"].to_numpy(float).copy()
-    nc = ev.nearest_changed
-    rows = nc["demand_row"].to_numpy(int)
-    after[rows] = np.minimum(after[rows], nc["new_minutes"].to_numpy(float))
-    # names
+def _site_places(
+    dataset: Dataset, sites: gpd.GeoDataFrame, per_site: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """The sites with their evaluation and the township and village they stand in."""
     bnd = dataset.boundaries
     names = memo(dataset, "admin_names", partial(_admin_names, dataset))
-    per_site = ev.per_site.copy()
-    out_sites = sites[["site_id", "lon", "lat", "tier", "geometry"]].merge(
-        per_site.drop(columns=["tier"]), on="site_id", how="left"
+    # string ids also when there is no site (an empty frame's ids would be floats)
+    out = (
+        sites[["site_id", "lon", "lat", "tier", "geometry"]]
+        .astype({"site_id": object})
+        .merge(
+            per_site.drop(columns=["tier"]).astype({"site_id": object}), on="site_id", how="left"
+        )
     )
     where = (
         facility_units(sites, bnd, trees=memo(dataset, "unit_trees", lambda: unit_trees(bnd)))
@@ -171,13 +191,16 @@ def what_if(
     )
     for level in ("township", "village"):
         col = f"{level}_code"
-        out_sites[f"{level}_name"] = (
+        out[f"{level}_name"] = (
             where[col].map(names).fillna("").to_numpy() if col in where.columns else ""
         )
-    out_sites = gpd.GeoDataFrame(out_sites, geometry="geometry", crs="EPSG:4326")
-    # per admin unit
-    pa = ev.per_admin.copy()
-    # every column even when the sites add nobody (an empty frame is a normal answer)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+def _per_admin(pa: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """Every column even when nothing changes (an empty frame is a normal answer), by level
+    then largest change."""
+    pa = pa.copy()
     if "admin_name" not in pa.columns:
         pa.insert(1, "admin_name", pa["admin_code"].map(names).fillna("").astype(object))
     if "covered_share_before" not in pa.columns:
@@ -193,89 +216,239 @@ def what_if(
             key=lambda s: s.map(level_order) if s.name == "level" else s,
             kind="stable",
         )
-    pa = pa.reset_index(drop=True)
-    # whose nearest facility changes
-    if len(nc):
-        old_m = nc["old_minutes"].to_numpy(float)
-        finite = np.isfinite(old_m)
-        g = pd.DataFrame(
-            {
-                "old_facility": nc["old_facility"].to_numpy(dtype=object),
-                "new_site": nc["new_site"].to_numpy(dtype=object),
-                "population": nc["population"].to_numpy(float),
-                "w_old": np.where(
-                    finite, nc["population"].to_numpy(float) * np.where(finite, old_m, 0), 0.0
-                ),
-                "w_new": nc["population"].to_numpy(float) * nc["new_minutes"].to_numpy(float),
-                "infinite": (~finite).astype(float),
-            }
-        )
-        agg = g.groupby(["old_facility", "new_site"], sort=False).sum().reset_index()
-        agg["old_minutes"] = np.where(agg["infinite"] > 0, np.inf, agg["w_old"] / agg["population"])
-        agg["new_minutes"] = agg["w_new"] / agg["population"]
-        fac_names = memo(dataset, "facility_names", partial(_facility_names, dataset))
-        agg["old_name"] = agg["old_facility"].astype(str).map(fac_names).fillna("")
-        changes = agg[
-            ["old_facility", "old_name", "new_site", "population", "old_minutes", "new_minutes"]
-        ]
-        changes = changes.sort_values("population", ascending=False, kind="stable").reset_index(
-            drop=True
-        )
-    else:
-        changes = pd.DataFrame(
-            columns=[
-                "old_facility",
-                "old_name",
-                "new_site",
-                "population",
-                "old_minutes",
-                "new_minutes",
-            ]
-        )
-    # newly covered footprints, one geometry per site
-    gained = nc[(nc["new_minutes"] <= mins + 1e-9) & ~(nc["old_minutes"] <= mins + 1e-9)]
+    return pa.reset_index(drop=True)
+
+
+_CHANGE_COLUMNS = [
+    "old_facility",
+    "old_name",
+    "new_site",
+    "population",
+    "old_minutes",
+    "new_minutes",
+]
+
+
+def _nearest_changes(nc: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """Residents whose nearest facility changes, summed per (old facility, new one)."""
+    if not len(nc):
+        return pd.DataFrame(columns=_CHANGE_COLUMNS)
+    old_m = nc["old_minutes"].to_numpy(float)
+    new_m = nc["new_minutes"].to_numpy(float)
+    pop = nc["population"].to_numpy(float)
+    fin_o, fin_n = np.isfinite(old_m), np.isfinite(new_m)
+    g = pd.DataFrame(
+        {
+            "old_facility": nc["old_facility"].to_numpy(dtype=object),
+            "new_site": nc["new_site"].to_numpy(dtype=object),
+            "population": pop,
+            "w_old": pop * np.where(fin_o, old_m, 0.0),
+            "w_new": pop * np.where(fin_n, new_m, 0.0),
+            "inf_old": (~fin_o).astype(float),
+            "inf_new": (~fin_n).astype(float),
+        }
+    )
+    agg = g.groupby(["old_facility", "new_site"], sort=False).sum().reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        agg["old_minutes"] = np.where(agg["inf_old"] > 0, np.inf, agg["w_old"] / agg["population"])
+        agg["new_minutes"] = np.where(agg["inf_new"] > 0, np.inf, agg["w_new"] / agg["population"])
+    fac_names = memo(dataset, "facility_names", partial(_facility_names, dataset))
+    agg["old_name"] = agg["old_facility"].astype(str).map(fac_names).fillna("")
+    return (
+        agg[_CHANGE_COLUMNS]
+        .sort_values("population", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def _footprints(dem: gpd.GeoDataFrame, rows: np.ndarray, by: np.ndarray) -> gpd.GeoDataFrame:
+    """Union of the footprints of demand ``rows`` per value of ``by`` (EPSG:4326)."""
     parts = []
-    for sid, grp in gained.groupby("new_site", sort=True):
-        cells = dem.geometry.values[grp["demand_row"].to_numpy(int)]
-        try:  # raster cells tile the plane: the coverage union is exact and much faster
-            geom = shapely.coverage_union_all(cells)
-        except shapely.errors.GEOSException:
-            geom = shapely.union_all(cells)
-        parts.append(
-            {"site_id": str(sid), "population": float(grp["population"].sum()), "geometry": geom}
-        )
+    pop = dem["population"].to_numpy(float)
+    if len(rows):
+        frame = pd.DataFrame({"row": rows, "by": by})
+        for sid, grp in frame.groupby("by", sort=True):
+            r = grp["row"].to_numpy(int)
+            cells = dem.geometry.values[r]
+            try:  # raster cells tile the plane: the coverage union is exact and much faster
+                geom = shapely.coverage_union_all(cells)
+            except shapely.errors.GEOSException:
+                geom = shapely.union_all(cells)
+            parts.append({"site_id": str(sid), "population": float(pop[r].sum()), "geometry": geom})
     areas = gpd.GeoDataFrame(
         parts, columns=["site_id", "population", "geometry"], geometry="geometry", crs=dem.crs
     )
     if len(areas) and dem.crs is not None and not dem.crs.equals("EPSG:4326"):
         areas = areas.to_crs("EPSG:4326")
-    # standards
+    return areas
+
+
+def what_if(
+    dataset: Dataset,
+    result: CoverageResult,
+    proposed: Sequence[tuple[float, float, str]],
+    *,
+    edits: FacilityEdits | None = None,
+    standards_before: pd.DataFrame | None = None,
+    summary_before: pd.DataFrame | None = None,
+    rules: Rules = DEFAULT_RULES,
+) -> WhatIf:
+    """Evaluate hand-proposed sites ``(lon, lat, tier)`` and ``edits`` of the existing
+    facilities (closures, moves, tier changes) against ``result``.
+
+    Without edits the coverage part is :func:`planner.siting.evaluate_sites` (one bounded
+    search per site); with edits it is :func:`planner.app.edits.edited_result` (one search over
+    the edited facilities) with the sites evaluated on top, and every figure is the change
+    from ``result`` (exactly what ``planner.analyze`` gives with the edited register). This adds
+    names, the newly covered and uncovered areas, the residents whose nearest facility changes
+    and the standards table before and after. Pass ``standards_before`` (from
+    :func:`standards_units`) and ``summary_before`` (its :func:`standards_summary`) to skip
+    recomputing them: they do not depend on the changes.
+    """
+    t0 = time.perf_counter()
+    if result.demand is None:
+        raise InputError("the what-if needs population. Fix: load a population file.")
+    edits = edits if edits is not None else FacilityEdits()
+    sites = proposed_frame(proposed)
+    if edits:
+        ev, after = _evaluate_edited(dataset, result, sites, edits)
+        std_ds = edited_dataset(dataset, edits)
+    else:
+        ev = siting.evaluate_sites(result, sites)
+        # times with the sites: the evaluation lists every unit whose nearest facility changes
+        after = result.demand["minutes"].to_numpy(float).copy()
+        nc = ev.nearest_changed
+        rows = nc["demand_row"].to_numpy(int)
+        after[rows] = np.minimum(after[rows], nc["new_minutes"].to_numpy(float))
+        std_ds = dataset
+    dem = result.demand
+    mins = float(result.settings.minutes) + 1e-9
+    before = dem["minutes"].to_numpy(float)
+    nc = ev.nearest_changed
+    rows = nc["demand_row"].to_numpy(int)
+    new_cov = nc["new_minutes"].to_numpy(float) <= mins
+    old_cov = nc["old_minutes"].to_numpy(float) <= mins
+    gained, lost = new_cov & ~old_cov, old_cov & ~new_cov
+    if edits:  # a closure uncovers residents whose nearest facility does not change owner name
+        lost_rows = np.flatnonzero((before <= mins) & ~(after <= mins))
+        owner = dem["nearest_facility"].astype(str).to_numpy(dtype=object)
+        uncovered_areas = _footprints(dem, lost_rows, owner[lost_rows])
+    else:
+        uncovered_areas = _footprints(dem, rows[lost], nc["old_facility"].to_numpy()[lost])
     if standards_before is None:
         standards_before = standards_units(dataset, result, rules=rules)
-    std_after = standards_units(
-        dataset, result, extra_facilities=sites, minutes_after=after, rules=rules
-    )
-    sum_before = (
-        summary_before
-        if summary_before is not None
-        else standards_summary(standards_before, dataset, result, rules=rules)
-    )
-    sum_after = standards_summary(std_after, dataset, result, minutes_after=after, rules=rules)
+    if summary_before is None:
+        summary_before = standards_summary(standards_before, dataset, result, rules=rules)
+    names = memo(dataset, "admin_names", partial(_admin_names, dataset))
     return WhatIf(
-        sites=out_sites,
+        sites=_site_places(dataset, sites, ev.per_site),
         evaluation=ev,
-        per_admin=pa,
-        nearest_changes=changes,
-        newly_covered_areas=areas,
+        per_admin=_per_admin(ev.per_admin, names),
+        nearest_changes=_nearest_changes(nc, dataset),
+        newly_covered_areas=_footprints(dem, rows[gained], nc["new_site"].to_numpy()[gained]),
+        newly_uncovered_areas=uncovered_areas,
         minutes_after=after,
+        edits=edits,
         standards_before=standards_before,
-        standards_after=std_after,
-        summary_before=sum_before,
-        summary_after=sum_after,
-        change=standards_change(sum_before, sum_after),
-        units_changed=changed_units(standards_before, std_after),
+        summary_before=summary_before,
+        seconds=time.perf_counter() - t0,
+        standards_inputs=(std_ds, result, sites, rules),
+    )
+
+
+def _evaluate_edited(
+    dataset: Dataset, result: CoverageResult, sites: gpd.GeoDataFrame, edits: FacilityEdits
+) -> tuple[siting.SiteEvaluation, np.ndarray]:
+    """The evaluation of ``edits`` and ``sites`` against ``result`` (every figure a change
+    from ``result``), and the time to the nearest facility after, per demand unit."""
+    t0 = time.perf_counter()
+    assert result.demand is not None
+    base = edited_result(dataset, result, edits)
+    assert base.demand is not None
+    dem = result.demand
+    pop = dem["population"].to_numpy(float)
+    before_t = dem["minutes"].to_numpy(float)
+    before_own = dem["nearest_facility"].astype(str).to_numpy(dtype=object)
+    after_t = base.demand["minutes"].to_numpy(float).copy()
+    after_own = base.demand["nearest_facility"].astype(str).to_numpy(dtype=object).copy()
+    on_edited = siting.evaluate_sites(base, sites)  # the sites on top of the edited register
+    snc = on_edited.nearest_changed
+    if len(snc):
+        r = snc["demand_row"].to_numpy(int)
+        after_t[r] = snc["new_minutes"].to_numpy(float)
+        after_own[r] = snc["new_site"].to_numpy(dtype=object)
+    mins = float(result.settings.minutes) + 1e-9
+    old_cov, new_cov = before_t <= mins, after_t <= mins
+    # a unit changes when its nearest facility or its time does (a move keeps the id)
+    same_t = (before_t == after_t) | np.isclose(before_t, after_t, rtol=0, atol=1e-9)
+    idx = np.flatnonzero((before_own != after_own) | ~same_t)
+    nearest_changed = pd.DataFrame(
+        {
+            "demand_row": idx,
+            "population": pop[idx],
+            "old_facility": before_own[idx],
+            "old_minutes": before_t[idx],
+            "new_site": after_own[idx],
+            "new_minutes": after_t[idx],
+        }
+    )
+    parts = []
+    for level in ("county", "township", "village"):
+        col = f"{level}_code"
+        if col not in dem.columns:
+            continue
+        labels, codes = np.unique(dem[col].to_numpy().astype(str), return_inverse=True)
+        b = np.bincount(codes, weights=np.where(old_cov, pop, 0.0), minlength=len(labels))
+        a = np.bincount(codes, weights=np.where(new_cov, pop, 0.0), minlength=len(labels))
+        tot = np.bincount(codes, weights=pop, minlength=len(labels))
+        u = np.flatnonzero(np.abs(a - b) > 1e-9)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "admin_code": labels[u],
+                    "newly_covered_population": a[u] - b[u],
+                    "covered_before": b[u],
+                    "population": tot[u],
+                    "level": level,
+                }
+            )
+        )
+    per_admin = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(
+            columns=[
+                "admin_code",
+                "newly_covered_population",
+                "covered_before",
+                "population",
+                "level",
+            ]
+        )
+    )
+    loads = (
+        pd.DataFrame(
+            {
+                "residents_before": pd.Series(pop).groupby(before_own).sum(),
+                "residents_after": pd.Series(pop).groupby(after_own).sum(),
+            }
+        )
+        .fillna(0.0)
+        .rename_axis("facility_id")
+        .reset_index()
+    )
+    loads = loads[loads["facility_id"] != ""].reset_index(drop=True)
+    ev = siting.SiteEvaluation(
+        per_site=on_edited.per_site,
+        per_admin=per_admin,
+        nearest_changed=nearest_changed,
+        loads=loads,
+        covered_population_before=math.fsum(pop[old_cov]),
+        covered_population_after=math.fsum(pop[new_cov]),
+        total_population=math.fsum(pop),
         seconds=time.perf_counter() - t0,
     )
+    return ev, after_t
 
 
 # ---------------------------------------------------------------------------------------------
