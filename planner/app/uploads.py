@@ -292,6 +292,7 @@ def upload_error(exc: BaseException, translate: Any, *, file: str, names: dict[s
 
     if isinstance(exc, UploadProblem):
         return translate(exc.key, **exc.fields)
-    key = "upl_err_crs" if isinstance(exc, CRSError) else "upl_err_input"
+    # a coordinate-system problem, also when the reader found it in the coordinates' values
+    key = "upl_err_crs" if isinstance(exc, CRSError) or "crs=" in str(exc) else "upl_err_input"
     detail = scrub_paths(str(exc), names)
     return translate(key, file=file) + "\n\n" + translate("upl_err_detail", detail=detail)

@@ -283,11 +283,12 @@ def guess_columns(kind: str, sample: pd.DataFrame) -> dict[str, str]:
 
 
 def is_population_table(sample: pd.DataFrame, has_geometry: bool) -> bool:
-    """A table of residents per administrative code (no geometry, no coordinate columns)."""
+    """A table of residents per administrative code: no geometry, no coordinate columns (its
+    code column may still need choosing)."""
     if has_geometry:
         return False
     g = guess_columns("population", sample)
-    return not (g["lon"] and g["lat"]) and bool(guess_columns("population_table", sample)["code"])
+    return not (g["lon"] or g["lat"])
 
 
 def missing_fields(

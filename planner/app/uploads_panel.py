@@ -119,7 +119,9 @@ def upload_options(insp: Inspection, state: MutableMapping[str, Any]) -> UploadO
     if insp.fields_kind:
         for f in FIELDS[insp.fields_kind]:
             chosen = state.get(f"w_col_{insp.key}_{f.key}", insp.guesses.get(f.key, ""))
-            if chosen and (chosen != insp.guesses.get(f.key) or f.key in insp.missing):
+            # passed unless the reader finds it by itself: the guess, under one of its names
+            by_name = chosen.lower() in {n.lower() for n in f.names}
+            if chosen and (chosen != insp.guesses.get(f.key) or not by_name):
                 columns[f.key] = chosen
         still = missing_fields(
             insp.fields_kind,
