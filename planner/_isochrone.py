@@ -48,13 +48,14 @@ The field kernel is compiled with numba and releases the GIL, so threads help.
 from __future__ import annotations
 
 import math
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
 from numba import njit
-
-from .network import _ranges
 
 #: With no disc wider than this many cells, ``"grid"`` falls back to the exact union.
 THIN_CELLS = 1.5
@@ -99,11 +100,28 @@ class Pieces:
         )
 
 
+#: Per-network caches of this module (segments, incidence, edge slack), dropped with the network.
+_CACHE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _cached(network, name: str, build: Callable[[Any], Any]) -> Any:
+    """``build(network)``, computed once per network and kept while the network lives.
+
+    A module-level :class:`weakref.WeakKeyDictionary` rather than attributes set on the
+    network: :class:`~planner.network.Network` stays owned by its own module.
+    """
+    per_net = _CACHE.setdefault(network, {})
+    if name not in per_net:
+        per_net[name] = build(network)
+    return per_net[name]
+
+
 def segments(network) -> Segments:
-    """The segments of every edge (cached on the network)."""
-    cached = getattr(network, "_segments_cache", None)
-    if cached is not None:
-        return cached
+    """The straight segments of every edge's geometry (cached per network)."""
+    return _cached(network, "segments", _build_segments)
+
+
+def _build_segments(network) -> Segments:
     coords, idx = shapely.get_coordinates(network.edge_geometry, return_index=True)
     same = idx[1:] == idx[:-1]
     a = np.flatnonzero(same)
@@ -119,38 +137,35 @@ def segments(network) -> Segments:
     s0 = (cum - ln) / tot
     ptr = np.zeros(network.n_edges + 1, dtype=np.int64)
     np.cumsum(np.bincount(e, minlength=network.n_edges), out=ptr[1:])
-    seg = Segments(ptr, x0, y0, x1, y1, s0, s1)
-    network._segments_cache = seg
-    return seg
+    return Segments(ptr, x0, y0, x1, y1, s0, s1)
 
 
 def incidence(network) -> tuple[np.ndarray, np.ndarray]:
-    """Incident edges per node, both directions, as CSR (cached on the network)."""
-    cached = getattr(network, "_incidence_cache", None)
-    if cached is not None:
-        return cached
+    """Incident edges per node, both directions, as CSR (cached per network)."""
+    return _cached(network, "incidence", _build_incidence)
+
+
+def _build_incidence(network) -> tuple[np.ndarray, np.ndarray]:
     n = network.n_nodes
     ends = np.concatenate([network.edge_u, network.edge_v])
     edges = np.concatenate([np.arange(network.n_edges), np.arange(network.n_edges)])
     order = np.argsort(ends, kind="stable")
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(ends, minlength=n), out=ptr[1:])
-    out = (ptr, edges[order])
-    network._incidence_cache = out
-    return out
+    return ptr, edges[order].astype(np.int64)
 
 
 def edge_slack(network) -> np.ndarray:
     """Per node, the longest finite travel time of an edge at it (either way; cached)."""
-    cached = getattr(network, "_edge_slack_cache", None)
-    if cached is not None:
-        return cached
+    return _cached(network, "edge_slack", _build_edge_slack)
+
+
+def _build_edge_slack(network) -> np.ndarray:
     t = np.fmax(network.edge_time_uv_s, network.edge_time_vu_s)  # the finite one if one is inf
     t = np.where(np.isfinite(t), t, 0.0)
     out = np.zeros(network.n_nodes)
     np.maximum.at(out, network.edge_u, t)
     np.maximum.at(out, network.edge_v, t)
-    network._edge_slack_cache = out
     return out
 
 
@@ -182,16 +197,6 @@ def full_key(network, nodes, times, budget, fac_att, i, slack, cap_s) -> bytes |
     if not ((n == network.edge_u[fe]).any() and (n == network.edge_v[fe]).any()):
         return None
     return hashlib.blake2b(np.sort(n).tobytes(), digest_size=16).digest()
-
-
-def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """values[keys == q] for each q (inf where absent), without a dense array over all nodes."""
-    order = np.argsort(keys, kind="stable")
-    k = keys[order]
-    pos = np.searchsorted(k, query)
-    pos = np.clip(pos, 0, max(len(k) - 1, 0))
-    hit = (len(k) > 0) & (k[pos] == query) if len(k) else np.zeros(len(query), dtype=bool)
-    return np.where(hit, values[order][pos] if len(k) else np.inf, np.inf)
 
 
 @dataclass(frozen=True)
@@ -248,120 +253,211 @@ class TimedPieces:
         return Pieces(x0, y0, r0, x1, y1, r1)
 
 
-def pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i, v_off, cap) -> Pieces:
-    """Every reached piece of road for facility ``i`` within ``budget`` seconds.
-
-    ``nodes``/``times`` are the facility's reach set cut at ``budget``. The radius is linear along
-    each piece (pieces are split where the radius reaches ``cap``) and floored at 0.5 m.
-    """
-    return timed_pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i).at(
-        budget, v_off, cap
-    )
-
-
 def timed_pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i) -> TimedPieces:
     """Every piece of road reached by facility ``i`` within ``budget`` seconds, with its times.
 
     ``nodes``/``times`` are the facility's reach set cut at ``budget``; the pieces are cut
-    where the time runs out.
+    where the time runs out. One compiled pass over the reached nodes' edges
+    (:func:`_timed_kernel`): the cost follows the reached edges, with no array over all nodes.
     """
     if fac_att.edge[i] < 0:
         return _no_timed()
-    # time-to-facility at each end of each incident edge
-    counts = inc_ptr[nodes + 1] - inc_ptr[nodes]
-    edges = inc_edge[np.repeat(inc_ptr[nodes], counts) + _ranges(counts)]
-    edges = np.unique(edges)
-    tu = lookup(nodes, times, net.edge_u[edges])
-    tv = lookup(nodes, times, net.edge_v[edges])
-    # along the edge from end u: a point at fraction s reaches u in s * t_vu, then the facility
-    pieces_e, pieces_a, pieces_b, pieces_ta, pieces_rate = [], [], [], [], []
-    t_vu = net.edge_time_vu_s[edges]
-    t_uv = net.edge_time_uv_s[edges]
-    # via u: time(s) = tu + s * t_vu, reached for s <= (budget - tu) / t_vu;
-    # via v: time(s) = tv + (1 - s) * t_uv, parametrised from s = 1 downward
-    # an edge reached from both ends: the point s* where the two times meet splits it; beyond
-    # s* each end's discs lie inside the other's (same centre, smaller radius), so each end
-    # keeps only its side (half the pieces on every edge inside the isochrone)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        both = np.isfinite(tu) & np.isfinite(tv) & np.isfinite(t_vu) & np.isfinite(t_uv)
-        both &= (t_vu + t_uv) > 0
-        s_star = np.where(both, (tv + t_uv - tu) / np.where(both, t_vu + t_uv, 1.0), np.nan)
-    for t_end, t_edge, start in ((tu, t_vu, 0.0), (tv, t_uv, 1.0)):
-        ok = np.isfinite(t_end)
-        if start == 0.0:
-            ok &= ~(s_star <= 0.0)  # the other end's pieces cover the whole edge
-        else:
-            ok &= ~(s_star >= 1.0)
-        te, tt, ss = t_end[ok], t_edge[ok], s_star[ok]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reach = np.clip(np.where(np.isfinite(tt) & (tt > 0), (budget - te) / tt, 0.0), 0, 1)
-        pieces_e.append(edges[ok])
-        pieces_a.append(np.full(len(te), start))
-        if start == 0.0:
-            pieces_b.append(np.where(ss < reach, ss, reach))  # nan compares False
-        else:
-            pieces_b.append(np.where(1.0 - ss < reach, ss, 1.0 - reach))
-        pieces_ta.append(te)  # time at s = a
-        pieces_rate.append(np.where(np.isfinite(tt), tt, 0.0))  # d time / d s, away from the end
-    # the facility's own edge: reached directly along it from both sides
-    fe = fac_att.edge[i]
-    ff = fac_att.frac[i]
-    fac_t_uv, fac_t_vu = net.edge_time_uv_s[fe], net.edge_time_vu_s[fe]
-    a_off = fac_att.access_s[i]
-    # from s < ff travelling u->v direction to the facility: time = a_off + (ff - s) * t_uv
-    if np.isfinite(fac_t_uv):
-        pieces_e.append(np.array([fe]))
-        pieces_a.append(np.array([ff]))
-        b = ff - (budget - a_off) / fac_t_uv if fac_t_uv > 0 else 0.0
-        pieces_b.append(np.array([np.clip(b, 0, ff)]))
-        pieces_ta.append(np.array([a_off]))
-        pieces_rate.append(np.array([fac_t_uv]))
-    if np.isfinite(fac_t_vu):
-        pieces_e.append(np.array([fe]))
-        pieces_a.append(np.array([ff]))
-        b = ff + (budget - a_off) / fac_t_vu if fac_t_vu > 0 else 1.0
-        pieces_b.append(np.array([np.clip(b, ff, 1)]))
-        pieces_ta.append(np.array([a_off]))
-        pieces_rate.append(np.array([fac_t_vu]))
-    e = np.concatenate(pieces_e)
-    sa = np.concatenate(pieces_a)
-    sb = np.concatenate(pieces_b)
-    ta = np.concatenate(pieces_ta)
-    rate = np.concatenate(pieces_rate)
-    keep = ta <= budget
-    e, sa, sb, ta, rate = e[keep], sa[keep], sb[keep], ta[keep], rate[keep]
-    lo = np.minimum(sa, sb)
-    hi = np.maximum(sa, sb)
-    # expand each piece into the edge's segments it overlaps
-    counts = seg.edge_ptr[e + 1] - seg.edge_ptr[e]
-    pid = np.repeat(np.arange(len(e)), counts)
-    sidx = np.repeat(seg.edge_ptr[e], counts) + _ranges(counts)
-    c0 = np.maximum(seg.s0[sidx], lo[pid])
-    c1 = np.minimum(seg.s1[sidx], hi[pid])
-    live = c1 >= c0
-    pid, sidx, c0, c1 = pid[live], sidx[live], c0[live], c1[live]
-    span = seg.s1[sidx] - seg.s0[sidx]
-    span = np.where(span > 0, span, 1.0)
-    w0 = (c0 - seg.s0[sidx]) / span
-    w1 = (c1 - seg.s0[sidx]) / span
-    px0 = seg.x0[sidx] + w0 * (seg.x1[sidx] - seg.x0[sidx])
-    py0 = seg.y0[sidx] + w0 * (seg.y1[sidx] - seg.y0[sidx])
-    px1 = seg.x0[sidx] + w1 * (seg.x1[sidx] - seg.x0[sidx])
-    py1 = seg.y0[sidx] + w1 * (seg.y1[sidx] - seg.y0[sidx])
-    # time at each end of the clipped piece
-    t0 = ta[pid] + np.abs(c0 - sa[pid]) * rate[pid]
-    t1 = ta[pid] + np.abs(c1 - sa[pid]) * rate[pid]
-    return TimedPieces(px0, py0, t0, px1, py1, t1)
+    out = _timed_kernel(
+        np.ascontiguousarray(nodes, dtype=np.int64),
+        np.ascontiguousarray(times, dtype=np.float64),
+        float(budget),
+        net.edge_u,
+        net.edge_v,
+        net.edge_time_uv_s,
+        net.edge_time_vu_s,
+        inc_ptr,
+        inc_edge,
+        seg.edge_ptr,
+        seg.x0,
+        seg.y0,
+        seg.x1,
+        seg.y1,
+        seg.s0,
+        seg.s1,
+        int(fac_att.edge[i]),
+        float(fac_att.frac[i]),
+        float(fac_att.access_s[i]),
+    )
+    return TimedPieces(*out)
+
+
+@njit(cache=True, nogil=True)
+def _time_table(nodes, times):
+    """An open-addressing hash table node -> time of the reach set (size a power of two)."""
+    size = 1
+    while size < 2 * len(nodes) + 2:
+        size *= 2
+    keys = np.full(size, -1, dtype=np.int64)
+    vals = np.empty(size)
+    mask = size - 1
+    for k in range(len(nodes)):
+        h = (nodes[k] * 2654435761) & mask
+        while keys[h] != -1 and keys[h] != nodes[k]:
+            h = (h + 1) & mask
+        if keys[h] == -1 or times[k] < vals[h]:
+            keys[h] = nodes[k]
+            vals[h] = times[k]
+    return keys, vals
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _time_of(keys, vals, node):
+    """The time of ``node`` in :func:`_time_table`'s table (inf when not reached)."""
+    mask = len(keys) - 1
+    h = (node * 2654435761) & mask
+    while keys[h] != -1:
+        if keys[h] == node:
+            return vals[h]
+        h = (h + 1) & mask
+    return np.inf
+
+
+@njit(cache=True, nogil=True)
+def _end_piece(t_end, t_edge, s_star, start, budget):
+    """The piece of an edge reached through one of its ends: ``(ok, b)``, from ``start`` to ``b``.
+
+    ``t_end`` is the time at the end (``start`` 0: node u, 1: node v), ``t_edge`` the time to
+    cross the edge towards that end. Beyond ``s_star``, where the two ends' times meet, the
+    other end's discs hold this end's (same centre, smaller radius): the piece stops there.
+    """
+    if not np.isfinite(t_end):
+        return False, start
+    if start == 0.0 and s_star <= 0.0:  # the other end's pieces cover the whole edge
+        return False, start
+    if start == 1.0 and s_star >= 1.0:
+        return False, start
+    reach = 0.0
+    if np.isfinite(t_edge) and t_edge > 0.0:
+        reach = min(max((budget - t_end) / t_edge, 0.0), 1.0)
+    if start == 0.0:
+        return True, (s_star if s_star < reach else reach)  # nan compares False
+    return True, (s_star if 1.0 - s_star < reach else 1.0 - reach)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _emit(pe, pa, pb, pt, pr, m, e, a, b, ta, rate):
+    """Store piece ``m`` (edge ``e`` from ``a``, time ``ta``, to ``b``); the next index."""
+    pe[m], pa[m], pb[m], pt[m] = e, a, b, ta
+    pr[m] = rate if np.isfinite(rate) else 0.0  # no way along: the end point alone
+    return m + 1
+
+
+@njit(cache=True, nogil=True)
+def _edge_pieces(nodes, times, budget, eu, ev, t_uv, t_vu, inc_ptr, inc_edge, fe, ff, a_off):
+    """The reached part of each edge, per end it is reached through, and the facility's own.
+
+    Returns ``(edge, a, b, ta, rate)`` per piece: the piece runs along ``edge`` from fraction
+    ``a`` (time ``ta``) to ``b``, the time growing by ``rate`` per unit of fraction.
+    """
+    keys, vals = _time_table(nodes, times)
+    n_max = 2
+    for k in range(len(nodes)):
+        n_max += inc_ptr[nodes[k] + 1] - inc_ptr[nodes[k]]
+    pe = np.empty(n_max, dtype=np.int64)
+    pa = np.empty(n_max)
+    pb = np.empty(n_max)
+    pt = np.empty(n_max)
+    pr = np.empty(n_max)
+    m = 0
+    for k in range(len(nodes)):
+        node = nodes[k]
+        for q in range(inc_ptr[node], inc_ptr[node + 1]):
+            e = inc_edge[q]
+            tu = _time_of(keys, vals, eu[e])
+            tv = _time_of(keys, vals, ev[e])
+            # along the edge from u: a point at fraction s reaches u in s * t_vu, then the
+            # facility; from v: (1 - s) * t_uv. The two meet at s_star.
+            s_star = np.nan
+            both = np.isfinite(tu) and np.isfinite(tv) and np.isfinite(t_vu[e])
+            if both and np.isfinite(t_uv[e]) and t_vu[e] + t_uv[e] > 0.0:
+                s_star = (tv + t_uv[e] - tu) / (t_vu[e] + t_uv[e])
+            # each end is emitted when the edge is met from that end's node (once per end)
+            if eu[e] == node:
+                ok, b = _end_piece(tu, t_vu[e], s_star, 0.0, budget)
+                if ok and tu <= budget:
+                    m = _emit(pe, pa, pb, pt, pr, m, e, 0.0, b, tu, t_vu[e])
+            if ev[e] == node:
+                ok, b = _end_piece(tv, t_uv[e], s_star, 1.0, budget)
+                if ok and tv <= budget:
+                    m = _emit(pe, pa, pb, pt, pr, m, e, 1.0, b, tv, t_uv[e])
+    # the facility's own edge, reached directly along it: towards u (s < ff) and towards v
+    if a_off <= budget:
+        if np.isfinite(t_uv[fe]):
+            b = ff - (budget - a_off) / t_uv[fe] if t_uv[fe] > 0.0 else 0.0
+            m = _emit(pe, pa, pb, pt, pr, m, fe, ff, min(max(b, 0.0), ff), a_off, t_uv[fe])
+        if np.isfinite(t_vu[fe]):
+            b = ff + (budget - a_off) / t_vu[fe] if t_vu[fe] > 0.0 else 1.0
+            m = _emit(pe, pa, pb, pt, pr, m, fe, ff, min(max(b, ff), 1.0), a_off, t_vu[fe])
+    return pe[:m], pa[:m], pb[:m], pt[:m], pr[:m]
+
+
+@njit(cache=True, nogil=True)
+def _timed_kernel(
+    nodes,
+    times,
+    budget,
+    eu,
+    ev,
+    t_uv,
+    t_vu,
+    inc_ptr,
+    inc_edge,
+    sp,
+    sx0,
+    sy0,
+    sx1,
+    sy1,
+    ss0,
+    ss1,
+    fe,
+    ff,
+    a_off,
+):
+    """The pieces of :func:`_edge_pieces`, expanded into the straight segments they overlap."""
+    pe, pa, pb, pt, pr = _edge_pieces(
+        nodes, times, budget, eu, ev, t_uv, t_vu, inc_ptr, inc_edge, fe, ff, a_off
+    )
+    total = 0
+    for k in range(len(pe)):
+        total += sp[pe[k] + 1] - sp[pe[k]]
+    x0 = np.empty(total)
+    y0 = np.empty(total)
+    t0 = np.empty(total)
+    x1 = np.empty(total)
+    y1 = np.empty(total)
+    t1 = np.empty(total)
+    m = 0
+    for k in range(len(pe)):
+        lo = min(pa[k], pb[k])
+        hi = max(pa[k], pb[k])
+        for s in range(sp[pe[k]], sp[pe[k] + 1]):
+            c0 = max(ss0[s], lo)
+            c1 = min(ss1[s], hi)
+            if c1 < c0:
+                continue
+            span = ss1[s] - ss0[s]
+            if not span > 0.0:
+                span = 1.0
+            w0 = (c0 - ss0[s]) / span
+            w1 = (c1 - ss0[s]) / span
+            x0[m] = sx0[s] + w0 * (sx1[s] - sx0[s])
+            y0[m] = sy0[s] + w0 * (sy1[s] - sy0[s])
+            x1[m] = sx0[s] + w1 * (sx1[s] - sx0[s])
+            y1[m] = sy0[s] + w1 * (sy1[s] - sy0[s])
+            t0[m] = pt[k] + abs(c0 - pa[k]) * pr[k]
+            t1[m] = pt[k] + abs(c1 - pa[k]) * pr[k]
+            m += 1
+    return x0[:m], y0[:m], t0[:m], x1[:m], y1[:m], t1[:m]
 
 
 def _no_timed() -> TimedPieces:
     z = np.zeros(0)
     return TimedPieces(z, z, z, z, z, z)
-
-
-def _no_pieces() -> Pieces:
-    z = np.zeros(0)
-    return Pieces(z, z, z, z, z, z)
 
 
 def _split_at(px0, py0, R0, px1, py1, R1, level):
