@@ -552,3 +552,236 @@ def detect_language(locale: str | None, accept_language: str | None = None) -> s
         if low.startswith("en"):
             return "en"
     return "en"
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs read by people: column headers, sheet names and the HTML report's text
+# (issue 11; used by planner/report.py, planner/app/exports.py and planner/printmap.py)
+# ---------------------------------------------------------------------------------------------
+
+#: Kinds of column and their unit in a header, ``{kind: (zh, en)}`` ("" for no unit).
+OUTPUT_UNITS: dict[str, tuple[str, str]] = {
+    "people": ("人", "persons"),
+    "share": ("%", "%"),
+    "minutes": ("分钟", "min"),
+    "km2": ("km²", "km²"),
+    "m": ("米", "m"),
+    "m2": ("m²", "m²"),
+    "count": ("个", "number"),
+    "coord": ("度", "degrees"),
+    "seconds": ("秒", "s"),
+    "number": ("", ""),
+    "text": ("", ""),
+}
+
+#: Column headers of the exported tables, ``{column: (zh, en, kind)}``; the unit of ``kind`` is
+#: added to the header. Columns not listed keep their name (their kind is guessed from it).
+OUTPUT_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "admin_code": ("行政区划代码", "Admin code", "text"),
+    "admin_name": ("名称", "Name", "text"),
+    "level": ("级别", "Level", "text"),
+    "kind": ("类型", "Kind", "text"),
+    "parent_code": ("上级代码", "Parent code", "text"),
+    "population": ("人口", "Residents", "people"),
+    "covered_population": ("覆盖人口", "Covered residents", "people"),
+    "uncovered_population": ("未覆盖人口", "Uncovered residents", "people"),
+    "covered_share": ("覆盖率", "Covered share", "share"),
+    "no_facility_in_piece_population": (
+        "所在路网片段无机构的人口",
+        "Residents on road pieces without a facility",
+        "people",
+    ),
+    "mean_minutes": ("平均时间", "Mean time", "minutes"),
+    "max_minutes": ("最长时间", "Longest time", "minutes"),
+    "rule": ("条款", "Rule", "text"),
+    "rule_name": ("条款名称", "Rule name", "text"),
+    "requirement": ("要求", "Requirement", "text"),
+    "units": ("单元数", "Units", "count"),
+    "met": ("达标", "Met", "count"),
+    "shared": ("共用", "Shared", "count"),
+    "missing": ("缺少", "Missing", "count"),
+    "share_met": ("达标比例", "Share met", "share"),
+    "figure": ("指标值", "Figure", "number"),
+    "source": ("依据", "Source", "text"),
+    "value": ("数值", "Value", "number"),
+    "count": ("数量", "Count", "count"),
+    "required": ("要求数量", "Required", "count"),
+    "status": ("状态", "Status", "text"),
+    "site_id": ("站点编号", "Site", "text"),
+    "lon": ("经度", "Longitude", "coord"),
+    "lat": ("纬度", "Latitude", "coord"),
+    "tier": ("机构级别", "Tier", "text"),
+    "newly_covered_population": ("新增覆盖人口", "Newly covered residents", "people"),
+    "catchment_population": ("服务范围人口", "Residents in reach", "people"),
+    "overlap_population": ("已被覆盖的人口", "Residents already covered", "people"),
+    "township": ("乡镇", "Township", "text"),
+    "village": ("村", "Village", "text"),
+    "township_code": ("乡镇代码", "Township code", "text"),
+    "township_name": ("乡镇", "Township", "text"),
+    "village_code": ("村代码", "Village code", "text"),
+    "village_name": ("村", "Village", "text"),
+    "covered_before": ("原覆盖人口", "Covered before", "people"),
+    "covered_share_before": ("原覆盖率", "Share before", "share"),
+    "covered_share_after": ("新覆盖率", "Share after", "share"),
+    "old_facility": ("原最近机构", "Old nearest facility", "text"),
+    "old_name": ("原机构名称", "Old facility name", "text"),
+    "new_site": ("新站点", "New site", "text"),
+    "old_minutes": ("原时间", "Time before", "minutes"),
+    "new_minutes": ("新时间", "Time after", "minutes"),
+    "met_before": ("原达标数", "Met before", "count"),
+    "met_after": ("新达标数", "Met after", "count"),
+    "missing_before": ("原缺少数", "Missing before", "count"),
+    "missing_after": ("新缺少数", "Missing after", "count"),
+    "figure_before": ("原指标值", "Figure before", "number"),
+    "figure_after": ("新指标值", "Figure after", "number"),
+    "met_change": ("达标数变化", "Change in met", "count"),
+    "figure_change": ("指标值变化", "Change in figure", "number"),
+    "objective": ("目标函数值", "Objective", "number"),
+    "bound": ("界", "Bound", "number"),
+    "gap": ("最优性差距", "Optimality gap", "share"),
+    "mip_gap": ("允许差距", "Accepted gap", "share"),
+    "solver": ("求解器", "Solver", "text"),
+    "seconds": ("用时", "Time", "seconds"),
+    "objective_name": ("目标", "Objective name", "text"),
+    "new_sites": ("新站点数", "New sites", "count"),
+    "covered_population_before": ("原覆盖人口", "Covered before", "people"),
+    "covered_population_after": ("建议后覆盖人口", "Covered after", "people"),
+    "total_population": ("总人口", "Total residents", "people"),
+    "title": ("标题", "Title", "text"),
+    "text": ("条文", "Text", "text"),
+    "checked": ("检查数", "Checked", "count"),
+    "passed": ("达标", "Passed", "count"),
+    "failed": ("未达标", "Failed", "count"),
+    "not_assessed": ("未评估", "Not assessed", "count"),
+    "summary": ("摘要", "Summary", "text"),
+    "check": ("检查项", "Check", "text"),
+    "metric": ("指标", "Metric", "text"),
+    "target": ("目标值", "Target", "number"),
+    "detail": ("说明", "Detail", "text"),
+    "fix": ("改进办法", "Fix", "text"),
+    "proposals": ("建议站点", "Proposals", "text"),
+    "community_centers": ("社区卫生服务中心", "Community centres", "count"),
+    "community_stations": ("社区卫生服务站", "Community stations", "count"),
+    "township_centers": ("乡镇卫生院", "Township health centres", "count"),
+    "village_clinics": ("村卫生室", "Village clinics", "count"),
+    "hospitals": ("医院", "Hospitals", "count"),
+    "own_village_clinics": ("本村卫生室", "Own village clinics", "count"),
+    "rule5_status": ("第5条状态", "Rule 5 status", "text"),
+    "clinics_inside": ("村内卫生室", "Clinics inside", "count"),
+    "own_clinics": ("本村卫生室", "Own clinics", "count"),
+    "own_clinic_ids": ("本村卫生室编号", "Own clinic ids", "text"),
+    "own_clinic_outside": ("本村卫生室在村外", "Own clinic outside", "text"),
+    "shared_with": ("共用卫生室", "Shared with", "text"),
+    "shared_with_village": ("共用村", "Shared with village", "text"),
+    "shared_share": ("共用覆盖率", "Shared share", "share"),
+    "shared_minutes": ("共用时间", "Shared time", "minutes"),
+    "best_other_share": ("其他最佳覆盖率", "Best other share", "share"),
+    "facility_id": ("机构编号", "Facility", "text"),
+    "name": ("名称", "Name", "text"),
+    "nearest_residents": ("就近居民", "Nearest residents", "people"),
+    "unit_residents_per_facility": ("每机构服务人口", "Residents per facility", "people"),
+    "implied_staff_low": ("所需人员（下限）", "Implied staff (low)", "count"),
+    "implied_staff_high": ("所需人员（上限）", "Implied staff (high)", "count"),
+    "staff": ("人员", "Staff", "count"),
+    "capacity_low": ("服务能力（下限）", "Capacity (low)", "people"),
+    "capacity_high": ("服务能力（上限）", "Capacity (high)", "people"),
+    "floor_area_m2": ("建筑面积", "Floor area", "m2"),
+    "addresses": ("地址", "Addresses", "text"),
+    "group": ("人群", "Group", "text"),
+    "unreachable_population": ("无法到达人口", "Residents who cannot reach one", "people"),
+    "p10": ("10%分位时间", "10th percentile", "minutes"),
+    "p25": ("25%分位时间", "25th percentile", "minutes"),
+    "p50": ("中位时间", "Median", "minutes"),
+    "p75": ("75%分位时间", "75th percentile", "minutes"),
+    "p90": ("90%分位时间", "90th percentile", "minutes"),
+    "p95": ("95%分位时间", "95th percentile", "minutes"),
+    "p99": ("99%分位时间", "99th percentile", "minutes"),
+    "population_share": ("累计人口比例", "Cumulative share of residents", "share"),
+    "time_share": ("累计时间比例", "Cumulative share of time", "share"),
+    "unit": ("单位", "Unit", "text"),
+    "note": ("备注", "Note", "text"),
+    "key": ("项目", "Setting", "text"),
+    "area_km2": ("面积", "Area", "km2"),
+    "rank": ("排名", "Rank", "count"),
+}
+
+#: Population groups in headers, ``{group: (zh, en)}``.
+OUTPUT_GROUPS: dict[str, tuple[str, str]] = {
+    "65plus": ("65岁及以上", "aged 65+"),
+    "under5": ("5岁以下", "under 5"),
+}
+
+#: Sheet (and CSV file) names of the exported tables, ``{name: (zh, en)}`` (Excel: <= 31 chars).
+OUTPUT_SHEETS: dict[str, tuple[str, str]] = {
+    "coverage": ("覆盖情况", "Coverage"),
+    "standards_summary": ("标准达标汇总", "Standards summary"),
+    "standards_units": ("各单元达标情况", "Standards by unit"),
+    "proposed_sites": ("建议站点", "Proposed sites"),
+    "newly_covered_by_unit": ("各单元新增覆盖", "Newly covered by unit"),
+    "nearest_changes": ("最近机构变化", "Nearest facility changes"),
+    "standards_change": ("达标变化", "Standards change"),
+    "optimizer_sites": ("优化选址", "Optimizer sites"),
+    "optimizer_solution": ("优化求解", "Optimizer solution"),
+    "proposals": ("建议站点", "Proposals"),
+    "solution": ("求解结果", "Solution"),
+    "rules": ("条款", "Rules"),
+    "failures": ("未达标项", "Failures"),
+    "checks": ("全部检查", "All checks"),
+    "villages": ("各村", "Villages"),
+    "facilities": ("医疗机构", "Facilities"),
+    "travel_times": ("出行时间", "Travel times"),
+    "lorenz": ("洛伦兹曲线", "Lorenz curve"),
+    "equity": ("公平性", "Equity"),
+    "settings": ("设置", "Settings"),
+}
+
+#: Cell values shown to people, ``{value: (zh, en)}`` (levels, statuses, tiers).
+OUTPUT_VALUES: dict[str, tuple[str, str]] = {
+    "county": ("县", "county"),
+    "township": ("乡镇", "township"),
+    "village": ("村", "village"),
+    "pass": ("达标", "pass"),
+    "fail": ("未达标", "fail"),
+    "n/a": ("未评估", "n/a"),
+    "community_center": ("社区卫生服务中心", "community centre"),
+    "community_station": ("社区卫生服务站", "community station"),
+    "family_doctor_point": ("家庭医生服务点", "family doctor point"),
+    "township_center": ("乡镇卫生院", "township health centre"),
+    "village_clinic": ("村卫生室", "village clinic"),
+    "hospital": ("医院", "hospital"),
+}
+
+#: Text of the HTML report and the printed map, ``{key: (zh, en)}``.
+REPORT_TEXT: dict[str, tuple[str, str]] = {
+    "synthetic": (
+        "示范数据：“示范县”是虚构的合成县，仅用于演示，不能用于真实规划。",
+        "Synthetic demo data: 示范县 Demo County does not exist; for demonstration only.",
+    ),
+    "headline": ("主要数字", "Headline"),
+    "map": ("地图", "Map"),
+    "by_township": ("各乡镇覆盖情况", "Coverage by township"),
+    "standards": ("标准达标情况", "Standards"),
+    "proposals": ("建议站点", "Proposed sites"),
+    "population": ("总人口", "Residents"),
+    "covered": ("{minutes:g}分钟内人口", "Residents within {minutes:g} min"),
+    "uncovered": ("{minutes:g}分钟外人口", "Residents beyond {minutes:g} min"),
+    "share": ("覆盖率", "Covered share"),
+    "facilities": ("医疗机构", "Facilities"),
+    "mode": ("出行方式", "Travel mode"),
+    "walk": ("步行", "walking"),
+    "ebike": ("电动自行车", "e-bike"),
+    "drive": ("驾车", "driving"),
+    "made": ("制作：planner {version}，{date}", "Made with planner {version} on {date}"),
+    "persons": ("人", "persons"),
+}
+
+
+def output_text(key: str, lang: str, **fields: object) -> str:
+    """The report text of ``key`` in ``lang`` ("zh" or "en"; "both" gives "zh / en").
+
+    >>> output_text("covered", "zh", minutes=15)
+    '15分钟内人口'
+    """
+    zh, en = REPORT_TEXT[key]
+    text = {"zh": zh, "en": en}.get(lang, f"{zh} / {en}")
+    return text.format(**fields) if fields else text

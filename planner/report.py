@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -245,9 +246,13 @@ def write_outputs(
     raster_like: Any = None,
     raster_access_m: float | None = None,
     map_html: bool = True,
+    lang: Literal["zh", "en", "both"] = "both",
 ) -> dict[str, Path]:
     """Write ``coverage.gpkg``, ``summary.csv``, ``access.tif`` (with ``raster_cell_m`` or
     ``raster_like``) and ``map.html`` into ``out_dir``; return the paths written.
+
+    ``lang`` is the language of ``map.html`` (read by people); the GeoPackage and
+    ``summary.csv`` (read by programs) keep their documented column names in every language.
 
     The files are written into a hidden folder inside ``out_dir`` and moved into place only when
     all are written (:func:`staged_outputs`): an error or a kill mid-write leaves the previous
@@ -262,6 +267,7 @@ def write_outputs(
             raster_like=raster_like,
             raster_access_m=raster_access_m,
             map_html=map_html,
+            lang=lang,
         )
     written = _moved(written, stage, out)
     log.info("wrote %s", ", ".join(str(p) for p in written.values()))
@@ -276,9 +282,10 @@ def _write_outputs(
     raster_like: Any = None,
     raster_access_m: float | None = None,
     map_html: bool = True,
+    lang: Literal["zh", "en", "both"] = "both",
 ) -> dict[str, Path]:
     """Write ``coverage.gpkg``, ``summary.csv``, ``access.tif`` (with ``raster_cell_m`` or
-    ``raster_like``) and ``map.html`` into ``out_dir``; return the paths written.
+    ``raster_like``) and ``map.html`` (in ``lang``) into ``out_dir``; return the paths written.
 
     The raster (:func:`planner.access.travel_time_raster`) covers the boundaries when there are
     any, else the roads grown by the snap tolerance; ``raster_like`` (a raster path or
@@ -311,7 +318,7 @@ def _write_outputs(
     summary_table(result).to_csv(summary, index=False, encoding="utf-8")
     written["summary"] = summary
     if raster_cell_m is not None or raster_like is not None:
-        if raster_like is None and not raster_cell_m > 0:
+        if raster_like is None and (raster_cell_m is None or not raster_cell_m > 0):
             raise InputError(f"raster_cell_m must be positive metres, got {raster_cell_m!r}.")
         bounds = None
         if raster_like is None and result.boundaries is not None and len(result.boundaries):
@@ -327,21 +334,25 @@ def _write_outputs(
         written["raster"] = write_raster(arr, transform, crs, out / "access.tif")
     if map_html:
         written["map"] = out / "map.html"
-        save_map(coverage_map(result, assets="inline"), written["map"])
+        save_map(coverage_map(result, assets="inline", lang=lang), written["map"])
     return written
 
 
 def coverage_map(
     result,
     *,
-    assets: str = "inline",
+    assets: Literal["inline", "served"] = "inline",
     basemap: str | None = None,
     proposals=None,
-    lang: str = "both",
+    lang: Literal["zh", "en", "both"] = "both",
+    layer_control: bool = True,
 ):
     """A folium map of the result: boundaries, isochrones, uncovered areas, facilities.
 
-    ``lang`` is "zh", "en" or "both" (labels and legends in both languages).
+    ``lang`` is "zh", "en" or "both" (labels and legends in both languages). With
+    ``layer_control=False`` the caller adds more layers and then
+    :func:`planner.maps.add_layer_control`: Leaflet's layer control must come after every layer
+    it lists (a layer added after it breaks the page's script).
     """
     from . import maps
 
@@ -361,7 +372,8 @@ def coverage_map(
         p = prop.rename(columns={"facility_id": "site_id"}).copy()
         p["newly_covered_population"] = np.nan
         maps.add_proposals(m, p, lang=lang)
-    maps.add_layer_control(m)
+    if layer_control:
+        maps.add_layer_control(m)
     return m
 
 
@@ -370,3 +382,220 @@ def save_map(m, path: str | Path) -> Path:
 
     maps.save_html(m, path)
     return Path(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables for people: headers, Excel and CSV in the reader's language (issue 11)
+# ---------------------------------------------------------------------------------------------
+
+#: The languages of files read by people; ``None`` writes a table as it is (column names of
+#: the data), for files read by programs.
+OUTPUT_LANGUAGES = ("zh", "en")
+
+#: Excel number format of each kind of column (the cells stay numbers).
+NUMBER_FORMATS = {
+    "people": "#,##0",
+    "count": "#,##0",
+    "share": "0.0%",
+    "minutes": "0.0",
+    "km2": "#,##0.00",
+    "m": "#,##0",
+    "m2": "#,##0",
+    "coord": "0.000000",
+    "seconds": "0.00",
+    "number": "#,##0.00",
+}
+
+_GROUP_COLUMN = re.compile(r"^(population|covered_population|covered_share)_(\w+)$")
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in OUTPUT_LANGUAGES:
+        raise InputError(f"lang={lang!r} is not a language of the outputs. Fix: use 'zh' or 'en'.")
+    return lang
+
+
+def column_kind(column: str) -> str:
+    """What a column holds, by its name: ``people``, ``share``, ``minutes``, ``count``, ...
+
+    >>> column_kind("covered_share_65plus"), column_kind("population"), column_kind("admin_name")
+    ('share', 'people', 'text')
+    """
+    from .i18n import OUTPUT_COLUMNS
+
+    if column in OUTPUT_COLUMNS:
+        return OUTPUT_COLUMNS[column][2]
+    m = _GROUP_COLUMN.match(column)
+    if m:
+        return OUTPUT_COLUMNS[m.group(1)][2]
+    for suffix, kind in (
+        ("_population", "people"),
+        ("_share", "share"),
+        ("_minutes", "minutes"),
+        ("_km2", "km2"),
+        ("_m2", "m2"),
+        ("_m", "m"),
+    ):
+        if column.endswith(suffix):
+            return kind
+    return "text"
+
+
+def column_label(column: str, *, lang: str) -> str:
+    """A column's header for people in ``lang``, with its unit.
+
+    >>> column_label("covered_share", lang="zh"), column_label("population_65plus", lang="en")
+    ('覆盖率（%）', 'Residents aged 65+ (persons)')
+    """
+    from .i18n import OUTPUT_COLUMNS, OUTPUT_GROUPS, OUTPUT_UNITS
+
+    i = OUTPUT_LANGUAGES.index(_check_lang(lang))
+    kind = column_kind(column)
+    m = _GROUP_COLUMN.match(column)
+    if column in OUTPUT_COLUMNS:
+        name = OUTPUT_COLUMNS[column][i]
+    elif m:
+        base = OUTPUT_COLUMNS[m.group(1)][i]
+        group = OUTPUT_GROUPS.get(m.group(2), (_group_label(m.group(2)),) * 2)[i]
+        name = f"{group}{base}" if lang == "zh" else f"{base} {group}"
+    else:
+        name = column if lang == "zh" else column.replace("_", " ").capitalize()
+    unit = OUTPUT_UNITS[kind][i]
+    if not unit:
+        return name
+    return f"{name}（{unit}）" if lang == "zh" else f"{name} ({unit})"
+
+
+def sheet_label(name: str, *, lang: str) -> str:
+    """A table's sheet (or CSV file) name for people in ``lang`` (at most 31 characters)."""
+    from .i18n import OUTPUT_SHEETS
+
+    i = OUTPUT_LANGUAGES.index(_check_lang(lang))
+    label = OUTPUT_SHEETS[name][i] if name in OUTPUT_SHEETS else name
+    return re.sub(r"[\[\]:*?/\\]", "_", label)[:31]
+
+
+def value_label(value: Any, *, lang: str) -> Any:
+    """A cell value for people: levels, statuses and tiers in ``lang``; others as they are."""
+    from .i18n import OUTPUT_VALUES
+
+    if isinstance(value, str) and value in OUTPUT_VALUES:
+        return OUTPUT_VALUES[value][OUTPUT_LANGUAGES.index(lang)]
+    return value
+
+
+def people_table(df: pd.DataFrame, *, lang: str) -> pd.DataFrame:
+    """``df`` for people: headers in ``lang`` with units, levels/statuses/tiers translated,
+    infinite numbers as empty cells; numbers stay numbers (formats are the writer's job)."""
+    _check_lang(lang)
+    out = _finite(df, [c for c in df.columns if pd.api.types.is_float_dtype(df[c])])
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = [value_label(v, lang=lang) for v in out[c]]
+    out.columns = _unique([column_label(str(c), lang=lang) for c in df.columns])
+    return out
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """Labels made unique (two columns may share a translation) by a numbered suffix."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} {seen[label]}")
+    return out
+
+
+def _shown_width(value: Any, kind: str) -> int:
+    """Characters a cell shows in Excel (CJK count double), for the column width."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return 0
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        x = float(value)
+        if kind == "share":
+            return len(f"{100 * x:.1f}%")
+        fmt = {"people": ",.0f", "count": ",.0f", "m": ",.0f", "m2": ",.0f", "coord": ".6f"}
+        return len(f"{x:{fmt.get(kind, ',.2f')}}")
+    return _width(str(value))
+
+
+def _format_sheet(ws: Any, df: pd.DataFrame, kinds: list[str]) -> None:
+    """Frozen header row, number formats by kind, and widths that fit header and values."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    ws.freeze_panes = "A2"
+    for i, (col, kind) in enumerate(zip(df.columns, kinds, strict=True), start=1):
+        letter = get_column_letter(i)
+        head = ws.cell(row=1, column=i)
+        head.font = Font(bold=True)
+        head.alignment = Alignment(wrap_text=True, vertical="top")
+        fmt = NUMBER_FORMATS.get(kind)
+        numeric = pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])
+        if fmt is not None and numeric:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i, max_row=len(df) + 1):
+                cell.number_format = fmt
+        shown = [_shown_width(v, kind if numeric else "text") for v in df[col].head(500)]
+        width = max([min(_width(str(col)), 24), *shown]) + 2
+        ws.column_dimensions[letter].width = float(min(60, max(8, width)))
+
+
+def write_xlsx(
+    tables: dict[str, pd.DataFrame], target: str | Path | Any, *, lang: str | None = "zh"
+) -> None:
+    """Write ``tables`` (``{name: table}``) as one Excel workbook to ``target`` (a path or a
+    binary file object), one sheet per table.
+
+    With ``lang`` ("zh" or "en") the sheets are for people: sheet names and headers in that
+    language with units (人, 分钟, km², %), residents as whole numbers with thousands separators
+    and shares in per cent (number formats: the cells stay numbers), a frozen header row and
+    column widths that fit. ``lang=None`` keeps the tables' own names and column names.
+    """
+    with pd.ExcelWriter(target, engine="openpyxl") as xw:
+        for name, df in tables.items():
+            kinds = [column_kind(str(c)) for c in df.columns]
+            if lang is None:
+                floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+                sheet, shown = name[:31], _finite(df, floats)
+            else:
+                sheet, shown = sheet_label(name, lang=lang), people_table(df, lang=lang)
+            shown.to_excel(xw, sheet_name=sheet, index=False)
+            _format_sheet(xw.sheets[sheet], shown, kinds)
+
+
+def people_csv(df: pd.DataFrame, *, lang: str) -> bytes:
+    """``df`` as CSV for people: UTF-8 with a byte-order mark (so Excel in a Chinese Windows
+    opens it as UTF-8), headers in ``lang`` with units, residents rounded to whole persons and
+    shares in per cent (as the headers say)."""
+    shown = people_table(df, lang=lang)
+    for col, label in zip(df.columns, shown.columns, strict=True):
+        kind = column_kind(str(col))
+        if not pd.api.types.is_numeric_dtype(shown[label]):
+            continue
+        if kind == "share":
+            shown[label] = (100 * shown[label].astype(float)).round(1)
+        elif kind in ("people", "count"):
+            shown[label] = shown[label].astype(float).round(0).astype("Int64")
+    return shown.to_csv(index=False).encode("utf-8-sig")
+
+
+def locate_sites(sites: Any, boundaries: Any) -> pd.DataFrame:
+    """The township and village each site falls in (point in polygon on the boundaries'
+    levels): a DataFrame indexed like ``sites`` with ``township`` and ``village`` names, ""
+    where a site lies outside every unit of that level (or the boundaries lack the level)."""
+    from .coverage import assign_admin
+
+    out = pd.DataFrame({"township": "", "village": ""}, index=sites.index)
+    if boundaries is None or not len(boundaries) or not len(sites):
+        return out
+    codes = assign_admin(sites, boundaries)
+    for level in ("township", "village"):
+        col = f"{level}_code"
+        if col not in codes.columns:
+            continue
+        units = boundaries[boundaries["level"] == level]
+        names = dict(
+            zip(units["admin_code"].astype(str), units["admin_name"].astype(str), strict=True)
+        )
+        out[level] = [names.get(c, "") for c in codes[col]]
+    return out

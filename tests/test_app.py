@@ -1023,7 +1023,7 @@ def test_exports(tmp_path, demo, walk15):
     from planner import maps
 
     assert maps._external_assets(page) == []  # self-contained: works from disk, offline
-    assert "Leaflet" in page and "standards summary" in page and "P1" in page and "Plan A" in page
+    assert "Leaflet" in page and "Standards" in page and "P1" in page and "Plan A" in page
     assert "within 15 min" in page and "A village clinic per administrative village" in page
 
 
