@@ -1363,7 +1363,7 @@ def tab_export(v: View) -> None:
     )
     e2.download_button(
         T("exp_xlsx"),
-        data=lambda: aps.tables_xlsx(tables()),
+        data=lambda: aps.tables_xlsx(tables(), lang=LANG),
         file_name=f"{safe}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="dl_xlsx",
@@ -1371,7 +1371,7 @@ def tab_export(v: View) -> None:
     )
     e3.download_button(
         T("exp_csv"),
-        data=lambda: aps.tables_csv_zip(tables()),
+        data=lambda: aps.tables_csv_zip(tables(), lang=LANG),
         file_name=f"{safe}-tables.zip",
         mime="application/zip",
         key="dl_csv",
