@@ -20,6 +20,7 @@ from shapely.geometry import MultiPolygon, Point, box, shape
 from planner import CRSError, InputError
 from planner import maps as wm
 from planner._errors import PackageDataError
+from planner._maplayers import _isochrone_colors
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO / "test-output"
@@ -388,7 +389,7 @@ def test_isochrones_larger_first_and_lighter(isochrones):
     layer = wm.add_isochrones(m, isochrones)
     minutes = [f["properties"]["minutes"] for f in layer.data["features"]]
     assert minutes == sorted(minutes, reverse=True)
-    colors = wm._isochrone_colors([5.0, 10.0, 15.0])
+    colors = _isochrone_colors([5.0, 10.0, 15.0])
 
     def luminance(hex_color: str) -> float:
         r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))

@@ -406,7 +406,9 @@ def test_saved_map_with_roads_and_names_renders_offline_in_chromium(tmp_path, ro
         page.evaluate(
             f"Object.values(window).find(v => v instanceof L.Map).setZoom({wm.VILLAGE_LABELS_ZOOM})"
         )
-        page.wait_for_timeout(500)
+        page.wait_for_function(
+            f"({visible})('.planner-place-village') > 0", timeout=10_000
+        )  # after the zoom animation
         villages_after = page.evaluate(visible, ".planner-place-village")
         scale = page.locator(".leaflet-control-scale-line").all_inner_texts()
     assert attempted == [] and problems == [], (attempted, problems)
