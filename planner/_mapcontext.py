@@ -190,7 +190,7 @@ def add_roads(
     show: bool = True,
     lang: Lang = "both",
     simplify_m: float = 8.0,
-    max_vertices: int = 60_000,
+    max_vertices: int = 30_000,
 ) -> folium.map.Layer:
     """The road network as quiet thin lines by class (major roads wider), under every other
     layer, so the map reads without tiles.

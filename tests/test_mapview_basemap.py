@@ -82,9 +82,29 @@ def test_click_on_the_amap_map_adds_the_site_where_the_person_pointed(tmp_path, 
     assert metres(pt.x, pt.y, lon, lat) < 1.0
     w = aps.what_if(ds, result, ((lon, lat, tier),))
     shown = {m.label: m.value for m in at.metric}
-    assert shown[Translator("en")("newly_covered")] == f"{w.newly_covered_population:,.0f}"
+    newly = shown[Translator("en")("newly_covered")].lstrip("+")  # shown as a gain
+    assert newly == f"{w.newly_covered_population:,.0f}"
     # the star is drawn in GCJ-02 too, where the person clicked
     fg = json.loads(at.get("component_instance")[0].proto.json_args)["feature_group"]
     sx, sy = (round(float(v), 6) for v in wgs84_to_gcj02(lon, lat))
     assert f"[{sx}, {sy}]" in fg
     assert metres(sx, sy, float(gx), float(gy)) < 1.0
+
+
+def test_tianditu_needs_a_key_before_tiles_are_asked_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANNER_SCENARIO_DIR", str(tmp_path))
+    T = Translator("en")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.context = {"locale": "en-US"}
+    at.run()
+    at.sidebar.selectbox(key="w_basemap").set_value("tianditu_img")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    assert "tianditu" not in script and "tileLayer" not in script  # no key: no tiles yet
+    assert any(T("tianditu_need_key") in c.value for c in at.sidebar.caption)
+    at.sidebar.text_input(key="w_tianditu_key").set_value("0123abcd")
+    at.run()
+    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    assert "tianditu.gov.cn/img_w" in script and "tianditu.gov.cn/eia_w" in script  # + labels
+    assert script.count("tk=0123abcd") == 2
