@@ -116,6 +116,17 @@ def _add_mode_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_lang_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        default="zh",
+        help="language of the files read by people (xlsx, html, md, map.html; default zh); files "
+        "read by programs (summary.csv, proposals.csv, solution.json, the GeoPackages) keep their "
+        "column names in every language, and the console text is English",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="planner",
@@ -254,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--out", type=Path, required=True, help="output folder")
 
     for p in (cov, opt):
+        _add_lang_arg(p)
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         p.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -283,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="files to write (default: all three)",
     )
     rep.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_lang_arg(rep)
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     rep.add_argument("--debug", action="store_true", help="show tracebacks")
     from . import batch
@@ -388,7 +401,7 @@ def cmd_coverage(args) -> int:
             f"isochrones: {len(result.isochrones):,} polygons ({', '.join(f'{m:g}' for m in result.settings.isochrone_minutes)} min) "
             f"in {result.seconds.get('isochrones', 0):.1f} s"
         )
-    if result.has_population:
+    if result.demand is not None:
         print(
             f"coverage: {len(result.demand):,} demand units in {result.seconds.get('travel times', 0) + result.seconds.get('coverage', 0):.1f} s"
         )
@@ -402,6 +415,7 @@ def cmd_coverage(args) -> int:
         raster_like=args.raster_like,
         raster_access_m=args.raster_access_m,
         map_html=not args.no_map,
+        lang=args.lang,
     )
     print(
         f"wrote {', '.join(str(p) for p in written.values())} in {time.perf_counter() - t1:.1f} s"
@@ -575,20 +589,20 @@ def cmd_optimize(args) -> int:
         f"after: {run.covered_population_after:,.0f} residents within {sc.minutes:g} min "
         f"(+{run.covered_population_after - run.covered_population_before:,.0f})"
     )
-    for r in run.proposals.itertuples():
+    where = report.locate_sites(run.proposals, before.boundaries)
+    for r, (township, village) in zip(
+        run.proposals.itertuples(), where.itertuples(index=False), strict=True
+    ):
+        place = " ".join(n for n in (township, village) if n)
         print(
             f"  {r.site_id}: {r.lon:.6f}, {r.lat:.6f} ({r.tier}) +{r.newly_covered_population:,.0f} residents"
+            + (f", in {place}" if place else "")
         )
     out = Path(args.out)
     # every file is written into a hidden folder and moved into place once all are written, so a
     # failure or a kill leaves the previous run's set whole (report.staged_outputs)
     with report.staged_outputs(out) as stage:
-        written = siting.write_proposals(run, stage)
-        written["scenario"] = sc.save(stage / "scenario.toml")
-        after = sc.analyze(
-            ds, network=before.network, add_facilities=load_proposals(written["proposals_csv"])
-        )
-        written.update(report.write_outputs(after, stage, map_html=not args.no_map))
+        written, after = _write_optimize_outputs(args, sc, ds, before, run, stage)
         summary = json.loads(written["solution"].read_text(encoding="utf-8"))
     written = {k: out / Path(p).relative_to(stage) for k, p in written.items()}
     if abs(summary["covered_population_after"] - after.covered_population) > 1e-6 * max(
@@ -604,6 +618,33 @@ def cmd_optimize(args) -> int:
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _write_optimize_outputs(args, sc, ds, before, run, stage: Path):
+    """``planner optimize``'s files in ``stage``: proposals.csv (with the township and village
+    of each site), proposals.gpkg, solution.json, proposals.xlsx (for people, in ``--lang``),
+    scenario.toml and the coverage outputs with the proposals; return them and the result."""
+    import json
+
+    import pandas as pd
+
+    from . import report, siting
+
+    written = siting.write_proposals(run, stage, boundaries=before.boundaries)
+    written["scenario"] = sc.save(stage / "scenario.toml")
+    # the workbook shows the files programs read, so the two always agree
+    table = pd.read_csv(written["proposals_csv"], encoding="utf-8-sig", keep_default_na=False)
+    solution = json.loads(written["solution"].read_text(encoding="utf-8"))
+    xlsx = stage / "proposals.xlsx"
+    report.write_xlsx(
+        {"proposals": table, "solution": pd.DataFrame([solution])}, xlsx, lang=args.lang
+    )
+    written["proposals_xlsx"] = xlsx
+    after = sc.analyze(
+        ds, network=before.network, add_facilities=load_proposals(written["proposals_csv"])
+    )
+    written.update(report.write_outputs(after, stage, map_html=not args.no_map, lang=args.lang))
+    return written, after
 
 
 def _print_group(result, weight: str, when: str) -> None:
@@ -658,7 +699,7 @@ def cmd_report(args) -> int:
     from .report import staged_outputs
 
     with staged_outputs(args.out) as stage:  # all or nothing, as in cmd_optimize
-        written = compliance.write_compliance(report, stage, formats=args.formats)
+        written = compliance.write_compliance(report, stage, formats=args.formats, lang=args.lang)
     written = {k: Path(args.out) / Path(p).relative_to(stage) for k, p in written.items()}
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     print(f"done in {time.perf_counter() - t0:.1f} s")

@@ -736,16 +736,33 @@ def _draw_layers(
     mode_word: str,
     minutes: str,
 ) -> dict[str, list]:
-    from matplotlib import patheffects
-    from matplotlib.collections import LineCollection
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
+    """Draw every layer, bottom to top; return the legend's entries by section."""
     handles: dict[str, list] = {}
-    li = 0 if lang == "zh" else 1
-    county, township = L["county"], L["township"]
+    county = L["county"]
     if county is not None and len(county):
         county.plot(ax=ax, color="#fbfbf7", edgecolor="none", zorder=0)
+    band_handles = _draw_bands(ax, L, tr=tr)
+    if band_handles:
+        handles[tr("bands", mode=mode_word)] = band_handles
+    cls_handles = _draw_uncovered(ax, L, k=k)
+    if L["uncovered"] is not None:
+        handles[tr("uncovered", minutes=minutes)] = cls_handles
+    road_handles = _draw_roads(ax, L, k=k, lang=lang)
+    if road_handles:
+        handles[tr("roads")] = road_handles
+    admin_handles = _draw_admin(ax, L, k=k, tr=tr)
+    if admin_handles:
+        handles[tr("admin")] = admin_handles
+    fac_handles = _draw_facilities(ax, L, k=k, tr=tr, lang=lang)
+    handles = {tr("facilities"): fac_handles, **handles}
+    _draw_labels(ax, L, k=k, safe=safe)
+    return handles
+
+
+def _draw_bands(ax: Any, L: dict[str, Any], *, tr: Callable[..., str]) -> list:
+    from matplotlib.patches import Patch
+
+    band_handles: list = []
     # isochrone bands, widest first, each painted over by the next narrower one
     iso = L["isochrones"]
     if iso:
@@ -754,7 +771,6 @@ def _draw_layers(
         iso = {m: shapely.simplify(g, tol) for m, g in iso.items()}
         ms = sorted(iso)
         colors = _BAND_COLORS[-len(ms) :] if len(ms) <= len(_BAND_COLORS) else None
-        band_handles = []
         for i, m in enumerate(reversed(ms)):
             j = len(ms) - 1 - i
             c = colors[j] if colors else _cmap_color("Greens", 0.8 - 0.6 * j / max(1, len(ms) - 1))
@@ -769,7 +785,12 @@ def _draw_layers(
                 else tr("minutes_band", a=_minutes_text(ms[j - 1]), b=_minutes_text(m))
             )
             band_handles.append((Patch(fc=c, ec="none", alpha=0.85), label))
-        handles[tr("bands", mode=mode_word)] = band_handles
+    return band_handles
+
+
+def _draw_uncovered(ax: Any, L: dict[str, Any], *, k: float) -> list:
+    from matplotlib.patches import Patch
+
     # uncovered residents in fixed classes
     unc = L["uncovered"]
     breaks = UNCOVERED_BREAKS
@@ -799,8 +820,14 @@ def _draw_layers(
             else f"{lo:,.0f}–{hi:,.0f}"
         )
         cls_handles.append((Patch(fc=UNCOVERED_COLORS[i], ec="#7f0000", lw=0.3), text))
-    if unc is not None:
-        handles[tr("uncovered", minutes=minutes)] = cls_handles
+    return cls_handles
+
+
+def _draw_roads(ax: Any, L: dict[str, Any], *, k: float, lang: str) -> list:
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    li = 0 if lang == "zh" else 1
     # roads, quiet greys, strongest on top
     roads = L["roads"]
     group = _road_group(L["road_class"])
@@ -824,8 +851,13 @@ def _draw_layers(
             )
         )
         road_handles.insert(0, (Line2D([], [], color=color, lw=width * k * 1.3), (zh, en)[li]))
-    if road_handles:
-        handles[tr("roads")] = road_handles
+    return road_handles
+
+
+def _draw_admin(ax: Any, L: dict[str, Any], *, k: float, tr: Callable[..., str]) -> list:
+    from matplotlib.lines import Line2D
+
+    county, township = L["county"], L["township"]
     # boundaries
     admin_handles = []
     if township is not None and len(township):
@@ -856,8 +888,14 @@ def _draw_layers(
                 tr("county"),
             ),
         )
-    if admin_handles:
-        handles[tr("admin")] = admin_handles
+    return admin_handles
+
+
+def _draw_facilities(
+    ax: Any, L: dict[str, Any], *, k: float, tr: Callable[..., str], lang: str
+) -> list:
+    from matplotlib.lines import Line2D
+
     # facilities by tier (strongest tier drawn last, on top)
     fac = L["facilities"]
     fac_handles: list[tuple[Any, str]] = []
@@ -927,7 +965,13 @@ def _draw_layers(
                 f"{tr('proposed')}：{n_prop} 处" if lang == "zh" else f"{tr('proposed')}: {n_prop}",
             )
         )
-    handles = {tr("facilities"): fac_handles, **handles}
+    return fac_handles
+
+
+def _draw_labels(ax: Any, L: dict[str, Any], *, k: float, safe: Callable[[str], str]) -> None:
+    from matplotlib import patheffects
+
+    township = L["township"]
     # township names at a point inside each township, with a white halo
     if township is not None and len(township) and "admin_name" in township.columns:
         # the halo is a stroked copy underneath: text drawn with path effects becomes outlines in
@@ -950,7 +994,6 @@ def _draw_layers(
                         path_effects=effects,
                         clip_on=True,
                     )
-    return handles
 
 
 def _cmap_color(name: str, x: float) -> Any:

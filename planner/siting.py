@@ -830,15 +830,28 @@ def _demand(result: CoverageResult) -> gpd.GeoDataFrame:
     return result.demand
 
 
-def write_proposals(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
-    """``proposals.csv``, ``proposals.gpkg`` and ``solution.json`` in ``out_dir``."""
+def write_proposals(
+    run: SitingRun, out_dir: str | Path, *, boundaries: gpd.GeoDataFrame | None = None
+) -> dict[str, Path]:
+    """``proposals.csv``, ``proposals.gpkg`` and ``solution.json`` in ``out_dir``.
+
+    ``proposals.csv`` has the columns ``site_id, lon, lat, tier, newly_covered_population``,
+    then ``township, village``: the names of the units of ``boundaries`` each site falls in
+    ("" outside every unit of a level, and without ``boundaries``).
+    """
     import json
+
+    from .report import locate_sites
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "proposals.csv"
     cols = ["site_id", "lon", "lat", "tier", "newly_covered_population"]
-    run.proposals[cols].to_csv(csv, index=False, float_format=f"%.{COORD_DECIMALS}f")
+    table = run.proposals[cols].copy()
+    where = locate_sites(run.proposals, boundaries)
+    table["township"] = where["township"].to_numpy()
+    table["village"] = where["village"].to_numpy()
+    table.to_csv(csv, index=False, float_format=f"%.{COORD_DECIMALS}f")
     gpkg = out / "proposals.gpkg"
     if gpkg.exists():
         gpkg.unlink()

@@ -79,7 +79,7 @@ def test_cli_report_failure_mid_write_keeps_the_old_set(demo_result, tmp_path: P
     monkeypatch.setattr(compliance, "compliance_report", lambda *a, **k: "report v1")
     monkeypatch.setattr(compliance, "summary_lines", lambda r: [])
 
-    def write(rep, folder, formats):
+    def write(rep, folder, formats, **_options):
         folder = Path(folder)
         (folder / "compliance.md").write_text(f"{rep}\n")
         if rep == "report v2":
@@ -173,7 +173,7 @@ def test_cli_optimize_failure_mid_write_keeps_the_old_set(demo_result, tmp_path:
             covered_population_after=demo_result.covered_population,
         )
 
-    def write_proposals(run, folder):
+    def write_proposals(run, folder, **_options):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)  # as siting.write_proposals does
         (folder / "proposals.csv").write_text(

@@ -400,10 +400,18 @@ def _excel_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_compliance(
-    report: ComplianceReport, out_dir: str | Path, formats: Sequence[str] = FORMATS
+    report: ComplianceReport,
+    out_dir: str | Path,
+    formats: Sequence[str] = FORMATS,
+    *,
+    lang: str | None = None,
 ) -> dict[str, Path]:
     """Write ``compliance.xlsx`` (one sheet per table), ``compliance.html`` (self-contained) and
     ``compliance.md`` into ``out_dir``; return ``{format: path}``.
+
+    With ``lang`` ("zh" or "en") the workbook is for people (:func:`planner.report.write_xlsx`:
+    sheet names and headers in that language with units, number formats for residents and
+    per cent); ``None`` keeps the tables' own sheet and column names.
 
     Raises
     ------
@@ -419,7 +427,13 @@ def write_compliance(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    if "xlsx" in fmts:
+    if "xlsx" in fmts and lang is not None:
+        from ..report import write_xlsx
+
+        p = out / "compliance.xlsx"
+        write_xlsx({sheet: getattr(report, attr) for sheet, attr in SHEETS.items()}, p, lang=lang)
+        written["xlsx"] = p
+    elif "xlsx" in fmts:
         p = out / "compliance.xlsx"
         with pd.ExcelWriter(p, engine="openpyxl") as xw:
             for sheet, attr in SHEETS.items():
