@@ -11,12 +11,19 @@ copy vendored in ``planner/static/leaflet`` (see ``planner/static/README.md``):
   to ``planner/static``). Use this with ``streamlit_folium.st_folium``, which loads the map's
   ``default_js``/``default_css`` itself and does not run inline header scripts.
 
-There is no basemap by default (a plain light background); an online OpenStreetMap layer can be
-added as an option that is off until switched on in the layer control.
+There is no basemap by default (a plain light background): :func:`add_roads` and
+:func:`add_place_labels` draw the road network and the township/village names so the map reads
+without tiles. Online base maps are an option (:data:`planner.basemaps.BASEMAPS`: OpenStreetMap,
+Tianditu vector/imagery with a key, Amap with every layer shifted into GCJ-02 for display); a
+small notice on the map says so when their tiles cannot load. Every legend of a corner shares
+one box that folds up; uncovered residents are drawn in fixed classes
+(:data:`UNCOVERED_BREAKS`), the same on every map; the scale bar is metric only.
 
 Layers are drawn with plain Leaflet only (GeoJSON layers, SVG ``DivIcon`` symbols, tooltips and
 Leaflet controls); folium Popups (jQuery), awesome-markers icons and branca's d3 colormap legend
-are avoided on purpose.
+are avoided on purpose. The module is cut by concern: ``_mapcore`` (labels, display datum,
+compact GeoJSON), ``_maplayers`` (the analysis layers and their styles), ``_mapcontext`` (roads,
+place names), ``_maplegend`` (the legend box); everything public is re-exported here.
 
 Examples
 --------
