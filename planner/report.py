@@ -551,6 +551,24 @@ def write_xlsx(
     and shares in per cent (number formats: the cells stay numbers), a frozen header row and
     column widths that fit. ``lang=None`` keeps the tables' own names and column names.
     """
+    if lang is not None:
+        _check_lang(lang)
+    if isinstance(target, str | Path):
+        # a temporary name, then rename: a failure leaves an older workbook whole
+        path = Path(target)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
+        os.close(fd)
+        try:
+            _write_xlsx(tables, tmp, lang)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    else:
+        _write_xlsx(tables, target, lang)
+
+
+def _write_xlsx(tables: dict[str, pd.DataFrame], target: Any, lang: str | None) -> None:
     with pd.ExcelWriter(target, engine="openpyxl") as xw:
         for name, df in tables.items():
             kinds = [column_kind(str(c)) for c in df.columns]
