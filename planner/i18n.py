@@ -457,7 +457,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "field_level": {"zh": "级别", "en": "Level"},
     "field_population": {"zh": "人口", "en": "Population"},
     "direction_codes": {"zh": "单行代码“{value}”的含义", "en": "One-way code “{value}” means"},
-    "dir_auto": {"zh": "默认读法", "en": "planner's default reading"},
+    "dir_auto": {
+        "zh": "默认（0、3 双向；1、2、yes、F 顺向；-1、T 逆向）",
+        "en": "default (0, 3 both ways; 1, 2, yes, F along; -1, T against)",
+    },
     "dir_both": {"zh": "双向通行", "en": "both ways"},
     "dir_along": {"zh": "单行（沿绘制方向）", "en": "one-way along the line"},
     "dir_against": {"zh": "单行（逆绘制方向）", "en": "one-way against the line"},
