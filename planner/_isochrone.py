@@ -11,8 +11,10 @@ hulls of each piece's two end discs (the area swept by the disc). Two ways to dr
 - ``"grid"``: a field on a grid of ``cell_m`` cells,
   ``f(x) = min over pieces of (min over the piece of |x - p(s)| - r(s))``, which is the Euclidean
   distance to the union outside it (the min over one piece has a closed form,
-  :func:`_piece_field`), is traced at its zero level with contourpy (marching squares with linear
-  interpolation along the cell edges). Only nodes within a band of the boundary get exact
+  :func:`_piece_field`), is traced at its zero level by marching squares (compiled, with
+  linear interpolation along the cell edges and saddles resolved by the cell centre; only the
+  cells with corners of both signs are visited, :func:`_march`). Only nodes within a band of
+  the boundary get exact
   values: blocks of cells deep inside one hull are filled at once.
 
 Error bound of ``"grid"``, with ``delta = cell_m * (sqrt(2) + SIMPLIFY)`` (the cell diagonal, plus
@@ -602,34 +604,73 @@ def simplified(poly, h: float):
 
 
 def _traced(x0, y0, r0, x1, y1, r1, cell_m):
-    """The zero level of the field of these pieces, as a (Multi)Polygon."""
-    import contourpy
+    """The zero level of the field of these pieces, as a (Multi)Polygon.
 
+    The field (:func:`_field`) is traced by marching squares on the cells with corners of
+    both signs (:func:`_march`), then rings become polygons (:func:`_assemble`).
+    """
     h = float(cell_m)
     rmax = max(float(r0.max()), float(r1.max()))
     gx0, gy0, nx, ny = lattice(x0, y0, r0, x1, y1, r1, h)
-    band = (
-        2.0 * h
-    )  # |f| is exact up to here: every cell the zero level crosses has |f| <= h*sqrt(2)
+    # |f| is exact up to here: every cell the zero level crosses has |f| <= h*sqrt(2)
+    band = 2.0 * h
     z = np.empty((ny, nx))
     # blocks of about a third of the largest radius: small enough to lie deep inside one hull
     block = max(2, min(BLOCK, int(rmax / (3.0 * h))))
     _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
-    # traced in node indices (given x and y, contourpy would build and copy two more full
-    # grids), then placed: node (i, j) is at (gx0 + i h, gy0 + j h)
-    gen = contourpy.contour_generator(z=z, name="serial", fill_type=contourpy.FillType.OuterOffset)
-    points, offsets = gen.filled(-4.0 * band, 0.0)
-    origin = np.array([gx0, gy0])
+    xs, ys, ring_ptr = _march(z)
+    return _assemble(xs * h + gx0, ys * h + gy0, ring_ptr)
+
+
+def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray):
+    """Polygons from closed rings: counter-clockwise ones are shells, clockwise ones holes.
+
+    Each hole goes to the smallest shell that holds it (rings never cross: marching squares
+    with the saddles resolved by the cell centre draws disjoint rings).
+    """
+    n = len(ring_ptr) - 1
+    if n == 0:
+        return shapely.Polygon()
+    ring_id = np.repeat(np.arange(n), np.diff(ring_ptr))
+    rings = shapely.linearrings(xs, ys, indices=ring_id)
+    area = _signed_areas(xs, ys, ring_ptr)
+    shells = np.flatnonzero(area > 0)
+    holes = np.flatnonzero(area < 0)
+    owner = np.full(len(holes), -1, dtype=np.int64)
+    if len(holes) and len(shells):
+        shell_polys = shapely.polygons(rings[shells])
+        tree = shapely.STRtree(shell_polys)
+        pts = shapely.points(xs[ring_ptr[holes]], ys[ring_ptr[holes]])
+        hole_i, shell_i = tree.query(pts, predicate="within")
+        # the smallest holding shell: sort pairs by shell area, keep each hole's first
+        order = np.lexsort((area[shells][shell_i], hole_i))
+        hole_i, shell_i = hole_i[order], shell_i[order]
+        first = np.r_[True, hole_i[1:] != hole_i[:-1]]
+        owner[hole_i[first]] = shell_i[first]
     polys = []
-    for pts, off in zip(points, offsets, strict=True):
-        ring_id = np.repeat(np.arange(len(off) - 1), np.diff(off))
-        rings = shapely.linearrings(pts * h + origin, indices=ring_id)
-        polys.append(shapely.polygons(rings, indices=np.zeros(len(rings), dtype=np.int64))[0])
+    for k, s in enumerate(shells):
+        mine = holes[owner == k]
+        polys.append(shapely.Polygon(rings[s], holes=list(rings[mine])))
     if not polys:
         return shapely.Polygon()
     if len(polys) == 1:
         return polys[0]
     return shapely.MultiPolygon(polys)
+
+
+@njit(cache=True, nogil=True)
+def _signed_areas(xs, ys, ring_ptr):
+    """Shoelace area of each ring (positive counter-clockwise)."""
+    out = np.zeros(len(ring_ptr) - 1)
+    for r in range(len(ring_ptr) - 1):
+        a = ring_ptr[r]
+        b = ring_ptr[r + 1]
+        s = 0.0
+        for k in range(a, b):
+            k1 = k + 1 if k + 1 < b else a
+            s += xs[k] * ys[k1] - xs[k1] * ys[k]
+        out[r] = 0.5 * s
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -794,3 +835,127 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
         for i in range(nx):
             if z[j, i] < -band:
                 z[j, i] = -band
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _crossing(z, edge):
+    """Where the zero level crosses grid edge ``edge`` (node units), linearly interpolated.
+
+    Edge ``2 (j nx + i)`` runs from node (j, i) to (j, i + 1), edge ``2 (j nx + i) + 1`` to
+    (j + 1, i). The fraction is kept off the nodes so that rings never touch.
+    """
+    nx = z.shape[1]
+    cell = edge // 2
+    j = cell // nx
+    i = cell - j * nx
+    vertical = edge % 2 == 1
+    fa = z[j, i]
+    fb = z[j + 1, i] if vertical else z[j, i + 1]
+    t = min(max(fa / (fa - fb), 1e-6), 1.0 - 1e-6)
+    if vertical:
+        return float(i), j + t
+    return i + t, float(j)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cell_edge(k, j, i, nx):
+    """Id of edge ``k`` of cell (j, i), counter-clockwise: bottom, right, top, left."""
+    if k == 0:
+        return 2 * (j * nx + i)
+    if k == 1:
+        return 2 * (j * nx + i + 1) + 1
+    if k == 2:
+        return 2 * ((j + 1) * nx + i)
+    return 2 * (j * nx + i) + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _corner(f0, f1, f2, f3, k):
+    """Corner ``k`` (mod 4) of a cell's values, counter-clockwise from its lower left."""
+    k = k % 4
+    if k == 0:
+        return f0
+    if k == 1:
+        return f1
+    if k == 2:
+        return f2
+    return f3
+
+
+@njit(cache=True, nogil=True)
+def _cell_segments(z, j, i, starts, ends, m, write):
+    """Marching squares in cell (j, i): its segments, inside (f < 0) on their left.
+
+    Going round the cell counter-clockwise, each edge from an inside corner to an outside one
+    (an exit) is joined to an entry: the next one, or in a saddle whose centre is outside,
+    the one after (the two inside corners then stay apart). Returns the new count.
+    """
+    nx = z.shape[1]
+    f0, f1, f2, f3 = z[j, i], z[j, i + 1], z[j + 1, i + 1], z[j + 1, i]
+    n_in = (f0 < 0.0) + (f1 < 0.0) + (f2 < 0.0) + (f3 < 0.0)
+    if n_in == 0 or n_in == 4:
+        return m
+    saddle = n_in == 2 and (f0 < 0.0) == (f2 < 0.0)
+    centre_in = (f0 + f1 + f2 + f3) < 0.0
+    for k in range(4):
+        if not (_corner(f0, f1, f2, f3, k) < 0.0 and _corner(f0, f1, f2, f3, k + 1) >= 0.0):
+            continue  # not an exit
+        e = k + 1
+        if saddle and not centre_in:
+            e = k + 3
+        else:
+            while not (_corner(f0, f1, f2, f3, e) >= 0.0 and _corner(f0, f1, f2, f3, e + 1) < 0.0):
+                e += 1
+        if write:
+            starts[m] = _cell_edge(k, j, i, nx)
+            ends[m] = _cell_edge(e % 4, j, i, nx)
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _march_cells(z, starts, ends, write):
+    """Run :func:`_cell_segments` over every cell with corners of both signs; the count."""
+    ny, nx = z.shape
+    m = 0
+    for j in range(ny - 1):
+        for i in range(nx - 1):
+            neg = (z[j, i] < 0.0) + (z[j, i + 1] < 0.0) + (z[j + 1, i] < 0.0)
+            neg += z[j + 1, i + 1] < 0.0
+            if 0 < neg < 4:
+                m = _cell_segments(z, j, i, starts, ends, m, write)
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _march(z):
+    """The closed rings of the zero level of ``z``, in node units: ``(xs, ys, ring_ptr)``.
+
+    Marching squares: each crossed grid edge starts one segment and ends another (the grid's
+    border is outside), and the rings follow the segments from edge to edge.
+    """
+    dummy = np.empty(0, dtype=np.int64)
+    n = _march_cells(z, dummy, dummy, False)
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    _march_cells(z, starts, ends, True)
+    order = np.argsort(starts)
+    sorted_starts = starts[order]
+    xs = np.empty(n)
+    ys = np.empty(n)
+    ring_ptr = np.zeros(n + 1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    m = 0
+    rings = 0
+    for s0 in range(n):
+        if done[s0]:
+            continue
+        s = s0
+        while not done[s]:
+            done[s] = True
+            xs[m], ys[m] = _crossing(z, starts[s])
+            m += 1
+            s = order[np.searchsorted(sorted_starts, ends[s])]
+        rings += 1
+        ring_ptr[rings] = m
+    return xs, ys, ring_ptr[: rings + 1]
