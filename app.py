@@ -10,6 +10,7 @@ the work is done in the library (:mod:`planner.app` holds the app's helpers).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import secrets
@@ -121,7 +122,17 @@ def init_state() -> None:
     for k, v in {
         "w_basemap": "none",
         "w_tianditu_key": "",
-        "w_click_adds": True,
+        "w_click": "add",
+        "w_fac_pick": "",
+        "w_fac_tier": "community_center",
+        "w_area_units": [],
+        "w_map_format": "pdf",
+        "w_map_paper": "A4",
+        "edits": aps.FacilityEdits(),
+        "edits_data": None,
+        "area_vertices": (),
+        "area_corners": (),
+        "map_drawn": None,
         "w_new_tier": "community_station",
         "w_typed_crs": "wgs84",
         "w_lon": None,
@@ -141,11 +152,14 @@ def candidates_file() -> tuple[str, str | None]:
     """(path of the premises file for the optimizer, error message): the uploaded file, else
     the demo county's premises when the demo is loaded."""
     up = ss.get("up_candidates")
-    if up is not None:
+    if up is not None:  # read with its coordinate system and columns (uploads_panel.py)
         try:
-            return str(aps.store_upload("candidates", up.name, up.getvalue(), upload_root())), None
+            insp = cached_upload("candidates", up.name, up.file_id, up)
+            return str(
+                aps.prepare_upload("candidates", insp.path, aps.upload_options(insp, ss)).path
+            ), None
         except planner.PlannerError as exc:
-            return "", str(exc)
+            return "", aps.upload_error(exc, T, file=up.name, names={})
     if aps.is_demo(ss.scenario):
         return str(aps.demo_candidates_file()), None
     return "", None
@@ -292,10 +306,20 @@ def cached_network(
     return planner.build_network(ds.roads, mode, urban_area=ds.urban_area(), **dict(options))
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def cached_result(
+#: The times to the nearest facility are computed once per data set, mode and tier set (at this
+#: threshold); any other threshold is a filter on them (aps.at_minutes: no new search).
+TIMES_MINUTES = 15.0
+#: A study area: (admin codes picked, corners of a clicked boundary); () = the whole county.
+Area = tuple[tuple[str, ...], tuple[tuple[float, float], ...]]
+NO_AREA: Area = ((), ())
+NO_EDITS = aps.FacilityEdits()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_times(
     key: tuple[str, ...], settings: CoverageSettings, _progress: Callable | None = None
 ) -> planner.CoverageResult:
+    """The analysis (the one nearest-facility search) for a data set, mode and tier set."""
     ds = cached_dataset(key, _progress=_progress)
     net = cached_network(
         key, settings.mode, tuple(sorted(settings.mode_options().items())), _progress=_progress
@@ -319,7 +343,28 @@ def cached_result(
             ds,
             result,
             ((float(f.geometry.x.iloc[0]), float(f.geometry.y.iloc[0]), "community_station"),),
+            standards_before=pd.DataFrame(columns=["rule"]),
+            summary_before=pd.DataFrame(columns=["rule"]),
         )
+    return result
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def cached_result(
+    key: tuple[str, ...],
+    settings: CoverageSettings,
+    _progress: Callable | None = None,
+    area: Area = NO_AREA,
+) -> planner.CoverageResult:
+    """The result at ``settings.minutes`` (a filter on the times), in the study ``area``."""
+    times = cached_times(
+        key, dataclasses.replace(settings, minutes=TIMES_MINUTES), _progress=_progress
+    )
+    result = aps.at_minutes(times, settings.minutes)
+    codes, corners = area
+    if codes or corners:
+        poly = aps.polygon_from_clicks(corners) if corners else None
+        result = aps.restrict(result, admin_codes=codes, polygon=poly)
     return result
 
 
@@ -332,11 +377,11 @@ def cached_bands(
     return aps.coverage_bands(result, aps.band_levels(settings.minutes))
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def cached_standards(
-    key: tuple[str, ...], settings: CoverageSettings
+    key: tuple[str, ...], settings: CoverageSettings, area: Area = NO_AREA
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ds, result = cached_dataset(key), cached_result(key, settings)
+    ds, result = cached_dataset(key), cached_result(key, settings, area=area)
     units = aps.standards_units(ds, result)
     return units, aps.standards_summary(units, ds, result)
 
@@ -354,18 +399,33 @@ def cached_payload(
     bands = cached_bands(key, settings, _progress=_progress)
     _note(_progress, "map", 0.5)
     m = aps.base_map(ds, result, bands, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
-    return aps.map_payload(m)
+    payload = aps.map_payload(m)
+    drawn_maps().add((key, settings, lang, basemap, tianditu_key))
+    return payload
+
+
+@st.cache_resource(show_spinner=False)
+def drawn_maps() -> set:
+    """The base maps this server has drawn (their arguments): a settings change shows the
+    new map at once when it is drawn already, else when asked (drawing takes seconds)."""
+    return set()
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def cached_whatif(
-    key: tuple[str, ...], settings: CoverageSettings, proposed: tuple[tuple[float, float, str], ...]
+    key: tuple[str, ...],
+    settings: CoverageSettings,
+    proposed: tuple[tuple[float, float, str], ...],
+    edits: aps.FacilityEdits = NO_EDITS,
+    area: Area = NO_AREA,
 ) -> aps.WhatIf | None:
-    ds, result = cached_dataset(key), cached_result(key, settings)
-    if not proposed or result.demand is None:
+    ds, result = cached_dataset(key), cached_result(key, settings, area=area)
+    if not (proposed or edits) or result.demand is None:
         return None
-    units, summary = cached_standards(key, settings)
-    return aps.what_if(ds, result, proposed, standards_before=units, summary_before=summary)
+    units, summary = cached_standards(key, settings, area)
+    return aps.what_if(
+        ds, result, proposed, edits=edits, standards_before=units, summary_before=summary
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -474,13 +534,14 @@ def cached_upload(kind: str, name: str, file_id: str, _data: Any) -> aps.Inspect
     return aps.inspect_upload(kind, path, name)
 
 
-def upload_settings(kind: str, up: Any) -> aps.Inspection | None:
+def upload_settings(kind: str, up: Any, *, show_error: bool = True) -> aps.Inspection | None:
     """Store and inspect one upload, draw its settings; its error (in the user's words) if
     it cannot be used."""
     try:
         insp = cached_upload(kind, up.name, up.file_id, up)
     except planner.PlannerError as exc:
-        st.error(aps.upload_error(exc, T, file=up.name, names={}))
+        if show_error:
+            st.error(aps.upload_error(exc, T, file=up.name, names={}))
         return None
     aps.draw_upload_settings(insp, ss, T)
     return insp
@@ -554,6 +615,10 @@ TRANSLATED_WIDGETS = (
     "w_weight",
     "w_rule_pick",
     "w_basemap",
+    "w_click",
+    "w_fac_pick",
+    "w_fac_tier",
+    "w_area_units",
 )
 
 
@@ -753,6 +818,204 @@ class View:
     std_summary: pd.DataFrame
     opt: dict | None
     opt_run: Any
+    edits: aps.FacilityEdits = NO_EDITS
+    area: Area = NO_AREA
+
+
+# ---------------------------------------------------------------------------------------------
+# What-if of the existing facilities (close, move, change tier) and the study area
+# ---------------------------------------------------------------------------------------------
+
+#: What a click on the map does: add a station, pick a facility, move the picked one there,
+#: add a corner of the study boundary.
+CLICK_ACTIONS = ("add", "pick", "move", "vertex")
+
+
+def signed(x: float) -> str:
+    """A change in residents with its sign: "+1,234", "-567", "+0" (never "-0")."""
+    v = round(float(x))
+    return f"{v + 0:+,d}"
+
+
+def facilities_after(v: View) -> int:
+    """Facilities counted with the edits and the proposed sites."""
+    n = len(v.result.facilities)
+    if v.edits:
+        reg = v.edits.apply(v.ds.facilities)
+        n = len(reg[reg["tier"].isin(list(v.settings.selected_tiers))])
+    return n + len(v.sc.proposed)
+
+
+def reset_edits() -> None:
+    """Forget the facility edits and the study area (other data were loaded)."""
+    ss.edits = aps.FacilityEdits()
+    ss.w_fac_pick = ""
+    ss.w_area_units = []
+    ss.area_vertices = ()
+    ss.area_corners = ()
+
+
+def current_area() -> Area:
+    """The study area chosen: admin units picked, corners of a clicked boundary."""
+    return (tuple(sorted(ss.w_area_units or ())), tuple(ss.area_corners))
+
+
+def on_click(lon: float, lat: float, ds: planner.Dataset, result: planner.CoverageResult) -> None:
+    """A click on the map, as the click control says."""
+    action = ss.w_click
+    if action == "add":
+        add_site(lon, lat, ss.w_new_tier, result)
+    elif action == "pick":
+        placed = aps.FacilityEdits(moved=ss.edits.moved).apply(ds.facilities)
+        fid = aps.nearest_facility_id(placed, lon, lat)
+        if fid is None:
+            ss.notice = ("warning", T("fac_not_near"))
+        else:
+            ss.w_fac_pick = fid
+    elif action == "move":
+        fid = ss.w_fac_pick
+        try:
+            aps.check_site(result, lon, lat)
+        except planner.InputError:
+            ss.notice = ("warning", T("site_outside"))
+            return
+        if fid:
+            ss.edits = ss.edits.move(fid, lon, lat)
+            ss.w_click = "pick"
+            ss.notice = ("success", T("fac_moved", fid=fid))
+        else:
+            ss.notice = ("warning", T("fac_pick_first"))
+    elif action == "vertex":
+        ss.area_vertices = (*ss.area_vertices, (round(lon, 6), round(lat, 6)))
+
+
+def close_picked() -> None:
+    if ss.w_fac_pick:
+        ss.edits = ss.edits.close(ss.w_fac_pick)
+
+
+def start_move() -> None:
+    if ss.w_fac_pick:
+        ss.w_click = "move"
+
+
+def retier_picked() -> None:
+    if ss.w_fac_pick:
+        ss.edits = ss.edits.set_tier(ss.w_fac_pick, ss.w_fac_tier)
+
+
+def undo_edit(fid: str) -> None:
+    ss.edits = ss.edits.undo(fid)
+
+
+def undo_all_edits() -> None:
+    ss.edits = aps.FacilityEdits()
+
+
+def use_boundary() -> None:
+    try:
+        aps.polygon_from_clicks(ss.area_vertices)
+    except planner.InputError as exc:
+        ss.notice = ("error", T("error_where", what=T("area_header"), message=str(exc)))
+        return
+    ss.area_corners, ss.area_vertices = ss.area_vertices, ()
+    ss.w_click = "add"
+
+
+def clear_boundary() -> None:
+    ss.area_corners, ss.area_vertices = (), ()
+
+
+def edits_panel(v: View) -> None:
+    """Pick an existing facility (on the map or in the list), then close, move or re-tier it."""
+    st.markdown(f"**{T('fac_header')}**")
+    reg = v.ds.facilities.drop_duplicates("facility_id")
+    names = reg["name"].astype(str) if "name" in reg.columns else reg["facility_id"].astype(str)
+    labels = {
+        str(f): f"{n} · {tier_name(str(t))} · {f}"
+        for f, n, t in zip(reg["facility_id"], names, reg["tier"], strict=True)
+    }
+    if ss.w_fac_pick not in labels:
+        ss.w_fac_pick = ""
+    st.selectbox(
+        T("fac_pick"),
+        ["", *labels],
+        key="w_fac_pick",
+        format_func=lambda f: labels.get(f, T("fac_none")),
+        help=T("fac_pick_help"),
+    )
+    if ss.w_fac_pick:
+        b1, b2 = st.columns(2)
+        b1.button(T("fac_close"), key="btn_fac_close", on_click=close_picked)
+        b2.button(T("fac_move"), key="btn_fac_move", on_click=start_move)
+        if ss.w_click == "move":
+            st.caption(T("fac_move_help"))
+        t1, t2 = st.columns([3, 2], vertical_alignment="bottom")
+        t1.selectbox(T("fac_tier"), list(TIERS), key="w_fac_tier", format_func=tier_name)
+        t2.button(T("fac_retier"), key="btn_fac_retier", on_click=retier_picked)
+    for i, (fid, action, detail) in enumerate(v.edits.rows()):
+        row, btn = st.columns([6, 1], vertical_alignment="center")
+        name = labels.get(fid, fid)
+        shown = tier_name(detail) if action == "tier" else detail
+        row.markdown(T(f"edit_{action}", name=name, detail=shown))
+        btn.button(
+            "",
+            icon=":material/undo:",
+            key=f"undo_{i}",
+            on_click=undo_edit,
+            args=(fid,),
+            help=T("fac_undo"),
+        )
+    if v.edits:
+        st.button(T("fac_undo_all"), key="btn_undo_all", on_click=undo_all_edits)
+
+
+def area_panel(v: View) -> None:
+    """Restrict the analysis to admin units picked or a boundary clicked on the map."""
+    b = v.ds.boundaries
+    if b is None or not len(b):
+        return
+    with st.expander(T("area_header"), expanded=v.area != NO_AREA):
+        units = b[b["level"].isin(["township", "village"])].drop_duplicates("admin_code")
+        labels = {
+            str(c): f"{n} ({T(f'level_{lv}')})"
+            for c, n, lv in zip(
+                units["admin_code"], units["admin_name"], units["level"], strict=True
+            )
+        }
+        ss.w_area_units = [c for c in ss.w_area_units if c in labels]
+        st.multiselect(
+            T("area_units"), list(labels), key="w_area_units", format_func=lambda c: labels[c]
+        )
+        st.caption(T("area_draw_help", n=len(ss.area_vertices)))
+        c1, c2 = st.columns(2)
+        c1.button(
+            T("area_use"),
+            key="btn_area_use",
+            on_click=use_boundary,
+            disabled=len(ss.area_vertices) < 3,
+        )
+        c2.button(T("area_clear"), key="btn_area_clear", on_click=clear_boundary)
+
+
+def map_settings(key: tuple[str, ...], settings: CoverageSettings) -> CoverageSettings:
+    """The settings the map is drawn for: the current ones when this server has drawn that
+    map already, on the first view, on other data, or when asked; else the last drawn, with a
+    note and a button (drawing the isochrones takes seconds: the numbers answer first)."""
+    basemap = chosen_basemap()
+    last = ss.map_drawn
+    redraw = ss.pop("map_redraw", False)
+    if last is None or last[0] != key or redraw or (key, settings, LANG, *basemap) in drawn_maps():
+        ss.map_drawn = (key, settings)
+        return settings
+    shown = last[1]
+    if shown != settings:
+        n, b = st.columns([4, 1], vertical_alignment="center")
+        n.caption(T("map_stale", mode=T(f"mode_{shown.mode}"), minutes=shown.minutes))
+        b.button(
+            T("map_redraw"), key="btn_map_redraw", on_click=ss.update, args=({"map_redraw": True},)
+        )
+    return shown
 
 
 def side_panel(v: View) -> None:
@@ -788,16 +1051,31 @@ def side_panel(v: View) -> None:
             )
         # drawn before any proposal too, so that a click updates them rather than adding them
         c5, c6 = st.columns(2)
+        c7, c8 = st.columns(2)
         if whatif is not None:
             c5.metric(
                 T("with_proposals"),
                 f"{100 * whatif.covered_share_after:.1f} %",
                 delta=f"{100 * (whatif.covered_share_after - result.covered_share):+.1f} pp",
             )
-            c6.metric(T("newly_covered"), f"{whatif.newly_covered_population:,.0f}")
+            # signed: a closure uncovers residents ("-2,619"), a site that adds nobody is "+0"
+            c6.metric(T("newly_covered"), signed(whatif.newly_covered_population))
+            lost = whatif.uncovered_population_after - (
+                result.total_population - result.covered_population
+            )
+            c7.metric(
+                T("uncovered_after"),
+                f"{whatif.uncovered_population_after:,.0f}",
+                delta=signed(lost),
+                delta_color="inverse",
+            )
         else:
             c5.metric(T("with_proposals"), "–")
             c6.metric(T("newly_covered"), "–")
+            c7.metric(T("uncovered_after"), "–")
+        c8.metric(T("facilities_after"), f"{facilities_after(v):,}")
+        if v.area != NO_AREA:
+            st.caption(T("area_counting", units=len(v.area[0]), corners=len(v.area[1])))
     else:
         st.info(T("no_population"))
         st.metric(T("facilities_count"), f"{len(result.facilities):,}")
@@ -806,7 +1084,12 @@ def side_panel(v: View) -> None:
     if result.has_population:
         st.caption(T("whatif_help"))
         a, b = st.columns(2)
-        a.toggle(T("click_adds"), key="w_click_adds")
+        a.radio(
+            T("click_does"),
+            list(CLICK_ACTIONS),
+            key="w_click",
+            format_func=lambda v: T(f"click_{v}"),
+        )
         b.selectbox(T("new_tier"), list(NEW_SITE_TIERS), key="w_new_tier", format_func=tier_name)
         with st.expander(T("add_by_coords")):
             # typed coordinates may be GCJ-02 (copied from Amap) or BD-09 (Baidu): converted
@@ -867,6 +1150,8 @@ def side_panel(v: View) -> None:
             st.caption(T("whatif_timing", ms=whatif.seconds * 1000))
         else:
             st.caption(T("no_proposals"))
+        edits_panel(v)
+        area_panel(v)
     ss.just_added = None
 
 
@@ -874,8 +1159,9 @@ def map_panel(v: View, progress: Progress) -> None:
     """The map: the cached base map and this run's what-if and optimizer layers."""
     key, settings, whatif, opt_run = v.key, v.settings, v.whatif, v.opt_run
     with guard(T("progress_map")):
+        shown = map_settings(key, settings)
         payload = progress.run(
-            T("progress_map"), cached_payload, key, settings, LANG, *chosen_basemap()
+            T("progress_map"), cached_payload, key, shown, LANG, *chosen_basemap()
         )
         ss.map_datum = payload.datum  # the next click is read back from this map's datum
         groups = aps.whatif_layers(
@@ -883,6 +1169,17 @@ def map_panel(v: View, progress: Progress) -> None:
             opt_run.proposals if opt_run is not None else None,
             lang=LANG,
             datum=payload.datum,
+        )
+        groups += aps.edit_layers(
+            whatif,
+            v.ds.facilities,
+            edits=v.edits,
+            picked=ss.w_fac_pick or None,
+            vertices=ss.area_vertices,
+            polygon=aps.polygon_from_clicks(v.area[1]) if v.area[1] else None,
+            lang=LANG,
+            datum=payload.datum,
+            tier_names={t: tier_name(t) for t in TIERS},
         )
         aps.show_map(payload, groups, key=MAP_KEY, height=aps.MAP_HEIGHT_PX)
 
@@ -1108,6 +1405,9 @@ def tab_optimizer(v: View) -> None:
                 key="up_candidates",
                 max_upload_size=aps.UPLOAD_LIMIT_MB["candidates"],
             )
+            if ss.get("up_candidates") is not None:  # its coordinate system and columns
+                with o3:
+                    upload_settings("candidates", ss.up_candidates, show_error=False)
             if cand_error:
                 o3.error(T("error_where", what=T("cand_upload"), message=cand_error))
             elif ss.get("up_candidates") is None and ds.synthetic:
@@ -1385,6 +1685,20 @@ def tab_export(v: View) -> None:
         key="dl_html",
         on_click="ignore",
     )
+    # the printable map (planner map): PDF or PNG, A4 or A3
+    m1, m2, m3 = st.columns([1, 1, 2], vertical_alignment="bottom")
+    m1.selectbox(T("exp_map_format"), ["pdf", "png"], key="w_map_format", format_func=str.upper)
+    m2.selectbox(T("exp_map_paper"), ["A4", "A3"], key="w_map_paper")
+    fmt, paper = ss.w_map_format, ss.w_map_paper
+    m3.download_button(
+        T("exp_map"),
+        data=lambda: aps.printable_map(result, whatif, lang=LANG, format=fmt, paper=paper),
+        file_name=f"{safe}-map.{fmt}",
+        mime="application/pdf" if fmt == "pdf" else "image/png",
+        key="dl_map",
+        on_click="ignore",
+        icon=":material/print:",
+    )
 
 
 def autosave() -> None:
@@ -1427,6 +1741,17 @@ def main_area() -> None:
         result = progress.run(T("progress_network"), cached_result, key, settings)
     if ds is None or result is None:
         st.stop()
+    if ss.edits_data != key:  # other data: the edits and study area of the old data go
+        reset_edits()
+        ss.edits_data = key
+    area = current_area()
+    try:
+        result = cached_result(key, settings, area=area)
+    except planner.PlannerError as exc:  # nobody inside: say so, analyse the whole county
+        notices.error(T("error_where", what=T("area_header"), message=str(exc)))
+        clear_boundary()
+        ss.w_area_units = []
+        area = NO_AREA
     if ds.synthetic:
         banner.warning(T("synthetic_banner"))
     if ds.sources.get("warnings"):
@@ -1436,11 +1761,12 @@ def main_area() -> None:
     clicked = (ss.get(MAP_KEY) or {}).get("last_clicked")
     if clicked and clicked != ss.last_click:
         ss.last_click = clicked
-        if ss.w_click_adds and result.demand is not None:
+        if result.demand is not None:
             # on an Amap base map the map is drawn in GCJ-02: the click is shifted back
             lon, lat = aps.click_lonlat(clicked, datum=ss.get("map_datum", "wgs84"))
-            add_site(lon, lat, ss.w_new_tier, result)
+            on_click(lon, lat, ds, result)
             sc = ss.scenario
+            area = current_area()
 
     if ss.notice:  # from a callback or a click: shown once
         getattr(notices, ss.notice[0])(ss.notice[1])
@@ -1448,14 +1774,16 @@ def main_area() -> None:
 
     whatif = None
     with guard(T("tab_whatif")):
-        whatif = cached_whatif(key, settings, sc.proposed)
-    std_units, std_summary = cached_standards(key, settings)
+        whatif = cached_whatif(key, settings, sc.proposed, ss.edits, area)
+    std_units, std_summary = cached_standards(key, settings, area)
 
     opt = ss.opt if ss.opt and ss.opt.get("data") == key else None
     opt_run = opt["run"] if opt else None
 
     # the numbers are sent before the map, so that they show first after a click
-    v = View(sc, ds, result, key, settings, whatif, std_units, std_summary, opt, opt_run)
+    v = View(
+        sc, ds, result, key, settings, whatif, std_units, std_summary, opt, opt_run, ss.edits, area
+    )
     with col_side, guard(T("headline")):
         side_panel(v)
     # saved once the numbers are out (a click's answer is not delayed by the file write), before

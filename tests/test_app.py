@@ -126,7 +126,7 @@ def assert_whatif(at: AppTest, ds, result, proposed) -> aps.WhatIf:
     ev = siting.evaluate_sites(result, aps.proposed_frame(proposed))
     assert ev.newly_covered_population == pytest.approx(w.newly_covered_population)
     shown = metrics(at)
-    assert shown[EN("newly_covered")] == f"{ev.newly_covered_population:,.0f}"
+    assert shown[EN("newly_covered")] == f"{round(ev.newly_covered_population):+,d}"
     assert (
         shown[EN("with_proposals")]
         == f"{100 * ev.covered_population_after / ev.total_population:.1f} %"
@@ -232,7 +232,7 @@ def test_opens_on_the_demo_county_with_the_library_numbers(scn_dir, demo, walk15
     ):
         assert layer in script, layer
     assert args["returned_objects"] == ["last_clicked"]
-    assert len([b for b in at.get("download_button")]) == 4
+    assert len([b for b in at.get("download_button")]) == 5  # with the printed map
 
 
 def test_language_follows_the_browser_and_switches(scn_dir):
@@ -310,11 +310,17 @@ def test_travel_controls_follow_the_library(scn_dir, demo):
         run(at)
         lib = planner.analyze(demo, isochrone_minutes=None, **kwargs)
         assert_headline(at, lib)
-        # long work shows its progress: a status box that ends "done in ... s"
-        assert any("done in" in s.label for s in at.get("status")), [
-            s.label for s in at.get("status")
-        ]
+        # long work shows its progress: a status box that ends "done in ... s"; back to walking
+        # at another threshold is no work (a filter on the walking times computed at opening)
+        if "w_minutes" not in widgets:
+            assert any("done in" in s.label for s in at.get("status")), [
+                s.label for s in at.get("status")
+            ]
         assert at.session_state["scenario"].mode == kwargs["mode"]
+    # the map keeps its isochrones until asked (drawing them takes seconds)
+    assert "within 15 min" in map_args(at)["script"]
+    at.button(key="btn_map_redraw").click()
+    run(at)
     # the isochrone bands follow the threshold (thirds of it, in whole minutes)
     script = map_args(at)["script"]
     assert "within 3 min" in script and "within 7 min" in script and "within 10 min" in script
@@ -373,11 +379,11 @@ def test_click_adds_a_station_and_the_numbers_equal_the_library(scn_dir, demo, w
     assert any(EN("site_outside") in w.value for w in at.warning)
     assert at.session_state["scenario"].proposed == proposed
 
-    # clicks only add stations while the toggle is on
-    at.toggle(key="w_click_adds").set_value(False)
+    # clicks only add stations while the click control says so (else they pick a facility)
+    at.radio(key="w_click").set_value("pick")
     click(at, 114.30, 34.50)
     assert at.session_state["scenario"].proposed == proposed
-    at.toggle(key="w_click_adds").set_value(True)
+    at.radio(key="w_click").set_value("add")
     run(at)
 
     # by coordinates
@@ -474,7 +480,7 @@ def test_a_site_that_adds_nobody_is_a_normal_answer(scn_dir, demo, walk15):
     proposed = ((*site, "community_station"),)
     assert at.session_state["scenario"].proposed == proposed
     assert_all_tabs_drawn(at)
-    assert metrics(at)[EN("newly_covered")] == "0"
+    assert metrics(at)[EN("newly_covered")] == "+0"  # signed, as every change is
     assert table(at, EN("col_catchment"))[EN("col_newly")].tolist() == [0]
     per_admin = table(at, EN("col_level"))
     assert len(per_admin) == 0
@@ -487,7 +493,7 @@ def test_a_site_that_adds_nobody_is_a_normal_answer(scn_dir, demo, walk15):
 def test_walk_to_drive_with_a_placed_station(scn_dir, demo):
     at = start()
     click(at, *CLICK_A)
-    assert metrics(at)[EN("newly_covered")] != "0"
+    assert metrics(at)[EN("newly_covered")] != "+0"
     at.sidebar.radio(key="w_mode").set_value("drive")
     run(at)
     assert at.session_state["scenario"].mode == "drive"
@@ -495,7 +501,7 @@ def test_walk_to_drive_with_a_placed_station(scn_dir, demo):
     drive = planner.analyze(demo, mode="drive", isochrone_minutes=None)
     assert_headline(at, drive)
     w = aps.what_if(demo, drive, at.session_state["scenario"].proposed)
-    assert metrics(at)[EN("newly_covered")] == f"{w.newly_covered_population:,.0f}"
+    assert metrics(at)[EN("newly_covered")] == f"{round(w.newly_covered_population):+,d}"
 
 
 def test_an_error_inside_a_tab_is_a_message_not_a_traceback(scn_dir, monkeypatch, caplog):

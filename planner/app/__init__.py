@@ -12,7 +12,9 @@ module                    holds
 ``uploads_columns``       an upload's columns: preview, guesses, reading with the chosen ones
 ``uploads_panel``         one upload's settings (coordinate system, column mapping) drawn
 ``standards_table``       the standards table (rows of :mod:`planner.compliance`), its changes
-``whatif``                what-if of proposed sites, the optimizer's proposals
+``whatif``                what-if of proposed sites and facility edits, the optimizer's proposals
+``edits``                 closing, moving or re-tiering existing facilities (:class:`FacilityEdits`)
+``area``                  the threshold as a filter on the times; study areas (units, a polygon)
 ``mapview``               coverage bands, the base map, the what-if layers, drawing in Streamlit
 ``layout``                the page's CSS (fits a 1366 x 768 screen) and the map's height
 ``scenarios``             scenarios on disk (save, load, list, autosave), comparing scenarios
@@ -34,6 +36,9 @@ there (``planner.app.uploads.ZIP_MAX_BYTES``), not on this package.
 
 from __future__ import annotations
 
+from .area import area_mask, at_minutes, polygon_from_clicks, restrict
+from .edit_layers import edit_layers, nearest_facility_id
+from .edits import FacilityEdits, edited_dataset, edited_result
 from .exports import (
     export_gpkg,
     export_tables,
@@ -126,6 +131,7 @@ from .whatif import (
     WhatIf,
     check_site,
     numeric_columns,
+    printable_map,
     proposed_frame,
     run_optimizer,
     study_area,
@@ -133,6 +139,16 @@ from .whatif import (
 )
 
 __all__ = [
+    "edit_layers",
+    "nearest_facility_id",
+    "printable_map",
+    "restrict",
+    "polygon_from_clicks",
+    "edited_result",
+    "edited_dataset",
+    "at_minutes",
+    "area_mask",
+    "FacilityEdits",
     "UPLOAD_ORDER",
     "Prepared",
     "UploadOptions",

@@ -27,7 +27,7 @@ import shapely
 from .. import coverage
 from .._errors import InputError
 from ..pipeline import CoverageResult
-from .edits import summary_like
+from .edits import share_attachment, summary_like
 
 
 def at_minutes(result: CoverageResult, minutes: float) -> CoverageResult:
@@ -41,7 +41,7 @@ def at_minutes(result: CoverageResult, minutes: float) -> CoverageResult:
         return dataclasses.replace(result, settings=settings)
     dem = result.demand.copy()
     dem["covered"] = dem["minutes"].to_numpy(float) <= m + 1e-9  # as coverage.coverage_table
-    return dataclasses.replace(
+    out = dataclasses.replace(
         result,
         settings=settings,
         isochrones=None,
@@ -51,6 +51,7 @@ def at_minutes(result: CoverageResult, minutes: float) -> CoverageResult:
             dem, boundaries=result.boundaries, crs=result.network.crs
         ),
     )
+    return share_attachment(result, out)
 
 
 def _summary(
@@ -125,7 +126,7 @@ def restrict(
             "nobody lives inside the study area. Fix: pick other units or draw a larger boundary."
         )
     dem = result.demand[mask]
-    return dataclasses.replace(
+    out = dataclasses.replace(
         result,
         demand=dem,
         admin_summary=_summary(dem, result, codes),
@@ -133,6 +134,7 @@ def restrict(
             dem, boundaries=result.boundaries, crs=result.network.crs
         ),
     )
+    return share_attachment(result, out, np.flatnonzero(mask))
 
 
 def polygon_from_clicks(points: Iterable[tuple[float, float]]) -> shapely.Polygon:

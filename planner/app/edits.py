@@ -30,6 +30,7 @@ import pandas as pd
 import shapely
 
 from .. import access, coverage, siting
+from .._cache import memo
 from .._errors import InputError
 from ..network import network_pieces
 from ..pipeline import CoverageResult, Dataset, combine_facilities, select_facilities
@@ -189,7 +190,7 @@ def edited_result(dataset: Dataset, result: CoverageResult, edits: FacilityEdits
     dem["covered"] = mins <= float(result.settings.minutes) + 1e-9  # as coverage.coverage_table
     piece = dem["piece"].to_numpy()
     dem["no_facility_in_piece"] = (piece >= 0) & ~np.isin(piece, served)
-    return dataclasses.replace(
+    out = dataclasses.replace(
         result,
         facilities=fac,
         isochrones=None,
@@ -197,6 +198,21 @@ def edited_result(dataset: Dataset, result: CoverageResult, edits: FacilityEdits
         admin_summary=summary_like(dem, result),
         uncovered=coverage.uncovered_areas(dem, boundaries=result.boundaries, crs=net.crs),
     )
+    return share_attachment(result, out)
+
+
+def share_attachment(
+    source: CoverageResult, derived: CoverageResult, rows: np.ndarray | None = None
+) -> CoverageResult:
+    """Give ``derived`` (the same demand units as ``source``, or its ``rows``) the demand's
+    join to the network already computed for ``source``, instead of joining again (0.15 s on
+    the demo county, on every derived result). Through the one cache idiom
+    (:func:`planner._cache.memo`) under the key :func:`planner.siting.demand_attachment` uses."""
+    if source.demand is None or source.network is not derived.network:
+        return derived
+    att = siting.demand_attachment(source)
+    memo(derived, "demand_attachment", lambda: att if rows is None else att.take(rows))
+    return derived
 
 
 def summary_like(demand: gpd.GeoDataFrame, result: CoverageResult) -> pd.DataFrame | None:

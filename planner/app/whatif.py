@@ -451,6 +451,34 @@ def _evaluate_edited(
     return ev, after_t
 
 
+def printable_map(
+    result: CoverageResult,
+    whatif: WhatIf | None = None,
+    *,
+    lang: str = "zh",
+    format: str = "pdf",
+    paper: str = "A4",
+    orientation: str = "landscape",
+) -> bytes:
+    """The printable map of ``result`` (:func:`planner.printmap.print_map`, what ``planner
+    map`` writes) as the bytes of a PDF or PNG, with the what-if's proposed sites as stars."""
+    from .. import printmap
+
+    sites = whatif.sites if whatif is not None and len(whatif.sites) else None
+    out = printmap.print_map(
+        result,
+        None,
+        format=format,
+        lang="zh" if lang == "zh" else "en",
+        proposals=sites,
+        paper=paper,
+        orientation=orientation,
+        dpi=200 if format == "png" else 300,
+    )
+    assert isinstance(out, bytes)  # path_or_buffer=None gives the bytes
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Optimizer
 # ---------------------------------------------------------------------------------------------
