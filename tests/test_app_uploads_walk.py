@@ -13,6 +13,8 @@ import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import planner
@@ -203,3 +205,31 @@ def test_upload_errors_are_in_the_users_language(scn_dir):
     run(at)
     shown = " ".join(texts(at.error))
     assert T("upl_err_crs", file="hospitals.zip") in shown and "/tmp" not in shown
+
+
+def test_premises_for_the_optimizer_in_gcj02_with_other_columns(scn_dir):
+    T = Translator("en")
+    at = start("en")
+    wgs = pd.read_csv(DATA / "facilities" / "demo_candidates.csv").head(6)
+    glon, glat = _chinacrs.wgs84_to_gcj02(wgs["lon"].to_numpy(), wgs["lat"].to_numpy())
+    premises = wgs.drop(columns=["lon", "lat"]).assign(E=glon, N=glat)  # copied from Amap
+    at.selectbox(key="w_cand").set_value("file")
+    run(at)
+    up = next(u for u in at.get("file_uploader") if u.label == T("cand_upload"))
+    up.set_value(("premises.csv", premises.to_csv(index=False).encode(), "text/csv"))
+    run(at)
+    # the mapping step asks for the coordinates; until then the optimizer has no file
+    assert any(T("field_lon") in w.value for w in at.warning)
+    assert not at.session_state["scenario"].candidates_file
+    for b in at.selectbox:
+        key = str(b.key)
+        if key.startswith("w_col_candidates_") and key.endswith(("_lon", "_lat")):
+            b.set_value("E" if key.endswith("_lon") else "N")
+        elif key.startswith("w_crs_candidates_"):
+            b.set_value("gcj02")
+    run(at)
+    path = at.session_state["scenario"].candidates_file
+    assert path.endswith(".gpkg")
+    got = planner.read_facilities(path, default_tier="community_station")
+    assert np.allclose(got.geometry.x, wgs["lon"], atol=1e-7)
+    assert np.allclose(got.geometry.y, wgs["lat"], atol=1e-7)

@@ -511,19 +511,20 @@ def prepare_upload(kind: str, path: str | Path, options: UploadOptions) -> Prepa
         What the reader raises (the message names the file and the fix).
     """
     p = Path(path)
-    if options.is_default() or kind not in ("roads", "facilities", "boundaries", "population"):
+    if options.is_default() or kind not in FIELDS:
         return Prepared(p)
     if kind == "population" and is_population_table(*read_sample(p, rows=50)):
         return Prepared(_population_table_copy(p, options))
+    target = p.parent / f"read-{options.digest()}" / f"{p.stem}.gpkg"
+    if target.exists():  # read before with the same options (the upload's folder is its hash)
+        return Prepared(target)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlannerWarning)
         frame = read_upload(kind, p, options)
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, PlannerWarning))
-    if kind == "facilities":
+    if kind in ("facilities", "candidates"):
         frame = _keep_tiers(frame)
-    target = p.parent / f"read-{options.digest()}" / f"{p.stem}.gpkg"
-    if not target.exists():
-        _write_gpkg(frame, target)
+    _write_gpkg(frame, target)
     return Prepared(target, notes, frame)
 
 
