@@ -677,7 +677,7 @@ def _signed_areas(xs, ys, ring_ptr):
 def _piece_field(px, py, row):
     """min over the piece of |x - p(s)| - r(s), r linear in s with slope k (|k| < 1 unless ln < 0).
 
-    ``row`` is the piece's row of :func:`_field`'s table: x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1.
+    ``row`` is the piece's row of :func:`_piece_table`: x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1.
     """
     dx = px - row[0]
     dy = py - row[1]
@@ -700,10 +700,125 @@ def _piece_field(px, py, row):
     return math.sqrt(q * q + hp * hp) - row[5] - row[6] * s
 
 
+@njit(cache=True, nogil=True)
+def _piece_table(x0, y0, r0, x1, y1, r1):
+    """One row per piece for :func:`_piece_field`: x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1."""
+    n = len(x0)
+    q = np.zeros((n, 11))
+    for p in range(n):
+        dx = x1[p] - x0[p]
+        dy = y1[p] - y0[p]
+        d = math.sqrt(dx * dx + dy * dy)
+        q[p, 0], q[p, 1], q[p, 5] = x0[p], y0[p], r0[p]
+        q[p, 8], q[p, 9], q[p, 10] = x1[p], y1[p], r1[p]
+        if d > abs(r1[p] - r0[p]):
+            kp = (r1[p] - r0[p]) / d
+            q[p, 2], q[p, 3], q[p, 4] = dx / d, dy / d, d
+            q[p, 6], q[p, 7] = kp, kp / math.sqrt(1.0 - kp * kp)
+        else:
+            q[p, 4] = -1.0  # one end disc holds the other: no direction
+    return q
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _block_nodes(bj, bi, block, ny, nx):
-    """Nodes in block ``(bj, bi)`` (the last row and column of blocks may be cut short)."""
-    return (min(ny, bj * block + block) - bj * block) * (min(nx, bi * block + block) - bi * block)
+def _span(lo, hi, origin, step, last):
+    """Indices ``k`` in [0, last] with ``lo <= origin + k * step <= hi`` (empty when a > b)."""
+    a = max(0, int(math.ceil((lo - origin) / step)))
+    b = min(last, int(math.floor((hi - origin) / step)))
+    return a, b
+
+
+@njit(cache=True, nogil=True)
+def _mark_full(q, gx0, gy0, h, band, block, full):
+    """Mark the blocks deeper than ``band`` inside one hull (field at the centre below
+    ``-(band + half diagonal)``, the field being 1-Lipschitz)."""
+    nby, nbx = full.shape
+    bw = block * h
+    half_diag = 0.5 * bw * math.sqrt(2.0)
+    for p in range(q.shape[0]):
+        row = q[p]
+        r_lo, r_hi = min(row[5], row[10]), max(row[5], row[10])
+        if r_lo <= half_diag + band:
+            continue
+        # only block centres within max radius - band - half diagonal of the piece can pass
+        ext = r_hi - band - half_diag
+        o = 0.5 * bw
+        bx0, bx1 = _span(min(row[0], row[8]) - ext, max(row[0], row[8]) + ext, gx0 + o, bw, nbx - 1)
+        by0, by1 = _span(min(row[1], row[9]) - ext, max(row[1], row[9]) + ext, gy0 + o, bw, nby - 1)
+        for bj in range(by0, by1 + 1):
+            cy = gy0 + (bj + 0.5) * bw
+            for bi in range(bx0, bx1 + 1):
+                if not full[bj, bi] and _piece_field(gx0 + (bi + 0.5) * bw, cy, row) <= -(
+                    band + half_diag
+                ):
+                    full[bj, bi] = True
+
+
+@njit(cache=True, nogil=True)
+def _super_full(full):
+    """Super-blocks of ``SUPER`` x ``SUPER`` blocks, full when all their blocks are."""
+    nby, nbx = full.shape
+    sfull = np.ones(((nby + SUPER - 1) // SUPER, (nbx + SUPER - 1) // SUPER), dtype=np.bool_)
+    for bj in range(nby):
+        for bi in range(nbx):
+            if not full[bj, bi]:
+                sfull[bj // SUPER, bi // SUPER] = False
+    return sfull
+
+
+@njit(cache=True, nogil=True)
+def _all_full(sfull, i0, i1, j0, j1, sb):
+    """Whether every super-block over nodes [j0, j1] x [i0, i1] is full."""
+    for sj in range(j0 // sb, j1 // sb + 1):
+        for si in range(i0 // sb, i1 // sb + 1):
+            if not sfull[sj, si]:
+                return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
+    """``z = min(z, field of the piece)`` over nodes [ja, jb] x [ia, ib]; how many are deep."""
+    deep = 0
+    for j in range(ja, jb + 1):
+        py = gy0 + j * h
+        for i in range(ia, ib + 1):
+            if z[j, i] <= -band:  # already deep inside: nothing to learn here
+                deep += 1
+                continue
+            g = _piece_field(gx0 + i * h, py, row)
+            if g < z[j, i]:
+                z[j, i] = g
+                if g <= -band:
+                    deep += 1
+    return deep
+
+
+@njit(cache=True, nogil=True)
+def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sfull):
+    """One piece at the nodes within its radius + band, outside the full blocks.
+
+    A block whose every node is now deeper than the band (inside the union of several hulls)
+    becomes full, so the later pieces skip it too.
+    """
+    ny, nx = z.shape
+    rr = max(row[5], row[10]) + band
+    i0, i1 = _span(min(row[0], row[8]) - rr, max(row[0], row[8]) + rr, gx0, h, nx - 1)
+    j0, j1 = _span(min(row[1], row[9]) - rr, max(row[1], row[9]) + rr, gy0, h, ny - 1)
+    if i0 > i1 or j0 > j1 or _all_full(sfull, i0, i1, j0, j1, SUPER * block):
+        return
+    for bj in range(j0 // block, j1 // block + 1):
+        ja, jb = max(j0, bj * block), min(j1, bj * block + block - 1)
+        for bi in range(i0 // block, i1 // block + 1):
+            if full[bj, bi]:
+                continue
+            ia, ib = max(i0, bi * block), min(i1, bi * block + block - 1)
+            deep = _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band)
+            whole = (min(ny, bj * block + block) - bj * block) * (
+                min(nx, bi * block + block) - bi * block
+            )
+            if deep == whole:
+                full[bj, bi] = True
 
 
 @njit(cache=True, nogil=True)
@@ -711,130 +826,23 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     """Fill ``z[j, i]`` (node ``(gx0 + i h, gy0 + j h)``) with the field clamped to [-band, band].
 
     Two passes over the pieces. The first marks the coarse blocks of ``block`` x ``block`` cells
-    that lie deeper than ``band`` inside one hull (its field at the block centre is below
-    ``-(band + half diagonal)``, the field being 1-Lipschitz). The second evaluates each piece at
-    the nodes near it, skipping the marked blocks, which are then filled with ``-band``.
+    that lie deeper than ``band`` inside one hull (:func:`_mark_full`). The second evaluates
+    each piece at the nodes near it, skipping the marked blocks (and the pieces whose every
+    super-block is full: deep inside the union), which are then filled with ``-band``.
     """
     ny, nx = z.shape
-    nbx = (nx + block - 1) // block
-    nby = (ny + block - 1) // block
-    full = np.zeros((nby, nbx), dtype=np.bool_)
-    n = len(x0)
-    # one row per piece: x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1 (see _piece_field)
-    q = np.zeros((n, 11))
-    for p in range(n):
-        dx = x1[p] - x0[p]
-        dy = y1[p] - y0[p]
-        d = math.sqrt(dx * dx + dy * dy)
-        q[p, 0], q[p, 1], q[p, 5], q[p, 8], q[p, 9], q[p, 10] = (
-            x0[p],
-            y0[p],
-            r0[p],
-            x1[p],
-            y1[p],
-            r1[p],
-        )
-        if d > abs(r1[p] - r0[p]):
-            kp = (r1[p] - r0[p]) / d
-            q[p, 2], q[p, 3], q[p, 4], q[p, 6], q[p, 7] = (
-                dx / d,
-                dy / d,
-                d,
-                kp,
-                kp / math.sqrt(1.0 - kp * kp),
-            )
-        else:
-            q[p, 4] = -1.0  # one end disc holds the other: no direction
-    bw = block * h
-    half_diag = 0.5 * bw * math.sqrt(2.0)
-    # pass 1: blocks deep inside one hull
-    for p in range(n):
-        row = q[p]
-        rin = min(r0[p], r1[p])
-        if rin <= half_diag + band:
-            continue
-        # only block centres within max radius - band - half diagonal of the piece can pass
-        ext = max(r0[p], r1[p]) - band - half_diag
-        bx0 = max(0, int(math.ceil((min(x0[p], x1[p]) - ext - gx0) / bw - 0.5)))
-        bx1 = min(nbx - 1, int(math.floor((max(x0[p], x1[p]) + ext - gx0) / bw - 0.5)))
-        by0 = max(0, int(math.ceil((min(y0[p], y1[p]) - ext - gy0) / bw - 0.5)))
-        by1 = min(nby - 1, int(math.floor((max(y0[p], y1[p]) + ext - gy0) / bw - 0.5)))
-        for bj in range(by0, by1 + 1):
-            cy = gy0 + (bj + 0.5) * bw
-            for bi in range(bx0, bx1 + 1):
-                if full[bj, bi]:
-                    continue
-                cx = gx0 + (bi + 0.5) * bw
-                g = _piece_field(cx, cy, row)
-                if g <= -(band + half_diag):
-                    full[bj, bi] = True
+    full = np.zeros(((ny + block - 1) // block, (nx + block - 1) // block), dtype=np.bool_)
+    q = _piece_table(x0, y0, r0, x1, y1, r1)
+    _mark_full(q, gx0, gy0, h, band, block, full)
     z[:, :] = band
-    # super-blocks of SUPER x SUPER blocks, full when all their blocks are: a piece deep inside
-    # the union (all its neighbourhood full) is then skipped after a few look-ups
-    nsy = (nby + SUPER - 1) // SUPER
-    nsx = (nbx + SUPER - 1) // SUPER
-    sfull = np.ones((nsy, nsx), dtype=np.bool_)
-    for bj in range(nby):
-        for bi in range(nbx):
-            if not full[bj, bi]:
-                sfull[bj // SUPER, bi // SUPER] = False
-    sb = SUPER * block
-    # pass 2: each piece at the nodes within its radius + band, outside the full blocks
-    for p in range(n):
-        row = q[p]
-        rr = max(r0[p], r1[p]) + band
-        i0 = max(0, int(math.ceil((min(x0[p], x1[p]) - rr - gx0) / h)))
-        i1 = min(nx - 1, int(math.floor((max(x0[p], x1[p]) + rr - gx0) / h)))
-        j0 = max(0, int(math.ceil((min(y0[p], y1[p]) - rr - gy0) / h)))
-        j1 = min(ny - 1, int(math.floor((max(y0[p], y1[p]) + rr - gy0) / h)))
-        if i0 > i1 or j0 > j1:
-            continue
-        inside = True
-        for sj in range(j0 // sb, j1 // sb + 1):
-            for si in range(i0 // sb, i1 // sb + 1):
-                if not sfull[sj, si]:
-                    inside = False
-                    break
-            if not inside:
-                break
-        if inside:
-            continue
-        for bj in range(j0 // block, j1 // block + 1):
-            ja = max(j0, bj * block)
-            jb = min(j1, bj * block + block - 1)
-            for bi in range(i0 // block, i1 // block + 1):
-                if full[bj, bi]:
-                    continue
-                ia = max(i0, bi * block)
-                ib = min(i1, bi * block + block - 1)
-                deep = 0
-                for j in range(ja, jb + 1):
-                    py = gy0 + j * h
-                    for i in range(ia, ib + 1):
-                        if z[j, i] <= -band:  # already deep inside: nothing to learn here
-                            deep += 1
-                            continue
-                        g = _piece_field(gx0 + i * h, py, row)
-                        if g < z[j, i]:
-                            z[j, i] = g
-                            if g <= -band:
-                                deep += 1
-                # a block whose every node is already deeper than the band (inside the union
-                # of several hulls) is skipped by the later pieces too
-                if deep == (jb - ja + 1) * (ib - ia + 1) and deep == _block_nodes(
-                    bj, bi, block, ny, nx
-                ):
-                    full[bj, bi] = True
-    for bj in range(nby):
-        for bi in range(nbx):
+    sfull = _super_full(full)
+    for p in range(q.shape[0]):
+        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sfull)
+    for bj in range(full.shape[0]):
+        for bi in range(full.shape[1]):
             if full[bj, bi]:
-                for j in range(bj * block, min(ny, bj * block + block)):
-                    for i in range(bi * block, min(nx, bi * block + block)):
-                        z[j, i] = -band
-    for j in range(ny):
-        for i in range(nx):
-            if z[j, i] < -band:
-                z[j, i] = -band
+                z[bj * block : bj * block + block, bi * block : bi * block + block] = -band
+    np.maximum(z, -band, z)
 
 
 @njit(cache=True, nogil=True, inline="always")
