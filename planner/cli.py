@@ -694,7 +694,7 @@ def cmd_report(args) -> int:
     report = compliance.compliance_report(
         result, rules=rules, proposals=proposals, facilities=ds.facilities
     )
-    for line in compliance.summary_lines(report):
+    for line in compliance.compliance_lines(report):
         print(line)
     from .report import staged_outputs
 

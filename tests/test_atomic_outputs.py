@@ -77,7 +77,7 @@ def test_cli_report_failure_mid_write_keeps_the_old_set(demo_result, tmp_path: P
     out = tmp_path / "rep"
     monkeypatch.setattr(pipeline, "analyze", lambda *a, **k: demo_result)
     monkeypatch.setattr(compliance, "compliance_report", lambda *a, **k: "report v1")
-    monkeypatch.setattr(compliance, "summary_lines", lambda r: [])
+    monkeypatch.setattr(compliance, "compliance_lines", lambda r: [])
 
     def write(rep, folder, formats, **_options):
         folder = Path(folder)
