@@ -680,20 +680,21 @@ if ss.w_source == "files":
                 insp = upload_settings(kind, uploads[kind])
             if insp is not None:
                 inspections[kind] = insp
-    if ss.get("upl_hint"):  # points that look like GCJ-02 (tested against the roads after loading)
-        key, name, d = ss.upl_hint
-        sb.warning(T("points_look_gcj02", file=name, as_is=d["as_is"], undone=d["undone"]))
-        sb.button(
-            T("convert_web_map", system="GCJ-02"),
-            key="btn_conv_points",
-            on_click=lambda: ss.update({key: "gcj02", "upl_hint": None}),
-        )
     if sb.button(T("use_uploads"), key="btn_use_uploads", type="primary"):
         if uploads["roads"] is None or uploads["facilities"] is None:
             sb.error(T("need_roads_facilities"))
         elif set(inspections) == {k for k, f in uploads.items() if f is not None}:
             with sb, guard(T("use_uploads"), sb):
                 use_uploads(inspections)
+    if ss.get("upl_hint"):  # points that look like GCJ-02 (tested against the roads by use_uploads)
+        key, name, d = ss.upl_hint
+        sb.warning(T("points_look_gcj02", file=name, as_is=d["as_is"], undone=d["undone"]))
+        sb.button(
+            T("convert_web_map", system="GCJ-02"),
+            key="btn_conv_points",
+            on_click=ss.update,
+            args=({key: "gcj02", "upl_hint": None},),
+        )
 
 sb.header(T("travel_header"))
 sb.radio(

@@ -233,3 +233,34 @@ def test_premises_for_the_optimizer_in_gcj02_with_other_columns(scn_dir):
     got = planner.read_facilities(path, default_tier="community_station")
     assert np.allclose(got.geometry.x, wgs["lon"], atol=1e-7)
     assert np.allclose(got.geometry.y, wgs["lat"], atol=1e-7)
+
+
+def test_facilities_that_look_like_gcj02_are_offered_the_conversion(scn_dir):
+    """No name says GCJ-02, but undoing the offset brings the points onto the roads."""
+    T = Translator("zh")
+    demo = pd.read_csv(DATA / "facilities" / "demo_facilities.csv")
+    glon, glat = _chinacrs.wgs84_to_gcj02(demo["lon"].to_numpy(), demo["lat"].to_numpy())
+    shifted = demo.assign(lon=glon, lat=glat)
+    at = start("zh")
+    files = {
+        "roads": ("demo_county.osm", (DATA / "roads" / "demo_county.osm").read_bytes()),
+        "facilities": ("clinics.csv", shifted.to_csv(index=False).encode()),
+    }
+    choose_files(at, T, files)
+    at.sidebar.button(key="btn_use_uploads").click()
+    run(at)
+    hint = [
+        w
+        for w in texts(at.sidebar.warning)
+        if w.startswith(T("points_look_gcj02", file="clinics.csv", as_is=0, undone=0)[:20])
+    ]
+    assert len(hint) == 1 and "clinics.csv" in hint[0]
+    at.sidebar.button(key="btn_conv_points").click()
+    run(at)
+    assert box(at, "w_crs_facilities_").value == "gcj02"
+    at.sidebar.button(key="btn_use_uploads").click()
+    run(at)
+    assert not any("clinics.csv" in w for w in texts(at.sidebar.warning))
+    got = planner.read_facilities(at.session_state["scenario"].facilities)
+    assert np.allclose(got.geometry.x, demo["lon"], atol=1e-7)
+    assert np.allclose(got.geometry.y, demo["lat"], atol=1e-7)
