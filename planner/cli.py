@@ -699,7 +699,14 @@ def cmd_report(args) -> int:
     from .report import staged_outputs
 
     with staged_outputs(args.out) as stage:  # all or nothing, as in cmd_optimize
-        written = compliance.write_compliance(report, stage, formats=args.formats, lang=args.lang)
+        written = compliance.write_compliance(
+            report,
+            stage,
+            formats=args.formats,
+            lang=args.lang,
+            result=result,
+            proposals=proposals,
+        )
     written = {k: Path(args.out) / Path(p).relative_to(stage) for k, p in written.items()}
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     print(f"done in {time.perf_counter() - t0:.1f} s")

@@ -405,13 +405,17 @@ def write_compliance(
     formats: Sequence[str] = FORMATS,
     *,
     lang: str | None = None,
+    result: Any = None,
+    proposals: Any = None,
 ) -> dict[str, Path]:
     """Write ``compliance.xlsx`` (one sheet per table), ``compliance.html`` (self-contained) and
     ``compliance.md`` into ``out_dir``; return ``{format: path}``.
 
     With ``lang`` ("zh" or "en") the workbook is for people (:func:`planner.report.write_xlsx`:
     sheet names and headers in that language with units, number formats for residents and
-    per cent); ``None`` keeps the tables' own sheet and column names.
+    per cent); ``None`` keeps the tables' own sheet and column names. With ``lang`` and the
+    report's coverage ``result`` the HTML page is the short printable report in that language
+    with the map (and ``proposals`` on it) of :func:`planner.report_page.compliance_page`.
 
     Raises
     ------
@@ -449,7 +453,13 @@ def write_compliance(
         written["xlsx"] = p
     if "html" in fmts:
         p = out / "compliance.html"
-        p.write_text(compliance_html(report), encoding="utf-8")
+        if lang is not None and result is not None:
+            from ..report_page import compliance_page
+
+            page = compliance_page(report, result, lang=lang, proposals=proposals)
+        else:
+            page = compliance_html(report)
+        p.write_text(page, encoding="utf-8")
         written["html"] = p
     if "md" in fmts:
         p = out / "compliance.md"
