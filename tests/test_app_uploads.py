@@ -271,6 +271,8 @@ def test_roads_with_mapped_columns_and_one_way_codes(tmp_path):
     sample, _ = uploads_columns.read_sample(path)
     g = uploads_columns.guess_columns("roads", sample)
     assert g["class"] == "道路类别" and g["direction"] == ""  # 通行 is not a known name
+    # not required, but said (every road would be two-way)
+    assert uploads_columns.unrecognised_fields("roads", g) == ["direction"]
     assert uploads_columns.direction_values(path, "通行") == ["3", "1", "2"]
     # the app's choices: the one-way column and what each of its codes means
     insp = uploads_panel.inspect_upload("roads", path, "r.gpkg")
@@ -445,3 +447,16 @@ def test_errors_name_the_file_and_never_a_server_path(tmp_path):
         assert "机构表.csv" in text and words in text and str(tmp_path) not in text
     text = uploads.scrub_paths(f"read {stored} and /srv/x/y.gpkg; see https://epsg.io/4547")
     assert text == "read fac.csv and y.gpkg; see https://epsg.io/4547"
+
+
+def test_every_upload_string_is_in_both_languages():
+    from planner.i18n import STRINGS
+
+    keys = {f"field_{f.key}" for fields in uploads_columns.FIELDS.values() for f in fields}
+    keys |= {f"crs_{c}" for c in uploads_crs.CRS_CHOICES if c != "file"}
+    keys |= {f"dir_{c}" for c in uploads_columns.DIRECTION_CHOICES}
+    keys |= {f"map_columns_optional_{k}" for ks in uploads_columns.EXPECTED.values() for k in ks}
+    origins = ("prj", "gpkg", "geojson", "geojson_default", "raster", "osm", "table", "none")
+    keys |= {f"crs_found_{o}" for o in origins}
+    for key in sorted(keys):
+        assert set(STRINGS[key]) == {"zh", "en"}, key

@@ -19,6 +19,7 @@ options (:func:`planner.load_dataset`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -309,16 +310,35 @@ def missing_fields(
 
 def direction_values(path: str | Path, column: str) -> list[str]:
     """The distinct values of a road file's one-way column as text (at most
-    :data:`MAX_DIRECTION_VALUES`, most common first)."""
-    p = Path(path)
+    :data:`MAX_DIRECTION_VALUES`, most common first). Remembered per file and column (uploads
+    are stored under their content's hash, so a path's content never changes)."""
+    return list(_direction_values(str(path), column))
+
+
+@functools.lru_cache(maxsize=32)
+def _direction_values(path: str, column: str) -> tuple[str, ...]:
     try:
         import pyogrio
 
-        values = pyogrio.read_dataframe(p, columns=[column], read_geometry=False)[column]
+        values = pyogrio.read_dataframe(path, columns=[column], read_geometry=False)[column]
     except Exception:  # noqa: BLE001 - a column that cannot be read offers no values
-        return []
+        return ()
     text = values.dropna().astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-    return [str(v) for v in text.value_counts().index[:MAX_DIRECTION_VALUES]]
+    return tuple(str(v) for v in text.value_counts().index[:MAX_DIRECTION_VALUES])
+
+
+#: Fields that are not required but usually there: not finding them is said (roads without a
+#: one-way column are all two-way; facilities without names are listed by id).
+EXPECTED: dict[str, tuple[str, ...]] = {"roads": ("direction",), "facilities": ("name",)}
+
+
+def unrecognised_fields(kind: str, guesses: Mapping[str, str]) -> list[str]:
+    """The :data:`EXPECTED` fields of ``kind`` without a column (not required).
+
+    >>> unrecognised_fields("roads", {"class": "fclass", "direction": ""})
+    ['direction']
+    """
+    return [k for k in EXPECTED.get(kind, ()) if not guesses.get(k)]
 
 
 def direction_map(choices: Mapping[str, str]) -> dict[Any, int] | None:

@@ -35,6 +35,7 @@ from .uploads_columns import (
     is_population_table,
     missing_fields,
     read_sample,
+    unrecognised_fields,
 )
 from .uploads_crs import CRS_CHOICES, FileCrs, UploadProblem, crs_argument, file_crs, web_map_hint
 
@@ -210,10 +211,13 @@ def _draw_columns(insp: Inspection, state: MutableMapping[str, Any], T: Callable
     import streamlit as st
 
     st.markdown(f"**{T('map_columns')}**")
+    optional = unrecognised_fields(insp.fields_kind, insp.guesses)
     if insp.missing:
         st.warning(
             T("map_columns_missing", fields=", ".join(T(f"field_{k}") for k in insp.missing))
         )
+    elif optional:
+        st.info(T(f"map_columns_optional_{optional[0]}"))
     else:
         st.caption(T("map_columns_ok"))
     st.caption(T("preview_rows", n=PREVIEW_ROWS))
@@ -248,7 +252,9 @@ def draw_upload_settings(
     import streamlit as st
 
     state.setdefault(crs_widget_key(insp), "file")
-    opened = bool(insp.missing) or bool(insp.hint[0])
+    opened = bool(
+        insp.missing or insp.hint[0] or unrecognised_fields(insp.fields_kind, insp.guesses)
+    )
     with st.expander(T("upl_settings", file=insp.filename), expanded=opened):
         _draw_crs(insp, state, T)
         if insp.fields_kind:
