@@ -815,6 +815,7 @@ OUTPUT_VALUES: dict[str, tuple[str, str]] = {
     "pass": ("达标", "pass"),
     "fail": ("未达标", "fail"),
     "n/a": ("未评估", "n/a"),
+    "not assessed": ("未评估", "not assessed"),
     "community_center": ("社区卫生服务中心", "community centre"),
     "community_station": ("社区卫生服务站", "community station"),
     "family_doctor_point": ("家庭医生服务点", "family doctor point"),
@@ -845,6 +846,30 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "drive": ("驾车", "driving"),
     "made": ("制作：planner {version}，{date}", "Made with planner {version} on {date}"),
     "persons": ("人", "persons"),
+    "compliance_title": (
+        "{name}：基层医疗卫生设施配置标准达标报告",
+        "Standards compliance report: {name}",
+    ),
+    "rules": ("标准条款", "Rules"),
+    "failures": ("未达标单元", "Failing units"),
+    "rule_failing": ("第{rule}条 {title}：{n} 项未达标", "Rule {rule}, {title}: {n} failing"),
+    "rules_failed": ("未达标条款", "Rules not met"),
+    "see_xlsx": (
+        "全部检查、各村、各机构和公平性指标的明细见 compliance.xlsx。",
+        "Every check, village, facility and the equity figures in detail: compliance.xlsx.",
+    ),
+}
+
+#: Titles of the rules of docs/standards.md (planner.compliance), ``{rule: (zh, en)}``.
+COMPLIANCE_RULE_TITLES: dict[int, tuple[str, str]] = {
+    1: ("15分钟医疗服务圈", "15-minute medical service circle"),
+    2: ("每个街道一个社区卫生服务中心", "a community health service center per subdistrict"),
+    3: ("每个社区一个社区卫生服务站", "a community health service station per community"),
+    4: ("每个乡镇一所乡镇卫生院", "a township health center per township"),
+    5: ("每个行政村一个村卫生室", "a village clinic per administrative village"),
+    6: ("新建住区配套医疗设施", "medical facility planned with new housing"),
+    7: ("新建设施的建筑面积", "sizes of new premises"),
+    8: ("人员配备比例", "staffing ratios"),
 }
 
 
