@@ -18,7 +18,7 @@ hulls of each piece's two end discs (the area swept by the disc). Two ways to dr
   values: blocks of cells deep inside one hull are filled at once.
 
 Error bound of ``"grid"``, with ``delta = cell_m * (sqrt(2) + SIMPLIFY)`` (the cell diagonal, plus
-the simplification of the traced outline by a tenth of a cell, :func:`simplified`). Every grid node
+the simplification of the traced outline by a tenth of a cell, :func:`_simplify_rings`). Every grid node
 is classified exactly (inside or outside the union), so:
 
 - every point of the grid polygon lies within ``delta`` of the exact union (it lies in a cell
@@ -585,22 +585,7 @@ def grid_polygon(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int = 1 <<
     if max(float(p.r0.max()), float(p.r1.max())) < THIN_CELLS * cell_m:
         return exact_polygon(p, quad_segs), 0.0
     h = grid_cell(p, cell_m, max_nodes)
-    return simplified(_traced(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h), h), h
-
-
-def simplified(poly, h: float):
-    """``poly`` simplified by ``SIMPLIFY * h`` (Douglas-Peucker), or as it is if that is invalid.
-
-    The traced outline has a vertex on every cell edge it crosses; most are collinear within a
-    fraction of a cell. Dropping them moves the outline by at most ``SIMPLIFY * h``, which the
-    stated bound includes; rings narrower than that may vanish (holes fill, needle islands go).
-    """
-    if poly.is_empty:
-        return poly
-    out = shapely.simplify(poly, SIMPLIFY * h, preserve_topology=False)
-    if out.is_empty or not out.is_valid:
-        return poly
-    return out
+    return _traced(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h), h
 
 
 def _traced(x0, y0, r0, x1, y1, r1, cell_m):
@@ -619,11 +604,25 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
     block = max(2, min(BLOCK, int(rmax / (3.0 * h))))
     _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
     xs, ys, ring_ptr = _march(z)
-    return _assemble(xs * h + gx0, ys * h + gy0, ring_ptr)
+    area = _signed_areas(xs, ys, ring_ptr)
+    # the traced outline has a vertex on every cell edge it crosses, most of them collinear
+    # within a fraction of a cell: Douglas-Peucker by SIMPLIFY cells moves it by at most that
+    # (part of the stated bound); rings that collapse (narrower than that) go
+    keep = _simplify_rings(xs, ys, ring_ptr, SIMPLIFY)
+    kept = np.add.reduceat(keep, ring_ptr[:-1]) if len(xs) else np.zeros(0, dtype=np.int64)
+    live = np.repeat(kept >= 4, np.diff(ring_ptr)) & keep
+    ptr = np.zeros(int((kept >= 4).sum()) + 1, dtype=np.int64)
+    np.cumsum(kept[kept >= 4], out=ptr[1:])
+    poly = _assemble(xs[live] * h + gx0, ys[live] * h + gy0, ptr, area[kept >= 4])
+    if poly.is_valid:
+        return poly
+    return _assemble(xs * h + gx0, ys * h + gy0, ring_ptr, area)  # as traced: always valid
 
 
-def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray):
+def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray, area: np.ndarray):
     """Polygons from closed rings: counter-clockwise ones are shells, clockwise ones holes.
+
+    ``area`` is each ring's signed area as traced (its orientation).
 
     Each hole goes to the smallest shell that holds it (rings never cross: marching squares
     with the saddles resolved by the cell centre draws disjoint rings).
@@ -633,7 +632,6 @@ def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray):
         return shapely.Polygon()
     ring_id = np.repeat(np.arange(n), np.diff(ring_ptr))
     rings = shapely.linearrings(xs, ys, indices=ring_id)
-    area = _signed_areas(xs, ys, ring_ptr)
     shells = np.flatnonzero(area > 0)
     holes = np.flatnonzero(area < 0)
     owner = np.full(len(holes), -1, dtype=np.int64)
@@ -656,6 +654,52 @@ def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray):
     if len(polys) == 1:
         return polys[0]
     return shapely.MultiPolygon(polys)
+
+
+@njit(cache=True, nogil=True)
+def _simplify_rings(xs, ys, ring_ptr, tol):
+    """Douglas-Peucker on each closed ring: which vertices to keep (all within ``tol``).
+
+    Each ring is split at its first vertex and the vertex farthest from it, and both halves
+    are simplified with an explicit stack.
+    """
+    keep = np.zeros(len(xs), dtype=np.bool_)
+    stack = np.empty((2 * len(xs) + 2, 2), dtype=np.int64)
+    for r in range(len(ring_ptr) - 1):
+        a, b = ring_ptr[r], ring_ptr[r + 1]
+        far, best = a, -1.0
+        for k in range(a, b):
+            d = (xs[k] - xs[a]) ** 2 + (ys[k] - ys[a]) ** 2
+            if d > best:
+                far, best = k, d
+        keep[a] = True
+        keep[far] = True
+        top = 0
+        stack[0, 0], stack[0, 1] = a, far
+        stack[1, 0], stack[1, 1] = far, b  # index b stands for a (the ring closes)
+        top = 2
+        while top > 0:
+            top -= 1
+            i0, i1 = stack[top, 0], stack[top, 1]
+            if i1 - i0 < 2:
+                continue
+            e = i1 if i1 < b else a
+            dx, dy = xs[e] - xs[i0], ys[e] - ys[i0]
+            ln = math.sqrt(dx * dx + dy * dy)
+            worst, at = -1.0, -1
+            for k in range(i0 + 1, i1):
+                if ln > 0.0:
+                    d = abs((xs[k] - xs[i0]) * dy - (ys[k] - ys[i0]) * dx) / ln
+                else:
+                    d = math.sqrt((xs[k] - xs[i0]) ** 2 + (ys[k] - ys[i0]) ** 2)
+                if d > worst:
+                    worst, at = d, k
+            if worst > tol:
+                keep[at] = True
+                stack[top, 0], stack[top, 1] = i0, at
+                stack[top + 1, 0], stack[top + 1, 1] = at, i1
+                top += 2
+    return keep
 
 
 @njit(cache=True, nogil=True)
@@ -807,11 +851,16 @@ def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sfull):
     j0, j1 = _span(min(row[1], row[9]) - rr, max(row[1], row[9]) + rr, gy0, h, ny - 1)
     if i0 > i1 or j0 > j1 or _all_full(sfull, i0, i1, j0, j1, SUPER * block):
         return
+    off = 0.5 * (block - 1) * h  # a block's centre node pattern, from its first node
+    reach = band + off * math.sqrt(2.0)  # + the farthest node from that centre
     for bj in range(j0 // block, j1 // block + 1):
         ja, jb = max(j0, bj * block), min(j1, bj * block + block - 1)
+        cy = gy0 + bj * block * h + off
         for bi in range(i0 // block, i1 // block + 1):
             if full[bj, bi]:
                 continue
+            if _piece_field(gx0 + bi * block * h + off, cy, row) >= reach:
+                continue  # at least band at every node of the block (1-Lipschitz): no change
             ia, ib = max(i0, bi * block), min(i1, bi * block + block - 1)
             deep = _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band)
             whole = (min(ny, bj * block + block) - bj * block) * (
