@@ -104,7 +104,7 @@ def crs_widget_key(insp: Inspection) -> str:
     return f"w_crs_{insp.key}"
 
 
-def upload_options(insp: Inspection, state: MutableMapping[str, Any]) -> UploadOptions:
+def upload_options(insp: Inspection, state: MutableMapping[Any, Any]) -> UploadOptions:
     """The options chosen in the widgets of ``insp`` (defaults for widgets not drawn): the
     coordinate system, the columns that are missing or differ from the guess, the one-way
     codes' readings.
@@ -175,11 +175,11 @@ def _crs_label(info: FileCrs, T: Callable[..., str]) -> Callable[[str], str]:
     return fmt
 
 
-def _set_crs(state: MutableMapping[str, Any], key: str, value: str) -> None:
+def _set_crs(state: MutableMapping[Any, Any], key: str, value: str) -> None:
     state[key] = value
 
 
-def _draw_crs(insp: Inspection, state: MutableMapping[str, Any], T: Callable[..., str]) -> None:
+def _draw_crs(insp: Inspection, state: MutableMapping[Any, Any], T: Callable[..., str]) -> None:
     import streamlit as st
 
     st.caption(_crs_caption(insp.file, T))
@@ -207,7 +207,7 @@ def _draw_crs(insp: Inspection, state: MutableMapping[str, Any], T: Callable[...
         st.caption(T("converted_web_map", system=_SYSTEM_LABEL[state[key]]))
 
 
-def _draw_columns(insp: Inspection, state: MutableMapping[str, Any], T: Callable[..., str]) -> None:
+def _draw_columns(insp: Inspection, state: MutableMapping[Any, Any], T: Callable[..., str]) -> None:
     import streamlit as st
 
     st.markdown(f"**{T('map_columns')}**")
@@ -245,7 +245,7 @@ def _draw_columns(insp: Inspection, state: MutableMapping[str, Any], T: Callable
 
 
 def draw_upload_settings(
-    insp: Inspection, state: MutableMapping[str, Any], T: Callable[..., str]
+    insp: Inspection, state: MutableMapping[Any, Any], T: Callable[..., str]
 ) -> None:
     """An expander with the coordinate system of ``insp`` and, for files with columns, the
     column-mapping step; opened by itself when a column is missing or a hint is shown."""
@@ -261,7 +261,7 @@ def draw_upload_settings(
             _draw_columns(insp, state, T)
 
 
-def upload_widget_keys(state: MutableMapping[str, Any]) -> list[str]:
+def upload_widget_keys(state: MutableMapping[Any, Any]) -> list[str]:
     """The keys of the upload widgets whose option labels are translated (set again after a
     language switch, as the app does for its other such widgets)."""
     prefixes = ("w_crs_", "w_col_", "w_dir_", "w_typed_crs")
