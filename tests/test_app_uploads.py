@@ -460,3 +460,32 @@ def test_every_upload_string_is_in_both_languages():
     keys |= {f"crs_found_{o}" for o in origins}
     for key in sorted(keys):
         assert set(STRINGS[key]) == {"zh", "en"}, key
+
+
+def test_projected_coordinate_columns_with_an_epsg_code(tmp_path):
+    import pyproj
+
+    to_gk = pyproj.Transformer.from_crs(4326, 4547, always_xy=True)  # independent of planner
+    x, y = to_gk.transform([114.30, 114.31], [34.80, 34.81])
+    path = tmp_path / "gk.csv"
+    pd.DataFrame({"名称": ["城关镇卫生院", "东村卫生室"], "东坐标": x, "北坐标": y}).to_csv(
+        path, index=False
+    )
+    insp = uploads_panel.inspect_upload("facilities", path, "gk.csv")
+    assert insp.missing == ("lon", "lat")
+    state = {
+        uploads_panel.crs_widget_key(insp): "epsg",
+        f"w_epsg_{insp.key}": "4547",
+        f"w_col_{insp.key}_lon": "东坐标",
+        f"w_col_{insp.key}_lat": "北坐标",
+    }
+    opts = uploads_panel.upload_options(insp, state)
+    # metres: the reader's x/y columns, with the chosen CRS
+    assert uploads_columns.reader_kwargs("facilities", opts, projected=True) == {
+        "crs": "EPSG:4547",
+        "x_column": "东坐标",
+        "y_column": "北坐标",
+    }
+    fac = planner.read_facilities(uploads_columns.prepare_upload("facilities", path, opts).path)
+    assert np.allclose(fac.geometry.x, [114.30, 114.31], atol=1e-8)
+    assert np.allclose(fac.geometry.y, [34.80, 34.81], atol=1e-8)
