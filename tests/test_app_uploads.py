@@ -489,3 +489,23 @@ def test_projected_coordinate_columns_with_an_epsg_code(tmp_path):
     fac = planner.read_facilities(uploads_columns.prepare_upload("facilities", path, opts).path)
     assert np.allclose(fac.geometry.x, [114.30, 114.31], atol=1e-8)
     assert np.allclose(fac.geometry.y, [34.80, 34.81], atol=1e-8)
+
+
+def test_copies_of_different_uploads_stay_apart_in_saved_scenarios(tmp_path):
+    from planner.app import scenarios
+    from planner.scenario import Scenario
+
+    opts = UploadOptions(crs="gcj02")
+    saved = []
+    for i, lon in enumerate((114.30, 114.40)):
+        data = pd.DataFrame({"name": ["城关镇卫生院"], "lon": [lon], "lat": [34.8]}).to_csv(
+            index=False
+        )
+        stored = uploads.store_upload("facilities", "fac.csv", data.encode(), tmp_path / "up")
+        copy = uploads_columns.prepare_upload("facilities", stored, opts).path
+        sc = Scenario(name=f"s{i}", roads="r.osm", facilities=str(copy))
+        saved.append(scenarios.persist_uploads(sc, tmp_path / "scn"))
+    assert saved[0].facilities != saved[1].facilities
+    lons = [planner.read_facilities(s.facilities).geometry.x.iloc[0] for s in saved]
+    expected = [float(_chinacrs.gcj02_to_wgs84(lon, 34.8)[0]) for lon in (114.30, 114.40)]
+    assert lons == pytest.approx(expected, abs=1e-9)

@@ -535,7 +535,7 @@ def prepare_upload(kind: str, path: str | Path, options: UploadOptions) -> Prepa
         return Prepared(p)
     if kind == "population" and is_population_table(*read_sample(p, rows=50)):
         return Prepared(_population_table_copy(p, options))
-    target = p.parent / f"read-{options.digest()}" / f"{p.stem}.gpkg"
+    target = _copy_folder(p, options) / f"{p.stem}.gpkg"
     if target.exists():  # read before with the same options (the upload's folder is its hash)
         return Prepared(target)
     with warnings.catch_warnings(record=True) as caught:
@@ -546,6 +546,14 @@ def prepare_upload(kind: str, path: str | Path, options: UploadOptions) -> Prepa
         frame = _keep_tiers(frame)
     _write_gpkg(frame, target)
     return Prepared(target, notes, frame)
+
+
+def _copy_folder(path: Path, options: UploadOptions) -> Path:
+    """Where the copy of ``path`` read with ``options`` goes: beside it, in a folder named by
+    the upload (its stored path names its content) and the options, so that no two copies of
+    different files or options share a folder name (scenarios copy that folder by its name)."""
+    key = hashlib.sha256(f"{path.resolve()}|{options.digest()}".encode()).hexdigest()[:16]
+    return path.parent / f"read-{key}"
 
 
 def _population_table_copy(path: Path, options: UploadOptions) -> Path:
@@ -563,7 +571,7 @@ def _population_table_copy(path: Path, options: UploadOptions) -> Path:
         columns=[v for v in rename.values() if v in frame.columns and v not in rename]
     )
     frame = frame.rename(columns=rename)
-    target = path.parent / f"read-{options.digest()}" / f"{path.stem}.csv"
+    target = _copy_folder(path, options) / f"{path.stem}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
     frame.to_csv(tmp, index=False, encoding="utf-8")
