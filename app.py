@@ -1525,6 +1525,7 @@ def tab_optimizer(v: View) -> None:
             )
             st.caption(f"{T(unit)} · {T('opt_gap_note')}")
             p = opt_run.proposals
+            where = planner.report.locate_sites(p, result.boundaries)  # township, village
             st.dataframe(
                 pd.DataFrame(
                     {
@@ -1532,6 +1533,8 @@ def tab_optimizer(v: View) -> None:
                         T("col_tier"): [aps.tier_label(t, LANG) for t in p["tier"]],
                         T("lon"): p["lon"],
                         T("lat"): p["lat"],
+                        T("col_township"): where["township"],
+                        T("col_village"): where["village"],
                         T("col_newly"): p["newly_covered_population"].round(),
                     }
                 ),

@@ -546,7 +546,7 @@ def assert_optimizer(at: AppTest, run_: siting.SitingRun) -> None:
     sites = [
         d.value
         for d in at.dataframe
-        if EN("lon") in d.value.columns and EN("col_township") not in d.value.columns
+        if EN("lon") in d.value.columns and EN("col_catchment") not in d.value.columns
     ][0]
     np.testing.assert_allclose(sites[EN("lon")], run_.proposals["lon"])
     np.testing.assert_allclose(sites[EN("lat")], run_.proposals["lat"])
