@@ -284,5 +284,75 @@ def compliance_page(comp: Any, result: Any, *, lang: str, proposals: Any = None)
     return report_page(result, m, title=title, lang=lang, sections=sections, figures=figures)
 
 
+def _md_table(df: pd.DataFrame, *, lang: str) -> str:
+    """A Markdown table for people: headers in ``lang`` with units, values as in the HTML."""
+    kinds = [report.column_kind(str(c)) for c in df.columns]
+    esc = lambda t: html.unescape(t).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    head = [esc(report.column_label(str(c), lang=lang)) for c in df.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for row in df.itertuples(index=False):
+        cells = [
+            esc(_cell(report.value_label(v, lang=lang), k)[0])
+            for v, k in zip(row, kinds, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def compliance_markdown_page(comp: Any, result: Any, *, lang: str) -> str:
+    """``planner report``'s ``compliance.md`` in ``lang``: the headline, the townships, the
+    rules with their status and the failing units per rule (the text of
+    :func:`compliance_page`, without the map)."""
+    s = result.settings
+    lines = [f"# {output_text('compliance_title', lang, name=comp.dataset_name)}", ""]
+    if result.synthetic:
+        lines += [f"> {output_text('synthetic', lang)}", ""]
+    lines += [f"## {output_text('headline', lang)}", ""]
+    if result.has_population:
+        total, covered = result.total_population, result.covered_population
+        sep = "：" if lang == "zh" else ": "
+        lines += [
+            f"- {output_text('population', lang)}{sep}{total:,.0f}",
+            f"- {output_text('covered', lang, minutes=s.minutes)}{sep}{covered:,.0f}",
+            f"- {output_text('uncovered', lang, minutes=s.minutes)}{sep}{total - covered:,.0f}",
+            f"- {output_text('share', lang)}{sep}{100 * result.covered_share:.1f}%",
+        ]
+        lines += ["", f"## {output_text('by_township', lang)}", ""]
+        lines.append(_md_table(_township_table(result), lang=lang))
+    rules = comp.rules
+    table = pd.DataFrame(
+        {
+            "rule": rules["rule"].astype(str),
+            "rule_name": [_rule_title(int(r), lang) for r in rules["rule"]],
+            "status": rules["status"],
+            "passed": rules["passed"],
+            "failed": rules["failed"],
+            "not_assessed": rules["not_assessed"],
+        }
+    )
+    lines += [f"## {output_text('rules', lang)}", "", _md_table(table, lang=lang)]
+    fails = comp.failures
+    if len(fails):
+        lines += [f"## {output_text('failures', lang)}", ""]
+    for rule, g in fails.groupby("rule", sort=True):
+        title = output_text(
+            "rule_failing", lang, rule=rule, title=_rule_title(int(rule), lang), n=len(g)
+        )
+        rows = pd.DataFrame(
+            {
+                "admin_name": g["admin_name"].fillna(""),
+                "level": g["level"].fillna(""),
+                "population": g["population"],
+                "value": [_value_text(v, m) for v, m in zip(g["value"], g["metric"], strict=True)],
+                "target": [
+                    _value_text(v, m) for v, m in zip(g["target"], g["metric"], strict=True)
+                ],
+            }
+        )
+        lines += [f"### {title}", "", _md_table(rows.reset_index(drop=True), lang=lang)]
+    lines.append(output_text("see_xlsx", lang))
+    return "\n".join(lines) + "\n"
+
+
 def _map_lang(lang: str) -> Literal["zh", "en"]:
     return "zh" if lang == "zh" else "en"

@@ -123,7 +123,7 @@ def test_optimize_prints_the_township_and_village_of_each_site(optimized, capsys
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_report_workbook_follows_lang(tmp_path, lang):
-    argv = ["report", "--formats", "xlsx", "--out", str(tmp_path), "--quiet", "--lang", lang]
+    argv = ["report", "--out", str(tmp_path), "--quiet", "--lang", lang]
     assert cli.main(argv) == 0
     wb = openpyxl.load_workbook(tmp_path / "compliance.xlsx")
     want = ["条款", "未达标项", "全部检查"] if lang == "zh" else ["Rules", "Failures", "All checks"]
@@ -133,6 +133,19 @@ def test_report_workbook_follows_lang(tmp_path, lang):
     head = [c.value for c in ws[1]]
     assert head[0] == ("条款" if lang == "zh" else "Rule")
     assert bool(CJK.search("".join(str(h) for h in head))) == (lang == "zh")
+    # the Markdown and HTML pages: headings in the language, figures with separators
+    md = (tmp_path / "compliance.md").read_text(encoding="utf-8")
+    page = (tmp_path / "compliance.html").read_text(encoding="utf-8")
+    result = planner.analyze(planner.load_demo(), mode="walk", minutes=15, isochrone_minutes=None)
+    total = f"{result.total_population:,.0f}"
+    if lang == "zh":
+        assert "基层医疗卫生设施配置标准达标报告" in md.splitlines()[0]
+        assert "## 标准条款" in md and "## 各乡镇覆盖情况" in md and f"总人口：{total}" in md
+        assert "<h2>标准条款 <small" in page
+    else:
+        assert md.startswith("# Standards compliance report:") and "## Rules" in md
+        assert f"Residents: {total}" in md and "<h2>Rules <small" in page
+        assert not CJK.search(md.split("## Coverage by township")[0].split("\n", 3)[-1])
 
 
 def test_coverage_lang_en_writes_an_english_map(tmp_path):

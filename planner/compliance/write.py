@@ -415,7 +415,8 @@ def write_compliance(
     sheet names and headers in that language with units, number formats for residents and
     per cent); ``None`` keeps the tables' own sheet and column names. With ``lang`` and the
     report's coverage ``result`` the HTML page is the short printable report in that language
-    with the map (and ``proposals`` on it) of :func:`planner.report_page.compliance_page`.
+    with the map (and ``proposals`` on it) of :func:`planner.report_page.compliance_page`, and
+    the Markdown its text (:func:`planner.report_page.compliance_markdown_page`).
 
     Raises
     ------
@@ -463,7 +464,13 @@ def write_compliance(
         written["html"] = p
     if "md" in fmts:
         p = out / "compliance.md"
-        p.write_text(compliance_markdown(report), encoding="utf-8")
+        if lang is not None and result is not None:
+            from ..report_page import compliance_markdown_page
+
+            text = compliance_markdown_page(report, result, lang=lang)
+        else:
+            text = compliance_markdown(report)
+        p.write_text(text, encoding="utf-8")
         written["md"] = p
     log.info("wrote %s", ", ".join(str(p) for p in written.values()))
     return written
