@@ -65,8 +65,6 @@ THIN_CELLS = 1.5
 BLOCK = 16
 #: Simplification tolerance of the traced outline, in cells (part of the error bound).
 SIMPLIFY = 0.1
-#: Super-blocks of the field kernel, in blocks (a piece inside full ones is skipped).
-SUPER = 4
 
 
 @dataclass(frozen=True)
@@ -226,33 +224,57 @@ class TimedPieces:
         it reaches ``cap`` (so each part has a linear radius and the hull of its end discs is
         exact), then clipped to [0.5 m, cap].
         """
-        x0, y0, t0, x1, y1, t1 = self.x0, self.y0, self.t0, self.x1, self.y1, self.t1
-        keep = np.minimum(t0, t1) <= budget
-        if not keep.all():
-            x0, y0, t0, x1, y1, t1 = x0[keep], y0[keep], t0[keep], x1[keep], y1[keep], t1[keep]
-        # the piece where the time runs out: cut it there (time is linear along it)
-        cut = np.maximum(t0, t1) > budget
-        if cut.any():
-            x0, y0, t0, x1, y1, t1 = (a.copy() for a in (x0, y0, t0, x1, y1, t1))
-            c = np.flatnonzero(cut)
-            # orient so that end 0 is the earlier end, then move end 1 to the cut
-            flip = c[t0[c] > t1[c]]
-            for a, b in ((x0, x1), (y0, y1), (t0, t1)):
-                a[flip], b[flip] = b[flip], a[flip].copy()
-            w = (budget - t0[c]) / (t1[c] - t0[c])
-            x1[c] = x0[c] + w * (x1[c] - x0[c])
-            y1[c] = y0[c] + w * (y1[c] - y0[c])
-            t1[c] = budget
-        if np.isinf(budget):  # nothing runs out: every disc is the full cap
-            R0 = np.full(len(x0), float(cap))
-            R1 = R0.copy()
-        else:
-            R0 = (budget - t0) * v_off
-            R1 = (budget - t1) * v_off
-        x0, y0, R0, x1, y1, R1 = _split_at(x0, y0, R0, x1, y1, R1, cap)
-        r0 = np.clip(R0, 0.5, max(cap, 0.5))
-        r1 = np.clip(R1, 0.5, max(cap, 0.5))
-        return Pieces(x0, y0, r0, x1, y1, r1)
+        out = _at_kernel(
+            self.x0, self.y0, self.t0, self.x1, self.y1, self.t1, float(budget), v_off, cap
+        )
+        return Pieces(*out)  # rows of one C-ordered array: contiguous
+
+
+@njit(cache=True, nogil=True)
+def _at_piece(x0, y0, t0, x1, y1, t1, budget, v_off, cap, out, m, write):
+    """One timed piece at ``budget`` (see :meth:`TimedPieces.at`): 0-2 pieces from row ``m``."""
+    if min(t0, t1) > budget:
+        return m
+    if max(t0, t1) > budget:  # the time runs out on it: end 0 the earlier, end 1 at the cut
+        if t0 > t1:
+            x0, y0, t0, x1, y1, t1 = x1, y1, t1, x0, y0, t0
+        w = (budget - t0) / (t1 - t0)
+        x1, y1, t1 = x0 + w * (x1 - x0), y0 + w * (y1 - y0), budget
+    if np.isinf(budget):  # nothing runs out: every disc is the full cap
+        R0, R1 = cap, cap
+    else:
+        R0, R1 = (budget - t0) * v_off, (budget - t1) * v_off
+    lo, hi = 0.5, max(cap, 0.5)
+    if (R0 - cap) * (R1 - cap) < 0.0:  # the radius reaches the cap inside: two linear parts
+        w = (R0 - cap) / (R0 - R1)
+        mx, my = x0 + w * (x1 - x0), y0 + w * (y1 - y0)
+        if write:
+            _put(out, m, x0, y0, min(max(R0, lo), hi), mx, my, min(max(cap, lo), hi))
+            _put(out, m + 1, mx, my, min(max(cap, lo), hi), x1, y1, min(max(R1, lo), hi))
+        return m + 2
+    if write:
+        _put(out, m, x0, y0, min(max(R0, lo), hi), x1, y1, min(max(R1, lo), hi))
+    return m + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put(out, m, a, b, c, d, e, f):
+    """Column ``m`` of ``out`` (one row per field)."""
+    out[0, m], out[1, m], out[2, m], out[3, m], out[4, m], out[5, m] = a, b, c, d, e, f
+
+
+@njit(cache=True, nogil=True)
+def _at_kernel(x0, y0, t0, x1, y1, t1, budget, v_off, cap):
+    """:meth:`TimedPieces.at` compiled: count the pieces, then fill them."""
+    out = np.empty((6, 0))
+    m = 0
+    for k in range(len(x0)):
+        m = _at_piece(x0[k], y0[k], t0[k], x1[k], y1[k], t1[k], budget, v_off, cap, out, m, False)
+    out = np.empty((6, m))
+    m = 0
+    for k in range(len(x0)):
+        m = _at_piece(x0[k], y0[k], t0[k], x1[k], y1[k], t1[k], budget, v_off, cap, out, m, True)
+    return out
 
 
 def timed_pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i) -> TimedPieces:
@@ -462,27 +484,6 @@ def _no_timed() -> TimedPieces:
     return TimedPieces(z, z, z, z, z, z)
 
 
-def _split_at(px0, py0, R0, px1, py1, R1, level):
-    """Split the pieces whose (linear) radius crosses ``level`` at the crossing."""
-    split = (R0 - level) * (R1 - level) < 0
-    if not split.any():
-        return px0, py0, R0, px1, py1, R1
-    at = np.flatnonzero(split)
-    w = (R0[at] - level) / (R0[at] - R1[at])
-    mx = px0[at] + w * (px1[at] - px0[at])
-    my = py0[at] + w * (py1[at] - py0[at])
-    px0 = np.concatenate([px0, mx])
-    py0 = np.concatenate([py0, my])
-    R0 = np.concatenate([R0, np.full(len(mx), float(level))])
-    px1 = np.concatenate([px1, px1[at]])
-    py1 = np.concatenate([py1, py1[at]])
-    R1 = np.concatenate([R1, R1[at]])
-    px1[at] = mx
-    py1[at] = my
-    R1[at] = level
-    return px0, py0, R0, px1, py1, R1
-
-
 # -- exact ------------------------------------------------------------------------------------
 
 
@@ -597,8 +598,9 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
     h = float(cell_m)
     rmax = max(float(r0.max()), float(r1.max()))
     gx0, gy0, nx, ny = lattice(x0, y0, r0, x1, y1, r1, h)
-    # |f| is exact up to here: every cell the zero level crosses has |f| <= h*sqrt(2)
-    band = 2.0 * h
+    # |f| is exact up to here: every cell the zero level crosses has |f| <= h sqrt(2) at its
+    # corners; farther nodes only need their sign
+    band = 1.5 * h
     z = np.empty((ny, nx))
     # blocks of about a third of the largest radius: small enough to lie deep inside one hull
     block = max(2, min(BLOCK, int(rmax / (3.0 * h))))
@@ -624,8 +626,8 @@ def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray, area: np.nda
 
     ``area`` is each ring's signed area as traced (its orientation).
 
-    Each hole goes to the smallest shell that holds it (rings never cross: marching squares
-    with the saddles resolved by the cell centre draws disjoint rings).
+    Each hole goes to the smallest shell that holds it (:func:`_hole_owners`; rings never
+    cross: marching squares with the saddles resolved by the cell centre draws disjoint rings).
     """
     n = len(ring_ptr) - 1
     if n == 0:
@@ -634,17 +636,9 @@ def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray, area: np.nda
     rings = shapely.linearrings(xs, ys, indices=ring_id)
     shells = np.flatnonzero(area > 0)
     holes = np.flatnonzero(area < 0)
-    owner = np.full(len(holes), -1, dtype=np.int64)
-    if len(holes) and len(shells):
-        shell_polys = shapely.polygons(rings[shells])
-        tree = shapely.STRtree(shell_polys)
-        pts = shapely.points(xs[ring_ptr[holes]], ys[ring_ptr[holes]])
-        hole_i, shell_i = tree.query(pts, predicate="within")
-        # the smallest holding shell: sort pairs by shell area, keep each hole's first
-        order = np.lexsort((area[shells][shell_i], hole_i))
-        hole_i, shell_i = hole_i[order], shell_i[order]
-        first = np.r_[True, hole_i[1:] != hole_i[:-1]]
-        owner[hole_i[first]] = shell_i[first]
+    ring_owner = _hole_owners(xs, ys, ring_ptr, area)
+    owner = np.searchsorted(shells, ring_owner[holes])  # position among the shells
+    owner[ring_owner[holes] < 0] = -1
     polys = []
     for k, s in enumerate(shells):
         mine = holes[owner == k]
@@ -654,6 +648,46 @@ def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray, area: np.nda
     if len(polys) == 1:
         return polys[0]
     return shapely.MultiPolygon(polys)
+
+
+@njit(cache=True, nogil=True)
+def _inside_ring(px, py, xs, ys, a, b):
+    """Whether (px, py) is inside the ring of vertices ``a:b`` (even-odd rule)."""
+    inside = False
+    k1 = b - 1
+    for k in range(a, b):
+        if (ys[k] > py) != (ys[k1] > py):
+            x = xs[k] + (py - ys[k]) * (xs[k1] - xs[k]) / (ys[k1] - ys[k])
+            if px < x:
+                inside = not inside
+        k1 = k
+    return inside
+
+
+@njit(cache=True, nogil=True)
+def _hole_owners(xs, ys, ring_ptr, area):
+    """For each hole (negative ``area``), the smallest shell holding its first vertex; -1 else."""
+    n = len(ring_ptr) - 1
+    lo_x, hi_x = np.full(n, np.inf), np.full(n, -np.inf)
+    lo_y, hi_y = np.full(n, np.inf), np.full(n, -np.inf)
+    for r in range(n):
+        for k in range(ring_ptr[r], ring_ptr[r + 1]):
+            lo_x[r], hi_x[r] = min(lo_x[r], xs[k]), max(hi_x[r], xs[k])
+            lo_y[r], hi_y[r] = min(lo_y[r], ys[k]), max(hi_y[r], ys[k])
+    owner = np.full(n, -1, dtype=np.int64)
+    for r in range(n):
+        if area[r] >= 0.0:
+            continue
+        px, py = xs[ring_ptr[r]], ys[ring_ptr[r]]
+        best = np.inf
+        for s in range(n):
+            if area[s] <= 0.0 or area[s] >= best:
+                continue
+            if not (lo_x[s] <= px <= hi_x[s] and lo_y[s] <= py <= hi_y[s]):
+                continue
+            if _inside_ring(px, py, xs, ys, ring_ptr[s], ring_ptr[s + 1]):
+                owner[r], best = s, area[s]
+    return owner
 
 
 @njit(cache=True, nogil=True)
@@ -799,25 +833,24 @@ def _mark_full(q, gx0, gy0, h, band, block, full):
 
 
 @njit(cache=True, nogil=True)
-def _super_full(full):
-    """Super-blocks of ``SUPER`` x ``SUPER`` blocks, full when all their blocks are."""
+def _summed(full):
+    """Summed-area table of the full blocks (a row and a column of zeros first)."""
     nby, nbx = full.shape
-    sfull = np.ones(((nby + SUPER - 1) // SUPER, (nbx + SUPER - 1) // SUPER), dtype=np.bool_)
+    sat = np.zeros((nby + 1, nbx + 1), dtype=np.int64)
     for bj in range(nby):
+        acc = 0
         for bi in range(nbx):
-            if not full[bj, bi]:
-                sfull[bj // SUPER, bi // SUPER] = False
-    return sfull
+            acc += 1 if full[bj, bi] else 0
+            sat[bj + 1, bi + 1] = sat[bj, bi + 1] + acc
+    return sat
 
 
 @njit(cache=True, nogil=True)
-def _all_full(sfull, i0, i1, j0, j1, sb):
-    """Whether every super-block over nodes [j0, j1] x [i0, i1] is full."""
-    for sj in range(j0 // sb, j1 // sb + 1):
-        for si in range(i0 // sb, i1 // sb + 1):
-            if not sfull[sj, si]:
-                return False
-    return True
+def _all_full(sat, i0, i1, j0, j1, block):
+    """Whether every block over nodes [j0, j1] x [i0, i1] is full (O(1) from the table)."""
+    bx0, bx1, by0, by1 = i0 // block, i1 // block, j0 // block, j1 // block
+    n = sat[by1 + 1, bx1 + 1] - sat[by0, bx1 + 1] - sat[by1 + 1, bx0] + sat[by0, bx0]
+    return n == (bx1 - bx0 + 1) * (by1 - by0 + 1)
 
 
 @njit(cache=True, nogil=True)
@@ -839,7 +872,7 @@ def _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
 
 
 @njit(cache=True, nogil=True)
-def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sfull):
+def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat):
     """One piece at the nodes within its radius + band, outside the full blocks.
 
     A block whose every node is now deeper than the band (inside the union of several hulls)
@@ -849,7 +882,7 @@ def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sfull):
     rr = max(row[5], row[10]) + band
     i0, i1 = _span(min(row[0], row[8]) - rr, max(row[0], row[8]) + rr, gx0, h, nx - 1)
     j0, j1 = _span(min(row[1], row[9]) - rr, max(row[1], row[9]) + rr, gy0, h, ny - 1)
-    if i0 > i1 or j0 > j1 or _all_full(sfull, i0, i1, j0, j1, SUPER * block):
+    if i0 > i1 or j0 > j1 or _all_full(sat, i0, i1, j0, j1, block):
         return
     off = 0.5 * (block - 1) * h  # a block's centre node pattern, from its first node
     reach = band + off * math.sqrt(2.0)  # + the farthest node from that centre
@@ -877,16 +910,16 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     Two passes over the pieces. The first marks the coarse blocks of ``block`` x ``block`` cells
     that lie deeper than ``band`` inside one hull (:func:`_mark_full`). The second evaluates
     each piece at the nodes near it, skipping the marked blocks (and the pieces whose every
-    super-block is full: deep inside the union), which are then filled with ``-band``.
+    block is full: deep inside the union), which are then filled with ``-band``.
     """
     ny, nx = z.shape
     full = np.zeros(((ny + block - 1) // block, (nx + block - 1) // block), dtype=np.bool_)
     q = _piece_table(x0, y0, r0, x1, y1, r1)
     _mark_full(q, gx0, gy0, h, band, block, full)
     z[:, :] = band
-    sfull = _super_full(full)
+    sat = _summed(full)  # a piece whose every block is full is deep inside: skipped
     for p in range(q.shape[0]):
-        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sfull)
+        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sat)
     for bj in range(full.shape[0]):
         for bi in range(full.shape[1]):
             if full[bj, bi]:
