@@ -296,3 +296,19 @@ def test_study_area_polygon_from_clicks(walk15):
         polygon_from_clicks([(0, 0), (1, 1), (1, 0), (0, 1)])
     with pytest.raises(planner.InputError, match="nobody lives inside"):
         restrict(walk15, polygon=shapely.box(0, 0, 1, 1))
+
+
+def test_derived_results_share_the_demand_join(walk15):
+    """at_minutes, restrict and edited_result reuse the demand's join to the network: the
+    same join a fresh one gives (so the what-ifs on them need no second spatial query)."""
+    from planner import siting
+
+    s = walk15.admin_summary
+    codes = s.loc[s["level"] == "township", "admin_code"].head(1)
+    for derived in (at_minutes(walk15, 12), restrict(walk15, admin_codes=codes)):
+        shared = siting.demand_attachment(derived)
+        fresh = walk15.network.snap(derived.demand.geometry.representative_point())
+        np.testing.assert_array_equal(shared.u, fresh.u)
+        np.testing.assert_array_equal(shared.v, fresh.v)
+        np.testing.assert_allclose(shared.to_u_s, fresh.to_u_s)
+        np.testing.assert_array_equal(shared.reachable, fresh.reachable)
