@@ -358,7 +358,7 @@ def print_map(
 
 
 def _metadata(fig: Any, fmt: str) -> dict[str, str]:
-    title = getattr(fig, "_planner_title", "")
+    title = fig.get_label()  # the map's title, set by _draw
     if fmt == "pdf":
         return {"Title": title, "Creator": f"planner {__version__}"}
     return {"Title": title, "Software": f"planner {__version__}"}
@@ -585,7 +585,7 @@ def _draw(
     if title is None:
         title = tr("title", place=place, minutes=minutes, mode=mode_word)
     title = safe(title)
-    fig._planner_title = title
+    fig.set_label(title)  # for the file's metadata (_metadata)
 
     W, H = fig.get_size_inches()
     # page frame: a thick outer line and a thin inner one, as printed maps have

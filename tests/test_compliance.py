@@ -454,7 +454,8 @@ def test_cli_report_with_rules(tmp_path, capsys):
     rules = tmp_path / "rules.toml"
     rules.write_text("coverage_minutes = 10\n", encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["report", "--rules", str(rules), "--out", str(out), "--quiet"]) == 0
+    argv = ["report", "--rules", str(rules), "--out", str(out), "--quiet", "--lang", "en"]
+    assert main(argv) == 0
     text = capsys.readouterr().out
     assert "rule 2 a community health service center per subdistrict: FAIL" in text
     assert {p.name for p in out.iterdir()} == {
@@ -462,8 +463,8 @@ def test_cli_report_with_rules(tmp_path, capsys):
         "compliance.html",
         "compliance.md",
     }
-    settings = pd.read_excel(out / "compliance.xlsx", sheet_name="settings").set_index("key")[
-        "value"
+    settings = pd.read_excel(out / "compliance.xlsx", sheet_name="Settings").set_index("Setting")[
+        "Value"
     ]
     assert (
         settings["rules.coverage_minutes"] == "10.0"

@@ -71,7 +71,15 @@ def test_propose_max_coverage_reproduced_by_coverage(tmp_path, result):
         sol["objective"]
     )
     props = pd.read_csv(out / "proposals.csv")
-    assert list(props.columns) == ["site_id", "lon", "lat", "tier", "newly_covered_population"]
+    assert list(props.columns) == [
+        "site_id",
+        "lon",
+        "lat",
+        "tier",
+        "newly_covered_population",
+        "township",  # appended: where each site lies (issue 11)
+        "village",
+    ]
     assert len(props) == 5
     again = planner.analyze(
         planner.load_demo(),
