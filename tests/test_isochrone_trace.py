@@ -1,0 +1,194 @@
+"""Isochrone polygons: the compiled grid path piece by piece, against independent references.
+
+- the field kernel (blocks skipped when full or out of reach, pieces skipped when every block
+  they touch is full) against a brute-force minimum over densely sampled road points;
+- the marching-squares tracer against contourpy on random fields (same zero level);
+- the compiled Douglas-Peucker against the bound it promises;
+- large thresholds: the grid stays within ``max_cells`` nodes and the process's memory stays
+  bounded whatever the threshold (a subprocess, so the peak is this job's alone).
+"""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from conftest import UTM, random_roads
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner import _isochrone
+from planner.access import isochrones
+from planner.network import build_network
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _random_pieces(rng, n, extent, rmax):
+    x = rng.uniform(0, extent, (2, n))
+    y = rng.uniform(0, extent, (2, n))
+    r = rng.uniform(0.5, rmax, (2, n))
+    return _isochrone.Pieces(x[0], y[0], r[0], x[1], y[1], r[1])
+
+
+def _brute_field(p, px, py, samples=200):
+    """min over pieces of min over s of |x - p(s)| - r(s), s sampled on each piece."""
+    s = np.linspace(0.0, 1.0, samples)
+    best = np.full(px.shape, np.inf)
+    for k in range(len(p)):
+        cx = p.x0[k] + s * (p.x1[k] - p.x0[k])
+        cy = p.y0[k] + s * (p.y1[k] - p.y0[k])
+        cr = p.r0[k] + s * (p.r1[k] - p.r0[k])
+        d = np.hypot(px[..., None] - cx, py[..., None] - cy) - cr
+        best = np.minimum(best, d.min(axis=-1))
+    return best
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 20),
+    rmax=st.sampled_from([30.0, 120.0, 300.0]),
+    h=st.sampled_from([8.0, 15.0]),
+)
+def test_field_matches_brute_force_near_the_outline(seed, n, rmax, h):
+    # the kernel skips blocks and pieces: wherever the outline can pass (|f| < 1.5 cells) its
+    # value must be the true minimum, and its sign must be right everywhere
+    rng = np.random.default_rng(seed)
+    p = _random_pieces(rng, n, 400.0, rmax)
+    gx0, gy0, nx, ny = _isochrone.lattice(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h)
+    band = 1.5 * h
+    block = max(2, min(_isochrone.BLOCK, int(max(p.r0.max(), p.r1.max()) / (3.0 * h))))
+    z = np.empty((ny, nx))
+    _isochrone._field(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, gx0, gy0, h, band, block, z)
+    px, py = np.meshgrid(gx0 + h * np.arange(nx), gy0 + h * np.arange(ny))
+    ref = _brute_field(p, px, py)
+    # sampling 200 points a piece overestimates the minimum by at most half a step (the radius
+    # changes by less than the distance along the piece)
+    slack = np.hypot(p.x1 - p.x0, p.y1 - p.y0).max() / 199 + 1e-9
+    near = np.abs(ref) < band - slack
+    assert np.all(z[near] <= ref[near] + 1e-9)
+    assert np.all(z[near] >= ref[near] - slack)
+    sure = np.abs(ref) > slack
+    assert np.all(np.sign(z[sure]) == np.sign(ref[sure]))
+    assert np.all(np.abs(z) <= band + 1e-9)
+
+
+def _contourpy_polygon(z):
+    import contourpy
+
+    gen = contourpy.contour_generator(z=z, name="serial", fill_type=contourpy.FillType.OuterOffset)
+    points, offsets = gen.filled(-1e9, 0.0)
+    polys = []
+    for pts, off in zip(points, offsets, strict=True):
+        rings = [shapely.LinearRing(pts[a:b]) for a, b in zip(off[:-1], off[1:], strict=True)]
+        polys.append(shapely.Polygon(rings[0], rings[1:]))
+    return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), ny=st.integers(3, 40), nx=st.integers(3, 40))
+def test_marching_squares_matches_contourpy(seed, ny, nx):
+    # random fields (many saddles, holes and islands) with an outside border, as the lattice's
+    # padding guarantees; the rings must form a valid polygon equal to contourpy's
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, 1.0, (ny, nx)) + 0.3
+    z[0, :] = z[-1, :] = z[:, 0] = z[:, -1] = 1.0
+    xs, ys, ptr = _isochrone._march(z)
+    area = _isochrone._signed_areas(xs, ys, ptr)
+    got = _isochrone._assemble(xs, ys, ptr, area)
+    ref = _contourpy_polygon(z)
+    assert got.is_valid
+    assert got.area == pytest.approx(ref.area, rel=1e-9, abs=1e-9)
+    # saddles may be joined differently (both are valid readings): at most their cells differ
+    n_saddle = int(
+        (
+            ((z[:-1, :-1] < 0) == (z[1:, 1:] < 0))
+            & ((z[:-1, 1:] < 0) == (z[1:, :-1] < 0))
+            & ((z[:-1, :-1] < 0) != (z[:-1, 1:] < 0))
+        ).sum()
+    )
+    assert shapely.symmetric_difference(got, ref).area <= n_saddle + 1e-9
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), tol=st.sampled_from([0.05, 0.1, 0.5]))
+def test_ring_simplification_stays_within_tolerance(seed, tol):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(8, 300))
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    rad = 20 + rng.normal(0, 0.3, n).cumsum() * 0.1
+    xs, ys = rad * np.cos(t), rad * np.sin(t)
+    ptr = np.array([0, n])
+    keep = _isochrone._simplify_rings(xs, ys, ptr, tol)
+    assert keep[0] and keep.sum() >= 2
+    ring = shapely.LineString(np.c_[np.r_[xs, xs[:1]], np.r_[ys, ys[:1]]])
+    kx, ky = xs[keep], ys[keep]
+    simple = shapely.LineString(np.c_[np.r_[kx, kx[:1]], np.r_[ky, ky[:1]]])
+    # every dropped vertex lies within tol of the simplified ring
+    assert shapely.distance(shapely.points(xs, ys), simple).max() <= tol + 1e-9
+    assert shapely.hausdorff_distance(ring, simple) <= tol + 1e-9
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_large_thresholds_keep_the_grid_within_max_cells(mode, monkeypatch):
+    # 300 minutes, 1e4 and inf reach the whole network: every grid stays within max_cells
+    net = build_network(random_roads(5, n=6), mode, crs=UTM, largest_component=False)
+    rng = np.random.default_rng(5)
+    xy = net.node_xy[rng.choice(net.n_nodes, 3, replace=False)]
+    fac = gpd.GeoDataFrame(
+        {"facility_id": ["a", "b", "c"]}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=UTM
+    )
+    sizes = []
+    field = _isochrone._field
+
+    def spy(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
+        sizes.append(z.size)
+        return field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
+
+    monkeypatch.setattr(_isochrone, "_field", spy)
+    iso = isochrones(net, fac, minutes=(15, 300, 1e4, float("inf")), max_cells=4096, threads=1)
+    assert sizes and max(sizes) <= 4096
+    assert iso.geometry.is_valid.all() and not iso.geometry.is_empty.any()
+    big = iso[iso["minutes"] >= 300]
+    assert (big["tolerance_m"] > 0).all()
+    # the whole network plus its buffer: the three large thresholds give the same polygon
+    g = big.sort_values(["facility_id", "minutes"]).geometry.to_numpy().reshape(3, 3)
+    for row in g:
+        assert row[0].equals(row[1]) and row[1].equals(row[2])
+
+
+MEMORY_JOB = textwrap.dedent(
+    """
+    import resource, sys
+    import geopandas as gpd, numpy as np
+    sys.path.insert(0, {root!r})
+    from bench import graphs
+    from planner.access import isochrones
+    net = graphs.network_from_arrays(graphs.synthetic_city(40_000, seed=3), {mode!r})
+    xy = net.node_xy[np.random.default_rng(1).choice(net.n_nodes, 4, replace=False)]
+    fac = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=net.crs)
+    isochrones(net, fac.iloc[:1], minutes=[5], threads=1)  # compile, load caches
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    iso = isochrones(net, fac, minutes=[{minutes}], threads=2)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) / 1024.0, float(iso["area_km2"].max()))
+    """
+)
+
+
+@pytest.mark.parametrize(("mode", "minutes"), [("walk", 300.0), ("drive", 300.0)])
+def test_memory_bounded_at_large_thresholds(mode, minutes):
+    # a 40k-node city reached whole: the peak resident set grows by far less than 1 GB (the
+    # grid is capped by max_cells, the pieces follow the reached roads)
+    job = MEMORY_JOB.format(root=str(ROOT), mode=mode, minutes=minutes)
+    out = subprocess.run(
+        [sys.executable, "-c", job], capture_output=True, text=True, timeout=600, check=True
+    )
+    rise_mb, area = (float(v) for v in out.stdout.split()[-2:])
+    assert area > 10.0  # the polygon really spans the city
+    assert rise_mb < 400.0
