@@ -639,7 +639,7 @@ OUTPUT_UNITS: dict[str, tuple[str, str]] = {
     "km2": ("km²", "km²"),
     "m": ("米", "m"),
     "m2": ("m²", "m²"),
-    "count": ("个", "number"),
+    "count": ("个", ""),
     "coord": ("度", "degrees"),
     "seconds": ("秒", "s"),
     "number": ("", ""),

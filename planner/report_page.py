@@ -123,6 +123,7 @@ body{display:flex;flex-direction:column}
 .planner-table{border-collapse:collapse;margin:4px 0 10px;font-size:13px;width:100%}
 .planner-table th,.planner-table td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}
 .planner-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+.planner-table td:first-child{white-space:nowrap}
 .planner-table th{background:#f2f2f2}
 @page{size:A4 portrait;margin:12mm}
 @media print{
