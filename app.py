@@ -1182,7 +1182,23 @@ def map_panel(v: View, progress: Progress) -> None:
             datum=payload.datum,
             tier_names={t: tier_name(t) for t in TIERS},
         )
-        aps.show_map(payload, groups, key=MAP_KEY, height=aps.MAP_HEIGHT_PX)
+        aps.show_map(sent_once(payload), groups, key=MAP_KEY, height=aps.MAP_HEIGHT_PX)
+
+
+#: What the map component gets instead of the base map's script once its frame has the map.
+MAP_KEPT = "/* planner: the base map was sent with an earlier run; only the layers change */"
+
+
+def sent_once(payload: aps.MapPayload) -> aps.MapPayload:
+    """The payload to send: without the base map's script (~565 kB on the demo) when the
+    previous run of this session drew the same map. streamlit_folium runs the script only
+    when its frame has no map yet (``window.map``), afterwards it only swaps the layers, so
+    resending it costs the server, the network and every browser a parse per click for
+    nothing. A run that did not draw the map (an error, an interrupted run) sends it whole."""
+    ss.map_now = payload.digest
+    if ss.get("map_prev") == payload.digest:
+        return dataclasses.replace(payload, script=MAP_KEPT)
+    return payload
 
 
 def tab_coverage(v: View) -> None:
@@ -1722,6 +1738,7 @@ def main_area() -> None:
     the tabs' widgets rerun only this part (the sidebar and the data stay as they are), so
     the numbers follow a click sooner; a sidebar change reruns the whole app."""
     set_widgets(ss.scenario, only_missing=True)  # as init_state does (a fragment run skips it)
+    ss.map_prev, ss.map_now = ss.get("map_now"), None  # the map the last run drew (sent_once)
     try:  # the widgets drawn in this fragment may have changed
         sc = ss.scenario = scenario_from_widgets()
     except planner.PlannerError as exc:

@@ -181,6 +181,7 @@ def test_opens_on_the_demo_county_with_the_library_numbers(scn_dir, demo, walk15
     assert at.title[0].value == EN("title")
     assert any("Synthetic demo data" in w.value for w in at.warning)  # labelled as synthetic
     assert_headline(at, walk15)
+    args = map_args(at)  # the base map's script is sent with the session's first run only
 
     # per township/subdistrict: the library's admin summary
     town = table(at, EN("col_mean_minutes"))
@@ -212,7 +213,6 @@ def test_opens_on_the_demo_county_with_the_library_numbers(scn_dir, demo, walk15
     assert per_unit[EN("col_count")].tolist() == [aps.count_text(v) for v in lib_r5["count"]]
 
     # the map: Leaflet served by Streamlit, no tiles, every facility and layer in it
-    args = map_args(at)
     assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]
     assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
     script = args["script"]
@@ -318,7 +318,7 @@ def test_travel_controls_follow_the_library(scn_dir, demo):
             ]
         assert at.session_state["scenario"].mode == kwargs["mode"]
     # the map keeps its isochrones until asked (drawing them takes seconds)
-    assert "within 15 min" in map_args(at)["script"]
+    assert "within 7 min" not in map_args(at)["script"]
     at.button(key="btn_map_redraw").click()
     run(at)
     # the isochrone bands follow the threshold (thirds of it, in whole minutes)

@@ -171,3 +171,26 @@ def test_export_map_button_gives_a_pdf(at, demo, walk15):
         paper="A4",
     )
     assert png.startswith(b"\x89PNG")
+
+
+def test_the_base_map_is_sent_once_per_session(at):
+    """After the run that drew it, the map component gets only the layers: the base map's
+    script (what streamlit_folium runs once, in a frame without a map) is not sent again."""
+    import json
+
+    def args() -> dict:
+        return json.loads(at.get("component_instance")[0].proto.json_args)
+
+    first = args()
+    first_id = at.get("component_instance")[0].proto.id
+    assert len(first["script"]) > 100_000
+    click(at, 114.27, 34.52)
+    again = args()
+    assert len(again["script"]) < 200 and again["script"].startswith("/*")
+    assert again["feature_group"] != first["feature_group"]  # the new station's layer is sent
+    # the same component (same key: the browser keeps its frame and map)
+    assert at.get("component_instance")[0].proto.id == first_id
+    # another map (a base map chosen) is sent whole
+    at.sidebar.selectbox(key="w_basemap").set_value("osm")
+    run(at)
+    assert "tile.openstreetmap.org" in args()["script"]
