@@ -346,8 +346,12 @@ def coverage_map(
     proposals=None,
     lang: Literal["zh", "en", "both"] = "both",
     layer_control: bool = True,
+    context: bool = True,
 ):
     """A folium map of the result: boundaries, isochrones, uncovered areas, facilities.
+
+    With ``context`` (the default) the road network the analysis ran on and the township and
+    village names are drawn too, so the map reads offline without tiles (as the app's map).
 
     ``lang`` is "zh", "en" or "both" (labels and legends in both languages). With
     ``layer_control=False`` the caller adds more layers and then
@@ -358,6 +362,8 @@ def coverage_map(
 
     b = result.boundaries if result.boundaries is not None else result.facilities
     m = maps.new_map(tuple(b.total_bounds), assets=assets, basemap=basemap, lang=lang)
+    if context:  # under every other layer
+        maps.add_roads(m, result.network.edges_frame()[["highway", "geometry"]], lang=lang)
     if result.boundaries is not None:
         maps.add_boundaries(m, result.boundaries, lang=lang)
     if result.isochrones is not None:
@@ -372,6 +378,8 @@ def coverage_map(
         p = prop.rename(columns={"facility_id": "site_id"}).copy()
         p["newly_covered_population"] = np.nan
         maps.add_proposals(m, p, lang=lang)
+    if context and result.boundaries is not None:  # names on top of every layer
+        maps.add_place_labels(m, result.boundaries, lang=lang)
     if layer_control:
         maps.add_layer_control(m)
     return m
