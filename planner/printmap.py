@@ -46,6 +46,8 @@ import shapely
 
 from . import __version__, standards
 from ._errors import InputError, PlannerWarning
+from .maps import UNCOVERED_BREAKS as _web_breaks
+from .maps import UNCOVERED_COLORS as _web_colors
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +56,11 @@ PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 
 ORIENTATIONS = ("landscape", "portrait")
 FORMATS = ("pdf", "png")
 
-#: Fixed classes of uncovered residents per area (人): the same breaks on every map, so two
-#: maps (before/after, two counties) can be compared by colour. Lower bounds, inclusive.
-UNCOVERED_BREAKS: tuple[float, ...] = (0.0, 200.0, 500.0, 1000.0, 5000.0)
-UNCOVERED_COLORS: tuple[str, ...] = ("#fee5d9", "#fcbba1", "#fc8a6a", "#ef3b2c", "#a50f15")
+#: Fixed classes of uncovered residents per area (人), lower bounds, inclusive: the classes and
+#: colours of every map planner draws (:data:`planner.maps.UNCOVERED_BREAKS`), so the printed map,
+#: the app and the HTML reports compare by colour.
+UNCOVERED_BREAKS: tuple[float, ...] = (0.0, *map(float, _web_breaks))
+UNCOVERED_COLORS: tuple[str, ...] = _web_colors
 
 #: CJK fonts tried in this order (family names as matplotlib's font manager knows them).
 CJK_FONTS: tuple[str, ...] = (

@@ -25,3 +25,11 @@ def test_coverage_map_draws_roads_and_names(walk15):
     assert not any(n in bare for n in names)
     # the roads layer is present (and listed in the layer control) only with context
     assert "plannerRoads" in html and "plannerRoads" not in bare
+
+
+def test_every_map_uses_one_set_of_uncovered_classes():
+    from planner import maps, printmap
+
+    assert printmap.UNCOVERED_BREAKS == (0.0, *map(float, maps.UNCOVERED_BREAKS))
+    assert printmap.UNCOVERED_COLORS == maps.UNCOVERED_COLORS
+    assert len(printmap.UNCOVERED_COLORS) == len(printmap.UNCOVERED_BREAKS)
