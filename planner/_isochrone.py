@@ -63,6 +63,8 @@ from numba import njit
 THIN_CELLS = 1.5
 #: Coarse blocks of the field kernel, in cells (a block wholly inside one hull is filled at once).
 BLOCK = 16
+#: Sub-blocks of the field kernel, in nodes (a piece skips those its field cannot lower).
+SUB = 4
 #: Simplification tolerance of the traced outline, in cells (part of the error bound).
 SIMPLIFY = 0.1
 
@@ -806,30 +808,67 @@ def _span(lo, hi, origin, step, last):
     return a, b
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cut(lo, hi, a, b):
+    """[lo, hi] intersected with {x: a <= x} or {x: x <= a} style bounds given as (a, b)."""
+    return max(lo, min(a, b)), min(hi, max(a, b))
+
+
+@njit(cache=True, nogil=True)
+def _stadium_row(x0, y0, x1, y1, rad, cy):
+    """The x-interval where the line ``y = cy`` meets the stadium of radius ``rad`` around the
+    segment (empty when lo > hi): the hull of its end discs' chords and its strip's."""
+    lo, hi = np.inf, -np.inf
+    for ex, ey in ((x0, y0), (x1, y1)):
+        dy = cy - ey
+        if abs(dy) <= rad:
+            w = math.sqrt(rad * rad - dy * dy)
+            lo, hi = min(lo, ex - w), max(hi, ex + w)
+    dx, dy = x1 - x0, y1 - y0
+    ln = math.sqrt(dx * dx + dy * dy)
+    if ln > 0.0:
+        ux, uy = dx / ln, dy / ln
+        a, b = -np.inf, np.inf
+        # 0 <= (x - x0) ux + (cy - y0) uy <= ln and |(x - x0) uy - (cy - y0) ux| <= rad
+        for c, k, lim_lo, lim_hi in (
+            ((cy - y0) * uy, ux, 0.0, ln),
+            (-(cy - y0) * ux, uy, -rad, rad),
+        ):
+            if k != 0.0:
+                a, b = _cut(a, b, x0 + (lim_lo - c) / k, x0 + (lim_hi - c) / k)
+            elif not lim_lo <= c <= lim_hi:
+                a, b = np.inf, -np.inf
+        if a <= b:
+            lo, hi = min(lo, a), max(hi, b)
+    return lo, hi
+
+
 @njit(cache=True, nogil=True)
 def _mark_full(q, gx0, gy0, h, band, block, full):
-    """Mark the blocks deeper than ``band`` inside one hull (field at the centre below
-    ``-(band + half diagonal)``, the field being 1-Lipschitz)."""
+    """Mark the blocks deeper than ``band`` inside one hull.
+
+    A block whose centre lies within ``r_min - band - half diagonal`` of a piece (``r_min`` its
+    smaller radius) has field below ``-(band + half diagonal)`` there, so ``<= -band`` at all
+    its nodes (1-Lipschitz). That region is a stadium: marked row by row of blocks, in time
+    linear in the rows (pieces are many and short on real roads).
+    """
     nby, nbx = full.shape
     bw = block * h
     half_diag = 0.5 * bw * math.sqrt(2.0)
+    o = 0.5 * bw
     for p in range(q.shape[0]):
         row = q[p]
-        r_lo, r_hi = min(row[5], row[10]), max(row[5], row[10])
-        if r_lo <= half_diag + band:
+        rad = min(row[5], row[10]) - band - half_diag
+        if rad <= 0.0:
             continue
-        # only block centres within max radius - band - half diagonal of the piece can pass
-        ext = r_hi - band - half_diag
-        o = 0.5 * bw
-        bx0, bx1 = _span(min(row[0], row[8]) - ext, max(row[0], row[8]) + ext, gx0 + o, bw, nbx - 1)
-        by0, by1 = _span(min(row[1], row[9]) - ext, max(row[1], row[9]) + ext, gy0 + o, bw, nby - 1)
+        by0, by1 = _span(min(row[1], row[9]) - rad, max(row[1], row[9]) + rad, gy0 + o, bw, nby - 1)
         for bj in range(by0, by1 + 1):
-            cy = gy0 + (bj + 0.5) * bw
+            lo, hi = _stadium_row(row[0], row[1], row[8], row[9], rad, gy0 + o + bj * bw)
+            if lo > hi:
+                continue
+            bx0, bx1 = _span(lo, hi, gx0 + o, bw, nbx - 1)
             for bi in range(bx0, bx1 + 1):
-                if not full[bj, bi] and _piece_field(gx0 + (bi + 0.5) * bw, cy, row) <= -(
-                    band + half_diag
-                ):
-                    full[bj, bi] = True
+                full[bj, bi] = True
 
 
 @njit(cache=True, nogil=True)
@@ -846,15 +885,14 @@ def _summed(full):
 
 
 @njit(cache=True, nogil=True)
-def _all_full(sat, i0, i1, j0, j1, block):
-    """Whether every block over nodes [j0, j1] x [i0, i1] is full (O(1) from the table)."""
-    bx0, bx1, by0, by1 = i0 // block, i1 // block, j0 // block, j1 // block
+def _all_full(sat, bx0, bx1, by0, by1):
+    """Whether every block of [by0, by1] x [bx0, bx1] is full (O(1) from the table)."""
     n = sat[by1 + 1, bx1 + 1] - sat[by0, bx1 + 1] - sat[by1 + 1, bx0] + sat[by0, bx0]
     return n == (bx1 - bx0 + 1) * (by1 - by0 + 1)
 
 
 @njit(cache=True, nogil=True)
-def _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
+def _nodes_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
     """``z = min(z, field of the piece)`` over nodes [ja, jb] x [ia, ib]; how many are deep."""
     deep = 0
     for j in range(ja, jb + 1):
@@ -872,21 +910,74 @@ def _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
 
 
 @njit(cache=True, nogil=True)
-def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat):
+def _deep_nodes(z, ja, jb, ia, ib, band):
+    """How many nodes of [ja, jb] x [ia, ib] are already deeper than the band."""
+    deep = 0
+    for j in range(ja, jb + 1):
+        for i in range(ia, ib + 1):
+            if z[j, i] <= -band:
+                deep += 1
+    return deep
+
+
+@njit(cache=True, nogil=True)
+def _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band, bj, bi, block, sub_deep):
+    """:func:`_nodes_min` over the nodes [ja, jb] x [ia, ib] of block (bj, bi), by sub-blocks
+    of ``SUB`` x ``SUB`` nodes. A sub-block is skipped when the piece's field at its centre
+    leaves every node at least ``band`` (1-Lipschitz: only the nodes near the piece's own
+    outline are evaluated), or when all its nodes are already deep (``sub_deep``, kept up to
+    date here). Returns how many of the nodes are deep."""
+    ny, nx = z.shape
+    nsub = (block + SUB - 1) // SUB
+    deep = 0
+    for kj in range(nsub):
+        fj0 = bj * block + kj * SUB
+        fj1 = min(bj * block + min(block, kj * SUB + SUB), ny) - 1
+        sj, sj1 = max(ja, fj0), min(jb, fj1)
+        if sj > sj1:
+            continue
+        for ki in range(nsub):
+            fi0 = bi * block + ki * SUB
+            fi1 = min(bi * block + min(block, ki * SUB + SUB), nx) - 1
+            si, si1 = max(ia, fi0), min(ib, fi1)
+            if si > si1:
+                continue
+            n = (sj1 - sj + 1) * (si1 - si + 1)
+            if sub_deep[bj * nsub + kj, bi * nsub + ki]:
+                deep += n
+                continue
+            cx = gx0 + 0.5 * (si + si1) * h
+            cy = gy0 + 0.5 * (sj + sj1) * h
+            hd = 0.5 * h * math.sqrt((si1 - si) ** 2 + (sj1 - sj) ** 2)
+            if _piece_field(cx, cy, row) >= band + hd:
+                d = _deep_nodes(z, sj, sj1, si, si1, band)
+            else:
+                d = _nodes_min(z, row, sj, sj1, si, si1, gx0, gy0, h, band)
+            deep += d
+            if d == n and sj == fj0 and sj1 == fj1 and si == fi0 and si1 == fi1:
+                sub_deep[bj * nsub + kj, bi * nsub + ki] = True
+    return deep
+
+
+@njit(cache=True, nogil=True)
+def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep):
     """One piece at the nodes within its radius + band, outside the full blocks.
 
     A block whose every node is now deeper than the band (inside the union of several hulls)
-    becomes full, so the later pieces skip it too.
+    becomes full, so the later pieces skip it too. Rows of blocks that were full from the
+    start are skipped in O(1) (``sat``).
     """
     ny, nx = z.shape
     rr = max(row[5], row[10]) + band
     i0, i1 = _span(min(row[0], row[8]) - rr, max(row[0], row[8]) + rr, gx0, h, nx - 1)
     j0, j1 = _span(min(row[1], row[9]) - rr, max(row[1], row[9]) + rr, gy0, h, ny - 1)
-    if i0 > i1 or j0 > j1 or _all_full(sat, i0, i1, j0, j1, block):
+    if i0 > i1 or j0 > j1 or _all_full(sat, i0 // block, i1 // block, j0 // block, j1 // block):
         return
     off = 0.5 * (block - 1) * h  # a block's centre node pattern, from its first node
     reach = band + off * math.sqrt(2.0)  # + the farthest node from that centre
     for bj in range(j0 // block, j1 // block + 1):
+        if _all_full(sat, i0 // block, i1 // block, bj, bj):
+            continue
         ja, jb = max(j0, bj * block), min(j1, bj * block + block - 1)
         cy = gy0 + bj * block * h + off
         for bi in range(i0 // block, i1 // block + 1):
@@ -895,7 +986,7 @@ def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat):
             if _piece_field(gx0 + bi * block * h + off, cy, row) >= reach:
                 continue  # at least band at every node of the block (1-Lipschitz): no change
             ia, ib = max(i0, bi * block), min(i1, bi * block + block - 1)
-            deep = _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band)
+            deep = _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band, bj, bi, block, sub_deep)
             whole = (min(ny, bj * block + block) - bj * block) * (
                 min(nx, bi * block + block) - bi * block
             )
@@ -905,7 +996,8 @@ def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat):
 
 @njit(cache=True, nogil=True)
 def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
-    """Fill ``z[j, i]`` (node ``(gx0 + i h, gy0 + j h)``) with the field clamped to [-band, band].
+    """Fill ``z[j, i]`` (node ``(gx0 + i h, gy0 + j h)``) with the field, exact where
+    ``|f| < band`` and of the right sign (clamped to ``band`` above) elsewhere.
 
     Two passes over the pieces. The first marks the coarse blocks of ``block`` x ``block`` cells
     that lie deeper than ``band`` inside one hull (:func:`_mark_full`). The second evaluates
@@ -918,13 +1010,15 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     _mark_full(q, gx0, gy0, h, band, block, full)
     z[:, :] = band
     sat = _summed(full)  # a piece whose every block is full is deep inside: skipped
+    nsub = (block + SUB - 1) // SUB
+    sub_deep = np.zeros((full.shape[0] * nsub, full.shape[1] * nsub), dtype=np.bool_)
     for p in range(q.shape[0]):
-        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sat)
+        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sat, sub_deep)
     for bj in range(full.shape[0]):
         for bi in range(full.shape[1]):
             if full[bj, bi]:
                 z[bj * block : bj * block + block, bi * block : bi * block + block] = -band
-    np.maximum(z, -band, z)
+    # values below -band are left as they are: only signs matter that far from the outline
 
 
 @njit(cache=True, nogil=True, inline="always")
