@@ -606,8 +606,8 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
     z = np.empty((ny, nx))
     # blocks of about a third of the largest radius: small enough to lie deep inside one hull
     block = max(2, min(BLOCK, int(rmax / (3.0 * h))))
-    _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
-    xs, ys, ring_ptr = _march(z)
+    live = _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
+    xs, ys, ring_ptr = _march(z, live, block)
     area = _signed_areas(xs, ys, ring_ptr)
     # the traced outline has a vertex on every cell edge it crosses, most of them collinear
     # within a fraction of a cell: Douglas-Peucker by SIMPLIFY cells moves it by at most that
@@ -960,12 +960,12 @@ def _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band, bj, bi, block, sub_dee
 
 
 @njit(cache=True, nogil=True)
-def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep):
+def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep, touched):
     """One piece at the nodes within its radius + band, outside the full blocks.
 
     A block whose every node is now deeper than the band (inside the union of several hulls)
     becomes full, so the later pieces skip it too. Rows of blocks that were full from the
-    start are skipped in O(1) (``sat``).
+    start are skipped in O(1) (``sat``). ``touched`` marks the blocks whose nodes it evaluated.
     """
     ny, nx = z.shape
     rr = max(row[5], row[10]) + band
@@ -986,6 +986,7 @@ def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep):
             if _piece_field(gx0 + bi * block * h + off, cy, row) >= reach:
                 continue  # at least band at every node of the block (1-Lipschitz): no change
             ia, ib = max(i0, bi * block), min(i1, bi * block + block - 1)
+            touched[bj, bi] = True
             deep = _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band, bj, bi, block, sub_deep)
             whole = (min(ny, bj * block + block) - bj * block) * (
                 min(nx, bi * block + block) - bi * block
@@ -1003,6 +1004,9 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     that lie deeper than ``band`` inside one hull (:func:`_mark_full`). The second evaluates
     each piece at the nodes near it, skipping the marked blocks (and the pieces whose every
     block is full: deep inside the union), which are then filled with ``-band``.
+
+    Returns the blocks the outline may cross: those with nodes evaluated that are not full.
+    Elsewhere ``|f| >= band > h sqrt(2)``, so no cell with a corner there is crossed.
     """
     ny, nx = z.shape
     full = np.zeros(((ny + block - 1) // block, (nx + block - 1) // block), dtype=np.bool_)
@@ -1012,12 +1016,14 @@ def _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     sat = _summed(full)  # a piece whose every block is full is deep inside: skipped
     nsub = (block + SUB - 1) // SUB
     sub_deep = np.zeros((full.shape[0] * nsub, full.shape[1] * nsub), dtype=np.bool_)
+    touched = np.zeros_like(full)
     for p in range(q.shape[0]):
-        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sat, sub_deep)
+        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sat, sub_deep, touched)
     for bj in range(full.shape[0]):
         for bi in range(full.shape[1]):
             if full[bj, bi]:
                 z[bj * block : bj * block + block, bi * block : bi * block + block] = -band
+    return touched & ~full
     # values below -band are left as they are: only signs matter that far from the outline
 
 
@@ -1098,31 +1104,37 @@ def _cell_segments(z, j, i, starts, ends, m, write):
 
 
 @njit(cache=True, nogil=True)
-def _march_cells(z, starts, ends, write):
-    """Run :func:`_cell_segments` over every cell with corners of both signs; the count."""
+def _march_cells(z, live, block, starts, ends, write):
+    """Run :func:`_cell_segments` over the cells of the ``live`` blocks with corners of both
+    signs (a cell's block is that of its lower-left node); the count."""
     ny, nx = z.shape
     m = 0
-    for j in range(ny - 1):
-        for i in range(nx - 1):
-            neg = (z[j, i] < 0.0) + (z[j, i + 1] < 0.0) + (z[j + 1, i] < 0.0)
-            neg += z[j + 1, i + 1] < 0.0
-            if 0 < neg < 4:
-                m = _cell_segments(z, j, i, starts, ends, m, write)
+    for bj in range(live.shape[0]):
+        for bi in range(live.shape[1]):
+            if not live[bj, bi]:
+                continue
+            for j in range(bj * block, min(ny - 1, bj * block + block)):
+                for i in range(bi * block, min(nx - 1, bi * block + block)):
+                    neg = (z[j, i] < 0.0) + (z[j, i + 1] < 0.0) + (z[j + 1, i] < 0.0)
+                    neg += z[j + 1, i + 1] < 0.0
+                    if 0 < neg < 4:
+                        m = _cell_segments(z, j, i, starts, ends, m, write)
     return m
 
 
 @njit(cache=True, nogil=True)
-def _march(z):
+def _march(z, live, block):
     """The closed rings of the zero level of ``z``, in node units: ``(xs, ys, ring_ptr)``.
 
-    Marching squares: each crossed grid edge starts one segment and ends another (the grid's
-    border is outside), and the rings follow the segments from edge to edge.
+    Marching squares over the cells of the ``live`` blocks of ``block`` x ``block`` nodes (the
+    others are not crossed, :func:`_field`): each crossed grid edge starts one segment and ends
+    another (the grid's border is outside), and the rings follow the segments edge to edge.
     """
     dummy = np.empty(0, dtype=np.int64)
-    n = _march_cells(z, dummy, dummy, False)
+    n = _march_cells(z, live, block, dummy, dummy, False)
     starts = np.empty(n, dtype=np.int64)
     ends = np.empty(n, dtype=np.int64)
-    _march_cells(z, starts, ends, True)
+    _march_cells(z, live, block, starts, ends, True)
     order = np.argsort(starts)
     sorted_starts = starts[order]
     xs = np.empty(n)
