@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._constants import MODE_NAMES, OBJECTIVES
 
 log = logging.getLogger("planner")
 
@@ -87,7 +88,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 def _add_mode_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("travel")
-    g.add_argument("--mode", choices=["walk", "ebike", "drive"], default="walk")
+    g.add_argument("--mode", choices=list(MODE_NAMES), default="walk")
     g.add_argument(
         "--speed-kmh",
         type=float,
@@ -200,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt.add_argument(
         "--objective",
-        choices=["max-coverage", "min-sites", "min-time", "min-max-time"],
+        choices=list(OBJECTIVES),
         default=None,
     )
     g = opt.add_mutually_exclusive_group()

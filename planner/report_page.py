@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import maps, report
+from ._constants import MODE_NAMES
 from .i18n import output_text
 
 
@@ -145,7 +146,7 @@ def _report_head(result: Any, title: str, lang: str, figures: Sequence[tuple[str
     from . import __version__
 
     s = result.settings
-    mode = output_text(s.mode, lang) if s.mode in ("walk", "ebike", "drive") else s.mode
+    mode = output_text(s.mode, lang) if s.mode in MODE_NAMES else s.mode
     today = datetime.date.today().isoformat()
     meta = (
         f"{output_text('mode', lang)}: {mode} · {s.minutes:g} "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .._constants import MODE_NAMES
 from ..basemaps import BASEMAPS
+from ..network import MODES as TRAVEL_MODES
 from ..pipeline import CoverageSettings
 from ..scenario import Scenario
 from ..standards import PRIMARY_TIERS, TIER_LABELS, TIERS
@@ -13,9 +15,9 @@ from ..standards import PRIMARY_TIERS, TIER_LABELS, TIERS
 # Settings
 # ---------------------------------------------------------------------------------------------
 
-MODES = ("walk", "ebike", "drive")
+MODES = MODE_NAMES
 #: Default speed of each mode in km/h (for drive: the speed of road classes without one).
-MODE_SPEED_KMH = {"walk": 4.8, "ebike": 15.0, "drive": 30.0}
+MODE_SPEED_KMH = {m: TRAVEL_MODES[m].speed_kmh for m in MODES}
 DEFAULT_ACCESS_MAX_M = 500.0
 #: Grid cell of the isochrone bands drawn on the app's map (metres).
 BAND_CELL_M = 100.0
