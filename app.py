@@ -335,10 +335,16 @@ def cached_times(
         **settings.mode_options(),
     )
     if result.demand is not None and len(result.facilities):
-        # warm up: the first evaluation compiles kernels and joins the demand to the network,
-        # so that the first click on the map answers as fast as the next ones
-        _note(_progress, "what-if warm-up", 0.0)
-        f = result.facilities.iloc[:1]
+        # warm up in the background, not on the first view's path: the first evaluation loads
+        # the compiled kernels and joins the demand to the network, so that the first click on
+        # the map answers as fast as the next ones
+        worker_pool().submit(_warm_up, ds, result)
+    return result
+
+
+def _warm_up(ds: planner.Dataset, result: planner.CoverageResult) -> None:
+    f = result.facilities.iloc[:1]
+    try:
         aps.what_if(
             ds,
             result,
@@ -346,7 +352,8 @@ def cached_times(
             standards_before=pd.DataFrame(columns=["rule"]),
             summary_before=pd.DataFrame(columns=["rule"]),
         )
-    return result
+    except Exception:  # noqa: BLE001 - only a warm-up: the first click reports any error
+        log.exception("what-if warm-up failed")
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -1765,6 +1772,8 @@ def main_area() -> None:
     if ss.edits_data != key:  # other data: the edits and study area of the old data go
         reset_edits()
         ss.edits_data = key
+    if ss.map_drawn is None:  # the first view: the isochrones (seconds) start at once, beside
+        worker_pool().submit(cached_bands, key, settings)  # the numbers drawn meanwhile
     area = current_area()
     try:
         result = cached_result(key, settings, area=area)

@@ -313,7 +313,7 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
 
         # Adopt them: three proposed stations, the what-if numbers of the library.
         page.get_by_role("button", name=T("opt_adopt")).click()
-        _wait_metric(page, newly, f"{w_all.newly_covered_population:,.0f}")
+        _wait_metric(page, newly, f"{round(w_all.newly_covered_population):+,d}")
         _wait_remove_buttons(page, 3)
         page.get_by_text(T("opt_result"), exact=True).wait_for(state="detached", timeout=60_000)
         frame = _map_frame(page)
@@ -325,7 +325,7 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
 
         # Remove P2 with its ✕: the other two keep their numbers.
         page.locator(".st-key-rm_1 button:visible").click()
-        _wait_metric(page, newly, f"{w_kept.newly_covered_population:,.0f}")
+        _wait_metric(page, newly, f"{round(w_kept.newly_covered_population):+,d}")
         _wait_remove_buttons(page, 2)
         rows = _site_rows(page)
         assert [r.split(" · ")[0] for r in rows] == ["P1", "P2"], rows
@@ -352,7 +352,7 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
         clinic = aps.tier_label("village_clinic", "en")
         sidebar.get_by_role("button", name=f"Remove {clinic}").click()
         _wait_metric(page, share, f"{100 * no_clinics.covered_share:.1f} %")
-        _wait_metric(page, newly, f"{w_no_clinics.newly_covered_population:,.0f}")
+        _wait_metric(page, newly, f"{round(w_no_clinics.newly_covered_population):+,d}")
         _wait_remove_buttons(page, 2)
 
         # Reload the page: the working scenario comes back from ?ws=.
@@ -360,7 +360,7 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
         page.reload()
         _wait_for_map(page)
         _wait_metric(page, share, f"{100 * no_clinics.covered_share:.1f} %")
-        _wait_metric(page, newly, f"{w_no_clinics.newly_covered_population:,.0f}")
+        _wait_metric(page, newly, f"{round(w_no_clinics.newly_covered_population):+,d}")
         _wait_remove_buttons(page, 2)
         assert sidebar.get_by_role("button", name=f"Remove {clinic}").count() == 0
         page.get_by_role("tab", name=T("tab_scenarios")).click()
@@ -371,7 +371,7 @@ def test_optimizer_adopt_and_scenarios_in_chromium(server):
         page.get_by_role("button", name=T("scn_load"), exact=True).click()
         page.get_by_text(T("scn_loaded", name=name)).wait_for(timeout=30_000)
         _wait_metric(page, share, f"{100 * walk15.covered_share:.1f} %")
-        _wait_metric(page, newly, f"{w_kept.newly_covered_population:,.0f}")
+        _wait_metric(page, newly, f"{round(w_kept.newly_covered_population):+,d}")
         sidebar.get_by_role("button", name=f"Remove {clinic}").wait_for(timeout=30_000)
         _wait_remove_buttons(page, 2)
 
