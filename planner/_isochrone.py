@@ -65,8 +65,12 @@ THIN_CELLS = 1.5
 BLOCK = 16
 #: Sub-blocks of the field kernel, in nodes (a piece skips those its field cannot lower).
 SUB = 4
-#: Simplification tolerance of the traced outline, in cells (part of the error bound).
+#: Simplification of the road pieces plus the traced outline, in cells (part of the bound).
 SIMPLIFY = 0.1
+#: Of which: runs of full-radius road pieces replaced by their chord (:func:`_merged`).
+MERGE = 0.05
+#: Longest run of road pieces merged into one.
+RUN = 64
 
 
 @dataclass(frozen=True)
@@ -588,7 +592,121 @@ def grid_polygon(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int = 1 <<
     if max(float(p.r0.max()), float(p.r1.max())) < THIN_CELLS * cell_m:
         return exact_polygon(p, quad_segs), 0.0
     h = grid_cell(p, cell_m, max_nodes)
-    return _traced(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h), h
+    q = Pieces(*_merged(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, MERGE * h))
+    q = q.take(np.flatnonzero(~_covered_discs(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1)))
+    return _traced(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1, h), h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _point_key(x, y):
+    """A hash of a point rounded to 0.1 mm (joints computed twice may differ in the last bit)."""
+    kx = np.int64(round(x * 1e4))
+    ky = np.int64(round(y * 1e4))
+    return kx, ky, (kx * 73856093) ^ (ky * 19349663)
+
+
+@njit(cache=True, nogil=True)
+def _covered_discs(x0, y0, r0, x1, y1, r1):
+    """Pieces whose hull is a disc held by another piece's hull (exact, no bound used).
+
+    A piece whose radius falls at least as fast as it runs (``|r1 - r0| >= length``: walking
+    off the road is as fast as along it) sweeps only its larger end disc. That disc is held by
+    any other piece ending at the same point with at least that radius there, and dropping it
+    changes nothing as long as the holder has a larger largest radius or is not such a piece
+    itself (the holders then form chains of growing radius that end at a kept piece). Points
+    are matched to 0.1 mm. On foot, where the access speed is the walking speed, this drops
+    the pieces of the last ``access_max_m`` of every path: about half of a walking polygon's.
+    """
+    n = len(x0)
+    size = 1
+    while size < 4 * n + 4:
+        size *= 2
+    mask = size - 1
+    kx_t = np.zeros(size, dtype=np.int64)
+    ky_t = np.zeros(size, dtype=np.int64)
+    used = np.zeros(size, dtype=np.bool_)
+    # per point: the best holder (largest radius there, then largest largest radius)
+    best_r = np.full(size, -1.0)
+    best_big = np.full(size, -1.0)
+    best_p = np.full(size, -1, dtype=np.int64)
+    disc = np.empty(n, dtype=np.bool_)
+    for p in range(n):
+        d = math.hypot(x1[p] - x0[p], y1[p] - y0[p])
+        disc[p] = d <= abs(r1[p] - r0[p]) + 1e-6
+    for p in range(n):
+        big = max(r0[p], r1[p])
+        for e in range(2):
+            px, py, pr = (x0[p], y0[p], r0[p]) if e == 0 else (x1[p], y1[p], r1[p])
+            kx, ky, hsh = _point_key(px, py)
+            slot = hsh & mask
+            while used[slot] and not (kx_t[slot] == kx and ky_t[slot] == ky):
+                slot = (slot + 1) & mask
+            used[slot], kx_t[slot], ky_t[slot] = True, kx, ky
+            if pr > best_r[slot] or (pr == best_r[slot] and big > best_big[slot]):
+                best_r[slot], best_big[slot], best_p[slot] = pr, big, p
+    out = np.zeros(n, dtype=np.bool_)
+    for p in range(n):
+        if not disc[p]:
+            continue
+        ax, ay, ar = (x0[p], y0[p], r0[p]) if r0[p] >= r1[p] else (x1[p], y1[p], r1[p])
+        kx, ky, hsh = _point_key(ax, ay)
+        slot = hsh & mask
+        while not (kx_t[slot] == kx and ky_t[slot] == ky):
+            slot = (slot + 1) & mask
+        q = best_p[slot]
+        if q != p and best_r[slot] >= ar and (best_big[slot] > ar or not disc[q]):
+            out[p] = True
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _chord_ok(x0, y0, x1, y1, ex, ey, a, b, eps):
+    """Whether the joints ``(x1[k], y1[k])``, k in [a, b), lie within ``eps`` of the chord
+    from ``(x0[a], y0[a])`` to ``(ex, ey)``."""
+    dx, dy = ex - x0[a], ey - y0[a]
+    ln = math.sqrt(dx * dx + dy * dy)
+    for k in range(a, b):
+        px, py = x1[k] - x0[a], y1[k] - y0[a]
+        t = 0.0 if ln == 0.0 else min(max((px * dx + py * dy) / (ln * ln), 0.0), 1.0)
+        if math.hypot(px - t * dx, py - t * dy) > eps:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _merged(x0, y0, r0, x1, y1, r1, eps):
+    """The pieces with runs of joined full-radius pieces replaced by their chord.
+
+    Real roads come as many short straight segments (OpenStreetMap: a vertex every few metres
+    on a curve), each a piece. Where consecutive pieces join end to start and all carry the
+    same radius, their union is a sausage along a polyline; the sausage along the chord lies
+    within ``eps`` of it when every joint is within ``eps`` of the chord (both ways: each is
+    the other's points moved by at most ``eps``). Part of the stated bound: the traced rings
+    are then simplified by ``SIMPLIFY - MERGE`` cells only. Runs are at most ``RUN`` pieces.
+    """
+    n = len(x0)
+    keep_a = np.empty(n, dtype=np.int64)
+    keep_b = np.empty(n, dtype=np.int64)
+    m = 0
+    i = 0
+    while i < n:
+        j = i
+        if r0[i] == r1[i]:
+            while (
+                j + 1 < n
+                and j + 1 - i < RUN
+                and r0[j + 1] == r0[i]
+                and r1[j + 1] == r0[i]
+                and x0[j + 1] == x1[j]
+                and y0[j + 1] == y1[j]
+                and _chord_ok(x0, y0, x1, y1, x1[j + 1], y1[j + 1], i, j + 1, eps)
+            ):
+                j += 1
+        keep_a[m], keep_b[m] = i, j
+        m += 1
+        i = j + 1
+    a, b = keep_a[:m], keep_b[:m]
+    return x0[a], y0[a], r0[a], x1[b], y1[b], r1[b]
 
 
 def _traced(x0, y0, r0, x1, y1, r1, cell_m):
@@ -610,9 +728,10 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
     xs, ys, ring_ptr = _march(z, live, block)
     area = _signed_areas(xs, ys, ring_ptr)
     # the traced outline has a vertex on every cell edge it crosses, most of them collinear
-    # within a fraction of a cell: Douglas-Peucker by SIMPLIFY cells moves it by at most that
-    # (part of the stated bound); rings that collapse (narrower than that) go
-    keep = _simplify_rings(xs, ys, ring_ptr, SIMPLIFY)
+    # within a fraction of a cell: Douglas-Peucker by SIMPLIFY - MERGE cells moves it by at
+    # most that (with the merged road pieces, SIMPLIFY cells of the stated bound); rings that
+    # collapse (narrower than that) go
+    keep = _simplify_rings(xs, ys, ring_ptr, SIMPLIFY - MERGE)
     kept = np.add.reduceat(keep, ring_ptr[:-1]) if len(xs) else np.zeros(0, dtype=np.int64)
     live = np.repeat(kept >= 4, np.diff(ring_ptr)) & keep
     ptr = np.zeros(int((kept >= 4).sum()) + 1, dtype=np.int64)

@@ -192,3 +192,57 @@ def test_memory_bounded_at_large_thresholds(mode, minutes):
     rise_mb, area = (float(v) for v in out.stdout.split()[-2:])
     assert area > 10.0  # the polygon really spans the city
     assert rise_mb < 400.0
+
+
+def _walk_chain(rng, n_paths=6, steps=12, cap=60.0):
+    """Pieces along random paths from shared roots, the radius falling 1 m per metre (walking
+    off the road as fast as along it) after a full-radius start: joints shared exactly."""
+    pieces = []
+    for _ in range(n_paths):
+        x, y, r = rng.uniform(0, 50, 2).tolist() + [cap]
+        full = int(rng.integers(0, 4))
+        for k in range(steps):
+            ang = rng.uniform(0, 2 * np.pi)
+            step = rng.uniform(2.0, 12.0)
+            nx_, ny_ = x + step * np.cos(ang), y + step * np.sin(ang)
+            nr = r if k < full else max(0.5, r - step * rng.uniform(1.0, 1.3))
+            pieces.append((x, y, r, nx_, ny_, nr))
+            x, y, r = nx_, ny_, nr
+    a = np.array(pieces)
+    order = rng.permutation(len(a))
+    return _isochrone.Pieces(*(a[order, k].copy() for k in range(6)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_covered_discs_change_nothing(seed):
+    # the dropped pieces' hulls lie inside the kept ones': the union is the same
+    rng = np.random.default_rng(seed)
+    p = _walk_chain(rng)
+    drop = _isochrone._covered_discs(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1)
+    assert drop.any() and not drop.all()
+    everything = _isochrone.exact_polygon(p, 32)
+    kept = _isochrone.exact_polygon(p.take(np.flatnonzero(~drop)), 32)
+    # 32 vertices a quarter circle: a held disc's polygon may poke out of its holder's by
+    # r (1 - cos(pi / 128)) < 0.02 m
+    assert shapely.difference(everything, kept.buffer(0.02)).area < 1e-6 * everything.area
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), eps=st.sampled_from([0.05, 0.5, 2.0]))
+def test_merged_pieces_within_eps(seed, eps):
+    # runs of joined full-radius pieces along a wiggly road become chords within eps
+    rng = np.random.default_rng(seed)
+    n = 40
+    t = np.linspace(0, 200, n + 1)
+    x, y = t, 3.0 * np.sin(t / rng.uniform(5, 40)) + rng.normal(0, 0.05, n + 1)
+    r = np.full(n, 25.0)
+    r[rng.integers(0, n)] = 24.0  # a different radius breaks the run
+    p = _isochrone.Pieces(x[:-1], y[:-1], r, x[1:], y[1:], r)
+    q = _isochrone.Pieces(*_isochrone._merged(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, eps))
+    assert len(q) < len(p)
+    a = _isochrone.exact_polygon(p, 16)
+    b = _isochrone.exact_polygon(q, 16)
+    arcs = 25.0 * (1 - np.cos(np.pi / 64)) + 1e-6
+    assert shapely.difference(a, b.buffer(eps + arcs)).area < 1e-6
+    assert shapely.difference(b, a.buffer(eps + arcs)).area < 1e-6
