@@ -321,6 +321,10 @@ def cached_times(
 ) -> planner.CoverageResult:
     """The analysis (the one nearest-facility search) for a data set, mode and tier set."""
     ds = cached_dataset(key, _progress=_progress)
+    if settings.tiers:  # other tiers: the default set's analysis gives the demand's join
+        base = cached_times(key, dataclasses.replace(settings, tiers=()), _progress=_progress)
+        _note(_progress, "travel times", 0.0)
+        return aps.edited_result(ds, base, NO_EDITS, tiers=settings.tiers)
     net = cached_network(
         key, settings.mode, tuple(sorted(settings.mode_options().items())), _progress=_progress
     )
@@ -409,6 +413,25 @@ def cached_payload(
     payload = aps.map_payload(m)
     drawn_maps().add((key, settings, lang, basemap, tianditu_key))
     return payload
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def prefetched(key: tuple[str, ...], settings: CoverageSettings) -> bool:
+    """Once per server, data set and settings: the times of the other modes, computed in the
+    background, so that a switch of mode answers from them (no network, no search)."""
+    for mode in aps.MODES:
+        if mode != settings.mode:
+            other = dataclasses.replace(
+                settings, mode=mode, minutes=TIMES_MINUTES, speed_kmh=None, access_max_m=None
+            )
+            worker_pool().submit(cached_times, key, other)
+    return True
+
+
+def prefetch_modes(key: tuple[str, ...], settings: CoverageSettings) -> None:
+    """After the first view is drawn: the other modes' times (see :func:`prefetched`)."""
+    if settings.speed_kmh is None and settings.access_max_m is None:
+        prefetched(key, dataclasses.replace(settings, minutes=TIMES_MINUTES))
 
 
 @st.cache_resource(show_spinner=False)
@@ -1822,6 +1845,7 @@ def main_area() -> None:
     with col_map:
         map_panel(v, progress)
     progress.finish()
+    prefetch_modes(key, settings)
 
     tabs = st.tabs(
         [

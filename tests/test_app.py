@@ -310,9 +310,10 @@ def test_travel_controls_follow_the_library(scn_dir, demo):
         run(at)
         lib = planner.analyze(demo, isochrone_minutes=None, **kwargs)
         assert_headline(at, lib)
-        # long work shows its progress: a status box that ends "done in ... s"; back to walking
-        # at another threshold is no work (a filter on the walking times computed at opening)
-        if "w_minutes" not in widgets:
+        # long work shows its progress: a status box that ends "done in ... s"; another mode
+        # (its times computed in the background after the first view) or another threshold (a
+        # filter on the times) is no work
+        if not {"w_minutes", "w_mode"} & set(widgets):
             assert any("done in" in s.label for s in at.get("status")), [
                 s.label for s in at.get("status")
             ]

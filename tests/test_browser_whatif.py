@@ -228,6 +228,34 @@ def test_close_a_facility_in_chromium(server):
         pdf = Path(dl.value.path()).read_bytes()
         assert pdf.startswith(b"%PDF"), pdf[:20]
 
+        # more sidebar changes, timed: a mode switch there and back, a tier taken out
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        covered = ZH("covered")
+        walk_covered = _metric(page, covered)
+        t0 = time.perf_counter()
+        sidebar.get_by_text(ZH("mode_ebike"), exact=True).click()
+        _wait_metric(page, covered, f"v !== {walk_covered!r}")
+        timings["walk -> e-bike"] = time.perf_counter() - t0
+        _idle(page)
+        t0 = time.perf_counter()
+        sidebar.get_by_text(ZH("mode_walk"), exact=True).click()
+        _wait_metric(page, covered, f"v === {walk_covered!r}")
+        timings["e-bike -> walk"] = time.perf_counter() - t0
+        _idle(page)
+        n_fac = _metric(page, ZH("facilities_count"))
+        clinic = aps.tier_label("village_clinic", "zh")
+        t0 = time.perf_counter()
+        sidebar.get_by_role("button", name=f"Remove {clinic}").click()
+        _wait_metric(page, ZH("facilities_count"), f"v !== {n_fac!r}")
+        timings["village clinics taken out"] = time.perf_counter() - t0
+        _idle(page)
+        no_clinics = planner.analyze(
+            ds,
+            tiers=[t for t in planner.standards.PRIMARY_TIERS if t != "village_clinic"],
+            isochrone_minutes=None,
+        )
+        assert _number(_metric(page, covered)) == round(no_clinics.covered_population)
+
     assert attempted == [], f"requests outside the local server: {attempted}"
     assert problems == [], problems
     if os.environ.get("PLANNER_UPDATE_SCREENSHOT") == "1":

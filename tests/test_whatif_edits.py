@@ -312,3 +312,25 @@ def test_derived_results_share_the_demand_join(walk15):
         np.testing.assert_array_equal(shared.v, fresh.v)
         np.testing.assert_allclose(shared.to_u_s, fresh.to_u_s)
         np.testing.assert_array_equal(shared.reachable, fresh.reachable)
+
+
+def test_other_tiers_from_a_result_equal_a_new_analysis(demo, walk15):
+    """The app's tier change: the demand's join reused, one search, the analysis' numbers."""
+    for tiers in (("village_clinic", "township_center"), ("community_station",)):
+        fast = edited_result(demo, walk15, FacilityEdits(), tiers=tiers)
+        full = planner.analyze(demo, tiers=tiers, isochrone_minutes=None, network=walk15.network)
+        assert fast.settings == full.settings
+        assert fast.demand["nearest_facility"].tolist() == full.demand["nearest_facility"].tolist()
+        np.testing.assert_allclose(
+            fast.demand["minutes"], full.demand["minutes"], rtol=0, atol=1e-9
+        )
+        assert fast.covered_population == full.covered_population
+        assert fast.facilities["facility_id"].tolist() == full.facilities["facility_id"].tolist()
+        a = fast.admin_summary.set_index(["level", "admin_code"])["covered_population"]
+        b = full.admin_summary.set_index(["level", "admin_code"])["covered_population"]
+        np.testing.assert_allclose(a, b.loc[a.index], atol=1e-6)
+    with pytest.raises(planner.InputError, match="no facilities of tiers"):
+        small = planner.Dataset(
+            roads=demo.roads, facilities=demo.facilities[demo.facilities["tier"] == "hospital"]
+        )
+        edited_result(small, walk15, FacilityEdits(), tiers=("village_clinic",))

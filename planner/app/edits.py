@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -152,18 +153,33 @@ def edited_dataset(dataset: Dataset, edits: FacilityEdits) -> Dataset:
     return dataclasses.replace(dataset, facilities=edits.apply(dataset.facilities))
 
 
-def edited_result(dataset: Dataset, result: CoverageResult, edits: FacilityEdits) -> CoverageResult:
-    """The coverage of ``result`` with the facility register edited.
+def edited_result(
+    dataset: Dataset,
+    result: CoverageResult,
+    edits: FacilityEdits,
+    *,
+    tiers: Sequence[str] | None = None,
+) -> CoverageResult:
+    """The coverage of ``result`` with the facility register edited (and, with ``tiers``,
+    other tiers counted: ``()`` for the default primary-care set, as ``planner.analyze``).
 
-    One nearest-facility search over the edited facilities of the result's tiers; the demand
-    units, their admin codes, the network and the demand's join to it are those of ``result``
-    (a study area restricting ``result.demand`` stays restricted).
+    One nearest-facility search over the edited facilities of the tiers; the demand units,
+    their admin codes, the network and the demand's join to it are those of ``result`` (a
+    study area restricting ``result.demand`` stays restricted).
     """
     if result.demand is None:
         raise InputError("the what-if needs population. Fix: load a population file.")
     net = result.network
+    settings = result.settings
+    if tiers is not None:
+        settings = dataclasses.replace(settings, tiers=tuple(tiers))  # validates the tiers
     register = edits.apply(dataset.facilities)
-    fac = combine_facilities(select_facilities(register, result.settings.selected_tiers), None)
+    fac = combine_facilities(select_facilities(register, settings.selected_tiers), None)
+    if tiers is not None and len(fac) == 0:
+        raise InputError(
+            f"no facilities of tiers {list(settings.selected_tiers)} in the data. Fix: choose "
+            f"other tiers (present: {sorted(set(dataset.facilities['tier']))})."
+        )
     dem = result.demand.copy()
     pieces = network_pieces(net)
     if len(fac):
@@ -192,6 +208,7 @@ def edited_result(dataset: Dataset, result: CoverageResult, edits: FacilityEdits
     dem["no_facility_in_piece"] = (piece >= 0) & ~np.isin(piece, served)
     out = dataclasses.replace(
         result,
+        settings=settings,
         facilities=fac,
         isochrones=None,
         demand=dem,
