@@ -616,6 +616,28 @@ def _point_key(x, y):
 
 
 @njit(cache=True, nogil=True)
+def _disc_ends(x0, y0, r0, x1, y1, r1, disc):
+    """A hash set of the disc pieces' larger ends (open addressing, size a power of two):
+    ``(kx, ky, used)`` per slot, keys from :func:`_point_key`."""
+    size = 1
+    while size < 4 * int(disc.sum()) + 4:
+        size *= 2
+    mask = size - 1
+    kx_t = np.zeros(size, dtype=np.int64)
+    ky_t = np.zeros(size, dtype=np.int64)
+    used = np.zeros(size, dtype=np.bool_)
+    for p in range(len(x0)):
+        if disc[p]:
+            ax, ay = (x0[p], y0[p]) if r0[p] >= r1[p] else (x1[p], y1[p])
+            kx, ky, hsh = _point_key(ax, ay)
+            slot = hsh & mask
+            while used[slot] and not (kx_t[slot] == kx and ky_t[slot] == ky):
+                slot = (slot + 1) & mask
+            used[slot], kx_t[slot], ky_t[slot] = True, kx, ky
+    return kx_t, ky_t, used
+
+
+@njit(cache=True, nogil=True)
 def _covered_discs(x0, y0, r0, x1, y1, r1):
     """Pieces whose hull is a disc held by another piece's hull (exact, no bound used).
 
@@ -628,21 +650,19 @@ def _covered_discs(x0, y0, r0, x1, y1, r1):
     the pieces of the last ``access_max_m`` of every path: about half of a walking polygon's.
     """
     n = len(x0)
-    size = 1
-    while size < 4 * n + 4:
-        size *= 2
-    mask = size - 1
-    kx_t = np.zeros(size, dtype=np.int64)
-    ky_t = np.zeros(size, dtype=np.int64)
-    used = np.zeros(size, dtype=np.bool_)
-    # per point: the best holder (largest radius there, then largest largest radius)
-    best_r = np.full(size, -1.0)
-    best_big = np.full(size, -1.0)
-    best_p = np.full(size, -1, dtype=np.int64)
     disc = np.empty(n, dtype=np.bool_)
     for p in range(n):
         d = math.hypot(x1[p] - x0[p], y1[p] - y0[p])
         disc[p] = d <= abs(r1[p] - r0[p]) + 1e-6
+    if not disc.any():  # driving: the radius falls slower than the road runs
+        return np.zeros(n, dtype=np.bool_)
+    kx_t, ky_t, used = _disc_ends(x0, y0, r0, x1, y1, r1, disc)
+    mask = len(used) - 1
+    # per point: the best holder (largest radius there, then largest largest radius); every
+    # piece end at one of those points is a candidate
+    best_r = np.full(mask + 1, -1.0)
+    best_big = np.full(mask + 1, -1.0)
+    best_p = np.full(mask + 1, -1, dtype=np.int64)
     for p in range(n):
         big = max(r0[p], r1[p])
         for e in range(2):
@@ -651,7 +671,8 @@ def _covered_discs(x0, y0, r0, x1, y1, r1):
             slot = hsh & mask
             while used[slot] and not (kx_t[slot] == kx and ky_t[slot] == ky):
                 slot = (slot + 1) & mask
-            used[slot], kx_t[slot], ky_t[slot] = True, kx, ky
+            if not used[slot]:
+                continue  # not the larger end of any disc piece
             if pr > best_r[slot] or (pr == best_r[slot] and big > best_big[slot]):
                 best_r[slot], best_big[slot], best_p[slot] = pr, big, p
     out = np.zeros(n, dtype=np.bool_)
