@@ -151,19 +151,21 @@ async def _open(page, url: str) -> float:
     return time.perf_counter() - t0
 
 
-async def _click(page, i: int, k: int) -> float:
-    """Click the map near its centre (a different point each time) and wait until one more
-    station is counted."""
+async def _click(page, lat: float, lon: float) -> float:
+    """Click the map at ``(lat, lon)`` (where residents live uncovered: a station there adds
+    some) and wait until one more station is counted."""
     shown = await page.evaluate(METRIC_JS, LABEL)
     want = int(shown.replace(",", "")) + 1
-    box = await page.frame_locator(MAP_FRAME).locator(".leaflet-container").bounding_box()
-    # points on a small spiral around the centre: inside the county, one per click
-    dx = 0.12 * ((i * 7 + k * 3) % 5 - 2) / 2
-    dy = 0.12 * ((i * 3 + k * 5) % 5 - 2) / 2
-    x = box["x"] + box["width"] * (0.5 + dx)
-    y = box["y"] + box["height"] * (0.5 + dy)
+    loc = page.frame_locator(MAP_FRAME).locator(".leaflet-container")
+    await loc.scroll_into_view_if_needed()
+    frame = [f for f in page.frames if "streamlit_folium" in f.url][-1]
+    x, y = await frame.evaluate(
+        f"(() => {{ const p = window.map.latLngToContainerPoint([{lat}, {lon}]); "
+        "return [p.x, p.y]; })()"
+    )
+    box = await loc.bounding_box()
     t0 = time.perf_counter()
-    await page.mouse.click(x, y)
+    await page.mouse.click(box["x"] + x, box["y"] + y)
     await page.wait_for_function(
         f"([label, want]) => {{ const v = ({METRIC_JS})(label); "
         "return v !== null && parseInt(v.replace(/,/g, '')) >= want; }",
@@ -174,14 +176,28 @@ async def _click(page, i: int, k: int) -> float:
     return time.perf_counter() - t0
 
 
-async def _session(browser, url: str, i: int, clicks: int, out: Session) -> None:
+def click_points(n: int) -> list[tuple[float, float]]:
+    """``(lat, lon)`` of ``n`` places where residents live uncovered (the demo county, walk,
+    15 minutes), largest areas first, repeated when fewer."""
+    import planner
+
+    res = planner.analyze(planner.load_demo(), isochrone_minutes=None)
+    assert res.uncovered is not None  # the demo has population
+    pts = res.uncovered.geometry.representative_point()
+    out = [(float(p.y), float(p.x)) for p in pts]
+    return [out[i % len(out)] for i in range(n)]
+
+
+async def _session(
+    browser, url: str, i: int, points: list[tuple[float, float]], out: Session
+) -> None:
     ctx = await browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = await ctx.new_page()
     try:
         out.open_s = await _open(page, url)
         await page.wait_for_timeout(500 + 150 * i)  # people do not click in step
-        for k in range(clicks):
-            out.clicks_s.append(await _click(page, i, k))
+        for k, (lat, lon) in enumerate(points):
+            out.clicks_s.append(await _click(page, lat, lon))
             await page.wait_for_timeout(400 + 97 * ((i + k) % 5))  # reading the answer
     except Exception as exc:  # noqa: BLE001 - a session that fails is reported, not fatal
         out.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
@@ -195,12 +211,17 @@ async def _run(url: str, sessions: int, clicks: int, server: Server) -> dict:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+            pts = click_points((sessions + 1) * clicks)
             cold = Session()
-            await _session(browser, url, 0, 1, cold)  # the server's first page open (cold)
+            # the server's first page open (cold), and one click
+            await _session(browser, url, 0, pts[-1:], cold)
             outs = [Session() for _ in range(sessions)]
             cpu0, t0 = server.cpu_s(), time.perf_counter()
             await asyncio.gather(
-                *(_session(browser, url, i, clicks, outs[i]) for i in range(sessions))
+                *(
+                    _session(browser, url, i, pts[i * clicks : (i + 1) * clicks], outs[i])
+                    for i in range(sessions)
+                )
             )
             wall = time.perf_counter() - t0
             cpu = server.cpu_s() - cpu0
