@@ -99,7 +99,7 @@ def set_widgets(sc: Scenario, *, only_missing: bool) -> None:
 def init_state() -> None:
     pruned_autosaves()
     if "lang" not in ss:
-        headers = st.context.headers or {}
+        headers: Any = st.context.headers or {}
         ss.lang = i18n.detect_language(st.context.locale, headers.get("Accept-Language"))
     if "scenario" not in ss:
         ws = st.query_params.get("ws", "")
@@ -791,6 +791,8 @@ def fmt_status(v: str) -> str:
 
 def township_table(result: planner.CoverageResult, whatif: aps.WhatIf | None) -> pd.DataFrame:
     tab = result.admin_summary
+    if tab is None:  # no population: the coverage tab says so instead
+        return pd.DataFrame()
     t = tab[tab["level"] == "township"].copy()
     out = pd.DataFrame(
         {
