@@ -98,6 +98,10 @@ def test_close_move_and_retier_a_facility(at, demo, walk15):
     assert at.session_state["edits"] == moved
     w = aps.what_if(demo, walk15, (), edits=moved)
     assert metrics(at)[EN("newly_covered")] == f"{round(w.newly_covered_population):+,d}"
+    # the map: where it went, what it newly covers and what it no longer covers
+    fg = at.get("component_instance")[0].proto.json_args
+    for css in ("planner-moved", "planner-newly-covered", "planner-newly-uncovered"):
+        assert css in fg, css
     # a tier change on top
     at.selectbox(key="w_fac_tier").set_value("hospital")
     at.button(key="btn_fac_retier").click()

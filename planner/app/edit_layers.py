@@ -49,10 +49,19 @@ def _positions(facilities: gpd.GeoDataFrame) -> dict[str, tuple[float, float, st
     }
 
 
-def _lost_areas(fg: folium.FeatureGroup, whatif: WhatIf, *, lang: str, datum: str) -> None:
-    areas = whatif.newly_uncovered_areas
+_GAINED_COLOR = "#1a9850"
+
+
+def _lost_areas(
+    fg: folium.FeatureGroup, whatif: WhatIf, *, lang: str, datum: str, gained: bool = False
+) -> None:
+    """The areas no longer covered (red); with ``gained``, the newly covered ones (green: a
+    move without proposed sites, whose gains the proposals' layer does not draw)."""
+    areas = whatif.newly_covered_areas if gained else whatif.newly_uncovered_areas
     if not len(areas):
         return
+    color = _GAINED_COLOR if gained else _LOST_COLOR
+    css = "planner-newly-covered" if gained else "planner-newly-uncovered"
     shown = basemaps.geometries_to_display(
         np.asarray(areas.geometry.values, dtype=object), datum=datum
     )
@@ -73,17 +82,24 @@ def _lost_areas(fg: folium.FeatureGroup, whatif: WhatIf, *, lang: str, datum: st
     }
     folium.GeoJson(
         data,
-        name=_t("不再覆盖的区域", "No longer covered", lang),
+        name=_t("新增覆盖区域", "Newly covered", lang)
+        if gained
+        else _t("不再覆盖的区域", "No longer covered", lang),
         style_function=lambda f: {
-            "color": _LOST_COLOR,
+            "color": color,
             "weight": 1,
-            "fillColor": _LOST_COLOR,
+            "fillColor": color,
             "fillOpacity": 0.5,
-            "className": "planner-newly-uncovered",
+            "className": css,
         },
         tooltip=folium.GeoJsonTooltip(
             ["facility", "population"],
-            aliases=[_t("原机构", "Was served by", lang), _t("不再覆盖人口", "Residents", lang)],
+            aliases=[
+                _t("机构", "Facility", lang) if gained else _t("原机构", "Was served by", lang),
+                _t("新增覆盖人口", "Residents", lang)
+                if gained
+                else _t("不再覆盖人口", "Residents", lang),
+            ],
             localize=True,
         ),
     ).add_to(fg)
@@ -200,6 +216,8 @@ def edit_layers(
     where = _positions(register)
     if whatif is not None:
         _lost_areas(fg, whatif, lang=lang, datum=datum)
+        if not len(whatif.sites):  # the proposals' layer draws the gains only with sites
+            _lost_areas(fg, whatif, lang=lang, datum=datum, gained=True)
     _edit_markers(
         fg,
         edits,
