@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import siting
+from .. import _constants, siting
 from .._errors import InputError, OptimizationError
 from ..pipeline import CoverageResult, Dataset
 from ..scenario import Scenario
@@ -484,7 +484,7 @@ def printable_map(
 # ---------------------------------------------------------------------------------------------
 
 OBJECTIVES = siting.OBJECTIVES
-CANDIDATE_SOURCES = ("uncovered", "villages", "file", "nodes")
+CANDIDATE_SOURCES = _constants.CANDIDATE_SOURCES  # one definition (planner/_constants.py)
 
 
 def numeric_columns(path: str | Path | None) -> list[str]:
