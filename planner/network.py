@@ -1245,7 +1245,8 @@ def _hilbert_order(xy: np.ndarray, order: int = 16) -> np.ndarray:
     lo = xy.min(axis=0)
     span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
     g = np.clip(((xy - lo) / span * ((1 << order) - 1)).astype(np.int64), 0, (1 << order) - 1)
-    h = _engine.hilbert_index(g[:, 0], g[:, 1], order)
+    # contiguous columns: the kernel is compiled for C-ordered arrays only (one signature)
+    h = _engine.hilbert_index(np.ascontiguousarray(g[:, 0]), np.ascontiguousarray(g[:, 1]), order)
     return _argsort_stable(h)
 
 
