@@ -123,8 +123,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "covered": {"zh": "已覆盖居民", "en": "Residents covered"},
     "uncovered": {"zh": "未覆盖居民", "en": "Residents not covered"},
     "facilities_count": {"zh": "计入的机构", "en": "Facilities counted"},
-    "with_proposals": {"zh": "加上建议站点后", "en": "With proposed sites"},
-    "newly_covered": {"zh": "新增覆盖居民", "en": "Newly covered residents"},
+    # the what-if headline: new stations, and closed, moved or re-tiered facilities (signed)
+    "with_proposals": {"zh": "调整后覆盖率", "en": "Covered with the changes"},
+    "newly_covered": {"zh": "覆盖居民变化", "en": "Change in residents covered"},
     "group_shares": {
         "zh": "{minutes:g}分钟内各人群覆盖率：{shares}",
         "en": "Within {minutes:g} min by population group: {shares}",
