@@ -16,6 +16,8 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +32,7 @@ import pyproj
 import shapely
 
 from . import _engine, _isochrone
+from ._cache import memo
 from ._errors import InputError, InputFileError, NetworkError
 from ._validate import check_bytes, check_minutes, format_bytes, max_bytes
 from .network import Attachment, Network
@@ -56,13 +59,51 @@ class Sources:
         return len(self.attachment)
 
 
+def _coords_key(xy: np.ndarray) -> tuple[int, bytes]:
+    """A key for a set of metric coordinates: its length and a 128-bit digest of the values."""
+    data = np.ascontiguousarray(xy, dtype=np.float64)
+    return len(data), hashlib.blake2b(data.tobytes(), digest_size=16).digest()
+
+
+def joined(network: Network, points: Any) -> Attachment:
+    """``network.snap(points)``, computed once per network and point coordinates.
+
+    A repeated query with the same facilities or points (the app, a scenario sweep, a loop over
+    thresholds) skips the spatial join, which costs ~40x the nearest-facility search itself on a
+    city graph; only the projection to the network's CRS and a digest of the coordinates are
+    paid again. The returned arrays are shared and read-only.
+    """
+    if isinstance(points, Attachment):
+        return points
+    return _joined(network, points)[0]
+
+
+def _joined(network: Network, points: Any) -> tuple[Attachment, tuple[int, bytes]]:
+    xy = points if isinstance(points, np.ndarray) else network.project(points)
+    key = _coords_key(xy)
+    return memo(network, ("snap", *key), lambda: _read_only(network.snap(xy))), key
+
+
+def _read_only(att: Attachment) -> Attachment:
+    for f in dataclasses.fields(att):
+        getattr(att, f.name).flags.writeable = False
+    return att
+
+
 def facility_sources(network: Network, facilities: Any) -> Sources:
     """Join facilities to the network and build their seed sets (reverse direction).
 
     A facility farther than ``access_max_m`` from every road gets an empty seed set (it reaches
-    nobody); :func:`planner.coverage.analyze` reports such facilities.
+    nobody); :func:`planner.coverage.analyze` reports such facilities. The join and the seed
+    sets are kept per network and facility coordinates (:func:`joined`).
     """
-    att = facilities if isinstance(facilities, Attachment) else network.snap(facilities)
+    if isinstance(facilities, Attachment):
+        return _sources(facilities)
+    att, key = _joined(network, facilities)
+    return memo(network, ("facility_sources", *key), lambda: _sources(att))
+
+
+def _sources(att: Attachment) -> Sources:
     n = len(att)
     # to reach the facility from node u one travels u->point: from_u_s
     nodes = np.column_stack([att.u, att.v]).ravel()
@@ -71,7 +112,10 @@ def facility_sources(network: Network, facilities: Any) -> Sources:
     counts = ok.reshape(n, 2).sum(axis=1)
     src_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=src_ptr[1:])
-    return Sources(att, src_ptr, nodes[ok].astype(np.int32), times[ok].astype(np.float64))
+    seed_nodes, seed_times = nodes[ok].astype(np.int32), times[ok].astype(np.float64)
+    for a in (src_ptr, seed_nodes, seed_times):
+        a.flags.writeable = False  # shared by every caller with the same facilities
+    return Sources(att, src_ptr, seed_nodes, seed_times)
 
 
 @dataclass(frozen=True)
@@ -277,7 +321,7 @@ def nearest_facility(
         ``time_s`` and ``facility`` (index into ``facilities``) per point.
     """
     src = facilities if isinstance(facilities, Sources) else facility_sources(network, facilities)
-    att = points if isinstance(points, Attachment) else network.snap(points)
+    att = joined(network, points)
     dist, label = node_nearest(network, src, max_minutes=max_minutes)
     best, who = _combine(att, dist, label)
     best, who = _same_edge(att, src.attachment, best, who)
@@ -305,22 +349,20 @@ def _combine(att: Attachment, dist: np.ndarray, label: np.ndarray):
 
 def _same_edge_pairs(pts: Attachment, fac: Attachment):
     """(point, facility, time) for points on the same edge as a facility, direct along the edge."""
-    fe = fac.edge
-    ok_f = np.flatnonzero(fe >= 0)
+    order, first = memo(fac, "facilities_by_edge", lambda: _facilities_by_edge(fac.edge))
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    if not len(ok_f):
+    if not len(order):
         return empty
-    order = ok_f[np.argsort(fe[ok_f], kind="stable")]
-    fe_sorted = fe[order]
     pe = pts.edge
-    lo = np.searchsorted(fe_sorted, pe, side="left")
-    hi = np.searchsorted(fe_sorted, pe, side="right")
-    cand = np.flatnonzero((pe >= 0) & (hi > lo))
+    cand = np.flatnonzero((pe >= 0) & (pe < len(first) - 1))
+    lo = first[pe[cand]]
+    counts = first[pe[cand] + 1] - lo
+    has = counts > 0
+    cand, lo, counts = cand[has], lo[has], counts[has]
     if not len(cand):
         return empty
-    counts = hi[cand] - lo[cand]
     p = np.repeat(cand, counts)
-    f = order[np.repeat(lo[cand], counts) + _ranges(counts)]
+    f = order[np.repeat(lo, counts) + _ranges(counts)]
     dfrac = fac.frac[f] - pts.frac[p]
     t_uv = _edge_time(pts, "uv", p)
     t_vu = _edge_time(pts, "vu", p)
@@ -329,6 +371,20 @@ def _same_edge_pairs(pts: Attachment, fac: Attachment):
     t = pts.access_s[p] + along + fac.access_s[f]
     ok = np.isfinite(t)
     return p[ok], f[ok].astype(np.int64), t[ok]
+
+
+def _facilities_by_edge(edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The joined facilities grouped by edge: ``order[first[e]:first[e + 1]]`` are on edge ``e``.
+
+    A lookup per point instead of two binary searches, kept with the attachment (the same
+    facilities meet many point sets).
+    """
+    ok = np.flatnonzero(edge >= 0)
+    order = ok[np.argsort(edge[ok], kind="stable")]
+    n_edges = int(edge[ok].max()) + 1 if len(ok) else 0
+    first = np.zeros(n_edges + 1, dtype=np.int64)
+    np.cumsum(np.bincount(edge[ok], minlength=n_edges), out=first[1:])
+    return order, first
 
 
 def _same_edge(pts: Attachment, fac: Attachment, best: np.ndarray, who: np.ndarray):

@@ -395,15 +395,14 @@ class Network:
         if isinstance(geoms, gpd.GeoDataFrame | gpd.GeoSeries):
             if geoms.crs is None:
                 raise NetworkError("points have no CRS. Fix: set one with .set_crs('EPSG:4326').")
-            g = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
-            g = g.to_crs(self.crs)
-            pts = (
-                shapely.point_on_surface(g.values)
-                if not (g.geom_type == "Point").all()
-                else g.values
-            )
+            # the geometry array, not the series: pandas' overhead was most of a repeated join
+            g = (geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms).values
+            if not g.crs == self.crs:
+                g = g.to_crs(self.crs)
+            arr = np.asarray(g)
+            pts = arr if (shapely.get_type_id(arr) == 0).all() else shapely.point_on_surface(arr)
             xy = shapely.get_coordinates(pts)
-            if len(xy) != len(g):
+            if len(xy) != len(arr):
                 raise NetworkError(
                     "some geometries are empty; drop them before joining to the network."
                 )
