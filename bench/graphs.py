@@ -214,14 +214,14 @@ def network_from_arrays(
     way_hw = pd.Series(city.way_highway)
     usable = ~way_hw.isin(list(tm.excluded_classes)).to_numpy()
     code, classes = pd.factorize(way_hw)
-    way_speed = _net._edge_speeds(tm, way_hw.to_numpy(dtype=str), city.way_maxspeed)
+    way_speed = _net.edge_speeds(tm, way_hw.to_numpy(dtype=str), city.way_maxspeed)
     e_ok = usable[city.edge_way]
     eu, ev, mid = city.edge_u[e_ok], city.edge_v[e_ok], city.edge_mid[e_ok]
     ew = city.edge_way[e_ok]
     xy = city.node_xy
     length = np.hypot(*(mid - xy[eu]).T) + np.hypot(*(xy[ev] - mid).T)
     hw = code[ew].astype(np.int8)
-    t_uv, t_vu = _net._edge_times(tm, length, way_speed[ew], city.way_oneway[ew])
+    t_uv, t_vu = _net.edge_times(tm, length, way_speed[ew], city.way_oneway[ew])
     # nodes: those used by an edge, in build_network's order (sorted by rounded coordinates)
     used = np.flatnonzero(np.bincount(np.concatenate([eu, ev]), minlength=len(xy)))
     key = np.round(xy[used] / 0.01).astype(np.int64)
@@ -232,7 +232,9 @@ def network_from_arrays(
     eu, ev = pos[eu], pos[ev]
     nxy = xy[used]
     if largest_component and len(nxy):
-        keep_node = _net._largest_component(len(nxy), eu, ev, t_uv, t_vu, strong=tm.respect_oneway)
+        keep_node = _net.largest_component_mask(
+            len(nxy), eu, ev, t_uv, t_vu, strong=tm.respect_oneway
+        )
         keep_edge = keep_node[eu] & keep_node[ev]
         eu, ev, length, t_uv, t_vu, hw, mid = (
             a[keep_edge] for a in (eu, ev, length, t_uv, t_vu, hw, mid)
@@ -240,7 +242,7 @@ def network_from_arrays(
         remap = np.cumsum(keep_node) - 1
         nxy = nxy[keep_node]
         eu, ev = remap[eu], remap[ev]
-    order = _net._hilbert_order(nxy)
+    order = _net.hilbert_order(nxy)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     nxy = nxy[order]

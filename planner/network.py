@@ -39,6 +39,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from . import _engine
+from ._cache import memo
 from ._errors import NetworkError
 
 log = logging.getLogger(__name__)
@@ -433,12 +434,11 @@ class Network:
     @property
     def access_edges(self) -> np.ndarray:
         """Indices of the edges points may be joined to."""
-        cached = self.__dict__.get("_access_edges")
-        if cached is None:
-            blocked = np.isin(self.edge_class, list(self.mode.no_access_classes))
-            cached = np.flatnonzero(~blocked)
-            self.__dict__["_access_edges"] = cached
-        return cached
+        return memo(
+            self,
+            "access_edges",
+            lambda: np.flatnonzero(~np.isin(self.edge_class, list(self.mode.no_access_classes))),
+        )
 
     def snap(self, points: Any, *, access_max_m: float | None = None) -> Attachment:
         """Join points to the nearest point of the nearest edge.
@@ -886,8 +886,8 @@ def build_network(
     oneway = ow.to_numpy()[e_line]
     maxspeed = pd.to_numeric(roads["maxspeed_kmh"].iloc[r_pos], errors="coerce")
     maxspeed = maxspeed.to_numpy(dtype=float)
-    speed = _edge_speeds(tm, hw_road, maxspeed)[e_line]  # elementwise: per road = per edge
-    t_uv, t_vu = _edge_times(tm, length, speed, oneway)
+    speed = edge_speeds(tm, hw_road, maxspeed)[e_line]  # elementwise: per road = per edge
+    t_uv, t_vu = edge_times(tm, length, speed, oneway)
 
     # nodes: the vertices an edge uses, in the order of their rounded (x, y)
     vert_xy = np.zeros((int(vert.max()) + 1, 2))
@@ -905,7 +905,7 @@ def build_network(
 
     keep_node = None
     if largest_component and len(nxy):
-        keep_node = _largest_component(len(nxy), eu, ev, t_uv, t_vu, strong=tm.respect_oneway)
+        keep_node = largest_component_mask(len(nxy), eu, ev, t_uv, t_vu, strong=tm.respect_oneway)
     if min_piece_nodes > 1 and len(nxy):
         small = _small_pieces(nxy, eu, ev, int(min_piece_nodes), metric)
         keep_node = ~small if keep_node is None else keep_node & ~small
@@ -919,7 +919,7 @@ def build_network(
         eu, ev = remap[eu], remap[ev]
 
     # -- Hilbert renumbering ------------------------------------------------------------------
-    order = _hilbert_order(nxy)
+    order = hilbert_order(nxy)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     nxy = nxy[order]
@@ -936,7 +936,7 @@ def build_network(
         ua = _as_geometry(urban_area, metric)
         inside = shapely.intersects(ua, shapely.line_interpolate_point(egeom, 0.5, normalized=True))
         speed = np.where(inside, speed * tm.urban_factor, speed)
-    t_uv, t_vu = _edge_times(tm, length, speed, oneway)
+    t_uv, t_vu = edge_times(tm, length, speed, oneway)
 
     net = network_from_arrays(
         tm,
@@ -1051,10 +1051,13 @@ def _argsort_stable(key: np.ndarray) -> np.ndarray:
     return order
 
 
-def _edge_times(
+def edge_times(
     tm: TravelMode, length: np.ndarray, speed_kmh: np.ndarray, oneway: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Travel times (s) along and against each edge's line, +inf where one-way rules forbid."""
+    """Travel times (s) along and against each edge's line, +inf where one-way rules forbid.
+
+    Documented internal: the build step shared with ``bench.graphs`` (arrays in, arrays out).
+    """
     t = length / (speed_kmh / 3.6)
     t_uv = t.copy()
     t_vu = t
@@ -1088,7 +1091,8 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - offsets
 
 
-def _edge_speeds(tm: TravelMode, hw: np.ndarray, maxspeed: np.ndarray) -> np.ndarray:
+def edge_speeds(tm: TravelMode, hw: np.ndarray, maxspeed: np.ndarray) -> np.ndarray:
+    """Speed (km/h) of each road for the mode: by class and ``maxspeed`` (documented internal)."""
     if tm.name != "drive" and not tm.class_speeds_kmh:
         return np.full(len(hw), tm.speed_kmh)
     speeds = tm.speeds if tm.name == "drive" else dict(tm.class_speeds_kmh)
@@ -1140,7 +1144,12 @@ def _as_geometry(area: Any, crs: pyproj.CRS) -> shapely.Geometry:
     )
 
 
-def _largest_component(n, eu, ev, t_uv, t_vu, *, strong: bool) -> np.ndarray:
+def largest_component_mask(
+    n: int, eu: np.ndarray, ev: np.ndarray, t_uv: np.ndarray, t_vu: np.ndarray, *, strong: bool
+) -> np.ndarray:
+    """Whether each of ``n`` nodes is in the largest (strongly, if ``strong``) connected piece
+    of the arcs ``eu -> ev`` (finite ``t_uv``) and ``ev -> eu`` (finite ``t_vu``) (documented
+    internal)."""
     a = np.concatenate([eu[np.isfinite(t_uv)], ev[np.isfinite(t_vu)]])
     b = np.concatenate([ev[np.isfinite(t_uv)], eu[np.isfinite(t_vu)]])
     g = sparse.csr_array((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
@@ -1231,14 +1240,14 @@ def network_pieces(network: Network) -> np.ndarray:
     >>> net = planner.build_network(planner.load_demo().roads)      # doctest: +SKIP
     >>> np.bincount(network_pieces(net))[:3]                        # doctest: +SKIP
     """
-    cached = network.__dict__.get("_pieces")
-    if cached is None:
-        cached = _piece_labels(network.n_nodes, network.edge_u, network.edge_v)
-        network.__dict__["_pieces"] = cached
-    return cached
+    return memo(
+        network, "pieces", lambda: _piece_labels(network.n_nodes, network.edge_u, network.edge_v)
+    )
 
 
-def _hilbert_order(xy: np.ndarray, order: int = 16) -> np.ndarray:
+def hilbert_order(xy: np.ndarray, order: int = 16) -> np.ndarray:
+    """Positions of the points ``xy`` sorted along a Hilbert curve of ``2**order`` cells a side:
+    the node numbering that keeps neighbours in space near in memory (documented internal)."""
     if len(xy) == 0:
         return np.zeros(0, dtype=np.int64)
     lo = xy.min(axis=0)
