@@ -20,7 +20,7 @@ import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +34,11 @@ import shapely
 from . import _engine, _isochrone
 from ._cache import memo
 from ._errors import InputError, InputFileError, NetworkError
+from ._progress import Progress, report
 from ._validate import check_bytes, check_minutes, format_bytes, max_bytes
 from .network import Attachment, Network
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[float], None] | None
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,7 @@ def reach(
     *,
     minutes: float = 15.0,
     threads: int = 2,
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> Reach:
     """Bounded reverse searches from every facility: the nodes within ``minutes`` of each.
 
@@ -199,8 +198,7 @@ def reach(
         ):
             for k, part in enumerate(pool.map(run, range(len(chunks)))):
                 parts.append(part)
-                if progress:
-                    progress((k + 1) / len(chunks))
+                report(progress, "reach", (k + 1) / len(chunks))
         sizes = np.zeros(n, dtype=np.int64)
         for (a, b), part in zip(chunks, parts, strict=True):
             sizes[by_space[a:b]] = part[1]
@@ -693,7 +691,7 @@ def isochrones(
     id_column: str = "facility_id",
     quad_segs: int = 4,
     threads: int = 2,
-    progress: Progress = None,
+    progress: Progress | None = None,
     method: str = "grid",
     cell_m: float | None = None,
     max_cells: int = 1 << 19,
@@ -715,8 +713,9 @@ def isochrones(
         ``method="exact"``, the thin tips with ``"grid"``).
     threads : int
         Facilities are drawn on this many threads.
-    progress : callable, optional
-        Called with the fraction of facilities done.
+    progress : callable(stage, fraction), optional
+        Called as ``progress("isochrones", fraction of facilities done)``
+        (:mod:`planner._progress`).
     method : {"grid", "exact"}
         ``"grid"`` (default) traces the union on a grid from its distance field, with linear
         interpolation (the cell: ``cell_m``, doubled until the grid has at most ``max_cells``
@@ -826,8 +825,7 @@ def isochrones(
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # numba and GEOS release the GIL
         for count in pool.map(work, chunks):
             done += count
-            if progress:
-                progress(done / max(n_fac, 1))
+            report(progress, "isochrones", done / max(n_fac, 1))
     # enforce nesting (polygons drawn on different cells differ within the tolerance)
     for k in range(len(mins) - 2, -1, -1):
         polys[k] = shapely.intersection(polys[k], polys[k + 1])

@@ -583,7 +583,7 @@ def analyze(
             network,
             fac,
             minutes=settings.isochrone_minutes,
-            progress=(lambda f: progress("isochrones", f)) if progress else None,
+            progress=progress,
         )
         t = tick("isochrones", t)
 

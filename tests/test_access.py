@@ -214,3 +214,16 @@ def test_coverage_sets_equal_reference(seed, mode):
     got = cs.time_s.toarray()
     assert np.array_equal(cs.cover.toarray().astype(bool), within)
     assert np.allclose(got[within], dense[within], atol=1e-6)
+
+
+def test_progress_follows_the_one_protocol(tiny_roads):
+    # progress(stage, fraction) as everywhere in planner (planner._progress), ending at 1.0
+    net = build_network(tiny_roads, "walk", crs=UTM)
+    fac = gpd.GeoDataFrame(geometry=points((0, 0), (200, 0)))
+    seen = []
+    reach(net, fac, minutes=5, progress=lambda stage, f: seen.append((stage, f)))
+    isochrones(net, fac, minutes=(2, 4), progress=lambda stage, f: seen.append((stage, f)))
+    assert {s for s, _ in seen} == {"reach", "isochrones"}
+    assert all(0.0 <= f <= 1.0 for _, f in seen)
+    assert seen[-1] == ("isochrones", 1.0)
+    assert ("reach", 1.0) in seen

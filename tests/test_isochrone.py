@@ -141,9 +141,11 @@ def test_grid_threads_give_the_same_polygons():
     fac = _facilities(net, 7, k=5)
     done = []
     one = isochrones(net, fac, minutes=(2, 4), threads=1)
-    two = isochrones(net, fac, minutes=(2, 4), threads=2, progress=done.append)
+    two = isochrones(
+        net, fac, minutes=(2, 4), threads=2, progress=lambda stage, f: done.append((stage, f))
+    )
     assert all(a.equals(b) for a, b in zip(one.geometry, two.geometry, strict=True))
-    assert done and done[-1] == pytest.approx(1.0)
+    assert done and done[-1] == ("isochrones", pytest.approx(1.0))
 
 
 def test_grid_falls_back_to_exact_for_a_tiny_cap():
