@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -69,7 +70,7 @@ def configure(
         return None
     env["NUMBA_CACHE_DIR"] = str(target)
     # numba reads the variable once, when it is first imported; if it already was, set it too
-    config = sys.modules.get("numba.core.config")
+    config: Any = sys.modules.get("numba.core.config")  # a module: typed loosely
     if config is not None and environ is None:
         config.CACHE_DIR = str(target)
     return target

@@ -20,7 +20,7 @@ import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -514,7 +514,8 @@ def coverage_sets(
 
     def run(k: int):
         search, direct = job.chunk_args(chunks[k])
-        return _engine.cover_pairs(*search, n_pts, *direct, 0.0, budget, k)
+        kernel: Callable[..., Any] = _engine.cover_pairs  # a numba dispatcher: untyped
+        return kernel(*search, n_pts, *direct, 0.0, budget, k)
 
     what = (
         f"the coverage sets of {n_src:,} facilities x {n_pts:,} points within {minutes:g} minutes"
@@ -754,18 +755,8 @@ def isochrones(
     >>> exact = planner.isochrones(net, ds.facilities.head(3), method="exact")  # doctest: +SKIP
     """
     t0 = time.perf_counter()
-    mins = sorted({float(m) for m in minutes})
-    if not mins or mins[0] <= 0:
-        raise NetworkError(f"minutes must be positive numbers, got {list(minutes)!r}.")
-    if method not in ISOCHRONE_METHODS:
-        raise NetworkError(f"method must be one of {ISOCHRONE_METHODS}, got {method!r}.")
+    mins, cell_m = _isochrone_options(network, minutes, method, cell_m, max_cells)
     cap = network.mode.access_max_m
-    if cell_m is None:
-        cell_m = _default_cell_m(network)
-    elif not (np.isfinite(cell_m) and cell_m > 0):
-        raise NetworkError(f"cell_m must be a positive number of metres, got {cell_m!r}.")
-    if not (isinstance(max_cells, (int, np.integer)) and max_cells >= 1024):
-        raise NetworkError(f"max_cells must be an integer >= 1024, got {max_cells!r}.")
     src = facility_sources(network, facilities)
     n_fac = len(src)
     polys = np.empty((len(mins), n_fac), dtype=object)
@@ -829,6 +820,45 @@ def isochrones(
     # enforce nesting (polygons drawn on different cells differ within the tolerance)
     for k in range(len(mins) - 2, -1, -1):
         polys[k] = shapely.intersection(polys[k], polys[k + 1])
+    out = _isochrone_frame(network, facilities, id_column, mins, polys, tol)
+    log.info(
+        "isochrones (%s): %d facilities x %d thresholds in %.2f s",
+        method,
+        n_fac,
+        len(mins),
+        time.perf_counter() - t0,
+    )
+    return out
+
+
+def _isochrone_options(
+    network: Network, minutes: Sequence[float], method: str, cell_m: float | None, max_cells: int
+) -> tuple[list[float], float]:
+    """The sorted thresholds and the finest cell of :func:`isochrones`, its options checked."""
+    mins = sorted({float(m) for m in minutes})
+    if not mins or mins[0] <= 0:
+        raise NetworkError(f"minutes must be positive numbers, got {list(minutes)!r}.")
+    if method not in ISOCHRONE_METHODS:
+        raise NetworkError(f"method must be one of {ISOCHRONE_METHODS}, got {method!r}.")
+    if cell_m is None:
+        cell_m = _default_cell_m(network)
+    elif not (np.isfinite(cell_m) and cell_m > 0):
+        raise NetworkError(f"cell_m must be a positive number of metres, got {cell_m!r}.")
+    if not (isinstance(max_cells, (int, np.integer)) and max_cells >= 1024):
+        raise NetworkError(f"max_cells must be an integer >= 1024, got {max_cells!r}.")
+    return mins, float(cell_m)
+
+
+def _isochrone_frame(
+    network: Network,
+    facilities: gpd.GeoDataFrame,
+    id_column: str,
+    mins: list[float],
+    polys: np.ndarray,
+    tol: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """The polygons (thresholds x facilities) as :func:`isochrones` returns them (EPSG:4326)."""
+    n_fac = polys.shape[1]
     ids = facilities[id_column].to_numpy() if id_column in facilities.columns else np.arange(n_fac)
     rows = {
         id_column: np.tile(ids, len(mins)),
@@ -840,15 +870,7 @@ def isochrones(
     out = gpd.GeoDataFrame(rows, geometry=geom, crs=network.crs)
     out["area_km2"] = shapely.area(geom) / 1e6
     out["tolerance_m"] = tol.ravel()
-    out = out.to_crs("EPSG:4326")
-    log.info(
-        "isochrones (%s): %d facilities x %d thresholds in %.2f s",
-        method,
-        n_fac,
-        len(mins),
-        time.perf_counter() - t0,
-    )
-    return out
+    return out.to_crs("EPSG:4326")
 
 
 #: Default grid cell of ``method="grid"`` per mode with the 500 m default ``access_max_m`` (metres).
