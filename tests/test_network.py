@@ -166,17 +166,59 @@ def _reference_build(
     by (tail, head), ties forward-first then edge order. Returns None when the largest component
     is ambiguous (two of the same size).
     """
-    from collections import Counter
+    from planner.network import _as_geometry
 
+    tm = travel_mode(mode)
+    metric, lines, attrs = _ref_lines(roads, tm, crs)
+    key = _ref_node_key(roads, lines, snap_m)
+    edges, last_xy = _ref_edges(lines, key)
+    ua = _as_geometry(urban_area, metric) if urban_area is not None else None
+    t = [_ref_times(tm, attrs, ua, *e) for e in edges]
+    nodes = sorted({e[0] for e in edges} | {e[1] for e in edges})
+    if largest_component and nodes:
+        kept = _ref_largest(tm, nodes, edges, t)
+        if kept is None:
+            return None
+        edges, t, nodes = kept
+    xy = np.array([last_xy[k] for k in nodes], dtype=float).reshape(-1, 2)
+    hilbert = _ref_hilbert(xy)
+    number = {nodes[old]: new for new, old in enumerate(hilbert)}
+    order = sorted(range(len(edges)), key=lambda i: (number[edges[i][0]], number[edges[i][1]]))
+    edges, t = [edges[i] for i in order], [t[i] for i in order]
+    eu = [number[e[0]] for e in edges]
+    ev = [number[e[1]] for e in edges]
+    t_uv, t_vu = [x[0] for x in t], [x[1] for x in t]
+    fwd = _ref_csr(len(nodes), eu, ev, t_uv, t_vu)
+    rev = _ref_csr(len(nodes), ev, eu, t_uv, t_vu)
+    return {
+        "node_xy": xy[hilbert],
+        "edge_u": np.array(eu, dtype=np.int32),
+        "edge_v": np.array(ev, dtype=np.int32),
+        "edge_length_m": np.array([e[3] for e in edges], dtype=np.float64),
+        "edge_time_uv_s": np.array(t_uv, dtype=np.float64),
+        "edge_time_vu_s": np.array(t_vu, dtype=np.float64),
+        "edge_class": np.array([attrs[0][e[4]] for e in edges], dtype=object),
+        "edge_source": np.array([e[4] for e in edges], dtype=np.int64),
+        "geometry": [np.array(e[2], dtype=float).reshape(-1, 2) for e in edges],
+        "indptr": fwd[0],
+        "indices": fwd[1],
+        "weights": fwd[2],
+        "arc_edge": fwd[3],
+        "rindptr": rev[0],
+        "rindices": rev[1],
+        "rweights": rev[2],
+        "rarc_edge": rev[3],
+    }
+
+
+def _ref_lines(roads, tm, crs):
+    """(metric CRS, [(row, coordinates, parts of the row)], (highway, oneway, maxspeed) per row)."""
     import geopandas as gpd
-    import networkx as nx
     import pandas as pd
     import shapely
 
-    from planner import _engine
-    from planner.network import _as_geometry, local_metric_crs
+    from planner.network import local_metric_crs
 
-    tm = travel_mode(mode)
     rows = [
         i
         for i, (h, g) in enumerate(zip(roads["highway"], roads.geometry, strict=True))
@@ -194,12 +236,19 @@ def _reference_build(
         for part in shapely.get_parts(g)
         if part.geom_type == "LineString"
     ]
+    return metric, lines, (hw, oneway, maxspeed)
+
+
+def _ref_node_key(roads, lines, snap_m):
+    """``key(line, vertex)``: the node of a vertex.
+
+    Levels: OSM node ids (per vertex), or road levels (per row, from layer/bridge/tunnel);
+    positions where a vertex joins every level hold one node, others one node per level.
+    """
 
     def xy_key(c):
         return (round(c[0] / snap_m), round(c[1] / snap_m))
 
-    # levels: OSM node ids (per vertex), or road levels (per row, from layer/bridge/tunnel);
-    # positions where a vertex joins every level hold one node, others one node per level
     vlevel: list[list] = []
     collapse: set = set()
     for row, cs, n_parts in lines:
@@ -217,131 +266,121 @@ def _reference_build(
             vlevel.append([None] * len(cs))
             collapse.update(xy_key(c) for c in cs)
 
-    def key(c, level):
-        k = xy_key(c)
-        return k if k in collapse else (*k, level)
+    def key(j, i):
+        k = xy_key(lines[j][1][i])
+        return k if k in collapse else (*k, vlevel[j][i])
 
-    count = Counter(
-        key(c, lv)
-        for (_, cs, _), lvs in zip(lines, vlevel, strict=True)
-        for c, lv in zip(cs, lvs, strict=True)
-    )
+    return key
+
+
+def _ref_edges(lines, key):
+    """Edges ``(u key, v key, coordinates, length, row)`` and each node's last coordinates."""
+    from collections import Counter
+
+    ks_of = [[key(j, i) for i in range(len(cs))] for j, (_, cs, _) in enumerate(lines)]
+    count = Counter(k for ks in ks_of for k in ks)
     last_xy = {
-        key(c, lv): c
-        for (_, cs, _), lvs in zip(lines, vlevel, strict=True)
-        for c, lv in zip(cs, lvs, strict=True)
+        k: c
+        for (_, cs, _), ks in zip(lines, ks_of, strict=True)
+        for k, c in zip(ks, cs, strict=True)
     }
-    edges = []  # (u key, v key, coordinates, length, row)
-    for (row, cs, _), lvs in zip(lines, vlevel, strict=True):
+    edges = []
+    for (row, cs, _), ks in zip(lines, ks_of, strict=True):
         if not cs:
             continue
-        ks = [key(c, lv) for c, lv in zip(cs, lvs, strict=True)]
-        cut = [0] + [k for k in range(1, len(cs) - 1) if count[ks[k]] >= 2] + [len(cs) - 1]
-        while True:  # a loop back to its own start node is split at its middle vertex
-            loops = [
-                (a + b) // 2
-                for a, b in zip(cut[:-1], cut[1:], strict=True)
-                if ks[a] == ks[b] and b - a >= 2
-            ]
-            if not loops:
-                break
-            cut = sorted(cut + loops)
-        for a, b in zip(cut[:-1], cut[1:], strict=True):
+        for a, b in _ref_cuts(ks, count):
             length = 0.0
             for p, q in zip(cs[a:b], cs[a + 1 : b + 1], strict=True):
                 length += float(np.hypot(q[0] - p[0], q[1] - p[1]))
             if length > 0 and ks[a] != ks[b]:
                 edges.append((ks[a], ks[b], cs[a : b + 1], length, row))
+    return edges, last_xy
 
-    ua = _as_geometry(urban_area, metric) if urban_area is not None else None
 
-    def times(u, v, cs, length, row):
-        if tm.name != "drive" and not tm.class_speeds_kmh:
-            s = tm.speed_kmh
-        else:
-            table = tm.speeds if tm.name == "drive" else dict(tm.class_speeds_kmh)
-            s = table.get(hw[row], tm.speed_kmh)
-            if tm.use_maxspeed:
-                ms = maxspeed[row] * tm.maxspeed_factor
-                s = ms if np.isfinite(ms) and ms > 0 else s
-        if ua is not None and tm.urban_factor != 1.0:
-            mid = shapely.line_interpolate_point(shapely.LineString(cs), 0.5, normalized=True)
-            s = s * tm.urban_factor if ua.intersects(mid) else s
-        t = length / (s / 3.6)
-        t_uv = np.inf if tm.respect_oneway and oneway[row] == -1 else t
-        t_vu = np.inf if tm.respect_oneway and oneway[row] == 1 else t
-        return t_uv, t_vu
+def _ref_cuts(ks, count):
+    """(start, end) vertex positions of a line's parts."""
+    cut = [0] + [k for k in range(1, len(ks) - 1) if count[ks[k]] >= 2] + [len(ks) - 1]
+    while True:  # a loop back to its own start node is split at its middle vertex
+        loops = [
+            (a + b) // 2
+            for a, b in zip(cut[:-1], cut[1:], strict=True)
+            if ks[a] == ks[b] and b - a >= 2
+        ]
+        if not loops:
+            return list(zip(cut[:-1], cut[1:], strict=True))
+        cut = sorted(cut + loops)
 
-    t = [times(*e) for e in edges]
-    nodes = sorted({e[0] for e in edges} | {e[1] for e in edges})
-    if largest_component and nodes:
-        g = nx.DiGraph()
-        g.add_nodes_from(nodes)
-        for (u, v, *_), (t_uv, t_vu) in zip(edges, t, strict=True):
-            if np.isfinite(t_uv):
-                g.add_edge(u, v)
-            if np.isfinite(t_vu):
-                g.add_edge(v, u)
-        comps = (
-            nx.strongly_connected_components(g)
-            if tm.respect_oneway
-            else nx.weakly_connected_components(g)
-        )
-        sizes = sorted((len(c), sorted(c)) for c in comps)
-        if len(sizes) > 1 and sizes[-1][0] == sizes[-2][0]:
-            return None
-        keep = set(sizes[-1][1])
-        kept = [i for i, e in enumerate(edges) if e[0] in keep and e[1] in keep]
-        edges, t = [edges[i] for i in kept], [t[i] for i in kept]
-        nodes = [k for k in nodes if k in keep]
-    xy = np.array([last_xy[k] for k in nodes], dtype=float).reshape(-1, 2)
-    if len(xy):
-        lo = xy.min(axis=0)
-        span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
-        grid = np.clip(((xy - lo) / span * 65535).astype(np.int64), 0, 65535)
-        hilbert = np.argsort(_engine.hilbert_index(grid[:, 0], grid[:, 1], 16), kind="stable")
+
+def _ref_times(tm, attrs, ua, u, v, cs, length, row):
+    import shapely
+
+    hw, oneway, maxspeed = attrs
+    if tm.name != "drive" and not tm.class_speeds_kmh:
+        s = tm.speed_kmh
     else:
-        hilbert = np.zeros(0, dtype=np.int64)
-    number = {nodes[old]: new for new, old in enumerate(hilbert)}
-    order = sorted(range(len(edges)), key=lambda i: (number[edges[i][0]], number[edges[i][1]]))
-    edges, t = [edges[i] for i in order], [t[i] for i in order]
-    eu = [number[e[0]] for e in edges]
-    ev = [number[e[1]] for e in edges]
-    t_uv, t_vu = [x[0] for x in t], [x[1] for x in t]
+        table = tm.speeds if tm.name == "drive" else dict(tm.class_speeds_kmh)
+        s = table.get(hw[row], tm.speed_kmh)
+        if tm.use_maxspeed:
+            ms = maxspeed[row] * tm.maxspeed_factor
+            s = ms if np.isfinite(ms) and ms > 0 else s
+    if ua is not None and tm.urban_factor != 1.0:
+        mid = shapely.line_interpolate_point(shapely.LineString(cs), 0.5, normalized=True)
+        s = s * tm.urban_factor if ua.intersects(mid) else s
+    t = length / (s / 3.6)
+    t_uv = np.inf if tm.respect_oneway and oneway[row] == -1 else t
+    t_vu = np.inf if tm.respect_oneway and oneway[row] == 1 else t
+    return t_uv, t_vu
 
-    def csr(src, dst):
-        arcs = [(src[e], dst[e], t_uv[e], e) for e in range(len(edges)) if np.isfinite(t_uv[e])]
-        arcs += [(dst[e], src[e], t_vu[e], e) for e in range(len(edges)) if np.isfinite(t_vu[e])]
-        arcs.sort(key=lambda a: (a[0], a[1]))
-        indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
-        np.cumsum(np.bincount([a[0] for a in arcs], minlength=len(nodes)), out=indptr[1:])
-        return (
-            indptr,
-            np.array([a[1] for a in arcs], dtype=np.int32),
-            np.array([a[2] for a in arcs], dtype=np.float64),
-            np.array([a[3] for a in arcs], dtype=np.int32),
-        )
 
-    fwd, rev = csr(eu, ev), csr(ev, eu)
-    return {
-        "node_xy": xy[hilbert],
-        "edge_u": np.array(eu, dtype=np.int32),
-        "edge_v": np.array(ev, dtype=np.int32),
-        "edge_length_m": np.array([e[3] for e in edges], dtype=np.float64),
-        "edge_time_uv_s": np.array(t_uv, dtype=np.float64),
-        "edge_time_vu_s": np.array(t_vu, dtype=np.float64),
-        "edge_class": np.array([hw[e[4]] for e in edges], dtype=object),
-        "edge_source": np.array([e[4] for e in edges], dtype=np.int64),
-        "geometry": [np.array(e[2], dtype=float).reshape(-1, 2) for e in edges],
-        "indptr": fwd[0],
-        "indices": fwd[1],
-        "weights": fwd[2],
-        "arc_edge": fwd[3],
-        "rindptr": rev[0],
-        "rindices": rev[1],
-        "rweights": rev[2],
-        "rarc_edge": rev[3],
-    }
+def _ref_largest(tm, nodes, edges, t):
+    """(edges, times, nodes) of the largest component (networkx), None when two tie."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    for (u, v, *_), (t_uv, t_vu) in zip(edges, t, strict=True):
+        if np.isfinite(t_uv):
+            g.add_edge(u, v)
+        if np.isfinite(t_vu):
+            g.add_edge(v, u)
+    comps = (
+        nx.strongly_connected_components(g)
+        if tm.respect_oneway
+        else nx.weakly_connected_components(g)
+    )
+    sizes = sorted((len(c), sorted(c)) for c in comps)
+    if len(sizes) > 1 and sizes[-1][0] == sizes[-2][0]:
+        return None
+    keep = set(sizes[-1][1])
+    kept = [i for i, e in enumerate(edges) if e[0] in keep and e[1] in keep]
+    return [edges[i] for i in kept], [t[i] for i in kept], [k for k in nodes if k in keep]
+
+
+def _ref_hilbert(xy):
+    from planner import _engine
+
+    if not len(xy):
+        return np.zeros(0, dtype=np.int64)
+    lo = xy.min(axis=0)
+    span = max(float((xy.max(axis=0) - lo).max()), 1e-9)
+    grid = np.clip(((xy - lo) / span * 65535).astype(np.int64), 0, 65535)
+    ix, iy = np.ascontiguousarray(grid[:, 0]), np.ascontiguousarray(grid[:, 1])
+    return np.argsort(_engine.hilbert_index(ix, iy, 16), kind="stable")
+
+
+def _ref_csr(n, src, dst, t_uv, t_vu):
+    m = len(src)
+    arcs = [(src[e], dst[e], t_uv[e], e) for e in range(m) if np.isfinite(t_uv[e])]
+    arcs += [(dst[e], src[e], t_vu[e], e) for e in range(m) if np.isfinite(t_vu[e])]
+    arcs.sort(key=lambda a: (a[0], a[1]))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount([a[0] for a in arcs], minlength=n), out=indptr[1:])
+    return (
+        indptr,
+        np.array([a[1] for a in arcs], dtype=np.int32),
+        np.array([a[2] for a in arcs], dtype=np.float64),
+        np.array([a[3] for a in arcs], dtype=np.int32),
+    )
 
 
 def _plain_level(roads, row) -> int:
