@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import logging
 import time
@@ -70,7 +69,7 @@ def joined(network: Network, points: Any) -> Attachment:
     A repeated query with the same facilities or points (the app, a scenario sweep, a loop over
     thresholds) skips the spatial join, which costs ~40x the nearest-facility search itself on a
     city graph; only the projection to the network's CRS and a digest of the coordinates are
-    paid again. The returned arrays are shared and read-only.
+    paid again. The returned arrays are shared: do not modify them.
     """
     if isinstance(points, Attachment):
         return points
@@ -80,13 +79,7 @@ def joined(network: Network, points: Any) -> Attachment:
 def _joined(network: Network, points: Any) -> tuple[Attachment, tuple[int, bytes]]:
     xy = points if isinstance(points, np.ndarray) else network.project(points)
     key = _coords_key(xy)
-    return memo(network, ("snap", *key), lambda: _read_only(network.snap(xy))), key
-
-
-def _read_only(att: Attachment) -> Attachment:
-    for f in dataclasses.fields(att):
-        getattr(att, f.name).flags.writeable = False
-    return att
+    return memo(network, ("snap", *key), lambda: network.snap(xy)), key
 
 
 def facility_sources(network: Network, facilities: Any) -> Sources:
@@ -111,10 +104,9 @@ def _sources(att: Attachment) -> Sources:
     counts = ok.reshape(n, 2).sum(axis=1)
     src_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=src_ptr[1:])
-    seed_nodes, seed_times = nodes[ok].astype(np.int32), times[ok].astype(np.float64)
-    for a in (src_ptr, seed_nodes, seed_times):
-        a.flags.writeable = False  # shared by every caller with the same facilities
-    return Sources(att, src_ptr, seed_nodes, seed_times)
+    # shared by every caller with the same facilities, but left writeable: numba compiles a
+    # kernel once more for read-only arrays (a second signature costs seconds on a cold start)
+    return Sources(att, src_ptr, nodes[ok].astype(np.int32), times[ok].astype(np.float64))
 
 
 @dataclass(frozen=True)
