@@ -337,26 +337,26 @@ def _stage_times(sol: opt.Solution) -> str:
 
 def run_lp_only(inst: Instance, p: int, with_existing: bool = True) -> None:
     """Time of the LP relaxation alone (the bound step)."""
-    from planner.optimize import _cov_model, _CovProblem, _solve_lp
+    from planner.optimize import CoverageProblem, coverage_model, solve_lp_relaxation
 
     A = inst.cover
     ex = inst.covered_by_existing if with_existing else np.zeros(A.shape[0], bool)
     act = np.flatnonzero(~ex & (np.diff(A.indptr) > 0) & (inst.weights > 0))
     M, mw, _, _ = opt.merge_identical_rows(A[act], inst.weights[act])
     n = A.shape[1]
-    prob = _CovProblem(
-        M,
-        mw,
-        np.ones(n),
-        np.zeros(n, np.int32),
-        np.array([p]),
-        np.arange(n, dtype=np.int32),
-        n,
-        math.inf,
-        False,
+    prob = CoverageProblem(
+        A=M,
+        w=mw,
+        costs=np.ones(n),
+        label=np.zeros(n, np.int32),
+        limit=np.array([p]),
+        site=np.arange(n, dtype=np.int32),
+        n_sites=n,
+        budget=math.inf,
+        has_costs=False,
     )
-    model, _, _ = _cov_model(prob, integer=False)
-    out, secs, mem = measure(lambda: _solve_lp(model, time_limit=600.0, seed=0))
+    model, _, _ = coverage_model(prob, integer=False)
+    out, secs, mem = measure(lambda: solve_lp_relaxation(model, time_limit=600.0, seed=0))
     record(
         inst.name,
         inst.cover.nnz,
