@@ -18,7 +18,7 @@ from planner.optimize import (
     METHODS,
     Solution,
     TierSpec,
-    evaluate_sites,
+    evaluate_selection,
     merge_identical_rows,
     solve_max_coverage,
     solve_multi_tier,
@@ -586,15 +586,15 @@ def test_multi_tier_shared_budget():
 
 
 # --------------------------------------------------------------------------------------------
-# evaluate_sites
+# evaluate_selection
 # --------------------------------------------------------------------------------------------
 
 
-def test_evaluate_sites_against_brute_force():
+def test_evaluate_selection_against_brute_force():
     cover, w, dense = random_cover(13, n=40, m=10)
     ex = np.random.default_rng(1).random(40) < 0.2
     sel = [4, 1, 7]
-    ev = evaluate_sites(cover, w, sel, covered_by_existing=ex)
+    ev = evaluate_selection(cover, w, sel, covered_by_existing=ex)
     act = ~ex
     for k, j in enumerate(sel):
         assert ev.alone[k] == pytest.approx(w[dense[:, j] & act].sum())
@@ -618,6 +618,52 @@ def test_evaluate_sites_against_brute_force():
 def small():
     cover, w, _ = random_cover(0, n=20, m=8)
     return cover, w
+
+
+def test_old_evaluation_names_warn_and_give_the_same_answer():
+    """optimize.evaluate_sites / SiteEvaluation are deprecated aliases (renamed so they are not
+    confused with planner.siting's): they warn and return the same result."""
+    import planner.optimize as opt
+
+    cover, w, _ = random_cover(13, n=40, m=10)
+    new = evaluate_selection(cover, w, [4, 1, 7])
+    with pytest.warns(DeprecationWarning, match="evaluate_selection"):
+        old = opt.evaluate_sites(cover, w, [4, 1, 7])
+    assert isinstance(old, opt.SelectionEvaluation)
+    assert old.marginal.tolist() == new.marginal.tolist() and old.total == new.total
+    with pytest.warns(DeprecationWarning, match="SelectionEvaluation"):
+        cls = opt.SiteEvaluation
+    assert cls is opt.SelectionEvaluation
+    with pytest.raises(AttributeError):
+        opt.NoSuchName  # noqa: B018
+
+
+def test_documented_internal_lp_relaxation_bounds_the_solution():
+    """CoverageProblem / coverage_model / solve_lp_relaxation (the bench's LP-only step): the LP
+    bound of an MCLP is at least the optimum found by brute force, and at most all weight."""
+    from planner.optimize import CoverageProblem, coverage_model, solve_lp_relaxation
+
+    cover, w, dense = random_cover(5, n=30, m=8)
+    n = cover.shape[1]
+    M, mw, _, _ = merge_identical_rows(cover, w)
+    prob = CoverageProblem(
+        A=M,
+        w=mw,
+        costs=np.ones(n),
+        label=np.zeros(n, np.int32),
+        limit=np.array([2]),
+        site=np.arange(n, dtype=np.int32),
+        n_sites=n,
+        budget=math.inf,
+        has_costs=False,
+    )
+    model, _, _ = coverage_model(prob, integer=False)
+    out = solve_lp_relaxation(model, time_limit=30.0, seed=0)
+    best = max(w[dense[:, list(c)].any(axis=1)].sum() for c in itertools.combinations(range(n), 2))
+    assert out.status == "optimal"
+    assert best - 1e-6 <= out.bound <= w[dense.any(axis=1)].sum() + 1e-6
+    with pytest.raises(TypeError):
+        CoverageProblem(M, mw)  # type: ignore[misc]  # keyword-only
 
 
 def test_error_p_larger_than_candidates(small):
@@ -684,7 +730,7 @@ def test_error_weights_negative_or_nan(small):
     ):
         solve_max_coverage(cover, bad, p=1)
     with pytest.raises(OptimizationError, match="weights"):
-        evaluate_sites(cover, bad, [0])
+        evaluate_selection(cover, bad, [0])
 
 
 def test_error_collects_every_problem(small):
@@ -705,7 +751,7 @@ def test_error_other_cases(small):
     with pytest.raises(OptimizationError, match="neither p nor costs"):
         solve_multi_tier([TierSpec("a", cover)], w)
     with pytest.raises(OptimizationError, match="selected repeats a site"):
-        evaluate_sites(cover, w, [1, 1])
+        evaluate_selection(cover, w, [1, 1])
     with pytest.raises(OptimizationError, match="time_s holds negative"):
         solve_p_center(sp.csr_array(np.array([[-1.0, 2.0]])), [1], p=1)
     with pytest.raises(OptimizationError, match="time_limit_s"):

@@ -22,7 +22,7 @@ Problems solved
 :func:`solve_p_center`             least worst travel time
 :func:`solve_multi_tier`           several facility tiers (centre, station, ...) at once, one
                                    tier per site, per-tier ``p`` and a shared budget
-:func:`evaluate_sites`             what a given set of sites adds (fast what-if)
+:func:`evaluate_selection`         what a given set of sites adds (fast what-if)
 :func:`merge_identical_rows`       merge demand units with the same covering set
 =================================  ===========================================================
 
@@ -52,15 +52,21 @@ Dense ``n_demand x n_candidates`` arrays are never built: demand rows with ident
 sets are merged (weights summed) and demand already covered is dropped before solving.
 """
 
+import warnings
+from typing import Any
+
 from ._checks import merge_identical_rows
 from ._highs import solve_lp_relaxation
-from ._results import METHODS, MergedRows, ProgressCallback, SiteEvaluation, Solution, TierSpec
+from ._results import METHODS, MergedRows, ProgressCallback, SelectionEvaluation, Solution, TierSpec
 from .coverage import (
     CoverageProblem,
     coverage_model,
-    evaluate_sites,
+    evaluate_selection,
     solve_max_coverage,
     solve_set_cover,
+)
+from .coverage import (
+    evaluate_sites as evaluate_sites,  # deprecated alias of evaluate_selection; warns
 )
 from .median import solve_p_center, solve_p_median
 from .multitier import solve_multi_tier
@@ -70,11 +76,11 @@ __all__ = [
     "CoverageProblem",
     "MergedRows",
     "ProgressCallback",
-    "SiteEvaluation",
+    "SelectionEvaluation",
     "Solution",
     "TierSpec",
     "coverage_model",
-    "evaluate_sites",
+    "evaluate_selection",
     "merge_identical_rows",
     "solve_lp_relaxation",
     "solve_max_coverage",
@@ -83,3 +89,17 @@ __all__ = [
     "solve_p_median",
     "solve_set_cover",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # SiteEvaluation was renamed (planner.siting.SiteEvaluation is a different class); the old
+    # name still works for a while but warns. evaluate_sites warns when called (coverage.py).
+    if name == "SiteEvaluation":
+        warnings.warn(
+            "planner.optimize.SiteEvaluation is deprecated; use "
+            "planner.optimize.SelectionEvaluation",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SelectionEvaluation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._errors import OptimizationError
+from .._validate import Problems
 from ._kernels import _row_hashes, _rows_equal_to_rep
 from ._results import _EMPTY_FLOAT, _EMPTY_INT, METHODS, MergedRows
 
@@ -22,23 +23,20 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 
 
-class _Problems:
-    """Collects every problem of one call and raises them as one message."""
+class _Problems(Problems):
+    """The project's problem collector (:class:`planner._validate.Problems`) for one solver call.
+
+    Same message format ("where: problem. Fix: fix", or a numbered list); raises
+    :class:`OptimizationError`, and takes ``fix`` positionally as the solvers' checks pass it.
+    """
 
     def __init__(self, where: str) -> None:
-        self.where = where
-        self.items: list[str] = []
+        # Problems is typed for InputError; the solvers' checks raise OptimizationError (also a
+        # PlannerError and ValueError) with the same message format.
+        super().__init__(where, error=OptimizationError)  # type: ignore[arg-type]
 
-    def add(self, problem: str, fix: str) -> None:
-        self.items.append(f"{problem}. Fix: {fix}")
-
-    def raise_if_any(self, error: type[OptimizationError] = OptimizationError) -> None:
-        if not self.items:
-            return
-        if len(self.items) == 1:
-            raise error(f"{self.where}: {self.items[0]}")
-        lines = "\n".join(f"  - {item}" for item in self.items)
-        raise error(f"{self.where}: {len(self.items)} problems:\n{lines}")
+    def add(self, problem: str, fix: str | None = None) -> None:
+        super().add(problem, fix=fix)
 
 
 def _is_number(x: Any) -> bool:

@@ -1,6 +1,6 @@
 """Result types, constants and the shared solve plumbing of :mod:`planner.optimize`.
 
-:class:`Solution`, :class:`TierSpec`, :class:`SiteEvaluation`, :class:`MergedRows`; the clock,
+:class:`Solution`, :class:`TierSpec`, :class:`SelectionEvaluation`, :class:`MergedRows`; the clock,
 the gap and status rules (:func:`_gap`, :func:`_status`, :class:`_Report`) and :func:`_finish`,
 which every solver returns through.
 """
@@ -171,8 +171,8 @@ class TierSpec:
 
 
 @dataclass(frozen=True, eq=False)
-class SiteEvaluation:
-    """What a given set of sites adds (see :func:`evaluate_sites`).
+class SelectionEvaluation:
+    """What a given set of sites adds (see :func:`evaluate_selection`).
 
     Attributes
     ----------

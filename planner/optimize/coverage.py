@@ -1,4 +1,4 @@
-"""Maximal covering (MCLP) and set covering (LSCP), plus :func:`evaluate_sites`.
+"""Maximal covering (MCLP) and set covering (LSCP), plus :func:`evaluate_selection`.
 
 The coverage engine (heuristic, LP / Lagrangian bound, restricted and full MILP) is shared
 with :mod:`.multitier` and :mod:`.median` (p-center as a covering search).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,7 @@ from ._results import (
     _LAGRANGIAN_NNZ,
     _MIP_MAX_NNZ,
     ProgressCallback,
-    SiteEvaluation,
+    SelectionEvaluation,
     Solution,
     _Clock,
     _finish,
@@ -1302,13 +1303,13 @@ def _setcover_mip(
 # --------------------------------------------------------------------------------------------
 
 
-def evaluate_sites(
+def evaluate_selection(
     cover: Any,
     weights: Any,
     selected: Any,
     *,
     covered_by_existing: Any = None,
-) -> SiteEvaluation:
+) -> SelectionEvaluation:
     """What a given set of sites adds: newly covered weight per site and in total.
 
     One pass over the non-zeros of ``cover`` (no solver), fast enough for interactive
@@ -1327,17 +1328,17 @@ def evaluate_sites(
 
     Returns
     -------
-    SiteEvaluation
+    SelectionEvaluation
 
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
     >>> cover = sp.csr_array(np.array([[1, 0], [1, 1], [0, 1]], bool))
-    >>> ev = evaluate_sites(cover, [10, 20, 30], [0, 1])
+    >>> ev = evaluate_selection(cover, [10, 20, 30], [0, 1])
     >>> ev.alone.tolist(), ev.marginal.tolist(), ev.exclusive.tolist(), ev.total
     ([30.0, 50.0], [30.0, 30.0], [10.0, 30.0], 60.0)
     """
-    where = "evaluate_sites"
+    where = "evaluate_selection"
     A, probs, w, ex = _check_cover_inputs(where, cover, weights, covered_by_existing)
     n_rows, n_cols = A.shape
     sel = np.asarray(selected).ravel()
@@ -1357,7 +1358,7 @@ def evaluate_sites(
     active = ~ex & (w > 0)
     alone, marginal, exclusive, total = _evaluate_kernel(r_ptr, r_idx, w, active, rank, sel.size)
     before = float(w[ex].sum())
-    return SiteEvaluation(
+    return SelectionEvaluation(
         _frozen(sel),
         _frozen(alone),
         _frozen(marginal),
@@ -1366,3 +1367,24 @@ def evaluate_sites(
         before,
         before + float(total),
     )
+
+
+def evaluate_sites(
+    cover: Any,
+    weights: Any,
+    selected: Any,
+    *,
+    covered_by_existing: Any = None,
+) -> SelectionEvaluation:
+    """Deprecated name of :func:`evaluate_selection` (warns; same arguments and result).
+
+    Renamed so it is not confused with :func:`planner.siting.evaluate_sites`, which evaluates
+    sites on a network.
+    """
+    warnings.warn(
+        "planner.optimize.evaluate_sites is deprecated; use "
+        "planner.optimize.evaluate_selection (same arguments)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return evaluate_selection(cover, weights, selected, covered_by_existing=covered_by_existing)
