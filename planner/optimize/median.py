@@ -25,7 +25,7 @@ from ._checks import (
     _parts,
     _Problems,
 )
-from ._highs import _solve_lp, _solve_mip
+from ._highs import _MipOut, _solve_lp, _solve_mip
 from ._kernels import _pm_greedy, _pm_lagr_step, _pm_state, _pm_swap_chunk
 from ._results import (
     _EMPTY_INT,
@@ -672,75 +672,11 @@ def solve_p_center(
     # the optimum is a stored time, a base time or the floor
     values = np.unique(np.concatenate([T.data, tp.base, [lb0]]))
     values = values[values >= lb0]
-    rows_all = np.repeat(np.arange(T.shape[0]), np.diff(T.indptr))
-
-    def instance(thr: float) -> sp.csr_array | None:
-        """Set-cover rows of threshold ``thr`` (merged), or None if some row cannot be met."""
-        need = tp.base > thr
-        keep = (T.data <= thr) & need[rows_all]
-        sub = sp.csr_array(
-            (np.ones(int(keep.sum()), dtype=bool), (rows_all[keep], T.indices[keep])), shape=T.shape
-        )[need]
-        sub.sort_indices()
-        if (np.diff(sub.indptr) == 0).any():
-            return None
-        _, first = _group_rows(sub, values=False)
-        return sub[first]
-
-    def greedy_ok(thr: float) -> np.ndarray | None:
-        S = instance(thr)
-        if S is None:
-            return None
-        if S.shape[0] == 0:
-            return _EMPTY_INT
-        sel, _ = _setcover_heuristic(
-            _cov_structs(S),
-            np.ones(S.shape[0]),
-            np.ones(n_cols),
-            float(S.shape[0]),
-            improve=True,
-            seed=seed,
-            clock=clock,
-            rounds=10,
-        )
-        return sel if sel.size <= pp else None
-
-    def lp_says_no(thr: float) -> bool:
-        S = instance(thr)
-        if S is None:
-            return True
-        if S.shape[0] == 0:
-            return False
-        model = _setcover_model(S, np.ones(S.shape[0]), np.ones(n_cols), 0.0, True, integer=False)
-        lp = _solve_lp(model, time_limit=max(clock.left(), 0.05), seed=seed)
-        return bool(np.isfinite(lp.bound)) and math.ceil(lp.bound - 1e-6 * max(1.0, lp.bound)) > pp
-
-    def objective_of(sel: np.ndarray) -> float:
-        times, _ = _final_times(tp, sel, n_cols)
-        return float(times[wpos].max()) if wpos.any() else 0.0
-
-    # upper end: bisection with greedy set cover (at the largest value nothing needs a site)
-    lo_i, hi_i = 0, values.size - 1
-    best_sel = _EMPTY_INT
-    while lo_i < hi_i:
-        mid = (lo_i + hi_i) // 2
-        s = greedy_ok(float(values[mid]))
-        if s is not None:
-            hi_i, best_sel = mid, s
-        else:
-            lo_i = mid + 1
-    obj = objective_of(best_sel)
+    search = _CenterSearch(tp, values, pp=pp, seed=seed, clock=clock)
+    best_sel, obj = search.greedy_upper()
     clock.note(obj)
     clock.stage("greedy", 0.25)
-    # lower end: the smallest value the set-cover LP does not rule out
-    top = int(np.searchsorted(values, obj, side="left"))
-    lo_i, hi_i = 0, min(top, values.size - 1)
-    while lo_i < hi_i:
-        mid = (lo_i + hi_i) // 2
-        if lp_says_no(float(values[mid])):
-            lo_i = mid + 1
-        else:
-            hi_i = mid
+    lo_i = search.lp_lower(obj)
     bound = float(values[lo_i])
     clock.note(obj, bound)
     clock.stage("bound", 0.5)
@@ -748,42 +684,7 @@ def solve_p_center(
     if obj > bound and (
         method == "exact" or (method == "auto" and not _within(_gap(obj, bound), mip_gap))
     ):
-        hi_i = int(np.searchsorted(values, obj, side="left"))
-        while lo_i < hi_i and not _within(_gap(obj, float(values[lo_i])), mip_gap):
-            if clock.left() <= 0.05:
-                clock.timed_out = True
-                break
-            mid = (lo_i + hi_i) // 2
-            S = instance(float(values[mid]))
-            if S is None:
-                lo_i = mid + 1
-                continue
-            model = _setcover_model(
-                S, np.ones(S.shape[0]), np.ones(n_cols), 0.0, True, integer=True
-            )
-            out = _solve_mip(
-                model,
-                time_limit=clock.left(),
-                mip_gap=0.0,
-                seed=seed,
-                start=None,
-                n_keep=n_cols,
-                evaluate=lambda x, S=S: _covers_all(S, x),
-                larger_is_better=False,
-                clock=None,
-            )
-            msel = np.flatnonzero(out.x > 0.5) if out.x is not None else None
-            if msel is not None and msel.size <= pp:
-                hi_i = mid
-                mo = objective_of(msel)
-                if mo < obj:
-                    best_sel, obj, solver = msel, mo, "highs-bisection"
-                    clock.note(obj, float(values[lo_i]))
-            elif np.isfinite(out.bound) and math.ceil(out.bound - 1e-6) > pp:
-                lo_i = mid + 1  # the smallest cover needs more than p sites
-            else:
-                clock.timed_out = True
-                break
+        lo_i, obj, best_sel, solver = search.mip_bisect(lo_i, obj, best_sel, solver, mip_gap)
         bound = float(values[min(lo_i, values.size - 1)])
         clock.note(obj, min(bound, obj))
     bound = min(bound, obj)
@@ -801,6 +702,155 @@ def solve_p_center(
         after=_covered(tp, times),
         uncoverable=tp.uncoverable,
     )
+
+
+class _CenterSearch:
+    """The p-center searches over the candidate thresholds ``values`` (sorted): at threshold
+    ``thr`` every demand unit whose base time exceeds ``thr`` needs a site within ``thr``, a set
+    cover that ``p`` sites must solve."""
+
+    def __init__(
+        self, tp: _TimeProblem, values: np.ndarray, *, pp: int, seed: int, clock: _Clock
+    ) -> None:
+        self.tp = tp
+        self.T = tp.T
+        self.values = values
+        self.pp = pp
+        self.seed = seed
+        self.clock = clock
+        self.n_cols = tp.T.shape[1]
+        self.wpos = tp.w_all > 0
+        self.rows_all = np.repeat(np.arange(tp.T.shape[0]), np.diff(tp.T.indptr))
+
+    def instance(self, thr: float) -> sp.csr_array | None:
+        """Set-cover rows of threshold ``thr`` (merged), or None if some row cannot be met."""
+        T, rows_all = self.T, self.rows_all
+        need = self.tp.base > thr
+        keep = (T.data <= thr) & need[rows_all]
+        sub = sp.csr_array(
+            (np.ones(int(keep.sum()), dtype=bool), (rows_all[keep], T.indices[keep])), shape=T.shape
+        )[need]
+        sub.sort_indices()
+        if (np.diff(sub.indptr) == 0).any():
+            return None
+        _, first = _group_rows(sub, values=False)
+        return sub[first]
+
+    def greedy_ok(self, thr: float) -> np.ndarray | None:
+        S = self.instance(thr)
+        if S is None:
+            return None
+        if S.shape[0] == 0:
+            return _EMPTY_INT
+        sel, _ = _setcover_heuristic(
+            _cov_structs(S),
+            np.ones(S.shape[0]),
+            np.ones(self.n_cols),
+            float(S.shape[0]),
+            improve=True,
+            seed=self.seed,
+            clock=self.clock,
+            rounds=10,
+        )
+        return sel if sel.size <= self.pp else None
+
+    def lp_says_no(self, thr: float) -> bool:
+        S = self.instance(thr)
+        if S is None:
+            return True
+        if S.shape[0] == 0:
+            return False
+        model = _setcover_model(
+            S, np.ones(S.shape[0]), np.ones(self.n_cols), 0.0, True, integer=False
+        )
+        lp = _solve_lp(model, time_limit=max(self.clock.left(), 0.05), seed=self.seed)
+        return (
+            bool(np.isfinite(lp.bound))
+            and math.ceil(lp.bound - 1e-6 * max(1.0, lp.bound)) > self.pp
+        )
+
+    def objective_of(self, sel: np.ndarray) -> float:
+        times, _ = _final_times(self.tp, sel, self.n_cols)
+        return float(times[self.wpos].max()) if self.wpos.any() else 0.0
+
+    def greedy_upper(self) -> tuple[np.ndarray, float]:
+        """Upper end: bisection with greedy set cover (at the largest value nothing needs a
+        site); the sites and their objective."""
+        values = self.values
+        lo_i, hi_i = 0, values.size - 1
+        best_sel = _EMPTY_INT
+        while lo_i < hi_i:
+            mid = (lo_i + hi_i) // 2
+            s = self.greedy_ok(float(values[mid]))
+            if s is not None:
+                hi_i, best_sel = mid, s
+            else:
+                lo_i = mid + 1
+        return best_sel, self.objective_of(best_sel)
+
+    def lp_lower(self, obj: float) -> int:
+        """Lower end: the index of the smallest value the set-cover LP does not rule out."""
+        values = self.values
+        top = int(np.searchsorted(values, obj, side="left"))
+        lo_i, hi_i = 0, min(top, values.size - 1)
+        while lo_i < hi_i:
+            mid = (lo_i + hi_i) // 2
+            if self.lp_says_no(float(values[mid])):
+                lo_i = mid + 1
+            else:
+                hi_i = mid
+        return lo_i
+
+    def mip_bisect(
+        self, lo_i: int, obj: float, best_sel: np.ndarray, solver: str, mip_gap: float
+    ) -> tuple[int, float, np.ndarray, str]:
+        """Bisection with the set-cover MILP between the LP's lower end and ``obj``, until the
+        gap is within ``mip_gap`` or time runs out; ``(lo_i, obj, best_sel, solver)``."""
+        values, clock, pp = self.values, self.clock, self.pp
+        hi_i = int(np.searchsorted(values, obj, side="left"))
+        while lo_i < hi_i and not _within(_gap(obj, float(values[lo_i])), mip_gap):
+            if clock.left() <= 0.05:
+                clock.timed_out = True
+                break
+            mid = (lo_i + hi_i) // 2
+            S = self.instance(float(values[mid]))
+            if S is None:
+                lo_i = mid + 1
+                continue
+            out = self._cover_mip(S)
+            msel = np.flatnonzero(out.x > 0.5) if out.x is not None else None
+            if msel is not None and msel.size <= pp:
+                hi_i = mid
+                mo = self.objective_of(msel)
+                if mo < obj:
+                    best_sel, obj, solver = msel, mo, "highs-bisection"
+                    clock.note(obj, float(values[lo_i]))
+            elif np.isfinite(out.bound) and math.ceil(out.bound - 1e-6) > pp:
+                lo_i = mid + 1  # the smallest cover needs more than p sites
+            else:
+                clock.timed_out = True
+                break
+        return lo_i, obj, best_sel, solver
+
+    def _cover_mip(self, S: sp.csr_array) -> _MipOut:
+        """Fewest sites covering every row of ``S`` (HiGHS MILP)."""
+        n_cols = self.n_cols
+        model = _setcover_model(S, np.ones(S.shape[0]), np.ones(n_cols), 0.0, True, integer=True)
+
+        def covers(x: np.ndarray) -> float | None:
+            return _covers_all(S, x)
+
+        return _solve_mip(
+            model,
+            time_limit=self.clock.left(),
+            mip_gap=0.0,
+            seed=self.seed,
+            start=None,
+            n_keep=n_cols,
+            evaluate=covers,
+            larger_is_better=False,
+            clock=None,
+        )
 
 
 # --------------------------------------------------------------------------------------------

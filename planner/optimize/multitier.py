@@ -34,6 +34,105 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 
 
+def _check_tiers(
+    tiers: list[TierSpec],
+    names: list[str],
+    n_rows: int,
+    n_cols: int,
+    budget: float | None,
+    probs: _Problems,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[int | None]]:
+    """Check each tier's costs, existing cover, p, weight factor and serves; per-tier arrays."""
+    tier_costs: list[np.ndarray] = []
+    exs: list[np.ndarray] = []
+    ps: list[int | None] = []
+    for t in tiers:
+        c = _check_vector(
+            t.costs,
+            n_cols,
+            name=f"tier '{t.name}' costs",
+            what="candidate (column of cover)",
+            probs=probs,
+            allow_inf=True,
+        )
+        tier_costs.append(c if c is not None else np.zeros(n_cols))
+        exs.append(
+            _check_mask(
+                t.covered_by_existing,
+                n_rows,
+                name=f"tier '{t.name}' covered_by_existing",
+                probs=probs,
+            )
+        )
+        ps.append(_check_p(t.p, n_cols, probs, name=f"tier '{t.name}' p"))
+        if t.p is None and (t.costs is None or budget is None):
+            probs.add(
+                f"tier '{t.name}' has neither p nor costs under a shared budget",
+                f"give tier '{t.name}' p=, or costs= and pass budget=",
+            )
+        if not (
+            _is_number(t.weight_factor) and t.weight_factor >= 0 and math.isfinite(t.weight_factor)
+        ):
+            probs.add(
+                f"tier '{t.name}' weight_factor={t.weight_factor!r} must be >= 0",
+                "use a finite non-negative factor",
+            )
+        for s in t.serves:
+            if s not in names:
+                probs.add(
+                    f"tier '{t.name}' serves unknown tier '{s}'",
+                    f"use one of {', '.join(map(repr, names))}",
+                )
+            elif s == t.name:
+                probs.add(f"tier '{t.name}' lists itself in serves", "remove it")
+    return tier_costs, exs, ps
+
+
+def _tier_rows(
+    tiers: list[TierSpec],
+    covers: list[sp.csr_array],
+    w: np.ndarray,
+    exs: list[np.ndarray],
+    factors: np.ndarray,
+    index: dict[str, int],
+) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+    """Stacked need rows of every tier over all tiers' columns, their weights, uncoverable rows.
+
+    A tier's active rows (not covered by an existing facility, weight and factor > 0) are met by
+    its own columns and by those of the tiers that serve it; empty rows are dropped.
+    """
+    nt = len(tiers)
+    n_rows = w.size
+    n_cols = covers[0].shape[1]
+    # rows of tier t' active: not existing-covered, weight > 0, factor > 0
+    row_blocks = []
+    row_w = []
+    covered_by: list[list[int]] = [[] for _ in range(nt)]  # tiers whose columns meet t's need
+    for u, t in enumerate(tiers):
+        covered_by[u].append(u)
+        for s in t.serves:
+            if s in index and s != t.name:
+                covered_by[index[s]].append(u)
+    unc_mask = np.zeros(n_rows, dtype=bool)
+    for k in range(nt):
+        act = np.flatnonzero(~exs[k] & (w > 0) & (factors[k] > 0))
+        blocks = [covers[k][act] if u in covered_by[k] else None for u in range(nt)]
+        blocks = [
+            b if b is not None else sp.csr_array((act.size, n_cols), dtype=bool) for b in blocks
+        ]
+        row_blocks.append(sp.hstack(blocks, format="csr"))
+        row_w.append(factors[k] * w[act])
+        reach = np.diff(covers[k].indptr) > 0
+        unc_mask |= ~exs[k] & ~reach & (w > 0)
+    S = sp.csr_array(sp.vstack(row_blocks, format="csr"), dtype=bool)
+    S.sort_indices()
+    sw = np.concatenate(row_w)
+    keep = np.diff(S.indptr) > 0
+    S = S[np.flatnonzero(keep)]
+    sw = sw[keep]
+    return S, sw, unc_mask
+
+
 def solve_multi_tier(
     tiers: Sequence[TierSpec],
     weights: Any,
@@ -132,48 +231,7 @@ def solve_multi_tier(
         allow_none=False,
     )
     _check_budget(budget, probs)
-    tier_costs: list[np.ndarray] = []
-    exs: list[np.ndarray] = []
-    ps: list[int | None] = []
-    for t in tiers:
-        c = _check_vector(
-            t.costs,
-            n_cols,
-            name=f"tier '{t.name}' costs",
-            what="candidate (column of cover)",
-            probs=probs,
-            allow_inf=True,
-        )
-        tier_costs.append(c if c is not None else np.zeros(n_cols))
-        exs.append(
-            _check_mask(
-                t.covered_by_existing,
-                n_rows,
-                name=f"tier '{t.name}' covered_by_existing",
-                probs=probs,
-            )
-        )
-        ps.append(_check_p(t.p, n_cols, probs, name=f"tier '{t.name}' p"))
-        if t.p is None and (t.costs is None or budget is None):
-            probs.add(
-                f"tier '{t.name}' has neither p nor costs under a shared budget",
-                f"give tier '{t.name}' p=, or costs= and pass budget=",
-            )
-        if not (
-            _is_number(t.weight_factor) and t.weight_factor >= 0 and math.isfinite(t.weight_factor)
-        ):
-            probs.add(
-                f"tier '{t.name}' weight_factor={t.weight_factor!r} must be >= 0",
-                "use a finite non-negative factor",
-            )
-        for s in t.serves:
-            if s not in names:
-                probs.add(
-                    f"tier '{t.name}' serves unknown tier '{s}'",
-                    f"use one of {', '.join(map(repr, names))}",
-                )
-            elif s == t.name:
-                probs.add(f"tier '{t.name}' lists itself in serves", "remove it")
+    tier_costs, exs, ps = _check_tiers(tiers, names, n_rows, n_cols, budget, probs)
     _check_method(method, probs)
     _check_limits(time_limit_s, mip_gap, probs)
     if n_cols == 0:
@@ -191,32 +249,7 @@ def solve_multi_tier(
     index = {n: k for k, n in enumerate(names)}
     factors = np.array([float(t.weight_factor) for t in tiers])
     before = float(sum(factors[k] * w[exs[k]].sum() for k in range(nt)))
-    # rows of tier t' active: not existing-covered, weight > 0, factor > 0
-    row_blocks = []
-    row_w = []
-    covered_by: list[list[int]] = [[] for _ in range(nt)]  # tiers whose columns meet t's need
-    for u, t in enumerate(tiers):
-        covered_by[u].append(u)
-        for s in t.serves:
-            if s in index and s != t.name:
-                covered_by[index[s]].append(u)
-    unc_mask = np.zeros(n_rows, dtype=bool)
-    for k in range(nt):
-        act = np.flatnonzero(~exs[k] & (w > 0) & (factors[k] > 0))
-        blocks = [covers[k][act] if u in covered_by[k] else None for u in range(nt)]
-        blocks = [
-            b if b is not None else sp.csr_array((act.size, n_cols), dtype=bool) for b in blocks
-        ]
-        row_blocks.append(sp.hstack(blocks, format="csr"))
-        row_w.append(factors[k] * w[act])
-        reach = np.diff(covers[k].indptr) > 0
-        unc_mask |= ~exs[k] & ~reach & (w > 0)
-    S = sp.csr_array(sp.vstack(row_blocks, format="csr"), dtype=bool)
-    S.sort_indices()
-    sw = np.concatenate(row_w)
-    keep = np.diff(S.indptr) > 0
-    S = S[np.flatnonzero(keep)]
-    sw = sw[keep]
+    S, sw, unc_mask = _tier_rows(tiers, covers, w, exs, factors, index)
     M, mw = _merge_rows(S, sw)
     costs = np.concatenate(tier_costs)
     has_costs = budget is not None
