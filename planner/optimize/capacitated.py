@@ -145,7 +145,8 @@ def _transport(cp: _CapProblem, selected: np.ndarray, seed: int) -> tuple[float,
     z = np.clip(np.asarray(sol.col_value)[cp.n_cols :], 0.0, 1.0)
     amount = z * cp.w[sub.pr_row]
     # repair tiny capacity / demand overshoots from LP tolerances
-    loads = np.bincount(sub.pr_col, weights=amount, minlength=cp.n_cols)
+    # float64 already (weighted); asarray only tells the type checker
+    loads = np.asarray(np.bincount(sub.pr_col, weights=amount, minlength=cp.n_cols), np.float64)
     scale = np.ones(cp.n_cols)
     over = loads > cp.caps
     scale[over] = cp.caps[over] / loads[over]
@@ -156,7 +157,8 @@ def _transport(cp: _CapProblem, selected: np.ndarray, seed: int) -> tuple[float,
     rs[big] = cp.w[big] / rowsum[big]
     amount = amount * rs[sub.pr_row]
     value = float(np.dot(amount, sub.pr_ben))
-    loads = np.bincount(sub.pr_col, weights=amount, minlength=cp.n_cols)
+    # float64 already (weighted); asarray only tells the type checker
+    loads = np.asarray(np.bincount(sub.pr_col, weights=amount, minlength=cp.n_cols), np.float64)
     if value < greedy_v:
         return greedy_v, greedy_loads
     return value, loads

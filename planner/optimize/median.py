@@ -534,8 +534,9 @@ def solve_p_median(
                 break
         else:  # out of time before the gap on the mean time was closed
             clock.timed_out = True
-    objective, bound = to_mean(savings), to_mean(ub)
-    status = _status(_gap(objective, bound), mip_gap, clock.timed_out)
+    # ``bound`` is the bound-method parameter; the bound on the mean time is ``mean_bound``
+    objective, mean_bound = to_mean(savings), to_mean(ub)
+    status = _status(_gap(objective, mean_bound), mip_gap, clock.timed_out)
     times, fac = _final_times(tp, sel, n_cols)
     loads = np.bincount(fac[fac >= 0], weights=tp.w_all[fac >= 0], minlength=n_cols)[sel]
     return _finish(
@@ -543,7 +544,7 @@ def solve_p_median(
         clock,
         selected=sel,
         objective=objective,
-        bound=bound,
+        bound=mean_bound,
         status=status,
         solver=solver,
         before=before,
