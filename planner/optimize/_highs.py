@@ -258,6 +258,84 @@ class _MipOut:
     seconds: float
 
 
+def _collect_solutions(
+    h: highspy.Highs,
+    *,
+    n_keep: int,
+    clock: _Clock | None,
+    t: float,
+    time_limit: float,
+    span: tuple[float, float],
+) -> list[tuple[float, np.ndarray, float]]:
+    """Subscribe to HiGHS's MIP callbacks: every solution found (time, first ``n_keep`` values,
+    dual bound) is appended to the returned list; progress is reported every 0.5 s."""
+    found: list[tuple[float, np.ndarray, float]] = []
+
+    def on_solution(e: Any) -> None:
+        d = e.data_out
+        sol = np.asarray(d.mip_solution)
+        if sol.size >= n_keep:
+            found.append((time.perf_counter(), sol[:n_keep].copy(), float(d.mip_dual_bound)))
+
+    h.cbMipSolution.subscribe(on_solution)
+    progress = clock.progress if clock is not None else None
+    if progress is not None:
+        last = [0.0]
+
+        def on_tick(e: Any) -> None:
+            now = time.perf_counter()
+            if now - last[0] > 0.5:
+                last[0] = now
+                frac = min(1.0, (now - t) / max(time_limit, 1e-9))
+                progress("milp", span[0] + (span[1] - span[0]) * frac)
+
+        h.cbMipInterrupt.subscribe(on_tick)
+    return found
+
+
+def _best_verified(
+    found: list[tuple[float, np.ndarray, float]],
+    *,
+    start: np.ndarray | None,
+    n_keep: int,
+    evaluate: Callable[[np.ndarray], float | None],
+    larger_is_better: bool,
+    clock: _Clock | None,
+    to_objective: Callable[[float], float],
+    to_bound: Callable[[float], float],
+) -> tuple[np.ndarray | None, float]:
+    """The best of HiGHS's solutions by ``evaluate`` (``None``, nan if none is feasible);
+    improvements on the warm start are recorded in the clock's history."""
+    best_x, best_v = None, math.nan
+    noted = math.nan  # history only records solutions better than the warm start
+    if start is not None:
+        v0 = evaluate(start[:n_keep])
+        noted = math.nan if v0 is None else float(v0)
+    seen: set[bytes] = set()
+    for when, x, b in found:
+        key = np.packbits(x > 0.5).tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        v = evaluate(x)
+        if v is None:
+            continue
+        if best_x is None or (v > best_v if larger_is_better else v < best_v):
+            best_x, best_v = x, float(v)
+            if clock is not None and (
+                math.isnan(noted) or (best_v > noted if larger_is_better else best_v < noted)
+            ):
+                noted = best_v
+                clock.history.append(
+                    (
+                        when - clock.t0,
+                        to_objective(best_v),
+                        to_bound(b) if math.isfinite(b) else math.nan,
+                    )
+                )
+    return best_x, best_v
+
+
 def _solve_mip(
     model: _Model,
     *,
@@ -304,27 +382,7 @@ def _solve_mip(
             np.arange(start.size, dtype=np.int32),
             np.ascontiguousarray(start, dtype=np.float64),
         )
-    found: list[tuple[float, np.ndarray, float]] = []
-
-    def on_solution(e: Any) -> None:
-        d = e.data_out
-        sol = np.asarray(d.mip_solution)
-        if sol.size >= n_keep:
-            found.append((time.perf_counter(), sol[:n_keep].copy(), float(d.mip_dual_bound)))
-
-    h.cbMipSolution.subscribe(on_solution)
-    progress = clock.progress if clock is not None else None
-    if progress is not None:
-        last = [0.0]
-
-        def on_tick(e: Any) -> None:
-            now = time.perf_counter()
-            if now - last[0] > 0.5:
-                last[0] = now
-                frac = min(1.0, (now - t) / max(time_limit, 1e-9))
-                progress("milp", span[0] + (span[1] - span[0]) * frac)
-
-        h.cbMipInterrupt.subscribe(on_tick)
+    found = _collect_solutions(h, n_keep=n_keep, clock=clock, t=t, time_limit=time_limit, span=span)
     h.run()
     status = _status_of(h)
     info = h.getInfo()
@@ -334,33 +392,16 @@ def _solve_mip(
     sol = h.getSolution()
     if sol.value_valid:
         found.append((time.perf_counter(), np.asarray(sol.col_value)[:n_keep].copy(), bound))
-    best_x, best_v = None, math.nan
-    noted = math.nan  # history only records solutions better than the warm start
-    if start is not None:
-        v0 = evaluate(start[:n_keep])
-        noted = math.nan if v0 is None else float(v0)
-    seen: set[bytes] = set()
-    for when, x, b in found:
-        key = np.packbits(x > 0.5).tobytes()
-        if key in seen:
-            continue
-        seen.add(key)
-        v = evaluate(x)
-        if v is None:
-            continue
-        if best_x is None or (v > best_v if larger_is_better else v < best_v):
-            best_x, best_v = x, float(v)
-            if clock is not None and (
-                math.isnan(noted) or (best_v > noted if larger_is_better else best_v < noted)
-            ):
-                noted = best_v
-                clock.history.append(
-                    (
-                        when - clock.t0,
-                        to_objective(best_v),
-                        to_bound(b) if math.isfinite(b) else math.nan,
-                    )
-                )
+    best_x, best_v = _best_verified(
+        found,
+        start=start,
+        n_keep=n_keep,
+        evaluate=evaluate,
+        larger_is_better=larger_is_better,
+        clock=clock,
+        to_objective=to_objective,
+        to_bound=to_bound,
+    )
     claimed = float(info.objective_function_value)
     if start is not None and sol.value_valid and math.isfinite(claimed):
         tol = 1e-6 * max(1.0, abs(claimed)) + 1e-9
