@@ -134,6 +134,52 @@ def _bounded_sssp(
 
 
 @njit(cache=True, nogil=True)
+def argsort_stable(keys, lo, hi):
+    """Positions (from ``lo``) that sort ``keys[lo:hi]`` stably: ``np.argsort(kind="stable")``
+    for keys without NaN.
+
+    planner's one compiled sort: each of numba's ``np.sort``/``np.argsort`` specialisations
+    costs about a second to compile, which every first run after install pays (issue 15); this
+    merge sort (insertion-sorted runs of 32, merged bottom-up) compiles in a fraction of that.
+    """
+    n = hi - lo
+    idx = np.arange(n)
+    if n < 2:
+        return idx
+    run = 32
+    for a in range(0, n, run):
+        b = min(a + run, n)
+        for i in range(a + 1, b):
+            x = idx[i]
+            kx = keys[lo + x]
+            j = i - 1
+            while j >= a and keys[lo + idx[j]] > kx:
+                idx[j + 1] = idx[j]
+                j -= 1
+            idx[j + 1] = x
+    src = idx
+    dst = np.empty(n, dtype=np.int64)
+    width = run
+    while width < n:
+        for a in range(0, n, 2 * width):
+            mid = min(a + width, n)
+            b = min(a + 2 * width, n)
+            i = a
+            j = mid
+            for k in range(a, b):
+                # ties take the left run first: stable
+                if j < b and (i >= mid or keys[lo + src[j]] < keys[lo + src[i]]):
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+        src, dst = dst, src
+        width *= 2
+    return src
+
+
+@njit(cache=True, nogil=True)
 def default_delta(weights):
     """Bucket width: 1/16 of the 10th percentile of up to 4,096 arc weights sampled evenly.
 
@@ -145,11 +191,12 @@ def default_delta(weights):
     if m == 0:
         return 1.0
     step = max(1, m // 4096)
-    sample = np.sort(weights[::step])
+    sample = weights[::step]
     pos = sample[sample > 0]
     if pos.shape[0] == 0:
         return 1.0
-    return float(pos[pos.shape[0] // 10]) / 16.0
+    k = argsort_stable(pos, 0, pos.shape[0])[pos.shape[0] // 10]
+    return float(pos[k]) / 16.0
 
 
 @njit(cache=True, nogil=True)
@@ -173,13 +220,13 @@ def _source_order(src_ptr, seed_nodes):
     """Sources sorted by their lowest seed node: nodes are numbered along a Hilbert curve, so
     consecutive searches then cover overlapping ground and find it in cache (~20 % faster)."""
     n_src = src_ptr.shape[0] - 1
-    key = np.zeros(n_src, dtype=np.int64)
+    key = np.zeros(n_src)  # node numbers (int32) are exact as floats
     for i in range(n_src):
-        lo = np.int64(1) << 62
+        lo = np.inf
         for k in range(src_ptr[i], src_ptr[i + 1]):
-            lo = min(lo, np.int64(seed_nodes[k]))
+            lo = min(lo, np.float64(seed_nodes[k]))
         key[i] = lo
-    return np.argsort(key, kind="mergesort")
+    return argsort_stable(key, 0, n_src)
 
 
 @njit(cache=True, nogil=True)
@@ -387,7 +434,7 @@ def _sort_bucket(order, order_t, first, end, dist):
     for i in range(first, end):
         order_t[i] = dist[order[i]]
     if k > 48:
-        idx = np.argsort(order_t[first:end], kind="mergesort")
+        idx = argsort_stable(order_t, first, end)
         seg = order[first:end].copy()
         seg_t = order_t[first:end].copy()
         for i in range(k):

@@ -576,3 +576,17 @@ def test_network_from_arrays_equals_build_network():
             a.rindptr, a.rindices, a.rweights, seeds, offs, labels, np.inf
         )
         assert np.array_equal(d, dh) and np.array_equal(lab, labh)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 31, 32, 33, 65, 1000, 4099])
+def test_argsort_stable_equals_numpy_stable(n):
+    # the kernels' one compiled sort (numba's own sorts cost ~1 s each to compile): equal to
+    # numpy's stable argsort on a sub-range, with many ties, reversed and random keys
+    from planner._engine import argsort_stable
+
+    rng = np.random.default_rng(n)
+    for keys in (rng.integers(0, 4, n).astype(float), rng.random(n), np.arange(n, 0, -1.0)):
+        padded = np.concatenate([rng.random(5), keys, rng.random(3)])
+        np.testing.assert_array_equal(
+            argsort_stable(padded, 5, 5 + n), np.argsort(keys, kind="stable")
+        )
