@@ -1139,6 +1139,74 @@ def _setcover_heuristic(
     return best, best_cost
 
 
+def _setcover_lp_starts(
+    structs: tuple,
+    val: np.ndarray,
+    costs: np.ndarray,
+    need: float,
+    xl: np.ndarray,
+    sel: np.ndarray,
+    obj: float,
+    *,
+    clock: _Clock,
+) -> tuple[np.ndarray, float]:
+    """LP-guided starts: keep the sites the relaxation likes, complete greedily; the best."""
+    for theta in (0.9, 0.7, 0.5, 0.3, 0.1):
+        cand = _setcover_build(structs, val, costs, need, np.flatnonzero(xl >= theta))
+        cc = float(costs[cand].sum())
+        if cc < obj - 1e-12:
+            sel, obj = cand, cc
+            clock.note(obj)
+    return sel, obj
+
+
+def _setcover_restricted(
+    M: sp.csr_array,
+    val: np.ndarray,
+    costs: np.ndarray,
+    need: float,
+    full: bool,
+    lp_x: np.ndarray,
+    sel: np.ndarray,
+    obj: float,
+    bound: float,
+    solver: str,
+    *,
+    seed: int,
+    clock: _Clock,
+) -> tuple[np.ndarray, float, str]:
+    """The MILP restricted to the sites the LP uses and the heuristic's (half the time left);
+    its answer if better."""
+    n_cols = M.shape[1]
+    cols = np.union1d(np.flatnonzero(lp_x[:n_cols] > 1e-3), sel)
+    if cols.size < 0.8 * n_cols:
+        rsel, robj, rout = _setcover_mip(
+            sp.csr_array(M[:, cols]),
+            val,
+            costs[cols],
+            need,
+            full,
+            np.searchsorted(cols, sel),
+            obj,
+            time_limit=0.5 * clock.left(),
+            mip_gap=0.0,
+            seed=seed,
+            clock=clock,
+            to_bound=lambda b: math.nan,
+        )
+        logger.debug(
+            "LP-restricted set-cover MILP on %d of %d sites: %s, %.9g",
+            cols.size,
+            n_cols,
+            rout.status,
+            robj,
+        )
+        if robj < obj - 1e-9 * max(1.0, obj):
+            sel, obj, solver = cols[rsel], robj, "highs-mip (LP-restricted)"
+            clock.note(obj, bound)
+    return sel, obj, solver
+
+
 def _setcover_solve(
     M: sp.csr_array,
     val: np.ndarray,
@@ -1171,47 +1239,18 @@ def _setcover_solve(
     if lp.status == "time_limit" and not np.isfinite(lp.bound):
         clock.timed_out = True
     if lp.x is not None and method != "greedy":
-        # LP-guided starts: keep the sites the relaxation likes, complete greedily
-        xl = lp.x[: M.shape[1]]
-        for theta in (0.9, 0.7, 0.5, 0.3, 0.1):
-            cand = _setcover_build(structs, val, costs, need, np.flatnonzero(xl >= theta))
-            cc = float(costs[cand].sum())
-            if cc < obj - 1e-12:
-                sel, obj = cand, cc
-                clock.note(obj)
+        sel, obj = _setcover_lp_starts(
+            structs, val, costs, need, lp.x[: M.shape[1]], sel, obj, clock=clock
+        )
     bound = min(bound, obj)
     clock.note(obj, bound)
     clock.stage("bound", 0.5)
     if method == "exact" or (method == "auto" and not _within(_gap(obj, bound), mip_gap)):
-        n_cols = M.shape[1]
         # 1. MILP restricted to the sites the LP uses and the heuristic's (still feasible)
         if lp.x is not None and clock.left() > 0.05:
-            cols = np.union1d(np.flatnonzero(lp.x[:n_cols] > 1e-3), sel)
-            if cols.size < 0.8 * n_cols:
-                rsel, robj, rout = _setcover_mip(
-                    sp.csr_array(M[:, cols]),
-                    val,
-                    costs[cols],
-                    need,
-                    full,
-                    np.searchsorted(cols, sel),
-                    obj,
-                    time_limit=0.5 * clock.left(),
-                    mip_gap=0.0,
-                    seed=seed,
-                    clock=clock,
-                    to_bound=lambda b: math.nan,
-                )
-                logger.debug(
-                    "LP-restricted set-cover MILP on %d of %d sites: %s, %.9g",
-                    cols.size,
-                    n_cols,
-                    rout.status,
-                    robj,
-                )
-                if robj < obj - 1e-9 * max(1.0, obj):
-                    sel, obj, solver = cols[rsel], robj, "highs-mip (LP-restricted)"
-                    clock.note(obj, bound)
+            sel, obj, solver = _setcover_restricted(
+                M, val, costs, need, full, lp.x, sel, obj, bound, solver, seed=seed, clock=clock
+            )
         # 2. the full MILP
         too_big = M.nnz > _MIP_MAX_NNZ
         if method == "auto" and too_big and not _within(_gap(obj, bound), mip_gap):
