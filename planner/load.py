@@ -38,6 +38,7 @@ import shapely
 
 from . import _chinacrs
 from ._errors import CRSError, InputError, InputFileError, InputWarning
+from ._gridcut import grid_cut, polygonal
 from ._validate import Problems, check_bytes, count_column, describe_rows, find_column, require_file
 from .standards import TIERS, classify_tier
 
@@ -1375,14 +1376,7 @@ def _parent_from_code(code: str) -> str:
     return ""
 
 
-def _polygonal(values: np.ndarray) -> np.ndarray:
-    """Keep the polygonal parts of GeometryCollections (e.g. from make_valid)."""
-    out = values.copy()
-    for i in np.flatnonzero(shapely.get_type_id(values) == 7):
-        parts = shapely.get_parts(shapely.get_parts(values[i]))
-        polys = parts[shapely.get_type_id(parts) == 3]
-        out[i] = shapely.multipolygons(polys) if len(polys) != 1 else polys[0]
-    return out
+_polygonal = polygonal  # kept for the callers in this module
 
 
 def _polygon_geometry(
@@ -1943,36 +1937,10 @@ def _split_polygons(
 
     Returns the pieces, their population and the position of their source polygon.
     """
-    bounds = shapely.bounds(polys_utm)
-    eps = 1e-6  # of a cell: edges that reprojection moved by a hair stay on the grid line
-    x0 = np.floor(bounds[:, 0] / cell_m + eps) * cell_m
-    y0 = np.floor(bounds[:, 1] / cell_m + eps) * cell_m
-    nx = np.maximum(np.ceil((bounds[:, 2] - x0) / cell_m - eps), 1).astype(np.int64)
-    ny = np.maximum(np.ceil((bounds[:, 3] - y0) / cell_m - eps), 1).astype(np.int64)
-    counts = nx * ny
-    total = int(counts.sum())
-    if total > 20_000_000:
-        raise InputError(
-            f"{source}: splitting the polygons into {cell_m:g} m cells would make {total:,} cells. "
-            "Fix: pass a larger cell_m= or use a population raster."
-        )
-    owner = np.repeat(np.arange(len(polys_utm)), counts)
-    local = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    ix = local % nx[owner]
-    iy = local // nx[owner]
-    bx = x0[owner] + ix * cell_m
-    by = y0[owner] + iy * cell_m
-    boxes = shapely.box(bx, by, bx + cell_m, by + cell_m)
-    shapely.prepare(polys_utm)
-    hit = shapely.intersects(polys_utm[owner], boxes)
-    owner, boxes = owner[hit], boxes[hit]
-    pieces = shapely.intersection(boxes, polys_utm[owner])
-    pieces = _polygonal(pieces)
+    pieces, owner = grid_cut(
+        polys_utm, cell_m, source=source, fix="pass a larger cell_m= or use a population raster"
+    )
     area = shapely.area(pieces)
-    # slivers (< 1e-6 of a cell, from edges a hair off the grid) are dropped; the shares below
-    # are normalised over the kept pieces, so the population total is still preserved
-    keep = (area > 1e-6 * cell_m * cell_m) & np.isin(shapely.get_type_id(pieces), (3, 6))
-    owner, pieces, area = owner[keep], pieces[keep], area[keep]
     area_sum = np.bincount(owner, weights=area, minlength=len(polys_utm))
     share = area / area_sum[owner]
     return pieces, pop[owner] * share, owner

@@ -39,6 +39,7 @@ import pyproj
 import shapely
 
 from ._errors import InputError, InputWarning
+from ._gridcut import grid_cut
 from ._validate import Problems, count_column, describe_rows, find_column, require_file
 
 __all__ = [
@@ -268,41 +269,9 @@ def _residential(landuse: Any, buildings: Any) -> list[np.ndarray]:
 def _cells(polys: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Cut polygons by one grid of ``cell_m`` squares (anchored at 0, so neighbours share cells).
 
-    Returns the polygonal pieces and the position of the polygon each comes from.
+    The same cut as :func:`planner.load.read_population`'s (:func:`planner._gridcut.grid_cut`).
     """
-    bounds = shapely.bounds(polys)
-    x0 = np.floor(bounds[:, 0] / cell_m) * cell_m
-    y0 = np.floor(bounds[:, 1] / cell_m) * cell_m
-    nx = np.maximum(np.ceil((bounds[:, 2] - x0) / cell_m), 1).astype(np.int64)
-    ny = np.maximum(np.ceil((bounds[:, 3] - y0) / cell_m), 1).astype(np.int64)
-    counts = nx * ny
-    total = int(counts.sum())
-    if total > 20_000_000:
-        raise InputError(
-            f"population table: {cell_m:g} m cells over these units make {total:,} cells. "
-            "Fix: pass a larger cell_m=."
-        )
-    owner = np.repeat(np.arange(len(polys)), counts)
-    local = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    bx = x0[owner] + (local % nx[owner]) * cell_m
-    by = y0[owner] + (local // nx[owner]) * cell_m
-    boxes = shapely.box(bx, by, bx + cell_m, by + cell_m)
-    shapely.prepare(polys)
-    hit = shapely.intersects(polys[owner], boxes)
-    owner, boxes = owner[hit], boxes[hit]
-    covered = shapely.contains_properly(polys[owner], boxes)  # whole cells need no clipping
-    pieces = boxes.copy()
-    pieces[~covered] = shapely.intersection(boxes[~covered], polys[owner[~covered]])
-    # keep the areal part of what the clip returns (a cell touching the outline can give a
-    # collection with lines or points; rare, so a plain loop)
-    mixed = np.flatnonzero(shapely.get_type_id(pieces) == 7)
-    for i in mixed:
-        parts = [g for g in shapely.get_parts(pieces[i]) if shapely.get_type_id(g) in (3, 6)]
-        pieces[i] = shapely.union_all(parts) if parts else shapely.Polygon()
-    keep = np.isin(shapely.get_type_id(pieces), (3, 6)) & (
-        shapely.area(pieces) > 1e-6 * cell_m * cell_m
-    )
-    return pieces[keep], owner[keep]
+    return grid_cut(polys, cell_m, source="population table", fix="pass a larger cell_m=")
 
 
 def _weights_overlap(
