@@ -503,6 +503,8 @@ def _scenario_from_args(args):
     if args.candidates is not None:
         changes["candidates"] = "file"
         changes["candidates_file"] = str(args.candidates)
+    if getattr(args, "weight", None) is not None:
+        changes["weight"] = args.weight
     sc = base.replace(**changes) if changes else base
     if sc.objective == "none":
         sc = sc.replace(objective="max-coverage")
@@ -534,7 +536,7 @@ def cmd_optimize(args) -> int:
         f"before: {before.covered_population:,.0f} of {before.total_population:,.0f} residents within "
         f"{sc.minutes:g} min ({100 * before.covered_share:.1f} %)"
     )
-    weight = getattr(args, "weight", None)
+    weight = sc.weight or None  # --weight, or the weight saved in --scenario's file
     if weight is not None:
         if sc.tier_requests:
             from ._errors import InputError

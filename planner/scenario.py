@@ -126,6 +126,9 @@ class Scenario:
     seed: int = 0
     proposed: tuple[tuple[float, float, str], ...] = ()
     tier_requests: tuple[str, ...] = ()
+    # the population group the optimizer weights demand by ("65+", "under5", a group column);
+    # "" weights every resident alike (TOML has no null, so no None here)
+    weight: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tiers", tuple(self.tiers))
@@ -133,7 +136,13 @@ class Scenario:
         object.__setattr__(
             self, "proposed", tuple((float(a), float(b), str(t)) for a, b, t in self.proposed)
         )
-        problems = []
+        problems = [*self._choice_problems(), *self._number_problems()]
+        if problems:
+            raise ScenarioError(f"scenario {self.name!r}: " + "; ".join(problems) + ".")
+
+    def _choice_problems(self) -> list[str]:
+        """Mode, minutes, tiers, objective, sites, budget, share and candidates."""
+        problems: list[str] = []
         if self.mode not in MODES:
             problems.append(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
         if not (
@@ -161,6 +170,11 @@ class Scenario:
             )
         if self.candidates == "file" and not self.candidates_file:
             problems.append("candidates = 'file' needs candidates_file")
+        return problems
+
+    def _number_problems(self) -> list[str]:
+        """Spacing, time limit, speeds, tier requests and the weight."""
+        problems: list[str] = []
         if not self.spacing_m > 0:
             problems.append(f"spacing_m must be positive, got {self.spacing_m!r}")
         if not self.time_limit_s > 0:
@@ -180,8 +194,11 @@ class Scenario:
                 continue
             if req.tier not in TIERS:
                 problems.append(f"tier_requests: unknown tier {req.tier!r}")
-        if problems:
-            raise ScenarioError(f"scenario {self.name!r}: " + "; ".join(problems) + ".")
+        if not isinstance(self.weight, str):
+            problems.append(f"weight must be a group name (text), got {self.weight!r}")
+        elif self.weight and self.tier_requests:
+            problems.append("weight works with one tier of new sites: drop weight or tier_requests")
+        return problems
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -349,4 +366,5 @@ class Scenario:
             time_limit_s=self.time_limit_s,
             seed=self.seed,
             progress=progress,
+            weight=self.weight or None,
         )
