@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner import CRSError, InputError, InputFileError, load
+from planner import CRSError, InputError, InputFileError, _osm, _readfile, load
 from planner import _chinacrs as cc
 from planner.standards import TIERS
 
@@ -188,7 +188,7 @@ def _reference_osm_lines(path: Path):
     for w in fp:
         if not w.is_way():
             continue
-        if w.tags.get("highway") in load._DROP_HIGHWAY or w.tags.get("area") == "yes":
+        if w.tags.get("highway") in _osm._DROP_HIGHWAY or w.tags.get("area") == "yes":
             continue
         run: list[tuple[float, float]] = []
         for nd in [*w.nodes, None]:
@@ -1287,13 +1287,13 @@ def test_to_wgs84_kinds():
 
 def test_detect_encoding():
     text = "名称,经度\n城关镇卫生院,114.3\n"
-    assert load._detect_encoding(text.encode("utf-8")) == "utf-8"
-    assert load._detect_encoding(b"\xef\xbb\xbf" + text.encode("utf-8")) == "utf-8-sig"
-    assert load._detect_encoding(text.encode("gbk")) == "gb18030"
-    assert load._detect_encoding(text.encode("gb18030")) == "gb18030"
+    assert _readfile._detect_encoding(text.encode("utf-8")) == "utf-8"
+    assert _readfile._detect_encoding(b"\xef\xbb\xbf" + text.encode("utf-8")) == "utf-8-sig"
+    assert _readfile._detect_encoding(text.encode("gbk")) == "gb18030"
+    assert _readfile._detect_encoding(text.encode("gb18030")) == "gb18030"
     cut = "五一大道".encode()[:-1] + b"\n" + "芙蓉路".encode()
-    assert load._detect_encoding(cut) == "utf-8"
-    assert load._detect_encoding(b"a,b\n1,2\n") == "utf-8"
+    assert _readfile._detect_encoding(cut) == "utf-8"
+    assert _readfile._detect_encoding(b"a,b\n1,2\n") == "utf-8"
 
 
 # =============================================================================================
@@ -1360,7 +1360,7 @@ def test_facilities_unconvertible_coordinates(monkeypatch):
             [shapely.Point(114.3, 34.8), shapely.Point(np.inf, np.inf)], index=geoms.index, crs=4326
         )
 
-    monkeypatch.setattr(load, "_geoseries_to_wgs84", broken)
+    monkeypatch.setattr(load, "geoseries_to_wgs84", broken)
     with pytest.raises(
         CRSError, match=r"could not be converted to WGS-84 in row 1\. Fix: check the CRS"
     ):
