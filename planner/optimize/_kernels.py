@@ -228,6 +228,55 @@ def _cov_add(c, c_ptr, c_idx, val, cnt, osum, loss):  # pragma: no cover - compi
 
 
 @nb.njit(cache=True)
+def _cov_best_move(
+    c,
+    g,
+    n_sel,
+    sel_list,
+    costs,
+    col_label,
+    label_limit,
+    col_site,
+    site_used,
+    label_cnt,
+    spent,
+    budget_tol,
+    extra,
+    loss,
+    tol,
+):  # pragma: no cover - compiled
+    """Best move adding column ``c`` (gain ``g``): the selected column to drop for it, -1 to add
+    it without a drop, -2 if no feasible move improves by more than ``tol``."""
+    lab = col_label[c]
+    best_k = -2
+    best_delta = tol
+    if (
+        g > tol
+        and not site_used[col_site[c]]
+        and label_cnt[lab] < label_limit[lab]
+        and spent + costs[c] <= budget_tol
+    ):
+        best_k = -1
+        best_delta = g
+    for s in range(n_sel):
+        k = sel_list[s]
+        if site_used[col_site[c]] and col_site[c] != col_site[k]:
+            continue
+        lc = label_cnt[lab]
+        if col_label[k] == lab:
+            lc -= 1
+        if lc >= label_limit[lab]:
+            continue
+        if spent - costs[k] + costs[c] > budget_tol:
+            continue
+        d = g + extra[k] - loss[k]
+        if d > best_delta:
+            best_delta = d
+            best_k = k
+    return best_k
+
+
+@nb.njit(cache=True)
 def _cov_swap_chunk(
     c_ptr,
     c_idx,
@@ -274,33 +323,24 @@ def _cov_swap_chunk(
             elif cnt[i] == 1:
                 extra[osum[i]] += val[i]
         n_sel = istate[0]
-        spent = fstate[0]
         lab = col_label[c]
-        best_k = -2
-        best_delta = tol
-        if (
-            g > tol
-            and not site_used[col_site[c]]
-            and label_cnt[lab] < label_limit[lab]
-            and spent + costs[c] <= budget_tol
-        ):
-            best_k = -1
-            best_delta = g
-        for s in range(n_sel):
-            k = sel_list[s]
-            if site_used[col_site[c]] and col_site[c] != col_site[k]:
-                continue
-            lc = label_cnt[lab]
-            if col_label[k] == lab:
-                lc -= 1
-            if lc >= label_limit[lab]:
-                continue
-            if spent - costs[k] + costs[c] > budget_tol:
-                continue
-            d = g + extra[k] - loss[k]
-            if d > best_delta:
-                best_delta = d
-                best_k = k
+        best_k = _cov_best_move(
+            c,
+            g,
+            n_sel,
+            sel_list,
+            costs,
+            col_label,
+            label_limit,
+            col_site,
+            site_used,
+            label_cnt,
+            fstate[0],
+            budget_tol,
+            extra,
+            loss,
+            tol,
+        )
         for q in range(c_ptr[c], c_ptr[c + 1]):
             i = c_idx[q]
             if cnt[i] == 1:
@@ -505,6 +545,24 @@ def _pm_refresh(
 
 
 @nb.njit(cache=True)
+def _pm_best_move(g, n_sel, p, sel_list, loss, extra, tol):  # pragma: no cover - compiled
+    """Best p-median move for a candidate of gain ``g``: the selected site to drop for it, -1 to
+    add it (fewer than ``p`` open), -2 if no move improves by more than ``tol``."""
+    best_k = -2
+    best = tol
+    if n_sel < p and g > tol:
+        best_k = -1
+        best = g
+    for s in range(n_sel):
+        k = sel_list[s]
+        d = g - loss[k] + extra[k]
+        if d > best:
+            best = d
+            best_k = k
+    return best_k
+
+
+@nb.njit(cache=True)
 def _pm_swap_chunk(
     c_ptr,
     c_idx,
@@ -552,17 +610,7 @@ def _pm_swap_chunk(
             if f >= 0 and t < d2[i]:
                 extra[f] += w[i] * (d2[i] - max(t, d1[i]))
         n_sel = istate[0]
-        best_k = -2
-        best = tol
-        if n_sel < p and g > tol:
-            best_k = -1
-            best = g
-        for s in range(n_sel):
-            k = sel_list[s]
-            d = g - loss[k] + extra[k]
-            if d > best:
-                best = d
-                best_k = k
+        best_k = _pm_best_move(g, n_sel, p, sel_list, loss, extra, tol)
         for q in range(c_ptr[c], c_ptr[c + 1]):
             f = f1[c_idx[q]]
             if f >= 0:
