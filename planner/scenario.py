@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import _constants
 from ._errors import ScenarioError
 from .standards import TIERS
 
-MODES = ("walk", "ebike", "drive")
-OBJECTIVES = ("none", "max-coverage", "min-sites", "min-time", "min-max-time")
-CANDIDATE_SOURCES = ("uncovered", "file", "villages", "nodes")
+MODES = _constants.MODE_NAMES
+# "none": analyse only, no siting
+OBJECTIVES = ("none", *_constants.OBJECTIVES)
+CANDIDATE_SOURCES = _constants.CANDIDATE_SOURCES
 
 
 def sheet_argument(value: Any) -> str | int | None:
