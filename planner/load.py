@@ -85,6 +85,7 @@ from ._validate import Problems, check_bytes, count_column, describe_rows, find_
 from .standards import TIERS, classify_tier
 
 __all__ = [
+    "COLUMN_CANDIDATES",
     "download_roads",
     "read_boundaries",
     "read_facilities",
@@ -858,6 +859,26 @@ def read_boundaries(
 
 _POP = ("population", "pop", "人口", "count", "value", "人口数", "pop_count", "total_pop")
 
+#: The column names each reader recognises, by field, in the order they are tried (the first
+#: present wins). One definition for the readers and the app's column guesses
+#: (:mod:`planner.app.uploads_columns`).
+COLUMN_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "lon": LON,
+    "lat": LAT,
+    "facility_id": _ID,
+    "facility_name": _NAME,
+    "facility_type": _TYPE,
+    "admin_code": _CODE,
+    "admin_name": _ADMIN_NAME,
+    "admin_level": _LEVEL,
+    "parent_code": _PARENT,
+    "population": _POP,
+    "road_class": CLASS_CANDIDATES,
+    "road_direction": DIRECTION_CANDIDATES,
+    "road_speed": SPEED_CANDIDATES,
+    "road_name": ROAD_NAME_CANDIDATES,
+}
+
 
 #: Column names that name a population group by themselves (census tables, WorldPop-derived
 #: tables), matched after lowering case, dropping spaces and writing ～/~/–/— as "-". Any
@@ -1469,7 +1490,7 @@ def _check_bbox(bbox: Any) -> tuple[float, float, float, float] | None:
             f"read_roads: bbox={bbox!r} is not (min_lon, min_lat, max_lon, max_lat) in WGS-84 degrees. "
             "Fix: pass e.g. bbox=(112.9, 28.1, 113.1, 28.3)."
         )
-    return b  # type: ignore[return-value]
+    return b
 
 
 def read_roads(

@@ -1407,3 +1407,18 @@ def test_population_more_errors():
     nocrs = gpd.GeoDataFrame({"pop": [1.0]}, geometry=[shapely.box(0, 0, 1, 1)])
     with pytest.raises(CRSError, match="no coordinate reference system"):
         load.read_population(nocrs)
+
+
+def test_app_guesses_the_column_names_the_readers_know():
+    # one list per field (load.COLUMN_CANDIDATES): names the readers knew but the app's old copies
+    # did not ("道路类型", "设计速度", "roadname", "行政区划名称", "行政级别") are guessed too
+    from planner.app import uploads_columns
+
+    roads = pd.DataFrame({"道路类型": ["primary"], "设计速度": ["60"], "roadname": ["x"]})
+    g = uploads_columns.guess_columns("roads", roads)
+    assert (g["class"], g["speed"], g["name"]) == ("道路类型", "设计速度", "roadname")
+    bnd = pd.DataFrame({"gb": ["410200"], "行政区划名称": ["x"], "行政级别": ["county"]})
+    g = uploads_columns.guess_columns("boundaries", bnd)
+    assert (g["code"], g["name"], g["level"]) == ("gb", "行政区划名称", "行政级别")
+    for field in ("road_class", "road_speed", "road_name", "admin_name", "admin_level"):
+        assert load.COLUMN_CANDIDATES[field]

@@ -62,34 +62,17 @@ class Field:
     names: tuple[str, ...]
 
 
-_LON = ("lon", "lng", "long", "longitude", "x", "经度", "wgs84_lon", "gcj02_lon", "bd09_lon")
-_LAT = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat", "bd09_lat")
+# The readers' own column names (planner.load.COLUMN_CANDIDATES); the app also guesses "gb"
+# for a code and "常住人口" for a population, which it then passes to the reader by name.
+_CANDIDATES = load.COLUMN_CANDIDATES
+_LON = _CANDIDATES["lon"]
+_LAT = _CANDIDATES["lat"]
 _LON_RE = re.compile(r"(lon|lng|经度|东经)", re.IGNORECASE)
 _LAT_RE = re.compile(r"(lat|纬度|北纬)", re.IGNORECASE)
-_NAME = ("name", "名称", "机构名称", "facility_name", "单位名称", "医院名称", "name_zh")
-_TYPE = ("type", "类型", "机构类型", "类别", "机构类别", "category", "healthcare", "amenity")
-_CODE = (
-    "admin_code",
-    "adcode",
-    "code",
-    "代码",
-    "区划代码",
-    "行政区划代码",
-    "xzqdm",
-    "gb_code",
-    "gb",
-)
-_POP = (
-    "population",
-    "pop",
-    "人口",
-    "count",
-    "value",
-    "人口数",
-    "pop_count",
-    "total_pop",
-    "常住人口",
-)
+_NAME = _CANDIDATES["facility_name"]
+_TYPE = _CANDIDATES["facility_type"]
+_CODE = (*_CANDIDATES["admin_code"], "gb")
+_POP = (*_CANDIDATES["population"], "常住人口")
 
 #: The columns each kind of upload needs (population: points or polygons; a table per
 #: administrative code is ``population_table``).
@@ -107,31 +90,15 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("name", "name_column", False, _NAME),
     ),
     "roads": (
-        Field(
-            "class",
-            "class_column",
-            True,
-            (
-                "highway",
-                "fclass",
-                "class",
-                "subtype",
-                "road_class",
-                "roadclass",
-                "等级",
-                "道路等级",
-            ),
-        ),
-        Field(
-            "direction", "direction_column", False, ("oneway", "direction", "dir", "方向", "单行")
-        ),
-        Field("name", "name_column", False, ("name", "名称", "road_name", "路名", "道路名称")),
-        Field("speed", "speed_column", False, ("maxspeed", "maxspeed_kmh", "speed_kmh", "限速")),
+        Field("class", "class_column", True, _CANDIDATES["road_class"]),
+        Field("direction", "direction_column", False, _CANDIDATES["road_direction"]),
+        Field("name", "name_column", False, _CANDIDATES["road_name"]),
+        Field("speed", "speed_column", False, _CANDIDATES["road_speed"]),
     ),
     "boundaries": (
         Field("code", "code_column", True, _CODE),
-        Field("name", "name_column", False, ("admin_name", "name", "名称", "区划名称", "xzqmc")),
-        Field("level", "level_column", False, ("level", "admin_level", "级别", "层级")),
+        Field("name", "name_column", False, _CANDIDATES["admin_name"]),
+        Field("level", "level_column", False, _CANDIDATES["admin_level"]),
     ),
     "population": (
         Field("population", "column", True, _POP),
