@@ -160,7 +160,7 @@ def check_extents(
         )
     if population is not None and len(population):  # type: ignore[arg-type]
         pop = population
-        step = max(1, len(pop) // 20_000)  # a sample is enough to tell "none" from "some"
+        step = max(1, len(pop) // 20_000)  # type: ignore[arg-type]  # a sample tells none from some
         pts = shapely.point_on_surface(pop.geometry.values[::step])  # type: ignore[attr-defined]
         if not shapely.intersects(zone, pts).any():
             raise CRSError(
@@ -212,9 +212,8 @@ def gcj02_offset_test(
         return None
     x, y = x[inside], y[inside]
     pad = 0.03  # degrees, beyond the GCJ-02 offset (< 0.01) and the usual distance to a road
-    near = roads.sindex.query(
-        shapely.box(x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad)
-    )  # type: ignore[attr-defined]
+    sindex = roads.sindex  # type: ignore[attr-defined]
+    near = sindex.query(shapely.box(x.min() - pad, y.min() - pad, x.max() + pad, y.max() + pad))
     if len(near) == 0:
         return None
     pts = gpd.GeoSeries(shapely.points(x, y), crs=4326)
