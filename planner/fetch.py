@@ -31,7 +31,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,13 +42,18 @@ import pandas as pd
 import shapely
 
 from . import load
+from ._constants import MODE_NAMES
 from ._errors import InputError, InputFileError, PlannerError
 from .popspread import normalize_admin_code, read_totals
 
 __all__ = [
     "FetchError",
     "OSM_NOTE",
+    "WORLDPOP_AGE_GROUPS",
+    "WORLDPOP_AGE_SEX_URL",
     "WORLDPOP_URLS",
+    "age_sex_urls",
+    "sum_rasters",
     "assemble",
     "cache_dir",
     "clip_raster",
@@ -74,6 +79,17 @@ WORLDPOP_URLS = {
     "100m": "https://data.worldpop.org/GIS/Population/Global_2000_2020/{year}/{ISO}/{iso}_ppp_{year}.tif",
     "1km": "https://data.worldpop.org/GIS/Population/Global_2000_2020_1km/{year}/{ISO}/{iso}_ppp_{year}_1km_Aggregated.tif",
 }
+
+#: WorldPop's age/sex structures (100 m, 2000-2020): one raster per sex and age band; band ``0``
+#: is under 1, ``1`` is 1-4, then 5-year bands ``5`` ... ``75`` and ``80`` (80 and over).
+WORLDPOP_AGE_SEX_URL = (
+    "https://data.worldpop.org/GIS/AgeSex_structures/Global_2000_2020/{year}/{ISO}/"
+    "{iso}_{sex}_{age}_{year}.tif"
+)
+
+#: Population groups ``fetch`` can build from the age/sex layers: group -> age bands summed
+#: over both sexes.
+WORLDPOP_AGE_GROUPS: dict[str, tuple[int, ...]] = {"65+": (65, 70, 75, 80), "under5": (0, 1)}
 
 #: Web-map coordinate systems recognised from a file name (the files themselves say "lon/lat").
 _SYSTEM_IN_NAME = (
@@ -247,7 +263,7 @@ def osm_units(
     return load.read_boundaries(gpd.GeoDataFrame(both, geometry="geometry", crs=4326))
 
 
-def halo_m(modes: Iterable[str] = ("walk", "ebike", "drive"), minutes: float = 15.0) -> float:
+def halo_m(modes: Iterable[str] = MODE_NAMES, minutes: float = 15.0) -> float:
     """How far around the boundary roads are needed: the longest trip any of ``modes`` makes in
     ``minutes`` (at its fastest speed, :func:`planner.batch.halo_m`, which adds the access
     distance at both ends), so that a facility outside the county that serves residents inside
@@ -413,6 +429,65 @@ def clip_raster(sources: Sequence[str | Path], area: shapely.Geometry, dest: str
     return dest
 
 
+def age_sex_urls(group: str, *, year: int = 2020, iso3: str = "CHN") -> list[str]:
+    """The WorldPop age/sex rasters whose sum is population group ``group`` (both sexes).
+
+    Examples
+    --------
+    >>> age_sex_urls("under5", year=2020)[0].rsplit("/", 1)[-1]
+    'chn_f_0_2020.tif'
+    """
+    if group not in WORLDPOP_AGE_GROUPS:
+        raise InputError(
+            f"groups: unknown population group {group!r}. "
+            f"Fix: use {', '.join(WORLDPOP_AGE_GROUPS)}."
+        )
+    if not 2000 <= int(year) <= 2020:
+        raise InputError(
+            f"year={year}: WorldPop's age/sex layers cover 2000-2020. Fix: pass a year in that range."
+        )
+    return [
+        WORLDPOP_AGE_SEX_URL.format(
+            year=int(year), ISO=iso3.upper(), iso=iso3.lower(), sex=sex, age=age
+        )
+        for sex in ("f", "m")
+        for age in WORLDPOP_AGE_GROUPS[group]
+    ]
+
+
+def sum_rasters(sources: Sequence[str | Path], dest: str | Path) -> Path:
+    """Sum rasters of one grid cell by cell (nodata and negative cells count 0) into ``dest``.
+
+    The age bands of a group (e.g. 65-69, 70-74, 75-79, 80+ of both sexes) become one layer;
+    rasters not on the grid of the first raise an :class:`~planner.InputError`.
+    """
+    import rasterio
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    total = None
+    with rasterio.open(sources[0]) as ref:
+        profile, shape, transform = ref.profile, (ref.height, ref.width), ref.transform
+    for src in sources:
+        with rasterio.open(src) as ds:
+            if (ds.height, ds.width) != shape or not ds.transform.almost_equals(transform):
+                raise InputError(
+                    f"{src}: not on the grid of {sources[0]}. Fix: use layers of one product, "
+                    "country and year."
+                )
+            data = np.ma.filled(ds.read(1, masked=True).astype("float64"), 0.0)
+        data = np.where(np.isfinite(data) & (data > 0), data, 0.0)
+        total = data if total is None else total + data
+    assert total is not None
+    nodata = -99999.0
+    profile = profile | {"driver": "GTiff", "count": 1, "dtype": "float32", "nodata": nodata}
+    tmp = dest.with_name(dest.name + ".part")
+    with rasterio.open(tmp, "w", **profile) as out:
+        out.write(total.astype("float32"), 1)
+    tmp.replace(dest)
+    return dest
+
+
 def population_table(
     table: str | Path | pd.DataFrame,
     boundary: gpd.GeoDataFrame,
@@ -479,6 +554,7 @@ def assemble(
     population_table: pd.DataFrame | None = None,
     area: shapely.Geometry | None = None,
     sources: dict[str, dict[str, Any]] | None = None,
+    population_groups: Mapping[str, Sequence[str | Path]] | None = None,
 ) -> dict[str, Path]:
     """Write the data folder from parts already in hand (no network).
 
@@ -495,6 +571,10 @@ def assemble(
         ``population/population_table.csv`` (spread over the roads when the folder is loaded).
     area : the halo area (WGS-84) roads and population are clipped to.
     sources : what each part is and where it came from; written to ``sources.json``.
+    population_groups : ``{group: rasters}`` on the grid of ``population`` (WorldPop's age/sex
+        layers): each group's rasters are summed, clipped like ``population`` and written to
+        ``population/groups/pop_<group>.tif``, which :func:`planner.read_population` reads as
+        the group beside the total (part names ``group:<group>``).
 
     Returns
     -------
@@ -537,6 +617,7 @@ def assemble(
             if area is not None
             else Path(shutil.copyfile(population, out / "population" / Path(population).name))
         )
+        written |= _write_groups(population_groups or {}, out / "population" / "groups", area)
     elif population_table is not None:
         d = out / "population"
         d.mkdir(exist_ok=True)
@@ -552,6 +633,24 @@ def assemble(
     written["readme"] = out / "README.txt"
     written["readme"].write_text(_readme(src), encoding="utf-8")
     logger.info("wrote %s", ", ".join(str(p) for p in written.values()))
+    return written
+
+
+def _write_groups(
+    groups: Mapping[str, Sequence[str | Path]], dest_dir: Path, area: shapely.Geometry | None
+) -> dict[str, Path]:
+    """Each group's layers summed (:func:`sum_rasters`) and clipped like the total population."""
+    from .coverage import GROUP_PREFIX, group_name
+
+    written: dict[str, Path] = {}
+    for g, files in groups.items():
+        dest = dest_dir / f"{GROUP_PREFIX}{group_name(g)}.tif"
+        if area is None:
+            written[f"group:{g}"] = sum_rasters(list(files), dest)
+            continue
+        summed = sum_rasters(list(files), dest.with_name(dest.stem + ".sum.tif"))
+        written[f"group:{g}"] = clip_raster([summed], area, dest)
+        summed.unlink()
     return written
 
 
@@ -793,6 +892,34 @@ def fetch_population(
     }
 
 
+def fetch_population_groups(
+    groups: Sequence[str],
+    *,
+    year: int = 2020,
+    iso3: str = "CHN",
+    progress: bool = True,
+) -> tuple[dict[str, list[Path]], dict[str, Any]]:
+    """WorldPop's age/sex layers of each group (:func:`age_sex_urls`), downloaded once into
+    :func:`cache_dir`; returns ``{group: files}`` and what to record in ``sources.json``."""
+    files: dict[str, list[Path]] = {}
+    for g in groups:
+        files[g] = [
+            download(
+                url,
+                cache_dir() / "worldpop" / "agesex" / url.rsplit("/", 1)[-1],
+                what=f"WorldPop age/sex {g} {url.rsplit('/', 1)[-1]}",
+                progress=progress,
+            )
+            for url in age_sex_urls(g, year=year, iso3=iso3)
+        ]
+    return files, {
+        "source": "WorldPop age and sex structures (www.worldpop.org), CC BY 4.0",
+        "year": int(year),
+        "groups": {g: [p.name for p in f] for g, f in files.items()},
+        "summed": "both sexes, the group's age bands",
+    }
+
+
 @dataclass
 class _Parts:
     boundary: gpd.GeoDataFrame | None = None
@@ -800,6 +927,7 @@ class _Parts:
     facilities: gpd.GeoDataFrame | None = None
     population: Path | None = None
     population_table: pd.DataFrame | None = None
+    groups: dict[str, list[Path]] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
 
@@ -814,13 +942,14 @@ def fetch(
     facilities: str | Path | pd.DataFrame | None = None,
     population: str | Path | None = None,
     population_column: str | None = None,
-    modes: Sequence[str] = ("walk", "ebike", "drive"),
+    modes: Sequence[str] = MODE_NAMES,
     minutes: float = 15.0,
     year: int = 2020,
     resolution: str = "100m",
     boundary_crs: Any = None,
     facilities_crs: Any = None,
     progress: bool = True,
+    groups: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write a data folder for ``planner coverage --data``: download what is not given.
 
@@ -847,6 +976,10 @@ def fetch(
     boundary_crs, facilities_crs : coordinate systems of the given files (e.g. ``"gcj02"``).
     progress : bool
         Progress bars for downloads.
+    groups : sequence of str
+        Population groups to add from WorldPop's age/sex layers (``"65+"``, ``"under5"``;
+        :data:`WORLDPOP_AGE_GROUPS`), summed and clipped beside the 100 m population raster so
+        ``planner coverage --data`` reports coverage per group.
 
     Returns
     -------
@@ -956,6 +1089,8 @@ def fetch(
             parts.sources["population"] = info | {"clipped_to": "halo"}
         except FetchError as exc:
             parts.failures["population"] = str(exc)
+    if groups:
+        _fetch_groups(parts, groups, year=year, progress=progress)
 
     written = assemble(
         out,
@@ -966,6 +1101,7 @@ def fetch(
         population_table=parts.population_table,
         area=area,
         sources=parts.sources | {"settings": settings},
+        population_groups=parts.groups or None,
     )
     logger.info("fetch: wrote %s in %.1f s", out, time.perf_counter() - t0)
     if parts.failures:
@@ -975,11 +1111,29 @@ def fetch(
     return written
 
 
+def _fetch_groups(parts: _Parts, groups: Sequence[str], *, year: int, progress: bool) -> None:
+    """The age/sex layers of ``groups`` into ``parts`` (a failure is recorded, not raised)."""
+    if parts.population is None:
+        raise InputError(
+            "groups= needs a population raster on WorldPop's 100 m grid (the download, or "
+            "population= a WorldPop GeoTIFF); a census table has no grid to add them to. Fix: "
+            "drop groups= or give the groups as columns of your table."
+        )
+    for g in groups:
+        age_sex_urls(g, year=year)  # unknown groups or years fail before any download
+    try:
+        parts.groups, info = fetch_population_groups(groups, year=year, progress=progress)
+        parts.sources["population_groups"] = info | {"clipped_to": "halo"}
+    except FetchError as exc:
+        parts.failures["population_groups"] = str(exc)
+
+
 _SUPPLY = {
     "boundary": "boundary=FILE (a polygon file of the county)",
     "roads": "roads=FILE (an OSM .pbf extract, e.g. from download.geofabrik.de, or road lines)",
     "facilities": "facilities=FILE (your facility register: CSV/XLSX with name, type, lon, lat)",
     "population": "population=FILE (a WorldPop/GHS-POP GeoTIFF, or a table of residents per admin code)",
+    "population_groups": "groups=() (no population groups), or the groups as columns of a population table",
 }
 
 
@@ -1001,6 +1155,7 @@ _FLAGS = {
     "facilities": "--facilities FILE (your facility register: CSV/XLSX with name, type, lon, lat)",
     "population": "--population FILE (a WorldPop/GHS-POP GeoTIFF, or a census table of residents per admin "
     "code with --population-column)",
+    "population_groups": "no --groups (or the groups as columns of a census table given with --population)",
 }
 
 
@@ -1050,13 +1205,18 @@ def add_parser(sub: Any) -> Any:
     )
     g.add_argument("--facilities-crs", default=None, help="coordinate system of --facilities")
     g = p.add_argument_group("what the data must serve (sizes the road halo)")
-    g.add_argument(
-        "--modes", nargs="+", choices=["walk", "ebike", "drive"], default=["walk", "ebike", "drive"]
-    )
+    g.add_argument("--modes", nargs="+", choices=list(MODE_NAMES), default=list(MODE_NAMES))
     g.add_argument("--minutes", type=float, default=15.0, help="longest trip analysed (default 15)")
     g.add_argument("--year", type=int, default=2020, help="WorldPop year (2000-2020, default 2020)")
     g.add_argument(
         "--resolution", choices=sorted(WORLDPOP_URLS), default="100m", help="WorldPop cell size"
+    )
+    g.add_argument(
+        "--groups",
+        nargs="+",
+        choices=list(WORLDPOP_AGE_GROUPS),
+        default=[],
+        help="population groups from WorldPop's age/sex layers (100 m), reported beside the total",
     )
     p.add_argument("--out", type=Path, required=True, help="the data folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -1086,6 +1246,7 @@ def cmd_fetch(args: Any) -> int:
             boundary_crs=args.boundary_crs,
             facilities_crs=args.facilities_crs,
             progress=not args.quiet,
+            groups=args.groups,
         )
     except FetchError as exc:
         if args.debug:
