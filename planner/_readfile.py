@@ -690,6 +690,36 @@ def _check_degrees(
     return True
 
 
+def _follow_column_names(
+    xc: Any, yc: Any, parsed: Any, *, crs: Any, source: str, problems: Problems
+) -> Any:
+    """The CRS to read coordinate columns in, given what their names say (gcj02/bd09 names win
+    over no ``crs=``; a ``crs=`` that contradicts them is kept with a warning)."""
+    named = _system_from_columns(xc, yc, source=source, problems=problems)
+    if parsed is None and named in ("gcj02", "bd09"):
+        # A web-map export read as WGS-84 would be ~500 m off (GCJ-02) or ~1 km (BD-09) with no
+        # error anywhere: the column names are the only hint, so follow them and say so.
+        warnings.warn(
+            f"{source}: the coordinate columns '{xc}'/'{yc}' are named as {_SYSTEM_NAMES[named]} "
+            f"coordinates, so they were converted from {_crs_name(named)} to WGS-84 (a shift of "
+            f"several hundred metres). Fix: if they are WGS-84 after all, pass crs='wgs84'",
+            InputWarning,
+            stacklevel=4,
+        )
+        parsed = named
+    elif named is not None and parsed is not None:
+        given = "wgs84" if not isinstance(parsed, str) and parsed.equals(WGS84) else parsed
+        if isinstance(given, str) and given != named:
+            warnings.warn(
+                f"{source}: the coordinate columns '{xc}'/'{yc}' are named as {_SYSTEM_NAMES[named]} "
+                f"coordinates but crs={crs!r} was given; they were read as {_crs_name(parsed)}. Fix: "
+                f"pass crs='{named}' if the names are right",
+                InputWarning,
+                stacklevel=4,
+            )
+    return parsed
+
+
 def points_from_columns(
     df: pd.DataFrame,
     *,
@@ -767,28 +797,7 @@ def points_from_columns(
             ok = False
     if not ok:
         return None, None, [xc, yc]
-    named = _system_from_columns(xc, yc, source=source, problems=problems)
-    if parsed is None and named in ("gcj02", "bd09"):
-        # A web-map export read as WGS-84 would be ~500 m off (GCJ-02) or ~1 km (BD-09) with no
-        # error anywhere: the column names are the only hint, so follow them and say so.
-        warnings.warn(
-            f"{source}: the coordinate columns '{xc}'/'{yc}' are named as {_SYSTEM_NAMES[named]} "
-            f"coordinates, so they were converted from {_crs_name(named)} to WGS-84 (a shift of "
-            f"several hundred metres). Fix: if they are WGS-84 after all, pass crs='wgs84'",
-            InputWarning,
-            stacklevel=3,
-        )
-        parsed = named
-    elif named is not None and parsed is not None:
-        given = "wgs84" if not isinstance(parsed, str) and parsed.equals(WGS84) else parsed
-        if isinstance(given, str) and given != named:
-            warnings.warn(
-                f"{source}: the coordinate columns '{xc}'/'{yc}' are named as {_SYSTEM_NAMES[named]} "
-                f"coordinates but crs={crs!r} was given; they were read as {_crs_name(parsed)}. Fix: "
-                f"pass crs='{named}' if the names are right",
-                InputWarning,
-                stacklevel=3,
-            )
+    parsed = _follow_column_names(xc, yc, parsed, crs=crs, source=source, problems=problems)
     if parsed is None:
         parsed = WGS84
     if is_degrees(parsed) and not _check_degrees(
