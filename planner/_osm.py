@@ -371,6 +371,29 @@ def _guard_xml(path: Path, suffix: str, source: str) -> None:
 OSM_ACCESS_TAGS = ("access", "foot", "bicycle", "vehicle", "motor_vehicle", "motorcar", "service")
 
 
+def _way_runs(way: Any) -> tuple[list[tuple[list[tuple[float, float]], list[int]]], int]:
+    """The runs of located nodes of a way (positions, node ids) with two or more vertices, and
+    how many of its nodes had no location (a way cut at the extract's edge)."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    run_refs: list[list[int]] = [[]]
+    missing = 0
+    for nd in way.nodes:
+        loc = nd.location
+        if loc.valid():
+            pt = (loc.lon, loc.lat)
+            # a repeated position is one vertex: it keeps its first node id
+            if not runs[-1] or runs[-1][-1] != pt:
+                runs[-1].append(pt)
+                run_refs[-1].append(nd.ref)
+        else:
+            missing += 1
+            if runs[-1]:
+                runs.append([])
+                run_refs.append([])
+    kept = [(r, ids) for r, ids in zip(runs, run_refs, strict=True) if len(r) >= 2]
+    return kept, missing
+
+
 def read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     import osmium
 
@@ -444,23 +467,7 @@ def read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame,
                     n_vertices.append(n_pts)
                     add(way.id, tags)
                     continue
-            runs: list[list[tuple[float, float]]] = [[]]
-            run_refs: list[list[int]] = [[]]
-            missing = 0
-            for nd in way.nodes:
-                loc = nd.location
-                if loc.valid():
-                    pt = (loc.lon, loc.lat)
-                    # a repeated position is one vertex: it keeps its first node id
-                    if not runs[-1] or runs[-1][-1] != pt:
-                        runs[-1].append(pt)
-                        run_refs[-1].append(nd.ref)
-                else:
-                    missing += 1
-                    if runs[-1]:
-                        runs.append([])
-                        run_refs.append([])
-            kept = [(r, ids) for r, ids in zip(runs, run_refs, strict=True) if len(r) >= 2]
+            kept, missing = _way_runs(way)
             if missing:
                 stats["missing_nodes"] += missing
                 stats["cut_ways" if kept else "outside"] += 1
