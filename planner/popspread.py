@@ -387,6 +387,106 @@ def read_totals(
     return out
 
 
+def _check_spread_options(
+    spread: str, cell_m: float, *, landuse: Any, buildings: Any, roads: Any
+) -> None:
+    """read_population_table's option checks (before any file is read)."""
+    if spread not in SPREAD_METHODS:
+        raise InputError(
+            f"read_population_table: spread={spread!r}. Fix: use one of {', '.join(SPREAD_METHODS)}."
+        )
+    if not cell_m > 0:
+        raise InputError(
+            f"read_population_table: cell_m must be > 0, got {cell_m}. Fix: pass e.g. cell_m=100."
+        )
+    if spread == "residential" and landuse is None and buildings is None:
+        raise InputError(
+            "read_population_table: spread='residential' needs landuse= or buildings=. "
+            "Fix: pass OSM landuse=residential polygons or building footprints, or use spread='auto'."
+        )
+    if spread == "roads" and roads is None:
+        raise InputError(
+            "read_population_table: spread='roads' needs roads=. Fix: pass the road lines."
+        )
+
+
+def _piece_weights(
+    pieces: np.ndarray,
+    owner: np.ndarray,
+    n_polys: int,
+    utm: Any,
+    cell_m: float,
+    *,
+    landuse: Any,
+    buildings: Any,
+    roads: Any,
+    housing_streets: Any,
+) -> dict[str, np.ndarray]:
+    """Candidate weights per piece, one per spread method that has data."""
+    weights: dict[str, np.ndarray] = {"uniform": shapely.area(pieces)}
+    if landuse is not None or buildings is not None:
+        res = [g for g in _residential(landuse, buildings) if len(g)]
+        res_utm = (
+            gpd.GeoSeries(np.concatenate(res) if res else np.empty(0, dtype=object), crs=WGS84)
+            .to_crs(utm)
+            .to_numpy()
+        )
+        if len(res_utm):
+            res_utm = np.where(shapely.is_valid(res_utm), res_utm, shapely.make_valid(res_utm))
+            # overlapping buildings inside residential landuse count once
+            res_utm = shapely.get_parts(shapely.union_all(res_utm))
+        weights["residential"] = _weights_overlap(pieces, res_utm, "area", cell_m)
+    if roads is not None:
+        r = _roads_frame(roads)
+        if r.crs is None:
+            raise InputError(
+                "roads: the lines have no CRS. Fix: read them with planner.read_roads()."
+            )
+        cls = r["highway"].astype(str).to_numpy() if "highway" in r.columns else np.full(len(r), "")
+        lines = r.geometry.to_crs(utm).to_numpy()
+        housing = np.isin(
+            cls, list(HOUSING_STREETS if housing_streets is None else housing_streets)
+        )
+        along_housing = _weights_overlap(pieces, lines[housing], "length", cell_m)
+        along_any = _weights_overlap(
+            pieces, lines[~np.isin(cls, list(NO_FRONTAGE))], "length", cell_m
+        )
+        # per unit: its housing streets if it has any, else every road with frontage
+        has_housing = np.bincount(owner, weights=along_housing, minlength=n_polys)[owner] > 0
+        weights["roads"] = np.where(has_housing, along_housing, along_any)
+
+    return weights
+
+
+def _spread_methods(
+    per_unit: dict[str, np.ndarray],
+    spread: str,
+    n_units: int,
+    label: str,
+    codes: np.ndarray,
+    names: np.ndarray,
+) -> np.ndarray:
+    """The method per unit: ``spread``, or for "auto" the best one with data (uniform last)."""
+    methods = np.full(n_units, "uniform", dtype=object)
+    if spread == "auto":
+        for m in ("roads", "residential"):  # later wins: residential before roads before uniform
+            if m in per_unit:
+                methods[per_unit[m] > 0] = m
+    else:
+        have = per_unit.get(spread, np.zeros(n_units)) > 0
+        methods[have] = spread
+        fallbacks = np.flatnonzero(~have)
+        if len(fallbacks):
+            warnings.warn(
+                f"{label}: spread={spread!r} found nothing in {len(fallbacks)} unit(s), spread uniformly there: "
+                + ", ".join(f"{codes[i]} {names[i]}".strip() for i in fallbacks[:8])
+                + ".",
+                PopulationTableWarning,
+                stacklevel=3,
+            )
+    return methods
+
+
 def read_population_table(
     table: str | Path | pd.DataFrame,
     boundaries: str | Path | gpd.GeoDataFrame,
@@ -474,23 +574,7 @@ def read_population_table(
         than the rest (left out so nobody is counted twice).
     """
     t0 = time.perf_counter()
-    if spread not in SPREAD_METHODS:
-        raise InputError(
-            f"read_population_table: spread={spread!r}. Fix: use one of {', '.join(SPREAD_METHODS)}."
-        )
-    if not cell_m > 0:
-        raise InputError(
-            f"read_population_table: cell_m must be > 0, got {cell_m}. Fix: pass e.g. cell_m=100."
-        )
-    if spread == "residential" and landuse is None and buildings is None:
-        raise InputError(
-            "read_population_table: spread='residential' needs landuse= or buildings=. "
-            "Fix: pass OSM landuse=residential polygons or building footprints, or use spread='auto'."
-        )
-    if spread == "roads" and roads is None:
-        raise InputError(
-            "read_population_table: spread='roads' needs roads=. Fix: pass the road lines."
-        )
+    _check_spread_options(spread, cell_m, landuse=landuse, buildings=buildings, roads=roads)
     totals = read_totals(
         table,
         code_column=code_column,
@@ -607,58 +691,21 @@ def read_population_table(
     polys = np.where(shapely.is_valid(polys), polys, shapely.make_valid(polys))
     pieces, owner = _cells(polys, float(cell_m))
 
-    # candidate weights per piece, one per method
-    weights: dict[str, np.ndarray] = {"uniform": shapely.area(pieces)}
-    if landuse is not None or buildings is not None:
-        res = [g for g in _residential(landuse, buildings) if len(g)]
-        res_utm = (
-            gpd.GeoSeries(np.concatenate(res) if res else np.empty(0, dtype=object), crs=WGS84)
-            .to_crs(utm)
-            .to_numpy()
-        )
-        if len(res_utm):
-            res_utm = np.where(shapely.is_valid(res_utm), res_utm, shapely.make_valid(res_utm))
-            # overlapping buildings inside residential landuse count once
-            res_utm = shapely.get_parts(shapely.union_all(res_utm))
-        weights["residential"] = _weights_overlap(pieces, res_utm, "area", cell_m)
-    if roads is not None:
-        r = _roads_frame(roads)
-        if r.crs is None:
-            raise InputError(
-                "roads: the lines have no CRS. Fix: read them with planner.read_roads()."
-            )
-        cls = r["highway"].astype(str).to_numpy() if "highway" in r.columns else np.full(len(r), "")
-        lines = r.geometry.to_crs(utm).to_numpy()
-        housing = np.isin(
-            cls, list(HOUSING_STREETS if housing_streets is None else housing_streets)
-        )
-        along_housing = _weights_overlap(pieces, lines[housing], "length", cell_m)
-        along_any = _weights_overlap(
-            pieces, lines[~np.isin(cls, list(NO_FRONTAGE))], "length", cell_m
-        )
-        # per unit: its housing streets if it has any, else every road with frontage
-        has_housing = np.bincount(owner, weights=along_housing, minlength=len(polys))[owner] > 0
-        weights["roads"] = np.where(has_housing, along_housing, along_any)
+    weights = _piece_weights(
+        pieces,
+        owner,
+        len(polys),
+        utm,
+        cell_m,
+        landuse=landuse,
+        buildings=buildings,
+        roads=roads,
+        housing_streets=housing_streets,
+    )
 
     n_units = len(rows)
     per_unit = {m: np.bincount(owner, weights=w, minlength=n_units) for m, w in weights.items()}
-    methods = np.full(n_units, "uniform", dtype=object)
-    if spread == "auto":
-        for m in ("roads", "residential"):  # later wins: residential before roads before uniform
-            if m in per_unit:
-                methods[per_unit[m] > 0] = m
-    else:
-        have = per_unit.get(spread, np.zeros(n_units)) > 0
-        methods[have] = spread
-        fallbacks = np.flatnonzero(~have)
-        if len(fallbacks):
-            warnings.warn(
-                f"{label}: spread={spread!r} found nothing in {len(fallbacks)} unit(s), spread uniformly there: "
-                + ", ".join(f"{codes[rows[i]]} {names[rows[i]]}".strip() for i in fallbacks[:8])
-                + ".",
-                PopulationTableWarning,
-                stacklevel=2,
-            )
+    methods = _spread_methods(per_unit, spread, n_units, label, codes[rows], names[rows])
     w = np.zeros(len(pieces))
     for m in set(methods):
         sel = methods[owner] == m
