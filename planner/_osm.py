@@ -394,6 +394,35 @@ def _way_runs(way: Any) -> tuple[list[tuple[list[tuple[float, float]], list[int]
     return kept, missing
 
 
+def _osm_geometry(
+    n: int,
+    wkbs: list[str],
+    wkb_pos: list[int],
+    cut_coords: list[tuple[float, float]],
+    cut_index: list[int],
+    cut_pos: list[int],
+    node_refs: list[int],
+    n_vertices: list[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lines of :func:`read_osm` (whole ways from WKB, cut ways from their runs) and the OSM
+    node ids of each line's vertices."""
+    geoms = np.empty(n, dtype=object)
+    if wkbs:
+        geoms[np.asarray(wkb_pos)] = shapely.from_wkb(wkbs)
+    if cut_pos:
+        geoms[np.asarray(cut_pos)] = shapely.linestrings(
+            np.asarray(cut_coords), indices=np.asarray(cut_index)
+        )
+    # one int64 array per line, all views of one flat array (no per-line allocation)
+    flat_refs = np.asarray(node_refs, dtype=np.int64)
+    node_ids = np.empty(n, dtype=object)
+    for i, line_ids in enumerate(
+        np.split(flat_refs, np.cumsum(n_vertices)[:-1]) if n_vertices else []
+    ):
+        node_ids[i] = line_ids  # item by item: a list of equal-length arrays would broadcast as 2-D
+    return geoms, node_ids
+
+
 def read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     import osmium
 
@@ -485,20 +514,9 @@ def read_osm(path: Path, suffix: str, *, source: str) -> tuple[gpd.GeoDataFrame,
             f"{source}: cannot read the OSM file ({exc}). Fix: check that it is a valid .osm/.pbf file."
         ) from None
 
-    geoms = np.empty(len(osm_ids), dtype=object)
-    if wkbs:
-        geoms[np.asarray(wkb_pos)] = shapely.from_wkb(wkbs)
-    if cut_pos:
-        geoms[np.asarray(cut_pos)] = shapely.linestrings(
-            np.asarray(cut_coords), indices=np.asarray(cut_index)
-        )
-    # one int64 array per line, all views of one flat array (no per-line allocation)
-    flat_refs = np.asarray(node_refs, dtype=np.int64)
-    node_ids = np.empty(len(osm_ids), dtype=object)
-    for i, line_ids in enumerate(
-        np.split(flat_refs, np.cumsum(n_vertices)[:-1]) if n_vertices else []
-    ):
-        node_ids[i] = line_ids  # item by item: a list of equal-length arrays would broadcast as 2-D
+    geoms, node_ids = _osm_geometry(
+        len(osm_ids), wkbs, wkb_pos, cut_coords, cut_index, cut_pos, node_refs, n_vertices
+    )
     gdf = gpd.GeoDataFrame(
         {
             "osm_id": np.asarray(osm_ids, dtype=np.int64),
