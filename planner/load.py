@@ -665,6 +665,44 @@ def _polygon_geometry(
     return gpd.GeoSeries(values, index=gdf.index, crs=WGS84)
 
 
+def _admin_levels(
+    df: pd.DataFrame, level_col: Any, codes: pd.Series, names: pd.Series, problems: Problems
+) -> list[str]:
+    """The level of each unit: its level column, else its code length, else its name ("" and a
+    problem when none tells)."""
+    levels = []
+    unknown: list[str] = []
+    unresolved = []
+    raw_levels = (
+        df[level_col] if level_col is not None else pd.Series(None, index=df.index, dtype=object)
+    )
+    for label, raw, code, name in zip(df.index, raw_levels, codes, names, strict=True):
+        text = cell_text(raw)
+        level = None
+        if text:
+            level = _LEVELS.get(text.lower())
+            if level is None:
+                unknown.append(text)
+        if level is None:
+            level = _level_from_code(code) or _level_from_name(name)
+        if level is None:
+            unresolved.append(label)
+            level = ""
+        levels.append(level)
+    if unknown:
+        problems.add(
+            f"column '{level_col}' has unknown levels {listing(pd.unique(pd.Series(unknown)))}",
+            fix="use county/township/village (or 区县/乡镇/村), province or city",
+        )
+    elif unresolved:
+        problems.add(
+            f"cannot tell the level of {rows_with_names(unresolved, names)} from a level column, "
+            "the code length or the name",
+            fix="pass level_column= naming a column with county/township/village",
+        )
+    return levels
+
+
 def read_boundaries(
     path_or_frame: str | Path | gpd.GeoDataFrame,
     *,
@@ -780,36 +818,7 @@ def read_boundaries(
         )
 
     # levels
-    levels = []
-    unknown: list[str] = []
-    unresolved = []
-    raw_levels = (
-        df[level_col] if level_col is not None else pd.Series(None, index=df.index, dtype=object)
-    )
-    for label, raw, code, name in zip(df.index, raw_levels, codes, names, strict=True):
-        text = cell_text(raw)
-        level = None
-        if text:
-            level = _LEVELS.get(text.lower())
-            if level is None:
-                unknown.append(text)
-        if level is None:
-            level = _level_from_code(code) or _level_from_name(name)
-        if level is None:
-            unresolved.append(label)
-            level = ""
-        levels.append(level)
-    if unknown:
-        problems.add(
-            f"column '{level_col}' has unknown levels {listing(pd.unique(pd.Series(unknown)))}",
-            fix="use county/township/village (or 区县/乡镇/村), province or city",
-        )
-    elif unresolved:
-        problems.add(
-            f"cannot tell the level of {rows_with_names(unresolved, names)} from a level column, "
-            "the code length or the name",
-            fix="pass level_column= naming a column with county/township/village",
-        )
+    levels = _admin_levels(df, level_col, codes, names, problems)
     levels_s = pd.Series(levels, index=df.index, dtype=str)
     kinds = pd.Series(
         [_kind(n, lv) for n, lv in zip(names, levels, strict=True)], index=df.index, dtype=str
