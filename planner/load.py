@@ -1222,6 +1222,83 @@ def _split_polygons(
     return pieces, pop[owner] * share, owner
 
 
+def _read_population_raster(
+    path: Path, *, crs: Any, band: int, groups: Mapping[str, Any] | None, t0: float
+) -> gpd.GeoDataFrame:
+    """read_population's raster path: cells, and the group rasters given or beside it."""
+    out = _raster_population(path, crs=crs, band=band, source=str(path))
+    groups = groups if groups is not None else raster_group_files(path)
+    if groups:
+        out = _raster_groups(path, out, groups, band=band)
+    logger.info(
+        "read %d populated raster cells (total %.0f) from %s in %.2f s",
+        len(out),
+        out["population"].sum(),
+        path,
+        time.perf_counter() - t0,
+    )
+    return out
+
+
+def _population_column(
+    df: pd.DataFrame, column: str | None, cols: Any, problems: Problems
+) -> tuple[str | None, np.ndarray | None]:
+    """The population column and its values; missing, non-numeric or negative ones go to
+    ``problems`` (rows named)."""
+    pop_col = require_column(problems, df, column, _POP, option="column", what="population")
+    if column is None and pop_col is None:
+        problems.add(
+            f"no population column (looked for {', '.join(_POP[:5])}; columns are {listing(cols)})",
+            fix="name it with column=",
+        )
+    pop = None
+    if pop_col is not None:
+        pop_s = pd.to_numeric(df[pop_col], errors="coerce")
+        pop = pop_s.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(pop)
+        if bad.any():
+            first = first_example(df[pop_col].to_numpy()[bad])
+            problems.add(
+                f"column '{pop_col}' has missing or non-numeric values (e.g. {first}) in {describe_rows(df.index[bad])}",
+                fix="fill in a number (0 if nobody lives there) or remove those rows",
+            )
+        neg = np.isfinite(pop) & (pop < 0)
+        if neg.any():
+            problems.add(
+                f"column '{pop_col}' has negative values (e.g. {pop[neg][0]:g}) in {describe_rows(df.index[neg])}",
+                fix="population must be >= 0; treat nodata values as missing and remove those rows",
+            )
+    return pop_col, pop
+
+
+def _warn_lost_groups(
+    source: str, gvals: np.ndarray | None, positive: np.ndarray, group_cols: Mapping[str, str]
+) -> None:
+    """Warn when rows of population 0 hold residents of groups (they are left out)."""
+    if gvals is not None and (gvals[~positive] > 0).any():
+        lost = gvals[~positive].sum(axis=0)
+        warnings.warn(
+            f"{source}: rows with population 0 hold residents of groups ("
+            + ", ".join(f"{g}: {v:,.0f}" for g, v in zip(group_cols, lost, strict=True) if v > 0)
+            + ") that are left out with them. Fix: check the population column of those rows",
+            InputWarning,
+            stacklevel=3,
+        )
+
+
+def _check_population_geometry(geoms: Any, index: pd.Index, problems: Problems) -> None:
+    """Population units must be polygons or points."""
+    if geoms is not None:
+        types = shapely.get_type_id(geoms.to_numpy())
+        wrong = ~np.isin(types, (0, 3, 4, 6))
+        if wrong.any():
+            problems.add(
+                f"geometries are {', '.join(sorted(set(geoms[wrong].geom_type)))}, not polygons or points, "
+                f"in {describe_rows(index[wrong])}",
+                fix="use residential polygons, points or a raster",
+            )
+
+
 def read_population(
     path_or_frame: str | Path | pd.DataFrame,
     *,
@@ -1308,46 +1385,13 @@ def read_population(
             suffixes=RASTER_SUFFIXES + VECTOR_SUFFIXES + TABLE_SUFFIXES + PARQUET_SUFFIXES,
         )
         if suffix_of(path, RASTER_SUFFIXES):
-            out = _raster_population(path, crs=crs, band=band, source=str(path))
-            groups = groups if groups is not None else raster_group_files(path)
-            if groups:
-                out = _raster_groups(path, out, groups, band=band)
-            logger.info(
-                "read %d populated raster cells (total %.0f) from %s in %.2f s",
-                len(out),
-                out["population"].sum(),
-                path,
-                time.perf_counter() - t0,
-            )
-            return out
+            return _read_population_raster(path, crs=crs, band=band, groups=groups, t0=t0)
     df, source = read_table(path_or_frame, what="population", layer=layer, encoding=encoding)
     if len(df) == 0:
         raise InputError(f"{source}: no rows. Fix: give at least one populated area or point.")
     problems = Problems(source)
     cols = data_columns(df)
-    pop_col = require_column(problems, df, column, _POP, option="column", what="population")
-    if column is None and pop_col is None:
-        problems.add(
-            f"no population column (looked for {', '.join(_POP[:5])}; columns are {listing(cols)})",
-            fix="name it with column=",
-        )
-    pop = None
-    if pop_col is not None:
-        pop_s = pd.to_numeric(df[pop_col], errors="coerce")
-        pop = pop_s.to_numpy(dtype=float, na_value=np.nan)
-        bad = ~np.isfinite(pop)
-        if bad.any():
-            first = first_example(df[pop_col].to_numpy()[bad])
-            problems.add(
-                f"column '{pop_col}' has missing or non-numeric values (e.g. {first}) in {describe_rows(df.index[bad])}",
-                fix="fill in a number (0 if nobody lives there) or remove those rows",
-            )
-        neg = np.isfinite(pop) & (pop < 0)
-        if neg.any():
-            problems.add(
-                f"column '{pop_col}' has negative values (e.g. {pop[neg][0]:g}) in {describe_rows(df.index[neg])}",
-                fix="population must be >= 0; treat nodata values as missing and remove those rows",
-            )
+    pop_col, pop = _population_column(df, column, cols, problems)
     group_cols = find_group_columns(
         cols, groups, exclude=[pop_col] if pop_col is not None else [], problems=problems
     )
@@ -1366,15 +1410,7 @@ def read_population(
         names=None,
         what="population unit",
     )
-    if geoms is not None:
-        types = shapely.get_type_id(geoms.to_numpy())
-        wrong = ~np.isin(types, (0, 3, 4, 6))
-        if wrong.any():
-            problems.add(
-                f"geometries are {', '.join(sorted(set(geoms[wrong].geom_type)))}, not polygons or points, "
-                f"in {describe_rows(df.index[wrong])}",
-                fix="use residential polygons, points or a raster",
-            )
+    _check_population_geometry(geoms, df.index, problems)
     problems.raise_if_any()
     assert geoms is not None and pop is not None
     wgs = geoseries_to_wgs84(geoms, geom_crs, source)
@@ -1383,15 +1419,7 @@ def read_population(
         raise InputError(
             f"{source}: every value of '{pop_col}' is 0. Fix: check the population column."
         )
-    if gvals is not None and (gvals[~positive] > 0).any():
-        lost = gvals[~positive].sum(axis=0)
-        warnings.warn(
-            f"{source}: rows with population 0 hold residents of groups ("
-            + ", ".join(f"{g}: {v:,.0f}" for g, v in zip(group_cols, lost, strict=True) if v > 0)
-            + ") that are left out with them. Fix: check the population column of those rows",
-            InputWarning,
-            stacklevel=2,
-        )
+    _warn_lost_groups(source, gvals, positive, group_cols)
     values = shapely.force_2d(wgs.to_numpy())[positive]
     pop = pop[positive]
     if gvals is not None:
