@@ -124,6 +124,58 @@ def _row_note(message: str, rows: pd.Index, names: pd.Series, fix: str) -> str:
     return f"{message}: {rows_with_names(rows, names)}. Fix: {fix}"
 
 
+def _facility_ids(df: pd.DataFrame, id_col: Any, names: pd.Series, problems: Problems) -> pd.Series:
+    """Facility ids from ``id_col`` (missing or duplicate ones are problems), else F1, F2, ..."""
+    if id_col is not None:
+        ids = pd.Series([code_text(v) for v in df[id_col]], index=df.index, dtype=str)
+        missing = ids == ""
+        if missing.any():
+            problems.add(
+                f"column '{id_col}' has missing ids in {rows_with_names(df.index[missing.to_numpy()], names)}",
+                fix="give every facility an id (or remove the id column so that ids F1, F2 ... are generated)",
+            )
+        dup = ids[ids.duplicated(keep=False) & ~missing]
+        if len(dup):
+            problems.add(
+                f"column '{id_col}' has duplicate ids {listing(pd.unique(dup))} in {describe_rows(dup.index)}",
+                fix="make the ids unique (or remove duplicated facilities)",
+            )
+    else:
+        ids = pd.Series([f"F{i}" for i in range(1, len(df) + 1)], index=df.index, dtype=str)
+
+    return ids
+
+
+def _tiers_from_column(
+    df: pd.DataFrame,
+    tier_col: Any,
+    tmap: dict[Any, str],
+    default_tier: str | None,
+    problems: Problems,
+) -> pd.Series:
+    """Tiers from a tier column: ``tier_map``, then ``default_tier`` for empty cells, then the
+    tier names and aliases (other values are problems)."""
+    raw = df[tier_col]
+    tiers_list = []
+    for v in raw:
+        t = tmap.get(v, tmap.get(cell_text(v))) if tmap else None
+        if t is None and default_tier is not None and cell_text(v) == "":
+            t = default_tier
+        if t is None:
+            key = re.sub(r"[\s\-]+", "_", cell_text(v).lower())
+            t = _TIER_ALIASES.get(key, f"?{cell_text(v)}")
+        tiers_list.append(t)
+    tiers = pd.Series(tiers_list, index=df.index, dtype=str)
+    unknown = tiers.str.startswith("?")
+    if unknown.any():
+        problems.add(
+            f"column '{tier_col}' has values that are not tiers: "
+            f"{listing(pd.unique(tiers[unknown].str[1:]))} in {describe_rows(df.index[unknown.to_numpy()])}",
+            fix=f"use one of {', '.join(TIERS)} or pass tier_map={{value: tier}}",
+        )
+    return tiers
+
+
 def read_facilities(
     path_or_frame: str | Path | pd.DataFrame,
     *,
@@ -243,23 +295,7 @@ def read_facilities(
         what="facility",
     )
 
-    # ids
-    if id_col is not None:
-        ids = pd.Series([code_text(v) for v in df[id_col]], index=df.index, dtype=str)
-        missing = ids == ""
-        if missing.any():
-            problems.add(
-                f"column '{id_col}' has missing ids in {rows_with_names(df.index[missing.to_numpy()], names)}",
-                fix="give every facility an id (or remove the id column so that ids F1, F2 ... are generated)",
-            )
-        dup = ids[ids.duplicated(keep=False) & ~missing]
-        if len(dup):
-            problems.add(
-                f"column '{id_col}' has duplicate ids {listing(pd.unique(dup))} in {describe_rows(dup.index)}",
-                fix="make the ids unique (or remove duplicated facilities)",
-            )
-    else:
-        ids = pd.Series([f"F{i}" for i in range(1, len(df) + 1)], index=df.index, dtype=str)
+    ids = _facility_ids(df, id_col, names, problems)
 
     types = (
         text_series(df[type_col])
@@ -283,24 +319,7 @@ def read_facilities(
         default_tier = None
     tmap = {} if tier_map is None else dict(tier_map)
     if tier_col is not None:
-        raw = df[tier_col]
-        tiers_list = []
-        for v in raw:
-            t = tmap.get(v, tmap.get(cell_text(v))) if tmap else None
-            if t is None and default_tier is not None and cell_text(v) == "":
-                t = default_tier
-            if t is None:
-                key = re.sub(r"[\s\-]+", "_", cell_text(v).lower())
-                t = _TIER_ALIASES.get(key, f"?{cell_text(v)}")
-            tiers_list.append(t)
-        tiers = pd.Series(tiers_list, index=df.index, dtype=str)
-        unknown = tiers.str.startswith("?")
-        if unknown.any():
-            problems.add(
-                f"column '{tier_col}' has values that are not tiers: "
-                f"{listing(pd.unique(tiers[unknown].str[1:]))} in {describe_rows(df.index[unknown.to_numpy()])}",
-                fix=f"use one of {', '.join(TIERS)} or pass tier_map={{value: tier}}",
-            )
+        tiers = _tiers_from_column(df, tier_col, tmap, default_tier, problems)
     else:
         tiers = pd.Series(
             classify_tier(types.to_numpy(), names.to_numpy(), default=default_tier or "other"),
