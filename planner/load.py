@@ -722,6 +722,36 @@ def _admin_levels(
     return levels
 
 
+def _kinds_and_parents(
+    df: pd.DataFrame,
+    cols: Any,
+    names: Any,
+    levels: Any,
+    codes: Any,
+    parent_col: str | None,
+) -> tuple[pd.Series, pd.Series, str | None]:
+    """Kind per unit (a ``kind`` column of our kinds wins over the one from names) and parent
+    code (the column's, else derived from the code); the kind column used, if any."""
+    kinds = pd.Series(
+        [_kind(n, lv) for n, lv in zip(names, levels, strict=True)], index=df.index, dtype=str
+    )
+    kind_col = find_column(cols, None, ("kind",))
+    if kind_col is not None:
+        given = text_series(df[kind_col]).str.lower()
+        if given.isin(_KINDS).all():
+            kinds = kinds.where(given == "", given)
+        else:
+            kind_col = None  # not our kinds: kept as 'kind_source'
+
+    if parent_col is not None:
+        parents = pd.Series([code_text(v) for v in df[parent_col]], index=df.index, dtype=str)
+    else:
+        parents = pd.Series("", index=df.index, dtype=str)
+    derived = pd.Series([_parent_from_code(c) for c in codes], index=df.index, dtype=str)
+    parents = parents.where(parents != "", derived)
+    return kinds, parents, kind_col
+
+
 def read_boundaries(
     path_or_frame: str | Path | gpd.GeoDataFrame,
     *,
@@ -839,23 +869,7 @@ def read_boundaries(
     # levels
     levels = _admin_levels(df, level_col, codes, names, problems)
     levels_s = pd.Series(levels, index=df.index, dtype=str)
-    kinds = pd.Series(
-        [_kind(n, lv) for n, lv in zip(names, levels, strict=True)], index=df.index, dtype=str
-    )
-    kind_col = find_column(cols, None, ("kind",))
-    if kind_col is not None:
-        given = text_series(df[kind_col]).str.lower()
-        if given.isin(_KINDS).all():
-            kinds = kinds.where(given == "", given)
-        else:
-            kind_col = None  # not our kinds: kept as 'kind_source'
-
-    if parent_col is not None:
-        parents = pd.Series([code_text(v) for v in df[parent_col]], index=df.index, dtype=str)
-    else:
-        parents = pd.Series("", index=df.index, dtype=str)
-    derived = pd.Series([_parent_from_code(c) for c in codes], index=df.index, dtype=str)
-    parents = parents.where(parents != "", derived)
+    kinds, parents, kind_col = _kinds_and_parents(df, cols, names, levels, codes, parent_col)
 
     geometry = _polygon_geometry(df, source=source, crs=crs, problems=problems, names=names)
     problems.raise_if_any()
