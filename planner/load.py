@@ -176,6 +176,62 @@ def _tiers_from_column(
     return tiers
 
 
+def _check_tier_options(
+    tier_map: Mapping[str, str] | None, default_tier: str | None, problems: Problems
+) -> str | None:
+    """Check tier_map= and default_tier= (an unknown default_tier is dropped after reporting)."""
+    if tier_map is not None:
+        bad = {k: v for k, v in tier_map.items() if v not in TIERS}
+        if bad:
+            problems.add(
+                f"tier_map maps to unknown tiers {listing(bad.values())}",
+                fix=f"map to one of {', '.join(TIERS)}",
+            )
+    if default_tier is not None and default_tier not in TIERS:
+        problems.add(
+            f"default_tier={default_tier!r} is not a tier", fix=f"use one of {', '.join(TIERS)}"
+        )
+        default_tier = None
+    return default_tier
+
+
+def _unknown_type_note(
+    source: str,
+    index: pd.Index,
+    types: pd.Series,
+    names: pd.Series,
+    tiers: pd.Series,
+    mapped: pd.Series,
+    vet_rows: np.ndarray,
+) -> str | None:
+    """The note on facilities whose type and name planner does not recognise (tier 'other')."""
+    # unrecognised rows are the ones whose tier follows the default: they become 'other',
+    # which counts toward no coverage, so they would vanish from the analysis unsaid
+    other_default = classify_tier(types.to_numpy(), names.to_numpy(), default="hospital")
+    unknown = (
+        (tiers == "other").to_numpy() & (other_default == "hospital") & mapped.isna().to_numpy()
+    )
+    unknown &= ~vet_rows  # reported below as what they are
+    if unknown.any():
+        kinds = pd.unique(types[unknown])
+        example = next((k for k in kinds if k), None)
+        return _row_note(
+            f"{source}: {int(unknown.sum())} facilities have a type"
+            + (f" ({listing(kinds, 6)})" if example else " (none given)")
+            + " and a name that planner does not recognise; they get tier 'other', which "
+            "counts toward no coverage",
+            index[unknown],
+            names,
+            (
+                f"map their types to tiers with tier_map={{'{example}': 'village_clinic'}} "
+                if example
+                else "name their type with type_column= or their tier with tier_column= "
+            )
+            + f"(tiers: {', '.join(TIERS)}), or pass default_tier= for a file of one kind",
+        )
+    return None
+
+
 def read_facilities(
     path_or_frame: str | Path | pd.DataFrame,
     *,
@@ -305,18 +361,7 @@ def read_facilities(
 
     # tiers
     notes: list[str] = []  # warnings, given once the data are known to be readable
-    if tier_map is not None:
-        bad = {k: v for k, v in tier_map.items() if v not in TIERS}
-        if bad:
-            problems.add(
-                f"tier_map maps to unknown tiers {listing(bad.values())}",
-                fix=f"map to one of {', '.join(TIERS)}",
-            )
-    if default_tier is not None and default_tier not in TIERS:
-        problems.add(
-            f"default_tier={default_tier!r} is not a tier", fix=f"use one of {', '.join(TIERS)}"
-        )
-        default_tier = None
+    default_tier = _check_tier_options(tier_map, default_tier, problems)
     tmap = {} if tier_map is None else dict(tier_map)
     if tier_col is not None:
         tiers = _tiers_from_column(df, tier_col, tmap, default_tier, problems)
@@ -339,34 +384,9 @@ def read_facilities(
             )
             tiers = tiers.where(mapped.isna(), mapped).astype(str)
         if default_tier is None:
-            # unrecognised rows are the ones whose tier follows the default: they become 'other',
-            # which counts toward no coverage, so they would vanish from the analysis unsaid
-            other_default = classify_tier(types.to_numpy(), names.to_numpy(), default="hospital")
-            unknown = (
-                (tiers == "other").to_numpy()
-                & (other_default == "hospital")
-                & mapped.isna().to_numpy()
-            )
-            unknown &= ~vet_rows  # reported below as what they are
-            if unknown.any():
-                kinds = pd.unique(types[unknown])
-                example = next((k for k in kinds if k), None)
-                notes.append(
-                    _row_note(
-                        f"{source}: {int(unknown.sum())} facilities have a type"
-                        + (f" ({listing(kinds, 6)})" if example else " (none given)")
-                        + " and a name that planner does not recognise; they get tier 'other', which "
-                        "counts toward no coverage",
-                        df.index[unknown],
-                        names,
-                        (
-                            f"map their types to tiers with tier_map={{'{example}': 'village_clinic'}} "
-                            if example
-                            else "name their type with type_column= or their tier with tier_column= "
-                        )
-                        + f"(tiers: {', '.join(TIERS)}), or pass default_tier= for a file of one kind",
-                    )
-                )
+            note = _unknown_type_note(source, df.index, types, names, tiers, mapped, vet_rows)
+            if note is not None:
+                notes.append(note)
     # every animal hospital is named, also those whose name alone would have left them 'other'
     vet = (names.str.contains(_VETERINARY) | types.str.contains(_VETERINARY)).to_numpy()
     if vet.any():
