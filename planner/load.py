@@ -1742,6 +1742,91 @@ def _length_km(gdf: gpd.GeoDataFrame) -> float:
     return float(d[same].sum())
 
 
+def _road_directions(
+    df: pd.DataFrame,
+    dir_col: Any,
+    direction_map: Any,
+    notes: list[str],
+    problems: Problems,
+) -> np.ndarray:
+    """One-way codes (1 along, -1 against, 0 both) from ``dir_col``, else all two-way (noted)."""
+    if dir_col is not None:
+        oneway, unmapped = _map_direction(df[dir_col], direction_map)
+        if unmapped:
+            problems.add(
+                f"column '{dir_col}' has direction values that are not understood: {listing(unmapped)}",
+                fix="pass direction_map={value: 1 (one-way along the line), -1 (against it) or 0 (both ways)}",
+            )
+        if direction_map is not None:
+            wrong_vals = sorted({v for v in direction_map.values() if v not in (-1, 0, 1)}, key=str)
+            if wrong_vals:
+                problems.add(
+                    f"direction_map has values {listing(wrong_vals)}", fix="map to 1, 0 or -1"
+                )
+    else:
+        oneway = np.zeros(len(df), dtype=np.int8)
+        notes.append("no direction column: every road two-way")
+    return oneway
+
+
+def _guess_class_column(df: pd.DataFrame, cols: list[Any], class_map: Any) -> Any:
+    """The candidate column whose values map to road classes best (the first that maps all)."""
+    best: tuple[float, Any] = (0.0, None)
+    for cand in CLASS_CANDIDATES:
+        c = find_column(cols, None, (cand,))
+        if c is None or c == best[1]:
+            continue
+        present = df[c].dropna()
+        if present.empty:
+            continue
+        _, n_ok = map_classes(present, class_map)
+        share = n_ok / len(present)
+        if share == 1.0:
+            best = (share, c)
+            break
+        if share > best[0]:
+            best = (share, c)
+    return best[1]
+
+
+def _road_classes(
+    df: pd.DataFrame,
+    class_col: Any,
+    class_map: Any,
+    default_class: str | None,
+    cols: list[Any],
+    problems: Problems,
+) -> pd.Series:
+    """OSM highway classes of the roads: ``class_col`` mapped (unmapped ones are problems unless
+    ``default_class=``), else ``default_class`` everywhere."""
+    if class_col is not None and class_col in df:
+        mapped, _ = map_classes(df[class_col], class_map)
+        classes = pd.Series(mapped, index=df.index, dtype=object)
+        bad = classes.isna().to_numpy()
+        if bad.any():
+            if default_class is not None:
+                classes = classes.where(~bad, default_class)
+            else:
+                raw = df[class_col][bad]
+                counts = raw.map(cell_text).value_counts()
+                problems.add(
+                    f"column '{class_col}' has road classes that are not mapped to OSM highway values: "
+                    + ", ".join(f"'{k}' ({v} rows)" for k, v in counts.head(15).items())
+                    + f" in {describe_rows(df.index[bad])}",
+                    fix="pass class_map={value: 'primary', ...} (OSM highway values) or default_class='unclassified'",
+                )
+    elif default_class is not None:
+        classes = pd.Series(default_class, index=df.index, dtype=object)
+    else:
+        problems.add(
+            f"no road class column recognised (looked for {', '.join(CLASS_CANDIDATES[:7])}; columns are {listing(cols)})",
+            fix="pass class_column= (with class_map= if its values are not OSM/Chinese classes) or default_class=",
+        )
+        classes = pd.Series(None, index=df.index, dtype=object)
+
+    return classes
+
+
 def _read_vector_roads(
     path: Path,
     *,
@@ -1803,46 +1888,8 @@ def _read_vector_roads(
         else None
     )
     if class_column is None:
-        best: tuple[float, Any] = (0.0, None)
-        for cand in CLASS_CANDIDATES:
-            c = find_column(cols, None, (cand,))
-            if c is None or c == best[1]:
-                continue
-            present = df[c].dropna()
-            if present.empty:
-                continue
-            _, n_ok = map_classes(present, class_map)
-            share = n_ok / len(present)
-            if share == 1.0:
-                best = (share, c)
-                break
-            if share > best[0]:
-                best = (share, c)
-        class_col = best[1]
-    if class_col is not None and class_col in df:
-        mapped, _ = map_classes(df[class_col], class_map)
-        classes = pd.Series(mapped, index=df.index, dtype=object)
-        bad = classes.isna().to_numpy()
-        if bad.any():
-            if default_class is not None:
-                classes = classes.where(~bad, default_class)
-            else:
-                raw = df[class_col][bad]
-                counts = raw.map(cell_text).value_counts()
-                problems.add(
-                    f"column '{class_col}' has road classes that are not mapped to OSM highway values: "
-                    + ", ".join(f"'{k}' ({v} rows)" for k, v in counts.head(15).items())
-                    + f" in {describe_rows(df.index[bad])}",
-                    fix="pass class_map={value: 'primary', ...} (OSM highway values) or default_class='unclassified'",
-                )
-    elif default_class is not None:
-        classes = pd.Series(default_class, index=df.index, dtype=object)
-    else:
-        problems.add(
-            f"no road class column recognised (looked for {', '.join(CLASS_CANDIDATES[:7])}; columns are {listing(cols)})",
-            fix="pass class_column= (with class_map= if its values are not OSM/Chinese classes) or default_class=",
-        )
-        classes = pd.Series(None, index=df.index, dtype=object)
+        class_col = _guess_class_column(df, cols, class_map)
+    classes = _road_classes(df, class_col, class_map, default_class, cols, problems)
 
     # direction
     dir_col = require_column(
@@ -1853,22 +1900,7 @@ def _read_vector_roads(
         option="direction_column",
         what="direction",
     )
-    if dir_col is not None:
-        oneway, unmapped = _map_direction(df[dir_col], direction_map)
-        if unmapped:
-            problems.add(
-                f"column '{dir_col}' has direction values that are not understood: {listing(unmapped)}",
-                fix="pass direction_map={value: 1 (one-way along the line), -1 (against it) or 0 (both ways)}",
-            )
-        if direction_map is not None:
-            wrong_vals = sorted({v for v in direction_map.values() if v not in (-1, 0, 1)}, key=str)
-            if wrong_vals:
-                problems.add(
-                    f"direction_map has values {listing(wrong_vals)}", fix="map to 1, 0 or -1"
-                )
-    else:
-        oneway = np.zeros(len(df), dtype=np.int8)
-        notes.append("no direction column: every road two-way")
+    oneway = _road_directions(df, dir_col, direction_map, notes, problems)
 
     speed_col = require_column(
         problems, df, speed_column, SPEED_CANDIDATES, option="speed_column", what="speed"
