@@ -617,31 +617,8 @@ def evaluate_sites(
     parts = []
     for level, (codes, labels, before, total) in base.levels.items():
         gain = np.bincount(codes[g_rows], weights=pop[g_rows], minlength=len(labels))
-        u = np.flatnonzero(gain > 0)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "admin_code": labels[u],
-                    "newly_covered_population": gain[u],
-                    "covered_before": before[u],
-                    "population": total[u],
-                    "level": level,
-                }
-            )
-        )
-    per_admin_df = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(
-            columns=[
-                "admin_code",
-                "newly_covered_population",
-                "covered_before",
-                "population",
-                "level",
-            ]
-        )
-    )
+        parts.append(admin_change_rows(labels, gain, before, total, level, gain > 0))
+    per_admin_df = admin_change_frame(parts)
     if base.names is not None:  # every column also when the sites add nobody (an empty frame)
         per_admin_df.insert(
             1, "admin_name", per_admin_df["admin_code"].map(base.names).fillna("").astype(object)
@@ -720,6 +697,46 @@ def _evaluation_base(result, mins: float) -> _EvaluationBase:
     return memo(
         result, ("evaluation_base", float(mins)), lambda: _make_evaluation_base(result, mins)
     )
+
+
+ADMIN_CHANGE_COLUMNS = (
+    "admin_code",
+    "newly_covered_population",
+    "covered_before",
+    "population",
+    "level",
+)
+
+
+def admin_change_rows(
+    labels: np.ndarray,
+    change: np.ndarray,
+    before: np.ndarray,
+    total: np.ndarray,
+    level: str,
+    keep: np.ndarray,
+) -> pd.DataFrame:
+    """Rows of the units ``keep`` of one level: the change in residents covered beside the
+    unit's covered residents before and its residents (documented internal: siting's and the
+    app's what-ifs build their per-unit tables with it)."""
+    u = np.flatnonzero(keep)
+    return pd.DataFrame(
+        {
+            "admin_code": labels[u],
+            "newly_covered_population": change[u],
+            "covered_before": before[u],
+            "population": total[u],
+            "level": level,
+        }
+    )
+
+
+def admin_change_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of every level in one table (the columns of :data:`ADMIN_CHANGE_COLUMNS`, also
+    when no unit changed)."""
+    if parts:
+        return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(columns=list(ADMIN_CHANGE_COLUMNS))
 
 
 def _make_evaluation_base(result: CoverageResult, mins: float) -> _EvaluationBase:

@@ -18,16 +18,12 @@ import io
 import os
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
-from _browser import chromium_page, need_chromium
+from _browser import chromium_page, need_chromium, streamlit_server
 
 import planner
 from planner import app as aps
@@ -60,12 +56,6 @@ def zipped(folder: str, stem: str) -> bytes:
     return buf.getvalue()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def scenarios(tmp_path_factory) -> Path:
     """A scenario folder holding the working scenario the pages open on: the Changsha roads
@@ -90,55 +80,12 @@ def working_scenario(folder: Path) -> str:
 
 @pytest.fixture(scope="module")
 def server(scenarios, tmp_path_factory):
-    """``streamlit run app.py`` on a free local port (as tests/test_app_browser.py starts it),
-    on the scenario folder ``scenarios``; always stopped afterwards."""
+    """``streamlit run app.py`` on a free local port; always stopped afterwards."""
     need_chromium()
-    port = _free_port()
-    env = {**os.environ, "PLANNER_SCENARIO_DIR": str(scenarios)}
-    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}); see {log.name}")
-            time.sleep(0.3)
+    with streamlit_server(
+        scenario_dir=scenarios, log_dir=tmp_path_factory.mktemp("server"), cwd=REPO
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 def shot(locator, name: str) -> None:

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from _browser import chromium_page, need_chromium
+from _browser import chromium_page, need_chromium, streamlit_server
 
 import planner
 from planner import app as aps
@@ -41,50 +37,16 @@ METRIC_JS = """(label) => {
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``streamlit run app.py`` on a free local port; always stopped afterwards."""
     need_chromium()
-    port = _free_port()
-    env = {**os.environ, "PLANNER_SCENARIO_DIR": str(tmp_path_factory.mktemp("scenarios"))}
-    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-        + ["--server.address", "127.0.0.1", "--server.port", str(port)]
-        + ["--browser.gatherUsageStats", "false"],
+    with streamlit_server(
+        scenario_dir=tmp_path_factory.mktemp("scenarios"),
+        log_dir=tmp_path_factory.mktemp("server"),
         cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}); see {log.name}")
-            time.sleep(0.3)
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 def _metric(page, label: str) -> str | None:

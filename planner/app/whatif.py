@@ -401,31 +401,8 @@ def _evaluate_edited(
         b = np.bincount(codes, weights=np.where(old_cov, pop, 0.0), minlength=len(labels))
         a = np.bincount(codes, weights=np.where(new_cov, pop, 0.0), minlength=len(labels))
         tot = np.bincount(codes, weights=pop, minlength=len(labels))
-        u = np.flatnonzero(np.abs(a - b) > 1e-9)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "admin_code": labels[u],
-                    "newly_covered_population": a[u] - b[u],
-                    "covered_before": b[u],
-                    "population": tot[u],
-                    "level": level,
-                }
-            )
-        )
-    per_admin = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(
-            columns=[
-                "admin_code",
-                "newly_covered_population",
-                "covered_before",
-                "population",
-                "level",
-            ]
-        )
-    )
+        parts.append(siting.admin_change_rows(labels, a - b, b, tot, level, np.abs(a - b) > 1e-9))
+    per_admin = siting.admin_change_frame(parts)
     loads = (
         pd.DataFrame(
             {
