@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from ._errors import CRSError
+
 __all__ = [
     "SYSTEMS",
     "bd09_to_gcj02",
@@ -252,7 +254,7 @@ _CONVERTERS = {
 def _system(name: str, what: str) -> str:
     system = normalize_system(name)
     if system is None:
-        raise ValueError(
+        raise CRSError(
             f"unknown {what} coordinate system {name!r}. Fix: use one of 'wgs84', 'gcj02', 'bd09'."
         )
     return system

@@ -195,3 +195,21 @@ def test_classify_tier_raises_the_projects_input_error(kwargs):
 
     with pytest.raises(InputError, match="Fix:"):
         standards.classify_tier(**kwargs)
+
+
+def test_planner_raises_its_own_errors():
+    """Every error raised on purpose is a planner error (which also subclasses the built-in);
+    the compiled kernels' argument checks in _engine raise built-ins (numba compiles them)."""
+    bare = []
+    for path in sorted(PKG.rglob("*.py")):
+        if path.name == "_engine.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Raise)
+                and isinstance(node.exc, ast.Call)
+                and isinstance(node.exc.func, ast.Name)
+                and node.exc.func.id in {"ValueError", "RuntimeError", "TypeError", "KeyError"}
+            ):
+                bare.append(f"{path.relative_to(ROOT)}:{node.lineno} raises {node.exc.func.id}")
+    assert not bare, "bare built-in errors:\n" + "\n".join(bare)

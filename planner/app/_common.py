@@ -15,15 +15,15 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from .._cache import memo as _memo
+
 _T = TypeVar("_T")
 
 
 def memo(obj: Any, name: str, make: Callable[[], _T]) -> _T:
-    """A value computed once per (frozen) result or data set object and kept on it."""
-    cache = obj.__dict__.setdefault("_planner_app_cache", {}) if hasattr(obj, "__dict__") else {}
-    if name not in cache:
-        cache[name] = make()
-    return cache[name]
+    """A value computed once per (frozen) result or data set object and kept on it: the
+    project's one cache (:func:`planner._cache.memo`), under keys of the app's own."""
+    return _memo(obj, ("app", name), make)
 
 
 def unit_trees(boundaries: gpd.GeoDataFrame) -> dict[str, tuple[shapely.STRtree, np.ndarray]]:
