@@ -15,12 +15,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ._errors import InputError
+
+if TYPE_CHECKING:
+    from .pipeline import CoverageResult
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ def write_raster(
     return path
 
 
-def summary_table(result) -> pd.DataFrame:
+def summary_table(result: CoverageResult) -> pd.DataFrame:
     """``admin_code, admin_name, level, population, covered_population, covered_share,
     no_facility_in_piece_population`` (residents on road pieces that hold no facility), then
     ``population_<g>, covered_population_<g>, covered_share_<g>`` per population group ``g``
@@ -105,7 +108,7 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
 
 
-def summary_lines(result, *, level: str = "township") -> list[str]:
+def summary_lines(result: CoverageResult, *, level: str = "township") -> list[str]:
     """Human-readable lines: headline and covered/uncovered population per unit of ``level``."""
     s = result.settings
     lines = []
@@ -139,14 +142,14 @@ def summary_lines(result, *, level: str = "township") -> list[str]:
             f"({share}), uncovered {r.population - r.covered_population:,.0f}"
         )
     lonely = result.no_facility_in_piece_population
-    if lonely > 0:
+    if lonely > 0 and result.demand is not None:
         n_pieces = result.demand.loc[result.demand["no_facility_in_piece"], "piece"].nunique()
         lines.append(
             f"of the uncovered, {lonely:,.0f} live on {n_pieces:,} pieces of road not connected to any "
             "facility (no facility in their piece of the network)"
         )
     tab = result.admin_summary
-    rows = tab[tab["level"] == level]
+    rows = tab[tab["level"] == level] if tab is not None else pd.DataFrame()
     if len(rows):
         width = max(8, *(_width(str(n)) for n in rows["admin_name"]))
         gcols = [g for g in groups if f"covered_share_{g}" in rows.columns]
@@ -239,7 +242,7 @@ def _moved(written: dict[str, Path], stage: Path, out: Path) -> dict[str, Path]:
 
 
 def write_outputs(
-    result,
+    result: CoverageResult,
     out_dir: str | Path,
     *,
     raster_cell_m: float | None = None,
@@ -275,7 +278,7 @@ def write_outputs(
 
 
 def _write_outputs(
-    result,
+    result: CoverageResult,
     out_dir: str | Path,
     *,
     raster_cell_m: float | None = None,
@@ -303,7 +306,8 @@ def _write_outputs(
         result.isochrones.to_file(gpkg, layer="isochrones", driver="GPKG")
     if result.demand is not None:
         _finite(result.demand, ["minutes"]).to_file(gpkg, layer="demand", driver="GPKG")
-        result.uncovered.to_file(gpkg, layer="uncovered", driver="GPKG")
+        if result.uncovered is not None:
+            result.uncovered.to_file(gpkg, layer="uncovered", driver="GPKG")
         # a table without geometry: pyogrio writes attribute-only layers to GPKG
         import pyogrio
 
@@ -339,7 +343,7 @@ def _write_outputs(
 
 
 def coverage_map(
-    result,
+    result: CoverageResult,
     *,
     assets: Literal["inline", "served"] = "inline",
     basemap: str | None = None,

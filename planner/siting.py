@@ -467,7 +467,7 @@ def _solve(
 
 
 def _siting_run(
-    result,
+    result: CoverageResult,
     proposals: gpd.GeoDataFrame,
     sol,
     objective_name: str,

@@ -221,7 +221,7 @@ def compliance_report(
 
 
 def _check_args(
-    result,
+    result: CoverageResult,
     rules,
     share_min_residents_share: float,
     coverage_target_share: float | None,
