@@ -53,6 +53,8 @@ import shapely
 
 from . import coverage, pipeline
 from ._errors import InputError, InputFileError
+from ._progress import Progress
+from ._progress import report as report_progress
 from .network import DRIVE_SPEEDS_KMH, TravelMode, travel_mode
 
 log = logging.getLogger(__name__)
@@ -917,7 +919,8 @@ def run_batch(
     memory_limit: str | None = None,
     executor: str = "dask",
     processes: bool = True,
-    progress: Callable[[int, int, RegionOutcome], None] | None = None,
+    progress: Progress | None = None,
+    on_region: Callable[[int, int, RegionOutcome], None] | None = None,
     on_cluster: Callable[[str | None], None] | None = None,
 ) -> BatchResult:
     """Coverage for every region, each with its halo, on Dask; merged summaries.
@@ -943,7 +946,10 @@ def run_batch(
         (Dask's syntax, e.g. ``"4GiB"``).
     executor : {"dask", "serial"}
         ``"serial"`` runs the regions one after another in this process (same answers).
-    progress : callable(done, total, outcome), optional
+    progress : callable(stage, fraction), optional
+        The one progress protocol of planner: ``progress("regions", share of regions done)``.
+    on_region : callable(done, total, outcome), optional
+        Called as each region finishes (or is found done), with its :class:`RegionOutcome`.
     on_cluster : callable(dashboard_link), optional
         Called once the Dask client is connected (the CLI prints the dashboard link).
 
@@ -977,8 +983,7 @@ def run_batch(
         jobs, outcomes = _cut_jobs(reg, ds, settings, out)
     total = len(jobs) + len(outcomes)
     for o in outcomes:
-        if progress:
-            progress(len(outcomes), total, o)
+        _region_done(progress, on_region, len(outcomes), total, o)
     if executor not in ("dask", "serial"):
         raise InputError(f"executor must be 'dask' or 'serial', got {executor!r}.")
     dashboard = None
@@ -993,6 +998,7 @@ def run_batch(
             memory_limit=memory_limit,
             processes=processes,
             progress=progress,
+            on_region=on_region,
             on_cluster=on_cluster,
         )
     _remove_stale(out)  # every task is done: a temporary folder left now is a killed worker's
@@ -1088,7 +1094,8 @@ def _run_jobs(
     workers: int | None,
     memory_limit: str | None,
     processes: bool,
-    progress: Callable[[int, int, RegionOutcome], None] | None,
+    progress: Progress | None,
+    on_region: Callable[[int, int, RegionOutcome], None] | None,
     on_cluster: Callable[[str | None], None] | None,
 ) -> str | None:
     """Run the region tasks (serially or on Dask), appending to ``outcomes``; the dashboard link."""
@@ -1096,8 +1103,7 @@ def _run_jobs(
         for kind, a in jobs:
             o = _region_task(*a) if kind == "cut" else _folder_task(*a)
             outcomes.append(o)
-            if progress:
-                progress(len(outcomes), total, o)
+            _region_done(progress, on_region, len(outcomes), total, o)
         return None
     from dask.distributed import as_completed
 
@@ -1123,13 +1129,24 @@ def _run_jobs(
         for fut in as_completed(futures):
             o = fut.result()
             outcomes.append(o)
-            if progress:
-                progress(len(outcomes), total, o)
+            _region_done(progress, on_region, len(outcomes), total, o)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     return dashboard
+
+
+def _region_done(
+    progress: Progress | None,
+    on_region: Callable[[int, int, RegionOutcome], None] | None,
+    done: int,
+    total: int,
+    outcome: RegionOutcome,
+) -> None:
+    report_progress(progress, "regions", done / total if total else 1.0)
+    if on_region is not None:
+        on_region(done, total, outcome)
 
 
 def _remove_stale(out: Path) -> None:
@@ -1494,7 +1511,7 @@ def cmd_batch(args: Any) -> int:
     )
     bar = None if args.quiet else tqdm(total=0, unit="region", desc="regions", file=sys.stderr)
 
-    def progress(done: int, total: int, o: RegionOutcome) -> None:
+    def on_region(done: int, total: int, o: RegionOutcome) -> None:
         if bar is None:
             return
         bar.total = total
@@ -1522,7 +1539,7 @@ def cmd_batch(args: Any) -> int:
         workers=args.workers,
         memory_limit=args.memory_limit,
         executor="serial" if args.serial else "dask",
-        progress=progress,
+        on_region=on_region,
         on_cluster=lambda link: print(f"Dask dashboard: {link}", file=sys.stderr, flush=True),
     )
     if bar is not None:

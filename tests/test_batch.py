@@ -492,3 +492,25 @@ def test_compliance_checks_per_region_equal_one_report(region, region_ds, tmp_pa
     np.testing.assert_allclose(
         g["value"].astype(float), w["value"].astype(float), rtol=1e-9, equal_nan=True
     )
+
+
+def test_batch_progress_follows_the_one_protocol(tmp_path):
+    """run_batch reports progress(stage, fraction) like every long function of planner, and each
+    finished region through on_region."""
+    from planner import synthetic
+
+    region = synthetic.make_region(tmp_path / "region", cols=2, rows=1)
+    calls: list[tuple[str, float]] = []
+    regions: list[tuple[int, int, str]] = []
+    batch.run_batch(
+        region / "regions.gpkg",
+        data=region,
+        out_dir=tmp_path / "out",
+        executor="serial",
+        settings=batch.BatchSettings(minutes=5.0),
+        progress=lambda stage, f: calls.append((stage, f)),
+        on_region=lambda done, total, o: regions.append((done, total, o.admin_code)),
+    )
+    assert [c[0] for c in calls] == ["regions", "regions"]
+    assert [c[1] for c in calls] == [0.5, 1.0]
+    assert [(d, t) for d, t, _ in regions] == [(1, 2), (2, 2)]
