@@ -1217,19 +1217,20 @@ def map_panel(v: View, progress: Progress) -> None:
         aps.show_map(sent_once(payload), groups, key=MAP_KEY, height=aps.MAP_HEIGHT_PX)
 
 
-#: What the map component gets instead of the base map's script once its frame has the map.
-MAP_KEPT = "/* planner: the base map was sent with an earlier run; only the layers change */"
-
-
 def sent_once(payload: aps.MapPayload) -> aps.MapPayload:
     """The payload to send: without the base map's script (~565 kB on the demo) when the
     previous run of this session drew the same map. streamlit_folium runs the script only
     when its frame has no map yet (``window.map``), afterwards it only swaps the layers, so
     resending it costs the server, the network and every browser a parse per click for
-    nothing. A run that did not draw the map (an error, an interrupted run) sends it whole."""
+    nothing. A run that did not draw the map (an error, an interrupted run) sends it whole,
+    and so does the run after a rebuilt frame asked for it (``aps.MAP_KEPT``)."""
     ss.map_now = payload.digest
+    asked = aps.needs_whole_map(ss.get(MAP_KEY), ss.get("map_asked"))
+    if asked is not None:
+        ss.map_asked = asked
+        return payload
     if ss.get("map_prev") == payload.digest:
-        return dataclasses.replace(payload, script=MAP_KEPT)
+        return dataclasses.replace(payload, script=aps.MAP_KEPT)
     return payload
 
 

@@ -48,12 +48,14 @@ from .exports import (
 )
 from .layout import APP_CSS, MAP_HEIGHT_PX
 from .mapview import (
+    MAP_KEPT,
     MapPayload,
     base_map,
     click_lonlat,
     coverage_bands,
     feature_groups_script,
     map_payload,
+    needs_whole_map,
     show_map,
     whatif_layers,
 )
@@ -179,6 +181,7 @@ __all__ = [
     "MAP_HEIGHT_PX",
     "MODES",
     "MODE_SPEED_KMH",
+    "MAP_KEPT",
     "MapPayload",
     "OBJECTIVES",
     "RULES",
@@ -213,6 +216,7 @@ __all__ = [
     "load_data",
     "load_scenario",
     "map_payload",
+    "needs_whole_map",
     "numeric_columns",
     "percent_text",
     "persist_uploads",

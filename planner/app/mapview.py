@@ -421,6 +421,32 @@ def map_payload(m: folium.Map) -> MapPayload:
     )
 
 
+#: What the map component gets instead of the base map's script once its frame has the
+#: map (see ``sent_once`` in ``app.py``). ``streamlit_folium`` runs the script only in a frame
+#: without a map; should the browser have rebuilt the frame (Streamlit remounts a component
+#: whose place in the page changed), this script runs instead of the map's: it takes back
+#: the page piece it was sent with, keeps ``streamlit_folium`` from initialising a map that
+#: does not exist, and asks for the whole map with a component value
+#: ``{"planner_needs_map": <time>}``, which the next run answers (:func:`needs_whole_map`).
+MAP_KEPT = """/* planner: the base map was sent with an earlier run; only the layers change */
+var map_div = undefined;
+(function () {
+  var me = document.currentScript;
+  if (me && me.previousSibling) me.previousSibling.remove();
+  var init = window.initComponent;
+  window.initComponent = function () { window.initComponent = init; };
+  window.Streamlit.setComponentValue({planner_needs_map: Date.now()});
+})();
+"""
+
+
+def needs_whole_map(value: Any, answered: Any) -> Any:
+    """The request for the whole map in the map component's ``value`` (see
+    :data:`MAP_KEPT`), or None when there is none or it was ``answered`` already."""
+    asked = value.get("planner_needs_map") if isinstance(value, dict) else None
+    return asked if asked is not None and asked != answered else None
+
+
 def feature_groups_script(groups: Sequence[folium.FeatureGroup]) -> str:
     """The JavaScript that ``streamlit_folium`` evaluates to (re)draw dynamic layers."""
     import streamlit_folium as sf
