@@ -22,7 +22,7 @@ def test_edge_a_hair_off_the_grid_same_in_both_paths():
     assert len(pieces) == 4 and owner.tolist() == [0, 0, 0, 0]
     np.testing.assert_allclose(shapely.area(pieces).sum(), shapely.area(polys[0]))
     spread_pieces, spread_owner = popspread._cells(polys, cell_m)
-    load_pieces, load_pop, load_owner = load._split_polygons(
+    load_pieces, load_pop, load_owner = load.population._split_polygons(
         polys, np.array([400.0]), cell_m, source="t"
     )
     assert shapely.equals(spread_pieces, load_pieces).all()

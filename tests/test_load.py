@@ -588,7 +588,7 @@ def test_vector_roads_direction_values(tmp_path: Path):
     ],
 )
 def test_direction_defaults(values, expected):
-    oneway, unmapped = load._map_direction(pd.Series(values, dtype=object), None)
+    oneway, unmapped = load.roads._map_direction(pd.Series(values, dtype=object), None)
     assert oneway.tolist() == expected and unmapped == []
 
 
@@ -640,7 +640,7 @@ def test_roads_from_osmnx_edges():
         ],
         crs=4326,
     )
-    roads = load._roads_from_osmnx_edges(edges)
+    roads = load.roads._roads_from_osmnx_edges(edges)
     check_roads_contract(roads)
     assert roads["osm_id"].tolist() == [10, 12, 13]
     assert roads["highway"].tolist() == ["residential", "primary", "service"]
@@ -1360,7 +1360,7 @@ def test_facilities_unconvertible_coordinates(monkeypatch):
             [shapely.Point(114.3, 34.8), shapely.Point(np.inf, np.inf)], index=geoms.index, crs=4326
         )
 
-    monkeypatch.setattr(load, "geoseries_to_wgs84", broken)
+    monkeypatch.setattr(load.facilities, "geoseries_to_wgs84", broken)
     with pytest.raises(
         CRSError, match=r"could not be converted to WGS-84 in row 1\. Fix: check the CRS"
     ):
