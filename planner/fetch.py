@@ -13,7 +13,9 @@ Nominatim geocoder, or by its division code ``ref:admin:CN`` via Overpass; with 
 for the boundary grown by a halo: the longest trip the chosen modes make in the chosen minutes),
 health facilities (OSM ``amenity=hospital|clinic|doctors`` and ``healthcare=*``; incomplete, so
 marked "from OSM, incomplete: check against your register") and the WorldPop population raster
-(downloaded once into a cache, resumable). Everything after a download is a pure function tested
+(downloaded once into a cache, resumable) with, by default, WorldPop's age/sex layers of the
+groups 65+ and under 5 (:data:`DEFAULT_GROUPS`; ``groups=()`` for none), so coverage is reported
+per group beside the total; a group that cannot be downloaded is named and left out. Everything after a download is a pure function tested
 offline on local files: :func:`read_boundary`, :func:`halo_m`, :func:`halo_area`,
 :func:`clip_roads`, :func:`osm_units`, :func:`osm_facilities`, :func:`clip_raster`, :func:`population_table` and
 :func:`assemble`. A file given by the user replaces the matching download; when a download cannot
@@ -31,6 +33,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,11 +46,13 @@ import shapely
 
 from . import load
 from ._constants import MODE_NAMES
-from ._errors import InputError, InputFileError, PlannerError
+from ._errors import InputError, InputFileError, InputWarning, PlannerError
 from .popspread import normalize_admin_code, read_totals
 
 __all__ = [
+    "DEFAULT_GROUPS",
     "FetchError",
+    "FetchWarning",
     "OSM_NOTE",
     "WORLDPOP_AGE_GROUPS",
     "WORLDPOP_AGE_SEX_URL",
@@ -91,6 +96,10 @@ WORLDPOP_AGE_SEX_URL = (
 #: over both sexes.
 WORLDPOP_AGE_GROUPS: dict[str, tuple[int, ...]] = {"65+": (65, 70, 75, 80), "under5": (0, 1)}
 
+#: The groups :func:`fetch` adds when it downloads WorldPop's 100 m population (``groups=None``):
+#: the residents an official asks about next (65 and over, under 5).
+DEFAULT_GROUPS: tuple[str, ...] = ("65+", "under5")
+
 #: Web-map coordinate systems recognised from a file name (the files themselves say "lon/lat").
 _SYSTEM_IN_NAME = (
     ("bd09", re.compile(r"bd-?09|baidu|百度", re.IGNORECASE)),
@@ -101,6 +110,10 @@ _OSM_HEALTH_TAGS: dict[str, bool | str | list[str]] = {
     "amenity": ["hospital", "clinic", "doctors"],
     "healthcare": True,
 }
+
+
+class FetchWarning(InputWarning):
+    """Part of a download is missing but the folder is usable (a population group's layer)."""
 
 
 class FetchError(PlannerError, ConnectionError):
@@ -670,6 +683,7 @@ def _readme(src: dict[str, Any]) -> str:
         )
         if info.get("note"):
             lines.append(f"  NOTE: {info['note']}")
+    lines += _readme_groups(src)
     if (src.get("facilities") or {}).get("source", "").startswith("OpenStreetMap"):
         lines += [
             "",
@@ -677,6 +691,19 @@ def _readme(src: dict[str, Any]) -> str:
             "stations; replace facilities/facilities.csv with your register before drawing conclusions.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _readme_groups(src: dict[str, Any]) -> list[str]:
+    """The population groups' lines of the README: the ones written and the ones missing."""
+    info = src.get("population_groups") or {}
+    lines = [
+        f"population group {k.removeprefix('group:')}: {v}"
+        for k, v in src["written"].items()
+        if k.startswith("group:")
+    ]
+    for g, why in (info.get("missing") or {}).items():
+        lines.append(f"population group {g}: MISSING ({why}) - run `planner fetch` again to resume")
+    return lines
 
 
 # --- downloads (online) -----------------------------------------------------------------------
@@ -898,26 +925,59 @@ def fetch_population_groups(
     year: int = 2020,
     iso3: str = "CHN",
     progress: bool = True,
+    keep_going: bool = False,
 ) -> tuple[dict[str, list[Path]], dict[str, Any]]:
     """WorldPop's age/sex layers of each group (:func:`age_sex_urls`), downloaded once into
-    :func:`cache_dir`; returns ``{group: files}`` and what to record in ``sources.json``."""
+    :func:`cache_dir`; returns ``{group: files}`` and what to record in ``sources.json``.
+
+    Each layer is its own resumable download (:func:`download`): layers already in the cache
+    are not fetched again, so a run that broke off continues with the layer it stopped at.
+    With ``keep_going`` a group whose layer cannot be downloaded is left out of ``files`` and
+    named, with the reason, under ``"missing"`` of the record; the other groups go on.
+    Otherwise the first failure raises.
+
+    Raises
+    ------
+    FetchError
+        A layer cannot be downloaded (without ``keep_going``).
+    """
+    urls = {g: age_sex_urls(g, year=year, iso3=iso3) for g in groups}  # bad groups fail first
+    n_all = sum(len(u) for u in urls.values())
     files: dict[str, list[Path]] = {}
-    for g in groups:
-        files[g] = [
-            download(
-                url,
-                cache_dir() / "worldpop" / "agesex" / url.rsplit("/", 1)[-1],
-                what=f"WorldPop age/sex {g} {url.rsplit('/', 1)[-1]}",
-                progress=progress,
-            )
-            for url in age_sex_urls(g, year=year, iso3=iso3)
-        ]
-    return files, {
+    missing: dict[str, str] = {}
+    done = 0
+    for g, group_urls in urls.items():
+        got: list[Path] = []
+        try:
+            for url in group_urls:
+                name = url.rsplit("/", 1)[-1]
+                done += 1
+                logger.info("population group %s: layer %d of %d (%s)", g, done, n_all, name)
+                got.append(
+                    download(
+                        url,
+                        cache_dir() / "worldpop" / "agesex" / name,
+                        what=f"WorldPop {g} {done}/{n_all} {name}",
+                        progress=progress,
+                    )
+                )
+        except FetchError as exc:
+            if not keep_going:
+                raise
+            missing[g] = str(exc)
+            done += len(group_urls) - len(got) - 1
+            logger.warning("population group %s not downloaded: %s", g, exc)
+            continue
+        files[g] = got
+    info: dict[str, Any] = {
         "source": "WorldPop age and sex structures (www.worldpop.org), CC BY 4.0",
         "year": int(year),
         "groups": {g: [p.name for p in f] for g, f in files.items()},
         "summed": "both sexes, the group's age bands",
     }
+    if missing:
+        info["missing"] = missing
+    return files, info
 
 
 @dataclass
@@ -949,7 +1009,7 @@ def fetch(
     boundary_crs: Any = None,
     facilities_crs: Any = None,
     progress: bool = True,
-    groups: Sequence[str] = (),
+    groups: Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Write a data folder for ``planner coverage --data``: download what is not given.
 
@@ -976,10 +1036,16 @@ def fetch(
     boundary_crs, facilities_crs : coordinate systems of the given files (e.g. ``"gcj02"``).
     progress : bool
         Progress bars for downloads.
-    groups : sequence of str
+    groups : sequence of str, optional
         Population groups to add from WorldPop's age/sex layers (``"65+"``, ``"under5"``;
         :data:`WORLDPOP_AGE_GROUPS`), summed and clipped beside the 100 m population raster so
-        ``planner coverage --data`` reports coverage per group.
+        ``planner coverage --data`` reports coverage per group. ``None`` (default):
+        :data:`DEFAULT_GROUPS` when the population is WorldPop's 100 m download, none when it is
+        given (``population=``) or 1 km; ``()`` for none. A default group whose layers cannot be
+        downloaded is left out with a :class:`FetchWarning` naming it (the total population and
+        the other groups are written; ``sources.json`` records it under
+        ``population_groups.missing``); a group asked for by name is a failure like any other
+        part (:class:`FetchError`, after everything else is written).
 
     Returns
     -------
@@ -1089,8 +1155,9 @@ def fetch(
             parts.sources["population"] = info | {"clipped_to": "halo"}
         except FetchError as exc:
             parts.failures["population"] = str(exc)
-    if groups:
-        _fetch_groups(parts, groups, year=year, progress=progress)
+    chosen, explicit = _chosen_groups(groups, population=population, resolution=resolution)
+    if chosen:
+        _fetch_groups(parts, chosen, year=year, progress=progress, explicit=explicit)
 
     written = assemble(
         out,
@@ -1111,9 +1178,37 @@ def fetch(
     return written
 
 
-def _fetch_groups(parts: _Parts, groups: Sequence[str], *, year: int, progress: bool) -> None:
-    """The age/sex layers of ``groups`` into ``parts`` (a failure is recorded, not raised)."""
+def _chosen_groups(
+    groups: Sequence[str] | None, *, population: Any, resolution: str
+) -> tuple[tuple[str, ...], bool]:
+    """The groups to fetch and whether they were asked for by name (``None``: the default)."""
+    if groups is not None:
+        if isinstance(groups, str):
+            groups = [groups]
+        return tuple(dict.fromkeys(groups)), True
+    if population is None and resolution == "100m":
+        return DEFAULT_GROUPS, False
+    logger.info(
+        "no population groups by default: WorldPop's age/sex layers lie on its 100 m grid, "
+        "which %s is not; pass groups= to add them",
+        "the given population" if population is not None else f"the {resolution} download",
+    )
+    return (), False
+
+
+def _fetch_groups(
+    parts: _Parts, groups: Sequence[str], *, year: int, progress: bool, explicit: bool = True
+) -> None:
+    """The age/sex layers of ``groups`` into ``parts``: a group that cannot be downloaded is
+    recorded (``explicit``: as a failure of the run; by default: with a :class:`FetchWarning`)."""
     if parts.population is None:
+        if "population" in parts.failures:  # nothing to add the groups to; already reported
+            if explicit:
+                parts.failures["population_groups"] = (
+                    f"population groups {', '.join(groups)}: not fetched, as the population "
+                    "raster they belong to was not downloaded."
+                )
+            return
         raise InputError(
             "groups= needs a population raster on WorldPop's 100 m grid (the download, or "
             "population= a WorldPop GeoTIFF); a census table has no grid to add them to. Fix: "
@@ -1121,11 +1216,28 @@ def _fetch_groups(parts: _Parts, groups: Sequence[str], *, year: int, progress: 
         )
     for g in groups:
         age_sex_urls(g, year=year)  # unknown groups or years fail before any download
-    try:
-        parts.groups, info = fetch_population_groups(groups, year=year, progress=progress)
-        parts.sources["population_groups"] = info | {"clipped_to": "halo"}
-    except FetchError as exc:
-        parts.failures["population_groups"] = str(exc)
+    parts.groups, info = fetch_population_groups(
+        groups, year=year, progress=progress, keep_going=True
+    )
+    parts.sources["population_groups"] = info | {"clipped_to": "halo"}
+    missing: dict[str, str] = info.get("missing") or {}
+    if not missing:
+        return
+    names = ", ".join(missing)
+    text = f"population group{'s' if len(missing) > 1 else ''} {names} not downloaded: " + (
+        "; ".join(missing.values())
+    )
+    if explicit:
+        parts.failures["population_groups"] = text
+        return
+    have = ", ".join(["the total population", *parts.groups])
+    warnings.warn(
+        f"{text}. The folder holds {have}: coverage is reported without {names}. Fix: run "
+        "fetch again to resume (the layers already downloaded are cached), or pass groups=() "
+        "to leave the groups out.",
+        FetchWarning,
+        stacklevel=3,
+    )
 
 
 _SUPPLY = {
@@ -1155,7 +1267,7 @@ _FLAGS = {
     "facilities": "--facilities FILE (your facility register: CSV/XLSX with name, type, lon, lat)",
     "population": "--population FILE (a WorldPop/GHS-POP GeoTIFF, or a census table of residents per admin "
     "code with --population-column)",
-    "population_groups": "no --groups (or the groups as columns of a census table given with --population)",
+    "population_groups": "--no-groups (or the groups as columns of a census table given with --population)",
 }
 
 
@@ -1214,9 +1326,16 @@ def add_parser(sub: Any) -> Any:
     g.add_argument(
         "--groups",
         nargs="+",
-        choices=list(WORLDPOP_AGE_GROUPS),
-        default=[],
-        help="population groups from WorldPop's age/sex layers (100 m), reported beside the total",
+        choices=[*WORLDPOP_AGE_GROUPS, "none"],
+        default=None,
+        help="population groups from WorldPop's age/sex layers (100 m), reported beside the "
+        f"total (default with the WorldPop 100 m download: {' '.join(DEFAULT_GROUPS)}; "
+        "'none' for none)",
+    )
+    g.add_argument(
+        "--no-groups",
+        action="store_true",
+        help="no population groups (the same as --groups none)",
     )
     p.add_argument("--out", type=Path, required=True, help="the data folder to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -1224,51 +1343,92 @@ def add_parser(sub: Any) -> Any:
     return p
 
 
-def cmd_fetch(args: Any) -> int:
-    """Run ``planner fetch``; offline failures are explained in flags, with exit status 2."""
+def _groups_arg(args: Any) -> list[str] | None:
+    """``--groups``/``--no-groups`` as ``fetch(groups=)``: ``None`` is the default."""
+    chosen = getattr(args, "groups", None)
+    if getattr(args, "no_groups", False) or (chosen is not None and "none" in chosen):
+        if chosen is not None and set(chosen) - {"none"}:
+            raise InputError(
+                f"--groups {' '.join(chosen)}: 'none' cannot go with groups. Fix: name the "
+                "groups, or --groups none (--no-groups) for none."
+            )
+        return []
+    return chosen
+
+
+def _print_groups(src: dict[str, Any]) -> None:
+    """Say which population groups the folder has and which could not be downloaded."""
     import sys
 
-    t0 = time.perf_counter()
-    try:
-        written = fetch(
-            args.out,
-            place=args.place,
-            boundary=args.boundary,
-            admin_code=args.admin_code,
-            roads=args.roads,
-            facilities=args.facilities,
-            population=args.population,
-            population_column=args.population_column,
-            modes=args.modes,
-            minutes=args.minutes,
-            year=args.year,
-            resolution=args.resolution,
-            boundary_crs=args.boundary_crs,
-            facilities_crs=args.facilities_crs,
-            progress=not args.quiet,
-            groups=args.groups,
+    info = src.get("population_groups") or {}
+    have = [k.removeprefix("group:") for k in src.get("written", {}) if k.startswith("group:")]
+    if have:
+        print(f"population groups: {', '.join(have)} (coverage is reported for each)")
+    missing = info.get("missing") or {}
+    for g, why in missing.items():
+        print(f"WARNING: population group {g} not downloaded: {why}", file=sys.stderr)
+    if missing:
+        print(
+            f"WARNING: the folder has the total population{''.join(', ' + h for h in have)} "
+            f"but not {', '.join(missing)}. Fix: run the same command again to resume (layers "
+            "already downloaded are cached), or --no-groups to leave the groups out.",
+            file=sys.stderr,
         )
+
+
+def _print_fetch_error(exc: FetchError) -> None:
+    import sys
+
+    first = str(exc).split("\nFix:")[0]
+    print(f"planner: error: {first}", file=sys.stderr)
+    print(
+        "Fix: connect to the internet and run again, or supply the files instead: "
+        + "; ".join(_FLAGS[k] for k in exc.missing),
+        file=sys.stderr,
+    )
+    if exc.written:
+        print(
+            f"wrote the other parts: {', '.join(str(p) for p in exc.written.values())}",
+            file=sys.stderr,
+        )
+
+
+def cmd_fetch(args: Any) -> int:
+    """Run ``planner fetch``; offline failures are explained in flags, with exit status 2."""
+    t0 = time.perf_counter()
+    groups = _groups_arg(args)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FetchWarning)  # said below, in flags
+            written = fetch(
+                args.out,
+                place=args.place,
+                boundary=args.boundary,
+                admin_code=args.admin_code,
+                roads=args.roads,
+                facilities=args.facilities,
+                population=args.population,
+                population_column=args.population_column,
+                modes=args.modes,
+                minutes=args.minutes,
+                year=args.year,
+                resolution=args.resolution,
+                boundary_crs=args.boundary_crs,
+                facilities_crs=args.facilities_crs,
+                progress=not args.quiet,
+                groups=groups,
+            )
     except FetchError as exc:
         if args.debug:
             raise
-        first = str(exc).split("\nFix:")[0]
-        print(f"planner: error: {first}", file=sys.stderr)
-        print(
-            "Fix: connect to the internet and run again, or supply the files instead: "
-            + "; ".join(_FLAGS[k] for k in exc.missing),
-            file=sys.stderr,
-        )
-        if exc.written:
-            print(
-                f"wrote the other parts: {', '.join(str(p) for p in exc.written.values())}",
-                file=sys.stderr,
-            )
+        _print_fetch_error(exc)
         return 2
     for name, path in written.items():
         print(f"{name:<11} {path}")
     src = json.loads(written["sources"].read_text(encoding="utf-8"))
     if (src.get("facilities") or {}).get("note") == OSM_NOTE:
         print(f"NOTE: facilities are {OSM_NOTE}.")
+    _print_groups(src)
     print(
         f"done in {time.perf_counter() - t0:.1f} s. Next: planner coverage --data {args.out} --out out/"
     )

@@ -3,9 +3,12 @@ written so that ``planner coverage --data`` reports them (all offline on small l
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
+import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -163,13 +166,187 @@ def test_fetch_groups_offline_says_what_failed_and_how_to_go_on(tmp_path, monkey
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "could not download population_groups" in err and "cannot reach 127.0.0.1" in err
-    assert "no --groups" in err and "Traceback" not in err
+    assert "--no-groups" in err and "Traceback" not in err
     # the rest is written and runs
     assert (tmp_path / "f" / "population" / "population.tif").is_file()
     assert not (tmp_path / "f" / "population" / "groups").exists()
     # a census table has no grid for the layers: a clear error before any download
     with pytest.raises(planner.InputError, match="groups= needs a population raster"):
         F._fetch_groups(F._Parts(), ["65+"], year=2020, progress=False)
+
+
+# --- the default groups (65+ and under5 with WorldPop's 100 m download) ------------------------
+
+_BANDS = {"65+": (65, 70, 75, 80), "under5": (0, 1)}
+_SHARE = 0.01  # every age/sex layer holds 1 % of the total: 65+ is 8 %, under5 4 %
+
+
+class _LayerHandler(http.server.BaseHTTPRequestHandler):
+    root: Path = Path()
+    log: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        type(self).log.append(self.path.rsplit("/", 1)[-1])
+        f = type(self).root / self.path.rsplit("/", 1)[-1]
+        if not f.is_file():
+            self.send_error(404)
+            return
+        data = f.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def layers(tmp_path, monkeypatch):
+    """A local WorldPop: the total raster (fetch_population) and every age/sex layer served over
+    HTTP from ``root``; the real download() fetches them into a fresh cache."""
+    root = tmp_path / "served"
+    root.mkdir()
+    for bands in _BANDS.values():
+        for sex in ("f", "m"):
+            for age in bands:
+                _layer(root / f"chn_{sex}_{age}_2020.tif", _SHARE)
+    _LayerHandler.root, _LayerHandler.log = root, []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LayerHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("PLANNER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(
+        F,
+        "WORLDPOP_AGE_SEX_URL",
+        f"http://127.0.0.1:{httpd.server_address[1]}/{{year}}/{{ISO}}/{{iso}}_{{sex}}_{{age}}_{{year}}.tif",
+    )
+    total_calls = []
+
+    def fake_population(area, **kw):
+        total_calls.append(kw)
+        return TOTAL, {"source": "WorldPop (test copy)", "year": 2020, "resolution": "100m"}
+
+    monkeypatch.setattr(F, "fetch_population", fake_population)
+    yield root, total_calls
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _own_files(**kw) -> dict:
+    return {
+        "boundary": DEMO / "boundaries" / "demo_admin.geojson",
+        "roads": DEMO / "roads" / "demo_county.osm",
+        "facilities": DEMO / "facilities" / "demo_facilities.csv",
+        "progress": False,
+    } | kw
+
+
+def _cli(out: Path, *extra: str) -> list[str]:
+    return [
+        "fetch",
+        "--boundary",
+        str(DEMO / "boundaries" / "demo_admin.geojson"),
+        "--roads",
+        str(DEMO / "roads" / "demo_county.osm"),
+        "--facilities",
+        str(DEMO / "facilities" / "demo_facilities.csv"),
+        "--quiet",
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def test_fetch_adds_65plus_and_under5_by_default_with_the_worldpop_download(tmp_path, layers):
+    root, total_calls = layers
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", F.FetchWarning)  # nothing is missing: no warning
+        written = F.fetch(tmp_path / "f", **_own_files())
+    assert len(total_calls) == 1 and F.DEFAULT_GROUPS == ("65+", "under5")
+    assert {"group:65+", "group:under5"} <= set(written)
+    # every layer of both groups fetched once, each both sexes
+    assert sorted(_LayerHandler.log) == sorted(p.name for p in root.iterdir())
+    pop = planner.read_population(written["population"])
+    np.testing.assert_allclose(pop["pop_65plus"], 8 * _SHARE * pop["population"], rtol=1e-5)
+    np.testing.assert_allclose(pop["pop_under5"], 4 * _SHARE * pop["population"], rtol=1e-5)
+    src = json.loads(written["sources"].read_text(encoding="utf-8"))
+    assert set(src["population_groups"]["groups"]) == {"65+", "under5"}
+    assert "missing" not in src["population_groups"]
+    readme = written["readme"].read_text(encoding="utf-8")
+    assert "population group 65+: population/groups/pop_65plus.tif" in readme
+
+
+def test_no_groups_downloads_no_layer(tmp_path, layers, capsys):
+    written = F.fetch(tmp_path / "lib", **_own_files(groups=()))
+    assert not any(k.startswith("group:") for k in written) and _LayerHandler.log == []
+    for flags in (["--no-groups"], ["--groups", "none"]):
+        out = tmp_path / flags[-1].strip("-")
+        assert main(_cli(out, *flags)) == 0
+        assert (out / "population" / "population.tif").is_file()
+        assert not (out / "population" / "groups").exists()
+    assert _LayerHandler.log == []
+    assert "population groups:" not in capsys.readouterr().out
+    assert main(_cli(tmp_path / "bad", "--groups", "none", "65+")) != 0
+    err = capsys.readouterr().err
+    assert "'none' cannot go with groups" in err and "Traceback" not in err
+
+
+def test_a_given_population_or_the_1km_download_gets_no_default_groups(tmp_path, layers):
+    written = F.fetch(tmp_path / "given", **_own_files(population=TOTAL))
+    assert "population" in written and not any(k.startswith("group:") for k in written)
+    written = F.fetch(tmp_path / "1km", **_own_files(resolution="1km"))
+    assert not any(k.startswith("group:") for k in written)
+    assert _LayerHandler.log == []
+    # asked for by name, a given WorldPop raster gets them
+    written = F.fetch(tmp_path / "named", **_own_files(population=TOTAL, groups=["under5"]))
+    assert set(k for k in written if k.startswith("group:")) == {"group:under5"}
+
+
+def test_a_default_group_that_cannot_be_downloaded_is_named_and_the_rest_written(
+    tmp_path, layers, capsys
+):
+    root, _ = layers
+    (root / "chn_m_1_2020.tif").unlink()  # one under5 layer is not on the server (HTTP 404)
+    with pytest.warns(F.FetchWarning, match=r"population group under5 not downloaded.*404") as w:
+        written = F.fetch(tmp_path / "lib", **_own_files())
+    msg = str(w[0].message)
+    assert "the total population, 65+" in msg and "groups=()" in msg and "resume" in msg
+    assert "group:65+" in written and "group:under5" not in written
+    assert (tmp_path / "lib" / "population" / "population.tif").is_file()
+    src = json.loads(written["sources"].read_text(encoding="utf-8"))
+    assert list(src["population_groups"]["missing"]) == ["under5"]
+    assert "population group under5: MISSING" in written["readme"].read_text(encoding="utf-8")
+    # the CLI: the run succeeds and says which group is missing and how to go on, in flags
+    assert main(_cli(tmp_path / "cli")) == 0
+    cap = capsys.readouterr()
+    assert "population groups: 65+" in cap.out
+    assert "WARNING: population group under5 not downloaded" in cap.err
+    assert "--no-groups" in cap.err and "groups=()" not in cap.err and "Traceback" not in cap.err
+
+
+def test_the_groups_resume_from_the_cache(tmp_path, layers):
+    """A run that lost a layer continues on the next run: only what is not cached is fetched."""
+    root, _ = layers
+    lost = root / "chn_f_1_2020.tif"
+    kept = lost.read_bytes()
+    lost.unlink()
+    with pytest.warns(F.FetchWarning, match="under5"):
+        F.fetch(tmp_path / "a", **_own_files())
+    first = list(_LayerHandler.log)
+    assert "chn_f_1_2020.tif" in first and "chn_m_0_2020.tif" not in first  # under5 stopped there
+    lost.write_bytes(kept)
+    _LayerHandler.log = []
+    written = F.fetch(tmp_path / "b", **_own_files())
+    assert {"group:65+", "group:under5"} <= set(written)
+    # the second run asked only for the layers the first did not get
+    assert sorted(_LayerHandler.log) == ["chn_f_1_2020.tif", "chn_m_0_2020.tif", "chn_m_1_2020.tif"]
+
+
+def test_fetch_groups_help_names_the_default_and_the_way_out(capsys):
+    with pytest.raises(SystemExit):
+        main(["fetch", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "65+ under5" in text and "--no-groups" in text and "'none' for none" in text
 
 
 @pytest.mark.network
