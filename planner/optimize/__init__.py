@@ -63,13 +63,13 @@ from .coverage import (
     coverage_model,
     evaluate_selection,
     solve_max_coverage,
-    solve_set_cover,
 )
 from .coverage import (
     evaluate_sites as evaluate_sites,  # deprecated alias of evaluate_selection; warns
 )
 from .median import solve_p_center, solve_p_median
 from .multitier import solve_multi_tier
+from .setcover import solve_set_cover
 
 __all__ = [
     "METHODS",

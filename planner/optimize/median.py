@@ -43,7 +43,8 @@ from ._results import (
     _within,
 )
 from .capacitated import _cap_model, _cap_solve, _CapProblem
-from .coverage import _cov_structs, _setcover_heuristic, _setcover_model
+from .coverage import _cov_structs
+from .setcover import _setcover_heuristic, _setcover_model
 
 logger = logging.getLogger(__name__)
 
