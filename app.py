@@ -30,6 +30,7 @@ import streamlit_folium  # noqa: F401 - registers the map component from the scr
 import planner
 from planner import app as aps
 from planner import i18n
+from planner.app import _speed as app_speed
 from planner.coverage import group_coverage, population_groups
 from planner.pipeline import CoverageSettings
 from planner.scenario import Scenario
@@ -302,8 +303,14 @@ def cached_network(
     key: tuple[str, ...], mode: str, options: tuple, _progress: Callable | None = None
 ) -> planner.Network:
     ds = cached_dataset(key, _progress=_progress)
+    opts = dict(options)
+    graph = app_speed.topology_options(opts)
+    if graph != opts:  # another speed or access distance: the same graph, new edge times (ms)
+        base = cached_network(key, mode, tuple(sorted(graph.items())), _progress=_progress)
+        tm = app_speed.network_mode(mode, opts)
+        return app_speed.retimed_network(base, ds.roads, tm, urban_area=ds.urban_area())
     _note(_progress, "network", 0.0)
-    return planner.build_network(ds.roads, mode, urban_area=ds.urban_area(), **dict(options))
+    return planner.build_network(ds.roads, mode, urban_area=ds.urban_area(), **opts)
 
 
 #: The times to the nearest facility are computed once per data set, mode and tier set (at this
@@ -1771,6 +1778,7 @@ def autosave() -> None:
 
 
 @st.fragment
+@app_speed.profiled("main_area")  # PLANNER_PROFILE=<folder>: a cProfile file per run
 def main_area() -> None:
     """Everything below the title. A fragment: a click on the map, the what-if buttons and
     the tabs' widgets rerun only this part (the sidebar and the data stay as they are), so

@@ -1,25 +1,41 @@
-"""Ten planners on one app server: ``streamlit run app.py`` on loopback, N browser sessions
-(Playwright driving Debian's chromium, ``executable_path="/usr/bin/chromium"``; never
-``playwright install``) acting at once, each clicking the map M times.
+"""Ten planners on one app server: ``streamlit run app.py`` on loopback, N sessions acting at
+once, each clicking the map M times.
 
-``python -m bench.bench_app_load [--sessions 10] [--clicks 5] [--write]``
+``python -m bench.bench_app_load [--clients protocol|chromium] [--sessions 10] [--clicks 5]
+[--write]``
 
-For each session: the page open (navigation until the headline numbers and the map's
-facilities are shown) and, for each click, click -> numbers (the click on the map until the
-"facilities after the changes" metric shows one more station: the app has evaluated the
-station and sent the numbers). Printed: median and p90 of both, the server's CPU (cores used
-while the sessions act) and its peak RSS. ``--write`` also writes ``bench/results/app_load.md``.
+Two ways to make the load (``--clients``):
+
+- ``protocol`` (default): ten planners on ten machines. N - 1 sessions are light clients that
+  speak Streamlit's own protocol on the websocket ``/_stcore/stream`` as a browser does
+  (protobuf ``BackMsg`` rerun requests; a click is the map component's value
+  ``{"last_clicked": {lat, lng}}`` sent as a rerun of the main area's fragment, with the
+  hashes of the messages already received, as the browser's message cache does) but draw
+  nothing, so the server's load is that of N planners while the machine's CPU is not eaten by
+  N browsers. One real chromium page (Playwright driving Debian's chromium,
+  ``executable_path="/usr/bin/chromium"``; never ``playwright install``) clicks among them and
+  measures what a person sees.
+- ``chromium``: N chromium pages on this machine (they compete with the server for the CPU:
+  on 2 cores the browsers, not the server, set the pace).
+
+Measured: click -> numbers (the click until the "facilities after the changes" metric shows one
+more station: in the chromium page when it is drawn, in a light client when its delta
+arrives), click -> run finished and the bytes the server sends per click (light clients), the
+chromium page's main-thread time per click (Chrome's ``Performance.getMetrics``
+``TaskDuration``), the server's CPU per click (its CPU time while the sessions click, over the
+clicks answered) and its peak RSS. ``--write`` also writes ``bench/results/app_load.md``.
 
 Bounded: every wait has a timeout and the whole run stops after ``--budget`` seconds. The
-server's first (cold) page open is measured on its own first, by one session, then the N
-sessions open at once on the warm server (the situation of a planning bureau during the day).
-The browsers run on the same machine as the server and compete with it for the CPU.
+server's first (cold) page open is measured on its own first, by the chromium page; then the
+sessions open on the warm server (the situation of a planning bureau during the day), wait for
+each other and click.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import socket
@@ -32,6 +48,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "app_load.md"
@@ -68,6 +85,7 @@ class Server:
     proc: subprocess.Popen
     url: str
     peak_rss_mb: float = 0.0
+    load_before: float = float("nan")
     samples: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -90,6 +108,7 @@ class Server:
 
 
 def start_server(log_path: Path) -> Server:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     port = _free_port()
     env = {**os.environ, "PLANNER_SCENARIO_DIR": tempfile.mkdtemp(prefix="bench-scenarios-")}
     log = log_path.open("w")
@@ -127,7 +146,7 @@ def start_server(log_path: Path) -> Server:
             proc.kill()
             raise SystemExit(f"streamlit did not start; see {log_path}")
         time.sleep(0.3)
-    server = Server(proc, url)
+    server = Server(proc, url, load_before=load)
     threading.Thread(target=server.sample, daemon=True).start()
     return server
 
@@ -136,6 +155,12 @@ def start_server(log_path: Path) -> Server:
 class Session:
     open_s: float = float("nan")
     clicks_s: list[float] = field(default_factory=list)
+    #: light clients: click -> the run's end, and the bytes the server sent for the click
+    finished_s: list[float] = field(default_factory=list)
+    click_bytes: list[int] = field(default_factory=list)
+    open_bytes: int = 0
+    #: the chromium page: main-thread milliseconds per click (TaskDuration)
+    browser_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -151,19 +176,28 @@ async def _open(page, url: str) -> float:
     return time.perf_counter() - t0
 
 
-async def _click(page, lat: float, lon: float) -> float:
+async def _task_ms(cdp) -> float:
+    """The page's main-thread busy time so far (ms), from Chrome's performance metrics."""
+    metrics = (await cdp.send("Performance.getMetrics"))["metrics"]
+    return 1000.0 * next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+
+
+async def _click(page, lat: float, lon: float, cdp=None) -> tuple[float, float]:
     """Click the map at ``(lat, lon)`` (where residents live uncovered: a station there adds
-    some) and wait until one more station is counted."""
+    some) and wait until one more station is counted. Returns (seconds, main-thread ms of the
+    page until the station is drawn on the map, or NaN without ``cdp``)."""
     shown = await page.evaluate(METRIC_JS, LABEL)
     want = int(shown.replace(",", "")) + 1
     loc = page.frame_locator(MAP_FRAME).locator(".leaflet-container")
     await loc.scroll_into_view_if_needed()
     frame = [f for f in page.frames if "streamlit_folium" in f.url][-1]
+    stars = await frame.evaluate("document.querySelectorAll('.planner-proposal').length")
     x, y = await frame.evaluate(
         f"(() => {{ const p = window.map.latLngToContainerPoint([{lat}, {lon}]); "
         "return [p.x, p.y]; })()"
     )
     box = await loc.bounding_box()
+    busy0 = await _task_ms(cdp) if cdp is not None else float("nan")
     t0 = time.perf_counter()
     await page.mouse.click(box["x"] + x, box["y"] + y)
     await page.wait_for_function(
@@ -173,7 +207,15 @@ async def _click(page, lat: float, lon: float) -> float:
         timeout=60_000,
         polling="raf",
     )
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    busy = float("nan")
+    if cdp is not None:  # the browser's work for the click: until the new star is on the map
+        await frame.wait_for_function(
+            f"document.querySelectorAll('.planner-proposal').length > {stars}", timeout=60_000
+        )
+        await page.wait_for_timeout(300)  # the page settles (tabs, tables)
+        busy = await _task_ms(cdp) - busy0
+    return seconds, busy
 
 
 def click_points(n: int) -> list[tuple[float, float]]:
@@ -188,24 +230,195 @@ def click_points(n: int) -> list[tuple[float, float]]:
     return [out[i % len(out)] for i in range(n)]
 
 
+class Barrier:
+    """Every session opens its page, then they all start clicking together (asyncio)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.count, self.event = n, 0, asyncio.Event()
+        self.t0 = 0.0
+        self.on_start: list = []
+
+    async def wait(self) -> None:
+        self.count += 1
+        if self.count >= self.n:
+            for f in self.on_start:
+                f()
+            self.event.set()
+        await self.event.wait()
+
+    def leave(self) -> None:
+        """A session that failed before clicking still lets the others start."""
+        self.n -= 1
+        if self.count >= self.n and not self.event.is_set():
+            for f in self.on_start:
+                f()
+            self.event.set()
+
+
 async def _session(
-    browser, url: str, i: int, points: list[tuple[float, float]], out: Session
+    browser,
+    url: str,
+    i: int,
+    points: list[tuple[float, float]],
+    out: Session,
+    barrier: Barrier | None = None,
+    *,
+    timeline: bool = False,
 ) -> None:
     ctx = await browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = await ctx.new_page()
+    waited = False
     try:
+        cdp = None
+        if timeline:
+            cdp = await ctx.new_cdp_session(page)
+            await cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
         out.open_s = await _open(page, url)
+        if barrier is not None:
+            waited = True
+            await barrier.wait()
         await page.wait_for_timeout(500 + 150 * i)  # people do not click in step
         for k, (lat, lon) in enumerate(points):
-            out.clicks_s.append(await _click(page, lat, lon))
+            sec, busy = await _click(page, lat, lon, cdp)
+            out.clicks_s.append(sec)
+            out.browser_ms.append(busy)
             await page.wait_for_timeout(400 + 97 * ((i + k) % 5))  # reading the answer
     except Exception as exc:  # noqa: BLE001 - a session that fails is reported, not fatal
         out.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     finally:
+        if barrier is not None and not waited:
+            barrier.leave()
         await ctx.close()
 
 
-async def _run(url: str, sessions: int, clicks: int, server: Server) -> dict:
+# ---------------------------------------------------------------------------------------------
+# A light client: Streamlit's protocol on the websocket, no browser
+# ---------------------------------------------------------------------------------------------
+
+
+class ProtocolClient:
+    """One browser session as the server sees it: the websocket ``/_stcore/stream`` and
+    protobuf messages (``streamlit.proto``), nothing drawn.
+
+    A rerun request carries what a browser sends: the query string, the page's hash, the
+    locale, the widget values that changed and the hashes of the large messages it holds (the
+    server then sends a reference instead of the message again)."""
+
+    def __init__(self, url: str) -> None:
+        self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.ws: Any = None
+        self.cached: set[str] = set()
+        self.page_hash = ""
+        self.map_id = ""
+        self.fragment = ""
+        self.metrics: dict[str, str] = {}
+
+    async def connect(self) -> None:
+        import websockets
+        from websockets.typing import Subprotocol
+
+        self.ws = await websockets.connect(
+            self.ws_url, subprotocols=[Subprotocol("streamlit")], max_size=None, open_timeout=60
+        )
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+    async def rerun(
+        self, widgets: dict[str, str] | None = None, *, fragment: str = "", until: tuple = ()
+    ) -> dict:
+        """Ask for a run; read the answer until the run finishes. ``until`` = (label, value):
+        also note when that metric first shows at least ``value``. Returns the seconds to the
+        metric (``at_s``) and to the end (``finished_s``) and the bytes received."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string = "embed_options=light_theme"
+        cs.page_script_hash = self.page_hash
+        cs.fragment_id = fragment
+        cs.context_info.locale = "en-US"
+        cs.context_info.timezone = "UTC"
+        cs.cached_message_hashes.extend(sorted(self.cached))
+        for wid, value in (widgets or {}).items():
+            w = cs.widget_states.widgets.add()
+            w.id = wid
+            w.json_value = value
+        assert self.ws is not None
+        t0 = time.perf_counter()
+        await self.ws.send(msg.SerializeToString())
+        nbytes, at = 0, float("nan")
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), 120)
+            nbytes += len(raw)
+            fm = ForwardMsg()
+            fm.ParseFromString(raw)
+            if fm.metadata.cacheable:
+                self.cached.add(fm.hash)
+            kind = fm.WhichOneof("type")
+            if kind == "new_session":
+                self.page_hash = fm.new_session.page_script_hash
+            elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                el = fm.delta.new_element
+                if el.WhichOneof("type") == "metric":
+                    self.metrics[el.metric.label] = el.metric.body
+                    if until and el.metric.label == until[0] and at != at:
+                        v = el.metric.body.replace(",", "")
+                        if v.isdigit() and int(v) >= until[1]:
+                            at = time.perf_counter() - t0
+                elif el.WhichOneof("type") == "component_instance" and (
+                    "folium" in el.component_instance.component_name
+                ):
+                    self.map_id = el.component_instance.id
+                    self.fragment = fm.delta.fragment_id
+            elif kind == "script_finished":
+                # a run stopped early for a newer one is followed by that one's own run
+                if fm.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    return {"at_s": at, "finished_s": time.perf_counter() - t0, "bytes": nbytes}
+
+    async def click(self, lat: float, lon: float) -> dict:
+        """A click on the map: the component's value, as the map sends it, as a rerun of the
+        main area's fragment; timed until one more facility is counted."""
+        want = int(self.metrics[LABEL].replace(",", "")) + 1
+        value = json.dumps({"last_clicked": {"lat": lat, "lng": lon}})
+        out = await self.rerun({self.map_id: value}, fragment=self.fragment, until=(LABEL, want))
+        if out["at_s"] != out["at_s"]:
+            raise RuntimeError(f"the click at {lat:.5f}, {lon:.5f} added no station")
+        return out
+
+
+async def _light_session(
+    url: str, i: int, points: list[tuple[float, float]], out: Session, barrier: Barrier
+) -> None:
+    client = ProtocolClient(url)
+    waited = False
+    try:
+        await client.connect()
+        t0 = time.perf_counter()
+        opened = await client.rerun()
+        out.open_s, out.open_bytes = time.perf_counter() - t0, opened["bytes"]
+        if not client.map_id:
+            raise RuntimeError("the first run drew no map")
+        waited = True
+        await barrier.wait()
+        await asyncio.sleep(0.5 + 0.15 * i)  # people do not click in step
+        for k, (lat, lon) in enumerate(points):
+            res = await client.click(lat, lon)
+            out.clicks_s.append(res["at_s"])
+            out.finished_s.append(res["finished_s"])
+            out.click_bytes.append(res["bytes"])
+            await asyncio.sleep(0.4 + 0.097 * ((i + k) % 5))  # reading the answer
+    except Exception as exc:  # noqa: BLE001 - a session that fails is reported, not fatal
+        out.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    finally:
+        if not waited:
+            barrier.leave()
+        await client.close()
+
+
+async def _run(url: str, sessions: int, clicks: int, server: Server, clients: str) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -216,58 +429,103 @@ async def _run(url: str, sessions: int, clicks: int, server: Server) -> dict:
             # the server's first page open (cold), and one click
             await _session(browser, url, 0, pts[-1:], cold)
             outs = [Session() for _ in range(sessions)]
-            cpu0, t0 = server.cpu_s(), time.perf_counter()
-            await asyncio.gather(
-                *(
-                    _session(browser, url, i, pts[i * clicks : (i + 1) * clicks], outs[i])
-                    for i in range(sessions)
-                )
+            barrier = Barrier(sessions)
+            mark: dict[str, float] = {}
+            barrier.on_start.append(
+                lambda: mark.update(cpu0=server.cpu_s(), t0=time.perf_counter())
             )
-            wall = time.perf_counter() - t0
-            cpu = server.cpu_s() - cpu0
+
+            def points(i: int) -> list[tuple[float, float]]:
+                return pts[i * clicks : (i + 1) * clicks]
+
+            if clients == "chromium":
+                jobs = [
+                    _session(browser, url, i, points(i), outs[i], barrier, timeline=i == 0)
+                    for i in range(sessions)
+                ]
+            else:  # session 1 is the chromium page, the others light clients
+                jobs = [_session(browser, url, 0, points(0), outs[0], barrier, timeline=True)]
+                jobs += [
+                    _light_session(url, i, points(i), outs[i], barrier) for i in range(1, sessions)
+                ]
+            await asyncio.gather(*jobs)
+            wall = time.perf_counter() - mark.get("t0", time.perf_counter())
+            cpu = server.cpu_s() - mark.get("cpu0", server.cpu_s())
         finally:
             await browser.close()
-    return {"cold": cold, "sessions": outs, "wall_s": wall, "cpu_s": cpu}
+    return {"cold": cold, "sessions": outs, "wall_s": wall, "cpu_s": cpu, "clients": clients}
 
 
 def _q(values: list[float], q: float) -> float:
+    values = [v for v in values if v == v]
     if not values:
         return float("nan")
     v = sorted(values)
     return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
 
 
+def _row(what: str, values: list[float], fmt: str = ".2f") -> str:
+    values = [v for v in values if v == v]
+    med = statistics.median(values) if values else float("nan")
+    return f"| {what} | {med:{fmt}} | {_q(values, 0.9):{fmt}} | {len(values)} |"
+
+
 def report(res: dict, sessions: int, clicks: int, server: Server) -> str:
     outs: list[Session] = res["sessions"]
+    light = res["clients"] == "protocol"
+    page, others = outs[0], outs[1:] if light else outs
     cl = [c for s in outs for c in s.clicks_s]
     op = [s.open_s for s in outs if s.open_s == s.open_s]
     errors = [f"session {i + 1}: {e}" for i, s in enumerate(outs) for e in s.errors]
     cold: Session = res["cold"]
+    n_clicks = len(cl)
+    who = (
+        f"1 chromium page and {sessions - 1} light protocol clients"
+        if light
+        else f"{sessions} chromium pages"
+    )
     lines = [
         f"# App under load: {sessions} sessions x {clicks} clicks on one server (loopback)",
         "",
-        f"`python -m bench.bench_app_load --sessions {sessions} --clicks {clicks}` on "
-        f"{platform.node() or 'this machine'}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
-        "The browsers (chromium, headless) run on the same machine and share its CPUs.",
+        f"`python -m bench.bench_app_load --clients {res['clients']} --sessions {sessions} "
+        f"--clicks {clicks}` on {platform.node() or 'this machine'}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"; {who}; load average before the run {server.load_before:.1f}.",
         "",
         "| measure | median | p90 | n |",
         "|---|---|---|---|",
-        f"| click -> numbers (s) | {statistics.median(cl) if cl else float('nan'):.2f} | "
-        f"{_q(cl, 0.9):.2f} | {len(cl)} |",
-        f"| page open, {sessions} at once, warm server (s) | "
-        f"{statistics.median(op) if op else float('nan'):.1f} | {_q(op, 0.9):.1f} | {len(op)} |",
+        _row("click -> numbers, every session (s)", cl),
+        _row("click -> numbers, the chromium page (s)", page.clicks_s),
+    ]
+    if light:
+        lines += [
+            _row("click -> numbers, light clients (s)", [c for s in others for c in s.clicks_s]),
+            _row(
+                "click -> run finished, light clients (s)",
+                [c for s in others for c in s.finished_s],
+            ),
+            _row(
+                "bytes sent per click (kB)",
+                [b / 1e3 for s in others for b in s.click_bytes],
+                ".1f",
+            ),
+            _row("bytes sent per page open (kB)", [s.open_bytes / 1e3 for s in others], ".0f"),
+        ]
+    lines += [
+        _row("chromium main thread per click (ms)", page.browser_ms, ".0f"),
+        _row(f"page open, {sessions} at once, warm server (s)", op, ".1f"),
         f"| first page open, cold server, alone (s) | {cold.open_s:.1f} | | 1 |",
         f"| first click alone after it (s) | "
         f"{cold.clicks_s[0] if cold.clicks_s else float('nan'):.2f} | | 1 |",
         "",
-        f"Server: {res['cpu_s']:.1f} s of CPU in {res['wall_s']:.1f} s while the sessions acted "
-        f"({res['cpu_s'] / res['wall_s']:.2f} cores on average); peak RSS "
-        f"{server.peak_rss_mb:,.0f} MB.",
+        f"Server while the sessions clicked: {res['cpu_s']:.1f} s of CPU in {res['wall_s']:.1f} s "
+        f"({res['cpu_s'] / max(res['wall_s'], 1e-9):.2f} cores on average), "
+        f"{1000 * res['cpu_s'] / max(n_clicks, 1):.0f} ms of CPU per click answered "
+        f"({n_clicks} clicks); peak RSS {server.peak_rss_mb:,.0f} MB.",
         "",
-        "Click -> numbers: from the click on the map until the headline shows one more station "
-        "(the what-if evaluated and its numbers drawn in the page). Target: <= 1 s with ten "
-        "sessions acting at once.",
+        "Click -> numbers: from the click until the headline shows one more station (in the "
+        "chromium page: drawn; in a light client: its message received). Target: <= 1 s with "
+        "ten sessions acting at once.",
     ]
     if errors:
         lines += ["", "Sessions that failed:", *(f"- {e}" for e in errors)]
@@ -276,6 +534,7 @@ def report(res: dict, sessions: int, clicks: int, server: Server) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", choices=("protocol", "chromium"), default="protocol")
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--clicks", type=int, default=5)
     ap.add_argument("--budget", type=float, default=600.0, help="stop after this many seconds")
@@ -288,7 +547,9 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(log)
     try:
         res = asyncio.run(
-            asyncio.wait_for(_run(server.url, args.sessions, args.clicks, server), args.budget)
+            asyncio.wait_for(
+                _run(server.url, args.sessions, args.clicks, server, args.clients), args.budget
+            )
         )
     finally:
         server._stop.set()

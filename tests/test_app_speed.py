@@ -1,0 +1,95 @@
+"""The app's fast paths (planner/app/_speed.py): a network retimed for another speed or access
+distance is the network planner.build_network builds for it, and the analysis on it gives the
+same numbers; the profiler switch writes a profile only when asked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import planner
+from planner.app import _speed
+from planner.network import travel_mode
+
+CSR = ("indptr", "indices", "arc_edge", "rindptr", "rindices", "rarc_edge", "edge_u", "edge_v")
+
+
+@pytest.fixture(scope="module")
+def demo() -> planner.Dataset:
+    return planner.load_demo()
+
+
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [
+        ("walk", {"speed_kmh": 6.0}),
+        ("walk", {"access_max_m": 200.0}),
+        ("ebike", {"speed_kmh": 20.0, "access_speed_factor": 0.5}),
+        # drive: class speeds, maxspeed tags, one-way streets and the urban slow-down
+        ("drive", {"speed_kmh": 45.0, "access_max_m": 800.0}),
+    ],
+)
+def test_retimed_network_is_the_rebuilt_network(demo, mode, options):
+    ua = demo.urban_area()
+    base = planner.build_network(demo.roads, mode, urban_area=ua)
+    rebuilt = planner.build_network(demo.roads, mode, urban_area=ua, **options)
+    new = _speed.retimed_network(base, demo.roads, travel_mode(mode, **options), urban_area=ua)
+    assert new.mode == rebuilt.mode
+    for name in CSR:
+        np.testing.assert_array_equal(getattr(new, name), getattr(rebuilt, name), err_msg=name)
+    for name in ("weights", "rweights", "edge_time_uv_s", "edge_time_vu_s"):
+        np.testing.assert_allclose(getattr(new, name), getattr(rebuilt, name), rtol=1e-12)
+    # the times did change (drive's speed_kmh is only the speed of classes without one: the
+    # demo has none)
+    if "speed_kmh" in options and mode != "drive":
+        assert not np.allclose(new.weights, base.weights)
+    if mode == "drive":  # one-way streets stay one-way
+        for name in ("edge_time_uv_s", "edge_time_vu_s"):
+            np.testing.assert_array_equal(
+                np.isinf(getattr(new, name)), np.isinf(getattr(base, name))
+            )
+        assert np.isinf(new.edge_time_uv_s).any() and np.isinf(new.edge_time_vu_s).any()
+    # the base network is left as it was
+    np.testing.assert_array_equal(
+        base.weights, planner.build_network(demo.roads, mode, urban_area=ua).weights
+    )
+
+
+def test_analysis_on_a_retimed_network_equals_a_rebuilt_one(demo):
+    opts = {"speed_kmh": 3.6, "access_max_m": 300.0}
+    base = planner.build_network(demo.roads, "walk")
+    net = _speed.retimed_network(base, demo.roads, travel_mode("walk", **opts))
+    a = planner.analyze(demo, isochrone_minutes=None, network=net, **opts)
+    b = planner.analyze(demo, isochrone_minutes=None, **opts)
+    assert a.covered_population == pytest.approx(b.covered_population, rel=1e-12)
+    np.testing.assert_allclose(a.demand["minutes"], b.demand["minutes"], rtol=1e-9)
+    # slower walking covers fewer residents than the default speed
+    assert a.covered_population < planner.analyze(demo, isochrone_minutes=None).covered_population
+
+
+def test_retimed_network_refuses_another_graph(demo):
+    base = planner.build_network(demo.roads, "walk")
+    with pytest.raises(ValueError, match="build the network again"):
+        _speed.retimed_network(base, demo.roads, travel_mode("drive"))
+    assert _speed.retimed_network(base, demo.roads, base.mode) is base
+
+
+def test_topology_options_drop_the_timing_ones():
+    opts = {"speed_kmh": 5.0, "access_max_m": 10.0, "access_speed_factor": 1.0, "x": 1}
+    assert _speed.topology_options(opts) == {"x": 1}
+
+
+def test_profiled_writes_a_profile_only_when_asked(tmp_path, monkeypatch):
+    @_speed.profiled("square")
+    def square(x: int) -> int:
+        return x * x
+
+    monkeypatch.delenv("PLANNER_PROFILE", raising=False)
+    assert square(3) == 9
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setenv("PLANNER_PROFILE", str(tmp_path / "prof"))
+    assert square(4) == 16
+    (out,) = (tmp_path / "prof").glob("square-*.prof")
+    import pstats
+
+    assert any("square" in str(k) for k in pstats.Stats(str(out)).stats)  # type: ignore[attr-defined]
