@@ -248,9 +248,9 @@ def _gather(start, count, nodes, times, n_src):
 
 @njit(cache=True, nogil=True)
 def _n_slots(span, inv_delta):
-    """A power of two > span / delta + 3: labels alive at once never share a slot."""
+    """A power of two > span / delta + 3 (at least 32): labels alive at once never share a slot."""
     need = int(span * inv_delta) + 4
-    c = 1
+    c = 32
     while c < need:
         c <<= 1
     return c
@@ -368,7 +368,8 @@ def _workspace(n, m, n_seeds, n_slots):
     state = np.zeros(n, dtype=np.int8)
     order = np.empty(n, dtype=np.int32)
     order_t = np.empty(n)
-    head = np.full(n_slots, -1, dtype=np.int32)
+    # the buckets' list heads, then one bit per bucket, set while it is empty (see _bucket_sssp)
+    head = np.full(n_slots + n_slots // 32, -1, dtype=np.int32)
     # bucket entries: a pool of (node, next entry) reused by every search
     cap = n + m + n_seeds + 1
     pool_node = np.empty(cap, dtype=np.int32)
@@ -397,11 +398,13 @@ def _compact(state, dist, inv_delta, head, pool_node, pool_next, nq):
     with its state still queued: only the entry in the slot of its current label's bucket is
     kept, once (``state`` is marked while compacting), so at most ``nq`` entries remain.
     """
-    mask = head.shape[0] - 1
+    n_slots = head.shape[0] // 33 * 32  # the list heads (the empty-bucket bits after them)
+    mask = n_slots - 1
     keep_node = np.empty(nq, dtype=np.int32)
     keep_slot = np.empty(nq, dtype=np.int64)
     k = 0
-    for sl in range(head.shape[0]):
+    # a kept entry goes back to the slot it came from: its bucket's bit stays clear (non-empty)
+    for sl in range(n_slots):
         e = head[sl]
         while e != -1:
             v = pool_node[e]
@@ -454,6 +457,27 @@ def _sort_bucket(order, order_t, first, end, dist):
         order[j + 1] = x
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _trailing_zeros(x):
+    """The number of trailing zero bits of ``x`` (0 < x < 2**32)."""
+    k = 0
+    if (x & 0xFFFF) == 0:
+        k += 16
+        x >>= 16
+    if (x & 0xFF) == 0:
+        k += 8
+        x >>= 8
+    if (x & 0xF) == 0:
+        k += 4
+        x >>= 4
+    if (x & 0x3) == 0:
+        k += 2
+        x >>= 2
+    if (x & 0x1) == 0:
+        k += 1
+    return k
+
+
 @njit(cache=True, nogil=True)
 def _bucket_sssp(  # noqa: C901 (one loop: split into called kernels it ran 1.7-2x slower)
     indptr,
@@ -480,7 +504,10 @@ def _bucket_sssp(  # noqa: C901 (one loop: split into called kernels it ran 1.7-
     On return ``order[:count]`` lists the reached nodes (if ``sort``, sorted by time, with their
     times in ``order_t[:count]``; else only grouped by bucket), and ``state`` is nonzero exactly
     for them: the caller resets ``state[order[:count]]`` to 0.
-    ``head`` (a power of two long, see :func:`_n_slots`) is all -1 on entry and on return.
+    ``head`` (see :func:`_workspace`) is all -1 on entry and on return: the list heads of the
+    ``n_slots`` buckets (a power of two, see :func:`_n_slots`), then ``n_slots / 32`` words with
+    a bit per bucket, set while the bucket is empty, so runs of empty buckets (a cutoff of many
+    bucket widths on a small graph) are skipped 32 at a time instead of one by one.
     With ``use_labels`` each node also gets the lowest label among the seeds it is nearest to
     (ties in time go to the lowest label).
 
@@ -488,7 +515,8 @@ def _bucket_sssp(  # noqa: C901 (one loop: split into called kernels it ran 1.7-
     gets a new entry and its old one goes stale (skipped when popped: the node is scanned by
     then), so every node holds at most one live entry.
     """
-    mask = head.shape[0] - 1
+    n_slots = head.shape[0] // 33 * 32
+    mask = n_slots - 1
     cap = pool_node.shape[0]
     top = 0
     nq = 0
@@ -507,6 +535,7 @@ def _bucket_sssp(  # noqa: C901 (one loop: split into called kernels it ran 1.7-
             pool_node[top] = s
             pool_next[top] = head[sl]
             head[sl] = top
+            head[n_slots + (sl >> 5)] &= ~(1 << (sl & 31))
             top += 1
         if st == _UNSEEN:
             dist[s] = t
@@ -525,6 +554,14 @@ def _bucket_sssp(  # noqa: C901 (one loop: split into called kernels it ran 1.7-
     count = 0
     while nq > 0:
         slot = cb & mask
+        # the buckets from this one on that hold entries (bits of the word: 1 = empty)
+        ahead = (~np.int64(head[n_slots + (slot >> 5)]) & 0xFFFFFFFF) >> (slot & 31)
+        if ahead == 0:
+            cb += 32 - (slot & 31)  # the rest of this word's buckets are empty
+            continue
+        if (ahead & 1) == 0:
+            cb += _trailing_zeros(ahead)  # to the next bucket with entries
+            slot = cb & mask
         first = count
         while head[slot] != -1:
             e = head[slot]
@@ -579,14 +616,19 @@ def _bucket_sssp(  # noqa: C901 (one loop: split into called kernels it ran 1.7-
                     pool_node[top] = v
                     pool_next[top] = head[push]
                     head[push] = top
+                    head[n_slots + (push >> 5)] &= ~(1 << (push & 31))
                     top += 1
+        head[n_slots + (slot >> 5)] |= 1 << (slot & 31)
         if sort and count > first:
             # the bucket is closed: its nodes are final
             _sort_bucket(order, order_t, first, count, dist)
         cb += 1
     # stale entries may be left in later buckets
-    for sl in range(head.shape[0]):
-        head[sl] = -1
+    for w in range(n_slots >> 5):
+        if head[n_slots + w] != -1:
+            for sl in range(w << 5, (w + 1) << 5):
+                head[sl] = -1
+            head[n_slots + w] = -1
     return count
 
 

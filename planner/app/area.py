@@ -19,13 +19,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
-from .. import coverage
-from .._errors import InputError
+from .. import coverage, scenario
 from ..pipeline import CoverageResult
 from .edits import share_attachment, summary_like
 
@@ -46,27 +43,12 @@ def at_minutes(result: CoverageResult, minutes: float) -> CoverageResult:
         settings=settings,
         isochrones=None,
         demand=dem,
-        admin_summary=_summary(dem, result, None),
+        admin_summary=summary_like(dem, result),
         uncovered=coverage.uncovered_areas(
             dem, boundaries=result.boundaries, crs=result.network.crs
         ),
     )
     return share_attachment(result, out)
-
-
-def _summary(
-    dem: gpd.GeoDataFrame, result: CoverageResult, keep_codes: set[str] | None
-) -> pd.DataFrame | None:
-    """The admin summary of ``dem``: the rows of ``result``'s summary, or (a study area) the
-    units with residents inside and the units picked."""
-    if result.admin_summary is None:
-        return None
-    if keep_codes is None:
-        return summary_like(dem, result)
-    s = coverage.admin_summary(dem, result.boundaries)
-    codes = s["admin_code"].astype(str)
-    inside = (s["population"].to_numpy(float) > 0) | codes.isin(keep_codes).to_numpy()
-    return s[inside & (codes != "").to_numpy()].reset_index(drop=True)
 
 
 def area_mask(
@@ -75,33 +57,9 @@ def area_mask(
     admin_codes: Iterable[str] = (),
     polygon: shapely.Geometry | None = None,
 ) -> np.ndarray:
-    """Which demand units of ``result`` are inside the study area: in one of ``admin_codes``
-    (townships or villages, any level) and inside ``polygon`` (lon/lat, EPSG:4326), each when
-    given."""
-    dem = result.demand
-    if dem is None:
-        raise InputError("a study area needs population. Fix: load a population file.")
-    keep = np.ones(len(dem), dtype=bool)
-    codes = {str(c) for c in admin_codes}
-    if codes:
-        cols = [c for c in dem.columns if c.endswith("_code")]
-        if not cols:
-            raise InputError("picking admin units needs boundaries. Fix: load a boundaries file.")
-        inside = np.zeros(len(dem), dtype=bool)
-        for c in cols:
-            inside |= dem[c].astype(str).isin(codes).to_numpy()
-        keep &= inside
-    if polygon is not None:
-        if polygon.is_empty or not polygon.is_valid:
-            raise InputError(
-                "the study boundary is empty or crosses itself. Fix: draw it again, "
-                "clicking the corners in order."
-            )
-        pts = coverage.demand_points(dem)
-        if pts.crs is not None and not pts.crs.equals("EPSG:4326"):
-            pts = pts.to_crs("EPSG:4326")
-        keep &= shapely.contains_xy(polygon, shapely.get_x(pts.values), shapely.get_y(pts.values))
-    return keep
+    """Which demand units of ``result`` are inside the study area (:func:`planner.scenario.area_mask`:
+    the library's, which a saved scenario's run uses too)."""
+    return scenario.area_mask(result, admin_codes=admin_codes, polygon=polygon)
 
 
 def restrict(
@@ -110,50 +68,26 @@ def restrict(
     admin_codes: Iterable[str] = (),
     polygon: shapely.Geometry | None = None,
 ) -> CoverageResult:
-    """``result`` counting only the residents inside the study area (see :func:`area_mask`).
-
-    The demand, the admin summary (units with residents inside, and the units picked) and the
-    uncovered areas are restricted; the facilities and the network stay whole (residents
-    inside may be served from outside). Without any restriction, ``result`` itself.
-    """
-    codes = {str(c) for c in admin_codes}
-    if not codes and polygon is None:
-        return result
-    mask = area_mask(result, admin_codes=codes, polygon=polygon)
-    assert result.demand is not None  # area_mask raised otherwise
-    if not mask.any():
-        raise InputError(
-            "nobody lives inside the study area. Fix: pick other units or draw a larger boundary."
-        )
-    dem = result.demand[mask]
-    out = dataclasses.replace(
-        result,
-        demand=dem,
-        admin_summary=_summary(dem, result, codes),
-        uncovered=coverage.uncovered_areas(
-            dem, boundaries=result.boundaries, crs=result.network.crs
-        ),
-    )
-    return share_attachment(result, out, np.flatnonzero(mask))
+    """``result`` counting only the residents inside the study area: the library's
+    :func:`planner.scenario.restrict` (what ``Scenario.analyze`` gives for a saved study
+    area), reusing ``result``'s join of the demand to the network (no new join per area).
+    Without any restriction, ``result`` itself."""
+    out = scenario.restrict(result, admin_codes=admin_codes, polygon=polygon)
+    if out is result or result.demand is None or out.demand is None:
+        return out
+    index = result.demand.index
+    if not index.is_unique:  # the rows cannot be told apart: the derived result joins anew
+        return out
+    return share_attachment(result, out, index.get_indexer(out.demand.index))
 
 
 def polygon_from_clicks(points: Iterable[tuple[float, float]]) -> shapely.Polygon:
-    """A study boundary from the corners clicked on the map (``(lon, lat)``, in order).
+    """A study boundary from the corners clicked (or drawn) on the map (``(lon, lat)``, in
+    order): :func:`planner.scenario.boundary_polygon`.
 
     Raises
     ------
     InputError
         With fewer than three corners, or when the edges cross.
     """
-    pts = [(float(x), float(y)) for x, y in points]
-    if len(pts) < 3:
-        raise InputError(
-            f"a study boundary needs at least 3 corners, got {len(pts)}. Fix: click more corners."
-        )
-    poly = shapely.Polygon(pts)
-    if not poly.is_valid or poly.area <= 0:
-        raise InputError(
-            "the study boundary crosses itself. Fix: clear it and click the corners in order "
-            "around the area."
-        )
-    return poly
+    return scenario.boundary_polygon(points)

@@ -1,7 +1,7 @@
 """Edits of the existing facilities for the what-if: close one, move it, change its tier.
 
-A :class:`FacilityEdits` is a small frozen (hashable) value, so the app keeps it in the session
-and uses it as a cache key. :func:`edited_result` is the coverage with the edited register: the
+A :class:`~planner.scenario.FacilityEdits` (defined with the scenario, which saves it) is a
+small frozen (hashable) value, so the app keeps it in the session and uses it as a cache key. :func:`edited_result` is the coverage with the edited register: the
 times to the nearest facility come from one multi-source search over the edited facilities
 (the search :func:`planner.analyze` runs), everything else (admin codes of the demand, the
 network, the demand joined to it) is reused from ``result``. It equals
@@ -21,131 +21,27 @@ True
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from .. import access, coverage, siting
 from .._cache import memo
 from .._errors import InputError
 from ..network import network_pieces
 from ..pipeline import CoverageResult, Dataset, combine_facilities, select_facilities
-from ..standards import TIERS
+from ..scenario import ACTIONS, FacilityEdits
 
-#: The three kinds of edit (the keys of :meth:`FacilityEdits.rows`).
-ACTIONS = ("close", "move", "tier")
-
-
-@dataclass(frozen=True)
-class FacilityEdits:
-    """Changes to the facility register: ``closed`` ids, ``moved`` ``(id, lon, lat)`` (WGS-84)
-    and ``retiered`` ``(id, tier)``. One edit per facility: closing a facility drops its move
-    and tier change; moving or re-tiering a closed facility reopens it."""
-
-    closed: tuple[str, ...] = ()
-    moved: tuple[tuple[str, float, float], ...] = ()
-    retiered: tuple[tuple[str, str], ...] = ()
-
-    def __post_init__(self) -> None:
-        bad = [t for _, t in self.retiered if t not in TIERS]
-        if bad:
-            raise InputError(f"unknown tiers {bad}. Fix: use one of {', '.join(TIERS)}.")
-        for fid, lon, lat in self.moved:
-            if not (
-                math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90
-            ):
-                raise InputError(
-                    f"facility {fid}: ({lon}, {lat}) are not lon/lat degrees. "
-                    "Fix: give WGS-84 longitude and latitude."
-                )
-
-    def __bool__(self) -> bool:
-        return bool(self.closed or self.moved or self.retiered)
-
-    @property
-    def facility_ids(self) -> tuple[str, ...]:
-        """Every facility edited, in the order of the edits."""
-        ids = [*self.closed, *(m[0] for m in self.moved), *(r[0] for r in self.retiered)]
-        return tuple(dict.fromkeys(ids))
-
-    def undo(self, facility_id: str) -> FacilityEdits:
-        """These edits without any of ``facility_id``."""
-        f = str(facility_id)
-        return FacilityEdits(
-            closed=tuple(c for c in self.closed if c != f),
-            moved=tuple(m for m in self.moved if m[0] != f),
-            retiered=tuple(r for r in self.retiered if r[0] != f),
-        )
-
-    def close(self, facility_id: str) -> FacilityEdits:
-        """Close ``facility_id`` (its move or tier change is dropped)."""
-        rest = self.undo(facility_id)
-        return dataclasses.replace(rest, closed=(*rest.closed, str(facility_id)))
-
-    def move(self, facility_id: str, lon: float, lat: float) -> FacilityEdits:
-        """Move ``facility_id`` to ``(lon, lat)`` (WGS-84); keeps a tier change, reopens."""
-        f = str(facility_id)
-        return FacilityEdits(
-            closed=tuple(c for c in self.closed if c != f),
-            moved=(*(m for m in self.moved if m[0] != f), (f, float(lon), float(lat))),
-            retiered=self.retiered,
-        )
-
-    def set_tier(self, facility_id: str, tier: str) -> FacilityEdits:
-        """Give ``facility_id`` the tier ``tier``; keeps a move, reopens a closed one."""
-        f = str(facility_id)
-        return FacilityEdits(
-            closed=tuple(c for c in self.closed if c != f),
-            moved=self.moved,
-            retiered=(*(r for r in self.retiered if r[0] != f), (f, str(tier))),
-        )
-
-    def rows(self) -> list[tuple[str, str, str]]:
-        """``(facility_id, action, detail)`` per edit, ``action`` one of :data:`ACTIONS`."""
-        out = [(c, "close", "") for c in self.closed]
-        out += [(f, "move", f"{lon:.6f}, {lat:.6f}") for f, lon, lat in self.moved]
-        out += [(f, "tier", t) for f, t in self.retiered]
-        return out
-
-    def apply(self, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """The register with these edits (a new frame, the input is not changed).
-
-        Raises
-        ------
-        InputError
-            When an edited facility id is not in ``facilities['facility_id']``.
-        """
-        ids = facilities["facility_id"].astype(str).to_numpy(dtype=object)
-        unknown = [f for f in self.facility_ids if f not in set(ids)]
-        if unknown:
-            raise InputError(
-                f"facilities {unknown} are not in the register. "
-                "Fix: pick facilities from the data's facility_id column."
-            )
-        out = facilities[~np.isin(ids, list(self.closed))].copy()
-        if self.moved:
-            oid = out["facility_id"].astype(str)
-            pts = gpd.GeoSeries(
-                shapely.points([(lon, lat) for _, lon, lat in self.moved]), crs="EPSG:4326"
-            )
-            if out.crs is not None and not out.crs.equals("EPSG:4326"):
-                pts = pts.to_crs(out.crs)
-            geom = out.geometry.copy()
-            for (fid, lon, lat), p in zip(self.moved, pts.values, strict=True):
-                sel = (oid == fid).to_numpy()
-                geom[sel] = p
-                for col, v in (("lon", lon), ("lat", lat)):
-                    if col in out.columns:
-                        out.loc[sel, col] = v
-            out = out.set_geometry(geom)
-        for fid, tier in self.retiered:
-            out.loc[(out["facility_id"].astype(str) == fid).to_numpy(), "tier"] = tier
-        return out
+__all__ = [
+    "ACTIONS",
+    "FacilityEdits",
+    "edited_dataset",
+    "edited_result",
+    "share_attachment",
+    "summary_like",
+]
 
 
 def edited_dataset(dataset: Dataset, edits: FacilityEdits) -> Dataset:
