@@ -33,7 +33,7 @@ from planner import i18n
 from planner.app import _speed as app_speed
 from planner.coverage import group_coverage, population_groups
 from planner.pipeline import CoverageSettings
-from planner.scenario import Scenario
+from planner.scenario import Scenario, StudyArea
 from planner.standards import PRIMARY_TIERS, TIERS
 
 log = logging.getLogger("planner.app")
@@ -97,6 +97,25 @@ def set_widgets(sc: Scenario, *, only_missing: bool) -> None:
             ss[k] = v
 
 
+def restore_whatifs(sc: Scenario) -> None:
+    """The facility edits and the study area of a loaded or restored scenario, into the
+    session (kept for its data: main_area forgets them only when other data are loaded)."""
+    ss.edits = sc.edits
+    ss.w_area_units = list(sc.area.admin_codes)
+    ss.area_corners = sc.area.boundary
+    ss.area_vertices = ()
+    ss.edits_data = aps.data_key(sc)
+
+
+def with_whatifs(sc: Scenario) -> Scenario:
+    """``sc`` with the session's facility edits and study area (what is saved with it)."""
+    area = StudyArea(
+        admin_codes=tuple(sorted(ss.get("w_area_units") or ())),
+        boundary=tuple(ss.get("area_corners") or ()),
+    )
+    return sc.replace(edits=ss.get("edits") or aps.FacilityEdits(), area=area)
+
+
 def init_state() -> None:
     pruned_autosaves()
     if "lang" not in ss:
@@ -119,6 +138,7 @@ def init_state() -> None:
         ss.scenario = sc or Scenario(name="scenario 1")
         ss.autosaved = sc
         set_widgets(ss.scenario, only_missing=False)
+        restore_whatifs(ss.scenario)
     set_widgets(ss.scenario, only_missing=True)  # widgets not drawn last run lose their state
     for k, v in {
         "w_basemap": "none",
@@ -174,7 +194,7 @@ def scenario_from_widgets() -> Scenario:
         cfile = candidates_file()[0]
         if not cfile:  # no premises file yet: the scenario keeps its former source
             cand = ss.scenario.candidates if ss.scenario.candidates != "file" else "uncovered"
-    return ss.scenario.replace(
+    return with_whatifs(ss.scenario).replace(
         name=(ss.w_name or "").strip() or ss.scenario.name,
         mode=ss.w_mode,
         minutes=float(ss.w_minutes),
@@ -545,6 +565,7 @@ def load_saved() -> None:
         return
     ss.scenario = sc
     set_widgets(sc, only_missing=False)
+    restore_whatifs(sc)
     ss.opt = None
     ss.notice = ("success", T("scn_loaded", name=sc.name))
     # the sidebar's widgets (mode, minutes, tiers...) changed too: a fragment run would leave
@@ -1647,8 +1668,11 @@ def tab_scenarios(v: View) -> None:
                     k, s_ = aps.data_key(other), aps.coverage_settings(other)
                     d = cmp_progress.run(T("progress_compare"), cached_dataset, k)
                     r = cmp_progress.run(T("progress_compare"), cached_result, k, s_)
-                    w = cached_whatif(k, s_, other.proposed)
-                    row = aps.scenario_row(other, d, r, w, cached_standards(k, s_)[1])
+                    # each with its own facility edits and study area, as saved
+                    a = (tuple(sorted(other.area.admin_codes)), other.area.boundary)
+                    r = cached_result(k, s_, area=a)
+                    w = cached_whatif(k, s_, other.proposed, other.edits, a)
+                    row = aps.scenario_row(other, d, r, w, cached_standards(k, s_, a)[1])
                     row["name"] = label
                     rows.append(row)
                     maps.append((label, k, s_, w))
@@ -1767,7 +1791,9 @@ def tab_export(v: View) -> None:
 
 
 def autosave() -> None:
-    """Keep the working scenario across page reloads (``?ws=<id>`` in the address)."""
+    """Keep the working scenario, with its facility edits and study area, across page
+    reloads (``?ws=<id>`` in the address)."""
+    ss.scenario = with_whatifs(ss.scenario)
     if ss.scenario != ss.autosaved:
         try:
             path = aps.autosave_path(ss.ws)
