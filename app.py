@@ -881,6 +881,9 @@ class View:
     opt_run: Any
     edits: aps.FacilityEdits = NO_EDITS
     area: Area = NO_AREA
+    #: whether the standards tab is the one shown: the standards after the changes (a third of
+    #: a click's work) are checked only when they are looked at (or exported)
+    standards_open: bool = True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1287,6 +1290,8 @@ def tab_coverage(v: View) -> None:
 def tab_standards(v: View) -> None:
     """The standards report, and how the proposed sites change it."""
     whatif, std_units, std_summary = v.whatif, v.std_units, v.std_summary
+    if not v.standards_open:  # drawn when the tab is opened (a rerun): not on every click
+        whatif = None
     if len(std_summary) == 0:
         st.info(T("no_boundaries"))
     else:
@@ -1716,11 +1721,12 @@ def tab_export(v: View) -> None:
     )
     st.subheader(T("exp_header"))
     st.caption(T("exp_note"))
-    exp_std = whatif.standards_after if whatif is not None else std_units
-    exp_sum = whatif.summary_after if whatif is not None else std_summary
     safe = aps.scenario_file_name(sc.name)[:-5]
 
     def tables() -> dict[str, pd.DataFrame]:
+        # the standards after the changes: checked when a download asks for them
+        exp_std = whatif.standards_after if whatif is not None else std_units
+        exp_sum = whatif.summary_after if whatif is not None else std_summary
         return aps.export_tables(result, whatif, exp_std, exp_sum, opt_run, lang=LANG)
 
     def gpkg() -> bytes:
@@ -1897,8 +1903,11 @@ def main_area() -> None:
             T("tab_optimize"),
             T("tab_scenarios"),
             T("tab_export"),
-        ]
+        ],
+        key="w_tab",
+        on_change="rerun",  # the tab shown is known: the standards change only when it is open
     )
+    v = dataclasses.replace(v, standards_open=bool(tabs[1].open))
 
     panels = (tab_coverage, tab_standards, tab_whatif, tab_optimizer, tab_scenarios, tab_export)
     names = (

@@ -438,6 +438,7 @@ def test_whatif_standards_change_for_a_new_village_clinic(scn_dir, demo, walk15)
     pt = village.geometry.representative_point()
     at = start()
     at.selectbox(key="w_new_tier").set_value("village_clinic")
+    at.session_state["w_tab"] = EN("tab_standards")  # the change is checked when looked at
     click(at, pt.x, pt.y)
     w = assert_whatif(at, demo, walk15, ((pt.x, pt.y, "village_clinic"),))
     ch = w.change.set_index("rule")

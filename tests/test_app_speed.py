@@ -93,3 +93,56 @@ def test_profiled_writes_a_profile_only_when_asked(tmp_path, monkeypatch):
     import pstats
 
     assert any("square" in str(k) for k in pstats.Stats(str(out)).stats)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------------------------------
+# A click does only what the page shows: the standards after the changes wait for their tab
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_click_checks_the_standards_only_when_their_tab_is_open(tmp_path, monkeypatch, demo):
+    """The standards re-check after a change (a third of a click's work on the demo) runs when
+    the standards tab is open, and its table is then the library's; a click with the coverage
+    tab open answers without it."""
+    pytest.importorskip("streamlit")
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from planner import app as aps
+    from planner.app import whatif as whatif_module
+    from planner.i18n import Translator
+
+    en = Translator("en")
+    calls: list[int] = []
+    original = whatif_module.standards_units
+
+    def counted(*args, **kwargs):
+        if "extra_facilities" in kwargs:  # the check after the changes
+            calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(whatif_module, "standards_units", counted)
+    monkeypatch.setenv("PLANNER_SCENARIO_DIR", str(tmp_path / "scenarios"))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.context = {"locale": "en-US"}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    lon, lat = 114.27, 34.52
+    at.session_state["map"] = {"last_clicked": {"lat": lat, "lng": lon}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = {m.label: m.value for m in at.metric}
+    w = aps.what_if(
+        demo, planner.analyze(demo, isochrone_minutes=None), ((lon, lat, "community_station"),)
+    )
+    assert shown[en("newly_covered")] == f"{round(w.newly_covered_population):+,d}"
+    assert calls == []  # the numbers came without the standards re-check
+    met_after = f"{en('col_met')} · {en('col_after')}"  # a column of the change table
+    assert not [d for d in at.dataframe if met_after in d.value.columns]
+    at.session_state["w_tab"] = en("tab_standards")  # the person opens the standards tab
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(calls) == 1
+    (change,) = [d.value for d in at.dataframe if met_after in d.value.columns]
+    assert change[met_after].tolist() == [aps.count_text(v) for v in w.change["met_after"]]
