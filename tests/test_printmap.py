@@ -222,7 +222,7 @@ def test_without_cjk_font_english_labels_and_no_chinese_glyphs(result, monkeypat
     import geopandas as gpd
     import shapely
 
-    monkeypatch.setattr(printmap, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(printmap.figure, "find_cjk_font", lambda: None)
     proposals = gpd.GeoDataFrame(
         {"site_id": ["P1", "P2"]},
         crs=4326,
