@@ -11,6 +11,10 @@ full compile, and a caller that casts its arrays once would need one.
 Timings on a shared machine are inflated by the others' load: read CPU seconds and the ratio
 of cold to warm in the same run, and the load average printed with them.
 
+The kernels compiled when planner was built (``planner/_kernel_cache``, see
+:mod:`planner._numba_cache`) are seeded into the empty cache as on a fresh install;
+``--no-shipped`` leaves them out (``PLANNER_SHIPPED_KERNELS=0``): the cost without the build step.
+
 ``--repeat N`` runs N cold/warm pairs (each cold run with a fresh empty cache) and prints the
 medians; ``--markdown FILE`` writes the per-dispatcher table of the first cold run.
 """
@@ -183,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--markdown", type=Path, default=None)
     ap.add_argument("--no-warm", action="store_true", help="cold runs only")
+    ap.add_argument("--no-shipped", action="store_true", help="without the build's kernels")
     args = ap.parse_args(argv)
     colds, warms = [], []
     with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
@@ -190,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             cache = Path(tmp) / f"cache{i}"
             cache.mkdir()
             load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-            cold = run_once(cache, Path(tmp) / f"out{i}")
+            extra = {"PLANNER_SHIPPED_KERNELS": "0"} if args.no_shipped else {}
+            cold = run_once(cache, Path(tmp) / f"out{i}", extra_env=extra)
             print(
                 f"cold {i}: {cold['wall']:.1f} s wall, {cold['cpu']:.1f} s CPU, "
                 f"{len(cold['compiles'])} compiles (load {load})",
@@ -198,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             colds.append(cold)
             if not args.no_warm:
-                warm = run_once(cache, Path(tmp) / f"outw{i}")
+                warm = run_once(cache, Path(tmp) / f"outw{i}", extra_env=extra)
                 print(
                     f"warm {i}: {warm['wall']:.1f} s wall, {warm['cpu']:.1f} s CPU, "
                     f"{len(warm['compiles'])} compiles",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import textwrap
 import tomllib
 from pathlib import Path
 
@@ -52,6 +54,8 @@ def test_wheel_in_a_fresh_venv_runs_the_readme_main_job(tmp_path):
         "planner/demo_data/facilities/demo_facilities.csv",
         "planner/demo_data/boundaries/demo_admin.geojson",
         "planner/static/leaflet/leaflet.js",
+        "planner/_kernel_signatures.json",
+        "planner/_kernel_cache/BUILD.json",  # the kernels the build compiled
     ):
         assert f in names, f"{f} missing from the wheel"
     venv = tmp_path / "venv"
@@ -91,9 +95,16 @@ def test_wheel_in_a_fresh_venv_runs_the_readme_main_job(tmp_path):
     file_, demo = where.stdout.split()
     assert str(venv) in file_, f"planner imported from {file_}, not from the wheel"
     assert str(venv) in demo and demo.endswith("demo_data")
+    # the README's first command, counting every compile of a planner kernel: the kernels the
+    # build compiled must be used (user caches empty: a fresh XDG cache, no NUMBA_CACHE_DIR)
+    env.pop("NUMBA_CACHE_DIR", None)
+    env.pop("PLANNER_SHIPPED_KERNELS", None)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
     run = subprocess.run(
         [
-            str(venv / "bin" / "planner"),
+            str(py),
+            "-c",
+            _COUNTING_CLI,
             "coverage",
             "--raster-cell",
             "200",
@@ -110,3 +121,66 @@ def test_wheel_in_a_fresh_venv_runs_the_readme_main_job(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "SYNTHETIC" in run.stdout
     assert (tmp_path / "out" / "demo" / "summary.csv").exists()
+    line = next(x for x in run.stdout.splitlines() if x.startswith("COMPILED "))
+    compiled = json.loads(line[len("COMPILED ") :])
+    assert compiled == [], f"compiled although the wheel carries them: {compiled}"
+    _check_changed_source_is_refused(py, Path(file_).parent, env, tmp_path)
+
+
+# runs planner's CLI and prints every planner function numba compiled on the way
+_COUNTING_CLI = textwrap.dedent("""
+    import json, sys
+    import numba.core.event as ev
+
+    compiled = []
+
+    class _Count(ev.Listener):
+        def on_start(self, event):
+            f = event.data["dispatcher"].py_func
+            compiled.append(f"{f.__module__}.{f.__qualname__}")
+
+        def on_end(self, event):
+            pass
+
+    ev.register("numba:compile", _Count())
+    from planner.cli import main
+
+    code = main(sys.argv[1:])
+    print("COMPILED " + json.dumps(sorted({c for c in compiled if c.startswith("planner.")})))
+    sys.exit(code)
+""")
+
+# after an edit of one kernel module, its shipped kernels are refused; the others still load
+_LOOKUP = textwrap.dedent("""
+    import importlib, json
+    from pathlib import Path
+    import planner
+    from planner import _numba_cache as nc
+
+    recs = json.loads((Path(planner.__file__).parent / nc.SIGNATURES_FILE).read_text())
+    found = {}
+    for rec in recs["signatures"]:
+        disp = getattr(importlib.import_module(rec["module"]), rec["name"])
+        sig = tuple(nc.decode_type(a) for a in rec["args"])
+        hit = disp._cache.load_overload(sig, disp.targetctx) is not None
+        found.setdefault(rec["module"], []).append(hit)
+    print("FOUND " + json.dumps(found))
+""")
+
+
+def _check_changed_source_is_refused(py: Path, package: Path, env: dict, cwd: Path) -> None:
+    """Edit the installed ``_engine.py``: its cached kernels must not load, the others must."""
+    engine = package / "_engine.py"
+    engine.write_text(engine.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    out = subprocess.run(
+        [str(py), "-c", _LOOKUP],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        check=True,
+    ).stdout
+    found = json.loads(next(x for x in out.splitlines() if x.startswith("FOUND "))[6:])
+    assert not any(found["planner._engine"]), "a kernel of an edited module was loaded"
+    assert all(found["planner._isochrone"]), found
