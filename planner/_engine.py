@@ -40,6 +40,12 @@ import numpy as np
 from numba import njit
 
 INF = np.inf
+# A literal argument (0, True) of a kernel called from another is typed as that literal and
+# compiles a specialisation of its own beside the int64 or boolean one (a full compile each on
+# a cold start, ~1 s for the bucket search): callers pass np.int64(0), and the bucket search's
+# flags as these run-time booleans (one compiled search for every kernel; no slower warm).
+_YES = np.bool_(True)
+_NO = np.bool_(False)
 
 
 class OutputTooLarge(Exception):
@@ -195,7 +201,7 @@ def default_delta(weights):
     pos = sample[sample > 0]
     if pos.shape[0] == 0:
         return 1.0
-    k = argsort_stable(pos, 0, pos.shape[0])[pos.shape[0] // 10]
+    k = argsort_stable(pos, np.int64(0), pos.shape[0])[pos.shape[0] // 10]
     return float(pos[k]) / 16.0
 
 
@@ -226,7 +232,7 @@ def _source_order(src_ptr, seed_nodes):
         for k in range(src_ptr[i], src_ptr[i + 1]):
             lo = min(lo, np.float64(seed_nodes[k]))
         key[i] = lo
-    return argsort_stable(key, 0, n_src)
+    return argsort_stable(key, np.int64(0), n_src)
 
 
 @njit(cache=True, nogil=True)
@@ -437,7 +443,7 @@ def _sort_bucket(order, order_t, first, end, dist):
     for i in range(first, end):
         order_t[i] = dist[order[i]]
     if k > 48:
-        idx = argsort_stable(order_t, first, end)
+        idx = argsort_stable(order_t, np.int64(first), np.int64(end))
         seg = order[first:end].copy()
         seg_t = order_t[first:end].copy()
         for i in range(k):
@@ -530,7 +536,7 @@ def _bucket_sssp(  # noqa: C901 (one loop: split into called kernels it ran 1.7-
         b = np.int64(t * inv_delta)
         if st == _UNSEEN or (t < dist[s] and np.int64(dist[s] * inv_delta) != b):
             if top == cap:
-                top = _compact(state, dist, inv_delta, head, pool_node, pool_next, nq)
+                top = _compact(state, dist, inv_delta, head, pool_node, pool_next, np.int64(nq))
             sl = b & mask
             pool_node[top] = s
             pool_next[top] = head[sl]
@@ -612,7 +618,9 @@ def _bucket_sssp(  # noqa: C901 (one loop: split into called kernels it ran 1.7-
                         push = slot
                 if push >= 0:
                     if top == cap:
-                        top = _compact(state, dist, inv_delta, head, pool_node, pool_next, nq)
+                        top = _compact(
+                            state, dist, inv_delta, head, pool_node, pool_next, np.int64(nq)
+                        )
                     pool_node[top] = v
                     pool_next[top] = head[push]
                     head[push] = top
@@ -649,15 +657,24 @@ def _spend(budget, slot, total):
 
 
 @njit(cache=True, nogil=True)
-def _grow(arr, need):
-    cap = arr.shape[0]
+def _grow(nodes, times, need):
+    """``(nodes, times)`` (int32 and float64 buffers of one length), doubled until they hold
+    ``need`` entries, the old entries copied.
+
+    One function for both buffers and a plain copy loop: each dtype of a one-array ``_grow``
+    and the shape check of a slice assignment were compiles of their own (~1 s of a cold start).
+    """
+    cap = nodes.shape[0]
     if need <= cap:
-        return arr
+        return nodes, times
     while cap < need:
         cap *= 2
-    out = np.empty(cap, dtype=arr.dtype)
-    out[: arr.shape[0]] = arr
-    return out
+    out_n = np.empty(cap, dtype=np.int32)
+    out_t = np.empty(cap)
+    for k in range(nodes.shape[0]):
+        out_n[k] = nodes[k]
+        out_t[k] = times[k]
+    return out_n, out_t
 
 
 # -- reach sets -----------------------------------------------------------------------------------
@@ -721,8 +738,8 @@ def reach_runs(
             pool_next,
             label,
             label,
-            False,
-            True,
+            _NO,
+            _YES,
         )
         done += 1
         if budget is not None:
@@ -730,8 +747,7 @@ def reach_runs(
         if total + count > buf_nodes.shape[0]:
             # grow to the expected total at this rate of nodes per source
             need = max(total + count, (total + count) * n_src // done * 9 // 8)
-            buf_nodes = _grow(buf_nodes, need)
-            buf_times = _grow(buf_times, need)
+            buf_nodes, buf_times = _grow(buf_nodes, buf_times, need)
         for k in range(count):
             buf_nodes[total + k] = order[k]
             buf_times[total + k] = order_t[k]
@@ -802,8 +818,7 @@ def reach_batch_heap(indptr, indices, weights, src_ptr, seed_nodes, seed_times, 
             heap_n,
             touched,
         )
-        out_nodes = _grow(out_nodes, total + count)
-        out_times = _grow(out_times, total + count)
+        out_nodes, out_times = _grow(out_nodes, out_times, total + count)
         for k in range(count):
             node = touched[k]
             out_nodes[total + k] = node
@@ -855,8 +870,8 @@ def nearest_source(
         pool_next,
         label,
         seed_labels,
-        True,
-        False,
+        _YES,
+        _NO,
     )
     out_t = np.full(n, INF)
     out_l = np.full(n, -1, dtype=np.int64)
@@ -910,8 +925,7 @@ def nearest_source_heap(indptr, indices, weights, seed_nodes, seed_times, seed_l
                 if settled[v]:
                     settled[v] = False
                     if size >= heap_cap:
-                        heap_t = _grow(heap_t, 2 * heap_cap)
-                        heap_n = _grow(heap_n, 2 * heap_cap)
+                        heap_n, heap_t = _grow(heap_n, heap_t, 2 * heap_cap)
                         heap_cap = heap_t.shape[0]
                     size = _heap_push(heap_t, heap_n, size, nt, v)
     return dist, label
@@ -1051,8 +1065,8 @@ def cover_pairs(
             pool_next,
             no_label,
             no_label,
-            False,
-            False,
+            _NO,
+            _NO,
         )
         k = _demand_times(
             count,
@@ -1074,8 +1088,7 @@ def cover_pairs(
             _spend(budget, slot, total + k)
         if total + k > buf_d.shape[0]:
             need = max(total + k, (total + k) * n_src // done * 9 // 8)
-            buf_d = _grow(buf_d, need)
-            buf_t = _grow(buf_t, need)
+            buf_d, buf_t = _grow(buf_d, buf_t, need)
         for q in range(k):
             i = seen[q]
             buf_d[total + q] = i
@@ -1149,8 +1162,8 @@ def cover_bits(
             pool_next,
             no_label,
             no_label,
-            False,
-            False,
+            _NO,
+            _NO,
         )
         row = bits[row0 + s]
         for q in range(count):
