@@ -222,9 +222,17 @@ def _rule_title(rule: int, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
+def _localized(comp: Any, lang: str) -> Any:
+    """The compliance report with its sentences (fixes, details) in ``lang`` when it can."""
+    if lang in ("zh", "en") and hasattr(comp, "localized"):
+        return comp.localized(lang)
+    return comp
+
+
 def _failure_sections(comp: Any, lang: str) -> list[str]:
-    """One collapsed table of failing units per rule (what would fix them, in English)."""
+    """One collapsed table of failing units per rule with what would fix them (in ``lang``)."""
     out = []
+    comp = _localized(comp, lang)
     fails = comp.failures
     for rule, g in fails.groupby("rule", sort=True):
         rows = pd.DataFrame(
@@ -238,7 +246,7 @@ def _failure_sections(comp: Any, lang: str) -> list[str]:
                 ],
             }
         )
-        if lang == "en":
+        if lang in ("zh", "en"):
             rows["fix"] = g["fix"].fillna("").to_numpy()
         title = output_text(
             "rule_failing", lang, rule=rule, title=_rule_title(int(rule), lang), n=len(g)
@@ -333,7 +341,7 @@ def compliance_markdown_page(comp: Any, result: Any, *, lang: str) -> str:
         }
     )
     lines += [f"## {output_text('rules', lang)}", "", _md_table(table, lang=lang)]
-    fails = comp.failures
+    fails = _localized(comp, lang).failures
     if len(fails):
         lines += [f"## {output_text('failures', lang)}", ""]
     for rule, g in fails.groupby("rule", sort=True):
@@ -351,6 +359,8 @@ def compliance_markdown_page(comp: Any, result: Any, *, lang: str) -> str:
                 ],
             }
         )
+        if lang in ("zh", "en"):
+            rows["fix"] = g["fix"].fillna("").to_numpy()
         lines += [f"### {title}", "", _md_table(rows.reset_index(drop=True), lang=lang)]
     lines.append(output_text("see_xlsx", lang))
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     pass
 
 
+from ._text import EMPTY, Msg, msg, render, tier
 from .rules import FAIL, NA
 
 log = logging.getLogger(__name__)
@@ -201,22 +202,21 @@ class _Context:
     def counted(self, tier: str) -> bool:
         return tier in self.tiers_counted
 
-    def proposals_in(self, code: str, level: str) -> str:
+    def proposals_in(self, code: str, level: str) -> Msg:
+        """The proposed sites standing in a unit: ``P1 (community_station, +1,234 residents); ...``."""
         if self.proposals is None or not len(self.proposals):
-            return ""
+            return EMPTY
         p = self.proposals[self.proposals[f"{level}_code"] == code]
-        if not len(p):
-            return ""
-        parts = []
-        for row in p.itertuples():
+        out = EMPTY
+        for i, row in enumerate(p.itertuples()):
             gain = getattr(row, "newly_covered_population", math.nan)
-            g = (
-                f", +{gain:,.0f} residents"
-                if isinstance(gain, float) and math.isfinite(gain)
-                else ""
-            )
-            parts.append(f"{row.site_id} ({row.tier}{g})")
-        return "; ".join(parts)
+            if i:
+                out += msg("sep")
+            if isinstance(gain, float) and math.isfinite(gain):
+                out += msg("site_gain", site=row.site_id, tier=tier(str(row.tier)), gain=gain)
+            else:
+                out += msg("site", site=row.site_id, tier=tier(str(row.tier)))
+        return out
 
 
 def _place(points: gpd.GeoDataFrame, b: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -307,11 +307,14 @@ def _line(
     value: float = math.nan,
     target: float = math.nan,
     status: str = NA,
-    detail: str = "",
-    fix: str = "",
-    proposals: str = "",
+    detail: Msg | str = "",
+    fix: Msg | str = "",
+    proposals: Msg | str = "",
 ) -> dict[str, Any]:
+    """One check line; ``detail``, ``fix`` and ``proposals`` are kept as messages too (in
+    ``"_texts"``) so the report can show them in another language."""
     u = unit or {}
+    fix = fix if status == FAIL else ""
     return {
         "rule": rule,
         "check": check,
@@ -327,9 +330,10 @@ def _line(
         "value": float(value),
         "target": float(target),
         "status": status,
-        "detail": detail,
-        "fix": fix if status == FAIL else "",
-        "proposals": proposals,
+        "detail": render(detail),
+        "fix": render(fix),
+        "proposals": render(proposals),
+        "_texts": (detail, fix, proposals),
     }
 
 

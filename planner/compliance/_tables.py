@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     pass
 
 from ._context import _Context, _fmt_pop
+from ._text import MODE_ZH, TIER_ZH, Msg, msg
 from .equity import _group_unit_shares
 from .rules import FAIL, NA, PASS, RULE_TITLES
 
@@ -24,8 +25,16 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 
 
-def _rule_summary(checks: pd.DataFrame, texts: dict[int, str]) -> pd.DataFrame:
+def _rule_title(rule: int, lang: str) -> str:
+    from ..i18n import COMPLIANCE_RULE_TITLES
+
+    return COMPLIANCE_RULE_TITLES[rule][0] if lang == "zh" else RULE_TITLES[rule]
+
+
+def _rule_summary(checks: pd.DataFrame, texts: dict[int, str], lang: str = "en") -> pd.DataFrame:
+    """One row per rule; ``checks`` hold ``detail`` in ``lang`` (the summary quotes it)."""
     rows = []
+    sep = msg("sep").render(lang)
     for rule in range(1, 9):
         c = checks[checks["rule"] == rule]
         n_pass = int((c["status"] == PASS).sum())
@@ -33,22 +42,23 @@ def _rule_summary(checks: pd.DataFrame, texts: dict[int, str]) -> pd.DataFrame:
         n_na = int((c["status"] == NA).sum())
         status = FAIL if n_fail else PASS if n_pass else NA
         if status == NA:
-            summary = "; ".join(_na_summary(check, g) for check, g in c.groupby("check", sort=True))
+            summary = sep.join(
+                _na_summary(check, g, lang) for check, g in c.groupby("check", sort=True)
+            )
         else:
             by = c[c["status"] != NA].groupby("check")["status"]
             parts = []
             for check, s in by:
                 f = int((s == FAIL).sum())
-                parts.append(
-                    f"{check}: {len(s) - f} of {len(s)} pass" + (f", {f} fail" if f else "")
-                )
-            summary = "; ".join(parts)
+                m = msg("sum_pass", check=check, ok=len(s) - f, n=len(s))
+                parts.append((m + msg("sum_fail", f=f) if f else m).render(lang))
+            summary = sep.join(parts)
             if n_na:
-                summary += f"; {n_na} not assessed"
+                summary += msg("sum_na", n=n_na).render(lang)
         rows.append(
             {
                 "rule": rule,
-                "title": RULE_TITLES[rule],
+                "title": _rule_title(rule, lang),
                 "text": texts[rule],
                 "status": status,
                 "checked": len(c),
@@ -61,18 +71,31 @@ def _rule_summary(checks: pd.DataFrame, texts: dict[int, str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _na_summary(check: str, lines: pd.DataFrame) -> str:
+def _na_summary(check: str, lines: pd.DataFrame, lang: str = "en") -> str:
     """One phrase for the not-assessed lines of a check: the reason, or the range of the number."""
+    from ._text import METRIC_ZH
+
     details = list(dict.fromkeys(lines["detail"].astype(str)))
     if len(details) == 1:
-        return f"{check}: {details[0]}"
+        return msg("sum_reason", check=check, reason=details[0]).render(lang)
     v = lines["value"].to_numpy(float)
     v = v[np.isfinite(v)]
-    tails = {d.rsplit("; ", 1)[-1] for d in details}
-    reason = f" ({tails.pop()})" if len(tails) == 1 else ""
+    tails = {d.rsplit(msg("sep").render(lang), 1)[-1] for d in details}
+    reason: Msg | str = msg("sum_tail", tail=tails.pop()) if len(tails) == 1 else ""
     if len(v):
-        return f"{check}: {lines['metric'].iloc[0]} {v.min():,.0f}-{v.max():,.0f} over {len(lines)} units{reason}"
-    return f"{check}: {len(lines)} lines{reason}"
+        metric = str(lines["metric"].iloc[0])
+        metric = METRIC_ZH.get(metric, metric) if lang == "zh" else metric
+        m = msg(
+            "sum_range",
+            check=check,
+            metric=metric,
+            lo=v.min(),
+            hi=v.max(),
+            n=len(lines),
+            reason=reason,
+        )
+        return m.render(lang)
+    return msg("sum_lines", check=check, n=len(lines), reason=reason).render(lang)
 
 
 def _units_table(ctx: _Context, vil: pd.DataFrame) -> pd.DataFrame:
@@ -183,23 +206,68 @@ def _proposal_table(ctx: _Context, checks: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(p.drop(columns="geometry"))
     out["lon"] = p.geometry.x.to_numpy()
     out["lat"] = p.geometry.y.to_numpy()
+    out["addresses"] = _addresses(out, checks)
+    for c in cols:
+        if c not in out.columns:
+            out[c] = math.nan if c in ("newly_covered_population", "floor_area_m2") else ""
+    return out[cols + [c for c in out.columns if c not in cols]].reset_index(drop=True)
+
+
+def _addresses(sites: pd.DataFrame, checks: pd.DataFrame, lang: str = "en") -> list[str]:
+    """Per proposed site, the failing rule 1-5 lines of the units it stands in."""
     fails = checks[checks["status"] == FAIL]
+    sep = msg("sep").render(lang)
     addr = []
-    for s in out.itertuples():
+    for s in sites.itertuples():
         hits = []
         for level in ("township", "village"):
             code = getattr(s, f"{level}_code", "")
             if code:
                 f = fails[(fails["admin_code"] == code) & (fails["rule"] <= 5)]
                 hits += [
-                    f"rule {c} ({n})" for c, n in zip(f["check"], f["admin_name"], strict=True)
+                    msg("address", check=c, name=n).render(lang)
+                    for c, n in zip(f["check"], f["admin_name"], strict=True)
                 ]
-        addr.append("; ".join(dict.fromkeys(hits)))
-    out["addresses"] = addr
-    for c in cols:
-        if c not in out.columns:
-            out[c] = math.nan if c in ("newly_covered_population", "floor_area_m2") else ""
-    return out[cols + [c for c in out.columns if c not in cols]].reset_index(drop=True)
+        addr.append(sep.join(dict.fromkeys(hits)))
+    return addr
+
+
+_SHARED_METHOD = (
+    "network query: travel times from the village's residents to clinics in it and "
+    "adjacent villages, analysis mode, within coverage_minutes"
+)
+
+#: The settings' descriptions in Chinese, ``{key: {English value: Chinese}}``.
+_SETTINGS_ZH: dict[str, dict[str, str]] = {
+    "synthetic": {
+        "yes: synthetic demo data, not a real place": "是：合成示范数据，非真实地区",
+        "no": "否",
+    },
+    "population": {"none loaded": "未载入"},
+    "proposals": {"none": "无"},
+    "match_clinics_by_name": {"True": "是", "False": "否"},
+    "shared_clinic_method": {
+        _SHARED_METHOD: "路网查询：按本次分析的出行方式，计算本村居民到本村及相邻村卫生室的出行时间，"
+        "以 coverage_minutes 为限"
+    },
+}
+
+
+def _settings_values(settings: pd.DataFrame, lang: str) -> list[str]:
+    """The settings table's values in ``lang`` (descriptions, modes and tiers; codes kept)."""
+    if lang != "zh":
+        return settings["value"].tolist()
+    out = []
+    for key, value in zip(settings["key"], settings["value"], strict=True):
+        v = str(value)
+        if key in _SETTINGS_ZH:
+            v = _SETTINGS_ZH[key].get(v, v)
+        elif key == "mode":
+            v = {"ebike": "电动自行车"}.get(v, MODE_ZH.get(v, v))
+        elif key == "tiers":
+            v = "、".join(TIER_ZH.get(t, t) for t in v.split(", ") if t)
+        out.append(v)
+    return out
 
 
 def _settings_table(
@@ -223,11 +291,7 @@ def _settings_table(
         ("match_clinics_by_name", str(by_name)),
         ("name_match_max_m", f"{max_m:g}"),
         ("share_min_residents_share", f"{min_share:g}"),
-        (
-            "shared_clinic_method",
-            "network query: travel times from the village's residents to clinics in it and "
-            "adjacent villages, analysis mode, within coverage_minutes",
-        ),
+        ("shared_clinic_method", _SHARED_METHOD),
     ]
     for k, v in ctx.rules.to_dict().items():
         rows.append((f"rules.{k}", str(v)))

@@ -18,7 +18,8 @@ from ..standards import TIER_LABELS
 if TYPE_CHECKING:
     pass
 
-from ._context import _Context, _fmt_pop, _line, _pct
+from ._context import _Context, _line, _pct
+from ._text import EMPTY, Msg, Term, mode, msg, pop_text, tier
 from .equity import weighted_quantile
 from .rules import _STAFF_COLUMNS, _TOWNSHIP_KINDS, FAIL, PASS
 
@@ -38,7 +39,7 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
             _line(
                 1,
                 "1",
-                detail="no population was loaded: the share of residents cannot be computed",
+                detail=msg("r1_no_population"),
                 metric="share within threshold",
             )
         ]
@@ -72,20 +73,18 @@ def _rule1(ctx: _Context, target: float) -> list[dict]:
                     unit=u,
                     metric="share within threshold",
                     target=target,
-                    detail="no residents in the population data",
+                    detail=msg("r1_no_residents"),
                 )
             )
             continue
         share = c / p
         out = p - c
         ok = share >= target - 1e-12
-        detail = (
-            f"{c:,.0f} of {p:,.0f} residents ({_pct(share)} %) within {mins:g} min; "
-            f"{out:,.0f} beyond"
-        )
-        fix, props = "", ""
+        detail = msg("r1_detail", c=c, p=p, pct=_pct(share), mins=mins, out=out)
+        fix: Msg = EMPTY
+        props: Msg = EMPTY
         if not ok:
-            fix = f"bring {out - (1 - target) * p:,.0f} more residents within {mins:g} min"
+            fix = msg("r1_fix", n=out - (1 - target) * p, mins=mins)
             more, props = _rule1_fix(
                 ctx,
                 u,
@@ -139,17 +138,14 @@ def _rule1_groups(
     return groups
 
 
-def _largest_area_text(a: dict) -> str:
+def _largest_area_text(a: dict) -> Msg:
     where = a.get("village_name", "") or a.get("township_name", "")
     mm = (
-        "no facility reachable"
+        msg("r1_unreachable")
         if not np.isfinite(a["mean_minutes"])
-        else f"mean {a['mean_minutes']:.0f} min"
+        else msg("r1_mean", m=a["mean_minutes"])
     )
-    return (
-        f"; the largest uncovered area holds {a['population']:,.0f} residents around "
-        f"{where} ({a['area_km2']:.2f} km2, {mm})"
-    )
+    return msg("r1_largest", pop=a["population"], where=where, area=a["area_km2"], mm=mm)
 
 
 def _rule1_fix(
@@ -162,10 +158,11 @@ def _rule1_fix(
     largest: dict[str, dict],
     after: dict | None,
     n_groups: int,
-) -> tuple[str, str]:
+) -> tuple[Msg, Msg]:
     """The rest of a failing unit's fix (where the gap is, what the proposals do) and its sites."""
     code, level = u["admin_code"], u["level"]
-    fix, props = "", ""
+    fix: Msg = EMPTY
+    props: Msg = EMPTY
     if level == "township":
         a = largest.get(code)
         if a is not None:
@@ -173,26 +170,18 @@ def _rule1_fix(
         props = ctx.proposals_in(code, "township")
         if after is not None:
             gain = after.get(("township", code), 0.0)
-            fix += (
-                f"; with the proposals {100 * (covered + gain) / residents:.1f} % "
-                f"(+{gain:,.0f} residents)"
-            )
+            share = 100 * (covered + gain) / residents
+            fix += msg("r1_with_proposals", share=share, gain=gain)
             if props:
-                fix += f" from sites {props}"
+                fix += msg("r1_from_sites", props=props)
     elif after is not None and ctx.proposal_eval is not None:
         gain = ctx.proposal_eval.newly_covered_population
-        fix += (
-            f"; with the proposals {100 * (covered + gain) / residents:.1f} % "
-            f"(+{gain:,.0f} residents)"
-        )
+        fix += msg("r1_with_proposals", share=100 * (covered + gain) / residents, gain=gain)
     elif n_groups > 1:
-        fix += "; see the township lines"
+        fix += msg("r1_see_townships")
     elif unc is not None and len(unc):
         a0 = unc.iloc[0]
-        fix += (
-            f"; {len(unc)} uncovered areas, the largest with {a0['population']:,.0f} residents "
-            f"({a0['area_km2']:.2f} km2, see result.uncovered)"
-        )
+        fix += msg("r1_areas", n=len(unc), pop=a0["population"], area=a0["area_km2"])
     return fix, props
 
 
@@ -201,14 +190,13 @@ def _rule1_fix(
 # --------------------------------------------------------------------------------------------
 
 
-def _not_counted(rule: int, check: str, tier: str) -> list[dict]:
-    label = TIER_LABELS.get(tier, {}).get("en", tier)
+def _not_counted(rule: int, check: str, tier_code: str) -> list[dict]:
+    label = TIER_LABELS.get(tier_code, {}).get("en", tier_code)
     return [
         _line(
             rule,
             check,
-            detail=f"{label} ({tier}) facilities were not part of "
-            "the analysis; pass facilities= with the full register",
+            detail=msg("not_counted", label=Term(label, tier(tier_code).zh), tier=tier_code),
         )
     ]
 
@@ -217,13 +205,13 @@ def _rule2(ctx: _Context) -> list[dict]:
     r = ctx.rules
     if ctx.boundaries is None:
         return [
-            _line(2, "2a", detail="no boundaries loaded"),
-            _line(2, "2b", detail="no boundaries loaded"),
+            _line(2, "2a", detail=msg("no_boundaries")),
+            _line(2, "2b", detail=msg("no_boundaries")),
         ]
     subs = ctx.units("township", ["subdistrict"])
     if not len(subs):
-        msg = "no subdistrict (街道, kind 'subdistrict') in the boundaries"
-        return [_line(2, "2a", detail=msg), _line(2, "2b", detail=msg)]
+        why = msg("r2_no_subdistrict")
+        return [_line(2, "2a", detail=why), _line(2, "2b", detail=why)]
     if not ctx.counted("community_center"):
         return _not_counted(2, "2a", "community_center") + _not_counted(2, "2b", "community_center")
     n = ctx.count(["community_center"], "township")
@@ -242,13 +230,13 @@ def _rule2(ctx: _Context) -> list[dict]:
                     metric="community health centers",
                     value=k,
                     target=0,
-                    detail="center_per_subdistrict is off in these rules",
+                    detail=msg("rule_off", flag="center_per_subdistrict"),
                 )
             )
         else:
-            fix = f"add 1 community health service center (社区卫生服务中心) in {u['admin_name']}"
+            fix = msg("r2a_fix", name=u["admin_name"])
             if props:
-                fix += f"; proposed sites there: {props}"
+                fix += msg("proposed_there", props=props)
             rows.append(
                 _line(
                     2,
@@ -258,7 +246,7 @@ def _rule2(ctx: _Context) -> list[dict]:
                     value=k,
                     target=1,
                     status=PASS if k >= 1 else FAIL,
-                    detail=f"{k} community health service center(s) in {u['admin_name']}",
+                    detail=msg("r2a_detail", k=k, name=u["admin_name"]),
                     fix=fix,
                     proposals=props,
                 )
@@ -266,7 +254,7 @@ def _rule2(ctx: _Context) -> list[dict]:
     # 2b: population per center
     large = subs[subs["population"] > hi]
     if not np.isfinite(subs["population"]).any():
-        rows.append(_line(2, "2b", detail="no population loaded"))
+        rows.append(_line(2, "2b", detail=msg("no_population")))
         return rows
     for u in large.to_dict("records"):
         k = int(n.get(u["admin_code"], 0))
@@ -275,17 +263,24 @@ def _rule2(ctx: _Context) -> list[dict]:
         extra = need - k
         ok = k >= need
         e_lo, e_hi = r.extra_centers_large_subdistrict
-        fix = (
-            f"add {extra} community health service center{'s' if extra > 1 else ''} in {u['admin_name']} "
-            f"({u['population']:,.0f} residents, more than {hi:,} per center)"
+        fix = msg(
+            "r2b_fix",
+            extra=extra,
+            s="s" if extra > 1 else "",
+            name=u["admin_name"],
+            pop=u["population"],
+            hi=hi,
         )
         if u["population"] > r.large_subdistrict_residents:
-            fix += (
-                f", or - as Qingdao allows above {r.large_subdistrict_residents:,} residents - {e_lo}-{e_hi} "
-                f"extra centers or more stations (it has {int(stations.get(u['admin_code'], 0))} stations)"
+            fix += msg(
+                "r2b_large",
+                large=r.large_subdistrict_residents,
+                lo=e_lo,
+                hi=e_hi,
+                st=int(stations.get(u["admin_code"], 0)),
             )
         if props:
-            fix += f"; proposed sites there: {props}"
+            fix += msg("proposed_there", props=props)
         rows.append(
             _line(
                 2,
@@ -296,9 +291,16 @@ def _rule2(ctx: _Context) -> list[dict]:
                 target=need,
                 status=PASS if ok else FAIL,
                 detail=(
-                    f"{u['population']:,.0f} residents, {k} center(s): "
-                    f"{_fmt_pop(u['population'] / k) if k else 'no'} residents per center "
-                    f"(planning range {lo:,}-{hi:,})"
+                    msg(
+                        "r2b_detail",
+                        pop=u["population"],
+                        k=k,
+                        per=pop_text(u["population"] / k),
+                        lo=lo,
+                        hi=hi,
+                    )
+                    if k
+                    else msg("r2b_detail_none", pop=u["population"], k=k, lo=lo, hi=hi)
                 ),
                 fix=fix,
                 proposals=props,
@@ -313,7 +315,7 @@ def _rule2(ctx: _Context) -> list[dict]:
                 value=0,
                 target=0,
                 status=PASS,
-                detail=f"no subdistrict has more than {hi:,} residents (one center each suffices)",
+                detail=msg("r2b_pass", hi=hi),
             )
         )
     return rows
@@ -322,12 +324,12 @@ def _rule2(ctx: _Context) -> list[dict]:
 def _rule3(ctx: _Context) -> list[dict]:
     r = ctx.rules
     if not r.station_per_community:
-        return [_line(3, "3", detail="station_per_community is off in these rules")]
+        return [_line(3, "3", detail=msg("rule_off", flag="station_per_community"))]
     if ctx.boundaries is None:
-        return [_line(3, "3", detail="no boundaries loaded")]
+        return [_line(3, "3", detail=msg("no_boundaries"))]
     comms = ctx.units("village", ["community"])
     if not len(comms):
-        return [_line(3, "3", detail="no community (社区, kind 'community') in the boundaries")]
+        return [_line(3, "3", detail=msg("r3_no_community"))]
     if not ctx.counted("community_station"):
         return _not_counted(3, "3", "community_station")
     st = ctx.count(["community_station"], "village")
@@ -337,7 +339,7 @@ def _rule3(ctx: _Context) -> list[dict]:
     for u in comms.to_dict("records"):
         k_st, k_ce = int(st.get(u["admin_code"], 0)), int(ce.get(u["admin_code"], 0))
         required = thr is None or (np.isfinite(u["population"]) and u["population"] >= thr)
-        detail = f"{k_st} station(s) and {k_ce} center(s) in {u['admin_name']}"
+        detail = msg("r3_detail", k_st=k_st, k_ce=k_ce, name=u["admin_name"])
         if not required:
             rows.append(
                 _line(
@@ -348,14 +350,14 @@ def _rule3(ctx: _Context) -> list[dict]:
                     value=k_st + k_ce,
                     target=0,
                     status=PASS,
-                    detail=detail + f"; below {thr:,} residents: no station required",
+                    detail=detail + msg("r3_below", thr=thr),
                 )
             )
             continue
         props = ctx.proposals_in(u["admin_code"], "village")
-        fix = f"add 1 community health service station (社区卫生服务站) in {u['admin_name']}"
+        fix = msg("r3_fix", name=u["admin_name"])
         if props:
-            fix += f"; proposed sites there: {props}"
+            fix += msg("proposed_there", props=props)
         rows.append(
             _line(
                 3,
@@ -376,16 +378,16 @@ def _rule3(ctx: _Context) -> list[dict]:
 def _rule4(ctx: _Context) -> list[dict]:
     r = ctx.rules
     if not r.township_center_per_township:
-        return [_line(4, "4", detail="township_center_per_township is off in these rules")]
+        return [_line(4, "4", detail=msg("rule_off", flag="township_center_per_township"))]
     if ctx.boundaries is None:
-        return [_line(4, "4", detail="no boundaries loaded")]
+        return [_line(4, "4", detail=msg("no_boundaries"))]
     towns = ctx.units("township", _TOWNSHIP_KINDS)
     if not len(towns):
         return [
             _line(
                 4,
                 "4",
-                detail="no town or township (镇/乡, kind 'town'/'township') in the boundaries",
+                detail=msg("r4_no_town"),
             )
         ]
     if not ctx.counted("township_center"):
@@ -395,9 +397,9 @@ def _rule4(ctx: _Context) -> list[dict]:
     for u in towns.to_dict("records"):
         k = int(n.get(u["admin_code"], 0))
         props = ctx.proposals_in(u["admin_code"], "township")
-        fix = f"add 1 township health center (乡镇卫生院) in {u['admin_name']}"
+        fix = msg("r4_fix", name=u["admin_name"])
         if props:
-            fix += f"; proposed sites there: {props}"
+            fix += msg("proposed_there", props=props)
         rows.append(
             _line(
                 4,
@@ -407,7 +409,7 @@ def _rule4(ctx: _Context) -> list[dict]:
                 value=k,
                 target=1,
                 status=PASS if k >= 1 else FAIL,
-                detail=f"{k} township health center(s) in {u['admin_name']}",
+                detail=msg("r4_detail", k=k, name=u["admin_name"]),
                 fix=fix,
                 proposals=props,
             )
@@ -620,9 +622,9 @@ def _shared(
 def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
     r = ctx.rules
     if not r.clinic_per_village:
-        return [_line(5, "5", detail="clinic_per_village is off in these rules")]
+        return [_line(5, "5", detail=msg("rule_off", flag="clinic_per_village"))]
     if ctx.boundaries is None:
-        return [_line(5, "5", detail="no boundaries loaded")]
+        return [_line(5, "5", detail=msg("no_boundaries"))]
     if not ctx.counted("village_clinic"):
         return _not_counted(5, "5", "village_clinic")
     if not len(vil):
@@ -630,11 +632,11 @@ def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
             _line(
                 5,
                 "5",
-                detail="no administrative village (行政村, level 'village', kind 'village') in the boundaries",
+                detail=msg("r5_no_village"),
             )
         ]
     mins = r.coverage_minutes
-    mode = ctx.result.settings.mode
+    mode_code = ctx.result.settings.mode
     rows = []
     for v in vil.to_dict("records"):
         u = {
@@ -646,9 +648,9 @@ def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
         }
         props = ctx.proposals_in(v["admin_code"], "village")
         if v["own_clinics"] > 0:
-            detail = f"own clinic {v['own_clinic_ids']}"
+            detail = msg("r5_own", ids=v["own_clinic_ids"])
             if v["own_clinic_outside"]:
-                detail += " (stands outside the village boundary)"
+                detail += msg("r5_outside")
             rows.append(
                 _line(
                     5,
@@ -663,15 +665,17 @@ def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
             )
             continue
         if v["status"] == "shared":
-            detail = (
-                f"no clinic of its own; shares {v['shared_with']} of {v['shared_with_village']}, which "
-                f"{100 * v['shared_share']:.0f} % of its residents reach within {mins:g} min ({mode}, "
-                f"median {v['shared_minutes']:.1f} min)"
+            detail = msg(
+                "r5_shared",
+                clinic=v["shared_with"],
+                village=v["shared_with_village"],
+                share=100 * v["shared_share"],
+                mins=mins,
+                mode=mode(mode_code),
+                med=v["shared_minutes"],
             )
             ok = r.villages_may_share_clinic
-            fix = (
-                f"add a village clinic in {v['admin_name']} (sharing is not allowed by these rules)"
-            )
+            fix = msg("r5_shared_fix", name=v["admin_name"])
             rows.append(
                 _line(
                     5,
@@ -688,21 +692,18 @@ def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
             )
             continue
         best = v["best_other_share"]
-        detail = "no clinic of its own"
+        detail = msg("r5_none")
         if v["clinics_inside"]:
-            detail += f"; {v['clinics_inside']} clinic(s) of other villages stand inside it"
+            detail += msg("r5_inside", n=v["clinics_inside"])
         if np.isfinite(best):
-            detail += f"; the best clinic nearby reaches {100 * best:.0f} % of its residents within {mins:g} min"
+            detail += msg("r5_best", share=100 * best, mins=mins)
         elif not (v["population"] > 0):
-            detail += "; no residents in the population data"
-        fix = f"add 1 village clinic (村卫生室) in {v['admin_name']} ({_fmt_pop(v['population'])} residents)"
+            detail += msg("r5_no_residents")
+        fix = msg("r5_fix", name=v["admin_name"], pop=pop_text(v["population"]))
         if v["shared_with"] and r.villages_may_share_clinic:
-            fix += (
-                f", or improve the link to {v['shared_with']} ({100 * v['shared_share']:.0f} % within "
-                f"{mins:g} min now)"
-            )
+            fix += msg("r5_link", clinic=v["shared_with"], share=100 * v["shared_share"], mins=mins)
         if props:
-            fix += f"; proposed sites there: {props}"
+            fix += msg("proposed_there", props=props)
         rows.append(
             _line(
                 5,
@@ -727,29 +728,21 @@ def _rule5(ctx: _Context, vil: pd.DataFrame) -> list[dict]:
 
 def _rule6(ctx: _Context) -> list[dict]:
     if not ctx.rules.plan_facility_with_new_housing:
-        return [_line(6, "6", detail="plan_facility_with_new_housing is off in these rules")]
-    return [
-        _line(
-            6,
-            "6",
-            detail="needs a layer of planned housing with its planned facility, which the data "
-            "do not carry; model planned housing as added population with its station in a scenario",
-        )
-    ]
+        return [_line(6, "6", detail=msg("rule_off", flag="plan_facility_with_new_housing"))]
+    return [_line(6, "6", detail=msg("r6_needs_layer"))]
 
 
 def _rule7(ctx: _Context) -> list[dict]:
     r = ctx.rules
     p = ctx.proposals
     if p is None or not len(p):
-        return [_line(7, "7", detail="no proposed premises given (pass proposals=)")]
+        return [_line(7, "7", detail=msg("r7_no_proposals"))]
     if "floor_area_m2" not in p.columns:
         return [
             _line(
                 7,
                 "7",
-                detail="the proposed sites carry no floor_area_m2 (choose candidates from premises "
-                "with floor areas, e.g. candidate_sites(source='file'))",
+                detail=msg("r7_no_area"),
             )
         ]
     rows = []
@@ -762,7 +755,7 @@ def _rule7(ctx: _Context) -> list[dict]:
             "level": "township",
             "kind": "",
         }
-        label = f"proposed {s['tier']} {s['site_id']}"
+        label = msg("r7_label", tier=tier(s["tier"]), site=s["site_id"])
         if not np.isfinite(need):
             rows.append(
                 _line(
@@ -771,7 +764,7 @@ def _rule7(ctx: _Context) -> list[dict]:
                     unit=u,
                     metric="floor area m2",
                     value=area,
-                    detail=f"{label}: no size rule for this tier",
+                    detail=msg("r7_no_rule", label=label),
                     proposals=s["site_id"],
                 )
             )
@@ -784,21 +777,21 @@ def _rule7(ctx: _Context) -> list[dict]:
                     unit=u,
                     metric="floor area m2",
                     target=need,
-                    detail=f"{label}: floor area unknown",
+                    detail=msg("r7_unknown", label=label),
                     proposals=s["site_id"],
                 )
             )
             continue
         ok = area >= need
-        detail = f"{label}: {area:,.0f} m2 (minimum {need:,.0f} m2)"
-        fix = f"choose premises of at least {need:,.0f} m2 for {s['site_id']}"
+        detail = msg("r7_detail", label=label, area=area, need=need)
+        fix = msg("r7_fix", need=need, site=s["site_id"])
         if s["tier"] == "community_center" and "beds" in s:
             beds = pd.to_numeric(pd.Series([s["beds"]]), errors="coerce").iloc[0]
             if np.isfinite(beds):
-                detail += f", {beds:.0f} beds (minimum {r.min_beds_community_center})"
+                detail += msg("r7_beds", beds=beds, min=r.min_beds_community_center)
                 if beds < r.min_beds_community_center:
                     ok = False
-                    fix += f" and {r.min_beds_community_center} beds"
+                    fix += msg("r7_beds_fix", min=r.min_beds_community_center)
         rows.append(
             _line(
                 7,
@@ -911,11 +904,11 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     towns = ctx.units("township", _TOWNSHIP_KINDS) if ctx.boundaries is not None else pd.DataFrame()
     if res.demand is None or not len(towns) or not ctx.counted("township_center"):
         why = (
-            "no population loaded"
+            msg("no_population")
             if res.demand is None
-            else "no towns/townships in the boundaries"
+            else msg("r8_no_towns")
             if not len(towns)
-            else "township centers not analysed"
+            else msg("r8_tc_not_analysed")
         )
         rows.append(_line(8, "8a", detail=why))
     else:
@@ -930,16 +923,13 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
                         "8a",
                         unit=u,
                         metric="residents per township health center",
-                        detail="no township health center (see rule 4)",
+                        detail=msg("r8a_none"),
                     )
                 )
                 continue
             per = u["population"] / k
             need_lo, need_hi = u["population"] * s_lo / 1000, u["population"] * s_hi / 1000
-            detail = (
-                f"{per:,.0f} residents per township health center ({k}); that population implies "
-                f"{need_lo:,.0f}-{need_hi:,.0f} staff at {s_lo:g}-{s_hi:g} per 1,000"
-            )
+            detail = msg("r8a_detail", per=per, k=k, lo=need_lo, hi=need_hi, s_lo=s_lo, s_hi=s_hi)
             have = here["staff"].to_numpy(float)
             if np.isfinite(have).all():
                 tot = float(have.sum())
@@ -953,8 +943,8 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
                         value=tot,
                         target=need_lo,
                         status=PASS if ok else FAIL,
-                        detail=detail + f"; staff counted {tot:,.0f}",
-                        fix=f"add {math.ceil(need_lo - tot)} staff in {u['admin_name']}'s township health center",
+                        detail=detail + msg("r8a_counted", tot=tot),
+                        fix=msg("r8a_fix", n=math.ceil(need_lo - tot), name=u["admin_name"]),
                     )
                 )
             else:
@@ -965,13 +955,13 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
                         unit=u,
                         metric="residents per township health center",
                         value=per,
-                        detail=detail + "; no staff counts in the facility data to check against",
+                        detail=detail + msg("r8a_no_staff"),
                     )
                 )
     # 8b: village doctors, over all administrative villages
     v_lo, v_hi = r.village_doctors_per_1000
     if res.demand is None or not len(vil):
-        rows.append(_line(8, "8b", detail="no population or no administrative villages"))
+        rows.append(_line(8, "8b", detail=msg("r8b_none")))
     else:
         vc = table[table["tier"] == "village_clinic"]
         with_clinic = vil[vil["own_clinics"] > 0]
@@ -985,12 +975,18 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
             "population": p,
         }
         per = p / k if k else math.nan
-        detail = (
-            f"{k} clinics serve {p:,.0f} residents of their villages ({_fmt_pop(per)} per clinic, "
-            f"largest {_fmt_pop(float(vc['unit_residents_per_facility'].max()) if len(vc) else math.nan)}); "
-            f"that implies {p * v_lo / 1000:,.0f}-{p * v_hi / 1000:,.0f} village doctors"
-            + (f" ({per * v_lo / 1000:.1f}-{per * v_hi / 1000:.1f} per clinic)" if k else "")
+        largest = float(vc["unit_residents_per_facility"].max()) if len(vc) else math.nan
+        detail = msg(
+            "r8b_detail",
+            k=k,
+            p=p,
+            per=pop_text(per),
+            largest=pop_text(largest),
+            lo=p * v_lo / 1000,
+            hi=p * v_hi / 1000,
         )
+        if k:
+            detail += msg("r8b_per_clinic", a=per * v_lo / 1000, b=per * v_hi / 1000)
         have = vc["staff"].to_numpy(float)
         if len(vc) and np.isfinite(have).all():
             need = p * v_lo / 1000
@@ -1005,7 +1001,7 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
                     target=need,
                     status=PASS if ok else FAIL,
                     detail=detail,
-                    fix=f"add {math.ceil(need - have.sum())} village doctors",
+                    fix=msg("r8b_fix", n=math.ceil(need - have.sum())),
                 )
             )
         else:
@@ -1016,12 +1012,12 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
                     unit=u,
                     metric="residents per village clinic",
                     value=per,
-                    detail=detail + "; no staff counts to check against",
+                    detail=detail + msg("r8b_no_staff"),
                 )
             )
     # 8c: general practitioners
     if res.demand is None:
-        rows.append(_line(8, "8c", detail="no population loaded"))
+        rows.append(_line(8, "8c", detail=msg("no_population")))
     else:
         p = res.total_population
         u = {
@@ -1047,8 +1043,8 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
                     value=have,
                     target=need,
                     status=PASS if have >= need - 1e-9 else FAIL,
-                    detail=f"{have:,.0f} general practitioners for {p:,.0f} residents (need {need:,.0f})",
-                    fix=f"add {math.ceil(need - have)} general practitioners",
+                    detail=msg("r8c_detail", have=have, p=p, need=need),
+                    fix=msg("r8c_fix", n=math.ceil(need - have)),
                 )
             )
         else:
@@ -1059,10 +1055,7 @@ def _rule8(ctx: _Context, vil: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
                     unit=u,
                     metric="general practitioners needed",
                     value=need,
-                    detail=(
-                        f"{p:,.0f} residents need {need:,.0f} general practitioners at "
-                        f"{r.gp_per_10000:g} per 10,000; no GP counts in the facility data"
-                    ),
+                    detail=msg("r8c_need", p=p, need=need, g=r.gp_per_10000),
                 )
             )
     return table, rows

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -19,7 +20,23 @@ if TYPE_CHECKING:
     from ..pipeline import CoverageResult
 
 from ._context import _Context
-from ._tables import _proposal_table, _rule_summary, _settings_table, _units_table
+from ._tables import (
+    _addresses,
+    _proposal_table,
+    _rule_summary,
+    _settings_table,
+    _settings_values,
+    _units_table,
+)
+from ._text import (
+    GROUP_ZH,
+    PSEUDO_UNIT_ZH,
+    UNIT_ZH,
+    VILLAGE_STATUS_ZH,
+    note_zh,
+    render,
+    translate_values,
+)
 from .checks import _rule1, _rule2, _rule3, _rule4, _rule5, _rule6, _rule7, _rule8, _village_clinics
 from .equity import _equity
 from .rules import CHECK_COLUMNS, FAIL, NA, PASS, _as_rules, _rule_texts
@@ -70,6 +87,11 @@ class ComplianceReport:
         ``key, value``: data set, mode, threshold, every rule value, planner version.
     dataset_name, synthetic, rules_used
         What was checked, whether it is the synthetic demo, and the rules applied.
+    lang : str
+        The language of the people-facing text (``detail``, ``fix``, ``proposals``,
+        ``requirement``, the rules' ``title``, ``text`` and ``summary``, the notes): ``"en"``
+        as computed; :meth:`localized` gives the report in another language. Codes (``rule``,
+        ``check``, ``status``, ``level``, ``kind``, ``tier``, ``metric``) never change.
     """
 
     rules: pd.DataFrame
@@ -86,6 +108,33 @@ class ComplianceReport:
     synthetic: bool
     rules_used: Rules
     seconds: float
+    lang: str = "en"
+    # the messages behind detail, fix and proposals of each check line (row order of checks)
+    _texts: list = field(default_factory=list, repr=False)
+    _english: ComplianceReport | None = field(default=None, repr=False)
+
+    def localized(self, lang: str) -> ComplianceReport:
+        """The report with its people-facing text in ``lang`` (``"zh"`` or ``"en"``).
+
+        Every figure and code stays as it is: ``detail``, ``fix``, ``proposals`` and
+        ``requirement`` of the checks, the rules' ``title``, ``text`` and ``summary``, the
+        proposals' ``addresses``, rule 5 statuses of villages, the groups and notes of the
+        equity tables and the settings' descriptions are rendered in ``lang``. ``"en"`` is the
+        report as computed.
+
+        Raises
+        ------
+        InputError
+            ``lang`` is not ``"zh"`` or ``"en"``.
+        """
+        if lang not in ("zh", "en"):
+            raise InputError(f"lang must be 'zh' or 'en', got {lang!r}. Fix: pass lang='zh'.")
+        base = self._english or self
+        if lang == "en":
+            return base
+        if lang == self.lang:
+            return self
+        return _localize(base, lang)
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -94,7 +143,8 @@ class ComplianceReport:
 
     def gini(self, level: str = "township") -> float:
         """Population-weighted Gini coefficient of mean access time across units of ``level``."""
-        row = self.equity[(self.equity["metric"] == "gini") & (self.equity["group"] == level)]
+        eq = (self._english or self).equity  # the groups as codes
+        row = eq[(eq["metric"] == "gini") & (eq["group"] == level)]
         return float(row["value"].iloc[0]) if len(row) else math.nan
 
     def status(self, check: str) -> pd.DataFrame:
@@ -180,10 +230,7 @@ def compliance_report(
     checks += _rule7(ctx)
     fac_table, rule8 = _rule8(ctx, villages)
     checks += rule8
-    check_df = pd.DataFrame(checks, columns=CHECK_COLUMNS)
-    check_df["rule"] = check_df["rule"].astype(int)
-    check_df["requirement"] = check_df["rule"].map(texts)
-    check_df = check_df.sort_values(["rule", "check"], kind="stable").reset_index(drop=True)
+    check_df, line_texts = _check_frame(checks, texts)
     rules_df = _rule_summary(check_df, texts)
     tt, lorenz, equity = _equity(ctx)
     proposals_df = _proposal_table(ctx, check_df)
@@ -209,6 +256,7 @@ def compliance_report(
         synthetic=bool(result.synthetic),
         rules_used=r,
         seconds=time.perf_counter() - t0,
+        _texts=line_texts,
     )
     log.info(
         "compliance report for %s: %d checks, %d failing, in %.2f s",
@@ -218,6 +266,57 @@ def compliance_report(
         rep.seconds,
     )
     return rep
+
+
+def _check_frame(lines: list[dict[str, Any]], texts: dict[int, str]) -> tuple[pd.DataFrame, list]:
+    """The check lines as :data:`CHECK_COLUMNS` sorted by rule and check, and their messages."""
+    df = pd.DataFrame(lines, columns=[*CHECK_COLUMNS, "_texts"])
+    df["rule"] = df["rule"].astype(int)
+    df["requirement"] = df["rule"].map(texts)
+    df = df.sort_values(["rule", "check"], kind="stable").reset_index(drop=True)
+    return df[CHECK_COLUMNS], df["_texts"].tolist()
+
+
+def _localize(rep: ComplianceReport, lang: str) -> ComplianceReport:
+    """``rep`` (English) with its people-facing text in ``lang``."""
+    checks = rep.checks.copy()
+    for i, col in enumerate(("detail", "fix", "proposals")):
+        checks[col] = [render(t[i], lang) for t in rep._texts]
+    texts = _rule_texts(rep.rules_used, lang)
+    checks["requirement"] = checks["rule"].map(texts)
+    pseudo = (checks["admin_code"] == "").to_numpy()
+    names = checks["admin_name"].to_numpy(dtype=object)
+    names[pseudo] = translate_values(names[pseudo], PSEUDO_UNIT_ZH, lang)
+    checks["admin_name"] = names
+    proposals = rep.proposals.copy()
+    if len(proposals):
+        proposals["addresses"] = _addresses(proposals, checks, lang)
+    villages = rep.villages.copy()
+    villages["status"] = translate_values(villages["status"], VILLAGE_STATUS_ZH, lang)
+    units = rep.units.copy()
+    if "rule5_status" in units.columns:
+        units["rule5_status"] = translate_values(units["rule5_status"], VILLAGE_STATUS_ZH, lang)
+    tt = rep.travel_times.copy()
+    tt["group"] = translate_values(tt["group"], GROUP_ZH, lang)
+    eq = rep.equity.copy()
+    eq["group"] = translate_values(eq["group"], GROUP_ZH, lang)
+    eq["unit"] = translate_values(eq["unit"], UNIT_ZH, lang)
+    eq["note"] = [note_zh(n) if isinstance(n, str) else n for n in eq["note"]]
+    settings = rep.settings.copy()
+    settings["value"] = _settings_values(settings, lang)
+    return dataclasses.replace(
+        rep,
+        checks=checks,
+        rules=_rule_summary(checks, texts, lang),
+        proposals=proposals,
+        villages=villages,
+        units=units,
+        travel_times=tt,
+        equity=eq,
+        settings=settings,
+        lang=lang,
+        _english=rep,
+    )
 
 
 def _check_args(
@@ -309,10 +408,7 @@ def standards_checks(
     checks, villages = _unit_rules(
         ctx, match_clinics_by_name, name_match_max_m, share_min_residents_share, target
     )
-    df = pd.DataFrame(checks, columns=CHECK_COLUMNS)
-    df["rule"] = df["rule"].astype(int)
-    df["requirement"] = df["rule"].map(_rule_texts(r))
-    df = df.sort_values(["rule", "check"], kind="stable").reset_index(drop=True)
+    df, _ = _check_frame(checks, _rule_texts(r))
     return StandardsChecks(
         checks=df,
         villages=villages,

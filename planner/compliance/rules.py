@@ -59,12 +59,22 @@ _STAFF_COLUMNS = ("staff", "staff_count", "n_staff", "职工数", "人员数", "
 _TOWNSHIP_KINDS = ("town", "township")
 
 
-def _rule_texts(r: Rules) -> dict[int, str]:
-    """Rule number -> the rule as standards.md words it, with this run's values."""
+def _rule_texts(r: Rules, lang: str = "en") -> dict[int, str]:
+    """Rule number -> the rule as standards.md words it, with this run's values, in ``lang``."""
     lo, hi = r.residents_per_center
     fa = r.min_floor_area_m2
     s_lo, s_hi = r.staff_per_1000
     v_lo, v_hi = r.village_doctors_per_1000
+    e_lo, e_hi = r.extra_centers_large_subdistrict
+    sizes = {
+        "c": fa.get("community_center", math.nan),
+        "b": r.min_beds_community_center,
+        "s": fa.get("community_station", math.nan),
+        "h": fa.get("hospital", math.nan),
+        "v": fa.get("village_clinic", math.nan),
+    }
+    if lang == "zh":
+        return _rule_texts_zh(r, sizes)
     station = (
         "every community"
         if r.station_min_residents is None
@@ -75,8 +85,7 @@ def _rule_texts(r: Rules) -> dict[int, str]:
         "(城区15分钟医疗服务圈 / 15分钟健康服务圈)",
         2: f"a community health service center (社区卫生服务中心) per subdistrict (街道), or per "
         f"{lo:,}-{hi:,} residents; a subdistrict over {r.large_subdistrict_residents:,} residents "
-        f"may add {r.extra_centers_large_subdistrict[0]}-{r.extra_centers_large_subdistrict[1]} "
-        "centers or more stations",
+        f"may add {e_lo}-{e_hi} centers or more stations",
         3: f"a community health service station (社区卫生服务站) in {station} (社区)",
         4: "one government-run township health center (乡镇卫生院) per township (乡镇)",
         5: "a village clinic (村卫生室) per administrative village (行政村); adjacent small, "
@@ -84,16 +93,40 @@ def _rule_texts(r: Rules) -> dict[int, str]:
         + ("" if r.villages_may_share_clinic else " (sharing not allowed in this run)"),
         6: "new residential areas plan their medical facility together with the housing",
         7: "new center >= {c:,.0f} m2 and >= {b} beds; station >= {s:,.0f} m2; community hospital "
-        ">= {h:,.0f} m2; village clinic >= {v:,.0f} m2".format(
-            c=fa.get("community_center", math.nan),
-            b=r.min_beds_community_center,
-            s=fa.get("community_station", math.nan),
-            h=fa.get("hospital", math.nan),
-            v=fa.get("village_clinic", math.nan),
-        ),
+        ">= {h:,.0f} m2; village clinic >= {v:,.0f} m2".format(**sizes),
         8: f"township health center staff {s_lo:g}-{s_hi:g} per 1,000 residents; village doctors "
         f"{v_lo:g}-{v_hi:g} per 1,000 residents; {r.gp_per_10000:g} general practitioners per "
         "10,000 residents",
+    }
+
+
+def _rule_texts_zh(r: Rules, sizes: Mapping[str, Any]) -> dict[int, str]:
+    """The rules in the words of the plans themselves (the same figures as the English)."""
+    lo, hi = r.residents_per_center
+    s_lo, s_hi = r.staff_per_1000
+    v_lo, v_hi = r.village_doctors_per_1000
+    e_lo, e_hi = r.extra_centers_large_subdistrict
+    station = (
+        "每个社区"
+        if r.station_min_residents is None
+        else f"常住人口不少于{r.station_min_residents:,}人的每个社区"
+    )
+    return {
+        1: f"每位常住人口在{r.coverage_minutes:g}分钟内可到达一处基层医疗卫生机构"
+        "（城区15分钟医疗服务圈 / 15分钟健康服务圈）",
+        2: f"每个街道（或每{lo:,}-{hi:,}名常住人口）设置一个社区卫生服务中心；常住人口超过"
+        f"{r.large_subdistrict_residents:,}人的街道可增设{e_lo}-{e_hi}个中心或更多社区卫生服务站",
+        3: f"{station}设置社区卫生服务站",
+        4: "每个乡镇设置一所政府办乡镇卫生院",
+        5: "每个行政村设置一个村卫生室；相邻、规模小且交通便利的行政村可合建共用"
+        + ("" if r.villages_may_share_clinic else "（本次不允许共用）"),
+        6: "新建住区的医疗卫生设施与住宅同步规划建设",
+        7: "新建社区卫生服务中心建筑面积不少于{c:,.0f}平方米、床位不少于{b}张；社区卫生服务站不少于"
+        "{s:,.0f}平方米；社区医院不少于{h:,.0f}平方米；村卫生室不少于{v:,.0f}平方米".format(
+            **sizes
+        ),
+        8: f"乡镇卫生院人员按每1,000名常住人口{s_lo:g}-{s_hi:g}人配备；乡村医生按每1,000名常住人口"
+        f"{v_lo:g}-{v_hi:g}名配备；每10,000名常住人口配备{r.gp_per_10000:g}名全科医生",
     }
 
 

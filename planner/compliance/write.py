@@ -18,6 +18,7 @@ from .._errors import InputError
 if TYPE_CHECKING:
     pass
 
+from ._text import STATUS_TEXT, msg
 from .core import ComplianceReport
 from .rules import FAIL, FORMATS, NA, PASS, RULE_TITLES
 
@@ -40,42 +41,77 @@ def summary_lines(report: ComplianceReport, *, max_fixes_per_check: int = 3) -> 
     return compliance_lines(report, max_fixes_per_check=max_fixes_per_check)
 
 
-def compliance_lines(report: ComplianceReport, *, max_fixes_per_check: int = 3) -> list[str]:
-    """Human-readable lines: one per rule, then the first failing lines of each check with their fixes."""
-    tag = " [SYNTHETIC DEMO DATA]" if report.synthetic else ""
-    out = [f"standards compliance: {report.dataset_name}{tag}"]
-    for r in report.rules.itertuples():
-        out.append(f"rule {r.rule} {r.title}: {r.status.upper()} - {r.summary}")
-    fails = report.failures
-    if len(fails):
+def compliance_lines(
+    report: ComplianceReport, *, max_fixes_per_check: int = 3, lang: str = "en"
+) -> list[str]:
+    """Human-readable lines: one per rule, then the first failing lines of each check with their
+    fixes, then equity; in ``lang`` (``"en"``, the CLI's console text, or ``"zh"``)."""
+    rep = report.localized(lang)
+    base = report.localized("en")  # groups as codes
+
+    def say(key: str, **fields: Any) -> str:
+        return msg(key, **fields).render(lang)
+
+    tag = say("lines_synthetic") if report.synthetic else ""
+    out = [say("lines_head", name=report.dataset_name, tag=tag)]
+    for r in rep.rules.itertuples():
+        status = STATUS_TEXT.get(r.status, (r.status.upper(), r.status))
         out.append(
-            f"{len(fails)} failing lines; what would fix them (first {max_fixes_per_check} per check):"
+            say(
+                "lines_rule",
+                rule=r.rule,
+                title=r.title,
+                status=status[1] if lang == "zh" else status[0],
+                summary=r.summary,
+            )
         )
+    fails = rep.failures
+    if len(fails):
+        out.append(say("lines_fails", n=len(fails), k=max_fixes_per_check))
         for _check, g in fails.groupby("check", sort=False):
             for f in g.head(max_fixes_per_check).itertuples():
-                out.append(f"  [{f.check}] {f.admin_name or '-'}: {f.fix}")
+                out.append(say("lines_fix", check=f.check, name=f.admin_name or "-", fix=f.fix))
             if len(g) > max_fixes_per_check:
-                out.append(
-                    f"  [{_check}] ... and {len(g) - max_fixes_per_check} more (see the report files)"
-                )
+                out.append(say("lines_more", check=_check, n=len(g) - max_fixes_per_check))
+    out += _equity_lines(base, lang)
+    return out
+
+
+def _equity_lines(report: ComplianceReport, lang: str) -> list[str]:
+    from ._text import GROUP_ZH
+
+    out = []
     g = report.gini("township")
     if np.isfinite(g):
-        out.append(
-            f"equity: Gini of mean access time across townships {g:.3f}, villages {report.gini('village'):.3f}"
-        )
+        out.append(msg("lines_gini", g=g, v=report.gini("village")).render(lang))
     eq = report.equity.set_index(["metric", "group"])["value"]
+    mins = report.rules_used.coverage_minutes
     if ("mean_minutes", "urban") in eq.index:
         out.append(
-            f"urban vs rural: mean {eq['mean_minutes', 'urban']:.1f} vs {eq['mean_minutes', 'rural']:.1f} min "
-            f"(rural - urban {eq['mean_minutes_gap', 'rural - urban']:+.1f} min), within "
-            f"{report.rules_used.coverage_minutes:g} min {100 * eq['covered_share', 'urban']:.1f} % vs "
-            f"{100 * eq['covered_share', 'rural']:.1f} %"
+            msg(
+                "lines_urban",
+                u=eq["mean_minutes", "urban"],
+                r=eq["mean_minutes", "rural"],
+                gap=eq["mean_minutes_gap", "rural - urban"],
+                mins=mins,
+                cu=100 * eq["covered_share", "urban"],
+                cr=100 * eq["covered_share", "rural"],
+            ).render(lang)
         )
     grp = report.equity[report.equity["metric"] == "group_covered_share"]
     if len(grp):
+        parts = [
+            msg(
+                "lines_group",
+                group=GROUP_ZH.get(r.group, r.group) if lang == "zh" else r.group,
+                share=100 * r.value,
+            ).render(lang)
+            for r in grp.itertuples()
+        ]
         out.append(
-            f"population groups within {report.rules_used.coverage_minutes:g} min: "
-            + ", ".join(f"{r.group} {100 * r.value:.1f} %" for r in grp.itertuples())
+            msg(
+                "lines_groups", mins=mins, groups=msg("lines_group_sep").render(lang).join(parts)
+            ).render(lang)
         )
     return out
 
@@ -399,6 +435,18 @@ def _excel_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _people_tables(report: ComplianceReport, lang: str) -> dict[str, pd.DataFrame]:
+    """The workbook's tables for people: the report's, with the checks' metric in ``lang``."""
+    from ._text import METRIC_ZH, translate_values
+
+    tables = {sheet: getattr(report, attr) for sheet, attr in SHEETS.items()}
+    for sheet in ("checks", "failures"):
+        t = tables[sheet].copy()
+        t["metric"] = translate_values(t["metric"], METRIC_ZH, lang)
+        tables[sheet] = t
+    return tables
+
+
 def write_compliance(
     report: ComplianceReport,
     out_dir: str | Path,
@@ -413,7 +461,9 @@ def write_compliance(
 
     With ``lang`` ("zh" or "en") the workbook is for people (:func:`planner.report.write_xlsx`:
     sheet names and headers in that language with units, number formats for residents and
-    per cent); ``None`` keeps the tables' own sheet and column names. With ``lang`` and the
+    per cent) and its sentences (each check's ``detail`` and ``fix``, the rules, the notes) are
+    in that language (:meth:`ComplianceReport.localized`); ``None`` keeps the tables' own sheet
+    and column names and the English text. With ``lang`` and the
     report's coverage ``result`` the HTML page is the short printable report in that language
     with the map (and ``proposals`` on it) of :func:`planner.report_page.compliance_page`, and
     the Markdown its text (:func:`planner.report_page.compliance_markdown_page`).
@@ -432,11 +482,13 @@ def write_compliance(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
+    if lang is not None:
+        report = report.localized(lang)  # the sentences for people in their language
     if "xlsx" in fmts and lang is not None:
         from ..report import write_xlsx
 
         p = out / "compliance.xlsx"
-        write_xlsx({sheet: getattr(report, attr) for sheet, attr in SHEETS.items()}, p, lang=lang)
+        write_xlsx(_people_tables(report, lang), p, lang=lang)
         written["xlsx"] = p
     elif "xlsx" in fmts:
         p = out / "compliance.xlsx"
