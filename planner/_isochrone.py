@@ -75,10 +75,11 @@ THIN_CELLS = 1.5
 BLOCK = 16
 #: Sub-blocks of the field kernel, in nodes (a piece skips those its field cannot lower).
 SUB = 4
-#: Simplification of the road pieces plus the traced outline, in cells (part of the bound).
+#: Simplification of the road pieces, in cells (part of the bound): runs of full-radius road
+#: pieces replaced by their chord (:func:`_merged`). The traced rings are not simplified.
 SIMPLIFY = 0.1
-#: Of which: runs of full-radius road pieces replaced by their chord (:func:`_merged`).
-MERGE = 0.05
+#: The same budget under the name :func:`_merged` uses.
+MERGE = SIMPLIFY
 #: Longest run of road pieces merged into one.
 RUN = 64
 
@@ -589,6 +590,46 @@ def lattice(x0, y0, r0, x1, y1, r1, h: float) -> tuple[float, float, int, int]:
     return gx0, gy0, nx, ny
 
 
+def tolerance_m(cell: float) -> float:
+    """The error bound of a grid polygon drawn on ``cell`` (0: drawn exactly), in metres: the
+    cell's diagonal, ``SIMPLIFY`` cells for the chords and 0.5 m for the smallest disc."""
+    return float(cell * (math.sqrt(2.0) + SIMPLIFY) + 0.5) if cell > 0 else 0.0
+
+
+def draw(
+    tp: TimedPieces,
+    budgets: list[float],
+    method: str,
+    v_off: float,
+    cap: float,
+    cell_m: float,
+    quad_segs: int,
+    max_nodes: int,
+) -> Traced:
+    """One facility's polygons for ``budgets`` (seconds, decreasing) by ``method``:
+    :func:`grid_polygons`, or ``"exact"`` (:func:`exact_polygon`, none nested by construction)."""
+    if method == "exact":
+        polys = [exact_polygon(tp.at(b, v_off, cap), quad_segs) for b in budgets]
+        return Traced(polys, [0.0] * len(budgets), [False] * len(budgets))
+    return grid_polygons(tp, budgets, v_off, cap, cell_m, quad_segs, max_nodes)
+
+
+def nest(polys: np.ndarray, nested: np.ndarray) -> None:
+    """Make one facility's polygons (increasing thresholds) nest, in place.
+
+    ``nested[k]``: polygon ``k`` lies inside ``k + 1`` by construction. The others (drawn on
+    different cells they differ within the tolerance) are tested and cut only when they stick
+    out; a polygon whose larger one was cut is tested again.
+    """
+    cut = False
+    for k in range(len(polys) - 2, -1, -1):
+        if nested[k] and not cut:
+            continue
+        cut = not shapely.covers(polys[k + 1], polys[k])
+        if cut:
+            polys[k] = shapely.intersection(polys[k], polys[k + 1])
+
+
 def grid_polygon(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int = 1 << 62):
     """The union of the hulls traced on a grid; see the module docstring.
 
@@ -597,14 +638,66 @@ def grid_polygon(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int = 1 <<
     ``THIN_CELLS`` cells of ``cell_m`` (a tiny ``access_max_m``) the grid cannot draw the union
     at all and the exact union is returned instead (with cell 0).
     """
+    poly, h, _ = _grid_one(p, cell_m, quad_segs, max_nodes, None)
+    return poly, h
+
+
+@dataclass(frozen=True)
+class Traced:
+    """One facility's polygons, largest threshold first (see :func:`grid_polygons`)."""
+
+    polygons: list  # shapely geometries, in the order of the budgets given
+    cells: list[float]  # the cell of each (0: drawn exactly)
+    nested: list[bool]  # polygon k lies inside polygon k - 1 by construction
+
+
+def grid_polygons(
+    tp: TimedPieces,
+    budgets: list[float],
+    v_off: float,
+    cap: float,
+    cell_m: float,
+    quad_segs: int,
+    max_nodes: int,
+) -> Traced:
+    """One facility's grid polygons for ``budgets`` (seconds, decreasing), nested by
+    construction where they can be.
+
+    A threshold whose cell is the same as the next larger one's is traced on that one's grid
+    with its field raised to the larger one's at every node (:func:`_raised`): marching squares
+    is monotone in the node values (a lower value only moves a crossing outwards or adds an
+    inside corner), so the smaller polygon lies inside the larger one, and the larger field is
+    within ``MERGE`` cells of the exact smaller field wherever it is higher (it is a field of
+    more pieces with larger radii, up to the chords of :func:`_merged`): the bound holds. The
+    caller intersects only the pairs not nested here (different cells).
+    """
+    polys, cells, nested = [], [], []
+    prev = None
+    for b in budgets:
+        poly, h, grid = _grid_one(tp.at(b, v_off, cap), cell_m, quad_segs, max_nodes, prev)
+        nested.append(grid is not None and prev is not None and grid[1] is prev[1])
+        polys.append(poly)
+        cells.append(h)
+        prev = grid
+    return Traced(polys, cells, nested)
+
+
+def _grid_one(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int, prev):
+    """:func:`grid_polygon` of ``p``; also its grid ``(field, lattice, cell)`` (``None`` when
+    drawn exactly), traced on ``prev``'s grid when that has the same cell (see
+    :func:`grid_polygons`)."""
     if len(p) == 0:
-        return shapely.Polygon(), 0.0
+        return shapely.Polygon(), 0.0, None
     if max(float(p.r0.max()), float(p.r1.max())) < THIN_CELLS * cell_m:
-        return exact_polygon(p, quad_segs), 0.0
+        return exact_polygon(p, quad_segs), 0.0, None
     h = grid_cell(p, cell_m, max_nodes)
     q = Pieces(*_merged(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, MERGE * h))
-    q = q.take(np.flatnonzero(~_covered_discs(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1)))
-    return _traced(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1, h), h
+    covered = _covered_discs(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1)
+    if covered.any():
+        q = q.take(np.flatnonzero(~covered))
+    on = prev if prev is not None and prev[2] == h else None
+    poly, z, grid = _traced(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1, h, on)
+    return poly, h, (z, grid, h)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -740,15 +833,23 @@ def _merged(x0, y0, r0, x1, y1, r1, eps):
     return x0[a], y0[a], r0[a], x1[b], y1[b], r1[b]
 
 
-def _traced(x0, y0, r0, x1, y1, r1, cell_m):
-    """The zero level of the field of these pieces, as a (Multi)Polygon.
+def _traced(x0, y0, r0, x1, y1, r1, cell_m, on=None):
+    """The zero level of the field of these pieces, as a (Multi)Polygon; also the field and
+    its lattice ``(gx0, gy0, nx, ny)``.
 
     The field (:func:`_field`) is traced by marching squares on the cells with corners of
-    both signs (:func:`_march`), then rings become polygons (:func:`_assemble`).
+    both signs (:func:`_march`), then rings become polygons (:func:`_assemble`). With ``on``
+    (a larger threshold's ``(field, lattice, cell)`` on the same cell), the field is computed
+    on that lattice and raised to that field (:func:`grid_polygons`).
+
+    The rings as traced are disjoint and simple (saddles resolved by the cell centre, crossings
+    kept off the nodes), so the polygon is valid by construction: no simplification, which
+    could make rings cross, and no validity check (GEOS's took longer than the tracing).
     """
     h = float(cell_m)
     rmax = max(float(r0.max()), float(r1.max()))
-    gx0, gy0, nx, ny = lattice(x0, y0, r0, x1, y1, r1, h)
+    grid = on[1] if on is not None else lattice(x0, y0, r0, x1, y1, r1, h)
+    gx0, gy0, nx, ny = grid
     # |f| is exact up to here: every cell the zero level crosses has |f| <= h sqrt(2) at its
     # corners; farther nodes only need their sign
     band = 1.5 * h
@@ -756,21 +857,30 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m):
     # blocks of about a third of the largest radius: small enough to lie deep inside one hull
     block = max(2, min(BLOCK, int(rmax / (3.0 * h))))
     live = _field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
+    if on is not None:
+        live = _raised(z, on[0], block)
     xs, ys, ring_ptr = _march(z, live, block)
     area = _signed_areas(xs, ys, ring_ptr)
-    # the traced outline has a vertex on every cell edge it crosses, most of them collinear
-    # within a fraction of a cell: Douglas-Peucker by SIMPLIFY - MERGE cells moves it by at
-    # most that (with the merged road pieces, SIMPLIFY cells of the stated bound); rings that
-    # collapse (narrower than that) go
-    keep = _simplify_rings(xs, ys, ring_ptr, SIMPLIFY - MERGE)
-    kept = np.add.reduceat(keep, ring_ptr[:-1]) if len(xs) else np.zeros(0, dtype=np.int64)
-    live = np.repeat(kept >= 4, np.diff(ring_ptr)) & keep
-    ptr = np.zeros(int((kept >= 4).sum()) + 1, dtype=np.int64)
-    np.cumsum(kept[kept >= 4], out=ptr[1:])
-    poly = _assemble(xs[live] * h + gx0, ys[live] * h + gy0, ptr, area[kept >= 4])
-    if poly.is_valid:
-        return poly
-    return _assemble(xs * h + gx0, ys * h + gy0, ring_ptr, area)  # as traced: always valid
+    return _assemble(xs * h + gx0, ys * h + gy0, ring_ptr, area), z, grid
+
+
+@njit(cache=True, nogil=True)
+def _raised(z, zb, block):
+    """``z = max(z, zb)`` node by node; the blocks with a cell whose corners differ in sign
+    (all of them looked at: the raised field may cross where ``z`` alone did not)."""
+    ny, nx = z.shape
+    for j in range(ny):
+        for i in range(nx):
+            if zb[j, i] > z[j, i]:
+                z[j, i] = zb[j, i]
+    live = np.zeros(((ny + block - 1) // block, (nx + block - 1) // block), dtype=np.bool_)
+    for j in range(ny - 1):
+        for i in range(nx - 1):
+            neg = (z[j, i] < 0.0) + (z[j, i + 1] < 0.0) + (z[j + 1, i] < 0.0)
+            neg += z[j + 1, i + 1] < 0.0
+            if 0 < neg < 4:
+                live[j // block, i // block] = True
+    return live
 
 
 def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray, area: np.ndarray):
@@ -840,52 +950,6 @@ def _hole_owners(xs, ys, ring_ptr, area):
             if _inside_ring(px, py, xs, ys, ring_ptr[s], ring_ptr[s + 1]):
                 owner[r], best = s, area[s]
     return owner
-
-
-@njit(cache=True, nogil=True)
-def _simplify_rings(xs, ys, ring_ptr, tol):
-    """Douglas-Peucker on each closed ring: which vertices to keep (all within ``tol``).
-
-    Each ring is split at its first vertex and the vertex farthest from it, and both halves
-    are simplified with an explicit stack.
-    """
-    keep = np.zeros(len(xs), dtype=np.bool_)
-    stack = np.empty((2 * len(xs) + 2, 2), dtype=np.int64)
-    for r in range(len(ring_ptr) - 1):
-        a, b = ring_ptr[r], ring_ptr[r + 1]
-        far, best = a, -1.0
-        for k in range(a, b):
-            d = (xs[k] - xs[a]) ** 2 + (ys[k] - ys[a]) ** 2
-            if d > best:
-                far, best = k, d
-        keep[a] = True
-        keep[far] = True
-        top = 0
-        stack[0, 0], stack[0, 1] = a, far
-        stack[1, 0], stack[1, 1] = far, b  # index b stands for a (the ring closes)
-        top = 2
-        while top > 0:
-            top -= 1
-            i0, i1 = stack[top, 0], stack[top, 1]
-            if i1 - i0 < 2:
-                continue
-            e = i1 if i1 < b else a
-            dx, dy = xs[e] - xs[i0], ys[e] - ys[i0]
-            ln = math.sqrt(dx * dx + dy * dy)
-            worst, at = -1.0, -1
-            for k in range(i0 + 1, i1):
-                if ln > 0.0:
-                    d = abs((xs[k] - xs[i0]) * dy - (ys[k] - ys[i0]) * dx) / ln
-                else:
-                    d = math.sqrt((xs[k] - xs[i0]) ** 2 + (ys[k] - ys[i0]) ** 2)
-                if d > worst:
-                    worst, at = d, k
-            if worst > tol:
-                keep[at] = True
-                stack[top, 0], stack[top, 1] = i0, at
-                stack[top + 1, 0], stack[top + 1, 1] = at, i1
-                top += 2
-    return keep
 
 
 @njit(cache=True, nogil=True)
@@ -1285,8 +1349,19 @@ def _march(z, live, block):
     starts = np.empty(n, dtype=np.int64)
     ends = np.empty(n, dtype=np.int64)
     _march_cells(z, live, block, starts, ends, True)
-    order = np.argsort(starts)
-    sorted_starts = starts[order]
+    # each crossed grid edge starts exactly one segment: an open-addressing table edge ->
+    # segment finds the next one (no sort: numba's argsort costs a second of compiling)
+    size = 1
+    while size < 2 * n + 2:
+        size *= 2
+    mask = size - 1
+    key = np.full(size, -1, dtype=np.int64)
+    seg = np.empty(size, dtype=np.int64)
+    for s in range(n):
+        slot = (starts[s] * 2654435761) & mask
+        while key[slot] != -1:
+            slot = (slot + 1) & mask
+        key[slot], seg[slot] = starts[s], s
     xs = np.empty(n)
     ys = np.empty(n)
     ring_ptr = np.zeros(n + 1, dtype=np.int64)
@@ -1301,7 +1376,12 @@ def _march(z, live, block):
             done[s] = True
             xs[m], ys[m] = _crossing(z, starts[s])
             m += 1
-            s = order[np.searchsorted(sorted_starts, ends[s])]
+            slot = (ends[s] * 2654435761) & mask
+            while key[slot] != ends[s] and key[slot] != -1:
+                slot = (slot + 1) & mask
+            if key[slot] == -1:
+                break  # no segment starts there (not for a finite field: kept memory-safe)
+            s = seg[slot]
         rings += 1
         ring_ptr[rings] = m
     return xs, ys, ring_ptr[: rings + 1]

@@ -712,7 +712,7 @@ def isochrones(
     method : {"grid", "exact"}
         ``"grid"`` (default) traces the union on a grid from its distance field, with linear
         interpolation (the cell: ``cell_m``, doubled until the grid has at most ``max_cells``
-        nodes; the outline simplified by a tenth of a cell). Every point of its polygon lies
+        nodes; runs of road pieces simplified by a tenth of a cell). Every point of its polygon lies
         within ``tolerance_m`` = cell * (sqrt(2) + 0.1) + 0.5 m of the exact union, and every
         point of the exact union within that of its polygon except the needle-like tips,
         narrower than two cells, that the union has where the time runs out along fast roads
@@ -763,11 +763,17 @@ def isochrones(
     # (a large threshold: often the whole network plus the access buffer); drawn once
     shared: dict[bytes, tuple[Any, float]] = {}
 
-    def draw(p) -> tuple[Any, float]:
-        if method == "exact":
-            return _isochrone.exact_polygon(p, quad_segs), 0.0
-        poly, h = _isochrone.grid_polygon(p, cell_m, quad_segs, max_cells)
-        return poly, (h * (np.sqrt(2.0) + _isochrone.SIMPLIFY) + 0.5 if h > 0 else 0.0)
+    # nested[k, i]: polygon k of facility i lies inside polygon k + 1 by construction
+    nested = np.zeros((len(mins), n_fac), dtype=bool)
+
+    def draw(tp, i: int, todo: list[tuple[int, float, bytes | None]]) -> None:
+        down = todo[::-1]  # largest first: each smaller one is traced on its grid if it can
+        got = _isochrone.draw(
+            tp, [m * 60.0 for _, m, _ in down], method, v_off, cap, cell_m, quad_segs, max_cells
+        )
+        for j, (k, _, _) in enumerate(down):
+            polys[k, i], tol[k, i] = got.polygons[j], _isochrone.tolerance_m(got.cells[j])
+            nested[k, i] = j > 0 and got.nested[j] and down[j - 1][0] == k + 1
 
     def work(bounds: tuple[int, int]) -> int:
         a, b = bounds
@@ -795,10 +801,12 @@ def isochrones(
             tp = _isochrone.timed_pieces(
                 network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget, fac_att, i
             )
-            for k, m, key in todo:
-                polys[k, i], tol[k, i] = draw(tp.at(m * 60.0, v_off, cap))
+            draw(tp, int(i), todo)
+            for k, _, key in todo:
                 if key is not None:
                     shared[key] = (polys[k, i], tol[k, i])
+        for i in rows:  # nesting where it does not hold by construction (different cells)
+            _isochrone.nest(polys[:, i], nested[:, i])
         return b - a
 
     done = 0
@@ -809,9 +817,6 @@ def isochrones(
         for count in pool.map(work, chunks):
             done += count
             report(progress, "isochrones", done / max(n_fac, 1))
-    # enforce nesting (polygons drawn on different cells differ within the tolerance)
-    for k in range(len(mins) - 2, -1, -1):
-        polys[k] = shapely.intersection(polys[k], polys[k + 1])
     out = _isochrone_frame(network, facilities, id_column, mins, polys, tol)
     log.info(
         "isochrones (%s): %d facilities x %d thresholds in %.2f s",

@@ -136,6 +136,32 @@ def test_grid_isochrones_nest():
             assert b.area >= a.area
 
 
+def test_same_cell_thresholds_nest_without_intersection(monkeypatch):
+    # walking, every threshold gets the finest cell: each smaller polygon is traced on the
+    # larger one's grid with its field raised to that one's, so the thresholds nest by
+    # construction and GEOS is asked neither to test nor to cut
+    net = build_network(random_roads(4), "walk", crs=UTM, largest_component=False)
+    fac = _facilities(net, 4, k=3)
+
+    def refuse(*a, **kw):
+        raise AssertionError("nesting by construction should need no GEOS overlay")
+
+    monkeypatch.setattr(shapely, "intersection", refuse)
+    monkeypatch.setattr(shapely, "covers", refuse)
+    iso = isochrones(net, fac, minutes=(5, 10, 15), threads=1).to_crs(UTM)
+    monkeypatch.undo()
+    assert iso["tolerance_m"].nunique() == 1  # one cell for all
+    for _, grp in iso.groupby("facility_id"):
+        g = grp.sort_values("minutes").geometry.to_numpy()
+        for a, b in zip(g[:-1], g[1:], strict=True):
+            assert a.is_valid and b.is_valid
+            assert b.buffer(1e-6).contains(a)
+            assert shapely.difference(a, b).area < 1e-6
+    # and each is within the bound of its own exact union (the raising changes no more)
+    exact, grid, delta = _compare(net, fac, (5, 10, 15))
+    _check_bound(net, exact, grid, delta)
+
+
 def test_grid_threads_give_the_same_polygons():
     net = build_network(random_roads(7), "ebike", crs=UTM, largest_component=False)
     fac = _facilities(net, 7, k=5)
