@@ -990,6 +990,22 @@ def clear_boundary() -> None:
     ss.area_corners, ss.area_vertices = (), ()
 
 
+def take_drawing() -> None:
+    """A shape drawn with the map's draw tool (new since the last run) becomes the study
+    boundary; one that cannot be (crossing edges, too few corners) is refused with a note."""
+    drawn = (ss.get(MAP_KEY) or {}).get("last_active_drawing")
+    if not drawn or drawn == ss.get("last_drawing"):
+        return
+    ss.last_drawing = drawn
+    try:
+        corners = aps.drawn_boundary(drawn, datum=ss.get("map_datum", "wgs84"))
+    except planner.InputError as exc:
+        ss.notice = ("error", T("error_where", what=T("area_header"), message=str(exc)))
+        return
+    ss.area_corners, ss.area_vertices = corners, ()
+    ss.notice = ("success", T("area_drawn", n=len(corners)))
+
+
 def edits_panel(v: View) -> None:
     """Pick an existing facility (on the map or in the list), then close, move or re-tier it."""
     st.markdown(f"**{T('fac_header')}**")
@@ -1051,6 +1067,7 @@ def area_panel(v: View) -> None:
         st.multiselect(
             T("area_units"), list(labels), key="w_area_units", format_func=lambda c: labels[c]
         )
+        st.caption(T("area_draw_tool"))
         st.caption(T("area_draw_help", n=len(ss.area_vertices)))
         c1, c2 = st.columns(2)
         c1.button(
@@ -1845,6 +1862,7 @@ def main_area() -> None:
         ss.edits_data = key
     if ss.map_drawn is None:  # the first view: the isochrones (seconds) start at once, beside
         worker_pool().submit(cached_bands, key, settings)  # the numbers drawn meanwhile
+    take_drawing()  # a boundary drawn on the map (reported with the click, before this run)
     area = current_area()
     try:
         result = cached_result(key, settings, area=area)

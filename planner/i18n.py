@@ -539,6 +539,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "或选“点击地图：研究范围顶点”，依次点击边界顶点（已点 {n} 个），然后“使用边界”。",
         "en": "Or choose “A click on the map: adds a study-area corner”, click the corners in order ({n} so far), then “Use boundary”.",
     },
+    "area_draw_tool": {
+        "zh": "用地图左侧的多边形或矩形工具画出研究范围，画完即生效。",
+        "en": "Draw the study area with the polygon or rectangle tool on the left of the map: it applies when finished.",
+    },
+    "area_drawn": {
+        "zh": "研究范围已设为所画的边界（{n} 个顶点）。",
+        "en": "The study area is now the boundary drawn ({n} corners).",
+    },
     "area_use": {"zh": "使用边界", "en": "Use boundary"},
     "area_clear": {"zh": "清除边界", "en": "Clear boundary"},
     "map_stale": {

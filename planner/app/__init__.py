@@ -36,7 +36,7 @@ there (``planner.app.uploads.ZIP_MAX_BYTES``), not on this package.
 
 from __future__ import annotations
 
-from .area import area_mask, at_minutes, polygon_from_clicks, restrict
+from .area import area_mask, at_minutes, drawn_boundary, polygon_from_clicks, restrict
 from .edit_layers import edit_layers, nearest_facility_id
 from .edits import FacilityEdits, edited_dataset, edited_result
 from .exports import (
@@ -146,6 +146,7 @@ __all__ = [
     "printable_map",
     "restrict",
     "polygon_from_clicks",
+    "drawn_boundary",
     "edited_result",
     "edited_dataset",
     "at_minutes",

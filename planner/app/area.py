@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import shapely
 
-from .. import coverage, scenario
+from .. import basemaps, coverage, scenario
+from .._errors import InputError
 from ..pipeline import CoverageResult
 from .edits import share_attachment, summary_like
 
@@ -91,3 +93,37 @@ def polygon_from_clicks(points: Iterable[tuple[float, float]]) -> shapely.Polygo
         With fewer than three corners, or when the edges cross.
     """
     return scenario.boundary_polygon(points)
+
+
+def drawn_boundary(feature: Any, *, datum: str = "wgs84") -> tuple[tuple[float, float], ...]:
+    """The corners (``(lon, lat)`` WGS-84, rounded to 1e-6°, about 0.1 m) of a study boundary
+    drawn with the map's draw tool: the GeoJSON feature ``streamlit_folium`` returns as
+    ``last_active_drawing``, in the map's ``datum`` (on an Amap base map, GCJ-02: shifted back
+    like a click).
+
+    Raises
+    ------
+    InputError
+        When the drawing is not a polygon, has fewer than three corners or crosses itself.
+    """
+    geom = feature.get("geometry") if isinstance(feature, dict) else None
+    if not isinstance(geom, dict) or geom.get("type") != "Polygon" or not geom.get("coordinates"):
+        raise InputError(
+            "the drawing is not a polygon. Fix: draw the study boundary with the polygon or "
+            "rectangle tool."
+        )
+    try:
+        ring = np.asarray(geom["coordinates"][0], dtype=float)[:, :2]
+    except (TypeError, ValueError, IndexError):
+        raise InputError(
+            "the drawing has no readable corners. Fix: draw the study boundary again."
+        ) from None
+    lon, lat = basemaps.from_display(ring[:, 0], ring[:, 1], datum=datum)
+    corners = tuple(
+        (round(float(x), 6), round(float(y), 6))
+        for x, y in zip(np.atleast_1d(lon), np.atleast_1d(lat), strict=True)
+    )
+    if len(corners) > 1 and corners[0] == corners[-1]:
+        corners = corners[:-1]  # GeoJSON closes the ring; the corners do not repeat
+    scenario.boundary_polygon(corners)  # raises: too few corners, crossing edges
+    return corners

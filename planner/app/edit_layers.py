@@ -1,9 +1,11 @@
 """The map layers of the facility edits and the study area (sent with the what-if layers,
 without reloading the base map): facilities closed, moved or re-tiered, the areas they no
-longer cover, the facility picked, and the study boundary being clicked.
+longer cover, the facility picked, the study boundary (clicked corner by corner or drawn),
+and the drawing tool that draws it.
 
-Only Leaflet's own vector layers (circle markers, lines, polygons): nothing to load from the
-network, so the layers draw offline like the rest of the map.
+Only Leaflet's own vector layers (circle markers, lines, polygons) and Leaflet.draw, vendored
+in ``planner/static/leaflet-draw`` (MIT) and served by Streamlit like Leaflet itself: nothing
+is loaded from the network, so the layers and the tool work offline like the rest of the map.
 """
 
 from __future__ import annotations
@@ -15,11 +17,132 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
+from branca.element import MacroElement
+from folium.template import Template
 
 from .. import basemaps
 from ..standards import TIERS
 from .edits import FacilityEdits
 from .whatif import WhatIf
+
+#: Where Streamlit serves the vendored Leaflet.draw (``planner/static/leaflet-draw``).
+DRAW_ASSETS = "/app/static/leaflet-draw"
+#: Leaflet.draw's texts in Chinese (its own are English): the toolbar, tooltips, errors.
+_DRAW_TEXT_ZH = {
+    "draw": {
+        "toolbar": {
+            "actions": {"title": "取消绘制", "text": "取消"},
+            "finish": {"title": "完成绘制", "text": "完成"},
+            "undo": {"title": "删除最后一个顶点", "text": "删除最后一点"},
+            "buttons": {"polygon": "画研究范围（多边形）", "rectangle": "画研究范围（矩形）"},
+        },
+        "handlers": {
+            "polygon": {
+                "tooltip": {
+                    "start": "点击地图开始画边界",
+                    "cont": "继续点击边界的顶点",
+                    "end": "点击第一个顶点（或“完成”）结束",
+                }
+            },
+            "polyline": {"error": "<strong>错误：</strong>边界不能自相交！"},
+            "rectangle": {"tooltip": {"start": "按住鼠标拖出矩形"}},
+            "simpleshape": {"tooltip": {"end": "松开鼠标结束"}},
+        },
+    }
+}
+_DRAW_TEXT_EN = {
+    "draw": {
+        "toolbar": {
+            "buttons": {
+                "polygon": "Draw the study area (polygon)",
+                "rectangle": "Draw the study area (rectangle)",
+            }
+        },
+        "handlers": {
+            "polygon": {
+                "tooltip": {
+                    "start": "Click to start the study boundary",
+                    "cont": "Click the next corner",
+                    "end": "Click the first corner (or Finish) to end",
+                }
+            },
+        },
+    }
+}
+
+
+class DrawTool(MacroElement):
+    """Leaflet.draw's polygon and rectangle tools on the map of ``streamlit_folium``: a shape
+    drawn is reported to the app as the map component's ``last_active_drawing`` (a GeoJSON
+    feature, in the map's datum) and is the study boundary (:func:`planner.app.area.drawn_boundary`).
+
+    Sent with the dynamic layers, so the cached base map is not changed: the first time it
+    runs in a map frame it loads the vendored script and style sheet from
+    :data:`DRAW_ASSETS` and adds the tool once; each later run only removes the sketch of the
+    last shape (the app draws the accepted boundary itself). Outside ``st_folium`` (no
+    ``window.map``) it does nothing.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+          var map = window.map;
+          if (!map || typeof map.addControl !== "function") { return; }
+          if (window.plannerDrawn) { window.plannerDrawn.clearLayers(); }
+          if (map.plannerDrawTool) { return; }
+          map.plannerDrawTool = true;
+          function merge(into, from) {
+            for (var k in from) {
+              if (from[k] && typeof from[k] === "object" && into[k]) { merge(into[k], from[k]); }
+              else { into[k] = from[k]; }
+            }
+          }
+          function ready() {
+            if (!L.Control.Draw) { return; }
+            merge(L.drawLocal, {{ this.text|tojson }});
+            var drawn = new L.FeatureGroup();
+            map.addLayer(drawn);
+            window.drawnItems = drawn;  // where streamlit_folium looks for drawings
+            window.plannerDrawn = drawn;
+            var style = {{ this.style|tojson }};
+            map.addControl(new L.Control.Draw({
+              position: "topleft",
+              edit: false,
+              draw: {
+                polygon: {allowIntersection: false, showArea: false, showLength: false,
+                          shapeOptions: style},
+                rectangle: {showArea: false, shapeOptions: style},
+                polyline: false, circle: false, marker: false, circlemarker: false
+              }
+            }));
+            map.on("draw:created", function (e) {
+              drawn.clearLayers();
+              drawn.addLayer(e.layer);  // a sketch until the app's answer draws the boundary
+              setTimeout(function () { drawn.removeLayer(e.layer); }, 8000);
+            });
+          }
+          if (L.Control && L.Control.Draw) { ready(); return; }
+          var css = document.createElement("link");
+          css.rel = "stylesheet";
+          css.href = {{ (this.assets ~ "/leaflet.draw.css")|tojson }};
+          document.head.appendChild(css);
+          var js = document.createElement("script");
+          js.src = {{ (this.assets ~ "/leaflet.draw.js")|tojson }};
+          js.onload = ready;
+          document.head.appendChild(js);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, lang: str = "en", assets: str = DRAW_ASSETS) -> None:
+        super().__init__()
+        self._name = "DrawTool"
+        self.text = _DRAW_TEXT_ZH if lang == "zh" else _DRAW_TEXT_EN
+        self.assets = assets.rstrip("/")
+        self.style = {"color": _AREA_COLOR, "weight": 3, "dashArray": "8 4", "fill": False}
+
 
 _LOST_COLOR = "#d73027"
 _EDIT_COLOR = "#542788"
@@ -209,10 +332,14 @@ def edit_layers(
     lang: str = "en",
     datum: str = "wgs84",
     tier_names: dict[str, str] | None = None,
+    draw_tool: bool = True,
 ) -> list[folium.FeatureGroup]:
     """The dynamic layers of the facility edits (``register``: the unedited facilities) and
-    the study area, in the base map's ``datum``."""
+    the study area, in the base map's ``datum``; with ``draw_tool``, the tool that draws a
+    study boundary (:class:`DrawTool`)."""
     fg = folium.FeatureGroup(name=_t("机构调整", "Facility changes", lang))
+    if draw_tool:
+        fg.add_child(DrawTool(lang=lang))
     where = _positions(register)
     if whatif is not None:
         _lost_areas(fg, whatif, lang=lang, datum=datum)

@@ -1,0 +1,143 @@
+"""Drawing a study boundary in a real browser (``streamlit run app.py``, Debian's chromium
+through Playwright, every request outside the local server blocked): the map's polygon tool
+(Leaflet.draw, vendored in planner/static/leaflet-draw) draws a boundary, and the headline
+counts only the residents inside it: the library's figure for the very shape the map reported.
+Drawing adds no station (the clicks go to the tool, not to the what-if). Clearing it gives the
+county back. A screenshot goes to ``test-output/``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from _browser import chromium_page, need_chromium, streamlit_server
+
+import planner
+from planner import app as aps
+from planner.i18n import Translator
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_OUTPUT = REPO / "test-output"
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"] >> nth=-1'
+METRIC_JS = """(label) => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+        const l = m.querySelector('[data-testid="stMetricLabel"]');
+        if (l && l.innerText.trim() === label) {
+            return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); } }
+    return null; }"""
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    need_chromium()
+    with streamlit_server(
+        scenario_dir=tmp_path_factory.mktemp("scenarios"),
+        log_dir=tmp_path_factory.mktemp("server"),
+        cwd=REPO,
+    ) as url:
+        yield url
+
+
+def _metric(page, label: str) -> str | None:
+    return page.evaluate(METRIC_JS, label)
+
+
+def _wait_metric(page, label: str, pred: str, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        f"(label) => {{ const v = ({METRIC_JS})(label); return v !== null && ({pred}); }}",
+        arg=label,
+        timeout=timeout,
+        polling="raf",
+    )
+
+
+def _idle(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=60_000
+    )
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_draw_a_study_boundary_in_chromium(server, lang):
+    T = Translator(lang)
+    ds = planner.load_demo()
+    walk15 = planner.analyze(ds, isochrone_minutes=None)
+    x0, y0, x1, y1 = walk15.demand.total_bounds
+    xm = (x0 + x1) / 2
+    # the western half of the county, corner by corner (lat, lon as Leaflet takes them)
+    corners = [(y0 - 0.01, x0 - 0.01), (y0 - 0.01, xm), (y1 + 0.01, xm), (y1 + 0.01, x0 - 0.01)]
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    locale = "zh-CN" if lang == "zh" else "en-US"
+    with chromium_page(server, locale=locale, viewport=(1366, 900)) as (page, attempted, problems):
+        page.goto(server)
+        frame_loc = page.frame_locator(MAP_FRAME)
+        frame_loc.locator(".leaflet-marker-pane .planner-symbol").first.wait_for(
+            state="attached", timeout=180_000
+        )
+        _wait_metric(page, T("covered"), "true", timeout=180_000)
+        _idle(page)
+        whole = _metric(page, T("covered"))
+        assert whole == f"{walk15.covered_population:,.0f}"
+
+        # the tool is on the map, served from the local server, with the page's language
+        tool = frame_loc.locator("a.leaflet-draw-draw-polygon")
+        tool.wait_for(timeout=60_000)
+        assert tool.get_attribute("title") == (
+            "画研究范围（多边形）" if lang == "zh" else "Draw the study area (polygon)"
+        )
+        frame = [f for f in page.frames if "streamlit_folium" in f.url][-1]
+        frame.evaluate(f"window.map.fitBounds([[{y0}, {x0}], [{y1}, {x1}]], {{animate: false}})")
+        page.wait_for_timeout(500)
+        tool.click()
+        box = frame_loc.locator(".leaflet-container").bounding_box()
+        for i, (lat, lon) in enumerate([*corners, corners[0]]):  # the first again closes it
+            x, y = frame.evaluate(
+                f"(() => {{ const p = window.map.latLngToContainerPoint([{lat}, {lon}]); "
+                "return [p.x, p.y]; })()"
+            )
+            t0 = time.perf_counter()
+            page.mouse.click(box["x"] + x, box["y"] + y)
+            if i < len(corners):
+                page.wait_for_timeout(250)
+        _wait_metric(page, T("covered"), f"v !== {whole!r}")
+        seconds = time.perf_counter() - t0
+        _idle(page)
+
+        # the numbers are the library's for the shape the map reported
+        drawn = frame.evaluate("window.__GLOBAL_DATA__.last_active_drawing")
+        ring = aps.drawn_boundary(drawn)
+        assert len(ring) == 4
+        for (lat, lon), (rx, ry) in zip(corners, ring, strict=True):
+            assert abs(rx - lon) < 0.002 and abs(ry - lat) < 0.002  # within a pixel or two
+        sub = aps.restrict(walk15, polygon=aps.polygon_from_clicks(ring))
+        assert 0 < sub.total_population < walk15.total_population
+        assert _metric(page, T("covered")) == f"{sub.covered_population:,.0f}"
+        uncovered = sub.total_population - sub.covered_population
+        assert _metric(page, T("uncovered")) == f"{uncovered:,.0f}"
+        assert page.get_by_text(T("area_drawn", n=4)).count() == 1
+        # drawing added no station, and the app draws the boundary it uses
+        assert _metric(page, T("with_proposals")) == "–"
+        frame.wait_for_function(
+            "document.querySelectorAll('path.planner-study-area').length === 1", timeout=30_000
+        )
+        page.screenshot(path=str(TEST_OUTPUT / f"area_drawn_{lang}.png"))
+
+        # cleared: the whole county again
+        page.locator(".st-key-btn_area_clear button").click()
+        _wait_metric(page, T("covered"), f"v === {whole!r}")
+        _idle(page)
+        frame.wait_for_function(
+            "document.querySelectorAll('path.planner-study-area').length === 0", timeout=30_000
+        )
+
+    assert attempted == [], f"requests outside the local server: {attempted}"
+    assert problems == [], problems
+    print(
+        f"\nchromium, {lang}: last corner clicked -> numbers in {seconds:.2f} s (reported, not asserted)"
+    )
