@@ -184,7 +184,12 @@ def _seed_module(
     if target is None:
         return None
     marker = target / f"{source.stem}.planner-seeded"
-    if marker.is_file() and marker.read_text(encoding="utf-8") == build_id:
+    indexes = [n for n in entry["files"] if n.endswith(".nbi")]
+    if (
+        marker.is_file()
+        and marker.read_text(encoding="utf-8") == build_id
+        and all((target / n).is_file() for n in indexes)
+    ):
         return None  # seeded before; numba may have added entries since: keep them
     target.mkdir(parents=True, exist_ok=True)
     # data files first, the index last: an index never names a file not yet there

@@ -169,6 +169,11 @@ def test_shipped_kernels_are_loaded_and_checked(tmp_path):
     # a second run keeps the cache it has (seeded once per build)
     again = _load(pkg, tmp_path / "user1")
     assert again["seeded"] == [] and again["hits"] == 1 and again["misses"] == 0, again
+    # the user emptied the cache (numba's files gone, the seeding's marker left): seeded again
+    for f in (tmp_path / "user1").rglob("*.nb?"):
+        f.unlink()
+    again = _load(pkg, tmp_path / "user1")
+    assert again["seeded"] and again["hits"] == 1 and again["misses"] == 0, again
     # another CPU (numba's own check on the CPU name it was compiled for): compiled again
     assert _load(pkg, tmp_path / "user2", NUMBA_CPU_NAME="generic")["misses"] == 1
     # another numba version recorded in the build: not seeded, compiled

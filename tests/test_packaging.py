@@ -160,7 +160,9 @@ _LOOKUP = textwrap.dedent("""
     recs = json.loads((Path(planner.__file__).parent / nc.SIGNATURES_FILE).read_text())
     found = {}
     for rec in recs["signatures"]:
-        disp = getattr(importlib.import_module(rec["module"]), rec["name"])
+        disp = getattr(importlib.import_module(rec["module"]), rec["name"], None)
+        if disp is None:
+            continue  # recorded before a rename: the build skipped it too
         sig = tuple(nc.decode_type(a) for a in rec["args"])
         hit = disp._cache.load_overload(sig, disp.targetctx) is not None
         found.setdefault(rec["module"], []).append(hit)
