@@ -1894,14 +1894,14 @@ def main_area() -> None:
     whatif = None
     with guard(T("tab_whatif")):
         whatif = cached_whatif(key, settings, sc.proposed, ss.edits, area)
-    std_units, std_summary = cached_standards(key, settings, area)
 
     opt = ss.opt if ss.opt and ss.opt.get("data") == key else None
     opt_run = opt["run"] if opt else None
 
     # the numbers are sent before the map, so that they show first after a click
+    no_table = pd.DataFrame()  # the standards come after the map (below)
     v = View(
-        sc, ds, result, key, settings, whatif, std_units, std_summary, opt, opt_run, ss.edits, area
+        sc, ds, result, key, settings, whatif, no_table, no_table, opt, opt_run, ss.edits, area
     )
     with col_side, guard(T("headline")):
         side_panel(v)
@@ -1912,6 +1912,8 @@ def main_area() -> None:
         map_panel(v, progress)
     progress.finish()
     prefetch_modes(key, settings)
+    # checked once the numbers and the map are out (seconds on a first view; cached after)
+    std_units, std_summary = cached_standards(key, settings, area)
 
     tabs = st.tabs(
         [
@@ -1925,7 +1927,9 @@ def main_area() -> None:
         key="w_tab",
         on_change="rerun",  # the tab shown is known: the standards change only when it is open
     )
-    v = dataclasses.replace(v, standards_open=bool(tabs[1].open))
+    v = dataclasses.replace(
+        v, std_units=std_units, std_summary=std_summary, standards_open=bool(tabs[1].open)
+    )
 
     panels = (tab_coverage, tab_standards, tab_whatif, tab_optimizer, tab_scenarios, tab_export)
     names = (

@@ -312,6 +312,9 @@ class ProtocolClient:
         self.map_id = ""
         self.fragment = ""
         self.metrics: dict[str, str] = {}
+        #: the elements of the last run, in the order the server sent them ("metric:<label>",
+        #: "map", "dataframe", ...)
+        self.order: list[str] = []
 
     async def connect(self) -> None:
         import websockets
@@ -350,6 +353,7 @@ class ProtocolClient:
         t0 = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         nbytes, at = 0, float("nan")
+        self.order = []
         while True:
             raw = await asyncio.wait_for(self.ws.recv(), 120)
             nbytes += len(raw)
@@ -362,7 +366,9 @@ class ProtocolClient:
                 self.page_hash = fm.new_session.page_script_hash
             elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
                 el = fm.delta.new_element
+                self.order.append(str(el.WhichOneof("type")))
                 if el.WhichOneof("type") == "metric":
+                    self.order[-1] = f"metric:{el.metric.label}"
                     self.metrics[el.metric.label] = el.metric.body
                     if until and el.metric.label == until[0] and at != at:
                         v = el.metric.body.replace(",", "")
@@ -371,6 +377,7 @@ class ProtocolClient:
                 elif el.WhichOneof("type") == "component_instance" and (
                     "folium" in el.component_instance.component_name
                 ):
+                    self.order[-1] = "map"
                     self.map_id = el.component_instance.id
                     self.fragment = fm.delta.fragment_id
             elif kind == "script_finished":
