@@ -34,6 +34,16 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+if __package__:
+    from ._errors import PackageDataError
+else:  # loaded on its own by the build backend (planner's dependencies may be missing there)
+    import importlib.util as _util
+
+    _spec: Any = _util.spec_from_file_location("_planner_errors", PACKAGE_DIR / "_errors.py")
+    _errors_module: Any = _util.module_from_spec(_spec)
+    _spec.loader.exec_module(_errors_module)
+    PackageDataError = _errors_module.PackageDataError  # type: ignore[misc]
 #: Where the build puts the compiled kernels, inside the package (never in git).
 SHIPPED_DIR_NAME = "_kernel_cache"
 #: The signatures compiled at build time: every kernel call of the demo analysis.
@@ -41,6 +51,7 @@ SIGNATURES_FILE = "_kernel_signatures.json"
 #: The modules with compiled kernels, relative to the package (the only ones seeded).
 KERNEL_MODULES = ("_engine.py", "_isochrone.py", "optimize/_kernels.py")
 _BUILD_INFO = "BUILD.json"
+_RERECORD = "Fix: run `python scripts/record_kernel_signatures.py` with this numba"
 
 
 def user_cache_dir(environ: MutableMapping[str, str] | None = None) -> Path:
@@ -170,7 +181,7 @@ def seed_from_shipped(
             for rel, entry in info["modules"].items()
             if (target := _seed_module(package_dir, shipped, rel, entry, info["build_id"]))
         ]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, PackageDataError):
         return []  # a damaged or foreign build: numba compiles instead
 
 
@@ -216,7 +227,7 @@ def encode_type(ty: Any) -> Any:
 
     if isinstance(ty, types.Array):
         if not ty.aligned:
-            raise TypeError(f"unaligned array type {ty!r}")
+            raise PackageDataError(f"unaligned array type {ty!r}")
         return {"array": [encode_type(ty.dtype), ty.ndim, ty.layout, ty.mutable is False]}
     if isinstance(ty, types.UniTuple):
         return {"unituple": [encode_type(ty.dtype), ty.count]}
@@ -229,11 +240,11 @@ def encode_type(ty: Any) -> Any:
             return {"omitted_builtin": name}
         if value is None or isinstance(value, bool | int | float | str):
             return {"omitted": value}
-        raise TypeError(f"omitted argument with default {value!r}")
+        raise PackageDataError(f"omitted argument with default {value!r}")
     for name in _SCALARS:
         if ty == getattr(types, name):
             return name
-    raise TypeError(f"cannot record the argument type {ty!r}")
+    raise PackageDataError(f"cannot record the argument type {ty!r}")
 
 
 def decode_type(data: Any) -> Any:
@@ -244,7 +255,7 @@ def decode_type(data: Any) -> Any:
 
     if isinstance(data, str):
         if data not in _SCALARS:
-            raise ValueError(f"unknown scalar type {data!r}")
+            raise PackageDataError(f"{SIGNATURES_FILE}: unknown scalar type {data!r}; {_RERECORD}")
         return getattr(types, data)
     (kind, arg), *_ = data.items()
     if kind == "array":
@@ -258,7 +269,7 @@ def decode_type(data: Any) -> Any:
         return types.Omitted(arg)
     if kind == "omitted_builtin":
         return types.Omitted(getattr(builtins, arg))
-    raise ValueError(f"unknown type record {data!r}")
+    raise PackageDataError(f"{SIGNATURES_FILE}: unknown type record {data!r}; {_RERECORD}")
 
 
 def _load_kernel_modules(package_dir: Path) -> None:
@@ -333,7 +344,7 @@ def build_shipped(package_dir: Path, *, python: str | None = None) -> Path | Non
         )
         p = subprocess_run([python or sys.executable, "-c", code], env=env, cwd=tmp)
         if p.returncode != 0:
-            raise RuntimeError(f"compiling planner's kernels failed:\n{p.stderr[-3000:]}")
+            raise PackageDataError(f"compiling planner's kernels failed:\n{p.stderr[-3000:]}")
         done = json.loads(p.stdout.strip().splitlines()[-1])
         for skipped in done["skipped"]:
             print(f"planner: recorded kernel not compiled ahead: {skipped}", file=sys.stderr)
