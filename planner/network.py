@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -394,13 +395,20 @@ class Network:
     def project(self, geoms: Any) -> np.ndarray:
         """Points (GeoSeries/GeoDataFrame in any CRS, or lon/lat arrays) to metric x, y arrays."""
         if isinstance(geoms, gpd.GeoDataFrame | gpd.GeoSeries):
-            if geoms.crs is None:
-                raise NetworkError("points have no CRS. Fix: set one with .set_crs('EPSG:4326').")
             # the geometry array, not the series: pandas' overhead was most of a repeated join
+            # (a frame's column is looked up once: its crs is another lookup)
             g = (geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms).values
+            if g.crs is None:
+                raise NetworkError("points have no CRS. Fix: set one with .set_crs('EPSG:4326').")
             if not g.crs == self.crs:
                 g = g.to_crs(self.crs)
             arr = np.asarray(g)
+            # points (the usual input): x and y directly (NaN for other geometries; GEOS refuses
+            # empty points), else the general path below, which also names empty geometries
+            with contextlib.suppress(shapely.errors.GEOSException):
+                xy = np.column_stack([shapely.get_x(arr), shapely.get_y(arr)])
+                if not np.isnan(xy).any():
+                    return xy
             pts = arr if (shapely.get_type_id(arr) == 0).all() else shapely.point_on_surface(arr)
             xy = shapely.get_coordinates(pts)
             if len(xy) != len(arr):

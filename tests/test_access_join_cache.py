@@ -87,3 +87,69 @@ def test_cached_join_is_shared_and_one_kernel_signature():
     nearest_facility(net, _gdf(fac), _gdf(dem))
     sigs = _engine.nearest_source.signatures
     assert sigs and not any(getattr(t, "readonly", False) for sig in sigs for t in sig)
+
+
+def test_same_edge_pairs_are_kept_per_facility_join(monkeypatch):
+    """The direct same-edge pairs depend on the two joins alone: computed once per pair of joins,
+    never reused for other facilities (alternating sets give each set's fresh answers)."""
+    import planner.access as access
+
+    net, fac, dem = _setup(5)
+    other = fac.copy()
+    other[:2] += [35.0, -20.0]  # moved along or off their edges: other direct pairs
+    fresh = build_network(random_roads(5), "walk", crs=UTM, largest_component=False)
+    want = {k: nearest_facility(fresh, _gdf(xy), _gdf(dem)) for k, xy in (("a", fac), ("b", other))}
+    calls: list[int] = []
+    pairs = access._same_edge_pairs
+
+    def counting(pts, f):
+        calls.append(len(f))
+        return pairs(pts, f)
+
+    monkeypatch.setattr(access, "_same_edge_pairs", counting)
+    for k, xy in (("a", fac), ("b", other), ("a", fac), ("b", other)):
+        got = nearest_facility(net, _gdf(xy), _gdf(dem))
+        np.testing.assert_array_equal(got.time_s, want[k].time_s)
+        np.testing.assert_array_equal(got.facility, want[k].facility)
+    assert calls == [5, 5]  # once per facility join, not once per call
+
+
+def test_nearest_search_uses_the_networks_bucket_width_once():
+    """The bucket width is computed once per network (it was most of a city-graph search) and is
+    the kernels' own default, so the answers are those of the kernel left to choose it."""
+    from planner import _engine
+    from planner.access import bucket_delta, node_nearest
+
+    net, fac, _dem = _setup(2)
+    assert bucket_delta(net) == _engine.default_delta(net.rweights)
+    assert bucket_delta(net) is bucket_delta(net)
+    src = facility_sources(net, _gdf(fac))
+    t, lab = node_nearest(net, src)
+    labels = np.repeat(np.arange(len(src), dtype=np.int64), np.diff(src.src_ptr))
+    t0, lab0 = _engine.nearest_source(
+        net.rindptr, net.rindices, net.rweights, src.seed_nodes, src.seed_times, labels, np.inf
+    )
+    np.testing.assert_array_equal(t, t0)
+    np.testing.assert_array_equal(lab, lab0)
+
+
+def test_projection_of_points_polygons_and_empty_geometries():
+    """Points take the fast path (x, y directly); polygons a point on their surface, as before;
+    an empty geometry is named."""
+    import pytest
+
+    from planner import NetworkError
+
+    net, fac, _dem = _setup()
+    poly = shapely.box(*(fac[0] - 30), *(fac[0] + 30))
+    mixed = gpd.GeoSeries([shapely.Point(fac[1]), poly, shapely.Point(fac[2])], crs=UTM)
+    xy = net.project(mixed)
+    want = shapely.get_coordinates(shapely.point_on_surface(np.asarray(mixed.values)))
+    np.testing.assert_array_equal(xy, want)
+    np.testing.assert_array_equal(net.project(_gdf(fac)), fac)
+    lonlat = _gdf(fac).to_crs(4326)
+    np.testing.assert_allclose(net.project(lonlat), fac, atol=1e-6)
+    with pytest.raises(NetworkError, match="empty"):
+        net.project(gpd.GeoSeries([shapely.Point(fac[0]), shapely.Point()], crs=UTM))
+    with pytest.raises(NetworkError, match="no CRS"):
+        net.project(gpd.GeoSeries([shapely.Point(fac[0])]))
