@@ -17,7 +17,14 @@ import pytest
 import shapely
 
 import planner
-from planner.compliance import _text, compliance_lines, compliance_report, write_compliance
+from planner.compliance import (
+    _text,
+    compliance_html,
+    compliance_lines,
+    compliance_markdown,
+    compliance_report,
+    write_compliance,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "data" / "compliance_english_shapes.json"
@@ -151,8 +158,9 @@ def test_the_scenarios_reach_every_sentence_and_status(reports):
                     used |= m.keys()
         for rule, s in zip(rep.checks["rule"], rep.checks["status"], strict=True):
             statuses.setdefault(int(rule), set()).add(s)
-    # the sentences of the check lines (the summary's and console's are rendered directly)
-    line_keys = {k for k in _text.TEXT if not k.startswith(("sum_", "lines_", "address"))}
+    # the sentences of the check lines (the summary's, console's and pages' are rendered
+    # directly and checked by the tests below)
+    line_keys = {k for k in _text.TEXT if not k.startswith(("sum_", "lines_", "address", "doc_"))}
     # an area no facility reaches at all is not in the demo: checked on its own below
     assert line_keys - used == {"r1_unreachable"}
     assert statuses == {
@@ -280,3 +288,25 @@ def test_files_for_people_follow_lang(reports, tmp_path):
     ].read_text(encoding="utf-8")
     # files read by programs: the report's own tables keep their English content
     assert rep.checks["fix"].str.contains("add 1 community health service center").any()
+
+
+def _visible_text(page: str) -> str:
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    return re.sub(r"<[^>]+>", "\n", page)  # one cell per line: cells are not a sentence
+
+
+def test_the_full_report_files_without_a_result_follow_lang_too(reports, tmp_path):
+    """write_compliance(lang="zh") without the coverage result writes the full tables page."""
+    rep = reports["proposals"]
+    written = write_compliance(rep, tmp_path, formats=["md", "html"], lang="zh")
+    for fmt, text in (
+        ("md", written["md"].read_text(encoding="utf-8")),
+        ("html", _visible_text(written["html"].read_text(encoding="utf-8"))),
+    ):
+        text = text.replace(rep.dataset_name, "")
+        hits = [h for line in text.splitlines() for h in ENGLISH.findall(line)]
+        assert not hits, (fmt, hits[:10])
+        assert "未达标项及改进办法" in text and "在东城街道增设1个社区卫生服务中心" in text
+    # English as before: the same page as the report's own English
+    assert compliance_markdown(rep, lang="en") == compliance_markdown(rep)
+    assert "Failures and what would fix them" in compliance_html(rep)

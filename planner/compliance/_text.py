@@ -377,6 +377,79 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "lines_group": ("{group} {share:.1f} %", "{group}{share:.1f}%"),
     "lines_group_sep": (", ", "，"),
+    # -- compliance_markdown / compliance_html -------------------------------------------------
+    "doc_md_title": (
+        "# Standards compliance report: {name}\n",
+        "# {name}：基层医疗卫生设施标准达标报告\n",
+    ),
+    "doc_md_synthetic": (
+        "> **Synthetic demo data** (示范县 does not exist): an example of the report, not a real "
+        "place.\n",
+        "> **合成示范数据**（示范县并不存在）：仅为报告示例，不是真实地区。\n",
+    ),
+    "doc_md_meta": (
+        "Mode **{mode}**, threshold **{mins:g} min**, population {pop}, {n} facilities, planner "
+        "{version}. Rules from `standards.md` (values in the settings table).\n",
+        "出行方式**{mode}**，时间阈值**{mins:g}分钟**，常住人口{pop}，医疗机构{n}个，planner {version}。"
+        "条款依据 `standards.md`（取值见设置表）。\n",
+    ),
+    "doc_md_rules": ("## Rules\n", "## 标准条款\n"),
+    "doc_md_rules_checked": ("\n### The rules as checked\n", "\n### 本次检查的条款\n"),
+    "doc_md_rule_text": ("{rule}. **{title}**: {text}", "第{rule}条 **{title}**：{text}"),
+    "doc_md_failures": ("## Failures and what would fix them\n", "## 未达标项及改进办法\n"),
+    "doc_md_rule_failing": (
+        "### Rule {rule}: {title} ({n} failing)\n",
+        "### 第{rule}条 {title}（{n}项未达标）\n",
+    ),
+    "doc_md_not_assessed": ("## Not assessed\n", "## 未评估\n"),
+    "doc_md_equity": ("## Equity\n", "## 公平性\n"),
+    "doc_md_quantiles": (
+        "Travel time to the nearest facility (minutes), population-weighted quantiles:\n",
+        "到最近医疗机构的出行时间（分钟），按人口加权的分位数：\n",
+    ),
+    "doc_md_gini": (
+        "\nGini coefficient of access time and the urban-rural gap:\n",
+        "\n出行时间的基尼系数与城乡差距：\n",
+    ),
+    "doc_md_proposals": ("## Proposed sites\n", "## 建议站点\n"),
+    "doc_md_units": ("## Admin units\n", "## 各行政单元\n"),
+    "doc_md_all_checks": ("## All checks\n", "## 全部检查\n"),
+    "doc_md_settings": ("## Settings\n", "## 设置\n"),
+    "doc_html_title": ("Standards compliance: {name}", "{name}：标准达标情况"),
+    "doc_html_h1": ("Standards compliance report: {name}", "{name}：基层医疗卫生设施标准达标报告"),
+    "doc_html_synthetic": (
+        '<p class="note"><strong>Synthetic demo data</strong> (示范县 does not exist): an example '
+        "of the report, not a real place.</p>",
+        '<p class="note"><strong>合成示范数据</strong>（示范县并不存在）：仅为报告示例，不是真实地区。</p>',
+    ),
+    "doc_html_meta": (
+        "<p>Mode <b>{mode}</b>, threshold <b>{mins:g} min</b>, population {pop}, {n} facilities, "
+        "planner {version}.</p>",
+        "<p>出行方式<b>{mode}</b>，时间阈值<b>{mins:g}分钟</b>，常住人口{pop}，医疗机构{n}个，"
+        "planner {version}。</p>",
+    ),
+    "doc_rules": ("Rules", "标准条款"),
+    "doc_failures": ("Failures and what would fix them", "未达标项及改进办法"),
+    "doc_rule_failing": ("Rule {rule}: {title} ({n} failing)", "第{rule}条 {title}（{n}项未达标）"),
+    "doc_not_assessed": ("Not assessed", "未评估"),
+    "doc_equity": ("Equity", "公平性"),
+    "doc_quantiles": (
+        "Travel time to the nearest facility (minutes), population-weighted quantiles:",
+        "到最近医疗机构的出行时间（分钟），按人口加权的分位数：",
+    ),
+    "doc_proposals": ("Proposed sites", "建议站点"),
+    "doc_units": ("Admin units", "各行政单元"),
+    "doc_all_checks": ("All checks", "全部检查"),
+    "doc_villages": ("Villages (rule 5)", "各行政村（第5条）"),
+    "doc_facilities": ("Facilities (rule 8)", "各医疗机构（第8条）"),
+    "doc_settings": ("Settings", "设置"),
+    "doc_lorenz_aria": ("Lorenz curve of access time", "出行时间的洛伦兹曲线"),
+    "doc_lorenz_label": ("{level}s (Gini {g:.3f})", "{level}（基尼系数{g:.3f}）"),
+    "doc_lorenz_x": (
+        "cumulative share of residents (units by mean time, shortest first)",
+        "常住人口累计比例（单元按平均时间从短到长排列）",
+    ),
+    "doc_lorenz_y": ("cumulative share of travel time", "出行时间累计比例"),
 }
 
 #: Check statuses in lines for people.

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from ._text import STATUS_TEXT, msg
 from .core import ComplianceReport
-from .rules import FAIL, FORMATS, NA, PASS, RULE_TITLES
+from .rules import FAIL, FORMATS, NA, PASS
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +116,12 @@ def _equity_lines(report: ComplianceReport, lang: str) -> list[str]:
     return out
 
 
-def _display(v: Any, col: str = "") -> str:
+def _display(v: Any, col: str = "", lang: str = "en") -> str:
+    zh = lang == "zh"
     if v is None:
         return ""
     if isinstance(v, bool | np.bool_):
-        return "yes" if v else "no"
+        return ("是" if v else "否") if zh else ("yes" if v else "no")
     if isinstance(v, int | np.integer):
         return f"{int(v):,}"
     if isinstance(v, float | np.floating):
@@ -128,11 +129,9 @@ def _display(v: Any, col: str = "") -> str:
         if math.isnan(x):
             return ""
         if math.isinf(x):
-            return (
-                "unreachable"
-                if "minutes" in col or col.startswith("p")
-                else ("inf" if x > 0 else "-inf")
-            )
+            if "minutes" in col or col.startswith("p"):
+                return "无法到达" if zh else "unreachable"
+            return "inf" if x > 0 else "-inf"
         if "share" in col or (col in ("value", "target") and abs(x) < 1 and x != int(x)):
             return f"{x:.3f}"
         if x == int(x) and abs(x) < 1e15:
@@ -140,21 +139,45 @@ def _display(v: Any, col: str = "") -> str:
         if abs(x) >= 100:
             return f"{x:,.0f}"
         return f"{x:.2f}"
+    if zh and isinstance(v, str):
+        return _value_zh(v, col)
     return str(v)
 
 
-def _md_table(df: pd.DataFrame, cols: Sequence[str] | None = None) -> str:
+def _value_zh(v: str, col: str) -> str:
+    """A text cell for Chinese readers: levels, statuses, tiers and metrics named in Chinese."""
+    from ..i18n import OUTPUT_VALUES
+    from ._text import METRIC_ZH
+
+    if col == "metric":
+        return METRIC_ZH.get(v, v)
+    if v in OUTPUT_VALUES:
+        return OUTPUT_VALUES[v][0]
+    return v
+
+
+def _header(col: str, lang: str) -> str:
+    if lang != "zh":
+        return col
+    from ..report import column_label
+
+    return column_label(col, lang="zh")
+
+
+def _md_table(df: pd.DataFrame, cols: Sequence[str] | None = None, lang: str = "en") -> str:
     cols = list(cols or df.columns)
     if not len(df):
-        return "_(none)_\n"
+        return "_（无）_\n" if lang == "zh" else "_(none)_\n"
     esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
     lines = [
-        "| " + " | ".join(esc(c) for c in cols) + " |",
+        "| " + " | ".join(esc(_header(c, lang)) for c in cols) + " |",
         "|" + "|".join("---" for _ in cols) + "|",
     ]
     for row in df[cols].itertuples(index=False):
         lines.append(
-            "| " + " | ".join(esc(_display(v, c)) for v, c in zip(row, cols, strict=True)) + " |"
+            "| "
+            + " | ".join(esc(_display(v, c, lang)) for v, c in zip(row, cols, strict=True))
+            + " |"
         )
     return "\n".join(lines) + "\n"
 
@@ -173,69 +196,69 @@ _CHECK_VIEW = [
 ]
 
 
-def compliance_markdown(report: ComplianceReport) -> str:
-    """The report as Markdown (rules, failures with fixes, equity, proposals, settings)."""
-    out = [f"# Standards compliance report: {report.dataset_name}\n"]
+def compliance_markdown(report: ComplianceReport, *, lang: str = "en") -> str:
+    """The report as Markdown (rules, failures with fixes, equity, proposals, settings), in
+    ``lang`` (``"en"``, or ``"zh"``: headings, column headers and sentences in Chinese)."""
+    report = report.localized(lang)
+
+    def say(key: str, **fields: Any) -> str:
+        return msg(key, **fields).render(lang)
+
+    def table(df: pd.DataFrame, cols: Sequence[str] | None = None) -> str:
+        return _md_table(df, cols, lang)
+
+    out = [say("doc_md_title", name=report.dataset_name)]
     if report.synthetic:
-        out.append(
-            "> **Synthetic demo data** (示范县 does not exist): an example of the report, not a real place.\n"
-        )
+        out.append(say("doc_md_synthetic"))
     s = report.settings.set_index("key")["value"]
     out.append(
-        f"Mode **{s.get('mode', '')}**, threshold **{report.rules_used.coverage_minutes:g} min**, "
-        f"population {s.get('population', '')}, {s.get('facilities_counted', '')} facilities, "
-        f"planner {s.get('planner_version', '')}. Rules from `standards.md` (values in the settings table).\n"
+        say(
+            "doc_md_meta",
+            mode=s.get("mode", ""),
+            mins=report.rules_used.coverage_minutes,
+            pop=s.get("population", ""),
+            n=s.get("facilities_counted", ""),
+            version=s.get("planner_version", ""),
+        )
     )
-    out.append("## Rules\n")
+    out.append(say("doc_md_rules"))
     out.append(
-        _md_table(
+        table(
             report.rules, ["rule", "title", "status", "passed", "failed", "not_assessed", "summary"]
         )
     )
-    out.append("\n### The rules as checked\n")
+    out.append(say("doc_md_rules_checked"))
     for r in report.rules.itertuples():
-        out.append(f"{r.rule}. **{r.title}**: {r.text}")
+        out.append(say("doc_md_rule_text", rule=r.rule, title=r.title, text=r.text))
     out.append("")
-    out.append("## Failures and what would fix them\n")
+    out.append(say("doc_md_failures"))
     for rule in range(1, 9):
         f = report.failures[report.failures["rule"] == rule]
         if not len(f):
             continue
-        out.append(f"### Rule {rule}: {RULE_TITLES[rule]} ({len(f)} failing)\n")
+        title = report.rules.loc[report.rules["rule"] == rule, "title"].iloc[0]
+        out.append(say("doc_md_rule_failing", rule=rule, title=title, n=len(f)))
         out.append(
-            _md_table(f, ["check", "admin_name", "population", "value", "target", "detail", "fix"])
+            table(f, ["check", "admin_name", "population", "value", "target", "detail", "fix"])
         )
     na = report.checks[report.checks["status"] == NA]
     if len(na):
-        out.append("## Not assessed\n")
+        out.append(say("doc_md_not_assessed"))
         out.append(
-            _md_table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"])
+            table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"])
         )
-    out.append("## Equity\n")
-    out.append("Travel time to the nearest facility (minutes), population-weighted quantiles:\n")
-    out.append(_md_table(report.travel_times))
-    out.append("\nGini coefficient of access time and the urban-rural gap:\n")
-    out.append(_md_table(report.equity))
+    out.append(say("doc_md_equity"))
+    out.append(say("doc_md_quantiles"))
+    out.append(table(report.travel_times))
+    out.append(say("doc_md_gini"))
+    out.append(table(report.equity))
     if len(report.proposals):
-        out.append("## Proposed sites\n")
-        out.append(
-            _md_table(
-                report.proposals,
-                [
-                    "site_id",
-                    "tier",
-                    "township_name",
-                    "village_name",
-                    "newly_covered_population",
-                    "floor_area_m2",
-                    "addresses",
-                ],
-            )
-        )
-    out.append("## Admin units\n")
+        out.append(say("doc_md_proposals"))
+        out.append(table(report.proposals, _PROPOSAL_VIEW))
+    out.append(say("doc_md_units"))
     tw = report.units[report.units["level"].isin(["county", "township"])]
     out.append(
-        _md_table(
+        table(
             tw,
             [
                 "admin_code",
@@ -252,11 +275,22 @@ def compliance_markdown(report: ComplianceReport) -> str:
             ],
         )
     )
-    out.append("## All checks\n")
-    out.append(_md_table(report.checks, _CHECK_VIEW))
-    out.append("## Settings\n")
-    out.append(_md_table(report.settings))
+    out.append(say("doc_md_all_checks"))
+    out.append(table(report.checks, _CHECK_VIEW))
+    out.append(say("doc_md_settings"))
+    out.append(table(report.settings))
     return "\n".join(out)
+
+
+_PROPOSAL_VIEW = [
+    "site_id",
+    "tier",
+    "township_name",
+    "village_name",
+    "newly_covered_population",
+    "floor_area_m2",
+    "addresses",
+]
 
 
 _CSS = """
@@ -272,16 +306,16 @@ details{margin:.5em 0}summary{cursor:pointer;font-weight:600}
 """
 
 
-def _html_table(df: pd.DataFrame, cols: Sequence[str] | None = None) -> str:
+def _html_table(df: pd.DataFrame, cols: Sequence[str] | None = None, lang: str = "en") -> str:
     cols = list(cols or df.columns)
     if not len(df):
-        return "<p><em>(none)</em></p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+        return "<p><em>（无）</em></p>" if lang == "zh" else "<p><em>(none)</em></p>"
+    head = "".join(f"<th>{html.escape(_header(str(c), lang))}</th>" for c in cols)
     body = []
     for row in df[cols].itertuples(index=False):
         cells = []
         for v, c in zip(row, cols, strict=True):
-            text = html.escape(_display(v, c))
+            text = html.escape(_display(v, c, lang))
             cls = ""
             if c == "status":
                 cls = {PASS: "pass", FAIL: "fail"}.get(str(v), "na")
@@ -292,16 +326,20 @@ def _html_table(df: pd.DataFrame, cols: Sequence[str] | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _lorenz_svg(lorenz: pd.DataFrame, ginis: Mapping[str, float]) -> str:
+def _lorenz_svg(lorenz: pd.DataFrame, ginis: Mapping[str, float], lang: str = "en") -> str:
     """An inline SVG of the Lorenz curves (no JavaScript, no external files)."""
     if not len(lorenz):
         return ""
+
+    def say(key: str, **fields: Any) -> str:
+        return html.escape(msg(key, **fields).render(lang))
+
     W, H, m = 360, 360, 40
     sx = lambda x: m + x * (W - 2 * m)  # noqa: E731
     sy = lambda y: H - m - y * (H - 2 * m)  # noqa: E731
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" '
-        'aria-label="Lorenz curve of access time">',
+        f'aria-label="{say("doc_lorenz_aria")}">',
         f'<rect x="{m}" y="{m}" width="{W - 2 * m}" height="{H - 2 * m}" fill="none" stroke="#999"/>',
         f'<line x1="{sx(0)}" y1="{sy(0)}" x2="{sx(1)}" y2="{sy(1)}" stroke="#bbb" stroke-dasharray="4 3"/>',
     ]
@@ -313,99 +351,93 @@ def _lorenz_svg(lorenz: pd.DataFrame, ginis: Mapping[str, float]) -> str:
         )
         col = colours.get(level, "#2ca02c")
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{col}" stroke-width="2"/>')
-        label = f"{level}s (Gini {ginis.get(level, math.nan):.3f})"
+        name = _value_zh(str(level), "level") if lang == "zh" else str(level)
+        label = say("doc_lorenz_label", level=name, g=ginis.get(level, math.nan))
         parts.append(
-            f'<text x="{m + 8}" y="{m + 18 + 16 * i}" fill="{col}" font-size="12">{html.escape(label)}</text>'
+            f'<text x="{m + 8}" y="{m + 18 + 16 * i}" fill="{col}" font-size="12">{label}</text>'
         )
     parts.append(
-        f'<text x="{W / 2}" y="{H - 8}" font-size="11" text-anchor="middle">cumulative share of residents '
-        "(units by mean time, shortest first)</text>"
+        f'<text x="{W / 2}" y="{H - 8}" font-size="11" text-anchor="middle">{say("doc_lorenz_x")}</text>'
     )
     parts.append(
         f'<text x="12" y="{H / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 {H / 2})">'
-        "cumulative share of travel time</text>"
+        f"{say('doc_lorenz_y')}</text>"
     )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def compliance_html(report: ComplianceReport) -> str:
-    """The report as one self-contained HTML page (inline CSS and SVG; no scripts, no CDN)."""
+def compliance_html(report: ComplianceReport, *, lang: str = "en") -> str:
+    """The report as one self-contained HTML page (inline CSS and SVG; no scripts, no CDN), in
+    ``lang`` (``"en"``, or ``"zh"``: headings, column headers and sentences in Chinese)."""
+    report = report.localized(lang)
     esc = html.escape
+
+    def say(key: str, **fields: Any) -> str:
+        return esc(msg(key, **fields).render(lang))
+
+    def table(df: pd.DataFrame, cols: Sequence[str] | None = None) -> str:
+        return _html_table(df, cols, lang)
+
     s = report.settings.set_index("key")["value"]
     out = [
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',
-        f"<title>Standards compliance: {esc(report.dataset_name)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Standards compliance report: {esc(report.dataset_name)}</h1>",
+        f"<title>{say('doc_html_title', name=report.dataset_name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{say('doc_html_h1', name=report.dataset_name)}</h1>",
     ]
     if report.synthetic:
-        out.append(
-            '<p class="note"><strong>Synthetic demo data</strong> (示范县 does not exist): an example of the '
-            "report, not a real place.</p>"
-        )
+        out.append(msg("doc_html_synthetic").render(lang))
     out.append(
-        f"<p>Mode <b>{esc(str(s.get('mode', '')))}</b>, threshold <b>{report.rules_used.coverage_minutes:g} min</b>, "
-        f"population {esc(str(s.get('population', '')))}, {esc(str(s.get('facilities_counted', '')))} facilities, "
-        f"planner {esc(str(s.get('planner_version', '')))}.</p>"
+        msg(
+            "doc_html_meta",
+            mode=esc(str(s.get("mode", ""))),
+            mins=report.rules_used.coverage_minutes,
+            pop=esc(str(s.get("population", ""))),
+            n=esc(str(s.get("facilities_counted", ""))),
+            version=esc(str(s.get("planner_version", ""))),
+        ).render(lang)
     )
-    out.append("<h2>Rules</h2>")
+    out.append(f"<h2>{say('doc_rules')}</h2>")
     out.append(
-        _html_table(
+        table(
             report.rules,
             ["rule", "title", "text", "status", "passed", "failed", "not_assessed", "summary"],
         )
     )
-    out.append("<h2>Failures and what would fix them</h2>")
+    out.append(f"<h2>{say('doc_failures')}</h2>")
     for rule in range(1, 9):
         f = report.failures[report.failures["rule"] == rule]
         if len(f):
-            out.append(f"<h3>Rule {rule}: {esc(RULE_TITLES[rule])} ({len(f)} failing)</h3>")
+            title = report.rules.loc[report.rules["rule"] == rule, "title"].iloc[0]
+            out.append(f"<h3>{say('doc_rule_failing', rule=rule, title=title, n=len(f))}</h3>")
             out.append(
-                _html_table(
-                    f, ["check", "admin_name", "population", "value", "target", "detail", "fix"]
-                )
+                table(f, ["check", "admin_name", "population", "value", "target", "detail", "fix"])
             )
     na = report.checks[report.checks["status"] == NA]
     if len(na):
-        out.append("<h2>Not assessed</h2>")
+        out.append(f"<h2>{say('doc_not_assessed')}</h2>")
         out.append(
-            _html_table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"])
+            table(na.drop_duplicates(["check", "detail"]), ["check", "admin_name", "detail"])
         )
-    out.append(
-        "<h2>Equity</h2><p>Travel time to the nearest facility (minutes), population-weighted quantiles:</p>"
-    )
-    out.append(_html_table(report.travel_times))
-    ginis = {
-        r.group: r.value for r in report.equity[report.equity["metric"] == "gini"].itertuples()
-    }
-    out.append(_lorenz_svg(report.lorenz, ginis))
-    out.append(_html_table(report.equity))
+    out.append(f"<h2>{say('doc_equity')}</h2><p>{say('doc_quantiles')}</p>")
+    out.append(table(report.travel_times))
+    base = report.localized("en")  # the groups as codes
+    ginis = {r.group: r.value for r in base.equity[base.equity["metric"] == "gini"].itertuples()}
+    out.append(_lorenz_svg(report.lorenz, ginis, lang))
+    out.append(table(report.equity))
     if len(report.proposals):
-        out.append("<h2>Proposed sites</h2>")
-        out.append(
-            _html_table(
-                report.proposals,
-                [
-                    "site_id",
-                    "tier",
-                    "township_name",
-                    "village_name",
-                    "newly_covered_population",
-                    "floor_area_m2",
-                    "addresses",
-                ],
-            )
-        )
-    out.append("<h2>Admin units</h2>")
-    out.append(_html_table(report.units))
-    out.append("<details><summary>All checks</summary>")
-    out.append(_html_table(report.checks, _CHECK_VIEW))
-    out.append("</details><details><summary>Villages (rule 5)</summary>")
-    out.append(_html_table(report.villages))
-    out.append("</details><details><summary>Facilities (rule 8)</summary>")
-    out.append(_html_table(report.facilities))
-    out.append("</details><h2>Settings</h2>")
-    out.append(_html_table(report.settings))
+        out.append(f"<h2>{say('doc_proposals')}</h2>")
+        out.append(table(report.proposals, _PROPOSAL_VIEW))
+    out.append(f"<h2>{say('doc_units')}</h2>")
+    out.append(table(report.units))
+    out.append(f"<details><summary>{say('doc_all_checks')}</summary>")
+    out.append(table(report.checks, _CHECK_VIEW))
+    out.append(f"</details><details><summary>{say('doc_villages')}</summary>")
+    out.append(table(report.villages))
+    out.append(f"</details><details><summary>{say('doc_facilities')}</summary>")
+    out.append(table(report.facilities))
+    out.append(f"</details><h2>{say('doc_settings')}</h2>")
+    out.append(table(report.settings))
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -511,7 +543,7 @@ def write_compliance(
 
             page = compliance_page(report, result, lang=lang, proposals=proposals)
         else:
-            page = compliance_html(report)
+            page = compliance_html(report, lang=lang or "en")
         p.write_text(page, encoding="utf-8")
         written["html"] = p
     if "md" in fmts:
@@ -521,7 +553,7 @@ def write_compliance(
 
             text = compliance_markdown_page(report, result, lang=lang)
         else:
-            text = compliance_markdown(report)
+            text = compliance_markdown(report, lang=lang or "en")
         p.write_text(text, encoding="utf-8")
         written["md"] = p
     log.info("wrote %s", ", ".join(str(p) for p in written.values()))
