@@ -675,11 +675,24 @@ def grid_polygons(
     prev = None
     for b in budgets:
         poly, h, grid = _grid_one(tp.at(b, v_off, cap), cell_m, quad_segs, max_nodes, prev)
-        nested.append(grid is not None and prev is not None and grid[1] is prev[1])
+        nested.append(grid is not None and prev is not None and _inside(grid, prev))
         polys.append(poly)
         cells.append(h)
         prev = grid
     return Traced(polys, cells, nested)
+
+
+def _inside(grid, prev) -> bool:
+    """Whether the polygon of ``grid`` lies inside that of ``prev`` (a larger threshold's):
+    by construction when traced on its grid (:func:`_raised`), else tested on the rings
+    (:func:`_rings_inside`, a tenth of GEOS's ``covers``)."""
+    if grid[1] is prev[1]:
+        return True
+    (ax, ay, a_ptr), (bx, by, b_ptr) = grid[3], prev[3]
+    ha, hb = grid[2], prev[2]
+    scale = ha / hb
+    ox, oy = (grid[1][0] - prev[1][0]) / hb, (grid[1][1] - prev[1][1]) / hb
+    return bool(_rings_inside(ax, ay, a_ptr, bx, by, b_ptr, scale, ox, oy))
 
 
 def _grid_one(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int, prev):
@@ -696,8 +709,8 @@ def _grid_one(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int, prev):
     if covered.any():
         q = q.take(np.flatnonzero(~covered))
     on = prev if prev is not None and prev[2] == h else None
-    poly, z, grid = _traced(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1, h, on)
-    return poly, h, (z, grid, h)
+    poly, z, grid, rings = _traced(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1, h, on)
+    return poly, h, (z, grid, h, rings)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -834,8 +847,8 @@ def _merged(x0, y0, r0, x1, y1, r1, eps):
 
 
 def _traced(x0, y0, r0, x1, y1, r1, cell_m, on=None):
-    """The zero level of the field of these pieces, as a (Multi)Polygon; also the field and
-    its lattice ``(gx0, gy0, nx, ny)``.
+    """The zero level of the field of these pieces, as a (Multi)Polygon; also the field, its
+    lattice ``(gx0, gy0, nx, ny)`` and the rings ``(xs, ys, ring_ptr)`` in node units.
 
     The field (:func:`_field`) is traced by marching squares on the cells with corners of
     both signs (:func:`_march`), then rings become polygons (:func:`_assemble`). With ``on``
@@ -861,7 +874,7 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m, on=None):
         live = _raised(z, on[0], block)
     xs, ys, ring_ptr = _march(z, live, block)
     area = _signed_areas(xs, ys, ring_ptr)
-    return _assemble(xs * h + gx0, ys * h + gy0, ring_ptr, area), z, grid
+    return _assemble(xs, ys, ring_ptr, area, h, gx0, gy0), z, grid, (xs, ys, ring_ptr)
 
 
 @njit(cache=True, nogil=True)
@@ -883,10 +896,19 @@ def _raised(z, zb, block):
     return live
 
 
-def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray, area: np.ndarray):
+def _assemble(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    ring_ptr: np.ndarray,
+    area: np.ndarray,
+    h: float = 1.0,
+    gx0: float = 0.0,
+    gy0: float = 0.0,
+):
     """Polygons from closed rings: counter-clockwise ones are shells, clockwise ones holes.
 
-    ``area`` is each ring's signed area as traced (its orientation).
+    ``xs``, ``ys`` in node units as traced (the polygon's coordinates are ``gx0 + h xs``,
+    ``gy0 + h ys``); ``area`` is each ring's signed area as traced (its orientation).
 
     Each hole goes to the smallest shell that holds it (:func:`_hole_owners`; rings never
     cross: marching squares with the saddles resolved by the cell centre draws disjoint rings).
@@ -895,61 +917,185 @@ def _assemble(xs: np.ndarray, ys: np.ndarray, ring_ptr: np.ndarray, area: np.nda
     if n == 0:
         return shapely.Polygon()
     ring_id = np.repeat(np.arange(n), np.diff(ring_ptr))
-    rings = shapely.linearrings(xs, ys, indices=ring_id)
-    shells = np.flatnonzero(area > 0)
-    holes = np.flatnonzero(area < 0)
-    ring_owner = _hole_owners(xs, ys, ring_ptr, area)
-    owner = np.searchsorted(shells, ring_owner[holes])  # position among the shells
-    owner[ring_owner[holes] < 0] = -1
-    polys = []
-    for k, s in enumerate(shells):
-        mine = holes[owner == k]
-        polys.append(shapely.Polygon(rings[s], holes=list(rings[mine])))
-    if not polys:
+    rings = shapely.linearrings(xs * h + gx0, ys * h + gy0, indices=ring_id)
+    # each ring's polygon: a shell its own, a hole its owner's (-1: none, dropped); then one
+    # vectorised call, each polygon's shell before its holes
+    group = np.where(area > 0, np.arange(n), _hole_owners(xs, ys, ring_ptr, area))
+    use = np.flatnonzero((group >= 0) & (area != 0))
+    if len(use) == 0:
         return shapely.Polygon()
+    use = use[np.lexsort((area[use] < 0, group[use]))]
+    first = np.r_[True, group[use][1:] != group[use][:-1]]
+    polys = shapely.polygons(rings[use], indices=np.cumsum(first) - 1)
     if len(polys) == 1:
         return polys[0]
-    return shapely.MultiPolygon(polys)
+    return shapely.multipolygons(polys)
 
 
 @njit(cache=True, nogil=True)
-def _inside_ring(px, py, xs, ys, a, b):
-    """Whether (px, py) is inside the ring of vertices ``a:b`` (even-odd rule)."""
-    inside = False
-    k1 = b - 1
-    for k in range(a, b):
-        if (ys[k] > py) != (ys[k1] > py):
-            x = xs[k] + (py - ys[k]) * (xs[k1] - xs[k]) / (ys[k1] - ys[k])
-            if px < x:
-                inside = not inside
-        k1 = k
-    return inside
+def _row_buckets(xs, ys, ring_ptr):
+    """Segments of rings traced by :func:`_march` (node units) bucketed by cell row.
+
+    Each segment lies in one cell, whose row is ``floor`` of its lower end's ``y``. Returns
+    ``(ring_of, nxt, row_ptr, seg)``: each vertex's ring and the next vertex of its ring, and
+    the segments (by first vertex) of row ``j`` in ``seg[row_ptr[j]:row_ptr[j + 1]]``.
+    """
+    n = len(ring_ptr) - 1
+    nv = len(xs)
+    ring_of = np.empty(nv, dtype=np.int64)
+    nxt = np.empty(nv, dtype=np.int64)
+    for r in range(n):
+        for k in range(ring_ptr[r], ring_ptr[r + 1]):
+            ring_of[k] = r
+            nxt[k] = k + 1 if k + 1 < ring_ptr[r + 1] else ring_ptr[r]
+    rows = 1
+    for k in range(nv):
+        rows = max(rows, int(math.floor(max(ys[k], 0.0))) + 1)
+    row_ptr = np.zeros(rows + 1, dtype=np.int64)
+    for k in range(nv):
+        row_ptr[min(int(math.floor(max(min(ys[k], ys[nxt[k]]), 0.0))), rows - 1) + 1] += 1
+    for j in range(rows):
+        row_ptr[j + 1] += row_ptr[j]
+    fill = row_ptr.copy()
+    seg = np.empty(nv, dtype=np.int64)
+    for k in range(nv):
+        j = min(int(math.floor(max(min(ys[k], ys[nxt[k]]), 0.0))), rows - 1)
+        seg[fill[j]] = k
+        fill[j] += 1
+    return ring_of, nxt, row_ptr, seg
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_span(row_ptr, py):
+    """The bucketed segments a horizontal ray at height ``py`` may cross: rows
+    ``floor(py) - 1`` and ``floor(py)``."""
+    rows = len(row_ptr) - 1
+    j = int(math.floor(max(py, 0.0)))
+    return row_ptr[min(max(j - 1, 0), rows)], row_ptr[min(j + 1, rows)]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _crosses(xs, ys, k, k1, px, py):
+    """Whether the ray from (px, py) towards -x crosses segment ``k -> k1`` (even-odd rule)."""
+    if (ys[k] > py) != (ys[k1] > py):
+        return px < xs[k] + (py - ys[k]) * (xs[k1] - xs[k]) / (ys[k1] - ys[k])
+    return False
 
 
 @njit(cache=True, nogil=True)
 def _hole_owners(xs, ys, ring_ptr, area):
-    """For each hole (negative ``area``), the smallest shell holding its first vertex; -1 else."""
+    """For each hole (negative ``area``), the smallest shell holding its first vertex; -1 else.
+
+    Rings in node units, as :func:`_march` traces them: the even-odd count of every ring at
+    once costs one row's segments per hole (:func:`_row_buckets`), not every shell's vertices.
+    """
     n = len(ring_ptr) - 1
-    lo_x, hi_x = np.full(n, np.inf), np.full(n, -np.inf)
-    lo_y, hi_y = np.full(n, np.inf), np.full(n, -np.inf)
-    for r in range(n):
-        for k in range(ring_ptr[r], ring_ptr[r + 1]):
-            lo_x[r], hi_x[r] = min(lo_x[r], xs[k]), max(hi_x[r], xs[k])
-            lo_y[r], hi_y[r] = min(lo_y[r], ys[k]), max(hi_y[r], ys[k])
     owner = np.full(n, -1, dtype=np.int64)
+    if len(xs) == 0:
+        return owner
+    ring_of, nxt, row_ptr, seg = _row_buckets(xs, ys, ring_ptr)
+    parity = np.zeros(n, dtype=np.bool_)
     for r in range(n):
         if area[r] >= 0.0:
             continue
         px, py = xs[ring_ptr[r]], ys[ring_ptr[r]]
+        lo, hi = _row_span(row_ptr, py)
+        for q in range(lo, hi):
+            k = seg[q]
+            if _crosses(xs, ys, k, nxt[k], px, py):
+                parity[ring_of[k]] = not parity[ring_of[k]]
         best = np.inf
-        for s in range(n):
-            if area[s] <= 0.0 or area[s] >= best:
-                continue
-            if not (lo_x[s] <= px <= hi_x[s] and lo_y[s] <= py <= hi_y[s]):
-                continue
-            if _inside_ring(px, py, xs, ys, ring_ptr[s], ring_ptr[s + 1]):
+        for q in range(lo, hi):
+            s = ring_of[seg[q]]
+            if parity[s] and 0.0 < area[s] < best:
                 owner[r], best = s, area[s]
+        for q in range(lo, hi):
+            parity[ring_of[seg[q]]] = False
     return owner
+
+
+@njit(cache=True, nogil=True)
+def _inside_count(xs, ys, nxt, row_ptr, seg, px, py):
+    """Whether (px, py) is inside the rings bucketed by :func:`_row_buckets` (even-odd)."""
+    inside = False
+    lo, hi = _row_span(row_ptr, py)
+    for q in range(lo, hi):
+        k = seg[q]
+        if _crosses(xs, ys, k, nxt[k], px, py):
+            inside = not inside
+    return inside
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _orient(ax, ay, bx, by, cx, cy):
+    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+
+
+@njit(cache=True, nogil=True)
+def _boundaries_meet(axs, ays, a_nxt, bxs, bys, b_nxt, scale, ox, oy):
+    """Whether a segment of rings ``a`` (their node units; ``scale * x + ox`` in ``b``'s) meets
+    (crosses or touches) one of rings ``b``, each of whose segments lies in one cell of ``b``'s
+    grid and is found there. Conservative: collinear contact counts as meeting."""
+    if len(bxs) == 0 or len(axs) == 0:
+        return False
+    nxc, nyc = 1, 1
+    for k in range(len(bxs)):
+        nxc = max(nxc, int(math.floor(max(bxs[k], 0.0))) + 2)
+        nyc = max(nyc, int(math.floor(max(bys[k], 0.0))) + 2)
+    head = np.full(nxc * nyc, -1, dtype=np.int64)
+    link = np.empty(len(bxs), dtype=np.int64)
+    for k in range(len(bxs)):
+        k1 = b_nxt[k]
+        c = int(math.floor(max(min(bys[k], bys[k1]), 0.0))) * nxc
+        c += int(math.floor(max(min(bxs[k], bxs[k1]), 0.0)))
+        link[k], head[c] = head[c], k
+    for k in range(len(axs)):
+        k1 = a_nxt[k]
+        x0, y0 = scale * axs[k] + ox, scale * ays[k] + oy
+        x1, y1 = scale * axs[k1] + ox, scale * ays[k1] + oy
+        i0 = max(int(math.floor(min(x0, x1))) - 1, 0)
+        i1 = min(int(math.floor(max(x0, x1))), nxc - 1)
+        j0 = max(int(math.floor(min(y0, y1))) - 1, 0)
+        j1 = min(int(math.floor(max(y0, y1))), nyc - 1)
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                q = head[j * nxc + i]
+                while q >= 0:
+                    q1 = b_nxt[q]
+                    d1 = _orient(x0, y0, x1, y1, bxs[q], bys[q])
+                    d2 = _orient(x0, y0, x1, y1, bxs[q1], bys[q1])
+                    d3 = _orient(bxs[q], bys[q], bxs[q1], bys[q1], x0, y0)
+                    d4 = _orient(bxs[q], bys[q], bxs[q1], bys[q1], x1, y1)
+                    if d1 * d2 <= 0.0 and d3 * d4 <= 0.0:
+                        return True
+                    q = link[q]
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _rings_inside(axs, ays, a_ptr, bxs, bys, b_ptr, scale, ox, oy):
+    """Whether the region of rings ``a`` lies inside that of rings ``b`` (even-odd regions of
+    disjoint rings, each in its grid's node units; ``a`` at ``scale * x + ox`` in ``b``'s),
+    their boundaries apart. Then each ring lies wholly inside or outside the other region, so:
+    every ring of ``a`` inside ``b``, and no ring of ``b`` inside ``a`` (just across it would
+    be a point of ``a`` outside ``b``). ``False`` when unsure (boundaries that touch)."""
+    if len(axs) == 0:
+        return True
+    _, a_nxt, a_rows, a_seg = _row_buckets(axs, ays, a_ptr)
+    _, b_nxt, b_rows, b_seg = _row_buckets(bxs, bys, b_ptr)
+    if _boundaries_meet(axs, ays, a_nxt, bxs, bys, b_nxt, scale, ox, oy):
+        return False
+    for r in range(len(a_ptr) - 1):
+        k = a_ptr[r]
+        px, py = scale * axs[k] + ox, scale * ays[k] + oy
+        if not _inside_count(bxs, bys, b_nxt, b_rows, b_seg, px, py):
+            return False
+    for r in range(len(b_ptr) - 1):
+        k = b_ptr[r]
+        px, py = (bxs[k] - ox) / scale, (bys[k] - oy) / scale
+        if _inside_count(axs, ays, a_nxt, a_rows, a_seg, px, py):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)

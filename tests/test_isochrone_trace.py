@@ -4,7 +4,7 @@
   they touch is full) against a brute-force minimum over densely sampled road points;
 - the marching-squares tracer against contourpy on random fields (same zero level);
 - a smaller threshold's field raised to a larger one's traces inside its polygon (nesting by
-  construction);
+  construction), and the ring test of nesting across cells against GEOS;
 - large thresholds: the grid stays within ``max_cells`` nodes and the process's memory stays
   bounded whatever the threshold (a subprocess, so the peak is this job's alone).
 """
@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from conftest import UTM, random_roads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -140,6 +141,52 @@ def test_raised_field_traces_inside(seed, ny, nx):
     assert shapely.difference(polys[1], polys[0]).area < 1e-9
 
 
+def _traced_rings(z):
+    xs, ys, ptr = _isochrone._march(z, np.ones((1, 1), dtype=bool), max(z.shape))
+    area = _isochrone._signed_areas(xs, ys, ptr)
+    return xs, ys, ptr, _isochrone._assemble(xs, ys, ptr, area)
+
+
+def _nested_fields(rng, n, lift, off):
+    """A coarse field (cell 2) and a fine one (cell 1, node (j, i) at ``off + i``, ``off + j``)
+    that mostly lies above it (bilinear) plus noise, dipping below at a few nodes."""
+    big = rng.normal(0.0, 1.0, (n, n)) - 0.5
+    big[0, :] = big[-1, :] = big[:, 0] = big[:, -1] = 1.0
+    u = np.clip((off + np.arange(2 * n)) / 2, 0, n - 1)
+    i0 = np.minimum(np.floor(u).astype(int), n - 2)
+    t = u - i0
+    rows = big[:, i0] * (1 - t) + big[:, i0 + 1] * t
+    fine = rows[i0, :] * (1 - t)[:, None] + rows[i0 + 1, :] * t[:, None]
+    fine += lift + rng.exponential(0.3, fine.shape) - (rng.random(fine.shape) < 0.03)
+    fine[0, :] = fine[-1, :] = fine[:, 0] = fine[:, -1] = 1.0
+    return big, fine
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(3, 16),
+    lift=st.sampled_from([0.0, 0.2, 0.5]),
+    off=st.integers(0, 3),
+)
+def test_rings_inside_agrees_with_geos(seed, n, lift, off):
+    # a polygon traced on a fine grid (cell 1) inside or sticking out of one traced on a coarse
+    # grid (cell 2, origins apart by whole fine cells), as grid_polygons meets them across
+    # thresholds: the ring test says "inside" exactly when GEOS's covers does (it may say
+    # "unsure" only where the boundaries touch)
+    rng = np.random.default_rng(seed)
+    big, fine = _nested_fields(rng, n, lift, off)
+    bx, by, bptr, bpoly = _traced_rings(big)
+    ax, ay, aptr, apoly = _traced_rings(fine)
+    apoly_b = shapely.affinity.affine_transform(apoly, [0.5, 0, 0, 0.5, off / 2, off / 2])
+    got = _isochrone._rings_inside(ax, ay, aptr, bx, by, bptr, 0.5, off / 2, off / 2)
+    geos = apoly_b.is_empty or bpoly.covers(apoly_b)
+    if got:
+        assert geos
+    elif geos:
+        assert shapely.distance(apoly_b.boundary, bpoly.boundary) < 1e-9
+
+
 @pytest.mark.parametrize("mode", ["walk", "drive"])
 def test_large_thresholds_keep_the_grid_within_max_cells(mode, monkeypatch):
     # 300 minutes, 1e4 and inf reach the whole network: every grid stays within max_cells
@@ -242,6 +289,7 @@ def test_merged_pieces_within_eps(seed, eps):
     n = 40
     t = np.linspace(0, 200, n + 1)
     x, y = t, 3.0 * np.sin(t / rng.uniform(5, 40)) + rng.normal(0, 0.05, n + 1)
+    y[5:16] = y[5]  # a straight stretch: at least one run merges, whatever eps
     r = np.full(n, 25.0)
     r[rng.integers(0, n)] = 24.0  # a different radius breaks the run
     p = _isochrone.Pieces(x[:-1], y[:-1], r, x[1:], y[1:], r)
