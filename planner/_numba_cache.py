@@ -147,12 +147,20 @@ def _copy_atomic(src: Path, dst: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def numpy_minor(version: str) -> str:
+    """``"2.4"`` for numpy ``"2.4.6"``."""
+    return ".".join(version.split(".")[:2])
+
+
 def _build_matches(info: dict[str, Any]) -> bool:
-    """Whether a build's kernels could be used by this interpreter and numba at all."""
+    """Whether a build's kernels could be used by this interpreter, numba and numpy at all."""
     import numba
+    import numpy
 
     return bool(
         info.get("numba") == numba.__version__
+        # numba types some numpy functions by numpy's version (numpy 2's promotion rules)
+        and info.get("numpy") == numpy_minor(numpy.__version__)
         and info.get("python") == list(sys.version_info[:2])
         and info.get("platform") == sys.platform
     )
@@ -340,7 +348,8 @@ def build_shipped(package_dir: Path, *, python: str | None = None) -> Path | Non
             "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
             f"from pathlib import Path\nrecs = json.loads(Path({str(sig_file)!r}).read_text())\n"
             f"res = m.compile_recorded(Path({str(package_dir)!r}), recs['signatures'])\n"
-            "import numba; res['numba'] = numba.__version__; print(json.dumps(res))\n"
+            "import numba, numpy; res['numba'] = numba.__version__\n"
+            "res['numpy'] = m.numpy_minor(numpy.__version__); print(json.dumps(res))\n"
         )
         p = subprocess_run([python or sys.executable, "-c", code], env=env, cwd=tmp)
         if p.returncode != 0:
@@ -348,7 +357,8 @@ def build_shipped(package_dir: Path, *, python: str | None = None) -> Path | Non
         done = json.loads(p.stdout.strip().splitlines()[-1])
         for skipped in done["skipped"]:
             print(f"planner: recorded kernel not compiled ahead: {skipped}", file=sys.stderr)
-        return _collect(package_dir, Path(tmp) / "numba", shipped, done["numba"])
+        versions = {"numba": done["numba"], "numpy": done["numpy"]}
+        return _collect(package_dir, Path(tmp) / "numba", shipped, versions)
 
 
 def subprocess_run(cmd: list[str], *, env: dict[str, str], cwd: str) -> Any:
@@ -358,7 +368,7 @@ def subprocess_run(cmd: list[str], *, env: dict[str, str], cwd: str) -> Any:
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def _collect(package_dir: Path, numba_dir: Path, shipped: Path, numba_version: str) -> Path:
+def _collect(package_dir: Path, numba_dir: Path, shipped: Path, versions: dict[str, str]) -> Path:
     """Move numba's cache files for each kernel module into ``shipped``, with ``BUILD.json``."""
     modules: dict[str, Any] = {}
     for rel in KERNEL_MODULES:
@@ -377,7 +387,7 @@ def _collect(package_dir: Path, numba_dir: Path, shipped: Path, numba_version: s
             shutil.move(str(f), dest / f.name)
         modules[rel] = {"sha256": _sha256(source), "files": sorted(f.name for f in files)}
     info = {
-        "numba": numba_version,
+        **versions,
         "python": list(sys.version_info[:2]),
         "platform": sys.platform,
         "build_id": uuid.uuid4().hex,

@@ -201,3 +201,18 @@ def test_changed_source_is_never_loaded_from_the_shipped_kernels(tmp_path):
     for f in (pkg / nc.SHIPPED_DIR_NAME).glob("_engine.*"):
         shutil.copy(f, target / f.name)
     assert _load(pkg, user)["misses"] == 1
+
+
+def test_a_build_for_other_versions_is_not_seeded():
+    import numba
+    import numpy
+
+    ok = {
+        "numba": numba.__version__,
+        "numpy": nc.numpy_minor(numpy.__version__),
+        "python": list(sys.version_info[:2]),
+        "platform": sys.platform,
+    }
+    assert nc._build_matches(ok)
+    for key, other in (("numba", "0.1.0"), ("numpy", "1.0"), ("python", [3, 9]), ("platform", "x")):
+        assert not nc._build_matches(dict(ok, **{key: other})), key
