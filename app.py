@@ -993,7 +993,8 @@ def clear_boundary() -> None:
 def take_drawing() -> None:
     """A shape drawn with the map's draw tool (new since the last run) becomes the study
     boundary; one that cannot be (crossing edges, too few corners) is refused with a note."""
-    drawn = (ss.get(MAP_KEY) or {}).get("last_active_drawing")
+    drawings = (ss.get(MAP_KEY) or {}).get("all_drawings")
+    drawn = drawings[-1] if isinstance(drawings, list) and drawings else None
     if not drawn or drawn == ss.get("last_drawing"):
         return
     ss.last_drawing = drawn

@@ -231,7 +231,7 @@ def test_opens_on_the_demo_county_with_the_library_numbers(scn_dir, demo, walk15
         "Proposed site (click the map)",
     ):
         assert layer in script, layer
-    assert args["returned_objects"] == ["last_clicked", "last_active_drawing"]
+    assert args["returned_objects"] == ["last_clicked", "all_drawings"]
     assert len([b for b in at.get("download_button")]) == 5  # with the printed map
 
 

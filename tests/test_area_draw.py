@@ -22,7 +22,7 @@ STATIC = Path(planner.__file__).resolve().parent / "static"
 
 
 def _feature(ring: list[tuple[float, float]]) -> dict:
-    """What streamlit_folium reports as ``last_active_drawing`` (Leaflet's toGeoJSON)."""
+    """One of the ``all_drawings`` streamlit_folium reports (Leaflet's toGeoJSON)."""
     return {
         "type": "Feature",
         "properties": {},

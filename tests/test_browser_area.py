@@ -110,7 +110,7 @@ def test_draw_a_study_boundary_in_chromium(server, lang):
         _idle(page)
 
         # the numbers are the library's for the shape the map reported
-        drawn = frame.evaluate("window.__GLOBAL_DATA__.last_active_drawing")
+        drawn = frame.evaluate("window.__GLOBAL_DATA__.all_drawings")[-1]
         ring = aps.drawn_boundary(drawn)
         assert len(ring) == 4
         for (lat, lon), (rx, ry) in zip(corners, ring, strict=True):
@@ -135,6 +135,37 @@ def test_draw_a_study_boundary_in_chromium(server, lang):
         frame.wait_for_function(
             "document.querySelectorAll('path.planner-study-area').length === 0", timeout=30_000
         )
+
+        # with the tool on the map, an ordinary click (here on an uncovered area) still adds a
+        # station, reported once (the immediate click report and streamlit_folium's own carry
+        # the same value)
+        page.evaluate(
+            """() => { window.plannerPosts = 0; window.addEventListener('message', (e) => {
+                if (e.data && e.data.type === 'streamlit:setComponentValue') {
+                    window.plannerPosts += 1; } }); }"""
+        )
+        q = walk15.uncovered.geometry.representative_point().iloc[0]
+        frame_loc.locator(".leaflet-container").scroll_into_view_if_needed()
+        box = frame_loc.locator(".leaflet-container").bounding_box()  # the page scrolled
+        x, y = frame.evaluate(
+            f"(() => {{ const p = window.map.latLngToContainerPoint([{q.y}, {q.x}]); "
+            "return [p.x, p.y]; })()"
+        )
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        try:
+            _wait_metric(page, T("with_proposals"), "v !== '–'")
+        except Exception:
+            page.screenshot(path=str(TEST_OUTPUT / f"area_click_failed_{lang}.png"))
+            raise AssertionError(
+                f"click at {x:.0f},{y:.0f} ({q.x:.5f}, {q.y:.5f}): "
+                + str(frame.evaluate("JSON.stringify(window.__GLOBAL_DATA__.previous_data)"))[:600]
+                + f" posts {page.evaluate('window.plannerPosts')}"
+            ) from None
+        _idle(page)
+        page.wait_for_timeout(1000)
+        assert page.evaluate("window.plannerPosts") == 1
+        # the click landed on an uncovered area's polygon: not taken for a drawn boundary
+        assert _metric(page, T("covered")) == whole
 
     assert attempted == [], f"requests outside the local server: {attempted}"
     assert problems == [], problems

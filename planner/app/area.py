@@ -97,8 +97,8 @@ def polygon_from_clicks(points: Iterable[tuple[float, float]]) -> shapely.Polygo
 
 def drawn_boundary(feature: Any, *, datum: str = "wgs84") -> tuple[tuple[float, float], ...]:
     """The corners (``(lon, lat)`` WGS-84, rounded to 1e-6°, about 0.1 m) of a study boundary
-    drawn with the map's draw tool: the GeoJSON feature ``streamlit_folium`` returns as
-    ``last_active_drawing``, in the map's ``datum`` (on an Amap base map, GCJ-02: shifted back
+    drawn with the map's draw tool: the GeoJSON feature ``streamlit_folium`` returns in
+    ``all_drawings``, in the map's ``datum`` (on an Amap base map, GCJ-02: shifted back
     like a click).
 
     Raises

@@ -73,8 +73,10 @@ _DRAW_TEXT_EN = {
 
 class DrawTool(MacroElement):
     """Leaflet.draw's polygon and rectangle tools on the map of ``streamlit_folium``: a shape
-    drawn is reported to the app as the map component's ``last_active_drawing`` (a GeoJSON
-    feature, in the map's datum) and is the study boundary (:func:`planner.app.area.drawn_boundary`).
+    drawn is reported to the app in the map component's ``all_drawings`` (a list with one
+    GeoJSON feature, in the map's datum) and is the study boundary
+    (:func:`planner.app.area.drawn_boundary`). Not ``last_active_drawing``: streamlit_folium
+    sets that to any layer clicked (an uncovered area, a township).
 
     Sent with the dynamic layers, so the cached base map is not changed: the first time it
     runs in a map frame it loads the vendored script and style sheet from
@@ -119,6 +121,10 @@ class DrawTool(MacroElement):
             map.on("draw:created", function (e) {
               drawn.clearLayers();
               drawn.addLayer(e.layer);  // a sketch until the app's answer draws the boundary
+              // reported as streamlit_folium's all_drawings: its own handler ran before this
+              // one (the shape was not in drawnItems yet); its report follows in 250 ms
+              var g = window.__GLOBAL_DATA__;
+              if (g) { g.all_drawings = drawn.toGeoJSON().features; }
               setTimeout(function () { drawn.removeLayer(e.layer); }, 8000);
             });
           }

@@ -142,9 +142,10 @@ class _ImmediateClick(MacroElement):
             var g = window.__GLOBAL_DATA__;
             if (!g || !window.parent || window.parent === window) { return; }
             var value = {last_clicked: {lat: e.latlng.lat, lng: e.latlng.lng}};
-            if ((g.returned_objects || []).indexOf("last_active_drawing") >= 0) {
-                // the value streamlit_folium's own report would hold (same keys, same order)
-                value.last_active_drawing = g.last_active_drawing;
+            if ((g.returned_objects || []).indexOf("all_drawings") >= 0) {
+                // the value streamlit_folium's own report will hold (same keys, same order;
+                // a layer's click handler, which sets it, ran before this map handler)
+                value.all_drawings = g.all_drawings;
             }
             g.previous_data = value;
             window.parent.postMessage({isStreamlitMessage: true, type: "streamlit:setComponentValue",
@@ -463,15 +464,15 @@ def feature_groups_script(groups: Sequence[folium.FeatureGroup]) -> str:
 
 #: What the map component reports: clicks, and shapes drawn with the draw tool (in this
 #: order, streamlit_folium's: the immediate click report builds the same value).
-RETURNED = ("last_clicked", "last_active_drawing")
+RETURNED = ("last_clicked", "all_drawings")
 
 
 def show_map(
     payload: MapPayload, groups: Sequence[folium.FeatureGroup], *, key: str, height: int = 620
 ) -> dict | None:
     """Draw the map with ``streamlit_folium``'s component and return what it returns
-    (``{"last_clicked": {"lat", "lng"}, "last_active_drawing": <GeoJSON feature>}``: the
-    last click, and the last shape drawn with the draw tool of ``planner.app.edit_layers``). The base map is sent as rendered once; only the
+    (``{"last_clicked": {"lat", "lng"}, "all_drawings": [<GeoJSON feature>]}``: the last
+    click, and the shape drawn with the draw tool of ``planner.app.edit_layers``). The base map is sent as rendered once; only the
     dynamic layers are rendered on each run. On a clicked map, the value is also stored in
     ``st.session_state[key]`` before the rerun (as ``st_folium(..., key=key)`` does)."""
     import streamlit as st
