@@ -25,6 +25,7 @@ every missing part and the parameter that supplies it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -34,7 +35,7 @@ import re
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -815,14 +816,66 @@ def _probe(what: str, url: str, timeout_s: float = 5.0) -> None:
         raise FetchError(f"{what}: cannot reach {_host(url)} ({type(exc).__name__}).") from None
 
 
-def _osm_call(what: str, func: Callable[[], Any], *, server: str = "overpass") -> Any:
-    """Run an osmnx call, turning connection failures into a FetchError naming the server."""
+#: An osmnx log line that announces how many requests a download takes.
+_OSM_REQUESTS = re.compile(r"Requesting data from API in (\d+) request")
+#: osmnx log lines that end one request: a download or an answer from its cache.
+_OSM_ANSWER = re.compile(r"^(Downloaded ([\d,.]+)kB|Retrieved response from cache)")
+
+
+@contextlib.contextmanager
+def _osm_session(what: str, *, progress: bool) -> Iterator[Any]:
+    """osmnx set up for a fetch, put back afterwards: its HTTP cache in :func:`cache_dir`
+    (``osm/``), so a broken or repeated fetch asks OpenStreetMap only for what it has not
+    answered yet, and a progress bar counting the requests (osmnx announces how many a
+    polygon takes and logs each answer; the bar follows those lines)."""
+    import osmnx as ox
+    from osmnx import utils as ox_utils
+    from tqdm.auto import tqdm
+
+    saved = (ox.settings.use_cache, ox.settings.cache_folder, ox_utils.log)
+    folder = cache_dir() / "osm"
+    folder.mkdir(parents=True, exist_ok=True)
+    ox.settings.use_cache, ox.settings.cache_folder = True, str(folder)
+    bar = tqdm(
+        total=None,
+        desc=f"OpenStreetMap {what}",
+        unit="req",
+        disable=not progress,
+        leave=False,
+        mininterval=0,  # a request takes seconds: show each one
+    )
+    received = [0.0]
+
+    def log(message: str, *args: Any, **kwargs: Any) -> None:
+        if m := _OSM_REQUESTS.search(message):
+            bar.total = (bar.total or 0) + int(m.group(1))
+            bar.refresh()
+        elif m := _OSM_ANSWER.search(message):
+            received[0] += float(m.group(2).replace(",", "")) if m.group(2) else 0.0
+            bar.set_postfix_str(f"{received[0] / 1000:,.1f} MB", refresh=False)
+            bar.update(1)
+        saved[2](message, *args, **kwargs)
+
+    ox_utils.log = log
+    try:
+        yield bar
+    finally:
+        ox.settings.use_cache, ox.settings.cache_folder, ox_utils.log = saved
+        bar.close()
+
+
+def _osm_call(
+    what: str, func: Callable[[], Any], *, server: str = "overpass", progress: bool = True
+) -> Any:
+    """Run an osmnx call (:func:`_osm_session`: cached, with a progress bar), turning
+    connection failures into a FetchError naming the server."""
     import osmnx as ox
     import requests
 
     _probe(what, ox.settings.nominatim_url if server == "nominatim" else ox.settings.overpass_url)
     try:
-        return func()
+        with _osm_session(what, progress=progress):
+            return func()
     except requests.RequestException as exc:
         host = (
             _host(str(getattr(exc.request, "url", "") or ""))
@@ -832,13 +885,17 @@ def _osm_call(what: str, func: Callable[[], Any], *, server: str = "overpass") -
         raise FetchError(f"{what}: cannot reach {host} ({type(exc).__name__}).") from None
 
 
-def fetch_boundary(*, place: str | None = None, admin_code: str | None = None) -> gpd.GeoDataFrame:
+def fetch_boundary(
+    *, place: str | None = None, admin_code: str | None = None, progress: bool = True
+) -> gpd.GeoDataFrame:
     """The OSM administrative relation of ``place`` (Nominatim) or of division code
     ``admin_code`` (``ref:admin:CN`` via Overpass), as :func:`read_boundary` returns it."""
     import osmnx as ox
 
     if place is not None:
-        g = _osm_call("boundary", lambda: ox.geocode_to_gdf(place), server="nominatim")
+        g = _osm_call(
+            "boundary", lambda: ox.geocode_to_gdf(place), server="nominatim", progress=progress
+        )
     else:
         import requests
 
@@ -858,12 +915,15 @@ def fetch_boundary(*, place: str | None = None, admin_code: str | None = None) -
                 "(e.g. '莲池区, 保定市, 河北省') or boundary=FILE."
             )
         g = _osm_call(
-            "boundary", lambda: ox.geocode_to_gdf(f"R{rels[0]}", by_osmid=True), server="nominatim"
+            "boundary",
+            lambda: ox.geocode_to_gdf(f"R{rels[0]}", by_osmid=True),
+            server="nominatim",
+            progress=progress,
         )
     return read_boundary(g.iloc[[0]], admin_code=admin_code)
 
 
-def fetch_units(county: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def fetch_units(county: gpd.GeoDataFrame, *, progress: bool = True) -> gpd.GeoDataFrame:
     """The county with its townships from OSM (:func:`osm_units`)."""
     import osmnx as ox
 
@@ -873,20 +933,29 @@ def fetch_units(county: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         lambda: ox.features_from_polygon(
             geom, tags={"boundary": "administrative", "admin_level": "8"}
         ),
+        progress=progress,
     )
     return osm_units(feats, county)
 
 
-def fetch_roads(area: shapely.Geometry) -> gpd.GeoDataFrame:
+def fetch_roads(area: shapely.Geometry, *, progress: bool = True) -> gpd.GeoDataFrame:
     """Every road of OSM in ``area`` (osmnx ``network_type="all"``), as read_roads returns them."""
-    return _osm_call("roads", lambda: load.download_roads(polygon=area, network_type="all"))
+    return _osm_call(
+        "roads",
+        lambda: load.download_roads(polygon=area, network_type="all"),
+        progress=progress,
+    )
 
 
-def fetch_facilities(area: shapely.Geometry) -> gpd.GeoDataFrame:
+def fetch_facilities(area: shapely.Geometry, *, progress: bool = True) -> gpd.GeoDataFrame:
     """Health facilities of OSM in ``area`` (:func:`osm_facilities` of the features)."""
     import osmnx as ox
 
-    feats = _osm_call("facilities", lambda: ox.features_from_polygon(area, tags=_OSM_HEALTH_TAGS))
+    feats = _osm_call(
+        "facilities",
+        lambda: ox.features_from_polygon(area, tags=_OSM_HEALTH_TAGS),
+        progress=progress,
+    )
     return osm_facilities(feats)
 
 
@@ -1076,13 +1145,13 @@ def fetch(
         )
     else:
         try:
-            parts.boundary = fetch_boundary(place=place, admin_code=admin_code)
+            parts.boundary = fetch_boundary(place=place, admin_code=admin_code, progress=progress)
             parts.sources["boundary"] = {
                 "source": "OpenStreetMap administrative relation via osmnx",
                 "query": place or f"ref:admin:CN={admin_code}",
             }
             try:  # townships: welcome, not required
-                parts.boundary = fetch_units(parts.boundary)
+                parts.boundary = fetch_units(parts.boundary, progress=progress)
                 parts.sources["boundary"]["townships"] = int(
                     (parts.boundary["level"] == "township").sum()
                 )
@@ -1107,7 +1176,7 @@ def fetch(
         }
     else:
         try:
-            parts.roads = fetch_roads(area)
+            parts.roads = fetch_roads(area, progress=progress)
             parts.sources["roads"] = {
                 "source": "OpenStreetMap via osmnx (network_type='all')",
                 "licence": "ODbL",
@@ -1123,7 +1192,7 @@ def fetch(
         }
     else:
         try:
-            parts.facilities = fetch_facilities(area)
+            parts.facilities = fetch_facilities(area, progress=progress)
             parts.sources["facilities"] = {
                 "source": "OpenStreetMap via osmnx (amenity=hospital|clinic|doctors, healthcare=*)",
                 "licence": "ODbL",

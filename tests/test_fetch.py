@@ -343,7 +343,7 @@ def test_fetch_offline_from_the_lianchi_files_and_the_census_table(tmp_path, mon
     """The whole offline path: user files for boundary, roads, census table; facilities cannot be
     downloaded -> one error naming --facilities, and the other parts written."""
 
-    def offline(area):
+    def offline(area, **kw):
         raise F.FetchError("facilities: cannot reach overpass-api.de (ConnectionError).")
 
     monkeypatch.setattr(F, "fetch_facilities", offline)
@@ -507,3 +507,39 @@ def test_fetch_lianchi_online(tmp_path, monkeypatch):
         and ds.population["population"].sum() > 100_000
     )
     assert json.loads(written["sources"].read_text(encoding="utf-8"))["population"]["year"] == 2020
+
+
+def test_osm_downloads_are_cached_and_counted(monkeypatch, tmp_path, capsys):
+    """An OSM download runs with osmnx's HTTP cache in planner's cache folder (a repeated or
+    broken fetch asks only for what is not answered yet) and a bar counting its requests from
+    osmnx's own log lines; osmnx's settings are put back afterwards."""
+    import osmnx as ox
+    from osmnx import utils as ox_utils
+
+    monkeypatch.setenv("PLANNER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(F, "_probe", lambda what, url, timeout_s=5.0: None)
+    before = (ox.settings.use_cache, ox.settings.cache_folder, ox_utils.log)
+    seen = {}
+
+    def download():
+        seen["settings"] = (ox.settings.use_cache, ox.settings.cache_folder)
+        ox_utils.log("Requesting data from API in 3 request(s)")
+        ox_utils.log("Downloaded 1,500.0kB from 'overpass-api.de' with status 200")
+        ox_utils.log("Retrieved response from cache file 'x.json'")
+        ox_utils.log("Downloaded 500.0kB from 'overpass-api.de' with status 200")
+        return "roads"
+
+    assert F._osm_call("roads", download) == "roads"
+    assert seen["settings"] == (True, str(tmp_path / "cache" / "osm"))
+    assert (ox.settings.use_cache, ox.settings.cache_folder, ox_utils.log) == before
+    err = capsys.readouterr().err
+    assert "OpenStreetMap roads" in err and "3/3" in err and "2.0 MB" in err
+
+    def broken():
+        raise requests.ConnectionError("no route")
+
+    import requests
+
+    with pytest.raises(F.FetchError, match="roads: cannot reach OpenStreetMap"):
+        F._osm_call("roads", broken, progress=False)
+    assert (ox.settings.use_cache, ox.settings.cache_folder, ox_utils.log) == before
