@@ -69,6 +69,9 @@ def start(*, locale: str | None = "en-US", query: dict | None = None) -> AppTest
     at.context = {"locale": locale} if locale else {}
     if query:
         at.query_params.update(query)
+    # the standards tab open: the standards after a change are checked only when it is
+    lang = "en" if (locale or "").startswith("en") else "zh"
+    at.session_state["w_tab"] = Translator(lang)("tab_standards")
     return run(at)
 
 
@@ -79,7 +82,9 @@ def run(at: AppTest) -> AppTest:
 
 
 def click(at: AppTest, lon: float, lat: float) -> AppTest:
-    """What streamlit_folium stores on a click, then the rerun it triggers."""
+    """What streamlit_folium stores on a click, then the rerun it triggers (with the standards
+    tab open: the standards after the changes are checked only when it is)."""
+    at.session_state["w_tab"] = Translator(at.session_state["lang"])("tab_standards")
     at.session_state["map"] = {"last_clicked": {"lat": lat, "lng": lon}}
     return run(at)
 
