@@ -19,10 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "planner" / "_kernel_signatures.json"
 
-#: The jobs recorded: the README's first command, and the same county by car.
+#: The jobs recorded: the README's first command, the same county by car, and siting.
 JOBS = (
     ["coverage", "--raster-cell", "200"],
     ["coverage", "--raster-cell", "200", "--mode", "drive", "--no-map"],
+    ["optimize", "--new-sites", "8"],
 )
 
 _CHILD = r"""
