@@ -248,8 +248,10 @@ class TimedPieces:
 
 
 @njit(cache=True, nogil=True)
-def _at_piece(x0, y0, t0, x1, y1, t1, budget, v_off, cap, out, m, write):
-    """One timed piece at ``budget`` (see :meth:`TimedPieces.at`): 0-2 pieces from row ``m``."""
+def _at_piece(x0, y0, t0, x1, y1, t1, budget, v_off, cap, out, m):
+    """One timed piece at ``budget`` (see :meth:`TimedPieces.at`): 0-2 pieces from row ``m``,
+    written when ``out`` has room (the counting pass passes an empty one)."""
+    write = out.shape[1] > m
     if min(t0, t1) > budget:
         return m
     if max(t0, t1) > budget:  # the time runs out on it: end 0 the earlier, end 1 at the cut
@@ -283,14 +285,16 @@ def _put(out, m, a, b, c, d, e, f):
 @njit(cache=True, nogil=True)
 def _at_kernel(x0, y0, t0, x1, y1, t1, budget, v_off, cap):
     """:meth:`TimedPieces.at` compiled: count the pieces, then fill them."""
+    # one compiled signature for both passes: no literal flags or counts (each literal value
+    # is a specialisation numba compiles again)
     out = np.empty((6, 0))
-    m = 0
-    for k in range(len(x0)):
-        m = _at_piece(x0[k], y0[k], t0[k], x1[k], y1[k], t1[k], budget, v_off, cap, out, m, False)
-    out = np.empty((6, m))
-    m = 0
-    for k in range(len(x0)):
-        m = _at_piece(x0[k], y0[k], t0[k], x1[k], y1[k], t1[k], budget, v_off, cap, out, m, True)
+    for _ in range(2):
+        m = np.int64(0)
+        for k in range(len(x0)):
+            m = _at_piece(x0[k], y0[k], t0[k], x1[k], y1[k], t1[k], budget, v_off, cap, out, m)
+        if out.shape[1] == m:
+            break
+        out = np.empty((6, m))
     return out
 
 
@@ -825,7 +829,7 @@ def _merged(x0, y0, r0, x1, y1, r1, eps):
     keep_a = np.empty(n, dtype=np.int64)
     keep_b = np.empty(n, dtype=np.int64)
     m = 0
-    i = 0
+    i = np.int64(0)  # not a literal 0: one compiled signature of _chord_ok
     while i < n:
         j = i
         if r0[i] == r1[i]:
@@ -1433,14 +1437,16 @@ def _corner(f0, f1, f2, f3, k):
 
 
 @njit(cache=True, nogil=True)
-def _cell_segments(z, j, i, starts, ends, m, write):
+def _cell_segments(z, j, i, starts, ends, m):
     """Marching squares in cell (j, i): its segments, inside (f < 0) on their left.
 
     Going round the cell counter-clockwise, each edge from an inside corner to an outside one
     (an exit) is joined to an entry: the next one, or in a saddle whose centre is outside,
-    the one after (the two inside corners then stay apart). Returns the new count.
+    the one after (the two inside corners then stay apart). Returns the new count; the
+    segments are written when ``starts`` has room (the counting pass passes empty arrays).
     """
     nx = z.shape[1]
+    write = len(starts) > m
     f0, f1, f2, f3 = z[j, i], z[j, i + 1], z[j + 1, i + 1], z[j + 1, i]
     n_in = (f0 < 0.0) + (f1 < 0.0) + (f2 < 0.0) + (f3 < 0.0)
     if n_in == 0 or n_in == 4:
@@ -1464,11 +1470,11 @@ def _cell_segments(z, j, i, starts, ends, m, write):
 
 
 @njit(cache=True, nogil=True)
-def _march_cells(z, live, block, starts, ends, write):
+def _march_cells(z, live, block, starts, ends):
     """Run :func:`_cell_segments` over the cells of the ``live`` blocks with corners of both
     signs (a cell's block is that of its lower-left node); the count."""
     ny, nx = z.shape
-    m = 0
+    m = np.int64(0)  # not a literal 0: one compiled signature of _cell_segments
     for bj in range(live.shape[0]):
         for bi in range(live.shape[1]):
             if not live[bj, bi]:
@@ -1478,7 +1484,7 @@ def _march_cells(z, live, block, starts, ends, write):
                     neg = (z[j, i] < 0.0) + (z[j, i + 1] < 0.0) + (z[j + 1, i] < 0.0)
                     neg += z[j + 1, i + 1] < 0.0
                     if 0 < neg < 4:
-                        m = _cell_segments(z, j, i, starts, ends, m, write)
+                        m = _cell_segments(z, j, i, starts, ends, m)
     return m
 
 
@@ -1491,10 +1497,10 @@ def _march(z, live, block):
     another (the grid's border is outside), and the rings follow the segments edge to edge.
     """
     dummy = np.empty(0, dtype=np.int64)
-    n = _march_cells(z, live, block, dummy, dummy, False)
+    n = _march_cells(z, live, block, dummy, dummy)
     starts = np.empty(n, dtype=np.int64)
     ends = np.empty(n, dtype=np.int64)
-    _march_cells(z, live, block, starts, ends, True)
+    _march_cells(z, live, block, starts, ends)
     # each crossed grid edge starts exactly one segment: an open-addressing table edge ->
     # segment finds the next one (no sort: numba's argsort costs a second of compiling)
     size = 1
