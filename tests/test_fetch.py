@@ -346,7 +346,7 @@ def test_fetch_offline_from_the_lianchi_files_and_the_census_table(tmp_path, mon
     def offline(area, **kw):
         raise F.FetchError("facilities: cannot reach overpass-api.de (ConnectionError).")
 
-    monkeypatch.setattr(F, "fetch_facilities", offline)
+    monkeypatch.setattr(F.county, "fetch_facilities", offline)
     S = shared("baoding").parent
     out = tmp_path / "lianchi"
     args = [
@@ -517,7 +517,7 @@ def test_osm_downloads_are_cached_and_counted(monkeypatch, tmp_path, capsys):
     from osmnx import utils as ox_utils
 
     monkeypatch.setenv("PLANNER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(F, "_probe", lambda what, url, timeout_s=5.0: None)
+    monkeypatch.setattr(F.downloads, "_probe", lambda what, url, timeout_s=5.0: None)
     before = (ox.settings.use_cache, ox.settings.cache_folder, ox_utils.log)
     seen = {}
 
@@ -529,7 +529,7 @@ def test_osm_downloads_are_cached_and_counted(monkeypatch, tmp_path, capsys):
         ox_utils.log("Downloaded 500.0kB from 'overpass-api.de' with status 200")
         return "roads"
 
-    assert F._osm_call("roads", download) == "roads"
+    assert F.downloads._osm_call("roads", download) == "roads"
     assert seen["settings"] == (True, str(tmp_path / "cache" / "osm"))
     assert (ox.settings.use_cache, ox.settings.cache_folder, ox_utils.log) == before
     err = capsys.readouterr().err
@@ -541,5 +541,5 @@ def test_osm_downloads_are_cached_and_counted(monkeypatch, tmp_path, capsys):
     import requests
 
     with pytest.raises(F.FetchError, match="roads: cannot reach OpenStreetMap"):
-        F._osm_call("roads", broken, progress=False)
+        F.downloads._osm_call("roads", broken, progress=False)
     assert (ox.settings.use_cache, ox.settings.cache_folder, ox_utils.log) == before

@@ -65,7 +65,7 @@ def test_fetch_population_groups_downloads_each_layer_once_into_the_cache(tmp_pa
         calls.append((url, Path(dest)))
         return Path(dest)
 
-    monkeypatch.setattr(F, "download", fake_download)
+    monkeypatch.setattr(F.downloads, "download", fake_download)
     files, info = F.fetch_population_groups(["under5"], year=2020)
     assert [u for u, _ in calls] == F.age_sex_urls("under5", year=2020)
     assert all(d.parent == F.cache_dir() / "worldpop" / "agesex" for _, d in calls)
@@ -143,7 +143,7 @@ def _closed_port() -> int:
 def test_fetch_groups_offline_says_what_failed_and_how_to_go_on(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PLANNER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(
-        F,
+        F.parts,
         "WORLDPOP_AGE_SEX_URL",
         f"http://127.0.0.1:{_closed_port()}/{{year}}/{{ISO}}/{{iso}}_{{sex}}_{{age}}_{{year}}.tif",
     )
@@ -172,7 +172,7 @@ def test_fetch_groups_offline_says_what_failed_and_how_to_go_on(tmp_path, monkey
     assert not (tmp_path / "f" / "population" / "groups").exists()
     # a census table has no grid for the layers: a clear error before any download
     with pytest.raises(planner.InputError, match="groups= needs a population raster"):
-        F._fetch_groups(F._Parts(), ["65+"], year=2020, progress=False)
+        F.county._fetch_groups(F.county._Parts(), ["65+"], year=2020, progress=False)
 
 
 # --- the default groups (65+ and under5 with WorldPop's 100 m download) ------------------------
@@ -216,7 +216,7 @@ def layers(tmp_path, monkeypatch):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     monkeypatch.setenv("PLANNER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(
-        F,
+        F.parts,
         "WORLDPOP_AGE_SEX_URL",
         f"http://127.0.0.1:{httpd.server_address[1]}/{{year}}/{{ISO}}/{{iso}}_{{sex}}_{{age}}_{{year}}.tif",
     )
@@ -226,7 +226,7 @@ def layers(tmp_path, monkeypatch):
         total_calls.append(kw)
         return TOTAL, {"source": "WorldPop (test copy)", "year": 2020, "resolution": "100m"}
 
-    monkeypatch.setattr(F, "fetch_population", fake_population)
+    monkeypatch.setattr(F.county, "fetch_population", fake_population)
     yield root, total_calls
     httpd.shutdown()
     httpd.server_close()
