@@ -51,7 +51,10 @@ def scipy_reach(indptr, indices, weights, ptr, nodes, times, cutoff):
     assert g.nnz == len(o)
     lim = np.inf if not np.isfinite(cutoff) else cutoff
     d = dijkstra(g, directed=True, indices=np.arange(n, n + k), limit=lim)[:, :n]
-    return [{int(v): float(d[i, v]) for v in np.flatnonzero((d[i] <= cutoff) & np.isfinite(d[i]))} for i in range(k)]
+    return [
+        {int(v): float(d[i, v]) for v in np.flatnonzero((d[i] <= cutoff) & np.isfinite(d[i]))}
+        for i in range(k)
+    ]
 
 
 def sparse_buckets_graph(seed: int):
