@@ -139,6 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     cov = sub.add_parser("coverage", help="travel times, isochrones and covered population")
     _add_data_args(cov)
     _add_mode_args(cov)
+    # None unless given: with --scenario an absent --mode/--minutes keeps the scenario's
+    cov.set_defaults(mode=None, minutes=None)
+    cov.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        help="a scenario TOML file (saved by the app or planner optimize): its data, travel "
+        "settings, facility edits (closed, moved, re-tiered), study area and proposed sites; "
+        "options given here override it",
+    )
     cov.add_argument(
         "--add-facilities",
         type=Path,
@@ -375,27 +385,29 @@ def cmd_coverage(args) -> int:
     t0 = time.perf_counter()
     progress = _progress_bar(not args.quiet)
     _check_raster_args(args)
-    ds = _announce(_load(args), t0)
+    sc = _coverage_scenario(args)
+    ds = _announce(sc.load_data() if sc is not None else _load(args), t0)
     added = None
     if args.add_facilities is not None:
         added = _read_proposals(args.add_facilities, args.facilities_crs)
         print(f"evaluating {len(added)} proposed facilities from {args.add_facilities}")
+    if sc is not None:
+        ds, added = _scenario_what_ifs(sc, ds, added)
+    travel = _coverage_travel(args, sc)
     result = pipeline.analyze(
         ds,
-        mode=args.mode,
-        minutes=args.minutes,
-        tiers=args.tiers,
         isochrone_minutes=args.isochrones if args.isochrones else None,
         add_facilities=added,
-        speed_kmh=args.speed_kmh,
-        access_max_m=args.access_max_m,
-        access_speed_factor=args.access_speed_factor,
         min_piece_nodes=args.min_piece_nodes,
         progress=progress,
+        **travel,
     )
+    if sc is not None and sc.area:
+        result = sc.area.apply(result)
+        print(f"study area of {args.scenario}: {result.total_population:,.0f} residents counted")
     net = result.network
     print(
-        f"network ({args.mode}): {net.n_nodes:,} nodes, {net.n_edges:,} edges in {result.seconds.get('network', 0):.1f} s"
+        f"network ({travel['mode']}): {net.n_nodes:,} nodes, {net.n_edges:,} edges in {result.seconds.get('network', 0):.1f} s"
     )
     if result.isochrones is not None:
         print(
@@ -423,6 +435,65 @@ def cmd_coverage(args) -> int:
     )
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _coverage_scenario(args):
+    """``coverage --scenario FILE``: the scenario with the data and travel options given on
+    the command line put over it (None without --scenario)."""
+    if args.scenario is None:
+        return None
+    from .scenario import Scenario
+
+    changes = _data_changes(args)
+    for key in ("speed_kmh", "access_max_m", "access_speed_factor", "mode", "minutes"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key)
+    if args.tiers:
+        changes["tiers"] = tuple(args.tiers)
+    base = Scenario.load(args.scenario)
+    return base.replace(**changes) if changes else base
+
+
+def _scenario_what_ifs(sc, ds, added):
+    """The data set with the scenario's facility edits, and the facilities to evaluate with
+    its proposed sites added (printed, so the run says what it counts)."""
+    import pandas as pd
+
+    if sc.edits:
+        rows = sc.edits.rows()
+        print(
+            f"facility edits of the scenario: {sum(r[1] == 'close' for r in rows)} closed, "
+            f"{sum(r[1] == 'move' for r in rows)} moved, {sum(r[1] == 'tier' for r in rows)} re-tiered"
+        )
+    ds = sc.edited(ds)
+    if sc.proposed:
+        print(f"evaluating {len(sc.proposed)} proposed sites of the scenario")
+        sites = sc.proposed_frame()
+        if added is not None:
+            sites = type(sites)(pd.concat([added, sites], ignore_index=True), crs=sites.crs)
+        added = sites
+    return ds, added
+
+
+def _coverage_travel(args, sc) -> dict:
+    """The travel options of ``coverage``: the scenario's (flags put over it), else the flags."""
+    if sc is not None:
+        return {
+            "mode": sc.mode,
+            "minutes": sc.minutes,
+            "tiers": list(sc.tiers) or None,
+            "speed_kmh": sc.speed_kmh,
+            "access_max_m": sc.access_max_m,
+            "access_speed_factor": sc.access_speed_factor,
+        }
+    return {
+        "mode": args.mode or "walk",
+        "minutes": args.minutes if args.minutes is not None else 15.0,
+        "tiers": args.tiers,
+        "speed_kmh": args.speed_kmh,
+        "access_max_m": args.access_max_m,
+        "access_speed_factor": args.access_speed_factor,
+    }
 
 
 def _check_raster_args(args) -> None:
@@ -454,10 +525,8 @@ def _check_raster_args(args) -> None:
         raise InputError(f"--min-piece-nodes must be 0 or more, got {args.min_piece_nodes}.")
 
 
-def _scenario_from_args(args):
-    from .scenario import Scenario
-
-    base = Scenario.load(args.scenario) if args.scenario else Scenario(name="cli")
+def _data_changes(args) -> dict:
+    """The scenario fields of the data options given on the command line."""
     changes = {}
     for key, attr in (
         ("data_dir", "data"),
@@ -471,6 +540,14 @@ def _scenario_from_args(args):
         v = getattr(args, attr)
         if v is not None:
             changes[key] = str(v)
+    return changes
+
+
+def _scenario_from_args(args):
+    from .scenario import Scenario
+
+    base = Scenario.load(args.scenario) if args.scenario else Scenario(name="cli")
+    changes = _data_changes(args)
     for key, attr in (
         ("speed_kmh", "speed_kmh"),
         ("access_max_m", "access_max_m"),

@@ -241,3 +241,29 @@ def test_cli_optimize_from_a_saved_scenario_honours_its_edits_and_area(
     saved = Scenario.load(out / "scenario.toml")  # the run's scenario keeps them
     assert saved.edits == edits and saved.area == area
     assert Path(out / "proposals.csv").is_file()
+
+
+def test_cli_coverage_from_a_saved_scenario_counts_its_what_ifs(tmp_path, demo, walk15, capsys):
+    from planner.cli import main
+
+    edits, area, sites = _what_ifs(demo, walk15)
+    sc = Scenario(name="cli", mode="walk", minutes=12, edits=edits, area=area, proposed=sites)
+    path = sc.save(tmp_path / "in.toml")
+    out = tmp_path / "out"
+    argv = ["coverage", "--scenario", str(path), "--isochrones", "--no-map", "--quiet"]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 closed, 1 moved, 1 re-tiered" in printed
+    assert "evaluating 1 proposed sites of the scenario" in printed
+    expect = sc.evaluate(demo, network=walk15.network)  # checked by hand above
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    row = summary.iloc[0].to_dict()
+    pop = next(v for k, v in row.items() if k in ("total_population", "population"))
+    cov = next(v for k, v in row.items() if k == "covered_population")
+    assert pop == pytest.approx(expect.total_population, rel=1e-9)
+    assert cov == pytest.approx(expect.covered_population, rel=1e-9)
+    # a flag given on the command line overrides the scenario's value
+    assert main([*argv, "--minutes", "15", "--out", str(tmp_path / "o15")]) == 0
+    at15 = sc.replace(minutes=15.0).evaluate(demo, network=walk15.network)
+    s15 = pd.read_csv(tmp_path / "o15" / "summary.csv", encoding="utf-8-sig").iloc[0]
+    assert s15["covered_population"] == pytest.approx(at15.covered_population, rel=1e-9)
