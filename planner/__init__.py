@@ -69,10 +69,14 @@ from .pipeline import (
 )
 from .popspread import read_population_table
 from .report import coverage_map, summary_lines, write_outputs
+from .scenario import FacilityEdits, Scenario, StudyArea
 from .standards import PRIMARY_TIERS, TIER_LABELS, TIERS, Rules, classify_tier
 
 __all__ = [
     "__version__",
+    "FacilityEdits",
+    "Scenario",
+    "StudyArea",
     "CRSError",
     "InfeasibleError",
     "InputError",
