@@ -169,6 +169,7 @@ def _nodes_near(net, att, minutes: float) -> np.ndarray:
         times[fin],
         np.zeros(int(fin.sum()), dtype=np.int64),
         float(minutes) * 60,
+        0.0,  # the kernel's own bucket width, passed: one compiled signature for every caller
     )
     return np.flatnonzero(np.isfinite(dist))
 
