@@ -49,7 +49,13 @@ SHIPPED_DIR_NAME = "_kernel_cache"
 #: The signatures compiled at build time: every kernel call of the demo analysis.
 SIGNATURES_FILE = "_kernel_signatures.json"
 #: The modules with compiled kernels, relative to the package (the only ones seeded).
-KERNEL_MODULES = ("_engine.py", "_isochrone.py", "optimize/_kernels.py")
+KERNEL_MODULES = (
+    "_engine.py",
+    "_isochrone.py",
+    "optimize/_kernels.py",
+    "_isochrone_field.py",
+    "_isochrone_trace.py",
+)
 _BUILD_INFO = "BUILD.json"
 _RERECORD = "Fix: run `python scripts/record_kernel_signatures.py` with this numba"
 

@@ -23,7 +23,7 @@ from conftest import UTM, random_roads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner import _isochrone
+from planner import _isochrone, _isochrone_field, _isochrone_trace
 from planner.access import isochrones
 from planner.network import build_network
 
@@ -66,7 +66,7 @@ def test_field_matches_brute_force_near_the_outline(seed, n, rmax, h):
     band = 1.5 * h
     block = max(2, min(_isochrone.BLOCK, int(max(p.r0.max(), p.r1.max()) / (3.0 * h))))
     z = np.empty((ny, nx))
-    _isochrone._field(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, gx0, gy0, h, band, block, z)
+    _isochrone_field.field(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, gx0, gy0, h, band, block, z)
     px, py = np.meshgrid(gx0 + h * np.arange(nx), gy0 + h * np.arange(ny))
     ref = _brute_field(p, px, py)
     # sampling 200 points a piece overestimates the minimum by at most half a step (the radius
@@ -100,9 +100,9 @@ def test_marching_squares_matches_contourpy(seed, ny, nx):
     rng = np.random.default_rng(seed)
     z = rng.normal(0.0, 1.0, (ny, nx)) + 0.3
     z[0, :] = z[-1, :] = z[:, 0] = z[:, -1] = 1.0
-    xs, ys, ptr = _isochrone._march(z, np.ones((1, 1), dtype=bool), max(ny, nx))  # one block
-    area = _isochrone._signed_areas(xs, ys, ptr)
-    got = _isochrone._assemble(xs, ys, ptr, area)
+    xs, ys, ptr = _isochrone_trace.march(z, np.ones((1, 1), dtype=bool), max(ny, nx))  # one block
+    area = _isochrone_trace.signed_areas(xs, ys, ptr)
+    got = _isochrone_trace.assemble(xs, ys, ptr, area)
     ref = _contourpy_polygon(z)
     assert got.is_valid
     assert got.area == pytest.approx(ref.area, rel=1e-9, abs=1e-9)
@@ -132,19 +132,21 @@ def test_raised_field_traces_inside(seed, ny, nx):
     polys = []
     for z in (big, small):
         if z is small:
-            live = _isochrone._raised(z, big, max(ny, nx))
+            live = _isochrone_trace.raised(z, big, max(ny, nx))
             assert (z >= big).all() and live.all() == bool(live.any())
-        xs, ys, ptr = _isochrone._march(z, one, max(ny, nx))
-        polys.append(_isochrone._assemble(xs, ys, ptr, _isochrone._signed_areas(xs, ys, ptr)))
+        xs, ys, ptr = _isochrone_trace.march(z, one, max(ny, nx))
+        polys.append(
+            _isochrone_trace.assemble(xs, ys, ptr, _isochrone_trace.signed_areas(xs, ys, ptr))
+        )
     assert polys[0].is_valid and polys[1].is_valid
     assert polys[1].is_empty or polys[0].buffer(1e-9).covers(polys[1])
     assert shapely.difference(polys[1], polys[0]).area < 1e-9
 
 
 def _traced_rings(z):
-    xs, ys, ptr = _isochrone._march(z, np.ones((1, 1), dtype=bool), max(z.shape))
-    area = _isochrone._signed_areas(xs, ys, ptr)
-    return xs, ys, ptr, _isochrone._assemble(xs, ys, ptr, area)
+    xs, ys, ptr = _isochrone_trace.march(z, np.ones((1, 1), dtype=bool), max(z.shape))
+    area = _isochrone_trace.signed_areas(xs, ys, ptr)
+    return xs, ys, ptr, _isochrone_trace.assemble(xs, ys, ptr, area)
 
 
 def _nested_fields(rng, n, lift, off):
@@ -179,7 +181,7 @@ def test_rings_inside_agrees_with_geos(seed, n, lift, off):
     bx, by, bptr, bpoly = _traced_rings(big)
     ax, ay, aptr, apoly = _traced_rings(fine)
     apoly_b = shapely.affinity.affine_transform(apoly, [0.5, 0, 0, 0.5, off / 2, off / 2])
-    got = _isochrone._rings_inside(ax, ay, aptr, bx, by, bptr, 0.5, off / 2, off / 2)
+    got = _isochrone_trace.rings_inside(ax, ay, aptr, bx, by, bptr, 0.5, off / 2, off / 2)
     geos = apoly_b.is_empty or bpoly.covers(apoly_b)
     if got:
         assert geos
@@ -197,13 +199,13 @@ def test_large_thresholds_keep_the_grid_within_max_cells(mode, monkeypatch):
         {"facility_id": ["a", "b", "c"]}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=UTM
     )
     sizes = []
-    field = _isochrone._field
+    field = _isochrone_field.field
 
     def spy(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
         sizes.append(z.size)
         return field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
 
-    monkeypatch.setattr(_isochrone, "_field", spy)
+    monkeypatch.setattr(_isochrone, "field", spy)
     iso = isochrones(net, fac, minutes=(15, 300, 1e4, float("inf")), max_cells=4096, threads=1)
     assert sizes and max(sizes) <= 4096
     assert iso.geometry.is_valid.all() and not iso.geometry.is_empty.any()
@@ -272,7 +274,7 @@ def test_covered_discs_change_nothing(seed):
     # the dropped pieces' hulls lie inside the kept ones': the union is the same
     rng = np.random.default_rng(seed)
     p = _walk_chain(rng)
-    drop = _isochrone._covered_discs(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1)
+    drop = _isochrone_field.covered_discs(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1)
     assert drop.any() and not drop.all()
     everything = _isochrone.exact_polygon(p, 32)
     kept = _isochrone.exact_polygon(p.take(np.flatnonzero(~drop)), 32)
@@ -293,7 +295,7 @@ def test_merged_pieces_within_eps(seed, eps):
     r = np.full(n, 25.0)
     r[rng.integers(0, n)] = 24.0  # a different radius breaks the run
     p = _isochrone.Pieces(x[:-1], y[:-1], r, x[1:], y[1:], r)
-    q = _isochrone.Pieces(*_isochrone._merged(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, eps))
+    q = _isochrone.Pieces(*_isochrone_field.merged(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, eps))
     assert len(q) < len(p)
     a = _isochrone.exact_polygon(p, 16)
     b = _isochrone.exact_polygon(q, 16)

@@ -94,7 +94,8 @@ def _fake_package(tmp_path: Path) -> Path:
     """A package laid out like planner's kernel modules, one tiny kernel in each."""
     pkg = tmp_path / "pkg"
     (pkg / "optimize").mkdir(parents=True)
-    for rel, name in zip(nc.KERNEL_MODULES, ("add", "plus", "total"), strict=True):
+    names = ("add", "plus", "total", "field_k", "trace_k")
+    for rel, name in zip(nc.KERNEL_MODULES, names, strict=True):
         (pkg / rel).write_text(_FAKE_KERNEL.format(name=name))
     sig = [{"array": ["float64", 1, "C", False]}, "int64"]
     records = [

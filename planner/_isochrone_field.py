@@ -1,0 +1,429 @@
+"""Isochrone polygons, the field: the road pieces reduced, and their distance field on a grid.
+
+Part of :mod:`planner._isochrone` (which describes the method and its error bound): the pieces
+whose hull is a disc held by another's are dropped (:func:`covered_discs`), runs of joined
+full-radius pieces become chords (:func:`merged`), and :func:`field` computes
+``f(x) = min over pieces of (min over the piece of |x - p(s)| - r(s))`` at the grid nodes near
+the outline (exact where ``|f| < band``, the right sign elsewhere). Compiled with numba; the
+kernels release the GIL.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: Coarse blocks of the field kernel, in cells (a block wholly inside one hull is filled at once).
+BLOCK = 16
+#: Sub-blocks of the field kernel, in nodes (a piece skips those its field cannot lower).
+SUB = 4
+#: Longest run of road pieces merged into one.
+RUN = 64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _point_key(x, y):
+    """A hash of a point rounded to 0.1 mm (joints computed twice may differ in the last bit)."""
+    kx = np.int64(round(x * 1e4))
+    ky = np.int64(round(y * 1e4))
+    return kx, ky, (kx * 73856093) ^ (ky * 19349663)
+
+
+@njit(cache=True, nogil=True)
+def _disc_ends(x0, y0, r0, x1, y1, r1, disc):
+    """A hash set of the disc pieces' larger ends (open addressing, size a power of two):
+    ``(kx, ky, used)`` per slot, keys from :func:`_point_key`."""
+    size = 1
+    while size < 4 * int(disc.sum()) + 4:
+        size *= 2
+    mask = size - 1
+    kx_t = np.zeros(size, dtype=np.int64)
+    ky_t = np.zeros(size, dtype=np.int64)
+    used = np.zeros(size, dtype=np.bool_)
+    for p in range(len(x0)):
+        if disc[p]:
+            ax, ay = (x0[p], y0[p]) if r0[p] >= r1[p] else (x1[p], y1[p])
+            kx, ky, hsh = _point_key(ax, ay)
+            slot = hsh & mask
+            while used[slot] and not (kx_t[slot] == kx and ky_t[slot] == ky):
+                slot = (slot + 1) & mask
+            used[slot], kx_t[slot], ky_t[slot] = True, kx, ky
+    return kx_t, ky_t, used
+
+
+@njit(cache=True, nogil=True)
+def covered_discs(x0, y0, r0, x1, y1, r1):
+    """Pieces whose hull is a disc held by another piece's hull (exact, no bound used).
+
+    A piece whose radius falls at least as fast as it runs (``|r1 - r0| >= length``: walking
+    off the road is as fast as along it) sweeps only its larger end disc. That disc is held by
+    any other piece ending at the same point with at least that radius there, and dropping it
+    changes nothing as long as the holder has a larger largest radius or is not such a piece
+    itself (the holders then form chains of growing radius that end at a kept piece). Points
+    are matched to 0.1 mm. On foot, where the access speed is the walking speed, this drops
+    the pieces of the last ``access_max_m`` of every path: about half of a walking polygon's.
+    """
+    n = len(x0)
+    disc = np.empty(n, dtype=np.bool_)
+    for p in range(n):
+        d = math.hypot(x1[p] - x0[p], y1[p] - y0[p])
+        disc[p] = d <= abs(r1[p] - r0[p]) + 1e-6
+    if not disc.any():  # driving: the radius falls slower than the road runs
+        return np.zeros(n, dtype=np.bool_)
+    kx_t, ky_t, used = _disc_ends(x0, y0, r0, x1, y1, r1, disc)
+    mask = len(used) - 1
+    # per point: the best holder (largest radius there, then largest largest radius); every
+    # piece end at one of those points is a candidate
+    best_r = np.full(mask + 1, -1.0)
+    best_big = np.full(mask + 1, -1.0)
+    best_p = np.full(mask + 1, -1, dtype=np.int64)
+    for p in range(n):
+        big = max(r0[p], r1[p])
+        for e in range(2):
+            px, py, pr = (x0[p], y0[p], r0[p]) if e == 0 else (x1[p], y1[p], r1[p])
+            kx, ky, hsh = _point_key(px, py)
+            slot = hsh & mask
+            while used[slot] and not (kx_t[slot] == kx and ky_t[slot] == ky):
+                slot = (slot + 1) & mask
+            if not used[slot]:
+                continue  # not the larger end of any disc piece
+            if pr > best_r[slot] or (pr == best_r[slot] and big > best_big[slot]):
+                best_r[slot], best_big[slot], best_p[slot] = pr, big, p
+    out = np.zeros(n, dtype=np.bool_)
+    for p in range(n):
+        if not disc[p]:
+            continue
+        ax, ay, ar = (x0[p], y0[p], r0[p]) if r0[p] >= r1[p] else (x1[p], y1[p], r1[p])
+        kx, ky, hsh = _point_key(ax, ay)
+        slot = hsh & mask
+        while not (kx_t[slot] == kx and ky_t[slot] == ky):
+            slot = (slot + 1) & mask
+        q = best_p[slot]
+        if q != p and best_r[slot] >= ar and (best_big[slot] > ar or not disc[q]):
+            out[p] = True
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _chord_ok(x0, y0, x1, y1, ex, ey, a, b, eps):
+    """Whether the joints ``(x1[k], y1[k])``, k in [a, b), lie within ``eps`` of the chord
+    from ``(x0[a], y0[a])`` to ``(ex, ey)``."""
+    dx, dy = ex - x0[a], ey - y0[a]
+    ln = math.sqrt(dx * dx + dy * dy)
+    for k in range(a, b):
+        px, py = x1[k] - x0[a], y1[k] - y0[a]
+        t = 0.0 if ln == 0.0 else min(max((px * dx + py * dy) / (ln * ln), 0.0), 1.0)
+        if math.hypot(px - t * dx, py - t * dy) > eps:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def merged(x0, y0, r0, x1, y1, r1, eps):
+    """The pieces with runs of joined full-radius pieces replaced by their chord.
+
+    Real roads come as many short straight segments (OpenStreetMap: a vertex every few metres
+    on a curve), each a piece. Where consecutive pieces join end to start and all carry the
+    same radius, their union is a sausage along a polyline; the sausage along the chord lies
+    within ``eps`` of it when every joint is within ``eps`` of the chord (both ways: each is
+    the other's points moved by at most ``eps``). ``eps`` is ``MERGE`` cells of the stated
+    bound. Runs are at most ``RUN`` pieces.
+    """
+    n = len(x0)
+    keep_a = np.empty(n, dtype=np.int64)
+    keep_b = np.empty(n, dtype=np.int64)
+    m = 0
+    i = np.int64(0)  # not a literal 0: one compiled signature of _chord_ok
+    while i < n:
+        j = i
+        if r0[i] == r1[i]:
+            while (
+                j + 1 < n
+                and j + 1 - i < RUN
+                and r0[j + 1] == r0[i]
+                and r1[j + 1] == r0[i]
+                and x0[j + 1] == x1[j]
+                and y0[j + 1] == y1[j]
+                and _chord_ok(x0, y0, x1, y1, x1[j + 1], y1[j + 1], i, j + 1, eps)
+            ):
+                j += 1
+        keep_a[m], keep_b[m] = i, j
+        m += 1
+        i = j + 1
+    a, b = keep_a[:m], keep_b[:m]
+    return x0[a], y0[a], r0[a], x1[b], y1[b], r1[b]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _piece_field(px, py, row):
+    """min over the piece of |x - p(s)| - r(s), r linear in s with slope k (|k| < 1 unless ln < 0).
+
+    ``row`` is the piece's row of :func:`_piece_table`: x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1.
+    """
+    dx = px - row[0]
+    dy = py - row[1]
+    ln = row[4]
+    if ln < 0.0:  # one end disc holds the other (or a point piece): the larger disc
+        g0 = math.sqrt(dx * dx + dy * dy) - row[5]
+        ex = px - row[8]
+        ey = py - row[9]
+        g1 = math.sqrt(ex * ex + ey * ey) - row[10]
+        return g0 if g0 < g1 else g1
+    ux, uy = row[2], row[3]
+    a = dx * ux + dy * uy
+    hp = abs(dx * uy - dy * ux)
+    s = a + row[7] * hp  # the minimiser of the convex |x - p(s)| - r(s), then clamped to the piece
+    if s < 0.0:
+        s = 0.0
+    elif s > ln:
+        s = ln
+    q = a - s
+    return math.sqrt(q * q + hp * hp) - row[5] - row[6] * s
+
+
+@njit(cache=True, nogil=True)
+def _piece_table(x0, y0, r0, x1, y1, r1):
+    """One row per piece for :func:`_piece_field`: x0, y0, ux, uy, ln, r0, k, c, x1, y1, r1."""
+    n = len(x0)
+    q = np.zeros((n, 11))
+    for p in range(n):
+        dx = x1[p] - x0[p]
+        dy = y1[p] - y0[p]
+        d = math.sqrt(dx * dx + dy * dy)
+        q[p, 0], q[p, 1], q[p, 5] = x0[p], y0[p], r0[p]
+        q[p, 8], q[p, 9], q[p, 10] = x1[p], y1[p], r1[p]
+        if d > abs(r1[p] - r0[p]):
+            kp = (r1[p] - r0[p]) / d
+            q[p, 2], q[p, 3], q[p, 4] = dx / d, dy / d, d
+            q[p, 6], q[p, 7] = kp, kp / math.sqrt(1.0 - kp * kp)
+        else:
+            q[p, 4] = -1.0  # one end disc holds the other: no direction
+    return q
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _span(lo, hi, origin, step, last):
+    """Indices ``k`` in [0, last] with ``lo <= origin + k * step <= hi`` (empty when a > b)."""
+    a = max(0, int(math.ceil((lo - origin) / step)))
+    b = min(last, int(math.floor((hi - origin) / step)))
+    return a, b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cut(lo, hi, a, b):
+    """[lo, hi] intersected with {x: a <= x} or {x: x <= a} style bounds given as (a, b)."""
+    return max(lo, min(a, b)), min(hi, max(a, b))
+
+
+@njit(cache=True, nogil=True)
+def _stadium_row(x0, y0, x1, y1, rad, cy):
+    """The x-interval where the line ``y = cy`` meets the stadium of radius ``rad`` around the
+    segment (empty when lo > hi): the hull of its end discs' chords and its strip's."""
+    lo, hi = np.inf, -np.inf
+    for ex, ey in ((x0, y0), (x1, y1)):
+        dy = cy - ey
+        if abs(dy) <= rad:
+            w = math.sqrt(rad * rad - dy * dy)
+            lo, hi = min(lo, ex - w), max(hi, ex + w)
+    dx, dy = x1 - x0, y1 - y0
+    ln = math.sqrt(dx * dx + dy * dy)
+    if ln > 0.0:
+        ux, uy = dx / ln, dy / ln
+        a, b = -np.inf, np.inf
+        # 0 <= (x - x0) ux + (cy - y0) uy <= ln and |(x - x0) uy - (cy - y0) ux| <= rad
+        for c, k, lim_lo, lim_hi in (
+            ((cy - y0) * uy, ux, 0.0, ln),
+            (-(cy - y0) * ux, uy, -rad, rad),
+        ):
+            if k != 0.0:
+                a, b = _cut(a, b, x0 + (lim_lo - c) / k, x0 + (lim_hi - c) / k)
+            elif not lim_lo <= c <= lim_hi:
+                a, b = np.inf, -np.inf
+        if a <= b:
+            lo, hi = min(lo, a), max(hi, b)
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _mark_full(q, gx0, gy0, h, band, block, full):
+    """Mark the blocks deeper than ``band`` inside one hull.
+
+    A block whose centre lies within ``r_min - band - half diagonal`` of a piece (``r_min`` its
+    smaller radius) has field below ``-(band + half diagonal)`` there, so ``<= -band`` at all
+    its nodes (1-Lipschitz). That region is a stadium: marked row by row of blocks, in time
+    linear in the rows (pieces are many and short on real roads).
+    """
+    nby, nbx = full.shape
+    bw = block * h
+    half_diag = 0.5 * bw * math.sqrt(2.0)
+    o = 0.5 * bw
+    for p in range(q.shape[0]):
+        row = q[p]
+        rad = min(row[5], row[10]) - band - half_diag
+        if rad <= 0.0:
+            continue
+        by0, by1 = _span(min(row[1], row[9]) - rad, max(row[1], row[9]) + rad, gy0 + o, bw, nby - 1)
+        for bj in range(by0, by1 + 1):
+            lo, hi = _stadium_row(row[0], row[1], row[8], row[9], rad, gy0 + o + bj * bw)
+            if lo > hi:
+                continue
+            bx0, bx1 = _span(lo, hi, gx0 + o, bw, nbx - 1)
+            for bi in range(bx0, bx1 + 1):
+                full[bj, bi] = True
+
+
+@njit(cache=True, nogil=True)
+def _summed(full):
+    """Summed-area table of the full blocks (a row and a column of zeros first)."""
+    nby, nbx = full.shape
+    sat = np.zeros((nby + 1, nbx + 1), dtype=np.int64)
+    for bj in range(nby):
+        acc = 0
+        for bi in range(nbx):
+            acc += 1 if full[bj, bi] else 0
+            sat[bj + 1, bi + 1] = sat[bj, bi + 1] + acc
+    return sat
+
+
+@njit(cache=True, nogil=True)
+def _all_full(sat, bx0, bx1, by0, by1):
+    """Whether every block of [by0, by1] x [bx0, bx1] is full (O(1) from the table)."""
+    n = sat[by1 + 1, bx1 + 1] - sat[by0, bx1 + 1] - sat[by1 + 1, bx0] + sat[by0, bx0]
+    return n == (bx1 - bx0 + 1) * (by1 - by0 + 1)
+
+
+@njit(cache=True, nogil=True)
+def _nodes_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
+    """``z = min(z, field of the piece)`` over nodes [ja, jb] x [ia, ib]; how many are deep."""
+    deep = 0
+    for j in range(ja, jb + 1):
+        py = gy0 + j * h
+        for i in range(ia, ib + 1):
+            if z[j, i] <= -band:  # already deep inside: nothing to learn here
+                deep += 1
+                continue
+            g = _piece_field(gx0 + i * h, py, row)
+            if g < z[j, i]:
+                z[j, i] = g
+                if g <= -band:
+                    deep += 1
+    return deep
+
+
+@njit(cache=True, nogil=True)
+def _deep_nodes(z, ja, jb, ia, ib, band):
+    """How many nodes of [ja, jb] x [ia, ib] are already deeper than the band."""
+    deep = 0
+    for j in range(ja, jb + 1):
+        for i in range(ia, ib + 1):
+            if z[j, i] <= -band:
+                deep += 1
+    return deep
+
+
+@njit(cache=True, nogil=True)
+def _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band, bj, bi, block, sub_deep):
+    """:func:`_nodes_min` over the nodes [ja, jb] x [ia, ib] of block (bj, bi), by sub-blocks
+    of ``SUB`` x ``SUB`` nodes. A sub-block is skipped when the piece's field at its centre
+    leaves every node at least ``band`` (1-Lipschitz: only the nodes near the piece's own
+    outline are evaluated), or when all its nodes are already deep (``sub_deep``, kept up to
+    date here). Returns how many of the nodes are deep."""
+    ny, nx = z.shape
+    nsub = (block + SUB - 1) // SUB
+    deep = 0
+    for kj in range(nsub):
+        fj0 = bj * block + kj * SUB
+        fj1 = min(bj * block + min(block, kj * SUB + SUB), ny) - 1
+        sj, sj1 = max(ja, fj0), min(jb, fj1)
+        if sj > sj1:
+            continue
+        for ki in range(nsub):
+            fi0 = bi * block + ki * SUB
+            fi1 = min(bi * block + min(block, ki * SUB + SUB), nx) - 1
+            si, si1 = max(ia, fi0), min(ib, fi1)
+            if si > si1:
+                continue
+            n = (sj1 - sj + 1) * (si1 - si + 1)
+            if sub_deep[bj * nsub + kj, bi * nsub + ki]:
+                deep += n
+                continue
+            cx = gx0 + 0.5 * (si + si1) * h
+            cy = gy0 + 0.5 * (sj + sj1) * h
+            hd = 0.5 * h * math.sqrt((si1 - si) ** 2 + (sj1 - sj) ** 2)
+            if _piece_field(cx, cy, row) >= band + hd:
+                d = _deep_nodes(z, sj, sj1, si, si1, band)
+            else:
+                d = _nodes_min(z, row, sj, sj1, si, si1, gx0, gy0, h, band)
+            deep += d
+            if d == n and sj == fj0 and sj1 == fj1 and si == fi0 and si1 == fi1:
+                sub_deep[bj * nsub + kj, bi * nsub + ki] = True
+    return deep
+
+
+@njit(cache=True, nogil=True)
+def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep, touched):
+    """One piece at the nodes within its radius + band, outside the full blocks.
+
+    A block whose every node is now deeper than the band (inside the union of several hulls)
+    becomes full, so the later pieces skip it too. Rows of blocks that were full from the
+    start are skipped in O(1) (``sat``). ``touched`` marks the blocks whose nodes it evaluated.
+    """
+    ny, nx = z.shape
+    rr = max(row[5], row[10]) + band
+    i0, i1 = _span(min(row[0], row[8]) - rr, max(row[0], row[8]) + rr, gx0, h, nx - 1)
+    j0, j1 = _span(min(row[1], row[9]) - rr, max(row[1], row[9]) + rr, gy0, h, ny - 1)
+    if i0 > i1 or j0 > j1 or _all_full(sat, i0 // block, i1 // block, j0 // block, j1 // block):
+        return
+    off = 0.5 * (block - 1) * h  # a block's centre node pattern, from its first node
+    reach = band + off * math.sqrt(2.0)  # + the farthest node from that centre
+    for bj in range(j0 // block, j1 // block + 1):
+        if _all_full(sat, i0 // block, i1 // block, bj, bj):
+            continue
+        ja, jb = max(j0, bj * block), min(j1, bj * block + block - 1)
+        cy = gy0 + bj * block * h + off
+        for bi in range(i0 // block, i1 // block + 1):
+            if full[bj, bi]:
+                continue
+            if _piece_field(gx0 + bi * block * h + off, cy, row) >= reach:
+                continue  # at least band at every node of the block (1-Lipschitz): no change
+            ia, ib = max(i0, bi * block), min(i1, bi * block + block - 1)
+            touched[bj, bi] = True
+            deep = _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band, bj, bi, block, sub_deep)
+            whole = (min(ny, bj * block + block) - bj * block) * (
+                min(nx, bi * block + block) - bi * block
+            )
+            if deep == whole:
+                full[bj, bi] = True
+
+
+@njit(cache=True, nogil=True)
+def field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
+    """Fill ``z[j, i]`` (node ``(gx0 + i h, gy0 + j h)``) with the field, exact where
+    ``|f| < band`` and of the right sign (clamped to ``band`` above) elsewhere.
+
+    Two passes over the pieces. The first marks the coarse blocks of ``block`` x ``block`` cells
+    that lie deeper than ``band`` inside one hull (:func:`_mark_full`). The second evaluates
+    each piece at the nodes near it, skipping the marked blocks (and the pieces whose every
+    block is full: deep inside the union), which are then filled with ``-band``.
+
+    Returns the blocks the outline may cross: those with nodes evaluated that are not full.
+    Elsewhere ``|f| >= band > h sqrt(2)``, so no cell with a corner there is crossed.
+    """
+    ny, nx = z.shape
+    full = np.zeros(((ny + block - 1) // block, (nx + block - 1) // block), dtype=np.bool_)
+    q = _piece_table(x0, y0, r0, x1, y1, r1)
+    _mark_full(q, gx0, gy0, h, band, block, full)
+    z[:, :] = band
+    sat = _summed(full)  # a piece whose every block is full is deep inside: skipped
+    nsub = (block + SUB - 1) // SUB
+    sub_deep = np.zeros((full.shape[0] * nsub, full.shape[1] * nsub), dtype=np.bool_)
+    touched = np.zeros_like(full)
+    for p in range(q.shape[0]):
+        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sat, sub_deep, touched)
+    for bj in range(full.shape[0]):
+        for bi in range(full.shape[1]):
+            if full[bj, bi]:
+                z[bj * block : bj * block + block, bi * block : bi * block + block] = -band
+    return touched & ~full
