@@ -255,6 +255,27 @@ class Barrier:
             self.event.set()
 
 
+#: Seconds between one person's clicks (``--every``); 0: the next click as soon as the answer is
+#: read (0.4-0.8 s after it: the pace of the first runs of this bench).
+EVERY_S = 3.0
+
+
+def set_pace(every: float) -> None:
+    """Set :data:`EVERY_S` (seconds between one session's clicks; 0: after each answer)."""
+    global EVERY_S
+    EVERY_S = max(0.0, float(every))
+
+
+async def _pause(i: int, k: int, first: float) -> None:
+    """Until session ``i``'s click ``k + 1``: ``EVERY_S`` apart from its first click (a little
+    jitter so that sessions do not click in step), or reading time after the answer."""
+    jitter = 0.097 * ((i + k) % 5)
+    if EVERY_S > 0:
+        await asyncio.sleep(max(0.0, first + (k + 1) * EVERY_S + jitter - time.perf_counter()))
+    else:
+        await asyncio.sleep(0.4 + jitter)
+
+
 async def _session(
     browser,
     url: str,
@@ -278,11 +299,12 @@ async def _session(
             waited = True
             await barrier.wait()
         await page.wait_for_timeout(500 + 150 * i)  # people do not click in step
+        first = time.perf_counter()
         for k, (lat, lon) in enumerate(points):
             sec, busy = await _click(page, lat, lon, cdp)
             out.clicks_s.append(sec)
             out.browser_ms.append(busy)
-            await page.wait_for_timeout(400 + 97 * ((i + k) % 5))  # reading the answer
+            await _pause(i, k, first)
     except Exception as exc:  # noqa: BLE001 - a session that fails is reported, not fatal
         out.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     finally:
@@ -411,12 +433,13 @@ async def _light_session(
         waited = True
         await barrier.wait()
         await asyncio.sleep(0.5 + 0.15 * i)  # people do not click in step
+        first = time.perf_counter()
         for k, (lat, lon) in enumerate(points):
             res = await client.click(lat, lon)
             out.clicks_s.append(res["at_s"])
             out.finished_s.append(res["finished_s"])
             out.click_bytes.append(res["bytes"])
-            await asyncio.sleep(0.4 + 0.097 * ((i + k) % 5))  # reading the answer
+            await _pause(i, k, first)
     except Exception as exc:  # noqa: BLE001 - a session that fails is reported, not fatal
         out.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     finally:
@@ -485,6 +508,7 @@ def report(res: dict, sessions: int, clicks: int, server: Server) -> str:
     op = [s.open_s for s in outs if s.open_s == s.open_s]
     errors = [f"session {i + 1}: {e}" for i, s in enumerate(outs) for e in s.errors]
     cold: Session = res["cold"]
+    errors += [f"the cold session: {e}" for e in cold.errors]
     n_clicks = len(cl)
     who = (
         f"1 chromium page and {sessions - 1} light protocol clients"
@@ -495,7 +519,7 @@ def report(res: dict, sessions: int, clicks: int, server: Server) -> str:
         f"# App under load: {sessions} sessions x {clicks} clicks on one server (loopback)",
         "",
         f"`python -m bench.bench_app_load --clients {res['clients']} --sessions {sessions} "
-        f"--clicks {clicks}` on {platform.node() or 'this machine'}, {os.cpu_count()} CPUs, "
+        f"--clicks {clicks} --every {EVERY_S:g}` on {platform.node() or 'this machine'}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
         f"; {who}; load average before the run {server.load_before:.1f}.",
         "",
@@ -544,9 +568,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", choices=("protocol", "chromium"), default="protocol")
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--clicks", type=int, default=5)
+    ap.add_argument(
+        "--every",
+        type=float,
+        default=EVERY_S,
+        help="seconds between one session's clicks (0: as soon as the answer is read)",
+    )
     ap.add_argument("--budget", type=float, default=600.0, help="stop after this many seconds")
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(REPO)}")
     args = ap.parse_args(argv)
+    set_pace(args.every)
     if not Path(CHROMIUM).exists():
         print(f"needs Debian's chromium at {CHROMIUM}", file=sys.stderr)
         return 2
