@@ -48,14 +48,6 @@ else:  # loaded on its own by the build backend (planner's dependencies may be m
 SHIPPED_DIR_NAME = "_kernel_cache"
 #: The signatures compiled at build time: every kernel call of the demo analysis.
 SIGNATURES_FILE = "_kernel_signatures.json"
-#: The modules with compiled kernels, relative to the package (the only ones seeded).
-KERNEL_MODULES = (
-    "_engine.py",
-    "_isochrone.py",
-    "optimize/_kernels.py",
-    "_isochrone_field.py",
-    "_isochrone_trace.py",
-)
 _BUILD_INFO = "BUILD.json"
 _RERECORD = "Fix: run `python scripts/record_kernel_signatures.py` with this numba"
 
@@ -286,46 +278,68 @@ def decode_type(data: Any) -> Any:
     raise PackageDataError(f"{SIGNATURES_FILE}: unknown type record {data!r}; {_RERECORD}")
 
 
-def _load_kernel_modules(package_dir: Path) -> None:
-    """Import the kernel modules from ``package_dir`` without running ``planner/__init__``.
+def _load_kernel_modules(package_dir: Path, modules: Iterable[str]) -> None:
+    """Import ``modules`` (``planner._engine``...) from ``package_dir`` without ``__init__``.
 
     The build environment has numba, numpy and shapely, not the rest of planner's
-    dependencies; the kernels keep their real module names (``planner._engine``) so their
-    compiled code is the code an installed planner loads.
+    dependencies, so the packages (``planner``, ``planner.optimize``) are empty stand-ins; the
+    kernels keep their real module names so their compiled code is the code an installed
+    planner loads.
     """
     import importlib
     import types as pytypes
 
-    for name, path in (("planner", package_dir), ("planner.optimize", package_dir / "optimize")):
-        if name not in sys.modules:
-            stub = pytypes.ModuleType(name)
-            stub.__path__ = [str(path)]
-            sys.modules[name] = stub
-    for rel in KERNEL_MODULES:
-        importlib.import_module("planner." + rel[:-3].replace("/", "."))
+    for module in sorted(set(modules)):
+        parts = module.split(".")
+        for i in range(1, len(parts)):
+            name = ".".join(parts[:i])
+            if name not in sys.modules:
+                stub = pytypes.ModuleType(name)
+                stub.__path__ = [str(package_dir.joinpath(*parts[1:i]))]
+                sys.modules[name] = stub
+        importlib.import_module(module)
 
 
-def compile_recorded(package_dir: Path, records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Compile each recorded ``{module, name, args}`` signature.
+def _kernel_files(package_dir: Path) -> dict[str, list[str]]:
+    """The cache files numba wrote for each loaded module of ``package_dir`` (by its path)."""
+    found: dict[str, list[str]] = {}
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not file or not Path(file).resolve().is_relative_to(package_dir):
+            continue
+        source = Path(file).resolve()
+        where = numba_cache_path(source)
+        if where is None or not where.is_dir():
+            continue
+        files = [str(f) for f in where.glob(f"{source.stem}.*") if f.suffix in (".nbi", ".nbc")]
+        if files:
+            found[source.relative_to(package_dir).as_posix()] = sorted(files)
+    return found
+
+
+def compile_recorded(package_dir: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Compile each recorded ``{module, name, args}`` signature (in a fresh interpreter).
 
     A record whose kernel no longer exists or no longer compiles with those arguments (the
     code changed since it was recorded) is skipped and named in ``"skipped"``: that kernel is
-    then compiled at first use, as without a build step.
+    then compiled at first use, as without a build step. ``"files"``: the cache files numba
+    wrote, per module (relative path), the recorded kernels' and the kernels they call.
     """
     import importlib
 
-    _load_kernel_modules(package_dir)
+    package_dir = Path(package_dir).resolve()
     done, skipped = 0, []
     for rec in records:
         try:
+            _load_kernel_modules(package_dir, [rec["module"]])
             dispatcher = getattr(importlib.import_module(rec["module"]), rec["name"])
             # the same key a Python call uses: the tuple of argument types
             dispatcher.compile(tuple(decode_type(a) for a in rec["args"]))
         except Exception as exc:  # numba's typing errors have no common base worth naming
-            skipped.append(f"{rec['module']}.{rec['name']}: {type(exc).__name__}")
+            skipped.append(f"{rec['module']}.{rec['name']}: {type(exc).__name__}: {exc}"[:300])
             continue
         done += 1
-    return {"compiled": done, "skipped": skipped}
+    return {"compiled": done, "skipped": skipped, "files": _kernel_files(package_dir)}
 
 
 def build_shipped(package_dir: Path, *, python: str | None = None) -> Path | None:
@@ -364,7 +378,7 @@ def build_shipped(package_dir: Path, *, python: str | None = None) -> Path | Non
         for skipped in done["skipped"]:
             print(f"planner: recorded kernel not compiled ahead: {skipped}", file=sys.stderr)
         versions = {"numba": done["numba"], "numpy": done["numpy"]}
-        return _collect(package_dir, Path(tmp) / "numba", shipped, versions)
+        return _collect(package_dir, done["files"], shipped, versions)
 
 
 def subprocess_run(cmd: list[str], *, env: dict[str, str], cwd: str) -> Any:
@@ -374,24 +388,20 @@ def subprocess_run(cmd: list[str], *, env: dict[str, str], cwd: str) -> Any:
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def _collect(package_dir: Path, numba_dir: Path, shipped: Path, versions: dict[str, str]) -> Path:
+def _collect(
+    package_dir: Path, files: dict[str, list[str]], shipped: Path, versions: dict[str, str]
+) -> Path:
     """Move numba's cache files for each kernel module into ``shipped``, with ``BUILD.json``."""
     modules: dict[str, Any] = {}
-    for rel in KERNEL_MODULES:
-        source = package_dir / rel
-        stem = source.stem + "."
-        files = [
-            f
-            for f in numba_dir.rglob(f"{stem}*")
-            if f.suffix in (".nbi", ".nbc") and f.parent.name.startswith(source.parent.name + "_")
-        ]
-        if not files:
-            continue
+    for rel, paths in files.items():
         dest = shipped / Path(rel).parent
         dest.mkdir(parents=True, exist_ok=True)
-        for f in files:
-            shutil.move(str(f), dest / f.name)
-        modules[rel] = {"sha256": _sha256(source), "files": sorted(f.name for f in files)}
+        for f in paths:
+            shutil.move(f, dest / Path(f).name)
+        modules[rel] = {
+            "sha256": _sha256(package_dir / rel),
+            "files": sorted(Path(f).name for f in paths),
+        }
     info = {
         **versions,
         "python": list(sys.version_info[:2]),

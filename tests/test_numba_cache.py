@@ -90,17 +90,22 @@ _FAKE_KERNEL = (
 )
 
 
+_FAKE_MODULES = {"_engine.py": "add", "_isochrone.py": "plus", "optimize/_kernels.py": "total"}
+
+
 def _fake_package(tmp_path: Path) -> Path:
-    """A package laid out like planner's kernel modules, one tiny kernel in each."""
+    """A package laid out like planner (a subpackage too), one tiny kernel per module, and a
+    module with a kernel nobody recorded."""
     pkg = tmp_path / "pkg"
     (pkg / "optimize").mkdir(parents=True)
-    names = ("add", "plus", "total", "field_k", "trace_k")
-    for rel, name in zip(nc.KERNEL_MODULES, names, strict=True):
+    for rel, name in {**_FAKE_MODULES, "_unused.py": "unused"}.items():
         (pkg / rel).write_text(_FAKE_KERNEL.format(name=name))
     sig = [{"array": ["float64", 1, "C", False]}, "int64"]
     records = [
         {"module": "planner._engine", "name": "add", "args": sig},
         {"module": "planner._isochrone", "name": "plus", "args": ["int64", "int64"]},
+        {"module": "planner.optimize._kernels", "name": "total", "args": ["int64", "int64"]},
+        {"module": "planner._gone", "name": "renamed", "args": ["int64"]},  # skipped
     ]
     (pkg / nc.SIGNATURES_FILE).write_text(json.dumps({"signatures": records}))
     return pkg
@@ -116,7 +121,7 @@ _LOAD = textwrap.dedent("""
     nc = importlib.util.module_from_spec(spec); spec.loader.exec_module(nc)
     pkg = Path({pkg!r})
     seeded = nc.seed_from_shipped(pkg)
-    nc._load_kernel_modules(pkg)
+    nc._load_kernel_modules(pkg, ["planner._engine"])
     import planner._engine as e
     assert e.add(np.zeros(3), 2)[0] == 2.0
     st = e.add.stats
@@ -163,7 +168,7 @@ def test_shipped_kernels_are_loaded_and_checked(tmp_path):
     shipped = nc.build_shipped(pkg)
     assert shipped == pkg / nc.SHIPPED_DIR_NAME
     info = json.loads((shipped / "BUILD.json").read_text())
-    assert sorted(info["modules"]) == ["_engine.py", "_isochrone.py"]  # what was recorded
+    assert sorted(info["modules"]) == sorted(_FAKE_MODULES)  # what was recorded, no more
     # a fresh, empty cache: seeded from the build, the kernel is loaded, nothing compiled
     got = _load(pkg, tmp_path / "user1")
     assert got["seeded"] and got["hits"] == 1 and got["misses"] == 0, got
