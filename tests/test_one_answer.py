@@ -268,7 +268,10 @@ def test_cli_absent_options_keep_the_scenario_and_defaults_without_one(scenario_
 def test_cli_other_commands_keep_their_defaults():
     p = cli.build_parser()
     cov = p.parse_args(["coverage", "--out", "o"])
-    assert (cov.mode, cov.minutes) == ("walk", 15.0)
+    # coverage leaves an absent --mode/--minutes as None (so they do not override a
+    # --scenario's) and runs walk, 15 minutes without one
+    travel = cli._coverage_travel(cov, None)
+    assert (travel["mode"], travel["minutes"]) == ("walk", 15.0)
     assert p.parse_args(["coverage", "--mod=drive", "--out", "o"]).mode == "drive"
     rep = p.parse_args(["report", "--out", "o"])
     assert rep.mode == "walk" and rep.minutes is None
