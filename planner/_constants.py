@@ -16,3 +16,10 @@ OBJECTIVES: tuple[str, ...] = ("max-coverage", "min-sites", "min-time", "min-max
 #: Where candidate sites come from: near uncovered residents, village centres, a file of
 #: premises, or road junctions.
 CANDIDATE_SOURCES: tuple[str, ...] = ("uncovered", "villages", "file", "nodes")
+
+#: Colours of the uncovered-population classes (residents per area), yellow to red.
+UNCOVERED_COLORS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+#: Lower edges of the uncovered-population classes 2..5 (residents); class 1 is below 100.
+#: One definition for every map (app, HTML report, CLI map, printed map), so colours compare
+#: across views.
+UNCOVERED_BREAKS: tuple[int, ...] = (100, 500, 1_000, 5_000)

@@ -14,6 +14,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 
+from ._constants import UNCOVERED_BREAKS, UNCOVERED_COLORS
 from ._errors import InputError
 from ._mapcore import (
     Lang,
@@ -80,12 +81,7 @@ _DEFAULT_LEVEL_STYLE = (1.2, "#555555", None, "", "")
 
 # Isochrones: darkest for the shortest time, lighter as minutes grow.
 _ISOCHRONE_COLORS = ("#08519c", "#c6dbef")
-#: Colours of the uncovered-population classes (residents per area), yellow to red.
-UNCOVERED_COLORS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 _UNCOVERED_COLORS = UNCOVERED_COLORS
-#: Lower edges of the uncovered-population classes 2..5 (residents); class 1 is below 100.
-#: One definition for every map (app, HTML report, CLI map), so colours compare across views.
-UNCOVERED_BREAKS: tuple[int, ...] = (100, 500, 1_000, 5_000)
 
 _BOUNDARY_PANE = "plannerBoundaries"
 

@@ -213,3 +213,18 @@ def test_planner_raises_its_own_errors():
             ):
                 bare.append(f"{path.relative_to(ROOT)}:{node.lineno} raises {node.exc.func.id}")
     assert not bare, "bare built-in errors:\n" + "\n".join(bare)
+
+
+def test_the_cli_starts_without_the_map_and_app_libraries():
+    """Building the CLI's parser (every `planner ...` run does) imports no folium, matplotlib,
+    streamlit or scikit-learn: they load only for the commands that draw or serve."""
+    import subprocess
+    import sys
+
+    heavy = ("folium", "branca", "matplotlib", "streamlit", "sklearn")
+    code = (
+        "import sys, planner.cli as c; c.build_parser(); "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported at start: {out.stdout.strip()}"

@@ -9,9 +9,9 @@ import logging
 import math
 import re
 
+from .._constants import UNCOVERED_BREAKS as _web_breaks
+from .._constants import UNCOVERED_COLORS as _web_colors
 from .._errors import PlannerWarning
-from ..maps import UNCOVERED_BREAKS as _web_breaks
-from ..maps import UNCOVERED_COLORS as _web_colors
 
 log = logging.getLogger("planner.printmap")
 
@@ -21,7 +21,7 @@ ORIENTATIONS = ("landscape", "portrait")
 FORMATS = ("pdf", "png")
 
 #: Fixed classes of uncovered residents per area (人), lower bounds, inclusive: the classes and
-#: colours of every map planner draws (:data:`planner.maps.UNCOVERED_BREAKS`), so the printed map,
+#: colours of every map planner draws (:data:`planner.maps.UNCOVERED_BREAKS`, defined in ``planner._constants``), so the printed map,
 #: the app and the HTML reports compare by colour.
 UNCOVERED_BREAKS: tuple[float, ...] = (0.0, *map(float, _web_breaks))
 UNCOVERED_COLORS: tuple[str, ...] = _web_colors
