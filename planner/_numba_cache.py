@@ -16,8 +16,9 @@ machine's CPU into ``planner/_kernel_cache/``, which the wheel carries. On impor
 module (once per build). numba then checks every entry itself before using it: its version, a
 hash of the module's source, the function's bytecode and the CPU name and features it was
 compiled for; an entry that fails any of these is compiled again. Seeding is skipped when the
-build's numba version or a module's source hash differ from the installed ones, or when
-``PLANNER_SHIPPED_KERNELS=0``.
+build's numba, numpy (minor) or Python version or a module's source hash differ from the
+installed ones, or when ``PLANNER_SHIPPED_KERNELS=0``. A kernel called with argument types not
+recorded is compiled at first use and cached as before.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ else:  # loaded on its own by the build backend (planner's dependencies may be m
     _errors_module: Any = _util.module_from_spec(_spec)
     _spec.loader.exec_module(_errors_module)
     PackageDataError = _errors_module.PackageDataError  # type: ignore[misc]
+
 #: Where the build puts the compiled kernels, inside the package (never in git).
 SHIPPED_DIR_NAME = "_kernel_cache"
-#: The signatures compiled at build time: every kernel call of the demo analysis.
+#: The signatures compiled at build time: the kernel calls of the demo's coverage and optimize.
 SIGNATURES_FILE = "_kernel_signatures.json"
 _BUILD_INFO = "BUILD.json"
 _RERECORD = "Fix: run `python scripts/record_kernel_signatures.py` with this numba"
