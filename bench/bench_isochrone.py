@@ -1,7 +1,8 @@
 """Isochrone polygons: time and memory against the threshold and the number of facilities.
 
 Run by ``python -m bench`` (the engine benchmark's ``isochrones`` job calls :func:`run`) or
-alone: ``python -m bench.bench_isochrone [--quick]``. Writes ``bench/results/isochrone.md``.
+alone: ``python -m bench.bench_isochrone [--quick]``. Writes ``bench/results/isochrone.md``;
+``--targets K`` times only the two target rows on ``K`` facilities each (no file).
 
 Rows (graphs from :mod:`bench.graphs`, facilities near random junctions, ``threads=2``):
 
@@ -65,13 +66,15 @@ def _outline_km(iso: gpd.GeoDataFrame, crs) -> float:
     return float(shapely.length(iso.to_crs(crs).geometry.to_numpy()).sum() / 1e3)
 
 
-def target_rows(ctx, sizes: dict[str, str]) -> None:
-    """The issue's two targets (timed on a sample, scaled to 1,000 facilities)."""
+def target_rows(ctx, sizes: dict[str, str], sample: int | None = None) -> None:
+    """The issue's two targets (timed on a sample, scaled to 1,000 facilities; ``sample``
+    facilities per mode instead of the default)."""
     plan = (
         ("drive", sizes["drive"], 25.0, "100k", 8 if ctx.quick else 40),
         ("walk", sizes["walk"], 10.0, "1M", 50 if ctx.quick else 200),
     )
     for mode, size, target, tgraph, k in plan:
+        k = sample or k
         net = ctx.net(size, mode)
         fac = facilities(net, k)
         _polys(net, fac.iloc[:2], (5, 10, 15))  # compile / load the kernels
@@ -362,9 +365,20 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100k-node graph only, fewer facilities")
+    ap.add_argument(
+        "--targets",
+        type=int,
+        metavar="K",
+        help="only the two target rows, timed on K facilities each (printed, no results file): "
+        "a quick check of the CPU per facility on a shared machine",
+    )
     args = ap.parse_args(argv)
     print(HEADER, flush=True)
-    run(Context(args.quick))
+    ctx = Context(args.quick)
+    if args.targets:
+        target_rows(ctx, {"drive": "100k", "walk": ctx.big}, sample=args.targets)
+        return 0
+    run(ctx)
     return 0
 
 
