@@ -258,6 +258,8 @@ class Barrier:
 #: Seconds between one person's clicks (``--every``); 0: the next click as soon as the answer is
 #: read (0.4-0.8 s after it: the pace of the first runs of this bench).
 EVERY_S = 3.0
+#: The tab the light clients keep open (``--tab``; "": the first).
+TAB = ""
 
 
 def set_pace(every: float) -> None:
@@ -295,6 +297,11 @@ async def _session(
             cdp = await ctx.new_cdp_session(page)
             await cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
         out.open_s = await _open(page, url)
+        # a click while the first run still draws the tabs can be lost: wait until it is done
+        await page.wait_for_function(
+            """() => !document.querySelector('[data-testid="stStatusWidget"]')""",
+            timeout=180_000,
+        )
         if barrier is not None:
             waited = True
             await barrier.wait()
@@ -334,6 +341,9 @@ class ProtocolClient:
         self.map_id = ""
         self.fragment = ""
         self.metrics: dict[str, str] = {}
+        self.tabs_id = ""
+        #: the tab this session keeps open ("" : the first, as a page opens)
+        self.tab = ""
         #: the elements of the last run, in the order the server sent them ("metric:<label>",
         #: "map", "dataframe", ...)
         self.order: list[str] = []
@@ -351,7 +361,12 @@ class ProtocolClient:
             await self.ws.close()
 
     async def rerun(
-        self, widgets: dict[str, str] | None = None, *, fragment: str = "", until: tuple = ()
+        self,
+        widgets: dict[str, str] | None = None,
+        *,
+        fragment: str = "",
+        until: tuple = (),
+        strings: dict[str, str] | None = None,
     ) -> dict:
         """Ask for a run; read the answer until the run finishes. ``until`` = (label, value):
         also note when that metric first shows at least ``value``. Returns the seconds to the
@@ -371,6 +386,10 @@ class ProtocolClient:
             w = cs.widget_states.widgets.add()
             w.id = wid
             w.json_value = value
+        for wid, text in (strings or {}).items():  # e.g. the tab shown
+            w = cs.widget_states.widgets.add()
+            w.id = wid
+            w.string_value = text
         assert self.ws is not None
         t0 = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
@@ -386,6 +405,9 @@ class ProtocolClient:
             kind = fm.WhichOneof("type")
             if kind == "new_session":
                 self.page_hash = fm.new_session.page_script_hash
+            elif kind == "delta" and fm.delta.WhichOneof("type") == "add_block":
+                if fm.delta.add_block.WhichOneof("type") == "tab_container":
+                    self.tabs_id = fm.delta.add_block.tab_container.id
             elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
                 el = fm.delta.new_element
                 self.order.append(str(el.WhichOneof("type")))
@@ -412,7 +434,10 @@ class ProtocolClient:
         main area's fragment; timed until one more facility is counted."""
         want = int(self.metrics[LABEL].replace(",", "")) + 1
         value = json.dumps({"last_clicked": {"lat": lat, "lng": lon}})
-        out = await self.rerun({self.map_id: value}, fragment=self.fragment, until=(LABEL, want))
+        tab = {self.tabs_id: self.tab} if self.tab and self.tabs_id else None
+        out = await self.rerun(
+            {self.map_id: value}, fragment=self.fragment, until=(LABEL, want), strings=tab
+        )
         if out["at_s"] != out["at_s"]:
             raise RuntimeError(f"the click at {lat:.5f}, {lon:.5f} added no station")
         return out
@@ -422,6 +447,7 @@ async def _light_session(
     url: str, i: int, points: list[tuple[float, float]], out: Session, barrier: Barrier
 ) -> None:
     client = ProtocolClient(url)
+    client.tab = TAB
     waited = False
     try:
         await client.connect()
@@ -519,7 +545,7 @@ def report(res: dict, sessions: int, clicks: int, server: Server) -> str:
         f"# App under load: {sessions} sessions x {clicks} clicks on one server (loopback)",
         "",
         f"`python -m bench.bench_app_load --clients {res['clients']} --sessions {sessions} "
-        f"--clicks {clicks} --every {EVERY_S:g}` on {platform.node() or 'this machine'}, {os.cpu_count()} CPUs, "
+        f"--clicks {clicks} --every {EVERY_S:g}{f' --tab {TAB}' if TAB else ''}` on {platform.node() or 'this machine'}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
         f"; {who}; load average before the run {server.load_before:.1f}.",
         "",
@@ -569,6 +595,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=10)
     ap.add_argument("--clicks", type=int, default=5)
     ap.add_argument(
+        "--tab",
+        default="",
+        help="the tab the light clients keep open (its English label, e.g. Standards; "
+        "default: the first)",
+    )
+    ap.add_argument(
         "--every",
         type=float,
         default=EVERY_S,
@@ -578,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(REPO)}")
     args = ap.parse_args(argv)
     set_pace(args.every)
+    global TAB
+    TAB = args.tab
     if not Path(CHROMIUM).exists():
         print(f"needs Debian's chromium at {CHROMIUM}", file=sys.stderr)
         return 2
