@@ -104,3 +104,19 @@ def random_roads(
         geometry=lines,
         crs=UTM,
     )
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The embedded demo data set, loaded once per test session (tests must not modify it)."""
+    import planner
+
+    return planner.load_demo()
+
+
+@pytest.fixture(scope="session")
+def walk15(demo):
+    """The demo's walking 15-minute analysis without isochrones, once per session (read only)."""
+    import planner
+
+    return planner.analyze(demo, isochrone_minutes=None)

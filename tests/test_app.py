@@ -48,11 +48,6 @@ CLICK_B = (114.33, 34.521)  # 锦绣新城社区, a new residential area without
 
 
 @pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
-@pytest.fixture(scope="module")
 def walk15(demo) -> planner.CoverageResult:
     return planner.analyze(demo, mode="walk", minutes=15, isochrone_minutes=None)
 

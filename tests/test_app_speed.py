@@ -14,11 +14,6 @@ from planner.network import travel_mode
 CSR = ("indptr", "indices", "arc_edge", "rindptr", "rindices", "rarc_edge", "edge_u", "edge_v")
 
 
-@pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
 @pytest.mark.parametrize(
     ("mode", "options"),
     [

@@ -46,11 +46,6 @@ def server(tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
 def test_the_server_sends_numbers_first_and_no_base_map_per_click(server, demo):
     pytest.importorskip("websockets")
     from bench.bench_app_load import LABEL, ProtocolClient

@@ -21,16 +21,6 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EN = Translator("en")
 
 
-@pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
-@pytest.fixture(scope="module")
-def walk15(demo) -> planner.CoverageResult:
-    return planner.analyze(demo, isochrone_minutes=None)
-
-
 @pytest.fixture
 def at(tmp_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("PLANNER_SCENARIO_DIR", str(tmp_path / "scenarios"))

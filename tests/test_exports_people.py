@@ -22,11 +22,6 @@ CLICK = (114.27, 34.52)  # west of the demo county town, many uncovered resident
 
 
 @pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
-@pytest.fixture(scope="module")
 def walk15(demo) -> planner.CoverageResult:
     return planner.analyze(demo, mode="walk", minutes=15, isochrone_minutes=None)
 

@@ -29,11 +29,6 @@ APP_STATUS = {"pass": {"met", "shared"}, "fail": {"missing"}, "not assessed": {"
 
 
 @pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
-@pytest.fixture(scope="module")
 def walk15(demo) -> planner.CoverageResult:
     return planner.analyze(demo, mode="walk", minutes=15, isochrone_minutes=None)
 

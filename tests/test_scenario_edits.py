@@ -26,16 +26,6 @@ from planner._errors import ScenarioError
 from planner.scenario import FORMAT_VERSION, FacilityEdits, Scenario, StudyArea
 
 
-@pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
-@pytest.fixture(scope="module")
-def walk15(demo) -> planner.CoverageResult:
-    return planner.analyze(demo, isochrone_minutes=None)
-
-
 def _what_ifs(demo, walk15) -> tuple[FacilityEdits, StudyArea, tuple]:
     """Edits of three facilities, a study area (one township and a box over the county's
     western half) and one proposed station."""

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import planner
 from planner import app as aps
 from planner.i18n import Translator
 from planner.scenario import FacilityEdits, Scenario, StudyArea
@@ -18,16 +17,6 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EN = Translator("en")
-
-
-@pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
-@pytest.fixture(scope="module")
-def walk15(demo) -> planner.CoverageResult:
-    return planner.analyze(demo, isochrone_minutes=None)
 
 
 def start(query: dict | None = None) -> AppTest:

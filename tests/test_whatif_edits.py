@@ -25,11 +25,6 @@ WALK_MS = 4.8 / 3.6
 
 
 @pytest.fixture(scope="module")
-def demo() -> planner.Dataset:
-    return planner.load_demo()
-
-
-@pytest.fixture(scope="module")
 def walk15(demo) -> planner.CoverageResult:
     return planner.analyze(demo, mode="walk", minutes=15, isochrone_minutes=None)
 
