@@ -123,3 +123,60 @@ def streamlit_server(
             proc.kill()
             proc.wait(timeout=15)
         log.close()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: The map component's frame (the last one: the page may briefly hold an old one).
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"] >> nth=-1'
+
+#: The text of the metric labelled ``label`` on the page, or null.
+METRIC_JS = """(label) => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+        const l = m.querySelector('[data-testid="stMetricLabel"]');
+        if (l && l.innerText.trim() === label) {
+            return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); } }
+    return null; }"""
+
+
+@contextmanager
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a free local port with its own scenario and log folders (for a module-scoped
+    ``server`` fixture); skips the test when chromium is missing."""
+    need_chromium()
+    with streamlit_server(
+        scenario_dir=tmp_path_factory.mktemp("scenarios"),
+        log_dir=tmp_path_factory.mktemp("server"),
+        cwd=REPO,
+    ) as url:
+        yield url
+
+
+def metric(page: object, label: str) -> str | None:
+    """The metric ``label``'s text on the page, or None."""
+    return page.evaluate(METRIC_JS, label)  # type: ignore[attr-defined]
+
+
+def wait_metric(page: object, label: str, pred: str, timeout: float = 60_000) -> float:
+    """Until the metric ``label`` satisfies the JS predicate ``pred`` on its text ``v``;
+    returns the seconds waited."""
+    import time
+
+    t0 = time.perf_counter()
+    page.wait_for_function(  # type: ignore[attr-defined]
+        f"(label) => {{ const v = ({METRIC_JS})(label); return v !== null && ({pred}); }}",
+        arg=label,
+        timeout=timeout,
+        polling="raf",
+    )
+    return time.perf_counter() - t0
+
+
+def idle(page: object, timeout: float = 60_000) -> None:
+    """Until Streamlit has finished its run (no status widget), with a short settle on both
+    sides (a rerun may start just after a click)."""
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout
+    )
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]

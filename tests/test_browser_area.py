@@ -12,7 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from _browser import chromium_page, need_chromium, streamlit_server
+from _browser import (
+    MAP_FRAME,
+    app_server,
+    chromium_page,
+    idle,
+    metric,
+    wait_metric,
+)
 
 import planner
 from planner import app as aps
@@ -20,47 +27,14 @@ from planner.i18n import Translator
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO / "test-output"
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"] >> nth=-1'
-METRIC_JS = """(label) => {
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-        const l = m.querySelector('[data-testid="stMetricLabel"]');
-        if (l && l.innerText.trim() === label) {
-            return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); } }
-    return null; }"""
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    need_chromium()
-    with streamlit_server(
-        scenario_dir=tmp_path_factory.mktemp("scenarios"),
-        log_dir=tmp_path_factory.mktemp("server"),
-        cwd=REPO,
-    ) as url:
+    with app_server(tmp_path_factory) as url:
         yield url
-
-
-def _metric(page, label: str) -> str | None:
-    return page.evaluate(METRIC_JS, label)
-
-
-def _wait_metric(page, label: str, pred: str, timeout: float = 60_000) -> None:
-    page.wait_for_function(
-        f"(label) => {{ const v = ({METRIC_JS})(label); return v !== null && ({pred}); }}",
-        arg=label,
-        timeout=timeout,
-        polling="raf",
-    )
-
-
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=60_000
-    )
-    page.wait_for_timeout(300)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -80,9 +54,9 @@ def test_draw_a_study_boundary_in_chromium(server, lang):
         frame_loc.locator(".leaflet-marker-pane .planner-symbol").first.wait_for(
             state="attached", timeout=180_000
         )
-        _wait_metric(page, T("covered"), "true", timeout=180_000)
-        _idle(page)
-        whole = _metric(page, T("covered"))
+        wait_metric(page, T("covered"), "true", timeout=180_000)
+        idle(page)
+        whole = metric(page, T("covered"))
         assert whole == f"{walk15.covered_population:,.0f}"
 
         # the tool is on the map, served from the local server, with the page's language
@@ -105,9 +79,9 @@ def test_draw_a_study_boundary_in_chromium(server, lang):
             page.mouse.click(box["x"] + x, box["y"] + y)
             if i < len(corners):
                 page.wait_for_timeout(250)
-        _wait_metric(page, T("covered"), f"v !== {whole!r}")
+        wait_metric(page, T("covered"), f"v !== {whole!r}")
         seconds = time.perf_counter() - t0
-        _idle(page)
+        idle(page)
 
         # the numbers are the library's for the shape the map reported
         drawn = frame.evaluate("window.__GLOBAL_DATA__.all_drawings")[-1]
@@ -117,12 +91,12 @@ def test_draw_a_study_boundary_in_chromium(server, lang):
             assert abs(rx - lon) < 0.002 and abs(ry - lat) < 0.002  # within a pixel or two
         sub = aps.restrict(walk15, polygon=aps.polygon_from_clicks(ring))
         assert 0 < sub.total_population < walk15.total_population
-        assert _metric(page, T("covered")) == f"{sub.covered_population:,.0f}"
+        assert metric(page, T("covered")) == f"{sub.covered_population:,.0f}"
         uncovered = sub.total_population - sub.covered_population
-        assert _metric(page, T("uncovered")) == f"{uncovered:,.0f}"
+        assert metric(page, T("uncovered")) == f"{uncovered:,.0f}"
         assert page.get_by_text(T("area_drawn", n=4)).count() == 1
         # drawing added no station, and the app draws the boundary it uses
-        assert _metric(page, T("with_proposals")) == "–"
+        assert metric(page, T("with_proposals")) == "–"
         frame.wait_for_function(
             "document.querySelectorAll('path.planner-study-area').length === 1", timeout=30_000
         )
@@ -130,8 +104,8 @@ def test_draw_a_study_boundary_in_chromium(server, lang):
 
         # cleared: the whole county again
         page.locator(".st-key-btn_area_clear button").click()
-        _wait_metric(page, T("covered"), f"v === {whole!r}")
-        _idle(page)
+        wait_metric(page, T("covered"), f"v === {whole!r}")
+        idle(page)
         frame.wait_for_function(
             "document.querySelectorAll('path.planner-study-area').length === 0", timeout=30_000
         )
@@ -153,7 +127,7 @@ def test_draw_a_study_boundary_in_chromium(server, lang):
         )
         page.mouse.click(box["x"] + x, box["y"] + y)
         try:
-            _wait_metric(page, T("with_proposals"), "v !== '–'")
+            wait_metric(page, T("with_proposals"), "v !== '–'")
         except Exception:
             page.screenshot(path=str(TEST_OUTPUT / f"area_click_failed_{lang}.png"))
             raise AssertionError(
@@ -161,11 +135,11 @@ def test_draw_a_study_boundary_in_chromium(server, lang):
                 + str(frame.evaluate("JSON.stringify(window.__GLOBAL_DATA__.previous_data)"))[:600]
                 + f" posts {page.evaluate('window.plannerPosts')}"
             ) from None
-        _idle(page)
+        idle(page)
         page.wait_for_timeout(1000)
         assert page.evaluate("window.plannerPosts") == 1
         # the click landed on an uncovered area's polygon: not taken for a drawn boundary
-        assert _metric(page, T("covered")) == whole
+        assert metric(page, T("covered")) == whole
 
     assert attempted == [], f"requests outside the local server: {attempted}"
     assert problems == [], problems

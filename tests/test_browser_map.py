@@ -17,7 +17,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _browser import chromium_page, need_chromium, streamlit_server
+from _browser import (
+    MAP_FRAME,
+    app_server,
+    chromium_page,
+    idle,
+)
 
 from planner import maps
 from planner.i18n import STRINGS, Translator
@@ -25,7 +30,6 @@ from planner.i18n import STRINGS, Translator
 REPO = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO / "test-output"
 DOCS = REPO / "docs" / "screenshots"
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"] >> nth=-1'
 VIEWPORT = (1366, 768)
 
 pytestmark = pytest.mark.browser
@@ -33,29 +37,15 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free local port; always stopped afterwards."""
-    need_chromium()
-    with streamlit_server(
-        scenario_dir=tmp_path_factory.mktemp("scenarios"),
-        log_dir=tmp_path_factory.mktemp("server"),
-        cwd=REPO,
-    ) as url:
+    with app_server(tmp_path_factory) as url:
         yield url
-
-
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=60_000
-    )
-    page.wait_for_timeout(300)
 
 
 def _map_frame(page):
     page.frame_locator(MAP_FRAME).locator(".leaflet-marker-pane .planner-symbol").first.wait_for(
         state="attached", timeout=180_000
     )
-    _idle(page)
+    idle(page)
     return [f for f in page.frames if "streamlit_folium" in f.url][-1]
 
 

@@ -17,7 +17,15 @@ import time
 from pathlib import Path
 
 import pytest
-from _browser import chromium_page, need_chromium, streamlit_server
+from _browser import (
+    MAP_FRAME,
+    METRIC_JS,
+    app_server,
+    chromium_page,
+    idle,
+    metric,
+    wait_metric,
+)
 
 import planner
 from planner import app as aps
@@ -26,52 +34,14 @@ from planner.i18n import Translator
 REPO = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO / "test-output"
 SCREENSHOT = REPO / "docs" / "screenshots" / "whatif_close.png"
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"] >> nth=-1'
-METRIC_JS = """(label) => {
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-        const l = m.querySelector('[data-testid="stMetricLabel"]');
-        if (l && l.innerText.trim() === label) {
-            return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); } }
-    return null; }"""
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free local port; always stopped afterwards."""
-    need_chromium()
-    with streamlit_server(
-        scenario_dir=tmp_path_factory.mktemp("scenarios"),
-        log_dir=tmp_path_factory.mktemp("server"),
-        cwd=REPO,
-    ) as url:
+    with app_server(tmp_path_factory) as url:
         yield url
-
-
-def _metric(page, label: str) -> str | None:
-    return page.evaluate(METRIC_JS, label)
-
-
-def _wait_metric(page, label: str, pred: str, timeout: float = 60_000) -> float:
-    """Until the metric ``label`` satisfies the JS predicate ``pred`` on its text ``v``;
-    returns the seconds waited."""
-    t0 = time.perf_counter()
-    page.wait_for_function(
-        f"(label) => {{ const v = ({METRIC_JS})(label); return v !== null && ({pred}); }}",
-        arg=label,
-        timeout=timeout,
-        polling="raf",
-    )
-    return time.perf_counter() - t0
-
-
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=60_000
-    )
-    page.wait_for_timeout(300)
 
 
 def _number(text: str) -> int:
@@ -96,9 +66,9 @@ def test_close_a_facility_in_chromium(server, lang):
         page.frame_locator(MAP_FRAME).locator(
             ".leaflet-marker-pane .planner-symbol"
         ).first.wait_for(state="attached", timeout=180_000)
-        _wait_metric(page, ZH("covered"), "true", timeout=180_000)
+        wait_metric(page, ZH("covered"), "true", timeout=180_000)
         timings["first view"] = time.perf_counter() - t0
-        _idle(page)
+        idle(page)
 
         # sidebar: the minutes slider, one step down (a filter on the times: no new search)
         slider = page.locator('.st-key-w_minutes input[type="range"]')
@@ -112,9 +82,9 @@ def test_close_a_facility_in_chromium(server, lang):
             polling="raf",
         )
         timings["minutes 15 -> 14"] = time.perf_counter() - t0
-        _idle(page)
+        idle(page)
         r14 = aps.at_minutes(walk15, 14)
-        assert _number(_metric(page, ZH("covered"))) == round(r14.covered_population)
+        assert _number(metric(page, ZH("covered"))) == round(r14.covered_population)
         t0 = time.perf_counter()
         page.keyboard.press("ArrowRight")
         page.wait_for_function(
@@ -124,7 +94,7 @@ def test_close_a_facility_in_chromium(server, lang):
             polling="raf",
         )
         timings["minutes 14 -> 15"] = time.perf_counter() - t0
-        _idle(page)
+        idle(page)
 
         # close the facility that serves the most residents, picked in the searchable list
         box = page.locator(".st-key-w_fac_pick input")
@@ -132,15 +102,15 @@ def test_close_a_facility_in_chromium(server, lang):
         box.fill(fid)
         page.keyboard.press("Enter")
         page.locator(".st-key-btn_fac_close button").wait_for(timeout=60_000)
-        _idle(page)
+        idle(page)
         page.locator(".st-key-btn_fac_close button").click()
         want = f"{round(closed.uncovered_population_after):,}"
-        _wait_metric(page, ZH("uncovered_after"), f"v === {want!r}")
-        _idle(page)
-        shown = _metric(page, ZH("uncovered_after"))
-        before = _number(_metric(page, ZH("uncovered")))
+        wait_metric(page, ZH("uncovered_after"), f"v === {want!r}")
+        idle(page)
+        shown = metric(page, ZH("uncovered_after"))
+        before = _number(metric(page, ZH("uncovered")))
         assert _number(shown) > before  # the uncovered count rises
-        assert _metric(page, ZH("newly_covered")) == f"{round(closed.newly_covered_population):+,d}"
+        assert metric(page, ZH("newly_covered")) == f"{round(closed.newly_covered_population):+,d}"
         assert page.get_by_text(ZH("edit_close", name=name, detail="").split(name)[0]).count() >= 1
         frame = [f for f in page.frames if "streamlit_folium" in f.url][-1]
         frame.wait_for_function(
@@ -161,8 +131,8 @@ def test_close_a_facility_in_chromium(server, lang):
 
         # undo, then a click that adds nobody: next to the county hospital
         page.locator(".st-key-btn_undo_all button").click()
-        _wait_metric(page, ZH("uncovered_after"), "v === '–'")
-        _idle(page)
+        wait_metric(page, ZH("uncovered_after"), "v === '–'")
+        idle(page)
         hospital = ds.facilities[ds.facilities["name"] == "示范县人民医院"].geometry.iloc[0]
         page.frame_locator(MAP_FRAME).locator(".leaflet-container").scroll_into_view_if_needed()
         frame = [f for f in page.frames if "streamlit_folium" in f.url][-1]
@@ -176,15 +146,16 @@ def test_close_a_facility_in_chromium(server, lang):
         mbox = page.frame_locator(MAP_FRAME).locator(".leaflet-container").bounding_box()
         page.mouse.click(mbox["x"] + x, mbox["y"] + y)
         try:
-            _wait_metric(page, ZH("newly_covered"), "v === '+0'")
+            wait_metric(page, ZH("newly_covered"), "v === '+0'")
         except Exception as exc:
             page.screenshot(path=str(TEST_OUTPUT / "whatif_plus0_failed.png"))
-            shown = _metric(page, ZH("newly_covered"))
+            shown = metric(page, ZH("newly_covered"))
             raise AssertionError(f"newly covered shows {shown!r}") from exc
-        _idle(page)
+        idle(page)
 
         # the printed map: the export tab's download button gives a PDF
         page.get_by_role("tab", name=ZH("tab_export")).click()
+        idle(page)  # a tab change reruns the app (the standards are checked only on their tab)
         button = page.locator(".st-key-dl_map button")
         button.wait_for(timeout=60_000)
         with page.expect_download(timeout=180_000) as dl:
@@ -195,30 +166,30 @@ def test_close_a_facility_in_chromium(server, lang):
         # more sidebar changes, timed: a mode switch there and back, a tier taken out
         sidebar = page.locator('[data-testid="stSidebar"]')
         covered = ZH("covered")
-        walk_covered = _metric(page, covered)
+        walk_covered = metric(page, covered)
         t0 = time.perf_counter()
         sidebar.get_by_text(ZH("mode_ebike"), exact=True).click()
-        _wait_metric(page, covered, f"v !== {walk_covered!r}")
+        wait_metric(page, covered, f"v !== {walk_covered!r}")
         timings["walk -> e-bike"] = time.perf_counter() - t0
-        _idle(page)
+        idle(page)
         t0 = time.perf_counter()
         sidebar.get_by_text(ZH("mode_walk"), exact=True).click()
-        _wait_metric(page, covered, f"v === {walk_covered!r}")
+        wait_metric(page, covered, f"v === {walk_covered!r}")
         timings["e-bike -> walk"] = time.perf_counter() - t0
-        _idle(page)
-        n_fac = _metric(page, ZH("facilities_count"))
+        idle(page)
+        n_fac = metric(page, ZH("facilities_count"))
         clinic = aps.tier_label("village_clinic", lang)
         t0 = time.perf_counter()
         sidebar.get_by_role("button", name=f"Remove {clinic}").click()
-        _wait_metric(page, ZH("facilities_count"), f"v !== {n_fac!r}")
+        wait_metric(page, ZH("facilities_count"), f"v !== {n_fac!r}")
         timings["village clinics taken out"] = time.perf_counter() - t0
-        _idle(page)
+        idle(page)
         no_clinics = planner.analyze(
             ds,
             tiers=[t for t in planner.standards.PRIMARY_TIERS if t != "village_clinic"],
             isochrone_minutes=None,
         )
-        assert _number(_metric(page, covered)) == round(no_clinics.covered_population)
+        assert _number(metric(page, covered)) == round(no_clinics.covered_population)
 
     assert attempted == [], f"requests outside the local server: {attempted}"
     assert problems == [], problems
