@@ -1913,8 +1913,22 @@ def main_area() -> None:
         map_panel(v, progress)
     progress.finish()
     prefetch_modes(key, settings)
-    # checked once the numbers and the map are out (seconds on a first view; cached after)
-    std_units, std_summary = cached_standards(key, settings, area)
+    # the tables take turns across the server's sessions (waiting 1 s at most): ten sessions
+    # drawing tables at once would slow the next numbers of every session (one interpreter lock)
+    with tables_turn().turn():
+        tabs_area(v, area)
+    autosave()  # again: the tabs' widgets and buttons may have changed it
+
+
+@st.cache_resource(show_spinner=False)
+def tables_turn() -> app_speed.TurnTaking:
+    return app_speed.TurnTaking(1, max_wait_s=1.0)
+
+
+def tabs_area(v: View, area: Area) -> None:
+    """The tabs below the map, once the numbers and the map are out."""
+    # checked now (seconds on a first view; cached after)
+    std_units, std_summary = cached_standards(v.key, v.settings, area)
 
     tabs = st.tabs(
         [
@@ -1944,8 +1958,6 @@ def main_area() -> None:
     for tab, panel, name in zip(tabs, panels, names, strict=True):
         with tab, guard(T(name)):  # one failing tab shows a message; the others still draw
             panel(v)
-
-    autosave()  # again: the tabs' widgets and buttons may have changed it
 
 
 with suppress(planner.PlannerError):  # main_area shows the error

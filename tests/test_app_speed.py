@@ -141,3 +141,33 @@ def test_a_click_checks_the_standards_only_when_their_tab_is_open(tmp_path, monk
     assert len(calls) == 1
     (change,) = [d.value for d in at.dataframe if met_after in d.value.columns]
     assert change[met_after].tolist() == [aps.count_text(v) for v in w.change["met_after"]]
+
+
+def test_turn_taking_holds_one_at_a_time_and_never_blocks_for_long():
+    import threading
+    import time
+
+    turns = _speed.TurnTaking(1, max_wait_s=0.3)
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def holder() -> None:
+        with turns.turn() as got:
+            assert got
+            inside.set()
+            leave.wait(5)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    assert inside.wait(5)
+    t0 = time.perf_counter()
+    with turns.turn() as got:  # the slot is held: wait max_wait_s, then go ahead without it
+        waited = time.perf_counter() - t0
+        assert not got
+    assert 0.25 <= waited < 2.0
+    leave.set()
+    t.join(5)
+    with turns.turn() as got:  # released: had at once
+        assert got
+    with turns.turn() as got:  # and released again after the block
+        assert got

@@ -3,6 +3,9 @@
 - :func:`retimed_network`: a change of speed or access distance in the sidebar gives a network
   with the same roads and junctions and new edge times, from the network already built (no
   noding, no CSR sort, no geometry: milliseconds instead of a rebuild).
+- :class:`TurnTaking`: the work a run does after its answer (the tables of the tabs) takes
+  turns across the server's sessions, so that a click's numbers in one session are not slowed
+  by many sessions drawing tables at once (Python threads share one interpreter lock).
 - :func:`profiled`: with ``PLANNER_PROFILE=<folder>`` in the environment, each call of the
   decorated function writes a cProfile file there (the app's first view and a click, profiled
   in the running server; py-spy is not available everywhere).
@@ -15,8 +18,10 @@ import dataclasses
 import functools
 import itertools
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -107,6 +112,27 @@ def _metric_geometry(area: Any, net: Network) -> shapely.Geometry:
 def network_mode(mode: str, options: dict[str, Any]) -> TravelMode:
     """The :class:`TravelMode` of ``mode`` with the app's ``options`` (speed, access...)."""
     return travel_mode(mode, **options)
+
+
+class TurnTaking:
+    """At most ``slots`` holders at a time; a caller waits ``max_wait_s`` at most, then goes
+    ahead anyway (a turn is a priority, never a deadlock: a run waiting for its turn cannot be
+    stopped by Streamlit until it goes on)."""
+
+    def __init__(self, slots: int = 1, *, max_wait_s: float = 1.0) -> None:
+        self._sem = threading.BoundedSemaphore(slots)
+        self.max_wait_s = float(max_wait_s)
+
+    @contextmanager
+    def turn(self) -> Iterator[bool]:
+        """Hold a slot while the block runs; yields whether one was had (False: waited
+        ``max_wait_s`` and went ahead without one)."""
+        got = self._sem.acquire(timeout=self.max_wait_s)
+        try:
+            yield got
+        finally:
+            if got:
+                self._sem.release()
 
 
 def profiled(name: str) -> Callable[[_F], _F]:
