@@ -21,11 +21,14 @@ hulls of each piece's two end discs (the area swept by the disc). Two ways to dr
   cross are traced. Before that, the pieces whose hull is a disc held by another's are dropped
   (:func:`covered_discs`: exact; on foot about half of them) and runs of joined full-radius
   pieces become chords (:func:`merged`, within ``MERGE`` cells). The traced rings are disjoint
-  and simple, so the polygon is valid by construction: they are not simplified (that could
-  make rings cross, and GEOS's validity check cost more than the tracing).
+  and simple, so the polygon is valid by construction; rings of at most
+  ``SIMPLIFY_MAX_VERTICES`` vertices are simplified (Douglas-Peucker within ``SIMPLIFY -
+  MERGE`` cells, kept when GEOS finds the result valid), larger ones kept as traced (there the
+  validity check would cost more than the tracing).
 
 Error bound of ``"grid"``, with ``delta = cell_m * (sqrt(2) + SIMPLIFY)`` (the cell diagonal,
-plus a tenth of a cell, ``MERGE = SIMPLIFY``, for the chords of :func:`merged`). Every
+plus a tenth of a cell: ``MERGE`` for the chords of :func:`merged` and ``SIMPLIFY - MERGE``
+for the simplification of the traced rings, :func:`simplify_rings`). Every
 grid node is classified exactly (inside or outside the union of the merged pieces), so:
 
 - every point of the grid polygon lies within ``delta`` of the exact union (it lies in a cell
@@ -77,15 +80,26 @@ import shapely
 from numba import njit
 
 from ._isochrone_field import BLOCK, covered_discs, field, merged
-from ._isochrone_trace import assemble, march, raised, rings_inside, signed_areas
+from ._isochrone_trace import (
+    assemble,
+    march,
+    raised,
+    rings_inside,
+    signed_areas,
+    simplify_rings,
+)
 
 #: With no disc wider than this many cells, ``"grid"`` falls back to the exact union.
 THIN_CELLS = 1.5
-#: Simplification of the road pieces, in cells (part of the bound): runs of full-radius road
-#: pieces replaced by their chord (:func:`merged`). The traced rings are not simplified.
+#: Simplification of the road pieces plus the traced outline, in cells (part of the bound).
 SIMPLIFY = 0.1
-#: The same budget under the name :func:`merged` uses.
-MERGE = SIMPLIFY
+#: Of which: runs of full-radius road pieces replaced by their chord (:func:`merged`).
+MERGE = 0.05
+#: Traced rings with at most this many vertices are simplified by ``SIMPLIFY - MERGE`` cells
+#: (Douglas-Peucker, :func:`simplify_rings`, then GEOS's validity check; 5-6x fewer vertices
+#: on foot). Larger ones are kept as traced: valid by construction, and the check would cost
+#: more than the tracing (16 ms per 15-min drive polygon).
+SIMPLIFY_MAX_VERTICES = 4096
 
 
 @dataclass(frozen=True)
@@ -671,8 +685,8 @@ def grid_polygons(
     """One facility's grid polygons for ``budgets`` (seconds, decreasing), nested by
     construction where they can be.
 
-    A threshold whose cell is the same as the next larger one's is traced on that one's grid
-    with its field raised to the larger one's at every node (:func:`raised`): marching squares
+    A threshold whose cell is the same as the next larger one's is traced on a window of that
+    one's grid with its field raised to the larger one's at every node (:func:`raised`): marching squares
     is monotone in the node values (a lower value only moves a crossing outwards or adds an
     inside corner), so the smaller polygon lies inside the larger one, and the larger field is
     within ``MERGE`` cells of the exact smaller field wherever it is higher (it is a field of
@@ -694,7 +708,9 @@ def _inside(grid, prev) -> bool:
     """Whether the polygon of ``grid`` lies inside that of ``prev`` (a larger threshold's):
     by construction when traced on its grid (:func:`raised`), else tested on the rings
     (:func:`rings_inside`, a tenth of GEOS's ``covers``)."""
-    if grid[1] is prev[1]:
+    if grid[3] is None or prev[3] is None:  # simplified: GEOS tests it
+        return False
+    if grid[4]:  # traced with its field raised to the larger one's
         return True
     (ax, ay, a_ptr), (bx, by, b_ptr) = grid[3], prev[3]
     ha, hb = grid[2], prev[2]
@@ -716,9 +732,11 @@ def _grid_one(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int, prev):
     covered = covered_discs(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1)
     if covered.any():
         q = q.take(np.flatnonzero(~covered))
-    on = prev if prev is not None and prev[2] == h else None
+    # on the larger one's grid when it has the same cell and was kept as traced (a simplified
+    # one no longer bounds the raised field's trace)
+    on = prev if prev is not None and prev[2] == h and prev[3] is not None else None
     poly, z, grid, rings = _traced(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1, h, on)
-    return poly, h, (z, grid, h, rings)
+    return poly, h, (z, grid, h, rings, on is not None)
 
 
 def _traced(x0, y0, r0, x1, y1, r1, cell_m, on=None):
@@ -727,16 +745,27 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m, on=None):
 
     The field (:func:`field`) is traced by marching squares on the cells with corners of
     both signs (:func:`march`), then rings become polygons (:func:`assemble`). With ``on``
-    (a larger threshold's ``(field, lattice, cell)`` on the same cell), the field is computed
-    on that lattice and raised to that field (:func:`grid_polygons`).
+    (a larger threshold's ``(field, lattice, cell, ...)`` on the same cell), the field is
+    computed on its own lattice, a window of that one's, and raised to that field there
+    (:func:`grid_polygons`).
 
     The rings as traced are disjoint and simple (saddles resolved by the cell centre, crossings
-    kept off the nodes), so the polygon is valid by construction: no simplification, which
-    could make rings cross, and no validity check (GEOS's took longer than the tracing).
+    kept off the nodes), so the polygon is valid by construction. Up to
+    ``SIMPLIFY_MAX_VERTICES`` vertices they are simplified (:func:`_simplified`; the rings are
+    then not returned), larger ones kept as traced (GEOS's validity check would cost more
+    than the tracing).
     """
     h = float(cell_m)
     rmax = max(float(r0.max()), float(r1.max()))
-    grid = on[1] if on is not None else lattice(x0, y0, r0, x1, y1, r1, h)
+    grid = lattice(x0, y0, r0, x1, y1, r1, h)
+    oj = oi = 0
+    if on is not None:
+        # its own (smaller) lattice is a window of the larger one's: both lie on multiples of h
+        oi, oj = round((grid[0] - on[1][0]) / h), round((grid[1] - on[1][1]) / h)
+        if 0 <= oi and 0 <= oj and oi + grid[2] <= on[1][2] and oj + grid[3] <= on[1][3]:
+            grid = (on[1][0] + oi * h, on[1][1] + oj * h, grid[2], grid[3])
+        else:  # not expected (its pieces lie within the larger one's): the larger grid whole
+            grid, oi, oj = on[1], 0, 0
     gx0, gy0, nx, ny = grid
     # |f| is exact up to here: every cell the zero level crosses has |f| <= h sqrt(2) at its
     # corners; farther nodes only need their sign
@@ -746,9 +775,28 @@ def _traced(x0, y0, r0, x1, y1, r1, cell_m, on=None):
     block = max(2, min(BLOCK, int(rmax / (3.0 * h))))
     live = field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z)
     if on is not None:
-        live = raised(z, on[0], block)
+        live = raised(z, on[0], oj, oi, block)
     xs, ys, ring_ptr = march(z, live, block)
     area = signed_areas(xs, ys, ring_ptr)
+    if len(xs) <= SIMPLIFY_MAX_VERTICES:
+        poly = _simplified(xs, ys, ring_ptr, area, h, gx0, gy0)
+        if poly is not None:
+            return poly, z, grid, None  # no rings: its nesting is GEOS's to check
     return assemble(xs, ys, ring_ptr, area, h, gx0, gy0), z, grid, (xs, ys, ring_ptr)
+
+
+def _simplified(xs, ys, ring_ptr, area, h, gx0, gy0):
+    """The traced rings simplified by ``SIMPLIFY - MERGE`` cells, as a polygon; ``None`` when
+    that is not valid (rings that came closer than that may cross once simplified).
+
+    Rings that collapse (narrower than that) go.
+    """
+    keep = simplify_rings(xs, ys, ring_ptr, SIMPLIFY - MERGE)
+    kept = np.add.reduceat(keep, ring_ptr[:-1]) if len(xs) else np.zeros(0, dtype=np.int64)
+    live = np.repeat(kept >= 4, np.diff(ring_ptr)) & keep
+    ptr = np.zeros(int((kept >= 4).sum()) + 1, dtype=np.int64)
+    np.cumsum(kept[kept >= 4], out=ptr[1:])
+    poly = assemble(xs[live], ys[live], ptr, area[kept >= 4], h, gx0, gy0)
+    return poly if poly.is_valid else None
 
     # values below -band are left as they are: only signs matter that far from the outline

@@ -166,14 +166,20 @@ def march(z, live, block):
 
 
 @njit(cache=True, nogil=True)
-def raised(z, zb, block):
-    """``z = max(z, zb)`` node by node; the blocks with a cell whose corners differ in sign
-    (all of them looked at: the raised field may cross where ``z`` alone did not)."""
+def raised(z, zb, oj, oi, block):
+    """``z = max(z, zb)`` node by node, node ``(j, i)`` of ``z`` being ``(oj + j, oi + i)`` of
+    ``zb`` (a window of its lattice; nodes outside ``zb`` are made outside); the blocks with a
+    cell whose corners differ in sign (all of them looked at: the raised field may cross where
+    ``z`` alone did not)."""
     ny, nx = z.shape
     for j in range(ny):
         for i in range(nx):
-            if zb[j, i] > z[j, i]:
-                z[j, i] = zb[j, i]
+            jb, ib = oj + j, oi + i
+            if 0 <= jb < zb.shape[0] and 0 <= ib < zb.shape[1]:
+                if zb[jb, ib] > z[j, i]:
+                    z[j, i] = zb[jb, ib]
+            elif z[j, i] < 0.0:
+                z[j, i] = -z[j, i]
     live = np.zeros(((ny + block - 1) // block, (nx + block - 1) // block), dtype=np.bool_)
     for j in range(ny - 1):
         for i in range(nx - 1):
@@ -201,11 +207,12 @@ def signed_areas(xs, ys, ring_ptr):
 
 @njit(cache=True, nogil=True)
 def _row_buckets(xs, ys, ring_ptr):
-    """Segments of rings traced by :func:`march` (node units) bucketed by cell row.
+    """Segments of closed rings (node units) bucketed by the cell rows they span.
 
-    Each segment lies in one cell, whose row is ``floor`` of its lower end's ``y``. Returns
-    ``(ring_of, nxt, row_ptr, seg)``: each vertex's ring and the next vertex of its ring, and
-    the segments (by first vertex) of row ``j`` in ``seg[row_ptr[j]:row_ptr[j + 1]]``.
+    Returns ``(ring_of, nxt, row_ptr, seg)``: each vertex's ring and the next vertex of its
+    ring, and in ``seg[row_ptr[j]:row_ptr[j + 1]]`` the segments (by first vertex) whose
+    ``y`` range meets row ``j``, ``[j, j + 1]``. Traced segments lie in one cell, so most are
+    in one row or two; simplified ones may span more.
     """
     n = len(ring_ptr) - 1
     nv = len(xs)
@@ -220,25 +227,36 @@ def _row_buckets(xs, ys, ring_ptr):
         rows = max(rows, int(math.floor(max(ys[k], 0.0))) + 1)
     row_ptr = np.zeros(rows + 1, dtype=np.int64)
     for k in range(nv):
-        row_ptr[min(int(math.floor(max(min(ys[k], ys[nxt[k]]), 0.0))), rows - 1) + 1] += 1
+        j0, j1 = _rows_of(ys[k], ys[nxt[k]], rows)
+        for j in range(j0, j1 + 1):
+            row_ptr[j + 1] += 1
     for j in range(rows):
         row_ptr[j + 1] += row_ptr[j]
-    fill = row_ptr.copy()
-    seg = np.empty(nv, dtype=np.int64)
+    fill = row_ptr[:-1].copy()
+    seg = np.empty(row_ptr[rows], dtype=np.int64)
     for k in range(nv):
-        j = min(int(math.floor(max(min(ys[k], ys[nxt[k]]), 0.0))), rows - 1)
-        seg[fill[j]] = k
-        fill[j] += 1
+        j0, j1 = _rows_of(ys[k], ys[nxt[k]], rows)
+        for j in range(j0, j1 + 1):
+            seg[fill[j]] = k
+            fill[j] += 1
     return ring_of, nxt, row_ptr, seg
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _rows_of(ya, yb, rows):
+    """The rows ``[j0, j1]`` a segment from height ``ya`` to ``yb`` meets (clipped)."""
+    j0 = min(int(math.floor(max(min(ya, yb), 0.0))), rows - 1)
+    j1 = min(int(math.floor(max(max(ya, yb), 0.0))), rows - 1)
+    return j0, j1
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _row_span(row_ptr, py):
-    """The bucketed segments a horizontal ray at height ``py`` may cross: rows
-    ``floor(py) - 1`` and ``floor(py)``."""
+    """The bucketed segments a horizontal ray at height ``py`` may cross: those of row
+    ``floor(py)`` (every segment with ``min y <= py <= max y`` is there)."""
     rows = len(row_ptr) - 1
-    j = int(math.floor(max(py, 0.0)))
-    return row_ptr[min(max(j - 1, 0), rows)], row_ptr[min(j + 1, rows)]
+    j = min(int(math.floor(max(py, 0.0))), rows - 1)
+    return row_ptr[j], row_ptr[j + 1]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -253,8 +271,8 @@ def _crosses(xs, ys, k, k1, px, py):
 def _hole_owners(xs, ys, ring_ptr, area):
     """For each hole (negative ``area``), the smallest shell holding its first vertex; -1 else.
 
-    Rings in node units, as :func:`march` traces them: the even-odd count of every ring at
-    once costs one row's segments per hole (:func:`_row_buckets`), not every shell's vertices.
+    Rings in node units: the even-odd count of every ring at once costs one row's segments
+    per hole (:func:`_row_buckets`), not every shell's vertices.
     """
     n = len(ring_ptr) - 1
     owner = np.full(n, -1, dtype=np.int64)
@@ -399,3 +417,49 @@ def rings_inside(axs, ays, a_ptr, bxs, bys, b_ptr, scale, ox, oy):
         if _inside_count(axs, ays, a_nxt, a_rows, a_seg, px, py):
             return False
     return True
+
+
+@njit(cache=True, nogil=True)
+def simplify_rings(xs, ys, ring_ptr, tol):
+    """Douglas-Peucker on each closed ring: which vertices to keep (all within ``tol``).
+
+    Each ring is split at its first vertex and the vertex farthest from it, and both halves
+    are simplified with an explicit stack.
+    """
+    keep = np.zeros(len(xs), dtype=np.bool_)
+    stack = np.empty((2 * len(xs) + 2, 2), dtype=np.int64)
+    for r in range(len(ring_ptr) - 1):
+        a, b = ring_ptr[r], ring_ptr[r + 1]
+        far, best = a, -1.0
+        for k in range(a, b):
+            d = (xs[k] - xs[a]) ** 2 + (ys[k] - ys[a]) ** 2
+            if d > best:
+                far, best = k, d
+        keep[a] = True
+        keep[far] = True
+        top = 0
+        stack[0, 0], stack[0, 1] = a, far
+        stack[1, 0], stack[1, 1] = far, b  # index b stands for a (the ring closes)
+        top = 2
+        while top > 0:
+            top -= 1
+            i0, i1 = stack[top, 0], stack[top, 1]
+            if i1 - i0 < 2:
+                continue
+            e = i1 if i1 < b else a
+            dx, dy = xs[e] - xs[i0], ys[e] - ys[i0]
+            ln = math.sqrt(dx * dx + dy * dy)
+            worst, at = -1.0, -1
+            for k in range(i0 + 1, i1):
+                if ln > 0.0:
+                    d = abs((xs[k] - xs[i0]) * dy - (ys[k] - ys[i0]) * dx) / ln
+                else:
+                    d = math.sqrt((xs[k] - xs[i0]) ** 2 + (ys[k] - ys[i0]) ** 2)
+                if d > worst:
+                    worst, at = d, k
+            if worst > tol:
+                keep[at] = True
+                stack[top, 0], stack[top, 1] = i0, at
+                stack[top + 1, 0], stack[top + 1, 1] = at, i1
+                top += 2
+    return keep

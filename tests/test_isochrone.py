@@ -137,19 +137,24 @@ def test_grid_isochrones_nest():
 
 
 def test_same_cell_thresholds_nest_without_intersection(monkeypatch):
-    # walking, every threshold gets the finest cell: each smaller polygon is traced on the
-    # larger one's grid with its field raised to that one's, so the thresholds nest by
-    # construction and GEOS is asked neither to test nor to cut
+    # walking, every threshold gets the finest cell: each smaller polygon is traced on (a
+    # window of) the larger one's grid with its field raised to that one's, so the thresholds
+    # nest by construction and GEOS is asked neither to test nor to cut. Polygons as large as
+    # a drive's are kept as traced (small ones are simplified, and then GEOS nests them): here
+    # every polygon is treated as large
     net = build_network(random_roads(4), "walk", crs=UTM, largest_component=False)
     fac = _facilities(net, 4, k=3)
 
     def refuse(*a, **kw):
         raise AssertionError("nesting by construction should need no GEOS overlay")
 
+    monkeypatch.setattr(_isochrone, "SIMPLIFY_MAX_VERTICES", 0)
+    _intersection, _covers = shapely.intersection, shapely.covers
     monkeypatch.setattr(shapely, "intersection", refuse)
     monkeypatch.setattr(shapely, "covers", refuse)
     iso = isochrones(net, fac, minutes=(5, 10, 15), threads=1).to_crs(UTM)
-    monkeypatch.undo()
+    monkeypatch.setattr(shapely, "intersection", _intersection)
+    monkeypatch.setattr(shapely, "covers", _covers)
     assert iso["tolerance_m"].nunique() == 1  # one cell for all
     for _, grp in iso.groupby("facility_id"):
         g = grp.sort_values("minutes").geometry.to_numpy()
@@ -159,6 +164,7 @@ def test_same_cell_thresholds_nest_without_intersection(monkeypatch):
             assert shapely.difference(a, b).area < 1e-6
     # and each is within the bound of its own exact union (the raising changes no more)
     exact, grid, delta = _compare(net, fac, (5, 10, 15))
+    monkeypatch.undo()
     _check_bound(net, exact, grid, delta)
 
 

@@ -118,26 +118,35 @@ def test_marching_squares_matches_contourpy(seed, ny, nx):
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), ny=st.integers(3, 30), nx=st.integers(3, 30))
-def test_raised_field_traces_inside(seed, ny, nx):
-    # a smaller threshold's field raised to the larger one's (node by node) traces inside the
-    # larger one's polygon: marching squares is monotone in the node values (what lets
-    # grid_polygons skip the intersection). Random fields with many saddles and ties
+@given(
+    seed=st.integers(0, 10_000),
+    ny=st.integers(3, 30),
+    nx=st.integers(3, 30),
+    oj=st.integers(0, 4),
+    oi=st.integers(0, 4),
+)
+def test_raised_field_traces_inside(seed, ny, nx, oj, oi):
+    # a smaller threshold's field (on a window of the larger one's lattice, nodes offset by
+    # (oj, oi)) raised to the larger one's node by node traces inside the larger one's polygon:
+    # marching squares is monotone in the node values (what lets grid_polygons skip the
+    # intersection). Random fields with many saddles and ties
     rng = np.random.default_rng(seed)
-    big = rng.normal(0.0, 1.0, (ny, nx)) + 0.3
+    big = rng.normal(0.0, 1.0, (ny + oj + 2, nx + oi + 2)) + 0.3
     big[0, :] = big[-1, :] = big[:, 0] = big[:, -1] = 1.0
-    small = big + np.where(rng.random((ny, nx)) < 0.3, 0.0, rng.exponential(0.5, (ny, nx)))
-    small -= rng.random((ny, nx)) < 0.2  # some nodes below the larger field: raised back
+    win = big[oj : oj + ny, oi : oi + nx]
+    small = win + np.where(rng.random(win.shape) < 0.3, 0.0, rng.exponential(0.5, win.shape))
+    small -= rng.random(win.shape) < 0.2  # some nodes below the larger field: raised back
+    small[0, :] = small[-1, :] = small[:, 0] = small[:, -1] = 1.0
+    small = np.ascontiguousarray(small)
+    live = _isochrone_trace.raised(small, big, oj, oi, max(ny, nx))
+    assert (small >= win).all()
+    assert bool(live.all()) == bool(live.any())  # one block
     one = np.ones((1, 1), dtype=bool)
     polys = []
-    for z in (big, small):
-        if z is small:
-            live = _isochrone_trace.raised(z, big, max(ny, nx))
-            assert (z >= big).all() and live.all() == bool(live.any())
-        xs, ys, ptr = _isochrone_trace.march(z, one, max(ny, nx))
-        polys.append(
-            _isochrone_trace.assemble(xs, ys, ptr, _isochrone_trace.signed_areas(xs, ys, ptr))
-        )
+    for z, dj, di in ((big, 0, 0), (small, oj, oi)):
+        xs, ys, ptr = _isochrone_trace.march(z, one, max(z.shape))
+        area = _isochrone_trace.signed_areas(xs, ys, ptr)
+        polys.append(_isochrone_trace.assemble(xs + di, ys + dj, ptr, area))
     assert polys[0].is_valid and polys[1].is_valid
     assert polys[1].is_empty or polys[0].buffer(1e-9).covers(polys[1])
     assert shapely.difference(polys[1], polys[0]).area < 1e-9
