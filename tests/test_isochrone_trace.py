@@ -5,6 +5,7 @@
 - the marching-squares tracer against contourpy on random fields (same zero level);
 - a smaller threshold's field raised to a larger one's traces inside its polygon (nesting by
   construction), and the ring test of nesting across cells against GEOS;
+- the compiled Douglas-Peucker (small polygons) against the bound it promises;
 - large thresholds: the grid stays within ``max_cells`` nodes and the process's memory stays
   bounded whatever the threshold (a subprocess, so the peak is this job's alone).
 """
@@ -150,6 +151,25 @@ def test_raised_field_traces_inside(seed, ny, nx, oj, oi):
     assert polys[0].is_valid and polys[1].is_valid
     assert polys[1].is_empty or polys[0].buffer(1e-9).covers(polys[1])
     assert shapely.difference(polys[1], polys[0]).area < 1e-9
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), tol=st.sampled_from([0.05, 0.1, 0.5]))
+def test_ring_simplification_stays_within_tolerance(seed, tol):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(8, 300))
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    rad = 20 + rng.normal(0, 0.3, n).cumsum() * 0.1
+    xs, ys = rad * np.cos(t), rad * np.sin(t)
+    ptr = np.array([0, n])
+    keep = _isochrone_trace.simplify_rings(xs, ys, ptr, tol)
+    assert keep[0] and keep.sum() >= 2
+    ring = shapely.LineString(np.c_[np.r_[xs, xs[:1]], np.r_[ys, ys[:1]]])
+    kx, ky = xs[keep], ys[keep]
+    simple = shapely.LineString(np.c_[np.r_[kx, kx[:1]], np.r_[ky, ky[:1]]])
+    # every dropped vertex lies within tol of the simplified ring
+    assert shapely.distance(shapely.points(xs, ys), simple).max() <= tol + 1e-9
+    assert shapely.hausdorff_distance(ring, simple) <= tol + 1e-9
 
 
 def _traced_rings(z):
