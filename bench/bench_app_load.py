@@ -483,7 +483,8 @@ async def _run(url: str, sessions: int, clicks: int, server: Server, clients: st
             pts = click_points((sessions + 1) * clicks)
             cold = Session()
             # the server's first page open (cold), and one click
-            await _session(browser, url, 0, pts[-1:], cold)
+            # (at the largest uncovered area: the last points may lie outside the map's view)
+            await _session(browser, url, 0, pts[:1], cold)
             outs = [Session() for _ in range(sessions)]
             barrier = Barrier(sessions)
             mark: dict[str, float] = {}
