@@ -64,7 +64,7 @@ def test_analysis_on_a_retimed_network_equals_a_rebuilt_one(demo):
 
 def test_retimed_network_refuses_another_graph(demo):
     base = planner.build_network(demo.roads, "walk")
-    with pytest.raises(ValueError, match="build the network again"):
+    with pytest.raises(planner.NetworkError, match="build the network again"):
         _speed.retimed_network(base, demo.roads, travel_mode("drive"))
     assert _speed.retimed_network(base, demo.roads, base.mode) is base
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._errors import NetworkError
 from ..network import Network, TravelMode, edge_speeds, travel_mode
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -58,8 +59,8 @@ def retimed_network(
 
     Raises
     ------
-    ValueError
-        When ``mode`` uses other roads or one-way rules than ``net.mode``.
+    NetworkError
+        (a ValueError) when ``mode`` uses other roads or one-way rules than ``net.mode``.
     """
     old = net.mode
     same_graph = (
@@ -71,7 +72,7 @@ def retimed_network(
         and mode.excluded_services == old.excluded_services
     )
     if not same_graph:
-        raise ValueError(
+        raise NetworkError(
             f"mode {mode.name!r} uses other roads or one-way rules than the network's "
             f"({old.name!r}): build the network again with planner.build_network()."
         )
