@@ -64,9 +64,6 @@ def start(*, locale: str | None = "en-US", query: dict | None = None) -> AppTest
     at.context = {"locale": locale} if locale else {}
     if query:
         at.query_params.update(query)
-    # the standards tab open: the standards after a change are checked only when it is
-    lang = "en" if (locale or "").startswith("en") else "zh"
-    at.session_state["w_tab"] = Translator(lang)("tab_standards")
     return run(at)
 
 
@@ -77,9 +74,7 @@ def run(at: AppTest) -> AppTest:
 
 
 def click(at: AppTest, lon: float, lat: float) -> AppTest:
-    """What streamlit_folium stores on a click, then the rerun it triggers (with the standards
-    tab open: the standards after the changes are checked only when it is)."""
-    at.session_state["w_tab"] = Translator(at.session_state["lang"])("tab_standards")
+    """What streamlit_folium stores on a click, then the rerun it triggers."""
     at.session_state["map"] = {"last_clicked": {"lat": lat, "lng": lon}}
     return run(at)
 
@@ -438,7 +433,6 @@ def test_whatif_standards_change_for_a_new_village_clinic(scn_dir, demo, walk15)
     pt = village.geometry.representative_point()
     at = start()
     at.selectbox(key="w_new_tier").set_value("village_clinic")
-    at.session_state["w_tab"] = EN("tab_standards")  # the change is checked when looked at
     click(at, pt.x, pt.y)
     w = assert_whatif(at, demo, walk15, ((pt.x, pt.y, "village_clinic"),))
     ch = w.change.set_index("rule")

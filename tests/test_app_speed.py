@@ -91,14 +91,17 @@ def test_profiled_writes_a_profile_only_when_asked(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------
-# A click does only what the page shows: the standards after the changes wait for their tab
+# A click's standards change: drawn with the other tabs, once per click, the library's table
 # ------------------------------------------------------------------------------------------
 
 
-def test_a_click_checks_the_standards_only_when_their_tab_is_open(tmp_path, monkeypatch, demo):
-    """The standards re-check after a change (a third of a click's work on the demo) runs when
-    the standards tab is open, and its table is then the library's; a click with the coverage
-    tab open answers without it."""
+def test_a_click_checks_the_standards_once_and_shows_the_librarys_change(
+    tmp_path, monkeypatch, demo
+):
+    """The standards re-check after a change runs once per click, whatever tab is shown (the
+    tabs are drawn without a rerun when a person switches: measured with ten sessions, this
+    answered clicks sooner than checking only while the standards tab was open), and its table
+    is the library's."""
     pytest.importorskip("streamlit")
     from pathlib import Path
 
@@ -132,13 +135,9 @@ def test_a_click_checks_the_standards_only_when_their_tab_is_open(tmp_path, monk
         demo, planner.analyze(demo, isochrone_minutes=None), ((lon, lat, "community_station"),)
     )
     assert shown[en("newly_covered")] == f"{round(w.newly_covered_population):+,d}"
-    assert calls == []  # the numbers came without the standards re-check
+    # at most once for the click (none when this server's cache has the same what-if already)
+    assert len(calls) <= 1
     met_after = f"{en('col_met')} · {en('col_after')}"  # a column of the change table
-    assert not [d for d in at.dataframe if met_after in d.value.columns]
-    at.session_state["w_tab"] = en("tab_standards")  # the person opens the standards tab
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert len(calls) == 1
     (change,) = [d.value for d in at.dataframe if met_after in d.value.columns]
     assert change[met_after].tolist() == [aps.count_text(v) for v in w.change["met_after"]]
 

@@ -155,7 +155,7 @@ def test_close_a_facility_in_chromium(server, lang):
 
         # the printed map: the export tab's download button gives a PDF
         page.get_by_role("tab", name=ZH("tab_export")).click()
-        idle(page)  # a tab change reruns the app (the standards are checked only on their tab)
+        idle(page)
         button = page.locator(".st-key-dl_map button")
         button.wait_for(timeout=60_000)
         with page.expect_download(timeout=180_000) as dl:
