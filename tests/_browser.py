@@ -140,10 +140,12 @@ METRIC_JS = """(label) => {
 
 
 @contextmanager
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_server(tmp_path_factory: pytest.TempPathFactory, *, browser: bool = True) -> Iterator[str]:
     """The app on a free local port with its own scenario and log folders (for a module-scoped
-    ``server`` fixture); skips the test when chromium is missing."""
-    need_chromium()
+    ``server`` fixture); skips the test when chromium is missing (``browser=False``: the
+    tests talk to the server without one)."""
+    if browser:
+        need_chromium()
     with streamlit_server(
         scenario_dir=tmp_path_factory.mktemp("scenarios"),
         log_dir=tmp_path_factory.mktemp("server"),

@@ -16,7 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from _browser import chromium_page, need_chromium, streamlit_server
+from _browser import (
+    MAP_FRAME,
+    METRIC_JS,
+    app_server,
+    chromium_page,
+)
 
 import planner
 from planner import app as aps
@@ -27,21 +32,13 @@ from planner.standards import PRIMARY_TIERS
 REPO = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO / "test-output"
 SCREENSHOT = REPO / "docs" / "screenshots" / "app.png"
-# the app's map (while a new map replaces an old one, e.g. after switching the language, both exist)
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"] >> nth=-1'
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free local port; always stopped afterwards."""
-    need_chromium()
-    with streamlit_server(
-        scenario_dir=tmp_path_factory.mktemp("scenarios"),
-        log_dir=tmp_path_factory.mktemp("server"),
-        cwd=REPO,
-    ) as url:
+    with app_server(tmp_path_factory) as url:
         yield url
 
 
@@ -361,14 +358,6 @@ def _remove_buttons(page) -> int:
     return page.evaluate(_REMOVE_BUTTONS_JS)
 
 
-_METRIC_JS = """(label) => {
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-        const l = m.querySelector('[data-testid="stMetricLabel"]');
-        if (l && l.innerText.trim() === label) {
-            return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); } }
-    return null; }"""
-
-
 def _wait_remove_buttons(page, n: int, timeout: float = 60_000) -> None:
     """Until the what-if list has ``n`` stations (the metrics may be drawn a moment before)."""
     try:
@@ -382,7 +371,7 @@ def _wait_remove_buttons(page, n: int, timeout: float = 60_000) -> None:
 _WATCH_METRIC_JS = f"""([label, shown]) => {{
     window.__metricShown = null;
     const obs = new MutationObserver(() => {{
-        if (({_METRIC_JS})(label) !== shown) {{
+        if (({METRIC_JS})(label) !== shown) {{
             obs.disconnect();
             requestAnimationFrame(() => {{ window.__metricShown = performance.now(); }});
         }}
@@ -392,7 +381,7 @@ _WATCH_METRIC_JS = f"""([label, shown]) => {{
 
 
 def _metric(page, label: str) -> str | None:
-    return page.evaluate(_METRIC_JS, label)
+    return page.evaluate(METRIC_JS, label)
 
 
 def _wait_for_map(page) -> None:
@@ -412,7 +401,7 @@ def _wait_metric(page, label: str, value: str, timeout: float = 120_000) -> None
     """Until the metric ``label`` shows ``value`` (the message says what it showed)."""
     try:
         page.wait_for_function(
-            f"([label, value]) => ({_METRIC_JS})(label) === value",
+            f"([label, value]) => ({METRIC_JS})(label) === value",
             arg=[label, value],
             timeout=timeout,
         )

@@ -17,20 +17,20 @@ import time
 from pathlib import Path
 
 import pytest
-from _browser import chromium_page, need_chromium, streamlit_server
+from _browser import (
+    MAP_FRAME,
+    METRIC_JS,
+    app_server,
+    chromium_page,
+    idle,
+    need_chromium,
+)
 
 import planner
 from planner.i18n import Translator
 from planner.standards import PRIMARY_TIERS
 
 REPO = Path(__file__).resolve().parents[1]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"] >> nth=-1'
-METRIC_JS = """(label) => {
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-        const l = m.querySelector('[data-testid="stMetricLabel"]');
-        if (l && l.innerText.trim() === label) {
-            return m.querySelector('[data-testid="stMetricValue"]').innerText.trim(); } }
-    return null; }"""
 EN = Translator("en")
 
 pytestmark = pytest.mark.browser
@@ -38,11 +38,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with streamlit_server(
-        scenario_dir=tmp_path_factory.mktemp("scenarios"),
-        log_dir=tmp_path_factory.mktemp("server"),
-        cwd=REPO,
-    ) as url:
+    with app_server(tmp_path_factory, browser=False) as url:
         yield url
 
 
@@ -104,13 +100,6 @@ def _until_covered(page, want: float, timeout: float = 90_000) -> float:
     return time.perf_counter() - t0
 
 
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=90_000
-    )
-
-
 def test_every_sidebar_control_in_chromium(server, demo):
     need_chromium()
     base = planner.analyze(demo, isochrone_minutes=None)
@@ -130,27 +119,27 @@ def test_every_sidebar_control_in_chromium(server, demo):
         ).first.wait_for(state="attached", timeout=180_000)
         timings["first view (map drawn)"] = time.perf_counter() - t0
         _until_covered(page, base.covered_population)
-        _idle(page)
+        idle(page, timeout=90_000)
 
         # the mode: e-bike, then walk again (the other modes' times are computed meanwhile)
         page.wait_for_timeout(1500)
         _option(page, EN("mode_ebike")).click()
         timings["mode walk -> e-bike"] = _until_covered(page, ebike.covered_population)
-        _idle(page)
+        idle(page, timeout=90_000)
         _option(page, EN("mode_walk")).click()
         timings["mode e-bike -> walk"] = _until_covered(page, base.covered_population)
-        _idle(page)
+        idle(page, timeout=90_000)
 
         # the tiers: village clinics out, then in again
         tiers = page.locator(".st-key-w_tiers")
         tiers.get_by_role("button", name=f"Remove {_tier_name('village_clinic')}").click()
         timings["tiers: village clinics out"] = _until_covered(page, fewer.covered_population)
-        _idle(page)
+        idle(page, timeout=90_000)
         tiers.locator("input").click()
         page.get_by_role("option", name=_tier_name("village_clinic")).click()
         page.keyboard.press("Escape")
         timings["tiers: village clinics in"] = _until_covered(page, base.covered_population)
-        _idle(page)
+        idle(page, timeout=90_000)
 
         # speed and access distance (under "advanced"): the same graph, new times
         page.locator(f"{sidebar} summary").filter(has_text=EN("advanced")).click()
@@ -158,12 +147,12 @@ def test_every_sidebar_control_in_chromium(server, demo):
         speed.fill("3.6")
         speed.press("Enter")
         timings["walking speed 4.8 -> 3.6 km/h"] = _until_covered(page, slow.covered_population)
-        _idle(page)
+        idle(page, timeout=90_000)
         access = page.locator(".st-key-w_access input")
         access.fill("100")
         access.press("Enter")
         timings["access distance 500 -> 100 m"] = _until_covered(page, near.covered_population)
-        _idle(page)
+        idle(page, timeout=90_000)
 
         # the minutes: one step down and up again (a filter on the times)
         slider = page.locator('.st-key-w_minutes input[type="range"]')
@@ -177,7 +166,7 @@ def test_every_sidebar_control_in_chromium(server, demo):
             polling="raf",
         )
         timings["minutes 15 -> 14"] = time.perf_counter() - t0
-        _idle(page)
+        idle(page, timeout=90_000)
 
     assert attempted == [], attempted
     assert problems == [], problems
