@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from _browser import chromium_page, need_chromium, streamlit_server
+from _browser import chromium_page, idle, need_chromium, streamlit_server
 
 import planner
 from planner import app as aps
@@ -120,6 +120,9 @@ def put_files(sidebar, files: dict[int, tuple[str, bytes]]) -> None:
     """Files into the sidebar's uploaders (0 roads, 1 facilities, 2 boundaries, 3 population)."""
     inputs = sidebar.locator('input[type="file"]')
     for i, (name, data) in files.items():
+        # the previous file's rerun finished first (its settings panel changes the sidebar; a
+        # file set into an uploader that the rerun is replacing was lost, now and then)
+        idle(sidebar.page, timeout=WAIT_MS)
         inputs.nth(i).set_input_files(
             files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}]
         )
