@@ -352,7 +352,15 @@ def _pyogrio_read(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
     import pyogrio
 
     try:
-        return pyogrio.read_dataframe(path, **kwargs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            frame = pyogrio.read_dataframe(path, **kwargs)
+        for w in caught:  # GDAL's notes on the file (an unreadable geometry, ...): one line each
+            if issubclass(w.category, RuntimeWarning):
+                warnings.warn(f"{path}: {w.message}", InputWarning, stacklevel=3)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return frame
     except UnicodeDecodeError:
         raise
     except pyogrio.errors.DataLayerError as exc:
@@ -678,6 +686,15 @@ def _check_degrees(
             fix=f"swap the columns (pass lon_column='{yname}', lat_column='{xname}')",
         )
         return False
+    huge = (np.abs(x) > 1e8) | (np.abs(y) > 1e8)  # not metres either: the Earth is 4e7 m round
+    if huge.any():
+        i = int(np.flatnonzero(huge)[0])
+        problems.add(
+            f"'{xname}'/'{yname}' hold values too large to be coordinates in any system "
+            f"(e.g. {x[i]:.6g}, {y[i]:.6g}) in {rows_with_names(index[huge], names)}",
+            fix="check that these columns hold the coordinates, or remove those rows",
+        )
+        return False
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         problems.add(
@@ -775,6 +792,14 @@ def points_from_columns(
     else:
         xc = _find_coordinate_column(cols, LON, _LON_WORDS)
         yc = _find_coordinate_column(cols, LAT, _LAT_WORDS)
+        geom_column = isinstance(df, gpd.GeoDataFrame) and df._geometry_column_name in df
+        if (xc is None or yc is None) and geom_column and len(df):
+            problems.add(
+                f"every {what}'s geometry is missing or empty ({len(df)} rows) and there are no "
+                f"coordinate columns (columns are {listing(cols)})",
+                fix="give the features point geometries (or lon/lat columns)",
+            )
+            return None, None, []
         if xc is None or yc is None:
             problems.add(
                 f"no coordinates: found no longitude column ({', '.join(LON[:6])}) and/or latitude "

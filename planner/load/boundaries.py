@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._errors import InputError
+from .._errors import InputError, InputWarning
 from .._gridcut import polygonal
 from .._readfile import (
     WGS84,
@@ -270,8 +271,22 @@ def _polygon_geometry(
     invalid = ~shapely.is_valid(values)
     if invalid.any():
         values = values.copy()
+        before = shapely.area(values[invalid])
         values[invalid] = polygonal(shapely.make_valid(values[invalid]))
         logger.debug("%s: repaired %d invalid polygons with make_valid", source, int(invalid.sum()))
+        # a ring that merely touches itself repairs to the same area; a crossing one (a bow
+        # tie, corners out of order) to another shape, which the user should see
+        after = shapely.area(values[invalid])
+        moved = np.abs(after - before) > 0.01 * np.maximum(after, 1e-12)
+        if moved.any():
+            warnings.warn(
+                f"{source}: {int(moved.sum())} boundary polygons cross themselves and were "
+                f"repaired into another shape (area changed by more than 1 %) in "
+                f"{rows_with_names(gdf.index[np.flatnonzero(invalid)[moved]], names)}. "
+                "Check those polygons in a GIS: their corners may be out of order.",
+                InputWarning,
+                stacklevel=3,
+            )
         still_bad = invalid & ~np.isin(shapely.get_type_id(values), (3, 6))
         if still_bad.any():
             problems.add(
