@@ -47,8 +47,9 @@ def test_every_objective_gets_the_callers_mip_gap(result, monkeypatch, objective
     assert seen.get("mip_gap") == 0.0375, seen
     sol = run.solution
     # the status follows the gap on the reported objective and the mip_gap asked for
-    assert (sol.status == "optimal") == (sol.gap <= 0.0375 + 1e-6)
-    assert run.summary()["mip_gap"] == 0.0375  # solution.json says what "optimal" was judged by
+    assert (sol.status in ("optimal", "near_optimal")) == (sol.gap <= 0.0375 + 1e-6)
+    assert (sol.status == "optimal") == (sol.gap <= 1e-6)  # "optimal" only when proved
+    assert run.summary()["mip_gap"] == 0.0375  # solution.json says what "near_optimal" means
 
 
 @pytest.mark.parametrize("objective", ["max-coverage", "min-time", "min-max-time"])

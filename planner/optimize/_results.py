@@ -80,9 +80,11 @@ class Solution:
         reported ``objective`` and ``bound``. The optimum lies between them, so the answer is at
         most this far (relatively) from it.
     status : str
-        ``"optimal"`` - ``gap <= mip_gap`` (gaps within 1e-6 above count as rounding; set
-        ``mip_gap=0`` to ask for a proof of optimality); ``"time_limit"`` - the time limit
-        stopped the search before the gap was within ``mip_gap``; ``"feasible"`` - the gap is
+        ``"optimal"`` - proved: the bound equals the objective (``gap <= 1e-6``, rounding);
+        ``"near_optimal"`` - ``0 < gap <= mip_gap``: at most ``gap`` from the optimum, not
+        proved optimal (set ``mip_gap=0`` to ask for a proof of optimality);
+        ``"time_limit"`` - the time limit stopped the search before the gap was within
+        ``mip_gap``; ``"feasible"`` - the gap is
         above ``mip_gap`` and no MILP was run to close it (``method="greedy"`` or
         ``"heuristic"``, or ``"auto"`` on a model too large for the MILP); ``"infeasible"`` -
         nothing satisfies the request. The status is decided on ``gap`` alone, never on what
@@ -270,9 +272,12 @@ def _within(gap: float, mip_gap: float) -> bool:
 def _status(gap: float, mip_gap: float, timed_out: bool) -> str:
     """``Solution.status`` from the gap between the reported objective and its bound; nothing
     else (in particular not what HiGHS said of its own model objective) makes an answer
-    "optimal"."""
-    if _within(gap, mip_gap):
+    "optimal". An answer is called optimal only when its bound proves it (no gap beyond
+    rounding); one within ``mip_gap`` but not proved is "near_optimal"."""
+    if gap <= _GAP_TOL:
         return "optimal"
+    if _within(gap, mip_gap):
+        return "near_optimal"
     return "time_limit" if timed_out else "feasible"
 
 
