@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from _kernels import sorted_search
 from conftest import UTM, random_roads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -221,27 +222,8 @@ def test_pool_compaction_keeps_the_search_exact():
         # room for one live entry per node and nothing else
         pool_node = np.empty(n + 1, dtype=np.int32)
         pool_next = np.empty(n + 1, dtype=np.int32)
-        no = np.empty(0, dtype=np.int64)
-        count = E._bucket_sssp(
-            indptr,
-            indices,
-            weights,
-            nodes,
-            times,
-            np.inf,
-            inv,
-            dist,
-            state,
-            order,
-            order_t,
-            head,
-            pool_node,
-            pool_next,
-            no,
-            no,
-            False,
-            True,
-        )
+        ws = (dist, state, order, order_t, head, pool_node, pool_next)
+        count = sorted_search(indptr, indices, weights, nodes, times, np.inf, inv, ws)
         got = dict(zip(order[:count].tolist(), dist[order[:count]].tolist(), strict=True))
         assert got == as_dict(*heap, 0)
         assert np.array_equal(order_t[:count], dist[order[:count]])

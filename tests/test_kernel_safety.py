@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _kernels import sorted_search
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
@@ -226,27 +227,8 @@ def test_tiny_pool_compaction_with_stale_queued_entries():
             dist, state, order, order_t, head, _, _ = E._workspace(n, 0, 0, E._n_slots(span, inv))
             pool_node = np.empty(n + 1, dtype=np.int32)
             pool_next = np.empty(n + 1, dtype=np.int32)
-            no = np.empty(0, dtype=np.int64)
-            count = E._bucket_sssp(
-                indptr,
-                indices,
-                weights,
-                seeds,
-                offs,
-                cutoff,
-                inv,
-                dist,
-                state,
-                order,
-                order_t,
-                head,
-                pool_node,
-                pool_next,
-                no,
-                no,
-                False,
-                True,
-            )
+            ws = (dist, state, order, order_t, head, pool_node, pool_next)
+            count = sorted_search(indptr, indices, weights, seeds, offs, cutoff, inv, ws)
             ref = reached(ref_times(indptr, indices, weights, seeds, offs), cutoff)
             close(dict(zip(order[:count].tolist(), order_t[:count].tolist(), strict=True)), ref)
             assert np.all(head == -1) and np.count_nonzero(state) == count

@@ -16,6 +16,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+from _kernels import sorted_search
 from conftest import UTM, random_roads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,31 +128,12 @@ def test_head_and_bitmap_are_reset_after_every_search():
     inv = 1.0
     n_slots = E._n_slots(40.0, inv)
     assert n_slots == 64
-    dist, state, order, order_t, head, pool_node, pool_next = E._workspace(n, n - 1, 1, n_slots)
+    ws = E._workspace(n, n - 1, 1, n_slots)
+    _dist, state, order, order_t, head, _, _ = ws
     assert head.shape[0] == n_slots + n_slots // 32 and np.all(head == -1)
-    no = np.empty(0, dtype=np.int64)
     for start in (0, 17, 150):
         seeds = np.array([start], dtype=np.int32)
-        count = E._bucket_sssp(
-            indptr,
-            indices,
-            weights,
-            seeds,
-            np.array([0.5]),
-            np.inf,
-            inv,
-            dist,
-            state,
-            order,
-            order_t,
-            head,
-            pool_node,
-            pool_next,
-            no,
-            no,
-            False,
-            True,
-        )
+        count = sorted_search(indptr, indices, weights, seeds, np.array([0.5]), np.inf, inv, ws)
         assert count == n - start
         assert np.array_equal(order[:count], np.arange(start, n))
         assert np.array_equal(order_t[:count], 0.5 + 40.0 * np.arange(count))
