@@ -182,3 +182,23 @@ def idle(page: object, timeout: float = 60_000) -> None:
         """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout
     )
     page.wait_for_timeout(300)  # type: ignore[attr-defined]
+
+
+def step_minutes(page: object, key: str, share_label: str, timeout: float = 90_000) -> float:
+    """One step of the sidebar's minutes slider (``key``: "ArrowLeft" down, "ArrowRight" up):
+    waits for the metric ``share_label`` of the new minutes, then for the run to finish
+    (:func:`idle`). Returns the seconds until the metric showed."""
+    import time
+
+    page.locator('.st-key-w_minutes input[type="range"]').focus()  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    page.keyboard.press(key)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        f"(label) => ({METRIC_JS})(label) !== null",
+        arg=share_label,
+        timeout=60_000,
+        polling="raf",
+    )
+    seconds = time.perf_counter() - t0
+    idle(page, timeout=timeout)
+    return seconds

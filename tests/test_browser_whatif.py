@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from _browser import (
     MAP_FRAME,
-    METRIC_JS,
     app_server,
     chromium_page,
     idle,
     metric,
+    step_minutes,
     wait_metric,
 )
 
@@ -71,30 +71,14 @@ def test_close_a_facility_in_chromium(server, lang):
         idle(page)
 
         # sidebar: the minutes slider, one step down (a filter on the times: no new search)
-        slider = page.locator('.st-key-w_minutes input[type="range"]')
-        slider.focus()
-        t0 = time.perf_counter()
-        page.keyboard.press("ArrowLeft")
-        page.wait_for_function(
-            f"(label) => ({METRIC_JS})(label) !== null",
-            arg=ZH("share_inside", minutes=14),
-            timeout=60_000,
-            polling="raf",
+        timings["minutes 15 -> 14"] = step_minutes(
+            page, "ArrowLeft", ZH("share_inside", minutes=14), timeout=60_000
         )
-        timings["minutes 15 -> 14"] = time.perf_counter() - t0
-        idle(page)
         r14 = aps.at_minutes(walk15, 14)
         assert _number(metric(page, ZH("covered"))) == round(r14.covered_population)
-        t0 = time.perf_counter()
-        page.keyboard.press("ArrowRight")
-        page.wait_for_function(
-            f"(label) => ({METRIC_JS})(label) !== null",
-            arg=ZH("share_inside", minutes=15),
-            timeout=60_000,
-            polling="raf",
+        timings["minutes 14 -> 15"] = step_minutes(
+            page, "ArrowRight", ZH("share_inside", minutes=15), timeout=60_000
         )
-        timings["minutes 14 -> 15"] = time.perf_counter() - t0
-        idle(page)
 
         # close the facility that serves the most residents, picked in the searchable list
         box = page.locator(".st-key-w_fac_pick input")
