@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +30,21 @@ def region_ds(region):
     return planner.load_dataset(region)
 
 
+@pytest.fixture(scope="module")
+def walk_run(region, region_ds, tmp_path_factory):
+    """The serial batch of the region with the default settings (walk, 15 minutes), run once for
+    the module: ``(result, out_dir)``, read only (tests that write run their own)."""
+    out = tmp_path_factory.mktemp("walk_run")
+    res = batch.run_batch(
+        region / "regions.gpkg",
+        data=region_ds,
+        settings=batch.BatchSettings(),
+        out_dir=out,
+        executor="serial",
+    )
+    return res, out
+
+
 def _single(ds, mode, minutes, horizon):
     """One analysis of the merged region, times beyond the horizon set to inf (what a region knows)."""
     res = planner.analyze(ds, mode=mode, minutes=minutes, isochrone_minutes=None)
@@ -43,15 +57,23 @@ def _single(ds, mode, minutes, horizon):
     "mode,minutes,horizon", [("walk", 15, None), ("drive", 10, 20), ("ebike", 15, None)]
 )
 def test_batch_equals_single_analysis_unit_by_unit(
-    region, region_ds, tmp_path, mode, minutes, horizon
+    region, region_ds, walk_run, tmp_path, mode, minutes, horizon
 ):
     st = batch.BatchSettings(mode=mode, minutes=minutes, horizon_minutes=horizon)
-    res = batch.run_batch(
-        region / "regions.gpkg", data=region_ds, settings=st, out_dir=tmp_path, executor="serial"
-    )
+    if st == batch.BatchSettings():
+        res, out = walk_run  # the module's run of these settings
+    else:
+        out = tmp_path
+        res = batch.run_batch(
+            region / "regions.gpkg",
+            data=region_ds,
+            settings=st,
+            out_dir=tmp_path,
+            executor="serial",
+        )
     single, d = _single(region_ds, mode, minutes, st.horizon)
     # every demand unit: same covered flag, same time (within the horizon), counted once
-    bd = batch.read_layer(tmp_path, "demand")
+    bd = batch.read_layer(out, "demand")
     assert len(bd) == len(d)
     m = d.merge(bd, on=["row", "col"], suffixes=("_s", "_b"), validate="one_to_one")
     assert (m["covered_s"] == m["covered_b"]).all()
@@ -71,7 +93,7 @@ def test_batch_equals_single_analysis_unit_by_unit(
     )
     np.testing.assert_allclose(got["mean_minutes"], want["mean_minutes"], rtol=1e-9, equal_nan=True)
     # the merged summary has planner coverage's columns, a row for all, each region and each unit
-    s = pd.read_csv(tmp_path / "summary.csv", dtype={"admin_code": str})
+    s = pd.read_csv(out / "summary.csv", dtype={"admin_code": str})
     assert list(s.columns) == batch.SUMMARY_COLUMNS
     assert s.iloc[0]["population"] == pytest.approx(single.total_population, rel=1e-12)
     assert s.iloc[0]["covered_population"] == pytest.approx(single.covered_population, rel=1e-12)
@@ -183,17 +205,19 @@ def _wait_for(path: Path, seconds: float) -> None:
 
 
 @pytest.mark.slow
-def test_cli_against_a_separately_started_scheduler(region, tmp_path):
+def test_cli_against_a_separately_started_scheduler(region, walk_run, tmp_path):
     """`dask scheduler` and two `dask worker` processes on 127.0.0.1, then `planner batch --scheduler`."""
-    dask_cli = shutil.which("dask") or str(Path(sys.executable).with_name("dask"))
-    if not Path(dask_cli).exists():
-        pytest.skip("the dask command is not installed")
+    # `python -m dask`: the dask command of this interpreter (a `dask` found on PATH may be a
+    # version manager's shim that picks another Python, one without planner)
+    dask_cli = [sys.executable, "-m", "dask"]
+    from dask.distributed import Client
+
     sfile = tmp_path / "scheduler.json"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     procs = [
         subprocess.Popen(
             [
-                dask_cli,
+                *dask_cli,
                 "scheduler",
                 "--host",
                 "127.0.0.1",
@@ -209,13 +233,14 @@ def test_cli_against_a_separately_started_scheduler(region, tmp_path):
             env=env,
         )
     ]
+    address = ""
     try:
         _wait_for(sfile, 60)
         for _ in range(2):
             procs.append(
                 subprocess.Popen(
                     [
-                        dask_cli,
+                        *dask_cli,
                         "worker",
                         "--scheduler-file",
                         str(sfile),
@@ -232,8 +257,6 @@ def test_cli_against_a_separately_started_scheduler(region, tmp_path):
                 )
             )
         address = json.loads(sfile.read_text())["address"]
-        from dask.distributed import Client
-
         with Client(address, timeout="60s") as c:
             c.wait_for_workers(2, timeout=60)
         from planner.cli import main
@@ -255,20 +278,22 @@ def test_cli_against_a_separately_started_scheduler(region, tmp_path):
             ]
         )
         assert rc == 0
-        ref = batch.run_batch(
-            region / "regions.gpkg",
-            data=region,
-            settings=batch.BatchSettings(),
-            out_dir=tmp_path / "ref",
-            executor="serial",
-        )
+        ref = walk_run[0]  # the same settings (the CLI's defaults), run serially
         got = pd.read_csv(tmp_path / "out" / "summary.csv", dtype={"admin_code": str})
         pd.testing.assert_frame_equal(
             got, pd.read_csv(ref.written["summary"], dtype={"admin_code": str})
         )
     finally:
+        if address:
+            # the scheduler stops its workers at once (a SIGTERM'd worker takes about 8 s)
+            try:
+                with Client(address, timeout="10s") as c:
+                    c.shutdown()
+            except OSError:
+                pass  # the processes are terminated below anyway
         for p in procs[::-1]:
-            p.terminate()
+            if p.poll() is None:
+                p.terminate()
         for p in procs:
             try:
                 p.wait(timeout=20)
@@ -431,21 +456,16 @@ def test_unit_spanning_regions_is_summed_over_them(region, region_ds, tmp_path):
     assert got["mean_minutes"] == pytest.approx(want["mean_minutes"], rel=1e-9)
 
 
-def test_data_root_folders_give_the_same_answer(region, region_ds, tmp_path):
+def test_data_root_folders_give_the_same_answer(region, region_ds, walk_run, tmp_path):
     st = batch.BatchSettings(mode="walk")
+    assert st == batch.BatchSettings()  # the settings of the module's walk_run
     folders = batch.split_to_folders(
         region / "regions.gpkg", region_ds, tmp_path / "root", settings=st
     )
     assert [f.name for f in folders] == list(
         batch.read_regions(region / "regions.gpkg")["admin_code"]
     )
-    a = batch.run_batch(
-        region / "regions.gpkg",
-        data=region_ds,
-        settings=st,
-        out_dir=tmp_path / "a",
-        executor="serial",
-    )
+    a = walk_run[0]
     b = batch.run_batch(
         region / "regions.gpkg",
         data_root=tmp_path / "root",
