@@ -39,6 +39,9 @@ class _Model:
     maximize: bool
     integer: np.ndarray  # bool per column
     col_lb: np.ndarray | None = None
+    #: solve the LP relaxation by simplex whatever its size (the assignment LP of the p-median:
+    #: 1-3 s by simplex against 17 s by interior point at 270k non-zeros)
+    simplex: bool = False
 
     def lower(self) -> np.ndarray:
         return np.zeros(self.c.size) if self.col_lb is None else self.col_lb
@@ -207,7 +210,7 @@ def _fix_by_reduced_cost(
 def _solve_lp(model: _Model, *, time_limit: float, seed: int) -> _HighsOut:
     """LP relaxation; returns a certified bound from the duals (``inf``/``-inf`` if none)."""
     t = time.perf_counter()
-    ipm = model.A.nnz > _IPM_NNZ
+    ipm = model.A.nnz > _IPM_NNZ and not model.simplex
     h = _highs_setup(model, mip=False, time_limit=time_limit, mip_gap=0.0, seed=seed, ipm=ipm)
     h.run()
     status = _status_of(h)

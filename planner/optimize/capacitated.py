@@ -109,6 +109,8 @@ def _cap_model(cp: _CapProblem, *, integer: bool, capacitated: bool = True) -> _
         col_ub,
         True,
         np.concatenate([np.full(nc, integer), np.zeros(P, dtype=bool)]),
+        # without capacities its LP (at most _PM_LP_PAIRS pairs) is faster by simplex
+        simplex=not capacitated,
     )
 
 
