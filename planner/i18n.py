@@ -831,6 +831,16 @@ OUTPUT_VALUES: dict[str, tuple[str, str]] = {
     "township_center": ("乡镇卫生院", "township health centre"),
     "village_clinic": ("村卫生室", "village clinic"),
     "hospital": ("医院", "hospital"),
+    # the optimizer's status (planner.optimize.Solution.status) and objectives
+    "optimal": ("最优（已证明）", "optimal (proved)"),
+    "near_optimal": ("近似最优（差距在允许范围内）", "near-optimal (within the allowed gap)"),
+    "time_limit": ("达到求解时间上限", "time limit reached"),
+    "feasible": ("可行解（未证明最优）", "feasible (not proved optimal)"),
+    "infeasible": ("无可行解", "infeasible"),
+    "max-coverage": ("覆盖人口最多", "most residents covered"),
+    "min-sites": ("站点最少", "fewest sites"),
+    "min-time": ("平均时间最短", "least mean travel time"),
+    "min-max-time": ("最长时间最短", "least worst travel time"),
 }
 
 #: Text of the HTML report and the printed map, ``{key: (zh, en)}``.

@@ -15,6 +15,7 @@ import pytest
 
 import planner
 from planner import cli
+from planner.i18n import OUTPUT_VALUES
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -106,6 +107,17 @@ def test_people_files_follow_lang(optimized):
     assert [r[-1] for r in rows] == table["village"].tolist()
     # the tier is shown in the reader's language
     assert {r[3] for r in rows} == {"社区卫生服务站"}
+    # so are the solver's status and objective (solution.json keeps the program values)
+    solution = json.loads((optimized["zh"] / "solution.json").read_text(encoding="utf-8"))
+    for book, sheet in ((zh, "求解结果"), (en, "Solution")):
+        head, values = list(book[sheet].iter_rows(min_row=1, max_row=2, values_only=True))
+        cells = dict(zip(head, values, strict=True))
+        lang = 0 if book is zh else 1
+        assert cells[("状态", "Status")[lang]] == OUTPUT_VALUES[solution["status"]][lang]
+        assert (
+            cells[("目标", "Objective name")[lang]]
+            == OUTPUT_VALUES[solution["objective_name"]][lang]
+        )
     # map.html: the legend and layer names in the chosen language
     zh_map = (optimized["zh"] / "map.html").read_text(encoding="utf-8")
     en_map = (optimized["en"] / "map.html").read_text(encoding="utf-8")
