@@ -95,7 +95,10 @@ def streamlit_server(
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
         + ["--server.address", "127.0.0.1", "--server.port", str(port)]
-        + ["--browser.gatherUsageStats", "false"],
+        + ["--browser.gatherUsageStats", "false"]
+        # no file watcher: an edit of a source file during the run (another checkout, an
+        # editor) would put "source file changed" in the status widget, which idle() waits out
+        + ["--server.fileWatcherType", "none"],
         cwd=cwd,
         env=env,
         stdout=log,
