@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+
+if os.environ.get("NUMBA_BOUNDSCHECK") == "1":
+    # the kernels compiled by the install are unchecked, and numba's cache key does not include
+    # bounds checking: seeded into the cache, they would be used instead of checked builds
+    os.environ["PLANNER_SHIPPED_KERNELS"] = "0"
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
