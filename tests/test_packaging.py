@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -32,8 +33,9 @@ def test_every_subpackage_is_listed_in_pyproject():
 def test_wheel_in_a_fresh_venv_runs_the_readme_main_job(tmp_path):
     """Build the wheel, install it (no editable link) in a new virtual environment, run the demo."""
     dist = tmp_path / "dist"
+    source = _tracked_copy(tmp_path / "source")
     r = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(source)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -125,6 +127,29 @@ def test_wheel_in_a_fresh_venv_runs_the_readme_main_job(tmp_path):
     compiled = json.loads(line[len("COMPILED ") :])
     assert compiled == [], f"compiled although the wheel carries them: {compiled}"
     _check_changed_source_is_refused(py, Path(file_).parent, env, tmp_path)
+
+
+def _tracked_copy(dest: Path) -> Path:
+    """The files git tracks, as they are in the work tree, copied to ``dest`` (the wheel is built
+    from there, as from a clean checkout: no stale ``build/`` output or untracked file gets in,
+    and the build does not rewrite the work tree's ``planner/_kernel_cache`` while other tests
+    run). Without git (an unpacked sdist), the project folder itself."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=60
+        ).stdout.decode()
+    except (OSError, subprocess.SubprocessError):
+        return ROOT
+    for name in filter(None, listed.split("\0")):
+        src, dst = ROOT / name, dest / name
+        if not src.exists() and not src.is_symlink():
+            continue  # deleted in the work tree, not yet in git
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(os.readlink(src))
+        else:
+            shutil.copy2(src, dst)
+    return dest
 
 
 # runs planner's CLI and prints every planner function numba compiled on the way
