@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import logging
 import time
@@ -78,9 +79,87 @@ def joined(network: Network, points: Any) -> Attachment:
 
 
 def _joined(network: Network, points: Any) -> tuple[Attachment, tuple[int, bytes]]:
+    ident = _GeometryIdentity.of(points)
+    if ident is not None:
+        hit = ident.lookup(network)
+        if hit is not None:
+            return hit
     xy = points if isinstance(points, np.ndarray) else network.project(points)
     key = _coords_key(xy)
-    return memo(network, ("snap", *key), lambda: network.snap(xy)), key
+    out = memo(network, ("snap", *key), lambda: network.snap(xy)), key
+    if ident is not None:
+        ident.store(network, out)
+    return out
+
+
+#: Geometry arrays remembered per network by :class:`_GeometryIdentity` (most recent first).
+_IDENTITY_ENTRIES = 8
+
+
+class _GeometryIdentity:
+    """The geometry objects of a GeoDataFrame/GeoSeries, recognised again by identity.
+
+    A repeated query with the same frames (the app, a sweep over thresholds) paid for reading
+    the coordinates back out of the shapely objects and digesting them (~0.13 ms of 0.40 ms for
+    1,000 facilities and 2,000 points). Shapely geometries are immutable, so the same objects in
+    the same order under the same CRS have the same coordinates: the object pointers (CPython's
+    ``id``) are copied out of the object array in one memcpy and compared with the remembered
+    ones. The entry holds a copy of the object array, so none of its objects can be freed and
+    its id reused while it lives. A moved point (a new object), replaced geometry, dropped row,
+    ``.loc`` assignment or other CRS misses, and the coordinates are read and digested as before.
+    """
+
+    __slots__ = ("crs", "objects", "ptrs")
+
+    def __init__(self, objects: np.ndarray, crs: Any, ptrs: np.ndarray) -> None:
+        self.objects, self.crs, self.ptrs = objects, crs, ptrs
+
+    @classmethod
+    def of(cls, points: Any) -> _GeometryIdentity | None:
+        if isinstance(points, gpd.GeoDataFrame):
+            g = points.geometry.values
+        elif isinstance(points, gpd.GeoSeries):
+            g = points.values
+        else:
+            return None
+        arr = np.asarray(g)
+        if arr.dtype != object or arr.ndim != 1 or not arr.flags.c_contiguous or g.crs is None:
+            return None
+        return cls(arr, g.crs, _object_pointers(arr))
+
+    def lookup(self, network: Network) -> tuple[Attachment, tuple[int, bytes]] | None:
+        entries: list[tuple[_GeometryIdentity, tuple[Attachment, tuple[int, bytes]]]] = memo(
+            network, "geometry_identity", list
+        )
+        for i, (seen, out) in enumerate(entries):
+            if (
+                len(seen.ptrs) == len(self.ptrs)
+                and np.array_equal(seen.ptrs, self.ptrs)
+                and (seen.crs is self.crs or seen.crs == self.crs)
+            ):
+                if i:
+                    entries.insert(0, entries.pop(i))
+                return out
+        return None
+
+    def store(self, network: Network, out: tuple[Attachment, tuple[int, bytes]]) -> None:
+        entries: list[tuple[_GeometryIdentity, tuple[Attachment, tuple[int, bytes]]]] = memo(
+            network, "geometry_identity", list
+        )
+        # a copy: the caller's array may be modified in place (``.loc``), the copy holds the
+        # objects whose pointers were taken
+        entries.insert(0, (_GeometryIdentity(self.objects.copy(), self.crs, self.ptrs), out))
+        del entries[_IDENTITY_ENTRIES:]
+
+
+def _object_pointers(arr: np.ndarray) -> np.ndarray:
+    """The ``id`` of every object of a contiguous 1-d object array, copied in one go (an object
+    array stores the pointers; ``map(id, arr)`` costs ~30 ns an element)."""
+    n = len(arr)
+    if not n:
+        return np.zeros(0, dtype=np.intp)
+    buf = (ctypes.c_ssize_t * n).from_address(arr.ctypes.data)
+    return np.array(buf, dtype=np.intp, copy=True)
 
 
 def facility_sources(network: Network, facilities: Any) -> Sources:
