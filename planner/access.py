@@ -117,7 +117,7 @@ class _GeometryIdentity:
     @classmethod
     def of(cls, points: Any) -> _GeometryIdentity | None:
         if isinstance(points, gpd.GeoDataFrame):
-            g = points.geometry.values
+            g = _geometry_array(points)
         elif isinstance(points, gpd.GeoSeries):
             g = points.values
         else:
@@ -150,6 +150,19 @@ class _GeometryIdentity:
         # objects whose pointers were taken
         entries.insert(0, (_GeometryIdentity(self.objects.copy(), self.crs, self.ptrs), out))
         del entries[_IDENTITY_ENTRIES:]
+
+
+def _geometry_array(frame: gpd.GeoDataFrame) -> Any:
+    """The active geometry column's GeometryArray, without building a GeoSeries (pandas'
+    ``frame.geometry`` took 13 us warm, 0.17 ms after a ``gc.collect``: more than the search);
+    ``frame.geometry.values`` when pandas' column accessor is not there or the name is ambiguous."""
+    with contextlib.suppress(AttributeError, KeyError, TypeError):
+        loc = frame.columns.get_loc(frame._geometry_column_name)
+        if isinstance(loc, int):
+            g = frame._get_column_array(loc)
+            if isinstance(g, gpd.array.GeometryArray):
+                return g
+    return frame.geometry.values
 
 
 def _object_pointers(arr: np.ndarray) -> np.ndarray:

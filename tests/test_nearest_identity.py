@@ -167,3 +167,17 @@ def test_many_frames_alternating():
             got = nearest_facility(net, s, dem)
             np.testing.assert_array_equal(got.time_s, w.time_s)
             np.testing.assert_array_equal(got.facility, w.facility)
+
+
+def test_active_geometry_column_switched():
+    """Two geometry columns: the active one is the one read, and switching it is seen."""
+    net = _net()
+    fac, dem = _frames()
+    fac["other"] = fac.geometry.translate(300.0, -200.0)
+    _check(net, fac, dem)
+    switched = fac.set_geometry("other")
+    got = _check(net, switched, dem)
+    plain = gpd.GeoDataFrame(geometry=shapely.points(_xy(switched)), crs=UTM)
+    np.testing.assert_array_equal(got.time_s, nearest_facility(_net(), plain, dem).time_s)
+    fac = fac.rename_geometry("site")  # a renamed active column
+    _check(net, fac, dem)
