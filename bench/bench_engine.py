@@ -698,7 +698,8 @@ def job_nearest_api(ctx: Context) -> None:
             key="nearest-api",
             also={"within 3x of the kernel": secs <= 3 * kernel_s},
             note=f"{secs * 1e3:.2f} ms per repeated call vs {kernel_s * 1e3:.2f} ms for the kernel "
-            f"({secs / kernel_s:.1f}x; the join is kept per network and coordinates); first call "
+            f"({secs / kernel_s:.1f}x; the join is kept per network and coordinates, the same frames "
+            f"recognised by their geometry objects); first call "
             f"{first_s * 1e3:.0f} ms (joins facilities and points); kernel: "
             f"planner.access.node_nearest; the kernel choosing its own bucket width per call "
             f"{own_s * 1e3:.2f} ms ({secs / own_s:.1f}x); answers "
