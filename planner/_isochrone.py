@@ -204,6 +204,31 @@ def _build_edge_slack(network) -> np.ndarray:
     return out
 
 
+def same_place(fac_att) -> tuple[np.ndarray, np.ndarray]:
+    """Facilities that join the network at the same point, once: ``(first, inverse)`` with
+    ``first`` the rows drawn and ``inverse[i]`` the position in ``first`` of facility ``i``'s.
+
+    A facility's polygons depend only on where it joins the network (its edge, the fraction
+    along it and its off-network time), so facilities with the same join (several in one
+    building, or a list with duplicates) share them exactly.
+    """
+    key = np.stack(
+        [
+            np.asarray(fac_att.edge, dtype=np.float64),
+            np.asarray(fac_att.frac, dtype=np.float64),
+            np.asarray(fac_att.access_s, dtype=np.float64),
+        ],
+        axis=1,
+    )
+    if len(key) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # keep the facilities' own order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order].astype(np.int64), rank[inverse.ravel()].astype(np.int64)
+
+
 def full_key(network, nodes, times, budget, fac_att, i, slack, cap_s) -> bytes | None:
     """A key of facility ``i``'s polygon at ``budget`` when every one of its discs is full-size.
 

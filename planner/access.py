@@ -890,10 +890,12 @@ def isochrones(
     mins, cell_m = _isochrone_options(network, minutes, method, cell_m, max_cells)
     cap = network.mode.access_max_m
     src = facility_sources(network, facilities)
-    n_fac = len(src)
+    # facilities joining the network at the same point share their polygons: drawn once
+    first, same = _isochrone.same_place(src.attachment)
+    fac_att = src.attachment.take(first)
+    n_fac = len(first)
     polys = np.empty((len(mins), n_fac), dtype=object)
     tol = np.zeros((len(mins), n_fac))
-    fac_att = src.attachment
     v_off = network.mode.access_speed_kmh / 3.6
     # incident edges per node (both directions) for the reached-edge lookup
     inc_ptr, inc_edge = _isochrone.incidence(network)
@@ -957,7 +959,7 @@ def isochrones(
         for count in pool.map(work, chunks):
             done += count
             report(progress, "isochrones", done / max(n_fac, 1))
-    out = _isochrone_frame(network, facilities, id_column, mins, polys, tol)
+    out = _isochrone_frame(network, facilities, id_column, mins, polys, tol, same)
     log.info(
         "isochrones (%s): %d facilities x %d thresholds in %.2f s",
         method,
@@ -993,9 +995,14 @@ def _isochrone_frame(
     mins: list[float],
     polys: np.ndarray,
     tol: np.ndarray,
+    same: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
-    """The polygons (thresholds x facilities) as :func:`isochrones` returns them (EPSG:4326)."""
-    n_fac = polys.shape[1]
+    """The polygons (thresholds x places) as :func:`isochrones` returns them (EPSG:4326), one
+    row per facility and threshold: facility ``i`` has the polygons of place ``same[i]``
+    (reprojected once per place)."""
+    if same is None:
+        same = np.arange(polys.shape[1])
+    n_fac = len(same)
     ids = facilities[id_column].to_numpy() if id_column in facilities.columns else np.arange(n_fac)
     rows = {
         id_column: np.tile(ids, len(mins)),
@@ -1003,11 +1010,13 @@ def _isochrone_frame(
     }
     if "tier" in facilities.columns:
         rows["tier"] = np.tile(facilities["tier"].to_numpy(), len(mins))
-    geom = polys.ravel()
-    out = gpd.GeoDataFrame(rows, geometry=geom, crs=network.crs)
-    out["area_km2"] = shapely.area(geom) / 1e6
-    out["tolerance_m"] = tol.ravel()
-    return out.to_crs("EPSG:4326")
+    area = (shapely.area(polys) / 1e6)[:, same].ravel()
+    wgs = gpd.GeoSeries(polys.ravel(), crs=network.crs).to_crs("EPSG:4326").to_numpy()
+    geom = wgs.reshape(polys.shape)[:, same].ravel()
+    out = gpd.GeoDataFrame(rows, geometry=geom, crs="EPSG:4326")
+    out["area_km2"] = area
+    out["tolerance_m"] = tol[:, same].ravel()
+    return out
 
 
 #: Default grid cell of ``method="grid"`` per mode with the 500 m default ``access_max_m`` (metres).
