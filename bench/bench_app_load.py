@@ -107,7 +107,9 @@ class Server:
         return float(t.user + t.system)
 
 
-def start_server(log_path: Path) -> Server:
+def start_server(log_path: Path, app_dir: Path = REPO) -> Server:
+    """``streamlit run app.py`` in ``app_dir`` (another checkout: its own ``planner``, found
+    first on ``sys.path`` as the script's folder)."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     port = _free_port()
     env = {**os.environ, "PLANNER_SCENARIO_DIR": tempfile.mkdtemp(prefix="bench-scenarios-")}
@@ -128,7 +130,7 @@ def start_server(log_path: Path) -> Server:
             "--browser.gatherUsageStats",
             "false",
         ],
-        cwd=REPO,
+        cwd=app_dir,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -590,6 +592,135 @@ def report(res: dict, sessions: int, clicks: int, server: Server) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------
+# The first view on a cold server, step by step (--first-view)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FirstView:
+    """One cold first view: seconds from ``goto`` to each step, and what the browser did."""
+
+    app_dir: str
+    load: float
+    numbers_s: float = float("nan")
+    frame_s: float = float("nan")
+    leaflet_s: float = float("nan")
+    map_s: float = float("nan")
+    #: the map frame's requests to the server after the component's own page (Leaflet...)
+    frame_requests: list[str] = field(default_factory=list)
+    frame_wait_s: float = 0.0
+    task_s: float = float("nan")
+    nodes: int = 0
+    warm_s: float = float("nan")
+    error: str = ""
+
+
+async def _first_view(browser, url: str, out: FirstView) -> None:
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    page = await ctx.new_page()
+    cdp = await ctx.new_cdp_session(page)
+    await cdp.send("Performance.enable")
+    asked: dict[str, float] = {}
+
+    def on_request(r) -> None:
+        if "/app/static/" in r.url or "/component/" in r.url and "index.html" not in r.url:
+            asked[r.url] = time.perf_counter()
+
+    def on_done(r) -> None:
+        if r.url in asked:
+            out.frame_requests.append(r.url.rsplit("/", 1)[-1].split("?")[0])
+            out.frame_wait_s += time.perf_counter() - asked[r.url]
+
+    page.on("request", on_request)
+    page.on("requestfinished", on_done)
+    try:
+        t0 = time.perf_counter()
+        await page.goto(url + "/?embed_options=light_theme")
+        await page.wait_for_function(
+            f"() => ({METRIC_JS})({LABEL!r}) !== null", timeout=180_000, polling="raf"
+        )
+        out.numbers_s = time.perf_counter() - t0
+        await page.locator(MAP_FRAME).wait_for(state="attached", timeout=180_000)
+        out.frame_s = time.perf_counter() - t0
+        frame = page.frame_locator(MAP_FRAME)
+        await frame.locator(".leaflet-container").first.wait_for(state="attached", timeout=180_000)
+        out.leaflet_s = time.perf_counter() - t0
+        await frame.locator(".leaflet-marker-pane .planner-symbol").first.wait_for(
+            state="attached", timeout=180_000
+        )
+        out.map_s = time.perf_counter() - t0
+        metrics = (await cdp.send("Performance.getMetrics"))["metrics"]
+        out.task_s = next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+        f = [f for f in page.frames if "streamlit_folium" in f.url][-1]
+        out.nodes = int(await f.evaluate("document.getElementsByTagName('*').length"))
+        await page.wait_for_function(
+            """() => !document.querySelector('[data-testid="stStatusWidget"]')""",
+            timeout=180_000,
+        )
+    except Exception as exc:  # noqa: BLE001 - reported in the table
+        out.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    finally:
+        await ctx.close()
+    # a second page on the now warm server: what the browser and the map cost alone
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    try:
+        out.warm_s = await _open(await ctx.new_page(), url)
+    except Exception as exc:  # noqa: BLE001
+        out.error = out.error or f"warm: {type(exc).__name__}"
+    finally:
+        await ctx.close()
+
+
+def first_views(app_dirs: list[Path], repeat: int, budget: float) -> list[FirstView]:
+    """``repeat`` rounds; in each, one cold first view per app folder (alternating)."""
+    from playwright.async_api import async_playwright
+
+    rows: list[FirstView] = []
+    for _ in range(repeat):
+        for app_dir in app_dirs:
+            log = Path(tempfile.mkdtemp(prefix="bench-first-view-")) / "streamlit.log"
+            server = start_server(log, app_dir)
+            out = FirstView(str(app_dir), server.load_before)
+
+            async def go(url: str = server.url, row: FirstView = out) -> None:
+                async with async_playwright() as p:
+                    browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                    try:
+                        await _first_view(browser, url, row)
+                    finally:
+                        await browser.close()
+
+            try:
+                asyncio.run(asyncio.wait_for(go(), budget))
+            finally:
+                server._stop.set()
+                server.proc.terminate()
+                try:
+                    server.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.proc.kill()
+            rows.append(out)
+            print(first_view_row(out), flush=True)
+    return rows
+
+
+FIRST_VIEW_HEAD = (
+    "| app | load | numbers (s) | map frame (s) | Leaflet map (s) | map drawn (s) | "
+    "frame's requests to the server, waited (s) | main thread (s) | DOM nodes in the frame | "
+    "warm server, page open (s) |\n|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def first_view_row(r: FirstView) -> str:
+    asked = ", ".join(sorted(set(r.frame_requests))) or "none"
+    return (
+        f"| {r.app_dir} | {r.load:.1f} | {r.numbers_s:.2f} | {r.frame_s:.2f} | "
+        f"{r.leaflet_s:.2f} | {r.map_s:.2f} | {asked}: {r.frame_wait_s:.2f} | {r.task_s:.2f} | "
+        f"{r.nodes} | {r.warm_s:.2f} |{' ' + r.error if r.error else ''}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", choices=("protocol", "chromium"), default="protocol")
@@ -608,6 +739,22 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between one session's clicks (0: as soon as the answer is read)",
     )
     ap.add_argument("--budget", type=float, default=600.0, help="stop after this many seconds")
+    ap.add_argument(
+        "--first-view",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the load: N rounds of cold first views (a fresh server each), step by "
+        "step, one per --app-dir in turn",
+    )
+    ap.add_argument(
+        "--app-dir",
+        action="append",
+        type=Path,
+        default=None,
+        help="checkout whose app.py is run (repeat to alternate, e.g. an old commit's "
+        "`git worktree`); default: this one",
+    )
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(REPO)}")
     args = ap.parse_args(argv)
     set_pace(args.every)
@@ -616,6 +763,17 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"needs Debian's chromium at {CHROMIUM}", file=sys.stderr)
         return 2
+    if args.first_view:
+        print(FIRST_VIEW_HEAD, flush=True)
+        rows = first_views(args.app_dir or [REPO], args.first_view, args.budget)
+        for d in dict.fromkeys(r.app_dir for r in rows):
+            mine = [r.map_s for r in rows if r.app_dir == d and r.map_s == r.map_s]
+            if mine:
+                print(
+                    f"{d}: map drawn, median {statistics.median(mine):.2f} s "
+                    f"(min {min(mine):.2f}, max {max(mine):.2f}, n {len(mine)})"
+                )
+        return 0
     log = Path(tempfile.mkdtemp(prefix="bench-app-")) / "streamlit.log"
     server = start_server(log)
     try:

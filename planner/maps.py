@@ -113,6 +113,7 @@ __all__ = [
     "add_roads",
     "add_uncovered",
     "display_datum",
+    "leaflet_assets",
     "new_map",
     "place_label_points",
     "road_display_class",
@@ -176,6 +177,13 @@ def _inline_assets() -> tuple[str, str, dict[str, str]]:
     # The source map comment would make devtools request leaflet.js.map; drop it.
     js = re.sub(r"\n//# sourceMappingURL=\S+\s*$", "\n", js)
     return js, css, images
+
+
+def leaflet_assets() -> tuple[str, str]:
+    """The vendored Leaflet's JavaScript and CSS (its images as ``data:`` URIs), to embed in a
+    page or a script instead of linking them."""
+    js, css, _ = _inline_assets()
+    return js, css
 
 
 def _served_base(static_url: str) -> str:

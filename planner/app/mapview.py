@@ -379,10 +379,35 @@ class MapPayload:
     #: The datum the map is drawn in ("gcj02" on an Amap base map): clicks are read back
     #: with :func:`click_lonlat` and the dynamic layers drawn with ``whatif_layers(datum=)``.
     datum: str = "wgs84"
+    #: The vendored Leaflet's JavaScript, which :func:`show_map` sends in front of ``script``
+    #: (not in front of :data:`MAP_KEPT`), instead of a link the map's frame would fetch
+    #: (see :func:`map_payload`); "" when the map links Leaflet itself.
+    leaflet_js: str = ""
+
+    def component_script(self) -> str:
+        """The script the map component runs: Leaflet's and the map's, or ``script`` alone
+        when it is not the map's (:data:`MAP_KEPT`) or Leaflet is linked."""
+        if not self.leaflet_js or self.script == MAP_KEPT:
+            return self.script
+        return f"{self.leaflet_js}\n;{self.script}"
 
 
-def map_payload(m: folium.Map) -> MapPayload:
-    """Render ``m`` the way :func:`streamlit_folium.st_folium` does, once."""
+#: The vendored Leaflet's files as the map links them (``maps.new_map(assets="served")``).
+_LEAFLET_LINKS = ("/leaflet/leaflet.js", "/leaflet/leaflet.css")
+
+
+def map_payload(m: folium.Map, *, leaflet_in_script: bool = True) -> MapPayload:
+    """Render ``m`` the way :func:`streamlit_folium.st_folium` does, once.
+
+    With ``leaflet_in_script`` (the default), the vendored Leaflet travels with the map:
+    its JavaScript goes in ``leaflet_js``, which :func:`show_map` puts before the map's script
+    (``streamlit_folium`` runs the script as an inline ``<script>``), and its CSS, images as
+    ``data:`` URIs, into the header; ``js_links`` and ``css_links`` lose them. The map's frame
+    then asks the server for nothing before drawing: on a cold server its request for
+    ``leaflet.js`` waited ~1 s for the server, busy with the rest of the same first run
+    (bench/results/app_load.md). It costs ~165 kB more on the session's first run only
+    (later runs send :data:`MAP_KEPT` instead of the script).
+    """
     import streamlit_folium as sf
 
     css: list[str] = []
@@ -412,6 +437,9 @@ def map_payload(m: folium.Map) -> MapPayload:
     page_html = sf._get_html(m)
     header = sf._get_header(m)
     script = sf._get_map_string(m)
+    leaflet_js = ""
+    if leaflet_in_script:
+        leaflet_js, header, js, css = _leaflet_in_script(header, js, css)
     return MapPayload(
         map=m,
         script=script,
@@ -423,6 +451,29 @@ def map_payload(m: folium.Map) -> MapPayload:
         digest=hashlib.sha256(script.encode()).hexdigest(),
         external_links=external,
         datum=maps.display_datum(m),
+        leaflet_js=leaflet_js,
+    )
+
+
+def _leaflet_in_script(
+    header: str, js: list[str], css: list[str]
+) -> tuple[str, str, list[str], list[str]]:
+    """The vendored Leaflet's JS (for ``MapPayload.leaflet_js``), ``header`` with its CSS, and
+    the links without the two (other links are kept)."""
+    local_js, local_css = (
+        [u for u in links if "://" not in u and u.endswith(end)]
+        for links, end in ((js, _LEAFLET_LINKS[0]), (css, _LEAFLET_LINKS[1]))
+    )
+    if not local_js:  # not a map of maps.new_map(assets="served")
+        return "", header, js, css
+    leaflet_js, leaflet_css = maps.leaflet_assets()
+    if local_css:
+        header = f"<style>{leaflet_css}</style>{header}"
+    return (
+        leaflet_js,
+        header,
+        [u for u in js if u not in local_js],
+        [u for u in css if u not in local_css],
     )
 
 
@@ -500,7 +551,7 @@ def show_map(
         st.session_state[key] = st.session_state.get(hash_key, {})
 
     return sf._component_func(
-        script=payload.script,
+        script=payload.component_script(),
         header=payload.header,
         html=payload.html,
         id=payload.map_id,
