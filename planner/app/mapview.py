@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -379,9 +380,10 @@ class MapPayload:
     #: The datum the map is drawn in ("gcj02" on an Amap base map): clicks are read back
     #: with :func:`click_lonlat` and the dynamic layers drawn with ``whatif_layers(datum=)``.
     datum: str = "wgs84"
-    #: The vendored Leaflet's JavaScript, which :func:`show_map` sends in front of ``script``
-    #: (not in front of :data:`MAP_KEPT`), instead of a link the map's frame would fetch
-    #: (see :func:`map_payload`); "" when the map links Leaflet itself.
+    #: The vendored Leaflet's JavaScript, and a line that puts its CSS first in the frame's
+    #: head, which :func:`show_map` sends in front of ``script`` (not in front of
+    #: :data:`MAP_KEPT`), instead of links the map's frame would fetch (see
+    #: :func:`map_payload`); "" when the map links Leaflet itself.
     leaflet_js: str = ""
 
     def component_script(self) -> str:
@@ -400,13 +402,14 @@ def map_payload(m: folium.Map, *, leaflet_in_script: bool = True) -> MapPayload:
     """Render ``m`` the way :func:`streamlit_folium.st_folium` does, once.
 
     With ``leaflet_in_script`` (the default), the vendored Leaflet travels with the map:
-    its JavaScript goes in ``leaflet_js``, which :func:`show_map` puts before the map's script
-    (``streamlit_folium`` runs the script as an inline ``<script>``), and its CSS, images as
-    ``data:`` URIs, into the header; ``js_links`` and ``css_links`` lose them. The map's frame
-    then asks the server for nothing before drawing: on a cold server its request for
-    ``leaflet.js`` waited ~1 s for the server, busy with the rest of the same first run
-    (bench/results/app_load.md). It costs ~165 kB more on the session's first run only
-    (later runs send :data:`MAP_KEPT` instead of the script).
+    its JavaScript and CSS (images as ``data:`` URIs; the CSS put first in the frame's head, so
+    the map's own styles come after it) go in ``leaflet_js``, which :func:`show_map` puts
+    before the map's script (``streamlit_folium`` runs the script as an inline ``<script>``);
+    ``js_links`` and ``css_links`` lose them. The map's frame then asks the server for nothing
+    before drawing: on a cold server its request for ``leaflet.js`` waited ~1 s for the server,
+    busy with the rest of the same first run (bench/results/app_load.md). It costs ~165 kB more
+    on the session's first run only: later runs send :data:`MAP_KEPT` instead of the script
+    (the header, sent on every run, is left as it was).
     """
     import streamlit_folium as sf
 
@@ -439,7 +442,7 @@ def map_payload(m: folium.Map, *, leaflet_in_script: bool = True) -> MapPayload:
     script = sf._get_map_string(m)
     leaflet_js = ""
     if leaflet_in_script:
-        leaflet_js, header, js, css = _leaflet_in_script(header, js, css)
+        leaflet_js, js, css = _leaflet_in_script(js, css)
     return MapPayload(
         map=m,
         script=script,
@@ -455,26 +458,35 @@ def map_payload(m: folium.Map, *, leaflet_in_script: bool = True) -> MapPayload:
     )
 
 
-def _leaflet_in_script(
-    header: str, js: list[str], css: list[str]
-) -> tuple[str, str, list[str], list[str]]:
-    """The vendored Leaflet's JS (for ``MapPayload.leaflet_js``), ``header`` with its CSS, and
-    the links without the two (other links are kept)."""
+def _leaflet_in_script(js: list[str], css: list[str]) -> tuple[str, list[str], list[str]]:
+    """``MapPayload.leaflet_js`` (the vendored Leaflet's JS, then its CSS put first in the
+    head) and the links without the two (other links are kept)."""
     local_js, local_css = (
         [u for u in links if "://" not in u and u.endswith(end)]
         for links, end in ((js, _LEAFLET_LINKS[0]), (css, _LEAFLET_LINKS[1]))
     )
     if not local_js:  # not a map of maps.new_map(assets="served")
-        return "", header, js, css
+        return "", js, css
     leaflet_js, leaflet_css = maps.leaflet_assets()
     if local_css:
-        header = f"<style>{leaflet_css}</style>{header}"
+        leaflet_js += _LEAFLET_CSS_FIRST.replace("CSS", json.dumps(leaflet_css))
     return (
         leaflet_js,
-        header,
         [u for u in js if u not in local_js],
         [u for u in css if u not in local_css],
     )
+
+
+#: Leaflet's CSS as the first style of the frame's head: before the map's header (whose rules,
+#: e.g. ``.planner-symbol``'s transparent box, must win over Leaflet's of equal weight).
+_LEAFLET_CSS_FIRST = """
+;(function () {
+  var style = document.createElement("style");
+  style.setAttribute("data-planner", "leaflet.css");
+  style.textContent = CSS;
+  document.head.insertBefore(style, document.head.firstChild);
+})();
+"""
 
 
 #: What the map component gets instead of the base map's script once its frame has the
