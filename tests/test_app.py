@@ -207,9 +207,11 @@ def test_opens_on_the_demo_county_with_the_library_numbers(scn_dir, demo, walk15
     assert per_unit[EN("col_status")].tolist() == [EN(f"status_{s}") for s in lib_r5["status"]]
     assert per_unit[EN("col_count")].tolist() == [aps.count_text(v) for v in lib_r5["count"]]
 
-    # the map: Leaflet served by Streamlit, no tiles, every facility and layer in it
-    assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]
-    assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
+    # the map: Leaflet sent with the map (its frame fetches nothing), no tiles, every facility
+    # and layer in it
+    assert args["js_links"] == [] and args["css_links"] == []
+    assert args["script"].startswith("/* @preserve") and "Leaflet 1.9.3" in args["script"][:200]
+    assert ".leaflet-container" in args["header"]
     script = args["script"]
     assert "openstreetmap" not in script.lower() and "://" not in "".join(
         args["js_links"] + args["css_links"]
