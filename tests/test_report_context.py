@@ -3,6 +3,9 @@ draws, so they read offline without tiles."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from planner import report
@@ -18,11 +21,14 @@ def walk15():
 def test_coverage_map_draws_roads_and_names(walk15):
     html = report.coverage_map(walk15, lang="zh").get_root().render()
     bare = report.coverage_map(walk15, lang="zh", context=False).get_root().render()
-    # every township name of the demo is on the map with context, none without
+    # every township name of the demo is drawn as a place label with context, none without
+    # (the names are also in the boundaries' tooltips, in both)
     names = walk15.boundaries.loc[walk15.boundaries["level"] == "township", "admin_name"]
     assert len(names) > 3
-    assert all(n in html for n in names)
-    assert not any(n in bare for n in names)
+    rows = [json.loads(m) for m in re.findall(r"\}\)\(\w+, (\[\[.*?\]\])\);", html)]
+    labels = {r[2] for group in rows for r in group if r[3] == "township"}
+    assert set(names) <= labels
+    assert "planner-place planner-place-" in html and "planner-place planner-place-" not in bare
     # the roads layer is present (and listed in the layer control) only with context
     assert "plannerRoads" in html and "plannerRoads" not in bare
 
