@@ -106,6 +106,15 @@ class Server:
         t = psutil.Process(self.proc.pid).cpu_times()
         return float(t.user + t.system)
 
+    def stop(self) -> None:
+        """End the sampling and the server (killed if it has not exited within 15 s)."""
+        self._stop.set()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
 
 def start_server(log_path: Path, app_dir: Path = REPO) -> Server:
     """``streamlit run app.py`` in ``app_dir`` (another checkout: its own ``planner``, found
@@ -694,12 +703,7 @@ def first_views(app_dirs: list[Path], repeat: int, budget: float) -> list[FirstV
             try:
                 asyncio.run(asyncio.wait_for(go(), budget))
             finally:
-                server._stop.set()
-                server.proc.terminate()
-                try:
-                    server.proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    server.proc.kill()
+                server.stop()
             rows.append(out)
             print(first_view_row(out), flush=True)
     return rows
@@ -783,12 +787,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     finally:
-        server._stop.set()
-        server.proc.terminate()
-        try:
-            server.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
+        server.stop()
     text = report(res, args.sessions, args.clicks, server)
     print(text)
     if args.write:

@@ -233,6 +233,34 @@ def record(
     print(_fmt(row), flush=True)
 
 
+def record_solution(
+    inst: str,
+    nnz: int,
+    p: int,
+    method: str,
+    seconds: float,
+    sol: opt.Solution,
+    mem: float = math.nan,
+    note: str = "",
+    **extra: Any,
+) -> None:
+    """:func:`record` of a planner solution: its objective, bound, gap and status."""
+    record(
+        inst,
+        nnz,
+        p,
+        method,
+        seconds,
+        sol.objective,
+        sol.bound,
+        sol.gap,
+        sol.status,
+        mem,
+        note,
+        **extra,
+    )
+
+
 def _num(x: float, fmt: str) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
@@ -304,16 +332,13 @@ def run_mclp(
         if repeat > 1:
             label += f", median of {repeat} runs"
         stages = _stage_times(sol)
-        record(
+        record_solution(
             inst.name,
             inst.cover.nnz,
             p,
             label,
             secs,
-            sol.objective,
-            sol.bound,
-            sol.gap,
-            sol.status,
+            sol,
             mem,
             stages,
             key=key,
@@ -427,16 +452,13 @@ def run_spopt(sizes: list[tuple[int, int, int]], budget_s: float, seed: int = 1)
                     inst.cover, inst.weights, p=p, method=m, mip_gap=g, time_limit_s=budget_s
                 )
             )
-            record(
+            record_solution(
                 inst.name,
                 inst.cover.nnz,
                 p,
                 f"planner {method} (mip_gap={gap:g}), same instance",
                 psecs,
-                sol.objective,
-                sol.bound,
-                sol.gap,
-                sol.status,
+                sol,
                 pmem,
                 f"planner/spopt: time {psecs / secs:.4f}, objective {sol.objective / s_obj:.5f}",
                 key=f"spopt-planner-{method}",
@@ -509,16 +531,13 @@ def run_orlib(sizes: list[tuple[int, int, int]], time_limit: float) -> None:
 
         for gap in (0.005, 0.0):
             sol, psecs, pmem = measure(lambda g=gap: planner_run(g))
-            record(
+            record_solution(
                 name,
                 n * n,
                 p,
                 f"planner auto (mip_gap={gap:g})",
                 psecs,
-                sol.objective,
-                sol.bound,
-                sol.gap,
-                sol.status,
+                sol,
                 pmem,
                 f"planner/scipy: time {psecs / secs:.3f}, objective {sol.objective / ref:.5f}",
                 key=f"orlib-{gap:g}",
@@ -535,16 +554,13 @@ def run_other(inst: Instance, p: int, time_limit: float) -> None:
             time_limit_s=time_limit,
         )
     )
-    record(
+    record_solution(
         inst.name,
         inst.cover.nnz,
         sol.selected.size,
         "set cover (auto)",
         secs,
-        sol.objective,
-        sol.bound,
-        sol.gap,
-        sol.status,
+        sol,
         mem,
         f"solver {sol.solver}; {sol.uncoverable.size} uncoverable units",
     )
@@ -561,16 +577,13 @@ def run_other(inst: Instance, p: int, time_limit: float) -> None:
             time_limit_s=time_limit,
         )
     )
-    record(
+    record_solution(
         inst.name,
         T.nnz,
         p,
         "p-median greedy+swap + bound (mean s)",
         secs,
-        sol.objective,
-        sol.bound,
-        sol.gap,
-        sol.status,
+        sol,
         mem,
         f"solver {sol.solver}; time pairs within 30 min; Lagrangian bound (auto)",
     )
@@ -588,16 +601,13 @@ def run_other(inst: Instance, p: int, time_limit: float) -> None:
             time_limit_s=time_limit,
         )
     )
-    record(
+    record_solution(
         inst.name,
         T.nnz,
         n_cover_all,
         "p-center auto (worst s)",
         secs,
-        sol.objective,
-        sol.bound,
-        sol.gap,
-        sol.status,
+        sol,
         mem,
         f"solver {sol.solver}; demand with a candidate within 15 min",
     )
@@ -620,16 +630,13 @@ def run_other(inst: Instance, p: int, time_limit: float) -> None:
             time_limit_s=time_limit,
         )
     )
-    record(
+    record_solution(
         inst.name,
         inst.cover.nnz,
         p,
         "capacitated MCLP (auto)",
         secs,
-        sol.objective,
-        sol.bound,
-        sol.gap,
-        sol.status,
+        sol,
         mem,
         f"solver {sol.solver}; capacity {caps[0]:,.0f} per site (80 % of the uncapacitated "
         f"mean load); max load/cap {float((sol.loads / caps[sol.selected]).max()):.3f}",
