@@ -995,13 +995,11 @@ def _isochrone_frame(
     mins: list[float],
     polys: np.ndarray,
     tol: np.ndarray,
-    same: np.ndarray | None = None,
+    same: np.ndarray,
 ) -> gpd.GeoDataFrame:
     """The polygons (thresholds x places) as :func:`isochrones` returns them (EPSG:4326), one
     row per facility and threshold: facility ``i`` has the polygons of place ``same[i]``
     (reprojected once per place)."""
-    if same is None:
-        same = np.arange(polys.shape[1])
     n_fac = len(same)
     ids = facilities[id_column].to_numpy() if id_column in facilities.columns else np.arange(n_fac)
     rows = {
