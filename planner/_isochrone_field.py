@@ -21,6 +21,10 @@ BLOCK = 16
 SUB = 4
 #: Longest run of road pieces merged into one.
 RUN = 64
+#: A piece whose box (its largest radius + band) holds at most this many grid nodes is
+#: evaluated at every node of it, row by row (a vectorised loop: about a nanosecond a node);
+#: larger ones block by block, skipping what they cannot change (:func:`_piece_nodes`).
+DIRECT_NODES = 1024
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -211,41 +215,6 @@ def _span(lo, hi, origin, step, last):
     return a, b
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _cut(lo, hi, a, b):
-    """[lo, hi] intersected with {x: a <= x} or {x: x <= a} style bounds given as (a, b)."""
-    return max(lo, min(a, b)), min(hi, max(a, b))
-
-
-@njit(cache=True, nogil=True)
-def _stadium_row(x0, y0, x1, y1, rad, cy):
-    """The x-interval where the line ``y = cy`` meets the stadium of radius ``rad`` around the
-    segment (empty when lo > hi): the hull of its end discs' chords and its strip's."""
-    lo, hi = np.inf, -np.inf
-    for ex, ey in ((x0, y0), (x1, y1)):
-        dy = cy - ey
-        if abs(dy) <= rad:
-            w = math.sqrt(rad * rad - dy * dy)
-            lo, hi = min(lo, ex - w), max(hi, ex + w)
-    dx, dy = x1 - x0, y1 - y0
-    ln = math.sqrt(dx * dx + dy * dy)
-    if ln > 0.0:
-        ux, uy = dx / ln, dy / ln
-        a, b = -np.inf, np.inf
-        # 0 <= (x - x0) ux + (cy - y0) uy <= ln and |(x - x0) uy - (cy - y0) ux| <= rad
-        for c, k, lim_lo, lim_hi in (
-            ((cy - y0) * uy, ux, 0.0, ln),
-            (-(cy - y0) * ux, uy, -rad, rad),
-        ):
-            if k != 0.0:
-                a, b = _cut(a, b, x0 + (lim_lo - c) / k, x0 + (lim_hi - c) / k)
-            elif not lim_lo <= c <= lim_hi:
-                a, b = np.inf, -np.inf
-        if a <= b:
-            lo, hi = min(lo, a), max(hi, b)
-    return lo, hi
-
-
 @njit(cache=True, nogil=True)
 def _mark_full(q, gx0, gy0, h, band, block, full):
     """Mark the blocks deeper than ``band`` inside one hull.
@@ -253,7 +222,9 @@ def _mark_full(q, gx0, gy0, h, band, block, full):
     A block whose centre lies within ``r_min - band - half diagonal`` of a piece (``r_min`` its
     smaller radius) has field below ``-(band + half diagonal)`` there, so ``<= -band`` at all
     its nodes (1-Lipschitz). That region is a stadium: marked row by row of blocks, in time
-    linear in the rows (pieces are many and short on real roads).
+    linear in the rows (pieces are many and short on real roads). Only the chords of the end
+    discs and what lies between them are marked in each row: a part of the stadium, so the
+    marks stay sufficient.
     """
     nby, nbx = full.shape
     bw = block * h
@@ -266,7 +237,15 @@ def _mark_full(q, gx0, gy0, h, band, block, full):
             continue
         by0, by1 = _span(min(row[1], row[9]) - rad, max(row[1], row[9]) + rad, gy0 + o, bw, nby - 1)
         for bj in range(by0, by1 + 1):
-            lo, hi = _stadium_row(row[0], row[1], row[8], row[9], rad, gy0 + o + bj * bw)
+            # the row's chords of the two end discs and what lies between them: inside the
+            # stadium (convex), and nearly all of it on short road pieces
+            cy = gy0 + o + bj * bw
+            lo, hi = np.inf, -np.inf
+            for ex, ey in ((row[0], row[1]), (row[8], row[9])):
+                dy = cy - ey
+                if abs(dy) <= rad:
+                    w = math.sqrt(rad * rad - dy * dy)
+                    lo, hi = min(lo, ex - w), max(hi, ex + w)
             if lo > hi:
                 continue
             bx0, bx1 = _span(lo, hi, gx0 + o, bw, nbx - 1)
@@ -296,19 +275,41 @@ def _all_full(sat, bx0, bx1, by0, by1):
 
 @njit(cache=True, nogil=True)
 def _nodes_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
-    """``z = min(z, field of the piece)`` over nodes [ja, jb] x [ia, ib]; how many are deep."""
+    """``z = min(z, field of the piece)`` over nodes [ja, jb] x [ia, ib]; how many are deep.
+
+    The rows are branch-free loops that the compiler vectorises (unsigned indices: no
+    negative-index wraparound), the same arithmetic as :func:`_piece_field`.
+    """
     deep = 0
+    if row[4] < 0.0:  # a disc piece: the two end discs
+        for j in range(ja, jb + 1):
+            py = gy0 + j * h
+            for i in range(ia, ib + 1):
+                v = min(z[j, i], _piece_field(gx0 + i * h, py, row))
+                z[j, i] = v
+                deep += 1 if v <= -band else 0
+        return deep
+    x0, y0, ux, uy, ln, r0, k, c = row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+    n = ib + 1 - ia
     for j in range(ja, jb + 1):
-        py = gy0 + j * h
-        for i in range(ia, ib + 1):
-            if z[j, i] <= -band:  # already deep inside: nothing to learn here
-                deep += 1
-                continue
-            g = _piece_field(gx0 + i * h, py, row)
-            if g < z[j, i]:
-                z[j, i] = g
-                if g <= -band:
-                    deep += 1
+        dy = gy0 + j * h - y0
+        ay = dy * uy
+        by = dy * ux
+        zr = z[j, ia : ib + 1]
+        for t in range(n):
+            dx = gx0 + (ia + t) * h - x0
+            a = dx * ux + ay
+            e = dx * uy - by
+            hp = e if e >= 0.0 else -e
+            s = a + c * hp
+            s = s if s > 0.0 else 0.0
+            s = s if s < ln else ln
+            q = a - s
+            g = math.sqrt(q * q + hp * hp) - r0 - k * s
+            zt = zr[np.uint64(t)]
+            v = g if g < zt else zt
+            zr[np.uint64(t)] = v
+            deep += 1 if v <= -band else 0
     return deep
 
 
@@ -363,18 +364,25 @@ def _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band, bj, bi, block, sub_dee
 
 
 @njit(cache=True, nogil=True)
-def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep, touched):
+def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep):
     """One piece at the nodes within its radius + band, outside the full blocks.
 
-    A block whose every node is now deeper than the band (inside the union of several hulls)
-    becomes full, so the later pieces skip it too. Rows of blocks that were full from the
-    start are skipped in O(1) (``sat``). ``touched`` marks the blocks whose nodes it evaluated.
+    A piece whose box holds at most ``DIRECT_NODES`` nodes is evaluated at all of them, row
+    by row (:func:`_nodes_min`; rows of full blocks skipped): cheaper than deciding which to
+    skip. A larger one goes block by block: a block whose every node is now deeper than the
+    band (inside the union of several hulls) becomes full, so the later pieces skip it too.
+    Rows of blocks that were full from the start are skipped in O(1) (``sat``).
     """
     ny, nx = z.shape
     rr = max(row[5], row[10]) + band
     i0, i1 = _span(min(row[0], row[8]) - rr, max(row[0], row[8]) + rr, gx0, h, nx - 1)
     j0, j1 = _span(min(row[1], row[9]) - rr, max(row[1], row[9]) + rr, gy0, h, ny - 1)
     if i0 > i1 or j0 > j1 or _all_full(sat, i0 // block, i1 // block, j0 // block, j1 // block):
+        return
+    if (i1 - i0 + 1) * (j1 - j0 + 1) <= DIRECT_NODES:
+        for j in range(j0, j1 + 1):
+            if not _all_full(sat, i0 // block, i1 // block, j // block, j // block):
+                _nodes_min(z, row, j, j, i0, i1, gx0, gy0, h, band)
         return
     off = 0.5 * (block - 1) * h  # a block's centre node pattern, from its first node
     reach = band + off * math.sqrt(2.0)  # + the farthest node from that centre
@@ -389,13 +397,39 @@ def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep, touched)
             if _piece_field(gx0 + bi * block * h + off, cy, row) >= reach:
                 continue  # at least band at every node of the block (1-Lipschitz): no change
             ia, ib = max(i0, bi * block), min(i1, bi * block + block - 1)
-            touched[bj, bi] = True
             deep = _block_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band, bj, bi, block, sub_deep)
             whole = (min(ny, bj * block + block) - bj * block) * (
                 min(nx, bi * block + block) - bi * block
             )
             if deep == whole:
                 full[bj, bi] = True
+
+
+@njit(cache=True, nogil=True)
+def _live(z, band, block, full):
+    """The blocks the outline may cross: not full, with a node below ``band``. Blocks whose
+    every node is at most ``-band`` become full.
+
+    A crossed cell has corners of both signs, within ``h sqrt(2) < band`` of each other
+    (1-Lipschitz): the block of each corner has a node below ``band``, and no block whose
+    nodes are all at most ``-band`` has a corner of a crossed cell.
+    """
+    ny, nx = z.shape
+    live = np.zeros_like(full)
+    for bj in range(full.shape[0]):
+        for bi in range(full.shape[1]):
+            if full[bj, bi]:
+                continue
+            lo, hi = np.inf, -np.inf
+            for j in range(bj * block, min(ny, bj * block + block)):
+                for i in range(bi * block, min(nx, bi * block + block)):
+                    lo = min(lo, z[j, i])
+                    hi = max(hi, z[j, i])
+            if hi <= -band:
+                full[bj, bi] = True
+            elif lo < band:
+                live[bj, bi] = True
+    return live
 
 
 @njit(cache=True, nogil=True)
@@ -408,8 +442,8 @@ def field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     each piece at the nodes near it, skipping the marked blocks (and the pieces whose every
     block is full: deep inside the union), which are then filled with ``-band``.
 
-    Returns the blocks the outline may cross: those with nodes evaluated that are not full.
-    Elsewhere ``|f| >= band > h sqrt(2)``, so no cell with a corner there is crossed.
+    Returns the blocks the outline may cross (:func:`_live`): not full, with a node below
+    ``band``. Elsewhere ``|f| >= band > h sqrt(2)``, so no cell with a corner there is crossed.
     """
     ny, nx = z.shape
     full = np.zeros(((ny + block - 1) // block, (nx + block - 1) // block), dtype=np.bool_)
@@ -419,11 +453,11 @@ def field(x0, y0, r0, x1, y1, r1, gx0, gy0, h, band, block, z):
     sat = _summed(full)  # a piece whose every block is full is deep inside: skipped
     nsub = (block + SUB - 1) // SUB
     sub_deep = np.zeros((full.shape[0] * nsub, full.shape[1] * nsub), dtype=np.bool_)
-    touched = np.zeros_like(full)
     for p in range(q.shape[0]):
-        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sat, sub_deep, touched)
+        _piece_nodes(z, q[p], gx0, gy0, h, band, block, full, sat, sub_deep)
+    live = _live(z, band, block, full)
     for bj in range(full.shape[0]):
         for bi in range(full.shape[1]):
             if full[bj, bi]:
                 z[bj * block : bj * block + block, bi * block : bi * block + block] = -band
-    return touched & ~full
+    return live

@@ -81,6 +81,34 @@ def test_field_matches_brute_force_near_the_outline(seed, n, rmax, h):
     assert np.all(z <= band + 1e-9)
 
 
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 60),
+    rmax=st.sampled_from([30.0, 120.0, 300.0]),
+    h=st.sampled_from([5.0, 15.0, 40.0]),
+)
+def test_live_blocks_hold_every_crossed_cell(seed, n, rmax, h):
+    # the field returns the blocks the outline may cross; tracing only those must give the
+    # polygon traced over every block (small pieces are evaluated row by row, large ones
+    # block by block: both kinds in one field)
+    rng = np.random.default_rng(seed)
+    p = _random_pieces(rng, n, 600.0, rmax)
+    gx0, gy0, nx, ny = _isochrone.lattice(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h)
+    band = 1.5 * h
+    block = max(2, min(_isochrone.BLOCK, int(max(p.r0.max(), p.r1.max()) / (3.0 * h))))
+    z = np.empty((ny, nx))
+    live = _isochrone_field.field(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, gx0, gy0, h, band, block, z)
+    every = np.ones_like(live)
+    got = _isochrone_trace.march(z, live, block)
+    ref = _isochrone_trace.march(z, every, block)
+    a = _isochrone_trace.assemble(*got, _isochrone_trace.signed_areas(*got))
+    b = _isochrone_trace.assemble(*ref, _isochrone_trace.signed_areas(*ref))
+    assert len(got[0]) == len(ref[0])
+    assert a.area == pytest.approx(b.area, rel=1e-12, abs=1e-9)
+    assert shapely.symmetric_difference(a, b).area <= 1e-9 * max(b.area, 1.0)
+
+
 def _contourpy_polygon(z):
     import contourpy
 
