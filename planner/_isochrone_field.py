@@ -21,6 +21,8 @@ BLOCK = 16
 SUB = 4
 #: Longest run of road pieces merged into one.
 RUN = 64
+#: :func:`covered_discs` looks for holders only when at least one piece in this many is a disc.
+RARE_DISCS = 64
 #: A piece whose box (its largest radius + band) holds at most this many grid nodes is
 #: evaluated at every node of it, row by row (a vectorised loop: about a nanosecond a node);
 #: larger ones block by block, skipping what they cannot change (:func:`_piece_nodes`).
@@ -68,14 +70,16 @@ def covered_discs(x0, y0, r0, x1, y1, r1):
     itself (the holders then form chains of growing radius that end at a kept piece). Points
     are matched to 0.1 mm. On foot, where the access speed is the walking speed, this drops
     the pieces of the last ``access_max_m`` of every path: about half of a walking polygon's.
+    When fewer than one piece in ``RARE_DISCS`` is a disc (driving: only pieces cut to a
+    point), none is dropped: keeping them is exact, and the search would cost more.
     """
     n = len(x0)
     disc = np.empty(n, dtype=np.bool_)
     for p in range(n):
-        d = math.hypot(x1[p] - x0[p], y1[p] - y0[p])
-        disc[p] = d <= abs(r1[p] - r0[p]) + 1e-6
-    if not disc.any():  # driving: the radius falls slower than the road runs
-        return np.zeros(n, dtype=np.bool_)
+        dx, dy, dr = x1[p] - x0[p], y1[p] - y0[p], abs(r1[p] - r0[p]) + 1e-6
+        disc[p] = dx * dx + dy * dy <= dr * dr
+    if disc.sum() * RARE_DISCS < n:  # driving: the radius falls slower than the road runs
+        return np.zeros(n, dtype=np.bool_)  # (keeping a few is exact; the search costs more)
     kx_t, ky_t, used = _disc_ends(x0, y0, r0, x1, y1, r1, disc)
     mask = len(used) - 1
     # per point: the best holder (largest radius there, then largest largest radius); every

@@ -907,6 +907,12 @@ def isochrones(
 
     # nested[k, i]: polygon k of facility i lies inside polygon k + 1 by construction
     nested = np.zeros((len(mins), n_fac), dtype=bool)
+    area = np.zeros((len(mins), n_fac))
+    wgs = np.empty((len(mins), n_fac), dtype=object)
+
+    def to_wgs(block: np.ndarray) -> np.ndarray:
+        geo = gpd.GeoSeries(block.ravel(), crs=network.crs).to_crs("EPSG:4326").to_numpy()
+        return np.asarray(geo, dtype=object).reshape(block.shape)
 
     def draw(tp, i: int, todo: list[tuple[int, float, bytes | None]]) -> None:
         down = todo[::-1]  # largest first: each smaller one is traced on its grid if it can
@@ -949,6 +955,9 @@ def isochrones(
                     shared[key] = (polys[k, i], tol[k, i])
         for i in rows:  # nesting where it does not hold by construction (different cells)
             _isochrone.nest(polys[:, i], nested[:, i])
+        # areas and the reprojection here, in the worker threads (GEOS and PROJ release the GIL)
+        area[:, a:b] = shapely.area(polys[:, a:b]) / 1e6
+        wgs[:, a:b] = to_wgs(polys[:, a:b])
         return b - a
 
     done = 0
@@ -959,7 +968,7 @@ def isochrones(
         for count in pool.map(work, chunks):
             done += count
             report(progress, "isochrones", done / max(n_fac, 1))
-    out = _isochrone_frame(network, facilities, id_column, mins, polys, tol, same)
+    out = _isochrone_frame(facilities, id_column, mins, wgs, area, tol, same)
     log.info(
         "isochrones (%s): %d facilities x %d thresholds in %.2f s",
         method,
@@ -989,17 +998,17 @@ def _isochrone_options(
 
 
 def _isochrone_frame(
-    network: Network,
     facilities: gpd.GeoDataFrame,
     id_column: str,
     mins: list[float],
-    polys: np.ndarray,
+    wgs: np.ndarray,
+    area: np.ndarray,
     tol: np.ndarray,
     same: np.ndarray,
 ) -> gpd.GeoDataFrame:
-    """The polygons (thresholds x places) as :func:`isochrones` returns them (EPSG:4326), one
-    row per facility and threshold: facility ``i`` has the polygons of place ``same[i]``
-    (reprojected once per place)."""
+    """The polygons (thresholds x places, already in EPSG:4326, with their areas in km2 from
+    the network's CRS) as :func:`isochrones` returns them, one row per facility and threshold:
+    facility ``i`` has the polygons of place ``same[i]``."""
     n_fac = len(same)
     ids = facilities[id_column].to_numpy() if id_column in facilities.columns else np.arange(n_fac)
     rows = {
@@ -1008,11 +1017,8 @@ def _isochrone_frame(
     }
     if "tier" in facilities.columns:
         rows["tier"] = np.tile(facilities["tier"].to_numpy(), len(mins))
-    area = (shapely.area(polys) / 1e6)[:, same].ravel()
-    wgs = gpd.GeoSeries(polys.ravel(), crs=network.crs).to_crs("EPSG:4326").to_numpy()
-    geom = wgs.reshape(polys.shape)[:, same].ravel()
-    out = gpd.GeoDataFrame(rows, geometry=geom, crs="EPSG:4326")
-    out["area_km2"] = area
+    out = gpd.GeoDataFrame(rows, geometry=wgs[:, same].ravel(), crs="EPSG:4326")
+    out["area_km2"] = area[:, same].ravel()
     out["tolerance_m"] = tol[:, same].ravel()
     return out
 
