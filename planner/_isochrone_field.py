@@ -129,19 +129,51 @@ def _chord_ok(x0, y0, x1, y1, ex, ey, a, b, eps):
 
 
 @njit(cache=True, nogil=True)
+def _taper_ok(x0, y0, r0, x1, y1, r1, ln, a, b, eps):
+    """Whether the pieces [a, b] (joined end to start) lie within ``eps`` of the one piece from
+    ``(x0[a], y0[a], r0[a])`` to ``(x1[b], y1[b], r1[b])``: at each joint, the distance to the
+    chord point at the same share of the length plus the difference of the radii there
+    (``ln``: the pieces' lengths)."""
+    total = 0.0
+    for k in range(a, b + 1):
+        total += ln[k]
+    if not total > 0.0:
+        return False
+    cx, cy, cr = x1[b] - x0[a], y1[b] - y0[a], r1[b] - r0[a]
+    run = 0.0
+    for k in range(a, b):
+        run += ln[k]
+        w = run / total
+        dx, dy = x1[k] - (x0[a] + w * cx), y1[k] - (y0[a] + w * cy)
+        d = math.sqrt(dx * dx + dy * dy)
+        rho = r0[a] + w * cr
+        if d + max(abs(r1[k] - rho), abs(r0[k + 1] - rho)) > eps:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def merged(x0, y0, r0, x1, y1, r1, eps):
-    """The pieces with runs of joined full-radius pieces replaced by their chord.
+    """The pieces with runs of joined pieces replaced by one piece each.
 
     Real roads come as many short straight segments (OpenStreetMap: a vertex every few metres
     on a curve), each a piece. Where consecutive pieces join end to start and all carry the
     same radius, their union is a sausage along a polyline; the sausage along the chord lies
     within ``eps`` of it when every joint is within ``eps`` of the chord (both ways: each is
-    the other's points moved by at most ``eps``). ``eps`` is ``MERGE`` cells of the stated
-    bound. Runs are at most ``RUN`` pieces.
+    the other's points moved by at most ``eps``). Where the radius changes along the run (the
+    time runs out along it), the run becomes the piece along the chord with a linear radius
+    when, at every joint, the distance to the chord point at the same share of the run's
+    length plus the difference of the radii is at most ``eps`` (:func:`_taper_ok`): both are
+    linear between joints, so every disc of the run then lies within ``eps`` of a disc of the
+    piece and back. ``eps`` is ``MERGE`` cells of the stated bound. Runs are at most ``RUN``
+    pieces.
     """
     n = len(x0)
     keep_a = np.empty(n, dtype=np.int64)
     keep_b = np.empty(n, dtype=np.int64)
+    ln = np.empty(n)
+    for k in range(n):
+        ln[k] = math.sqrt((x1[k] - x0[k]) ** 2 + (y1[k] - y0[k]) ** 2)
     m = 0
     i = np.int64(0)  # not a literal 0: one compiled signature of _chord_ok
     while i < n:
@@ -155,6 +187,17 @@ def merged(x0, y0, r0, x1, y1, r1, eps):
                 and x0[j + 1] == x1[j]
                 and y0[j + 1] == y1[j]
                 and _chord_ok(x0, y0, x1, y1, x1[j + 1], y1[j + 1], i, j + 1, eps)
+            ):
+                j += 1
+        else:
+            while (
+                j + 1 < n
+                and j + 1 - i < RUN
+                and r0[j + 1] != r1[j + 1]
+                and x0[j + 1] == x1[j]
+                and y0[j + 1] == y1[j]
+                and abs(r0[j + 1] - r1[j]) <= eps
+                and _taper_ok(x0, y0, r0, x1, y1, r1, ln, i, j + 1, eps)
             ):
                 j += 1
         keep_a[m], keep_b[m] = i, j

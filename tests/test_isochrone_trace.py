@@ -359,3 +359,44 @@ def test_merged_pieces_within_eps(seed, eps):
     arcs = 25.0 * (1 - np.cos(np.pi / 64)) + 1e-6
     assert shapely.difference(a, b.buffer(eps + arcs)).area < 1e-6
     assert shapely.difference(b, a.buffer(eps + arcs)).area < 1e-6
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), eps=st.sampled_from([0.05, 0.5, 2.0]))
+def test_merged_tapering_runs_within_eps(seed, eps):
+    # runs of joined pieces whose radius falls along the road (the time runs out on it), at a
+    # speed that changes on the way (a slope per piece), become one piece within eps
+    rng = np.random.default_rng(seed)
+    n = 40
+    steps = rng.uniform(1.0, 4.0, n)
+    t = np.concatenate([[0.0], np.cumsum(steps)])
+    x, y = t, 3.0 * np.sin(t / rng.uniform(5, 40)) + rng.normal(0, 0.05, n + 1)
+    y[5:16] = y[5]  # a straight stretch: at least one run merges, whatever eps
+    slope = np.full(n, 0.1)
+    slope[rng.integers(0, n) :] = rng.uniform(0.02, 0.15)  # another road speed from there on
+    r = 40.0 - np.concatenate([[0.0], np.cumsum(slope * steps)])
+    p = _isochrone.Pieces(x[:-1], y[:-1], r[:-1], x[1:], y[1:], r[1:])
+    q = _isochrone.Pieces(*_isochrone_field.merged(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, eps))
+    assert len(q) < len(p)
+    a = _isochrone.exact_polygon(p, 16)
+    b = _isochrone.exact_polygon(q, 16)
+    arcs = 40.0 * (1 - np.cos(np.pi / 64)) + 1e-6
+    assert shapely.difference(a, b.buffer(eps + arcs)).area < 1e-6
+    assert shapely.difference(b, a.buffer(eps + arcs)).area < 1e-6
+    # and the merge is not vacuous: a bend of more than eps from the chord stays a joint
+    far = _isochrone.Pieces(
+        np.array([0.0, 50.0]),
+        np.array([0.0, 3 * eps]),
+        np.array([30.0, 20.0]),
+        np.array([50.0, 100.0]),
+        np.array([3 * eps, 0.0]),
+        np.array([20.0, 10.0]),
+    )
+    assert (
+        len(
+            _isochrone_field.merged(
+                *(getattr(far, k) for k in ("x0", "y0", "r0", "x1", "y1", "r1")), eps
+            )[0]
+        )
+        == 2
+    )
