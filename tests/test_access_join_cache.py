@@ -92,7 +92,7 @@ def test_cached_join_is_shared_and_one_kernel_signature():
 def test_same_edge_pairs_are_kept_per_facility_join(monkeypatch):
     """The direct same-edge pairs depend on the two joins alone: computed once per pair of joins,
     never reused for other facilities (alternating sets give each set's fresh answers)."""
-    import planner.access as access
+    import planner.access.search as access  # where nearest_facility looks it up
 
     net, fac, dem = _setup(5)
     other = fac.copy()
