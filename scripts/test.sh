@@ -26,7 +26,8 @@ if [ "${PLANNER_SKIP_BOUNDSCHECK:-0}" != "1" ]; then
   # PLANNER_SHIPPED_KERNELS=0: the kernels the install compiled (unchecked) must not be seeded
   # into this cache: numba's cache key does not include bounds checking, so they would be used
   NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR="$bc_cache" PLANNER_SHIPPED_KERNELS=0 \
-    python -m pytest -q -p no:cacheprovider tests/test_engine.py tests/test_kernel_safety.py
+    python -m pytest -q -p no:cacheprovider tests/test_engine.py tests/test_kernel_safety.py \
+      tests/test_isochrone_trace.py
   bc=$?
   rm -rf "$bc_cache"
   echo "bounds-checked kernel tests: exit $bc in $((SECONDS - start)) s"
