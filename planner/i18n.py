@@ -295,6 +295,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "opt_bound": {"zh": "最优界", "en": "Bound"},
     "opt_gap": {"zh": "与最优的差距", "en": "Gap to the best possible"},
     "opt_status": {"zh": "求解状态", "en": "Status"},
+    # the optimizer's status (planner.optimize.Solution.status) in a headline number; the
+    # longer wording of exports is OUTPUT_VALUES (shown as the metric's help)
+    "opt_st_optimal": {"zh": "最优", "en": "optimal"},
+    "opt_st_near_optimal": {"zh": "近似最优", "en": "near-optimal"},
+    "opt_st_time_limit": {"zh": "达到时限", "en": "time limit"},
+    "opt_st_feasible": {"zh": "可行解", "en": "feasible"},
+    "opt_st_infeasible": {"zh": "无可行解", "en": "infeasible"},
     "opt_solver": {"zh": "求解器", "en": "Solver"},
     "opt_seconds": {"zh": "用时（秒）", "en": "Seconds"},
     "opt_covered_after": {"zh": "优化后覆盖居民", "en": "Residents covered after"},

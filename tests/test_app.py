@@ -539,7 +539,10 @@ def assert_optimizer(at: AppTest, run_: siting.SitingRun) -> None:
     assert shown[EN("opt_objective_value")] == f"{s['objective'] / scale:,.{digits}f}"
     assert shown[EN("opt_bound")] == f"{s['bound'] / scale:,.{digits}f}"
     assert shown[EN("opt_gap")] == f"{100 * s['gap']:.2f} %"
-    assert shown[EN("opt_status")] == s["status"] and shown[EN("opt_solver")] == s["solver"]
+    # the status in words (never the raw "near_optimal"), for every status the optimizer gives
+    assert f"opt_st_{s['status']}" in STRINGS, s["status"]
+    assert shown[EN("opt_status")] == EN(f"opt_st_{s['status']}")
+    assert shown[EN("opt_solver")] == s["solver"]
     assert shown[EN("opt_covered_after")] == f"{s['covered_population_after']:,.0f}"
     sites = [
         d.value
@@ -603,6 +606,15 @@ def test_optimizer_panel_equals_the_library(scn_dir, demo, walk15):
         run(at)
         lib = aps.run_optimizer(walk15, time_limit_s=60.0, **kwargs)
         assert_optimizer(at, lib)
+
+    # in Chinese, the status is in Chinese too
+    at.sidebar.radio(key="lang").set_value("zh")
+    run(at)
+    zh = Translator("zh")
+    status = lib.summary()["status"]
+    assert metrics(at)[zh("opt_status")] == zh(f"opt_st_{status}") != EN(f"opt_st_{status}")
+    at.sidebar.radio(key="lang").set_value("en")
+    run(at)
 
     # adopt the sites: they become proposed stations and the what-if follows
     adopted = tuple((float(r.lon), float(r.lat), str(r.tier)) for r in lib.proposals.itertuples())

@@ -2,7 +2,8 @@
 chromium through Playwright, every request outside the local server blocked), in Chinese and
 in English: the first view, sidebar changes answered from the computed times, closing a facility (the
 uncovered count rises by the library's figure), a click that adds nobody (+0) and the printed
-map downloaded as a PDF.
+map downloaded as a PDF and opened (title, legend, north arrow, scale), the Excel and CSV
+tables downloaded and read back (sheet names and headers in the page's language, a BOM).
 
 Timings (first view, each sidebar change) are printed, not asserted. Screenshots go to
 ``test-output/``; with ``PLANNER_UPDATE_SCREENSHOT=1`` the close-facility one is also copied to
@@ -11,11 +12,17 @@ Timings (first view, each sidebar change) are printed, not asserted. Screenshots
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
+import subprocess
 import time
+import zipfile
 from pathlib import Path
 
+import openpyxl
+import pandas as pd
 import pytest
 from _browser import (
     MAP_FRAME,
@@ -29,6 +36,7 @@ from _browser import (
 
 import planner
 from planner import app as aps
+from planner import printmap
 from planner.i18n import Translator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +54,49 @@ def server(tmp_path_factory):
 
 def _number(text: str) -> int:
     return int(text.replace(",", "").replace(" ", ""))
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def check_pdf_map(path: Path, lang: str) -> None:
+    """The printed map opened: title, legend, north arrow, scale and sources in ``lang``."""
+    if shutil.which("pdftotext") is None:
+        return  # poppler-utils missing: the PDF header was checked
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    flat = re.sub(r"\s+", " ", text)
+    if lang == "zh" and printmap.find_cjk_font() is not None:
+        needles: tuple[str, ...] = ("示范县", "15分钟", "图例", "指北针", "比例尺", "数据来源")
+    else:
+        needles = ("15-minute", "Legend", "North arrow", "Scale 1:", "Data sources:")
+    for needle in needles:
+        assert needle in flat, f"{needle!r} not in the printed map"
+
+
+def check_xlsx(path: Path, lang: str) -> None:
+    """Excel: sheet names and headers in ``lang``, the header row frozen."""
+    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))  # the download has no suffix
+    assert wb.sheetnames
+    for ws in wb.worksheets:
+        headers = [str(c.value) for c in ws[1] if c.value is not None]
+        assert headers, ws.title
+        chinese = bool(CJK.search(ws.title)) and any(CJK.search(h) for h in headers)
+        assert chinese == (lang == "zh"), (ws.title, headers)
+        assert ws.freeze_panes == "A2", ws.title
+
+
+def check_csv_zip(path: Path, lang: str) -> None:
+    """CSV: a UTF-8 BOM (Chinese Excel opens it), headers in ``lang``."""
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        assert names
+        for name in names:
+            raw = zf.read(name)
+            assert raw.startswith(b"\xef\xbb\xbf"), name
+            header = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", nrows=0).columns
+            assert any(CJK.search(str(c)) for c in header) == (lang == "zh"), (name, header)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -146,6 +197,14 @@ def test_close_a_facility_in_chromium(server, lang):
             button.click()
         pdf = Path(dl.value.path()).read_bytes()
         assert pdf.startswith(b"%PDF"), pdf[:20]
+        check_pdf_map(Path(dl.value.path()), lang)
+        # the tables for people: Excel and CSV, read back in the page's language
+        with page.expect_download(timeout=180_000) as dl:
+            page.locator(".st-key-dl_xlsx button").click()
+        check_xlsx(Path(dl.value.path()), lang)
+        with page.expect_download(timeout=180_000) as dl:
+            page.locator(".st-key-dl_csv button").click()
+        check_csv_zip(Path(dl.value.path()), lang)
 
         # more sidebar changes, timed: a mode switch there and back, a tier taken out
         sidebar = page.locator('[data-testid="stSidebar"]')

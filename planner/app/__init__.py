@@ -1,7 +1,9 @@
 """Library functions behind the Streamlit app (``app.py``), cut by concern.
 
-``app.py`` only draws widgets and calls these; everything here is plain Python that a notebook
-or a test can call too. Streamlit is imported lazily and only by the map view.
+``app.py`` only sets up the page. The modules in the first table below are plain Python that a
+notebook or a test can call too (Streamlit is imported lazily and only by the map view); those
+in the second draw the page and import Streamlit, so only ``streamlit run app.py`` imports them
+(they are not re-exported here).
 
 ========================  ====================================================================
 module                    holds
@@ -20,6 +22,20 @@ module                    holds
 ``scenarios``             scenarios on disk (save, load, list, autosave), comparing scenarios
 ``exports``               tables (Excel, CSV zip), GeoPackage, the HTML report
 ``_common``               small helpers the modules share (documented internal)
+========================  ====================================================================
+
+========================  ====================================================================
+module (draws the page)   holds
+========================  ====================================================================
+``compute``               cached computations per server, progress boxes, errors in words
+``state``                 the session state: the working scenario and the widgets showing it
+``ui``                    what the panels share: the language, names for the reader, ``View``
+``actions``               callbacks (sites, edits, study area, scenarios), clicks, uploads
+``sidebar``               language, data and uploads, travel settings, base map
+``page``                  the main area (a fragment): compute, take a click, draw the rest
+``panels``                headline numbers, what-if panels, the map
+``tabs``                  coverage, standards, proposed sites, scenarios, downloads
+``optimizer_tab``         the optimizer's widgets, its run and its result
 ========================  ====================================================================
 
 Every public name is re-exported here, so ``from planner import app as aps`` is all the app

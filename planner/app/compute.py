@@ -1,4 +1,4 @@
-"""The app's computations and their progress: what :mod:`app.py` calls and caches per server.
+"""The app's computations and their progress: what the page calls and caches per server.
 
 - :func:`cached_dataset`, :func:`cached_network`, :func:`cached_times`, :func:`cached_result`,
   :func:`cached_bands`, :func:`cached_standards`, :func:`cached_payload`, :func:`cached_whatif`:
