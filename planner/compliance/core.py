@@ -37,7 +37,9 @@ from ._text import (
     render,
     translate_values,
 )
-from .checks import _rule1, _rule2, _rule3, _rule4, _rule5, _rule6, _rule7, _rule8, _village_clinics
+from .checks import _rule1, _rule2, _rule3, _rule4
+from .checks_facilities import _rule6, _rule7, _rule8
+from .checks_villages import _rule5, _village_clinics
 from .equity import _equity
 from .rules import CHECK_COLUMNS, FAIL, NA, PASS, _as_rules, _rule_texts
 
