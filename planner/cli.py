@@ -394,6 +394,7 @@ def cmd_coverage(args) -> int:
     if sc is not None:
         ds, added = _scenario_what_ifs(sc, ds, added)
     travel = _coverage_travel(args, sc)
+    _check_raster_size(args, ds, travel)
     result = pipeline.analyze(
         ds,
         isochrone_minutes=args.isochrones if args.isochrones else None,
@@ -494,6 +495,43 @@ def _coverage_travel(args, sc) -> dict:
         "access_max_m": args.access_max_m,
         "access_speed_factor": args.access_speed_factor,
     }
+
+
+def _check_raster_size(args, ds, travel: dict) -> None:
+    """``--raster-cell`` against the area the raster will cover, before the analysis: a grid
+    too large for memory fails now (not after minutes of work), one of a few cells across is
+    named in a warning. The area is the boundaries' extent, else the roads grown by the access
+    distance, as ``write_outputs`` draws it (in the roads' local metric CRS, as the network)."""
+    if args.raster_cell is None:
+        return
+    import numpy as np
+
+    from . import access
+    from .network import MODES, local_metric_crs
+
+    crs = local_metric_crs(ds.roads)
+    if ds.boundaries is not None and len(ds.boundaries):
+        b = ds.boundaries.to_crs(crs).total_bounds
+    else:
+        pad = args.raster_access_m
+        if pad is None:
+            pad = travel.get("access_max_m")
+        if pad is None:
+            pad = MODES[travel["mode"]].access_max_m
+        b = ds.roads.to_crs(crs).total_bounds + np.array([-pad, -pad, pad, pad])
+    cell = float(args.raster_cell)
+    minx, miny, maxx, maxy = (float(v) for v in b)
+    nrow, ncol = access.grid_shape((minx, miny, maxx, maxy), cell)
+    if min(nrow, ncol) <= 4:
+        w, h = (b[2] - b[0]) / 1000, (b[3] - b[1]) / 1000
+        fit = min(w, h) * 1000 / 50  # about 50 cells across the shorter side
+        mag = 10.0 ** np.floor(np.log10(max(fit, 1.0)))
+        print(
+            f"warning: --raster-cell {cell:g} m gives access.tif only {nrow} x {ncol} cells over "
+            f"{w:,.1f} x {h:,.1f} km: too coarse to show where access fails. "
+            f"Fix: use --raster-cell {max(1.0, np.floor(fit / mag) * mag):g} or smaller.",
+            file=sys.stderr,
+        )
 
 
 def _check_raster_args(args) -> None:
@@ -669,6 +707,15 @@ def cmd_optimize(args) -> int:
         f"after: {run.covered_population_after:,.0f} residents within {sc.minutes:g} min "
         f"(+{run.covered_population_after - run.covered_population_before:,.0f})"
     )
+    if run.uncoverable_population > 0 or run.unreachable_population > 0:
+        # residents no new site can cover: why min-sites with --target-share 1.0 stops short
+        print(
+            f"out of reach of every candidate: {run.uncoverable_population:,.0f} residents "
+            f"({run.uncoverable_units:,} demand points) have no candidate site within "
+            f"{sc.minutes:g} min, and {run.unreachable_population:,.0f} live farther than "
+            f"{before.network.mode.access_max_m:g} m from any road; no choice of sites covers them "
+            "(add candidates near them, e.g. --candidates nodes, or raise --minutes)"
+        )
     where = report.locate_sites(run.proposals, before.boundaries)
     for r, (township, village) in zip(
         run.proposals.itertuples(), where.itertuples(index=False), strict=True
@@ -851,6 +898,7 @@ _FLAG_WORDS = (
     # travel_time_raster's parameters, as write_outputs passes them from --raster-cell/--raster-like
     (re.compile(r"\(cell_m=\)"), "(--raster-cell)"),
     (re.compile(r"\(like=\)"), "(--raster-like)"),
+    (re.compile(r" or a smaller area \(bounds=\)"), " or smaller boundaries (--boundaries)"),
     (re.compile(r"\bweight='([^']*)'"), r"--weight \1"),
     (re.compile(r"\bfacilities_crs='([^']*)'"), r"--facilities-crs \1"),
     (re.compile(r"\bfacilities_crs=(?=[\s.,;:)]|$)"), "--facilities-crs"),

@@ -116,7 +116,10 @@ def candidate_sites(
             raise InputError(
                 "source='file' needs path=. Fix: pass the premises file (CSV with lon, lat)."
             )
-        prem = load.read_facilities(path, default_tier=tier)
+        from ._validate import require_file
+
+        # checked here so that a missing file is called the candidates file, not a facilities one
+        prem = load.read_facilities(require_file(path, what="candidates"), default_tier=tier)
         gdf = prem.rename(columns={"facility_id": "source_id"})
         gdf["kind"] = gdf.get("kind", "premises")
         if min_floor_area and "floor_area_m2" in gdf.columns:
@@ -130,13 +133,10 @@ def candidate_sites(
                         f"{tier} (standards rule 7). Fix: choose another tier, or pass min_floor_area=False."
                     )
                 gdf = gdf[~small]
-        gdf = gdf[
-            [
-                c
-                for c in ("source_id", "name", "kind", "floor_area_m2", "geometry")
-                if c in gdf.columns
-            ]
-        ]
+        # the file's own columns stay (costs, capacities a run may name: --cost-column)
+        base = [c for c in ("source_id", "name", "kind", "floor_area_m2") if c in gdf.columns]
+        own = [c for c in gdf.columns if c not in (*base, "geometry", "type", "tier", "site_id")]
+        gdf = gdf[[*base, *own, "geometry"]]
     else:
         raise InputError(
             f"unknown candidate source {source!r}. Fix: use uncovered, file, villages or nodes."
@@ -248,8 +248,16 @@ class SitingRun:
     total_population: float
     candidates: gpd.GeoDataFrame
     seconds: float
-    #: the relative gap the run accepted as optimal (``status == "optimal"`` means ``gap`` <= it)
+    #: the relative gap asked for: the solver stops once its answer is proved within it of the
+    #: best possible (``status`` ``"near_optimal"``; ``"optimal"`` when the bound proves it)
     mip_gap: float = 0.005
+    #: residents no candidate site reaches within the threshold (and no existing facility
+    #: covers): no choice of sites covers them, so min-sites' ``target_share=1.0`` stops short
+    uncoverable_population: float = 0.0
+    #: demand points those residents live at (``solution.uncoverable`` lists them)
+    uncoverable_units: int = 0
+    #: residents farther than ``access_max_m`` from every road (no site on the network reaches them)
+    unreachable_population: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         s = self.solution
@@ -266,6 +274,9 @@ class SitingRun:
             "covered_population_before": self.covered_population_before,
             "covered_population_after": self.covered_population_after,
             "total_population": self.total_population,
+            "uncoverable_population": self.uncoverable_population,
+            "uncoverable_units": self.uncoverable_units,
+            "unreachable_population": self.unreachable_population,
         }
 
 
@@ -305,9 +316,10 @@ def propose_sites(
     time_limit_s : float
         Wall-time limit of the solver.
     mip_gap : float
-        Relative gap accepted as optimal, for every objective: the solver keeps going (within
+        Relative gap asked for, for every objective: the solver keeps going (within
         ``time_limit_s``) until its answer is proved within ``mip_gap`` of the best possible
-        on the objective it reports; 0 asks for a proof of optimality.
+        on the objective it reports (``status`` ``"near_optimal"``, or ``"optimal"`` when the
+        bound proves the answer best); 0 asks for a proof of optimality.
     method : {"auto", "greedy", "heuristic", "exact"}
         As in :func:`planner.optimize.solve_max_coverage`.
     seed : int
@@ -389,7 +401,14 @@ def propose_sites(
     )
     chosen = candidates.iloc[np.asarray(sol.selected, dtype=int)].copy()
     return _siting_run(
-        result, _proposal_frame(chosen, tier), sol, objective, candidates, t0, mip_gap=mip_gap
+        result,
+        _proposal_frame(chosen, tier),
+        sol,
+        objective,
+        candidates,
+        t0,
+        mip_gap=mip_gap,
+        demand_index=prob.demand_index,
     )
 
 
@@ -476,9 +495,15 @@ def _siting_run(
     t0: float,
     *,
     mip_gap: float,
+    demand_index: np.ndarray,
 ) -> SitingRun:
-    """The run of the chosen sites, its coverage recomputed from the written proposals."""
+    """The run of the chosen sites, its coverage recomputed from the written proposals, and the
+    residents no site could cover (``sol.uncoverable`` indexes ``demand_index``: everyone's
+    residents are counted, whatever group weighted the objective)."""
     ev = evaluate_sites(result, proposals)
+    assert result.demand is not None  # siting_problem checked it
+    units = np.asarray(demand_index)[np.asarray(sol.uncoverable, dtype=np.int64)]
+    pop = result.demand["population"].to_numpy(float)
     proposals["newly_covered_population"] = ev.per_site["newly_covered_population"].to_numpy()
     return SitingRun(
         proposals=proposals,
@@ -490,6 +515,9 @@ def _siting_run(
         candidates=candidates,
         seconds=time.perf_counter() - t0,
         mip_gap=float(mip_gap),
+        uncoverable_population=math.fsum(pop[units]),
+        uncoverable_units=int(units.size),
+        unreachable_population=result.unreachable_population,
     )
 
 
@@ -501,13 +529,34 @@ def _column_or_array(cand: gpd.GeoDataFrame, value, what: str):
             raise InputError(
                 f"candidates have no column {value!r} for {what}. Fix: use one of {list(cand.columns)}."
             )
-        return pd.to_numeric(cand[value], errors="coerce").to_numpy(float)
+        return _numeric_column(cand, value, what)
     if isinstance(value, int | float | np.number):
         return np.full(len(cand), float(value))
     arr = np.asarray(value, dtype=float)
     if len(arr) != len(cand):
         raise InputError(f"{what} has {len(arr)} values for {len(cand)} candidates.")
     return arr
+
+
+def _numeric_column(cand: gpd.GeoDataFrame, column: str, what: str) -> np.ndarray:
+    """The candidates' ``column`` as numbers >= 0 (``inf``: the site cannot be chosen); text,
+    blanks and negative numbers are refused, naming the first candidates and their values."""
+    raw = cand[column]
+    num = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+    bad = np.flatnonzero(np.isnan(num) | (num < 0))
+    if bad.size:
+        ids = cand["source_id"] if "source_id" in cand.columns else cand["site_id"]
+        shown = ", ".join(
+            f"{ids.iloc[i]} ({'empty' if pd.isna(raw.iloc[i]) else repr(raw.iloc[i])})"
+            for i in bad[:5]
+        )
+        more = f" and {bad.size - 5} more" if bad.size > 5 else ""
+        raise InputError(
+            f"candidates column {column!r} ({what}) must hold a number >= 0 for every site; "
+            f"{bad.size} of {len(cand)} do not: {shown}{more}. Fix: write plain numbers in "
+            f"{column!r} (no units or thousands separators), or name another column."
+        )
+    return num
 
 
 def _proposal_frame(chosen: gpd.GeoDataFrame, tier: str) -> gpd.GeoDataFrame:
@@ -999,4 +1048,5 @@ def propose_multi_tier(
         candidates,
         t0,
         mip_gap=mip_gap,
+        demand_index=prob.demand_index,
     )

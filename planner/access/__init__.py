@@ -46,6 +46,7 @@ from .raster import (  # noqa: F401 - re-exported: planner.access keeps every na
     RasterGrid,
     _check_cells,
     _raster_bytes,
+    grid_shape,
     raster_grid,
     travel_time_raster,
 )

@@ -132,9 +132,7 @@ def raster_grid(
             raise NetworkError(
                 f"bounds must be finite (minx, miny, maxx, maxy) with max >= min, got {bounds!r}."
             )
-    ncol = max(1, int(np.ceil((maxx - minx) / cell_m)))
-    nrow = max(1, int(np.ceil((maxy - miny) / cell_m)))
-    _check_cells(nrow * ncol, f"a {cell_m:g} m raster over this area", cell_m)
+    nrow, ncol = grid_shape((minx, miny, maxx, maxy), cell_m)
     return RasterGrid(Affine(cell_m, 0, minx, 0, -cell_m, maxy), (nrow, ncol), network.crs)
 
 
@@ -144,6 +142,19 @@ def _raster_bytes(n_cells: int) -> float:
         float(n_cells) * RASTER_BYTES_PER_CELL
         + min(n_cells, _RASTER_CHUNK) * _RASTER_CHUNK_BYTES / _RASTER_CHUNK
     )
+
+
+def grid_shape(bounds: tuple[float, float, float, float], cell_m: float) -> tuple[int, int]:
+    """(rows, columns) of a grid of ``cell_m`` cells over ``bounds`` (metres), refused before
+    anything is allocated when it would not fit in memory (the error names a cell that fits).
+
+    Callers may check a raster here before the analysis that precedes it (``planner coverage
+    --raster-cell`` does)."""
+    minx, miny, maxx, maxy = bounds
+    ncol = max(1, int(np.ceil((maxx - minx) / cell_m)))
+    nrow = max(1, int(np.ceil((maxy - miny) / cell_m)))
+    _check_cells(nrow * ncol, f"a {cell_m:g} m raster over this area", cell_m)
+    return nrow, ncol
 
 
 def _check_cells(n: int, what: str, cell_m: float | None = None) -> None:
