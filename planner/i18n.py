@@ -308,6 +308,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "opt_sites": {"zh": "选出的站点", "en": "Sites chosen"},
     "opt_adopt": {"zh": "加入建议站点", "en": "Add to the proposed stations"},
     "opt_clear": {"zh": "清除优化结果", "en": "Clear the optimizer result"},
+    "opt_uncoverable": {
+        "zh": "{pop:,.0f} 名居民（{units:,} 个人口点）在{minutes:g}分钟内没有任何候选站点可达，另有 {far:,.0f} 名居民离道路过远：无论怎样选址都覆盖不到他们。可增加他们附近的候选点，或放宽时间。",
+        "en": "{pop:,.0f} residents ({units:,} demand points) have no candidate site within {minutes:g} min and {far:,.0f} live too far from any road: no choice of sites covers them. Add candidates near them, or allow more minutes.",
+    },
     "opt_gap_note": {
         "zh": "差距 = |最优界 − 目标值| / max(|最优界|, |目标值|)：答案离理论最优最多差这么多。",
         "en": "Gap = |bound − objective| / max(|bound|, |objective|): the answer is at most this far from the best possible.",

@@ -544,6 +544,16 @@ def assert_optimizer(at: AppTest, run_: siting.SitingRun) -> None:
     assert shown[EN("opt_status")] == EN(f"opt_st_{s['status']}")
     assert shown[EN("opt_solver")] == s["solver"]
     assert shown[EN("opt_covered_after")] == f"{s['covered_population_after']:,.0f}"
+    # residents no site can cover are named (the demo has some beyond every candidate)
+    note = EN(
+        "opt_uncoverable",
+        pop=run_.uncoverable_population,
+        units=run_.uncoverable_units,
+        far=run_.unreachable_population,
+        minutes=15.0,
+    )
+    captions = [c.value for c in at.caption]
+    assert (note in captions) == (run_.uncoverable_population + run_.unreachable_population > 0)
     sites = [
         d.value
         for d in at.dataframe

@@ -211,6 +211,16 @@ def optimizer_results(v: View, opt_params: tuple) -> None:
         delta=f"{s['covered_population_after'] - s['covered_population_before']:+,.0f}",
     )
     st.caption(f"{T(unit)} · {T('opt_gap_note')}")
+    if opt_run.uncoverable_population > 0 or opt_run.unreachable_population > 0:
+        st.caption(
+            T(
+                "opt_uncoverable",
+                pop=opt_run.uncoverable_population,
+                units=opt_run.uncoverable_units,
+                far=opt_run.unreachable_population,
+                minutes=settings.minutes,
+            )
+        )
     p = opt_run.proposals
     where = planner.report.locate_sites(p, result.boundaries)  # township, village
     st.dataframe(
