@@ -171,6 +171,9 @@ def test_cli_optimize_failure_mid_write_keeps_the_old_set(demo_result, tmp_path:
             candidates=[],
             covered_population_before=0.0,
             covered_population_after=demo_result.covered_population,
+            uncoverable_population=0.0,  # as a SitingRun (nobody out of every site's reach)
+            uncoverable_units=0,
+            unreachable_population=0.0,
         )
 
     def write_proposals(run, folder, **_options):
