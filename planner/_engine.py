@@ -32,6 +32,12 @@ Kernels: :func:`reach_runs` + :func:`gather_runs` (reach sets, used by ``access.
 :func:`cover_bits` (the same pairs as a packed bitset), :func:`hilbert_index` (node order).
 Sources are searched in Hilbert order of their first seed (:func:`_source_order`): neighbouring
 searches then find much of their part of the graph in cache.
+
+The module stays one file (over the house's ~1,000 lines) on purpose: the public kernels call
+``_bucket_sssp`` and its helpers, and numba's on-disk cache checks only the source of the file a
+kernel is defined in. Split across files, an edit to the search would leave callers compiled
+from the old one in the cache. Each kernel module of planner (this one, ``_isochrone*``,
+``optimize._kernels``) calls only kernels of its own file.
 """
 
 from __future__ import annotations

@@ -228,3 +228,42 @@ def test_the_cli_starts_without_the_map_and_app_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"imported at start: {out.stdout.strip()}"
+
+
+def _kernels_calling_other_files(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {
+        a.asname or a.name
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom) and (n.level > 0 or (n.module or "").startswith("planner"))
+        for a in n.names
+    }
+    out = []
+    for n in tree.body:
+        if isinstance(n, ast.FunctionDef) and any(
+            "njit" in ast.unparse(d) for d in n.decorator_list
+        ):
+            used = {x.id for x in ast.walk(n) if isinstance(x, ast.Name)} & imported
+            out += (
+                [f"{path.relative_to(ROOT)}:{n.lineno} {n.name} uses {sorted(used)}"]
+                if used
+                else []
+            )
+    return out
+
+
+def test_compiled_kernels_call_only_kernels_of_their_own_file():
+    """numba's on-disk cache checks only the source of the file a kernel is defined in: a kernel
+    calling one from another file would stay compiled against the old callee after an edit."""
+    found = [v for p in sorted(PKG.rglob("*.py")) for v in _kernels_calling_other_files(p)]
+    assert not found, "\n".join(found)
+    probe = PKG / "_contract_kernel_probe_tmp.py"
+    probe.write_text(
+        "from numba import njit\nfrom ._engine import argsort_stable\n"
+        "@njit(cache=True)\ndef k(a):\n    return argsort_stable(a, 0, 1)\n",
+        encoding="utf-8",
+    )
+    try:
+        assert _kernels_calling_other_files(probe)  # the check itself sees a cross-file call
+    finally:
+        probe.unlink()
