@@ -526,11 +526,15 @@ def _check_raster_size(args, ds, travel: dict) -> None:
         w, h = (b[2] - b[0]) / 1000, (b[3] - b[1]) / 1000
         fit = min(w, h) * 1000 / 50  # about 50 cells across the shorter side
         mag = 10.0 ** np.floor(np.log10(max(fit, 1.0)))
-        print(
-            f"warning: --raster-cell {cell:g} m gives access.tif only {nrow} x {ncol} cells over "
+        from ._errors import InputWarning
+
+        # planner's warning style: shown as one 'planner: warning:' line by _cli_warnings
+        warnings.warn(
+            f"--raster-cell {cell:g} m gives access.tif only {nrow} x {ncol} cells over "
             f"{w:,.1f} x {h:,.1f} km: too coarse to show where access fails. "
             f"Fix: use --raster-cell {max(1.0, np.floor(fit / mag) * mag):g} or smaller.",
-            file=sys.stderr,
+            InputWarning,
+            stacklevel=2,
         )
 
 

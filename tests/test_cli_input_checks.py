@@ -102,7 +102,7 @@ def test_raster_cell_too_coarse_warns_too_fine_fails_before_the_analysis(tmp_pat
     args = ["coverage", "--no-map", "--quiet", "--out"]
     assert cli.main([*args, str(tmp_path / "a"), "--raster-cell", "20000"]) == 0
     io = capsys.readouterr()
-    assert "warning: --raster-cell 20000 m gives access.tif only" in io.err
+    assert "planner: warning: --raster-cell 20000 m gives access.tif only" in io.err
     assert "Fix: use --raster-cell" in io.err
     assert (tmp_path / "a" / "access.tif").exists()
 
@@ -114,3 +114,13 @@ def test_raster_cell_too_coarse_warns_too_fine_fails_before_the_analysis(tmp_pat
 
     assert cli.main([*args, str(tmp_path / "c"), "--raster-cell", "100"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cell", ["-5", "nan", "inf", "-inf"])
+def test_raster_cell_not_positive_finite_is_refused_before_any_work(tmp_path, capsys, cell):
+    out = tmp_path / "o"
+    rc = cli.main(["coverage", "--no-map", "--quiet", "--out", str(out), f"--raster-cell={cell}"])
+    io = capsys.readouterr()
+    assert rc == 2
+    assert "--raster-cell must be a positive number of metres" in io.err
+    assert "Traceback" not in io.err and "network (" not in io.out and not out.exists()
