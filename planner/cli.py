@@ -497,6 +497,22 @@ def _coverage_travel(args, sc) -> dict:
     }
 
 
+def _check_costs(cands, column: str, path) -> None:
+    """``--budget``'s costs checked before the optimization, as :func:`planner.propose_sites`
+    checks them (text, blanks and negative costs refused, naming the sites and values), with
+    the candidates file and the flag named, as the command line knows them."""
+    from ._errors import InputError
+    from .siting.propose import _numeric_column
+
+    try:
+        _numeric_column(cands, column, "costs")
+    except InputError as exc:
+        msg = str(exc).replace(
+            "or name another column.", "or name another column with --cost-column."
+        )
+        raise InputError(f"{path or 'candidates'}: {msg}") from exc
+
+
 def _check_raster_size(args, ds, travel: dict) -> None:
     """``--raster-cell`` against the area the raster will cover, before the analysis: a grid
     too large for memory fails now (not after minutes of work), one of a few cells across is
@@ -683,6 +699,7 @@ def cmd_optimize(args) -> int:
                 "(or name it with --cost-column)."
             )
         costs = args.cost_column
+        _check_costs(cands, costs, sc.candidates_file)
     if sc.tier_requests:
         run = sc.optimize(before, progress=progress)
     else:

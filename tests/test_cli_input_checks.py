@@ -77,6 +77,9 @@ def test_text_costs_are_refused_naming_the_column_rows_and_values(tmp_path, caps
     assert rc != 0
     assert "'cost'" in err and "C003 (empty)" in err and "C008 ('1,200')" in err
     assert "C010" in err and "3 of" in err and "Fix:" in err
+    assert (
+        f"{path}: candidates column 'cost'" in err and "--cost-column" in err
+    )  # the file, the flag
     assert "Traceback" not in err
 
 
