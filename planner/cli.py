@@ -502,10 +502,10 @@ def _check_costs(cands, column: str, path) -> None:
     checks them (text, blanks and negative costs refused, naming the sites and values), with
     the candidates file and the flag named, as the command line knows them."""
     from ._errors import InputError
-    from .siting.propose import _numeric_column
+    from .siting import candidate_numbers
 
     try:
-        _numeric_column(cands, column, "costs")
+        candidate_numbers(cands, column, "costs")
     except InputError as exc:
         msg = str(exc).replace(
             "or name another column.", "or name another column with --cost-column."

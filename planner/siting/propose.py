@@ -323,7 +323,7 @@ def _column_or_array(cand: gpd.GeoDataFrame, value, what: str):
             raise InputError(
                 f"candidates have no column {value!r} for {what}. Fix: use one of {list(cand.columns)}."
             )
-        return _numeric_column(cand, value, what)
+        return candidate_numbers(cand, value, what)
     if isinstance(value, int | float | np.number):
         return np.full(len(cand), float(value))
     arr = np.asarray(value, dtype=float)
@@ -332,7 +332,7 @@ def _column_or_array(cand: gpd.GeoDataFrame, value, what: str):
     return arr
 
 
-def _numeric_column(cand: gpd.GeoDataFrame, column: str, what: str) -> np.ndarray:
+def candidate_numbers(cand: gpd.GeoDataFrame, column: str, what: str) -> np.ndarray:
     """The candidates' ``column`` as numbers >= 0 (``inf``: the site cannot be chosen); text,
     blanks and negative numbers are refused, naming the first candidates and their values."""
     raw = cand[column]
