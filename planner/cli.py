@@ -497,22 +497,6 @@ def _coverage_travel(args, sc) -> dict:
     }
 
 
-def _check_costs(cands, column: str, path) -> None:
-    """``--budget``'s costs checked before the optimization, as :func:`planner.propose_sites`
-    checks them (text, blanks and negative costs refused, naming the sites and values), with
-    the candidates file and the flag named, as the command line knows them."""
-    from ._errors import InputError
-    from .siting import candidate_numbers
-
-    try:
-        candidate_numbers(cands, column, "costs")
-    except InputError as exc:
-        msg = str(exc).replace(
-            "or name another column.", "or name another column with --cost-column."
-        )
-        raise InputError(f"{path or 'candidates'}: {msg}") from exc
-
-
 def _check_raster_size(args, ds, travel: dict) -> None:
     """``--raster-cell`` against the area the raster will cover, before the analysis: a grid
     too large for memory fails now (not after minutes of work), one of a few cells across is
@@ -699,7 +683,6 @@ def cmd_optimize(args) -> int:
                 "(or name it with --cost-column)."
             )
         costs = args.cost_column
-        _check_costs(cands, costs, sc.candidates_file)
     if sc.tier_requests:
         run = sc.optimize(before, progress=progress)
     else:
@@ -919,6 +902,8 @@ _FLAG_WORDS = (
     # travel_time_raster's parameters, as write_outputs passes them from --raster-cell/--raster-like
     (re.compile(r"\(cell_m=\)"), "(--raster-cell)"),
     (re.compile(r"\(like=\)"), "(--raster-like)"),
+    # siting.candidate_numbers' fix, as propose_sites is called with --cost-column's column
+    (re.compile(r"name another column \(costs=\)"), "name another column with --cost-column"),
     (re.compile(r" or a smaller area \(bounds=\)"), " or smaller boundaries (--boundaries)"),
     (re.compile(r"\bweight='([^']*)'"), r"--weight \1"),
     (re.compile(r"\bfacilities_crs='([^']*)'"), r"--facilities-crs \1"),

@@ -130,6 +130,8 @@ def candidate_sites(
     gdf = gdf.reset_index(drop=True)
     gdf.insert(0, "site_id", [f"C{i + 1:04d}" for i in range(len(gdf))])
     gdf.insert(1, "tier", tier)
+    if source == "file":  # named by the errors about its columns (siting.candidate_numbers)
+        gdf.attrs["source_file"] = str(path)
     return gdf
 
 

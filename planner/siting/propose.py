@@ -152,6 +152,9 @@ def propose_sites(
         )
     if new_sites is not None and objective != "min-sites":
         _check_new_sites(new_sites, len(candidates))
+    # the candidates' costs and capacities checked before the coverage sets are computed
+    cost_arr = _column_or_array(candidates, costs, "costs")
+    cap_arr = _column_or_array(candidates, capacity, "capacity")
     report_progress(progress, "coverage sets", 0.0)
     cut = (
         None
@@ -163,8 +166,6 @@ def propose_sites(
         # the same demand units, weighted by the group's residents instead of everyone
         prob = dataclasses.replace(prob, weights=group_w[prob.demand_index])
     report_progress(progress, "coverage sets", 1.0)
-    cost_arr = _column_or_array(candidates, costs, "costs")
-    cap_arr = _column_or_array(candidates, capacity, "capacity")
     T = prob.minutes * 60
     cover = prob.sets.time_s
     if cut is not None:  # times were computed to a longer cutoff: coverage is within T only
@@ -334,7 +335,8 @@ def _column_or_array(cand: gpd.GeoDataFrame, value, what: str):
 
 def candidate_numbers(cand: gpd.GeoDataFrame, column: str, what: str) -> np.ndarray:
     """The candidates' ``column`` as numbers >= 0 (``inf``: the site cannot be chosen); text,
-    blanks and negative numbers are refused, naming the first candidates and their values."""
+    blanks and negative numbers are refused, naming the candidates file (when they come from
+    one), the first candidates and their values."""
     raw = cand[column]
     num = pd.to_numeric(raw, errors="coerce").to_numpy(float)
     bad = np.flatnonzero(np.isnan(num) | (num < 0))
@@ -345,10 +347,12 @@ def candidate_numbers(cand: gpd.GeoDataFrame, column: str, what: str) -> np.ndar
             for i in bad[:5]
         )
         more = f" and {bad.size - 5} more" if bad.size > 5 else ""
+        source = cand.attrs.get("source_file")
         raise InputError(
-            f"candidates column {column!r} ({what}) must hold a number >= 0 for every site; "
+            (f"{source}: " if source else "")
+            + f"candidates column {column!r} ({what}) must hold a number >= 0 for every site; "
             f"{bad.size} of {len(cand)} do not: {shown}{more}. Fix: write plain numbers in "
-            f"{column!r} (no units or thousands separators), or name another column."
+            f"{column!r} (no units or thousands separators), or name another column ({what}=)."
         )
     return num
 
