@@ -79,7 +79,7 @@ import numpy as np
 import shapely
 from numba import njit
 
-from ._isochrone_field import BLOCK, covered_discs, field, merged
+from ._isochrone_field import BLOCK, covered_discs, field, kept, merged
 from ._isochrone_trace import (
     assemble,
     march,
@@ -292,9 +292,8 @@ class TimedPieces:
 
 @njit(cache=True, nogil=True)
 def _at_piece(x0, y0, t0, x1, y1, t1, budget, v_off, cap, out, m):
-    """One timed piece at ``budget`` (see :meth:`TimedPieces.at`): 0-2 pieces from row ``m``,
-    written when ``out`` has room (the counting pass passes an empty one)."""
-    write = out.shape[1] > m
+    """One timed piece at ``budget`` (see :meth:`TimedPieces.at`): 0-2 pieces written from
+    column ``m`` of ``out`` (which has room for two); the next free column."""
     if min(t0, t1) > budget:
         return m
     if max(t0, t1) > budget:  # the time runs out on it: end 0 the earlier, end 1 at the cut
@@ -310,12 +309,10 @@ def _at_piece(x0, y0, t0, x1, y1, t1, budget, v_off, cap, out, m):
     if (R0 - cap) * (R1 - cap) < 0.0:  # the radius reaches the cap inside: two linear parts
         w = (R0 - cap) / (R0 - R1)
         mx, my = x0 + w * (x1 - x0), y0 + w * (y1 - y0)
-        if write:
-            _put(out, m, x0, y0, min(max(R0, lo), hi), mx, my, min(max(cap, lo), hi))
-            _put(out, m + 1, mx, my, min(max(cap, lo), hi), x1, y1, min(max(R1, lo), hi))
+        _put(out, m, x0, y0, min(max(R0, lo), hi), mx, my, min(max(cap, lo), hi))
+        _put(out, m + 1, mx, my, min(max(cap, lo), hi), x1, y1, min(max(R1, lo), hi))
         return m + 2
-    if write:
-        _put(out, m, x0, y0, min(max(R0, lo), hi), x1, y1, min(max(R1, lo), hi))
+    _put(out, m, x0, y0, min(max(R0, lo), hi), x1, y1, min(max(R1, lo), hi))
     return m + 1
 
 
@@ -327,18 +324,13 @@ def _put(out, m, a, b, c, d, e, f):
 
 @njit(cache=True, nogil=True)
 def _at_kernel(x0, y0, t0, x1, y1, t1, budget, v_off, cap):
-    """:meth:`TimedPieces.at` compiled: count the pieces, then fill them."""
-    # one compiled signature for both passes: no literal flags or counts (each literal value
-    # is a specialisation numba compiles again)
-    out = np.empty((6, 0))
-    for _ in range(2):
-        m = np.int64(0)
-        for k in range(len(x0)):
-            m = _at_piece(x0[k], y0[k], t0[k], x1[k], y1[k], t1[k], budget, v_off, cap, out, m)
-        if out.shape[1] == m:
-            break
-        out = np.empty((6, m))
-    return out
+    """:meth:`TimedPieces.at` compiled: one pass into room for two pieces per timed piece (the
+    most :func:`_at_piece` makes), returned as the filled columns (each row contiguous)."""
+    out = np.empty((6, 2 * len(x0)))
+    m = np.int64(0)
+    for k in range(len(x0)):
+        m = _at_piece(x0[k], y0[k], t0[k], x1[k], y1[k], t1[k], budget, v_off, cap, out, m)
+    return out[:, :m]
 
 
 def timed_pieces(net, seg, inc_ptr, inc_edge, nodes, times, budget, fac_att, i) -> TimedPieces:
@@ -756,7 +748,7 @@ def _grid_one(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int, prev):
     q = Pieces(*merged(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, MERGE * h))
     covered = covered_discs(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1)
     if covered.any():
-        q = q.take(np.flatnonzero(~covered))
+        q = Pieces(*kept(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1, covered))
     # on the larger one's grid when it has the same cell and was kept as traced (a simplified
     # one no longer bounds the raised field's trace)
     on = prev if prev is not None and prev[2] == h and prev[3] is not None else None

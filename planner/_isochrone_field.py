@@ -115,6 +115,21 @@ def covered_discs(x0, y0, r0, x1, y1, r1):
 
 
 @njit(cache=True, nogil=True)
+def kept(x0, y0, r0, x1, y1, r1, drop):
+    """The pieces not in ``drop`` (a mask), as one ``(6, m)`` array (rows x0, y0, r0, x1, y1,
+    r1, each contiguous): one compiled pass instead of six gathers by an index."""
+    out = np.empty((6, len(x0) - int(drop.sum())))
+    m = 0
+    for p in range(len(x0)):
+        if drop[p]:
+            continue
+        out[0, m], out[1, m], out[2, m] = x0[p], y0[p], r0[p]
+        out[3, m], out[4, m], out[5, m] = x1[p], y1[p], r1[p]
+        m += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _chord_ok(x0, y0, x1, y1, ex, ey, a, b, eps):
     """Whether the joints ``(x1[k], y1[k])``, k in [a, b), lie within ``eps`` of the chord
     from ``(x0[a], y0[a])`` to ``(ex, ey)``."""
@@ -361,6 +376,30 @@ def _nodes_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
 
 
 @njit(cache=True, nogil=True)
+def _row_min(z, row, j, ia, ib, gx0, gy0, h):
+    """``z = min(z, field of the piece)`` over nodes [ia, ib] of row ``j``: :func:`_nodes_min`
+    without the count of deep nodes (which the rows of small pieces do not use; without that
+    reduction the loop runs about a fifth faster). Not for disc pieces (``row[4] < 0``)."""
+    x0, y0, ux, uy, ln, r0, k, c = row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+    dy = gy0 + j * h - y0
+    ay = dy * uy
+    by = dy * ux
+    zr = z[j]
+    for i in range(ia, ib + 1):
+        dx = gx0 + i * h - x0
+        a = dx * ux + ay
+        e = dx * uy - by
+        hp = e if e >= 0.0 else -e
+        s = a + c * hp
+        s = s if s > 0.0 else 0.0
+        s = s if s < ln else ln
+        q = a - s
+        g = math.sqrt(q * q + hp * hp) - r0 - k * s
+        zt = zr[np.uint64(i)]
+        zr[np.uint64(i)] = g if g < zt else zt
+
+
+@njit(cache=True, nogil=True)
 def _deep_nodes(z, ja, jb, ia, ib, band):
     """How many nodes of [ja, jb] x [ia, ib] are already deeper than the band."""
     deep = 0
@@ -428,8 +467,12 @@ def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep):
         return
     if (i1 - i0 + 1) * (j1 - j0 + 1) <= DIRECT_NODES:
         for j in range(j0, j1 + 1):
-            if not _all_full(sat, i0 // block, i1 // block, j // block, j // block):
+            if _all_full(sat, i0 // block, i1 // block, j // block, j // block):
+                continue
+            if row[4] < 0.0:
                 _nodes_min(z, row, j, j, i0, i1, gx0, gy0, h, band)
+            else:
+                _row_min(z, row, j, i0, i1, gx0, gy0, h)
         return
     off = 0.5 * (block - 1) * h  # a block's centre node pattern, from its first node
     reach = band + off * math.sqrt(2.0)  # + the farthest node from that centre

@@ -400,3 +400,43 @@ def test_merged_tapering_runs_within_eps(seed, eps):
         )
         == 2
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 40), share=st.sampled_from([0.0, 0.3, 1.0]))
+def test_kept_pieces_are_the_unmasked_ones_in_order(seed, n, share):
+    # the compiled gather that drops covered pieces: the same rows as numpy's, in order, each
+    # row contiguous (the field reads them as such), also with none or all of them dropped
+    rng = np.random.default_rng(seed)
+    p = _random_pieces(rng, n, 400.0, 120.0)
+    drop = rng.random(n) < share
+    got = _isochrone_field.kept(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, drop)
+    ref = p.take(np.flatnonzero(~drop))
+    assert got.shape == (6, int((~drop).sum()))
+    for row, want in zip(got, (ref.x0, ref.y0, ref.r0, ref.x1, ref.y1, ref.r1), strict=True):
+        assert row.flags.c_contiguous
+        np.testing.assert_array_equal(row, want)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 30))
+def test_pieces_at_a_budget_split_where_the_radius_reaches_the_cap(seed, n):
+    # every timed piece here crosses the cap inside (two pieces each, the most there can be):
+    # the one-pass kernel must hold them all, the parts meet where the radius is the cap, and
+    # a budget before every piece's start keeps none
+    rng = np.random.default_rng(seed)
+    cap, v_off, budget = 100.0, 1.0, 1000.0
+    x0, y0 = rng.uniform(0, 500, (2, n))
+    x1, y1 = x0 + rng.uniform(-80, 80, n), y0 + rng.uniform(-80, 80, n)
+    t0 = rng.uniform(0.0, budget - cap - 50.0, n)  # radius above the cap at the start...
+    t1 = rng.uniform(budget - cap + 10.0, budget - 1.0, n)  # ...and below it at the end
+    tp = _isochrone.TimedPieces(x0, y0, t0, x1, y1, t1)
+    p = tp.at(budget, v_off, cap)
+    assert len(p) == 2 * n
+    np.testing.assert_allclose(p.r1[0::2], cap)
+    np.testing.assert_allclose(p.r0[1::2], cap)
+    np.testing.assert_array_equal(p.x1[0::2], p.x0[1::2])
+    w = (budget - cap - t0) / (t1 - t0)  # where the radius is the cap
+    np.testing.assert_allclose(p.x0[1::2], x0 + w * (x1 - x0), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(p.r1[1::2], np.maximum((budget - t1) * v_off, 0.5))
+    assert len(tp.at(-1.0, v_off, cap)) == 0
