@@ -319,3 +319,33 @@ def test_exact_pieces_match_sampled_discs():
     tol = 2.0 + 2.0  # sample spacing (the radius changes by less than the distance) + arcs
     assert shapely.difference(got, ref.buffer(tol)).area < 1e-3
     assert shapely.difference(ref, got.buffer(tol)).area < 1e-3
+
+
+def test_timed_pieces_share_one_scratch_table_and_leave_it_clean():
+    # one node -> time table serves every facility of a thread: the kernel must put inf back
+    # (a stale time would join the next facility's pieces), give the pieces a fresh table
+    # gives, and refuse a node outside the network instead of writing past the table
+    from planner.access import reach
+    from planner.access.sources import facility_sources
+
+    net = build_network(random_roads(3, n=6, oneway_share=0.4), "drive", crs=UTM)
+    fac = _facilities(net, 3, k=3)
+    src = facility_sources(net, fac)
+    r = reach(net, src, minutes=4.0, threads=1)
+    inc_ptr, inc_edge = _isochrone.incidence(net)
+    seg = _isochrone.segments(net)
+    scratch = _isochrone.time_scratch(net)
+    for i in range(len(fac)):
+        nodes, times = r.of(i)
+        args = (net, seg, inc_ptr, inc_edge, nodes, times, 240.0, src.attachment, i)
+        shared = _isochrone.timed_pieces(*args, scratch=scratch)
+        fresh = _isochrone.timed_pieces(*args)
+        assert len(shared) > 0
+        for a, b in zip(vars(shared).values(), vars(fresh).values(), strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert np.isinf(scratch).all()
+    bad = np.array([net.n_nodes], dtype=np.int64)
+    with pytest.raises(ValueError, match="outside the network"):
+        _isochrone.timed_pieces(
+            net, seg, inc_ptr, inc_edge, bad, np.zeros(1), 240.0, src.attachment, 0
+        )

@@ -146,6 +146,7 @@ def isochrones(
         r = reach(
             network, facility_sources(network, fac_att.take(rows)), minutes=mins[-1], threads=1
         )
+        scratch = _isochrone.time_scratch(network)  # this thread's node -> time table
         for j, i in enumerate(rows):
             nodes, times = r.of(j)
             todo = []
@@ -163,7 +164,16 @@ def isochrones(
             budget = todo[-1][1] * 60.0
             sel = times <= budget
             tp = _isochrone.timed_pieces(
-                network, seg, inc_ptr, inc_edge, nodes[sel], times[sel], budget, fac_att, i
+                network,
+                seg,
+                inc_ptr,
+                inc_edge,
+                nodes[sel],
+                times[sel],
+                budget,
+                fac_att,
+                i,
+                scratch=scratch,
             )
             draw(tp, int(i), todo)
             for k, _, key in todo:
