@@ -23,6 +23,11 @@ SUB = 4
 RUN = 64
 #: :func:`covered_discs` looks for holders only when at least one piece in this many is a disc.
 RARE_DISCS = 64
+#: The rows of small pieces are evaluated in whole multiples of this many nodes (reaching up
+#: to ``LANES - 1`` nodes past the piece's box, where its field is at least ``band`` and leaves
+#: the node as it is): no scalar remainder after the vector loop. 15 % off the field of a
+#: drive polygon (rows of 8-13 nodes), the same polygons.
+LANES = 8
 #: A piece whose box (its largest radius + band) holds at most this many grid nodes is
 #: evaluated at every node of it, row by row (a vectorised loop: about a nanosecond a node);
 #: larger ones block by block, skipping what they cannot change (:func:`_piece_nodes`).
@@ -471,8 +476,17 @@ def _piece_nodes(z, row, gx0, gy0, h, band, block, full, sat, sub_deep):
                 continue
             if row[4] < 0.0:
                 _nodes_min(z, row, j, j, i0, i1, gx0, gy0, h, band)
-            else:
-                _row_min(z, row, j, i0, i1, gx0, gy0, h)
+            else:  # whole vectors: the extra nodes are >= band from it, left as they are
+                _row_min(
+                    z,
+                    row,
+                    j,
+                    i0,
+                    min(nx - 1, i0 + ((i1 - i0 + LANES) // LANES) * LANES - 1),
+                    gx0,
+                    gy0,
+                    h,
+                )
         return
     off = 0.5 * (block - 1) * h  # a block's centre node pattern, from its first node
     reach = band + off * math.sqrt(2.0)  # + the farthest node from that centre
