@@ -440,3 +440,24 @@ def test_pieces_at_a_budget_split_where_the_radius_reaches_the_cap(seed, n):
     np.testing.assert_allclose(p.x0[1::2], x0 + w * (x1 - x0), rtol=0, atol=1e-9)
     np.testing.assert_allclose(p.r1[1::2], np.maximum((budget - t1) * v_off, 0.5))
     assert len(tp.at(-1.0, v_off, cap)) == 0
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(20, 150), h=st.sampled_from([8.0, 15.0]))
+def test_marked_blocks_lie_deeper_than_the_band(seed, n, h):
+    # the first pass of the field marks blocks as deep inside (never evaluated again): every
+    # node of a marked block must be deeper than the band, also with pieces skipped because
+    # the blocks around them were marked already (dense, overlapping pieces: many are)
+    rng = np.random.default_rng(seed)
+    p = _random_pieces(rng, n, 300.0, 300.0)
+    gx0, gy0, nx, ny = _isochrone.lattice(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, h)
+    band = 1.5 * h
+    block = max(2, min(_isochrone.BLOCK, int(max(p.r0.max(), p.r1.max()) / (3.0 * h))))
+    full = np.zeros(((ny + block - 1) // block, (nx + block - 1) // block), dtype=bool)
+    q = _isochrone_field._piece_table(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1)
+    _isochrone_field._mark_full(q, gx0, gy0, h, band, block, full)
+    assert full.any()
+    mask = np.kron(full, np.ones((block, block), dtype=bool))[:ny, :nx]
+    px, py = np.meshgrid(gx0 + h * np.arange(nx), gy0 + h * np.arange(ny))
+    ref = _brute_field(p, px[mask], py[mask])
+    assert np.all(ref <= -band + 1e-9)
