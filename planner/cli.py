@@ -497,31 +497,38 @@ def _coverage_travel(args, sc) -> dict:
     }
 
 
-def _check_raster_size(args, ds, travel: dict) -> None:
+def _check_raster_size(args, ds, travel: dict) -> tuple[int, int] | None:
     """``--raster-cell`` against the area the raster will cover, before the analysis: a grid
     too large for memory fails now (not after minutes of work), one of a few cells across is
-    named in a warning. The area is the boundaries' extent, else the roads grown by the access
-    distance, as ``write_outputs`` draws it (in the roads' local metric CRS, as the network)."""
+    named in a warning.
+
+    The area is :func:`planner.access.raster_extent`, the rule ``write_outputs`` draws the
+    raster by, taken from the road lines as the network is not built yet: with boundaries it
+    is the raster's area exactly (in the CRS the network will have); without, it spans every
+    vertex of the roads the mode uses where the raster spans only the network's nodes, so the
+    cells counted here are never fewer than the raster's (an upper bound: a grid refused here
+    might have fitted by a few rows, one accepted here always fits). Returns the (rows,
+    columns) checked, None when there is nothing to check."""
     if args.raster_cell is None:
-        return
+        return None
     import numpy as np
 
     from . import access
-    from .network import MODES, local_metric_crs
+    from ._errors import NetworkError
+    from .network import travel_mode
 
-    crs = local_metric_crs(ds.roads)
-    if ds.boundaries is not None and len(ds.boundaries):
-        b = ds.boundaries.to_crs(crs).total_bounds
-    else:
-        pad = args.raster_access_m
-        if pad is None:
-            pad = travel.get("access_max_m")
-        if pad is None:
-            pad = MODES[travel["mode"]].access_max_m
-        b = ds.roads.to_crs(crs).total_bounds + np.array([-pad, -pad, pad, pad])
+    try:
+        opts = ("speed_kmh", "access_max_m", "access_speed_factor")
+        mode = travel_mode(
+            travel["mode"], **{k: travel[k] for k in opts if travel.get(k) is not None}
+        )
+        b = access.raster_extent(
+            ds.roads, boundaries=ds.boundaries, access_max_m=args.raster_access_m, mode=mode
+        )
+    except NetworkError:  # no usable roads, a bad mode: the analysis names it (and the file)
+        return None
     cell = float(args.raster_cell)
-    minx, miny, maxx, maxy = (float(v) for v in b)
-    nrow, ncol = access.grid_shape((minx, miny, maxx, maxy), cell)
+    nrow, ncol = access.grid_shape(b, cell)
     if min(nrow, ncol) <= 4:
         w, h = (b[2] - b[0]) / 1000, (b[3] - b[1]) / 1000
         fit = min(w, h) * 1000 / 50  # about 50 cells across the shorter side
@@ -536,6 +543,7 @@ def _check_raster_size(args, ds, travel: dict) -> None:
             InputWarning,
             stacklevel=2,
         )
+    return nrow, ncol
 
 
 def _check_raster_args(args) -> None:

@@ -290,8 +290,9 @@ def _write_outputs(
     """Write ``coverage.gpkg``, ``summary.csv``, ``access.tif`` (with ``raster_cell_m`` or
     ``raster_like``) and ``map.html`` (in ``lang``) into ``out_dir``; return the paths written.
 
-    The raster (:func:`planner.access.travel_time_raster`) covers the boundaries when there are
-    any, else the roads grown by the snap tolerance; ``raster_like`` (a raster path or
+    The raster (:func:`planner.access.travel_time_raster`) covers
+    :func:`planner.access.raster_extent`: the boundaries when there are any, else the road nodes
+    grown by the snap tolerance; ``raster_like`` (a raster path or
     :class:`planner.access.RasterGrid`) writes it on another raster's grid instead, and
     ``raster_access_m`` sets the snap tolerance of its cells (default: the mode's ``access_max_m``)."""
     from . import access
@@ -325,8 +326,10 @@ def _write_outputs(
         if raster_like is None and (raster_cell_m is None or not raster_cell_m > 0):
             raise InputError(f"raster_cell_m must be positive metres, got {raster_cell_m!r}.")
         bounds = None
-        if raster_like is None and result.boundaries is not None and len(result.boundaries):
-            bounds = tuple(result.boundaries.to_crs(result.network.crs).total_bounds)
+        if raster_like is None:  # the one extent rule: boundaries, else the roads grown
+            bounds = access.raster_extent(
+                result.network, boundaries=result.boundaries, access_max_m=raster_access_m
+            )
         arr, transform, crs = access.travel_time_raster(
             result.network,
             result.facilities,

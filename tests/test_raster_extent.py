@@ -5,6 +5,9 @@ be written on another raster's grid (``like=`` / ``--raster-like``); the snap to
 cells is an option.
 """
 
+import argparse
+import types
+
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -17,6 +20,7 @@ from conftest import ROOT, UTM, X0, Y0, xy
 import planner
 from planner import access, cli
 from planner.access import RasterGrid, travel_time_raster
+from planner.access import raster as access_raster
 from planner.network import build_network
 
 V = 4.8 / 3.6  # walking, on and off the road (m/s)
@@ -200,3 +204,137 @@ def test_default_extent_in_write_outputs_is_the_boundaries(tmp_path):
     _, t, _ = access.travel_time_raster(res.network, res.facilities, cell_m=1000)
     nx0, ny1 = res.network.node_xy.min(axis=0)[0], res.network.node_xy.max(axis=0)[1]
     assert t.c == pytest.approx(nx0 - 500) and t.f == pytest.approx(ny1 + 500)
+
+
+# -- one extent rule (access.raster_extent): the CLI's early size check, write_outputs and
+# raster_grid all take the raster's area from it, so they cannot disagree -----------------------
+
+
+def _early(roads, boundaries, cell, mode="walk", raster_access_m=None, access_max_m=None):
+    """The (rows, columns) ``planner coverage --raster-cell`` checks before the analysis."""
+    args = argparse.Namespace(raster_cell=cell, raster_access_m=raster_access_m)
+    travel = {"mode": mode, "access_max_m": access_max_m}
+    ds = types.SimpleNamespace(roads=roads, boundaries=boundaries)
+    return cli._check_raster_size(args, ds, travel)
+
+
+def _lines(coords_lonlat_or_xy, highways, crs):
+    return gpd.GeoDataFrame(
+        {
+            "highway": highways,
+            "oneway": np.zeros(len(highways), dtype=np.int8),
+            "maxspeed_kmh": np.full(len(highways), np.nan),
+        },
+        geometry=[shapely.LineString(c) for c in coords_lonlat_or_xy],
+        crs=crs,
+    )
+
+
+@pytest.mark.parametrize("cell", [100.0, 500.0])
+def test_early_check_counts_the_cells_of_the_raster_written_with_boundaries(
+    demo, walk15, tmp_path, cell
+):
+    """With boundaries the early check's grid is the raster's, cell for cell."""
+    early = _early(demo.roads, demo.boundaries, cell)
+    net = walk15.network
+    grid = access.raster_grid(
+        net, cell_m=cell, bounds=access.raster_extent(net, boundaries=demo.boundaries)
+    )
+    assert early == grid.shape
+    if cell == 500.0:  # and the file write_outputs writes has that grid
+        out = planner.write_outputs(walk15, tmp_path / "o", raster_cell_m=cell, map_html=False)
+        with rasterio.open(out["raster"]) as src:
+            assert src.shape == early and src.transform == grid.transform
+
+
+@pytest.mark.parametrize(
+    ("mode", "raster_access_m", "access_max_m"),
+    [("walk", None, None), ("walk", 300.0, None), ("walk", None, 200.0), ("drive", None, None)],
+)
+def test_early_check_counts_the_cells_of_raster_grid_without_boundaries(
+    demo, mode, raster_access_m, access_max_m
+):
+    """Without boundaries the early check spans the roads' vertices, the grid the network's
+    nodes: never fewer cells, and on the demo (whose outermost vertices are line ends) the same."""
+    opts = {} if access_max_m is None else {"access_max_m": access_max_m}
+    net = build_network(demo.roads, mode, **opts)
+    grid = access.raster_grid(net, cell_m=100.0, access_max_m=raster_access_m)
+    early = _early(demo.roads, None, 100.0, mode, raster_access_m, access_max_m)
+    assert early == grid.shape
+
+
+def test_early_check_spans_only_the_roads_the_mode_uses():
+    """A motorway 3 km beyond the streets is no node of the walking network: the raster does
+    not span it, and the early check (which counted every road) no longer does either."""
+    streets = [[xy(0, 0), xy(1000, 0)], [xy(500, -400), xy(500, 400)]]
+    roads = _lines([*streets, [xy(1000, 0), xy(4000, 0)]], ["residential"] * 2 + ["motorway"], UTM)
+    grid = access.raster_grid(build_network(roads, "walk"), cell_m=50.0)
+    assert grid.shape == (36, 40)  # (800 + 2 x 500) / 50, (1000 + 2 x 500) / 50
+    assert _early(roads, None, 50.0) == grid.shape
+
+
+def test_early_check_bounds_the_raster_from_above_where_a_road_bends_beyond_its_nodes():
+    """A road's inner vertices are no nodes: the early check (which cannot know the nodes before
+    the network is built) spans them, so it counts more cells, never fewer."""
+    roads = _lines([[xy(0, 0), xy(500, 800), xy(1000, 0)]], ["residential"], UTM)
+    grid = access.raster_grid(build_network(roads, "walk"), cell_m=50.0)
+    early = _early(roads, None, 50.0)
+    assert grid.shape == (20, 40) and early == (36, 40)
+
+
+def test_early_check_uses_the_crs_of_the_network_with_boundaries():
+    """Streets west of 114 E (UTM zone 49) and a motorway walkers may not use running east to
+    130 E: the network is built in zone 49 (the CRS of the roads it uses), and the boundaries'
+    extent must be taken there too. The early check took it in the zone of every road (51),
+    where the box is 7 rows and 6 columns of 100 m larger."""
+    lat = 30.0
+    roads = _lines(
+        [
+            [(113.90, lat), (113.99, lat)],
+            [(113.95, lat - 0.04), (113.95, lat + 0.04)],
+            [(113.99, lat), (130.0, lat)],
+        ],
+        ["residential", "residential", "motorway"],
+        "EPSG:4326",
+    )
+    box = gpd.GeoDataFrame(geometry=[shapely.box(113.88, lat - 0.05, 113.99, lat + 0.05)], crs=4326)
+    net = build_network(roads, "walk")
+    assert net.crs == pyproj.CRS.from_epsg(32649)
+    assert access.raster_extent(roads, boundaries=box) == access.raster_extent(net, boundaries=box)
+    grid = access.raster_grid(net, cell_m=100.0, bounds=access.raster_extent(net, boundaries=box))
+    assert _early(roads, box, 100.0) == grid.shape == (114, 110)
+    every_road = planner.network.local_metric_crs(roads)  # the zone the early check used
+    assert access.grid_shape(tuple(box.to_crs(every_road).total_bounds), 100.0) == (121, 116)
+
+
+def test_the_three_take_the_extent_from_raster_extent(demo, walk15, tmp_path, monkeypatch):
+    """Grow the rule by 1 km on every side, in planner.access.raster_extent only: the early
+    check, raster_grid and write_outputs all draw the grown area (4 more rows and columns of
+    500 m), so none keeps a copy of the rule."""
+    rule = access.raster_extent
+    callers = []
+
+    def grown(*a, **k):
+        callers.append(a[0].__class__.__name__)
+        minx, miny, maxx, maxy = rule(*a, **k)
+        return minx - 1000, miny - 1000, maxx + 1000, maxy + 1000
+
+    net = walk15.network
+    before = (
+        _early(demo.roads, None, 500.0),
+        access.raster_grid(net, cell_m=500.0).shape,
+        planner.write_outputs(walk15, tmp_path / "a", raster_cell_m=500, map_html=False),
+    )
+    monkeypatch.setattr(access, "raster_extent", grown)
+    monkeypatch.setattr(access_raster, "raster_extent", grown)
+    after = (
+        _early(demo.roads, None, 500.0),
+        access.raster_grid(net, cell_m=500.0).shape,
+        planner.write_outputs(walk15, tmp_path / "b", raster_cell_m=500, map_html=False),
+    )
+    assert callers == ["GeoDataFrame", "Network", "Network"]
+    for b, a in zip(before[:2], after[:2], strict=True):
+        assert a == (b[0] + 4, b[1] + 4)
+    with rasterio.open(before[2]["raster"]) as b, rasterio.open(after[2]["raster"]) as a:
+        assert a.shape == (b.shape[0] + 4, b.shape[1] + 4)
+        assert a.transform.c == pytest.approx(b.transform.c - 1000)

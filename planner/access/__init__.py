@@ -47,6 +47,7 @@ from .raster import (  # noqa: F401 - re-exported: planner.access keeps every na
     _check_cells,
     _raster_bytes,
     grid_shape,
+    raster_extent,
     raster_grid,
     travel_time_raster,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "joined",
     "nearest_facility",
     "node_nearest",
+    "raster_extent",
     "raster_grid",
     "reach",
     "travel_time_raster",

@@ -9,16 +9,19 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyproj
 
 from .._errors import InputError, InputFileError, NetworkError
 from .._validate import check_bytes, max_bytes
-from ..network import Network
+from ..network import Network, TravelMode, local_metric_crs, travel_mode, usable_roads
 from .search import _combine, _same_edge, node_nearest
 from .sources import Sources, facility_sources
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,77 @@ class RasterGrid:
         )
 
 
+def raster_extent(
+    roads: Network | gpd.GeoDataFrame,
+    *,
+    boundaries: Any = None,
+    access_max_m: float | None = None,
+    mode: str | TravelMode | None = None,
+) -> tuple[float, float, float, float]:
+    """The area a default travel-time raster covers: (minx, miny, maxx, maxy), in metres.
+
+    The one rule of the raster's extent (:func:`raster_grid`, :func:`planner.write_outputs` and
+    ``planner coverage --raster-cell``'s early size check all call this):
+
+    - the ``boundaries``' total bounds when there are any (non-empty);
+    - else the road nodes grown by ``access_max_m`` on every side (default: the mode's
+      ``access_max_m``), so every cell that can be joined to a road lies inside.
+
+    Parameters
+    ----------
+    roads : Network or GeoDataFrame
+        The network the raster is computed on: the extent is in ``network.crs``. Or, before the
+        network is built, the road lines it will be built from (as :func:`planner.build_network`
+        takes them): the extent is then in the CRS ``build_network`` picks for them (the UTM zone
+        of the roads ``mode`` may use), and spans every vertex of those roads, not only their
+        nodes. That is an upper bound, never smaller than the network's extent: the nodes are
+        a subset of those vertices (line ends and shared vertices; a line's inner vertices, the
+        roads of pieces dropped by ``min_piece_nodes`` and zero-length edges are not nodes).
+        Computing the nodes exactly would mean building the network.
+    boundaries : GeoDataFrame or GeoSeries, optional
+        Admin units; when non-empty the raster spans their total bounds (in the CRS above).
+    access_max_m : float, optional
+        Metres added on every side of the roads (the raster cells' snap tolerance).
+    mode : {"walk", "ebike", "drive"} or TravelMode, optional
+        With road lines only: the travel mode (which roads it uses, its ``access_max_m``;
+        default "walk"). A network carries its own.
+
+    Examples
+    --------
+    >>> import planner                                                          # doctest: +SKIP
+    >>> ds = planner.load_demo()                                                # doctest: +SKIP
+    >>> net = planner.build_network(ds.roads, mode="walk")                      # doctest: +SKIP
+    >>> planner.access.raster_extent(net) == planner.access.raster_extent(      # doctest: +SKIP
+    ...     ds.roads, mode="walk")  # the roads' vertices span at least the nodes
+    False
+    """
+    if isinstance(roads, Network):
+        if mode is not None:
+            raise NetworkError("mode= is for road lines: a network carries its own mode.")
+        tm, crs = roads.mode, roads.crs
+    else:
+        tm = travel_mode("walk" if mode is None else mode)
+        # the rows and the CRS planner.build_network works with: usable roads with a geometry
+        g = roads.geometry[usable_roads(roads, tm)]
+        g = g[~(g.isna() | g.is_empty)]
+        if len(g) == 0:
+            raise NetworkError(f"no roads usable by mode {tm.name!r}: the raster has no extent.")
+        crs = local_metric_crs(g)
+    if boundaries is not None and len(boundaries):
+        minx, miny, maxx, maxy = (float(v) for v in boundaries.to_crs(crs).total_bounds)
+        return minx, miny, maxx, maxy
+    pad = tm.access_max_m if access_max_m is None else float(access_max_m)
+    if not (np.isfinite(pad) and pad >= 0):
+        raise NetworkError(f"access_max_m must be a number of metres >= 0, got {access_max_m!r}.")
+    if isinstance(roads, Network):
+        if roads.n_nodes == 0:
+            raise NetworkError("the network has no nodes: give bounds= for the raster.")
+        (minx, miny), (maxx, maxy) = roads.node_xy.min(axis=0), roads.node_xy.max(axis=0)
+    else:
+        minx, miny, maxx, maxy = g.to_crs(crs).total_bounds
+    return float(minx - pad), float(miny - pad), float(maxx + pad), float(maxy + pad)
+
+
 def raster_grid(
     network: Network,
     *,
@@ -113,19 +187,16 @@ def raster_grid(
 ) -> RasterGrid:
     """The default grid of :func:`travel_time_raster`: square ``cell_m`` cells in ``network.crs``.
 
-    It covers ``bounds`` when given, else the road nodes grown by ``access_max_m`` (default: the
-    mode's), so every cell that can be joined to a road lies inside it.
+    It covers ``bounds`` when given, else :func:`raster_extent` of the network: the road nodes
+    grown by ``access_max_m`` (default: the mode's), so every cell that can be joined to a road
+    lies inside it.
     """
     from affine import Affine
 
     if not (np.isfinite(cell_m) and cell_m > 0):
         raise NetworkError(f"cell_m must be a positive number of metres, got {cell_m!r}.")
     if bounds is None:
-        pad = network.mode.access_max_m if access_max_m is None else float(access_max_m)
-        if network.n_nodes == 0:
-            raise NetworkError("the network has no nodes: give bounds= for the raster.")
-        minx, miny = network.node_xy.min(axis=0) - pad
-        maxx, maxy = network.node_xy.max(axis=0) + pad
+        minx, miny, maxx, maxy = raster_extent(network, access_max_m=access_max_m)
     else:
         minx, miny, maxx, maxy = (float(v) for v in bounds)
         if not (np.isfinite([minx, miny, maxx, maxy]).all() and maxx >= minx and maxy >= miny):
