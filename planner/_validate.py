@@ -49,13 +49,21 @@ class Problems:
         raise self.error(f"{self.source}: {len(self.items)} problems:\n{lines}")
 
 
-def describe_rows(index: Iterable, *, limit: int = 5) -> str:
-    """'rows 3, 7, 9 and 12 more' for error messages (row labels as given)."""
+def describe_rows(
+    index: Iterable, *, limit: int = 5, noun: tuple[str, str] = ("row", "rows")
+) -> str:
+    """'rows 3, 7, 9 and 12 more' for error messages (row labels as given): the first ``limit``
+    items, then how many more. ``noun`` is (singular, plural): ``("site", "sites")`` gives
+    'sites C003, C008 and 2 more'.
+
+    >>> describe_rows([3, 7, 9], limit=2), describe_rows(["C003"], noun=("site", "sites"))
+    ('rows 3, 7 and 1 more', 'site C003')
+    """
     rows = list(index)
     shown = ", ".join(str(r) for r in rows[:limit])
     more = len(rows) - limit
-    noun = "row" if len(rows) == 1 else "rows"
-    return f"{noun} {shown}" + (f" and {more} more" if more > 0 else "")
+    word = noun[0] if len(rows) == 1 else noun[1]
+    return f"{word} {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def require_file(path: str | Path, *, what: str, suffixes: Sequence[str] | None = None) -> Path:

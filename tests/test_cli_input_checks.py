@@ -127,3 +127,20 @@ def test_raster_cell_not_positive_finite_is_refused_before_any_work(tmp_path, ca
     assert rc == 2
     assert "--raster-cell must be a positive number of metres" in io.err
     assert "Traceback" not in io.err and "network (" not in io.out and not out.exists()
+
+
+def test_bad_costs_name_the_first_five_sites_and_how_many_more():
+    """Eight bad costs: the message names the first five sites with their values, then
+    'and 3 more' (the listing of planner._validate.describe_rows)."""
+    import geopandas as gpd
+
+    cost = ["1", "x", None, "-1", "2", "n/a", "1 200", "-5", "3", "?", "4", "km"]
+    cand = gpd.GeoDataFrame({"site_id": [f"S{i:02d}" for i in range(12)], "cost": cost})
+    with pytest.raises(planner.InputError) as exc:
+        siting.candidate_numbers(cand, "cost", "costs")
+    msg = str(exc.value)
+    assert "8 of 12 do not" in msg
+    for shown in ("S01 ('x')", "S02 (empty)", "S03 ('-1')", "S05 ('n/a')", "S06 ('1 200')"):
+        assert shown in msg
+    assert "S07" not in msg and "S11" not in msg
+    assert "and 3 more" in msg
