@@ -349,3 +349,18 @@ def test_timed_pieces_share_one_scratch_table_and_leave_it_clean():
         _isochrone.timed_pieces(
             net, seg, inc_ptr, inc_edge, bad, np.zeros(1), 240.0, src.attachment, 0
         )
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("n", [0, 1, 7, 40, 100, 1000])
+def test_guided_chunks_cover_the_facilities_and_shrink_at_the_end(n, threads):
+    # every facility once, in order, no chunk above the cap (it bounds the reach sets held at
+    # once), and the last 2 * threads chunks small: the threads finish together
+    from planner.access.polygons import guided_chunks
+
+    chunks = guided_chunks(n, threads, 16)
+    assert [i for a, b in chunks for i in range(a, b)] == list(range(n))
+    assert all(1 <= b - a <= 16 for a, b in chunks)
+    tail = [b - a for a, b in chunks[-2 * threads :]]
+    assert n == 0 or max(tail) <= max(1, n // (2 * threads))
+    assert n < 64 * threads or max(tail) <= 2

@@ -19,7 +19,7 @@ from .. import _isochrone, _memory
 from .._errors import NetworkError
 from .._progress import Progress, report
 from ..network import Network
-from .search import _chunks, reach
+from .search import reach
 from .sources import facility_sources
 
 log = logging.getLogger(__name__)
@@ -188,9 +188,7 @@ def isochrones(
         return b - a
 
     done = 0
-    # chunks of at most ISO_CHUNK facilities, at least two per thread
-    n_chunks = max(2 * max(1, threads), -(-n_fac // ISO_CHUNK))
-    chunks = _chunks(n_fac, max(1, min(n_fac, n_chunks)))
+    chunks = guided_chunks(n_fac, max(1, threads), ISO_CHUNK)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # numba and GEOS release the GIL
         for count in pool.map(work, chunks):
             done += count
@@ -203,6 +201,18 @@ def isochrones(
         len(mins),
         time.perf_counter() - t0,
     )
+    return out
+
+
+def guided_chunks(n: int, threads: int, most: int) -> list[tuple[int, int]]:
+    """Facilities ``[a, b)`` per task: at most ``most`` (bounds the reach sets held at once),
+    shrinking towards the end (a remainder shared by the threads, split in ``2 * threads``) so
+    the threads finish together instead of one waiting on the last large chunk."""
+    out, a = [], 0
+    while a < n:
+        size = max(1, min(most, (n - a) // (2 * threads)))
+        out.append((a, a + size))
+        a += size
     return out
 
 
