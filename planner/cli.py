@@ -744,19 +744,36 @@ def cmd_optimize(args) -> int:
         written, after = _write_optimize_outputs(args, sc, ds, before, run, stage)
         summary = json.loads(written["solution"].read_text(encoding="utf-8"))
     written = {k: out / Path(p).relative_to(stage) for k, p in written.items()}
-    if abs(summary["covered_population_after"] - after.covered_population) > 1e-6 * max(
-        1.0, after.covered_population
-    ):
-        print(
-            f"warning: re-evaluated coverage {after.covered_population:,.3f} differs from the optimizer's "
-            f"{summary['covered_population_after']:,.3f}",
-            file=sys.stderr,
-        )
+    _check_reevaluated(summary["covered_population_after"], after.covered_population, sc, out)
     if weight is not None:
         _print_group(after, weight, "after")
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _check_reevaluated(optimized: float, files: float, sc, out: Path) -> None:
+    """Warn when the coverage of the files written (the analysis re-run with proposals.csv's
+    sites) differs from the optimizer's figure in solution.json: the two are computed from the
+    same written coordinates and should agree, so a difference means one of them is wrong."""
+    diff = files - optimized
+    if abs(diff) <= 1e-6 * max(1.0, files):
+        return
+    from ._errors import PlannerWarning
+
+    # PlannerWarning, not InputWarning: nothing in the input is at fault. Shown as one
+    # 'planner: warning:' line by _cli_warnings.
+    warnings.warn(
+        f"the coverage of the files written ({files:,.3f} residents within {sc.minutes:g} min, "
+        f"in {out / 'summary.csv'} and coverage.gpkg, from the sites of proposals.csv) differs "
+        f"from the optimizer's ({optimized:,.3f}, covered_population_after in solution.json) by "
+        f"{diff:+,.3f} residents ({100 * diff / max(1.0, optimized):+.4f} %). Fix: take the files' "
+        f"figure (planner coverage --scenario {out / 'scenario.toml'} --add-facilities "
+        f"{out / 'proposals.csv'} reproduces it) and "
+        f"report the run ({out / 'scenario.toml'}) as a planner bug: the two should agree.",
+        PlannerWarning,
+        stacklevel=2,
+    )
 
 
 def _write_optimize_outputs(args, sc, ds, before, run, stage: Path):

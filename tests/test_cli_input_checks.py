@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import types
 
 import numpy as np
 import pandas as pd
@@ -144,3 +145,32 @@ def test_bad_costs_name_the_first_five_sites_and_how_many_more():
         assert shown in msg
     assert "S07" not in msg and "S11" not in msg
     assert "and 3 more" in msg
+
+
+def test_reevaluated_coverage_that_differs_is_a_planner_warning(tmp_path, capsys, monkeypatch):
+    """The coverage of the files written differs from the optimizer's (made to, here): one
+    'planner: warning:' line saying which figures, by how much and what to do (was a bare
+    print without the 'planner:' prefix)."""
+    real = cli._write_optimize_outputs
+
+    def off_by(*a, **k):
+        written, after = real(*a, **k)
+        return written, types.SimpleNamespace(covered_population=after.covered_population + 1234.5)
+
+    monkeypatch.setattr(cli, "_write_optimize_outputs", off_by)
+    out = tmp_path / "o"
+    rc = cli.main(["optimize", "--new-sites", "2", "--no-map", "--quiet", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 0
+    line = next(x for x in err.splitlines() if "differs" in x)
+    assert line.startswith("planner: warning: the coverage of the files written (")
+    assert "covered_population_after in solution.json" in line
+    assert "by +1,234.500 residents" in line and "Fix:" in line
+    assert str(out / "proposals.csv") in line
+    assert err.count("planner: warning:") == 1
+
+
+def test_reevaluated_coverage_that_agrees_warns_nothing(tmp_path, capsys):
+    out = tmp_path / "o"
+    rc = cli.main(["optimize", "--new-sites", "2", "--no-map", "--quiet", "--out", str(out)])
+    assert rc == 0 and "differs" not in capsys.readouterr().err
