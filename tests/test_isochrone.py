@@ -364,3 +364,37 @@ def test_guided_chunks_cover_the_facilities_and_shrink_at_the_end(n, threads):
     tail = [b - a for a, b in chunks[-2 * threads :]]
     assert n == 0 or max(tail) <= max(1, n // (2 * threads))
     assert n < 64 * threads or max(tail) <= 2
+
+
+@pytest.mark.parametrize("seed", [3, 8, 21])
+def test_every_reached_node_ends_a_piece_at_its_time(seed):
+    # ends that no one can come to along their edge (one-way streets leaving them) give no
+    # piece of their own: the node's disc must then end the piece of the edge its time came
+    # by, at exactly its time. Checked for every reached node on networks with many one-way
+    # streets, against the reach set itself
+    from planner.access import reach
+    from planner.access.sources import facility_sources
+
+    net = build_network(random_roads(seed, n=7, oneway_share=0.7), "drive", crs=UTM)
+    fac = _facilities(net, seed, k=2)
+    src = facility_sources(net, fac)
+    budget = 300.0
+    r = reach(net, src, minutes=budget / 60.0, threads=1)
+    inc_ptr, inc_edge = _isochrone.incidence(net)
+    seg = _isochrone.segments(net)
+    for i in range(len(fac)):
+        nodes, times = r.of(i)
+        tp = _isochrone.timed_pieces(
+            net, seg, inc_ptr, inc_edge, nodes, times, budget, src.attachment, i
+        )
+        long = np.hypot(tp.x1 - tp.x0, tp.y1 - tp.y0) > 0  # a piece along a road, not a point
+        ex = np.concatenate([tp.x0[long], tp.x1[long]])
+        ey = np.concatenate([tp.y0[long], tp.y1[long]])
+        et = np.concatenate([tp.t0[long], tp.t1[long]])
+        for node, t in zip(nodes, times, strict=True):
+            if t <= budget:
+                x, y = net.node_xy[node]
+                at = (ex == x) & (ey == y)
+                # the same time up to the rounding of sums taken in another order (1e-9 s:
+                # nanometres of radius)
+                assert np.any(np.abs(et[at] - t) <= 1e-9 * max(1.0, t)), f"node {node} t={t}"
