@@ -21,6 +21,7 @@ from .. import access, optimize, standards
 from .._constants import OBJECTIVES
 from .._errors import InputError, OptimizationError
 from .._progress import report as report_progress
+from .._validate import describe_rows
 
 if TYPE_CHECKING:
     from ..pipeline import CoverageResult
@@ -342,16 +343,18 @@ def candidate_numbers(cand: gpd.GeoDataFrame, column: str, what: str) -> np.ndar
     bad = np.flatnonzero(np.isnan(num) | (num < 0))
     if bad.size:
         ids = cand["source_id"] if "source_id" in cand.columns else cand["site_id"]
-        shown = ", ".join(
-            f"{ids.iloc[i]} ({'empty' if pd.isna(raw.iloc[i]) else repr(raw.iloc[i])})"
-            for i in bad[:5]
+        shown = describe_rows(
+            (
+                f"{ids.iloc[i]} ({'empty' if pd.isna(raw.iloc[i]) else repr(raw.iloc[i])})"
+                for i in bad
+            ),
+            noun=("site", "sites"),
         )
-        more = f" and {bad.size - 5} more" if bad.size > 5 else ""
         source = cand.attrs.get("source_file")
         raise InputError(
             (f"{source}: " if source else "")
             + f"candidates column {column!r} ({what}) must hold a number >= 0 for every site; "
-            f"{bad.size} of {len(cand)} do not: {shown}{more}. Fix: write plain numbers in "
+            f"{bad.size} of {len(cand)} do not: {shown}. Fix: write plain numbers in "
             f"{column!r} (no units or thousands separators), or name another column ({what}=)."
         )
     return num
