@@ -287,50 +287,41 @@ class TimedPieces:
         out = _at_kernel(
             self.x0, self.y0, self.t0, self.x1, self.y1, self.t1, float(budget), v_off, cap
         )
-        return Pieces(*out)  # rows of one C-ordered array: contiguous
-
-
-@njit(cache=True, nogil=True)
-def _at_piece(x0, y0, t0, x1, y1, t1, budget, v_off, cap, out, m):
-    """One timed piece at ``budget`` (see :meth:`TimedPieces.at`): 0-2 pieces written from
-    column ``m`` of ``out`` (which has room for two); the next free column."""
-    if min(t0, t1) > budget:
-        return m
-    if max(t0, t1) > budget:  # the time runs out on it: end 0 the earlier, end 1 at the cut
-        if t0 > t1:
-            x0, y0, t0, x1, y1, t1 = x1, y1, t1, x0, y0, t0
-        w = (budget - t0) / (t1 - t0)
-        x1, y1, t1 = x0 + w * (x1 - x0), y0 + w * (y1 - y0), budget
-    if np.isinf(budget):  # nothing runs out: every disc is the full cap
-        R0, R1 = cap, cap
-    else:
-        R0, R1 = (budget - t0) * v_off, (budget - t1) * v_off
-    lo, hi = 0.5, max(cap, 0.5)
-    if (R0 - cap) * (R1 - cap) < 0.0:  # the radius reaches the cap inside: two linear parts
-        w = (R0 - cap) / (R0 - R1)
-        mx, my = x0 + w * (x1 - x0), y0 + w * (y1 - y0)
-        _put(out, m, x0, y0, min(max(R0, lo), hi), mx, my, min(max(cap, lo), hi))
-        _put(out, m + 1, mx, my, min(max(cap, lo), hi), x1, y1, min(max(R1, lo), hi))
-        return m + 2
-    _put(out, m, x0, y0, min(max(R0, lo), hi), x1, y1, min(max(R1, lo), hi))
-    return m + 1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _put(out, m, a, b, c, d, e, f):
-    """Column ``m`` of ``out`` (one row per field)."""
-    out[0, m], out[1, m], out[2, m], out[3, m], out[4, m], out[5, m] = a, b, c, d, e, f
+        return Pieces(*out)
 
 
 @njit(cache=True, nogil=True)
 def _at_kernel(x0, y0, t0, x1, y1, t1, budget, v_off, cap):
-    """:meth:`TimedPieces.at` compiled: one pass into room for two pieces per timed piece (the
-    most :func:`_at_piece` makes), returned as the filled columns (each row contiguous)."""
-    out = np.empty((6, 2 * len(x0)))
-    m = np.int64(0)
-    for k in range(len(x0)):
-        m = _at_piece(x0[k], y0[k], t0[k], x1[k], y1[k], t1[k], budget, v_off, cap, out, m)
-    return out[:, :m]
+    """:meth:`TimedPieces.at` compiled: 0-2 pieces per timed piece, in one pass into room for
+    two each (six arrays: a fifth faster than rows of one block)."""
+    n = len(x0)
+    ox0, oy0, or0 = np.empty(2 * n), np.empty(2 * n), np.empty(2 * n)
+    ox1, oy1, or1 = np.empty(2 * n), np.empty(2 * n), np.empty(2 * n)
+    lo, hi = 0.5, max(cap, 0.5)
+    full = np.isinf(budget)  # nothing runs out: every disc is the full cap
+    m = 0
+    for k in range(n):
+        a0, b0, s0, a1, b1, s1 = x0[k], y0[k], t0[k], x1[k], y1[k], t1[k]
+        if min(s0, s1) > budget:
+            continue
+        if max(s0, s1) > budget:  # the time runs out on it: end 0 the earlier, end 1 at the cut
+            if s0 > s1:
+                a0, b0, s0, a1, b1, s1 = a1, b1, s1, a0, b0, s0
+            w = (budget - s0) / (s1 - s0)
+            a1, b1, s1 = a0 + w * (a1 - a0), b0 + w * (b1 - b0), budget
+        R0, R1 = (cap, cap) if full else ((budget - s0) * v_off, (budget - s1) * v_off)
+        if (R0 - cap) * (R1 - cap) < 0.0:  # the radius reaches the cap inside: two parts
+            w = (R0 - cap) / (R0 - R1)
+            mx, my = a0 + w * (a1 - a0), b0 + w * (b1 - b0)
+            c = min(max(cap, lo), hi)
+            ox0[m], oy0[m], or0[m] = a0, b0, min(max(R0, lo), hi)
+            ox1[m], oy1[m], or1[m] = mx, my, c
+            m += 1
+            a0, b0, R0 = mx, my, cap
+        ox0[m], oy0[m], or0[m] = a0, b0, min(max(R0, lo), hi)
+        ox1[m], oy1[m], or1[m] = a1, b1, min(max(R1, lo), hi)
+        m += 1
+    return ox0[:m], oy0[:m], or0[:m], ox1[:m], oy1[:m], or1[:m]
 
 
 def timed_pieces(

@@ -363,13 +363,25 @@ def _boundaries_meet(axs, ays, a_nxt, bxs, bys, b_nxt, scale, ox, oy):
     for k in range(len(bxs)):
         nxc = max(nxc, int(math.floor(max(bxs[k], 0.0))) + 2)
         nyc = max(nyc, int(math.floor(max(bys[k], 0.0))) + 2)
-    head = np.full(nxc * nyc, -1, dtype=np.int64)
+    # b's segments by cell in an open-addressing table (cell -> first segment, then links):
+    # room for the segments, not for every cell of the grid
+    size = 1
+    while size < 2 * len(bxs) + 2:
+        size *= 2
+    mask = size - 1
+    key = np.full(size, -1, dtype=np.int64)
+    head = np.empty(size, dtype=np.int64)
     link = np.empty(len(bxs), dtype=np.int64)
     for k in range(len(bxs)):
         k1 = b_nxt[k]
         c = int(math.floor(max(min(bys[k], bys[k1]), 0.0))) * nxc
         c += int(math.floor(max(min(bxs[k], bxs[k1]), 0.0)))
-        link[k], head[c] = head[c], k
+        slot = (c * 2654435761) & mask
+        while key[slot] != -1 and key[slot] != c:
+            slot = (slot + 1) & mask
+        if key[slot] == -1:
+            key[slot], head[slot] = c, -1
+        link[k], head[slot] = head[slot], k
     for k in range(len(axs)):
         k1 = a_nxt[k]
         x0, y0 = scale * axs[k] + ox, scale * ays[k] + oy
@@ -380,7 +392,11 @@ def _boundaries_meet(axs, ays, a_nxt, bxs, bys, b_nxt, scale, ox, oy):
         j1 = min(int(math.floor(max(y0, y1))), nyc - 1)
         for j in range(j0, j1 + 1):
             for i in range(i0, i1 + 1):
-                q = head[j * nxc + i]
+                c = j * nxc + i
+                slot = (c * 2654435761) & mask
+                while key[slot] != -1 and key[slot] != c:
+                    slot = (slot + 1) & mask
+                q = head[slot] if key[slot] == c else -1
                 while q >= 0:
                     q1 = b_nxt[q]
                     d1 = _orient(x0, y0, x1, y1, bxs[q], bys[q])
