@@ -402,7 +402,9 @@ def _nodes_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
     return deep
 
 
-@njit(cache=True, nogil=True)
+# no NaN or inf reaches it (finite pieces, z starts at band) and the sign of a zero does not
+# matter: the loop may use fused multiply-adds and drop those checks (5 % off the field)
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "contract"})
 def _row_min(z, row, j, ia, ib, gx0, gy0, h):
     """``z = min(z, field of the piece)`` over nodes [ia, ib] of row ``j``: :func:`_nodes_min`
     without the count of deep nodes (which the rows of small pieces do not use; without that
