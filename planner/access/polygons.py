@@ -185,6 +185,7 @@ def isochrones(
         # areas and the reprojection here, in the worker threads (GEOS and PROJ release the GIL)
         area[:, a:b] = shapely.area(polys[:, a:b]) / 1e6
         wgs[:, a:b] = to_wgs(polys[:, a:b])
+        polys[:, a:b] = None  # the metric copies go: only one copy of each polygon is held
         return b - a
 
     done = 0
