@@ -364,6 +364,20 @@ def _all_full(sat, bx0, bx1, by0, by1):
     return n == (bx1 - bx0 + 1) * (by1 - by0 + 1)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _along(dx, ay, by, ux, uy, ln, r0, k, c):
+    """:func:`_piece_field` of a node ``dx`` along its row (``ay = dy uy``, ``by = dy ux``, the
+    row's share of the projections), for the vectorised row loops."""
+    a = dx * ux + ay
+    e = dx * uy - by
+    hp = e if e >= 0.0 else -e
+    s = a + c * hp
+    s = s if s > 0.0 else 0.0
+    s = s if s < ln else ln
+    q = a - s
+    return math.sqrt(q * q + hp * hp) - r0 - k * s
+
+
 @njit(cache=True, nogil=True)
 def _nodes_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
     """``z = min(z, field of the piece)`` over nodes [ja, jb] x [ia, ib]; how many are deep.
@@ -388,15 +402,7 @@ def _nodes_min(z, row, ja, jb, ia, ib, gx0, gy0, h, band):
         by = dy * ux
         zr = z[j, ia : ib + 1]
         for t in range(n):
-            dx = gx0 + (ia + t) * h - x0
-            a = dx * ux + ay
-            e = dx * uy - by
-            hp = e if e >= 0.0 else -e
-            s = a + c * hp
-            s = s if s > 0.0 else 0.0
-            s = s if s < ln else ln
-            q = a - s
-            g = math.sqrt(q * q + hp * hp) - r0 - k * s
+            g = _along(gx0 + (ia + t) * h - x0, ay, by, ux, uy, ln, r0, k, c)
             zt = zr[np.uint64(t)]
             v = g if g < zt else zt
             zr[np.uint64(t)] = v
@@ -417,15 +423,7 @@ def _row_min(z, row, j, ia, ib, gx0, gy0, h):
     by = dy * ux
     zr = z[j]
     for i in range(ia, ib + 1):
-        dx = gx0 + i * h - x0
-        a = dx * ux + ay
-        e = dx * uy - by
-        hp = e if e >= 0.0 else -e
-        s = a + c * hp
-        s = s if s > 0.0 else 0.0
-        s = s if s < ln else ln
-        q = a - s
-        g = math.sqrt(q * q + hp * hp) - r0 - k * s
+        g = _along(gx0 + i * h - x0, ay, by, ux, uy, ln, r0, k, c)
         zt = zr[np.uint64(i)]
         zr[np.uint64(i)] = g if g < zt else zt
 
