@@ -79,6 +79,7 @@ import numpy as np
 import shapely
 from numba import njit
 
+from ._errors import NetworkError
 from ._isochrone_field import BLOCK, covered_discs, field, kept, merged
 from ._isochrone_trace import (
     assemble,
@@ -340,6 +341,17 @@ def timed_pieces(
         return _no_timed()
     if scratch is None:
         scratch = time_scratch(net)
+    if len(scratch) < net.n_nodes or len(nodes) != len(times):
+        raise NetworkError(
+            f"timed_pieces: {len(nodes)} nodes with {len(times)} times, a time table of "
+            f"{len(scratch)} for {net.n_nodes} nodes. Fix: pass one reach set and "
+            "time_scratch(network)."
+        )
+    if len(nodes) and not (0 <= int(np.min(nodes)) and int(np.max(nodes)) < net.n_nodes):
+        raise NetworkError(
+            "timed_pieces: the reach set holds nodes outside the network "
+            f"(0 to {net.n_nodes - 1}). Fix: take it from reach() on this network."
+        )
     out = _timed_kernel(
         np.ascontiguousarray(nodes, dtype=np.int64),
         np.ascontiguousarray(times, dtype=np.float64),
@@ -402,13 +414,17 @@ def _emit(pe, pa, pb, pt, pr, m, e, a, b, ta, rate):
 
 @njit(cache=True, nogil=True)
 def _fill_times(nodes, times, tt, n):
-    """``tt[node] = time`` for the reach set (the least where a node comes twice), checked."""
+    """``tt[node] = time`` for the reach set (the least where a node comes twice); ``False``
+    (nothing written) when the arrays do not fit the network (:func:`timed_pieces` says so
+    first: this keeps the kernel memory-safe whatever it is given)."""
     if len(tt) < n or len(nodes) != len(times):
-        raise ValueError("_edge_pieces: arrays of mismatched lengths")
+        return False
     for k in range(len(nodes)):
         if not 0 <= nodes[k] < n:
-            raise ValueError("_edge_pieces: a node outside the network")
+            return False
+    for k in range(len(nodes)):
         tt[nodes[k]] = min(tt[nodes[k]], times[k])
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -427,9 +443,9 @@ def _edge_pieces(nodes, times, budget, eu, ev, t_uv, t_vu, inc_ptr, inc_edge, fe
     again on return (a direct index: 40 % faster than the hash table it replaced).
     """
     n = len(inc_ptr) - 1
-    if len(eu) != len(ev):
-        raise ValueError("_edge_pieces: arrays of mismatched lengths")
-    _fill_times(nodes, times, tt, n)
+    if len(eu) != len(ev) or not _fill_times(nodes, times, tt, n):
+        nothing = np.empty(0)
+        return np.empty(0, dtype=np.int64), nothing, nothing, nothing, nothing
     n_max = 2
     for k in range(len(nodes)):
         n_max += inc_ptr[nodes[k] + 1] - inc_ptr[nodes[k]]
@@ -444,7 +460,7 @@ def _edge_pieces(nodes, times, budget, eu, ev, t_uv, t_vu, inc_ptr, inc_edge, fe
         for q in range(inc_ptr[node], inc_ptr[node + 1]):
             e = inc_edge[q]
             if not (0 <= e < len(eu) and 0 <= eu[e] < n and 0 <= ev[e] < n):
-                raise ValueError("_edge_pieces: an edge or edge end outside the network")
+                continue  # not for the network's own tables (kept memory-safe)
             tu = tt[eu[e]]
             tv = tt[ev[e]]
             # along the edge from u: a point at fraction s reaches u in s * t_vu, then the

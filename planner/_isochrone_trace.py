@@ -127,9 +127,7 @@ def march(z, live, block):
     room = 2 * int(live.sum()) * block * block + 1
     starts = np.empty(room, dtype=np.int64)
     ends = np.empty(room, dtype=np.int64)
-    n = _march_cells(z, live, block, starts, ends)
-    if n > room:  # not for a cell has at most two segments (kept memory-safe)
-        raise ValueError("march: more segments than the live cells can hold")
+    n = min(_march_cells(z, live, block, starts, ends), room)  # (no more: kept memory-safe)
     # each crossed grid edge starts exactly one segment: an open-addressing table edge ->
     # segment finds the next one (no sort: numba's argsort costs a second of compiling)
     size = 1
