@@ -80,7 +80,7 @@ import shapely
 from numba import njit
 
 from ._errors import NetworkError
-from ._isochrone_field import BLOCK, covered_discs, field, kept, merged
+from ._isochrone_field import BLOCK, covered_discs, field, merged
 from ._isochrone_trace import (
     assemble,
     march,
@@ -766,7 +766,7 @@ def _grid_one(p: Pieces, cell_m: float, quad_segs: int, max_nodes: int, prev):
     q = Pieces(*merged(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, MERGE * h))
     covered = covered_discs(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1)
     if covered.any():
-        q = Pieces(*kept(q.x0, q.y0, q.r0, q.x1, q.y1, q.r1, covered))
+        q = q.take(np.flatnonzero(~covered))
     # on the larger one's grid when it has the same cell and was kept as traced (a simplified
     # one no longer bounds the raised field's trace)
     on = prev if prev is not None and prev[2] == h and prev[3] is not None else None

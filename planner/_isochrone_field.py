@@ -122,21 +122,6 @@ def covered_discs(x0, y0, r0, x1, y1, r1):
 
 
 @njit(cache=True, nogil=True)
-def kept(x0, y0, r0, x1, y1, r1, drop):
-    """The pieces not in ``drop`` (a mask), as one ``(6, m)`` array (rows x0, y0, r0, x1, y1,
-    r1, each contiguous): one compiled pass instead of six gathers by an index."""
-    out = np.empty((6, len(x0) - int(drop.sum())))
-    m = 0
-    for p in range(len(x0)):
-        if drop[p]:
-            continue
-        out[0, m], out[1, m], out[2, m] = x0[p], y0[p], r0[p]
-        out[3, m], out[4, m], out[5, m] = x1[p], y1[p], r1[p]
-        m += 1
-    return out
-
-
-@njit(cache=True, nogil=True)
 def _chord_ok(x0, y0, x1, y1, ex, ey, a, b, eps):
     """Whether the joints ``(x1[k], y1[k])``, k in [a, b), lie within ``eps`` of the chord
     from ``(x0[a], y0[a])`` to ``(ex, ey)``."""

@@ -403,22 +403,6 @@ def test_merged_tapering_runs_within_eps(seed, eps):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(0, 40), share=st.sampled_from([0.0, 0.3, 1.0]))
-def test_kept_pieces_are_the_unmasked_ones_in_order(seed, n, share):
-    # the compiled gather that drops covered pieces: the same rows as numpy's, in order, each
-    # row contiguous (the field reads them as such), also with none or all of them dropped
-    rng = np.random.default_rng(seed)
-    p = _random_pieces(rng, n, 400.0, 120.0)
-    drop = rng.random(n) < share
-    got = _isochrone_field.kept(p.x0, p.y0, p.r0, p.x1, p.y1, p.r1, drop)
-    ref = p.take(np.flatnonzero(~drop))
-    assert got.shape == (6, int((~drop).sum()))
-    for row, want in zip(got, (ref.x0, ref.y0, ref.r0, ref.x1, ref.y1, ref.r1), strict=True):
-        assert row.flags.c_contiguous
-        np.testing.assert_array_equal(row, want)
-
-
-@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 30))
 def test_pieces_at_a_budget_split_where_the_radius_reaches_the_cap(seed, n):
     # every timed piece here crosses the cap inside (two pieces each, the most there can be):
