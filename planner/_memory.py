@@ -19,10 +19,13 @@ unchanged). Other C libraries (musl, macOS, Windows) have no ``mallopt``: nothin
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
+import math
 import os
 import platform
-import threading
+
+from ._validate import parse_size
 
 log = logging.getLogger(__name__)
 
@@ -31,34 +34,26 @@ M_TOP_PAD = -2
 #: The pad asked for unless ``PLANNER_TOP_PAD`` says otherwise (bytes).
 DEFAULT_TOP_PAD = 64 << 20
 
-_lock = threading.Lock()
-_state: dict[str, bool] = {}  # "in_effect" once asked
-
 
 def _pad_from_env() -> int:
-    raw = os.environ.get("PLANNER_TOP_PAD", "").strip().upper()
+    raw = os.environ.get("PLANNER_TOP_PAD", "").strip()
     if not raw:
         return DEFAULT_TOP_PAD
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    try:
-        if raw[-1] in units:
-            return int(float(raw[:-1]) * units[raw[-1]])
-        return int(float(raw))
-    except ValueError:
+    value = parse_size(raw)
+    if value is None or not math.isfinite(value):
         log.warning("PLANNER_TOP_PAD=%r is not a size (bytes, or e.g. 64M); using 64M", raw)
         return DEFAULT_TOP_PAD
+    return int(value)
 
 
+@functools.cache
 def keep_freed_memory() -> bool:
     """Ask glibc to keep up to the pad of freed memory per heap (once per process).
 
     Returns whether the setting is in effect (``False`` without glibc, or with
     ``PLANNER_TOP_PAD=0``).
     """
-    with _lock:
-        if "in_effect" not in _state:
-            _state["in_effect"] = _apply(_pad_from_env())
-        return _state["in_effect"]
+    return _apply(_pad_from_env())
 
 
 def _apply(pad: int) -> bool:

@@ -292,20 +292,28 @@ _UNITS = {
 }
 
 
+def parse_size(raw: str) -> float | None:
+    """Bytes of a size written as bytes or with a unit (``8G``, ``512MiB``, ``64m``); ``None``
+    when it is not one."""
+    num = raw.strip().rstrip("KMGTkmgtiBb ")
+    unit = raw.strip()[len(num) :].strip().upper()
+    try:
+        return float(num) * _UNITS[unit]
+    except (ValueError, KeyError):
+        return None
+
+
 def max_bytes() -> int:
     """Memory limit of the guarded allocations: the environment variable ``PLANNER_MAX_BYTES``
     (bytes, or with a unit: ``8G``, ``512MiB``), else :data:`DEFAULT_MAX_BYTES` (4 GiB)."""
     raw = os.environ.get("PLANNER_MAX_BYTES", "").strip()
     if not raw:
         return DEFAULT_MAX_BYTES
-    num = raw.rstrip("KMGTkmgtiBb ")
-    unit = raw[len(num) :].strip().upper()
-    try:
-        value = float(num) * _UNITS[unit]
-    except (ValueError, KeyError):
+    value = parse_size(raw)
+    if value is None:
         raise InputError(
             f"PLANNER_MAX_BYTES={raw!r} is not a size. Fix: give bytes or a size such as 8G or 512MiB."
-        ) from None
+        )
     if not (np.isfinite(value) and value > 0):
         raise InputError(
             f"PLANNER_MAX_BYTES={raw!r} must be positive. Fix: give a size such as 8G."
