@@ -438,9 +438,9 @@ def _edge_pieces(nodes, times, budget, eu, ev, t_uv, t_vu, inc_ptr, inc_edge, fe
     the node got its time (the piece from the next node on its way to the facility runs the
     whole edge back to it, reaching it at exactly its time). On the bench's drive network these
     were 4 % of the pieces, all dropped again by :func:`covered_discs` at a cost of 3 ms a
-    facility. ``tt``
-    (one entry per node, all ``inf``) holds the reached nodes' times meanwhile and is ``inf``
-    again on return (a direct index: 40 % faster than the hash table it replaced).
+    facility. ``tt`` (one entry per node, all ``inf``) holds the reached nodes' times
+    meanwhile and is ``inf`` again on return (a direct index: 40 % faster than the hash table
+    it replaced).
     """
     n = len(inc_ptr) - 1
     if len(eu) != len(ev) or not _fill_times(nodes, times, tt, n):
